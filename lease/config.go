@@ -1,0 +1,112 @@
+package lease
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Config is everything the engine needs to decide. The config package
+// builds it from YAML and validates it; the engine assumes it is valid
+// (non-overlapping pools and sections, gateways inside their subnet).
+type Config struct {
+	// LeaseTime is the default lease duration (option 51).
+	LeaseTime time.Duration
+	// T1, T2 override the renewal (option 58) and rebinding (option 59)
+	// times; zero means 50 % and 87.5 % of the lease (RFC 2131 §4.4.5).
+	T1, T2 time.Duration
+	// OfferHold is how long an offered address is reserved for the client
+	// it was offered to, so two clients are never offered one address.
+	OfferHold time.Duration
+	// DeclineQuarantine is how long an address declined by a client
+	// (DHCPDECLINE) is kept out of use.
+	DeclineQuarantine time.Duration
+	Pools             []Pool
+}
+
+// Pool is a subnet with its options, address sections, reservations and
+// exclusions.
+type Pool struct {
+	Name    string
+	Subnet  netip.Prefix
+	Gateway netip.Addr // option 3; invalid when none
+	DNS     []netip.Addr
+	// Further options sent in OFFER/ACK/INFORM.
+	DomainName   string
+	DomainSearch []string
+	NTP          []netip.Addr
+	MTU          uint16
+	Routes       []Route // option 121 (RFC 3442)
+	TFTPServer   string  // option 66
+	BootFile     string  // option 67
+	// RawOptions are sent as given (code, bytes), after the typed ones.
+	RawOptions []RawOption
+
+	LeaseTime time.Duration // zero: Config.LeaseTime
+	T1, T2    time.Duration // zero: Config.T1/T2, else the ratios
+	// Authoritative: NAK an INIT-REBOOT request for an address we know
+	// nothing about on this subnet instead of staying silent (RFC 2131
+	// §4.3.2 "server MUST remain silent" applies to non-authoritative).
+	Authoritative bool
+
+	// Relays lists extra giaddr values that select this pool besides any
+	// giaddr inside Subnet.
+	Relays []netip.Addr
+
+	Sections     []Section
+	Exclude      []netip.Addr
+	Reservations []Reservation
+}
+
+// Section is a numbered address range inside a pool, as on Huawei VRP
+// (`section 0 10.77.1.0 10.77.1.255`). Addresses are handed out from the
+// sections of a pool in index order.
+type Section struct {
+	Index      int
+	Start, End netip.Addr
+}
+
+// Reservation binds one address to one client, matched by hardware address
+// or client identifier (option 61).
+type Reservation struct {
+	HWAddr   []byte
+	ClientID []byte
+	Addr     netip.Addr
+	Hostname string
+}
+
+// Route is one classless static route (option 121).
+type Route struct {
+	Dest    netip.Prefix
+	Gateway netip.Addr
+}
+
+// RawOption is an option sent verbatim.
+type RawOption struct {
+	Code uint8
+	Data []byte
+}
+
+// Effective lease timing for a pool.
+func (c *Config) Times(p *Pool) (lease, t1, t2 time.Duration) {
+	lease = p.LeaseTime
+	if lease == 0 {
+		lease = c.LeaseTime
+	}
+	if lease == 0 {
+		lease = time.Hour
+	}
+	t1, t2 = p.T1, p.T2
+	if t1 == 0 {
+		t1 = c.T1
+	}
+	if t2 == 0 {
+		t2 = c.T2
+	}
+	if t1 == 0 || t1 >= lease {
+		t1 = lease / 2
+	}
+	if t2 == 0 || t2 >= lease || t2 <= t1 {
+		t2 = lease * 7 / 8
+	}
+	return lease, t1, t2
+}

@@ -1,0 +1,112 @@
+// Package lease is the DHCPv4 lease engine: pools, sections, reservations,
+// the allocator and the RFC 2131 server state machine. It is pure: it takes
+// decoded requests and the current time and returns decisions (a reply to
+// send and the lease records that must be durable before it is sent). It
+// owns no sockets, no goroutines and never reads the clock itself.
+package lease
+
+import (
+	"net/netip"
+	"time"
+)
+
+// State is the state of an address binding as the server sees it.
+type State uint8
+
+const (
+	// StateFree: the address is not bound. Records in this state are kept
+	// so a returning client gets its previous address back (RFC 2131 §4.3.1
+	// "the client's previous address, as recorded in the client's current
+	// binding"); they carry no claim on the address.
+	StateFree State = iota
+	// StateOffered exists only in memory: an address held for a client
+	// between OFFER and REQUEST. It is never persisted.
+	StateOffered
+	StateBound
+	StateReleased
+	StateExpired
+	// StateDeclined: a client reported the address in use (DHCPDECLINE);
+	// it is quarantined until Expiry.
+	StateDeclined
+	// StateDeleted: removed by the operator. Persisted as a tombstone so
+	// replay drops the binding.
+	StateDeleted
+)
+
+var stateNames = [...]string{"free", "offered", "bound", "released", "expired", "declined", "deleted"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "invalid"
+}
+
+// ParseState is the inverse of State.String.
+func ParseState(s string) (State, bool) {
+	for i, n := range stateNames {
+		if n == s {
+			return State(i), true
+		}
+	}
+	return 0, false
+}
+
+// Holds reports whether a lease in this state keeps its address from being
+// given to another client (until Expiry).
+func (s State) Holds() bool {
+	return s == StateOffered || s == StateBound || s == StateDeclined
+}
+
+// Lease is one address binding: the unit the engine decides on and the
+// store persists. Records are keyed by Addr; Seq orders them (the highest
+// Seq for an address wins on recovery, whatever order they reached disk).
+type Lease struct {
+	Seq      uint64
+	Addr     netip.Addr
+	ClientID []byte // option 61 when sent, else htype followed by chaddr (see ClientKey)
+	HType    uint8
+	HWAddr   []byte // chaddr[:hlen]
+	Hostname string
+	Pool     string
+	Section  int // section index, -1 when the address is in no section
+	State    State
+
+	Start  time.Time
+	T1     time.Time
+	T2     time.Time
+	Expiry time.Time
+
+	// XID of the client's last transaction with us. dhcpcd drops a
+	// FORCERENEW whose xid differs (see DESIGN.md).
+	XID uint32
+	// GIAddr and RelayInfo (raw option 82) of the last request, so a
+	// FORCERENEW can be routed back and the operator sees where a client is.
+	GIAddr    netip.Addr
+	RelayInfo []byte
+	// ForceRenewNonceCapable: the client sent option 145 (RFC 6704) with
+	// algorithm 1 in its last REQUEST.
+	ForceRenewNonceCapable bool
+	// ReconfKey is the RFC 6704 reconfigure key handed out in the last ACK
+	// (empty when none); ReplayCounter is the last RFC 3118 replay
+	// detection value sent to this client.
+	ReconfKey     []byte
+	ReplayCounter uint64
+}
+
+// Clone returns a deep copy whose slices do not alias l's.
+func (l *Lease) Clone() Lease {
+	c := *l
+	c.ClientID = cloneBytes(l.ClientID)
+	c.HWAddr = cloneBytes(l.HWAddr)
+	c.RelayInfo = cloneBytes(l.RelayInfo)
+	c.ReconfKey = cloneBytes(l.ReconfKey)
+	return c
+}
+
+func cloneBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}

@@ -1,0 +1,77 @@
+package lease
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/leased/leased/dhcpv4"
+)
+
+// Request is what the engine needs of a decoded client message. The server
+// fills it from a dhcpv4.Message; slices may alias the packet buffer and
+// are only valid during Handle (the engine copies what it keeps).
+type Request struct {
+	Type   dhcpv4.MessageType
+	XID    uint32
+	Flags  uint16
+	CIAddr netip.Addr // invalid or 0.0.0.0 when absent
+	GIAddr netip.Addr // invalid or 0.0.0.0 when not relayed
+	HType  uint8
+	HWAddr []byte // chaddr[:hlen]
+
+	ClientID    []byte     // option 61, nil when absent
+	RequestedIP netip.Addr // option 50, invalid when absent
+	ServerID    netip.Addr // option 54, invalid when absent
+	Hostname    []byte     // option 12
+	RelayInfo   []byte     // option 82, raw, echoed in the reply
+	// ForceRenewNonce is option 145's payload (RFC 6704), nil when absent.
+	ForceRenewNonce []byte
+	// LeaseTime is option 51 in the request (seconds), 0 when absent.
+	LeaseTime uint32
+
+	// Unicast: the packet was addressed to us rather than broadcast. With
+	// ciaddr set it tells RENEWING (unicast) from REBINDING (broadcast).
+	Unicast bool
+	// LinkAddr is the server's address on the interface the packet came in
+	// on; it selects the pool for clients that are not relayed.
+	LinkAddr netip.Addr
+	// ServerAddr is the address the server identifies itself with in this
+	// exchange (option 54): the interface address, or for relayed traffic
+	// the local address the relay sent to.
+	ServerAddr netip.Addr
+}
+
+// Reply describes the message to send. The server encodes it: header fields
+// come from the request (xid, flags, giaddr, chaddr, ciaddr) plus YIAddr;
+// options from the pool.
+type Reply struct {
+	Type     dhcpv4.MessageType // Offer, Ack or Nak
+	YIAddr   netip.Addr         // invalid for NAK and INFORM's ACK
+	ServerID netip.Addr
+	// Lease timing; all zero for NAK and for the ACK of an INFORM, which
+	// MUST NOT carry a lease time (RFC 2131 §4.3.5).
+	LeaseTime, T1, T2 time.Duration
+	// Pool supplies the configured options (mask, router, DNS, ...); nil
+	// for NAK.
+	Pool *Pool
+	// Message is option 56 text, mainly for NAK.
+	Message string
+	// Lease is the binding as it stands after this exchange (for logging
+	// and, later, authentication options); nil for NAK and INFORM.
+	Lease *Lease
+}
+
+// Decision is the engine's answer to one request.
+//
+// The server MUST make every record in Persist durable before sending
+// Reply; if that fails it must call Engine.Revert(d) and send nothing.
+type Decision struct {
+	Reply    Reply
+	HasReply bool
+	Persist  []Lease
+	// Drop names why no reply is sent ("" when HasReply or when silence is
+	// the protocol's answer, e.g. a RELEASE); used as a metric label.
+	Drop string
+
+	undo []Lease // previous in-memory state of the addresses in Persist
+}
