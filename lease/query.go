@@ -1,0 +1,38 @@
+package lease
+
+import "net/netip"
+
+// Filter selects leases for the control API. Zero fields match everything.
+type Filter struct {
+	Pool    string
+	Section *int
+	// From..To is an inclusive address range; either may be invalid.
+	From, To netip.Addr
+	// Client matches a lease's hardware address (aa:bb:..), client id
+	// (hex), or address, as the operator typed it.
+	Client string
+	// States restricts to these states; empty means every state except
+	// free, offered and deleted.
+	States []State
+}
+
+// PoolStats is the utilisation of one pool.
+type PoolStats struct {
+	Name     string
+	Subnet   netip.Prefix
+	Size     int // assignable addresses (sections minus exclusions and reservations' overlap)
+	Bound    int
+	Declined int
+	Offered  int
+	Sections []SectionStats
+}
+
+// SectionStats is the utilisation of one section.
+type SectionStats struct {
+	Index      int
+	Start, End netip.Addr
+	Size       int
+	Bound      int
+	Declined   int
+	Offered    int
+}
