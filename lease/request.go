@@ -39,6 +39,10 @@ type Request struct {
 	// exchange (option 54): the interface address, or for relayed traffic
 	// the local address the relay sent to.
 	ServerAddr netip.Addr
+	// ServerIDOurs: option 54 names one of this server's addresses. When
+	// false and ServerID is valid, the client selected another server
+	// (RFC 2131 §4.3.2 SELECTING).
+	ServerIDOurs bool
 }
 
 // Reply describes the message to send. The server encodes it: header fields
