@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# leased demo: a server and real DHCP clients (dhcpcd, ISC dhclient, busybox
+# udhcpc) in network namespaces this script creates and removes. Nothing
+# leaves those namespaces. Run as root: `make demo`.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (network namespaces)" >&2; exit 1; }
+for b in bin/leased bin/leasectl; do
+	[ -x "$b" ] || { echo "demo: $b missing; run 'make build' (make demo does)" >&2; exit 1; }
+done
+
+tag="ld$$"
+srv="$tag-srv"
+work=$(mktemp -d /tmp/leased-demo.XXXXXX)
+pids=()
+namespaces=()
+
+cleanup() {
+	set +e
+	for p in "${pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds.
+wait_for() {
+	local secs=$1 what=$2; shift 2
+	for _ in $(seq 1 $((secs * 5))); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.2
+	done
+	echo "demo: timed out after ${secs}s waiting for $what" >&2
+	echo "--- leased log (tail)"; tail -n 30 "$work/leased.log" >&2
+	return 1
+}
+
+step "network: namespace $srv with bridge vsrv 10.77.0.1/16, one namespace per client"
+ip netns add "$srv"; namespaces+=("$srv")
+ip -n "$srv" link set lo up
+ip -n "$srv" link add vsrv type bridge
+ip -n "$srv" addr add 10.77.0.1/16 dev vsrv
+ip -n "$srv" link set vsrv up
+
+clients=(dhcpcd dhclient udhcpc)
+for i in "${!clients[@]}"; do
+	ns="$tag-c$i"
+	ip netns add "$ns"; namespaces+=("$ns")
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link add vcli type veth peer name "p$i" netns "$srv"
+	ip -n "$ns" link set vcli address "02:00:00:00:77:0$i"
+	ip -n "$srv" link set "p$i" master vsrv up
+	ip -n "$ns" link set vcli up
+done
+
+step "leased: examples/leased.yaml with data_dir and control socket moved to $work"
+sed -e "s#^data_dir:.*#data_dir: $work/data#" \
+	-e "s#socket: /run/leased/control.sock#socket: $work/control.sock#" \
+	examples/leased.yaml >"$work/leased.yaml"
+bin/leased --config "$work/leased.yaml" --check
+ip netns exec "$srv" bin/leased --config "$work/leased.yaml" >"$work/leased.log" 2>&1 &
+pids+=($!)
+ctl() { bin/leasectl --socket "$work/control.sock" "$@"; }
+wait_for 10 "leased's control socket" ctl health
+
+step "clients: dhcpcd, ISC dhclient and busybox udhcpc ask for leases"
+hook="$work/hook.sh"
+cat >"$hook" <<'HOOK'
+#!/bin/sh
+# Logs what the client was told; configures nothing on the host.
+echo "$(date +%T) ${reason:-$1} ip=${new_ip_address:-${ip:-}} router=${new_routers:-${router:-}} dns=${new_domain_name_servers:-${dns:-}}" >>"$HOOK_LOG"
+HOOK
+chmod +x "$hook"
+
+# dhcpcd keeps state under compiled-in paths: give it a private mount
+# namespace with temp dirs over /run/dhcpcd and /var/lib/dhcpcd.
+mkdir -p "$work/dhcpcd/run" "$work/dhcpcd/lib"
+cat >"$work/dhcpcd.conf" <<CONF
+script $hook
+nodelay
+noarp
+option domain_name_servers, routers
+CONF
+HOOK_LOG="$work/dhcpcd.events" ip netns exec "$tag-c0" unshare -m --propagation private sh -c "
+	mount --bind $work/dhcpcd/run /run && mkdir -p /run/dhcpcd &&
+	mount --bind $work/dhcpcd/lib /var/lib &&
+	exec dhcpcd -f $work/dhcpcd.conf -B -4 vcli" >"$work/dhcpcd.log" 2>&1 &
+pids+=($!)
+
+cat >"$work/dhclient.sh" <<HOOK
+#!/bin/sh
+HOOK_LOG=$work/dhclient.events exec $hook "\$@"
+HOOK
+chmod +x "$work/dhclient.sh"
+: >"$work/dhclient.conf"
+ip netns exec "$tag-c1" dhclient -d -4 -sf "$work/dhclient.sh" -lf "$work/dhclient.leases" \
+	-pf "$work/dhclient.pid" -cf "$work/dhclient.conf" vcli >"$work/dhclient.log" 2>&1 &
+pids+=($!)
+
+cat >"$work/udhcpc.sh" <<HOOK
+#!/bin/sh
+reason=\$1 HOOK_LOG=$work/udhcpc.events exec $hook "\$@"
+HOOK
+chmod +x "$work/udhcpc.sh"
+ip netns exec "$tag-c2" udhcpc -f -i vcli -s "$work/udhcpc.sh" -p "$work/udhcpc.pid" >"$work/udhcpc.log" 2>&1 &
+pids+=($!)
+
+bound() { [ "$(ctl leases --json | grep -o '"state": *"bound"' | wc -l)" -ge 3 ]; }
+wait_for 30 "three bound leases" bound
+
+step "what each client was told (from its hook script)"
+for c in dhcpcd dhclient udhcpc; do
+	printf '%-9s %s\n' "$c:" "$(grep -E 'BOUND|bound|REBOOT|RENEW' "$work/$c.events" | tail -n 1)"
+done
+
+step "leasectl leases"
+ctl leases
+step "leasectl pools"
+ctl pools
+
+step "renew: udhcpc renews on SIGUSR1, the lease's expiry moves"
+kill -USR1 "$(cat "$work/udhcpc.pid")"
+sleep 1
+grep -E 'renew' "$work/udhcpc.events" | tail -n 1 || true
+
+step "release: dhclient -r gives its address back"
+ip netns exec "$tag-c1" dhclient -r -sf "$work/dhclient.sh" -lf "$work/dhclient.leases" \
+	-pf "$work/dhclient.pid" -cf "$work/dhclient.conf" vcli >>"$work/dhclient.log" 2>&1 || true
+sleep 0.5
+ctl leases
+
+step "done: tearing down namespaces and processes"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages leased's tests and demo need, when missing.
+# Only Debian packages are installed; nothing else is downloaded.
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have ip       || need+=(iproute2)
+have dhcpcd   || need+=(dhcpcd-base)
+have dhclient || need+=(isc-dhcp-client)
+have udhcpc   || need+=(udhcpc)
+have perfdhcp || need+=(kea-admin)
+have unshare  || need+=(util-linux)
+
+if [ ${#need[@]} -eq 0 ]; then
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing ${need[*]}; run as root (apt-get install ${need[*]})" >&2
+	exit 1
+fi
+echo "deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
