@@ -77,5 +77,7 @@ type Decision struct {
 	// the protocol's answer, e.g. a RELEASE); used as a metric label.
 	Drop string
 
-	undo []Lease // previous in-memory state of the addresses in Persist
+	// undo[i] is the in-memory record of Persist[i].Addr before this
+	// decision (state StateDeleted: there was none); see Engine.Revert.
+	undo []rec
 }

@@ -1,0 +1,320 @@
+package lease
+
+import (
+	"fmt"
+	"iter"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Default hold times used when the configuration leaves them zero.
+const (
+	DefaultOfferHold         = 10 * time.Second
+	DefaultDeclineQuarantine = time.Hour
+)
+
+// Engine is the DHCPv4 lease engine. All methods are safe for concurrent
+// use; one mutex guards the state (a decision takes about a microsecond).
+type Engine struct {
+	mu  sync.Mutex
+	cfg Config
+	ps  pools
+	rs  records
+
+	offers   map[uint32]offer  // in memory only, never persisted
+	offerKey map[string]uint32 // client key → offered address
+	offerTim timers            // offer hold deadlines
+	expTim   timers            // Bound and Declined expiries
+
+	seq   uint64
+	names map[string]string // interned pool names of restored records
+}
+
+// offer is an address held for one client between OFFER and REQUEST.
+type offer struct {
+	key   string
+	hw    string
+	start int64
+	exp   int64
+	xid   uint32
+	htype uint8
+	sect  int32
+	pool  string
+}
+
+// New compiles cfg into an engine with no leases. Restore stored records
+// before the first Handle.
+func New(cfg Config) (*Engine, error) {
+	e := &Engine{
+		rs:       newRecords(),
+		offers:   make(map[uint32]offer),
+		offerKey: make(map[string]uint32),
+		names:    make(map[string]string),
+	}
+	if err := e.setConfig(cfg); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Engine) setConfig(cfg Config) error {
+	cfg.Pools = append([]Pool(nil), cfg.Pools...)
+	ps, err := compile(&cfg)
+	if err != nil {
+		return err
+	}
+	if cfg.OfferHold <= 0 {
+		cfg.OfferHold = DefaultOfferHold
+	}
+	if cfg.DeclineQuarantine <= 0 {
+		cfg.DeclineQuarantine = DefaultDeclineQuarantine
+	}
+	e.cfg, e.ps = cfg, ps
+	return nil
+}
+
+// Reconfigure replaces pools and sections (SIGHUP). Every record is kept;
+// an address that is no longer inside a section of its pool is never
+// allocated again and is NAKed at its client's next REQUEST. Offers for
+// such addresses are withdrawn.
+func (e *Engine) Reconfigure(cfg Config) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.setConfig(cfg); err != nil {
+		return err
+	}
+	for a := range e.rs.byAddr {
+		e.refresh(a)
+	}
+	for a, o := range e.offers {
+		if p := e.ps.names[o.pool]; p == nil || !e.ps.servable(p, a) {
+			e.removeOffer(a)
+			continue
+		}
+		e.refresh(a)
+	}
+	return nil
+}
+
+// servable reports whether p may hand out a: a reserved address of p, or
+// one inside a section of p that is not statically blocked.
+func (ps *pools) servable(p *pool, a uint32) bool {
+	if _, ok := p.resAddr[a]; ok {
+		return true
+	}
+	s := ps.sectionOf(a)
+	return s != nil && s.pool == p && !s.bit(s.static, a)
+}
+
+// refresh recomputes the held bit of address a from its record and offer.
+func (e *Engine) refresh(a uint32) {
+	s := e.ps.sectionOf(a)
+	if s == nil {
+		return
+	}
+	held := false
+	if r := e.rs.get(a); r != nil && r.state.Holds() {
+		held = true
+	}
+	if _, ok := e.offers[a]; ok {
+		held = true
+	}
+	s.setHeld(a, held)
+}
+
+func (e *Engine) nextSeq() uint64 {
+	e.seq++
+	return e.seq
+}
+
+func (e *Engine) removeOffer(a uint32) {
+	o, ok := e.offers[a]
+	if !ok {
+		return
+	}
+	delete(e.offers, a)
+	if k, ok := e.offerKey[o.key]; ok && k == a {
+		delete(e.offerKey, o.key)
+	}
+	e.refresh(a)
+}
+
+// dropStaleOffers ends every offer whose hold time has passed.
+func (e *Engine) dropStaleOffers(now int64) {
+	for {
+		t, ok := e.offerTim.peek()
+		if !ok || t.exp > now {
+			return
+		}
+		e.offerTim.pop()
+		if o, ok := e.offers[t.addr]; ok && o.exp == t.exp {
+			e.removeOffer(t.addr)
+		}
+	}
+}
+
+// snapshot returns the current record of a for an undo log.
+func (e *Engine) snapshot(a uint32) rec {
+	if r := e.rs.get(a); r != nil {
+		return *r
+	}
+	return rec{addr: a, state: StateDeleted}
+}
+
+// restoreRec puts r back as the record of its address (StateDeleted: none).
+func (e *Engine) restoreRec(r rec) {
+	if r.state == StateDeleted {
+		e.rs.remove(r.addr)
+	} else {
+		e.rs.put(r)
+		if r.state == StateBound || r.state == StateDeclined {
+			e.expTim.push(timer{exp: r.expiry, addr: r.addr})
+		}
+	}
+	e.refresh(r.addr)
+}
+
+// Revert undoes the in-memory effects of d after its records could not be
+// made durable. An address is restored only while its record is still the
+// one d set (same Seq, or still absent when d removed it), so a later
+// decision on that address is never clobbered. Revert is idempotent.
+func (e *Engine) Revert(d *Decision) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := range d.undo { // in order: an ACK's new address before the client's old one
+		set := &d.Persist[i]
+		a := u32(set.Addr)
+		cur := e.rs.get(a)
+		if set.State == StateDeleted || (set.State == StateFree && len(set.ClientID) == 0) {
+			if cur != nil {
+				continue // the address was taken again since
+			}
+		} else if cur == nil || cur.seq != set.Seq {
+			continue
+		}
+		e.restoreRec(d.undo[i])
+	}
+	d.undo = nil
+}
+
+// Restore loads one stored record before serving. For each address the
+// record with the highest Seq wins; a tombstone or an anonymous free record
+// removes the address's binding. Records outside every pool are kept (the
+// operator sees them) but their addresses are never allocated. Offered
+// records are not persisted and are ignored, as are non-IPv4 addresses.
+func (e *Engine) Restore(l Lease) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !l.Addr.Unmap().Is4() || l.State == StateOffered || l.State > StateDeleted {
+		return
+	}
+	if l.Seq > e.seq {
+		e.seq = l.Seq
+	}
+	a := u32(l.Addr)
+	if cur := e.rs.get(a); cur != nil && cur.seq > l.Seq {
+		return
+	}
+	if l.State == StateDeleted || (l.State == StateFree && len(l.ClientID) == 0) {
+		e.rs.remove(a)
+		e.refresh(a)
+		return
+	}
+	r := recFrom(&l)
+	if n, ok := e.names[r.pool]; ok {
+		r.pool = n
+	} else {
+		e.names[r.pool] = r.pool
+	}
+	e.restoreRec(r)
+}
+
+// Expire reclaims at most max bound leases whose Expiry has passed
+// (→ StateExpired; the record keeps the client so it can get the address
+// back) and ended decline quarantines (→ StateFree, persisted anonymous),
+// and drops stale offers (memory only, not counted). The returned
+// Decision's Persist holds the records to make durable; on failure call
+// Revert. Cost: O(k log n) for k reclaimed entries, via a min-heap.
+func (e *Engine) Expire(now time.Time, max int) Decision {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := now.UnixNano()
+	e.dropStaleOffers(n)
+	var d Decision
+	for len(d.Persist) < max {
+		t, ok := e.expTim.peek()
+		if !ok || t.exp > n {
+			break
+		}
+		e.expTim.pop()
+		r := e.rs.get(t.addr)
+		if r == nil || r.expiry != t.exp {
+			continue // renewed, released or gone since: a stale entry
+		}
+		switch r.state {
+		case StateBound:
+			d.undo = append(d.undo, *r)
+			nr := *r
+			nr.state = StateExpired
+			nr.seq = e.nextSeq()
+			e.rs.put(nr)
+			d.Persist = append(d.Persist, nr.lease())
+		case StateDeclined:
+			d.undo = append(d.undo, *r)
+			fr := rec{seq: e.nextSeq(), addr: r.addr, state: StateFree, pool: r.pool, sect: r.sect, start: n}
+			e.rs.remove(t.addr)
+			d.Persist = append(d.Persist, fr.lease())
+		default:
+			continue
+		}
+		e.refresh(t.addr)
+	}
+	return d
+}
+
+// Delete removes the binding of addr on the operator's request: Persist
+// holds a StateDeleted tombstone. An offer on addr is withdrawn too.
+func (e *Engine) Delete(now time.Time, addr netip.Addr) (Decision, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a := u32(addr)
+	r := e.rs.get(a)
+	if !addr.Unmap().Is4() || r == nil {
+		if _, ok := e.offers[a]; ok && addr.Unmap().Is4() {
+			e.removeOffer(a)
+			return Decision{}, nil
+		}
+		return Decision{}, fmt.Errorf("lease: delete %v: %w", addr, ErrNotFound)
+	}
+	var d Decision
+	d.undo = append(d.undo, *r)
+	t := rec{seq: e.nextSeq(), addr: a, state: StateDeleted, pool: r.pool, sect: r.sect, start: now.UnixNano()}
+	d.Persist = append(d.Persist, t.lease())
+	e.rs.remove(a)
+	e.removeOffer(a)
+	e.refresh(a)
+	return d, nil
+}
+
+// All yields a copy of every record the engine holds (offers excluded), as
+// the store's Compact needs. The state is copied under the lock when
+// iteration starts, so serving is blocked only for that copy (about 150
+// bytes per record), not while the store writes.
+func (e *Engine) All() iter.Seq[Lease] {
+	return func(yield func(Lease) bool) {
+		e.mu.Lock()
+		snap := make([]rec, 0, len(e.rs.byAddr))
+		for i := range e.rs.arena {
+			if e.rs.arena[i].state != StateDeleted {
+				snap = append(snap, e.rs.arena[i])
+			}
+		}
+		e.mu.Unlock()
+		for i := range snap {
+			if !yield(snap[i].lease()) {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,455 @@
+package lease
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/leased/leased/dhcpv4"
+)
+
+// Drop reasons (Decision.Drop), used as metric labels.
+const (
+	DropNoPool            = "no_pool"
+	DropPoolExhausted     = "pool_exhausted"
+	DropOtherServer       = "other_server"
+	DropInitRebootUnknown = "init_reboot_unknown"
+	DropRebindUnknown     = "rebind_unknown"
+	DropRebindForeign     = "rebind_foreign"
+	DropBadRequest        = "bad_request"
+	DropNoClient          = "no_client_id"
+	DropUnknownType       = "unsupported_type"
+	DropDeclineUnknown    = "decline_unknown"
+	DropReleaseUnknown    = "release_unknown"
+)
+
+// verdict of checking whether an address may be bound to a client.
+type verdict uint8
+
+const (
+	vOK          verdict = iota
+	vWrongNet            // outside the pool's subnet
+	vUnavailable         // in the subnet but not allocatable (no section, excluded, gateway, ...)
+	vTaken               // held by or reserved for another client
+)
+
+// Handle decides on one client message. now is the time the message was
+// received. Safe for concurrent use.
+func (e *Engine) Handle(now time.Time, req *Request) Decision {
+	n := now.UnixNano()
+	var kb [64]byte
+	key := clientKey(kb[:0], req)
+	if len(req.ClientID) == 0 && len(req.HWAddr) == 0 {
+		return Decision{Drop: DropNoClient}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.dropStaleOffers(n)
+	switch req.Type {
+	case dhcpv4.Discover:
+		return e.discover(n, req, key)
+	case dhcpv4.Request:
+		return e.request(n, req, key)
+	case dhcpv4.Decline:
+		return e.decline(n, req, key)
+	case dhcpv4.Release:
+		return e.release(n, req, key)
+	case dhcpv4.Inform:
+		return e.inform(req)
+	}
+	return Decision{Drop: DropUnknownType}
+}
+
+// check decides whether address a of pool p may be bound to the client.
+// It returns the section index to record (-1 outside sections).
+func (e *Engine) check(p *pool, a uint32, req *Request, key []byte) (int32, verdict) {
+	if a < p.lo || a > p.hi {
+		return 0, vWrongNet
+	}
+	s := e.ps.sectionOf(a)
+	if s != nil && s.pool != p {
+		s = nil
+	}
+	if ri, ok := p.resAddr[a]; ok {
+		if p.reservationFor(req) != ri {
+			return 0, vTaken // another client's reservation
+		}
+	} else if s == nil || s.bit(s.static, a) {
+		return 0, vUnavailable
+	}
+	if r := e.rs.get(a); r != nil && r.state.Holds() && r.key != string(key) {
+		return 0, vTaken
+	}
+	if o, ok := e.offers[a]; ok && o.key != string(key) {
+		return 0, vTaken
+	}
+	if s == nil {
+		return -1, vOK
+	}
+	return int32(s.index), vOK
+}
+
+// times is the lease timing for p, shortened to the client's requested
+// lease time (option 51) when that is shorter.
+func (e *Engine) times(p *pool, req *Request) (lt, t1, t2 time.Duration) {
+	lt, t1, t2 = e.cfg.Times(p.cfg)
+	if req.LeaseTime > 0 {
+		if r := time.Duration(req.LeaseTime) * time.Second; r < lt {
+			lt = r
+			if t1 >= lt {
+				t1 = lt / 2
+			}
+			if t2 >= lt || t2 <= t1 {
+				t2 = lt * 7 / 8
+			}
+		}
+	}
+	return lt, t1, t2
+}
+
+// discover answers DHCPDISCOVER (RFC 2131 §4.3.1) with an offer, choosing
+// in order: the client's pending offer, its reservation, its current or
+// previous binding, the requested address (option 50), the next free one.
+func (e *Engine) discover(n int64, req *Request, key []byte) Decision {
+	p := e.ps.selectPool(req)
+	if p == nil {
+		return Decision{Drop: DropNoPool}
+	}
+	a, sect, ok := e.choose(p, req, key)
+	if !ok {
+		return Decision{Drop: DropPoolExhausted}
+	}
+	// One offer per client: withdraw a pending one for another address.
+	if old, ok := e.offerKey[string(key)]; ok && old != a {
+		e.removeOffer(old)
+	}
+	o, had := e.offers[a]
+	if !had {
+		o.key, o.hw = keyStrings(key, req.HType, req.HWAddr)
+	}
+	// RFC 2131 §4.3.1: the server need not reserve the offered address,
+	// but we do, so two clients are never offered one address.
+	o.start, o.exp = n, n+int64(e.cfg.OfferHold)
+	o.xid, o.htype, o.sect, o.pool = req.XID, req.HType, sect, p.cfg.Name
+	e.offers[a] = o
+	e.offerKey[o.key] = a
+	e.offerTim.push(timer{exp: o.exp, addr: a})
+	e.refresh(a)
+
+	lt, t1, t2 := e.times(p, req)
+	l := &Lease{
+		Addr: addr4(a), ClientID: []byte(o.key), HType: o.htype, HWAddr: []byte(o.hw),
+		Pool: o.pool, Section: int(sect), State: StateOffered, XID: req.XID,
+		Start: fromNanos(n), Expiry: fromNanos(o.exp),
+	}
+	return Decision{HasReply: true, Reply: Reply{
+		Type: dhcpv4.Offer, YIAddr: l.Addr, ServerID: req.ServerAddr,
+		LeaseTime: lt, T1: t1, T2: t2, Pool: p.cfg, Lease: l,
+	}}
+}
+
+func (e *Engine) choose(p *pool, req *Request, key []byte) (uint32, int32, bool) {
+	if a, ok := e.offerKey[string(key)]; ok {
+		if sect, v := e.check(p, a, req, key); v == vOK {
+			return a, sect, true
+		}
+	}
+	if ri := p.reservationFor(req); ri >= 0 {
+		a := u32(p.cfg.Reservations[ri].Addr)
+		if sect, v := e.check(p, a, req, key); v == vOK {
+			return a, sect, true
+		}
+	}
+	if r := e.rs.ofKey(key); r != nil {
+		if sect, v := e.check(p, r.addr, req, key); v == vOK {
+			return r.addr, sect, true
+		}
+	}
+	if isSet(req.RequestedIP) {
+		if sect, v := e.check(p, u32(req.RequestedIP), req, key); v == vOK {
+			return u32(req.RequestedIP), sect, true
+		}
+	}
+	for _, s := range p.sections {
+		if a, ok := s.next(); ok {
+			return a, int32(s.index), true
+		}
+	}
+	return 0, 0, false
+}
+
+func nak(req *Request, msg string) Decision {
+	return Decision{HasReply: true, Reply: Reply{Type: dhcpv4.Nak, ServerID: req.ServerAddr, Message: msg}}
+}
+
+// request answers DHCPREQUEST (RFC 2131 §4.3.2). The client's state is
+// told apart by the fields the RFC requires in each (table 4, §4.3.2):
+// SELECTING has option 54; INIT-REBOOT has option 50 and no ciaddr;
+// RENEWING and REBINDING have ciaddr, unicast and broadcast respectively.
+func (e *Engine) request(n int64, req *Request, key []byte) Decision {
+	switch {
+	case isSet(req.ServerID):
+		return e.selecting(n, req, key)
+	case isSet(req.CIAddr):
+		return e.renewing(n, req, key)
+	case isSet(req.RequestedIP):
+		return e.initReboot(n, req, key)
+	}
+	return Decision{Drop: DropBadRequest}
+}
+
+func (e *Engine) selecting(n int64, req *Request, key []byte) Decision {
+	if !req.ServerIDOurs {
+		// RFC 2131 §4.3.2: the client chose another server's offer; a
+		// DHCPREQUEST naming another server tells us to release our hold.
+		if a, ok := e.offerKey[string(key)]; ok {
+			e.removeOffer(a)
+		}
+		return Decision{Drop: DropOtherServer}
+	}
+	// RFC 2131 §4.3.2 SELECTING: 'requested IP address' MUST be filled in
+	// with the offered yiaddr; without it we cannot know what to confirm.
+	if !isSet(req.RequestedIP) {
+		return Decision{Drop: DropBadRequest}
+	}
+	p := e.ps.selectPool(req)
+	if p == nil {
+		return Decision{Drop: DropNoPool}
+	}
+	a := u32(req.RequestedIP)
+	sect, v := e.check(p, a, req, key)
+	switch v {
+	case vOK:
+		return e.bind(n, req, key, p, a, sect)
+	case vWrongNet:
+		return nak(req, "requested address not on this network")
+	case vTaken:
+		return nak(req, "requested address in use")
+	}
+	return nak(req, "requested address not available")
+}
+
+// initReboot: RFC 2131 §4.3.2 INIT-REBOOT. The server SHOULD NAK an
+// incorrect address or one on the wrong network; if it has no record of
+// the client it MUST remain silent (coexistence of non-communicating
+// servers) — unless the pool is configured authoritative, then it NAKs.
+func (e *Engine) initReboot(n int64, req *Request, key []byte) Decision {
+	p := e.ps.selectPool(req)
+	if p == nil {
+		return Decision{Drop: DropNoPool}
+	}
+	a := u32(req.RequestedIP)
+	sect, v := e.check(p, a, req, key)
+	r := e.rs.ofKey(key)
+	ri := p.reservationFor(req)
+	switch {
+	case v == vWrongNet:
+		return nak(req, "requested address not on this network")
+	case v == vTaken:
+		return nak(req, "requested address in use")
+	case r == nil && ri < 0:
+		if p.cfg.Authoritative {
+			return nak(req, "no binding for this client")
+		}
+		return Decision{Drop: DropInitRebootUnknown}
+	case v == vOK && ((r != nil && r.addr == a) || (ri >= 0 && u32(p.cfg.Reservations[ri].Addr) == a)):
+		return e.bind(n, req, key, p, a, sect)
+	}
+	return nak(req, "requested address incorrect")
+}
+
+// renewing handles RENEWING (unicast to us) and REBINDING (broadcast),
+// both identified by ciaddr (RFC 2131 §4.3.2). A binding of this client on
+// ciaddr is extended. ciaddr held by another client, or no longer
+// allocatable after a reconfiguration, is NAKed. Otherwise the client is
+// unknown: a RENEWING client addressed us directly, so we NAK and it
+// restarts in INIT; a REBINDING client broadcast to every server, and as
+// for INIT-REBOOT (§4.3.2 "MUST remain silent" for clients the server has
+// no record of) we stay silent so that the server holding its lease can
+// answer — unless the pool is authoritative. A REBINDING ciaddr outside
+// all our subnets is another server's business: silent.
+func (e *Engine) renewing(n int64, req *Request, key []byte) Decision {
+	a := u32(req.CIAddr)
+	rebinding := !req.Unicast
+	r := e.rs.get(a)
+	mine := r != nil && r.key == string(key)
+	p := e.ps.poolOf(a)
+	if p == nil {
+		if mine || !rebinding {
+			return nak(req, "address not served here")
+		}
+		return Decision{Drop: DropRebindForeign}
+	}
+	sect, v := e.check(p, a, req, key)
+	if !mine {
+		if ri := p.reservationFor(req); ri >= 0 && u32(p.cfg.Reservations[ri].Addr) == a {
+			mine = true
+		}
+	}
+	switch {
+	case v == vTaken:
+		return nak(req, "address in use by another client")
+	case v != vOK:
+		return nak(req, "address no longer available")
+	case mine:
+		return e.bind(n, req, key, p, a, sect)
+	case rebinding && !p.cfg.Authoritative:
+		return Decision{Drop: DropRebindUnknown}
+	}
+	return nak(req, "no binding for this client")
+}
+
+// bind ACKs address a to the client: a new Bound record with a fresh Seq.
+// If the client held a record on another address, that one is freed
+// (persisted as an anonymous StateFree record) so a client has one binding.
+func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect int32) Decision {
+	var old rec
+	hasOld := false
+	if r := e.rs.ofKey(key); r != nil {
+		old, hasOld = *r, true
+	}
+	lt, t1, t2 := e.times(p, req)
+	nr := rec{
+		seq: e.nextSeq(), addr: a, sect: sect, pool: p.cfg.Name, state: StateBound,
+		start: n, t1: n + int64(t1), t2: n + int64(t2), expiry: n + int64(lt),
+		xid: req.XID, htype: req.HType,
+	}
+	if hasOld {
+		nr.key = old.key
+		nr.hw = old.hw
+		if nr.hw != string(req.HWAddr) {
+			nr.hw = string(req.HWAddr)
+		}
+		nr.host = old.host
+	} else {
+		nr.key, nr.hw = keyStrings(key, req.HType, req.HWAddr)
+	}
+	if nr.host != string(req.Hostname) {
+		nr.host = string(req.Hostname)
+	}
+	if nr.host == "" {
+		if ri := p.reservationFor(req); ri >= 0 {
+			nr.host = p.cfg.Reservations[ri].Hostname
+		}
+	}
+	if isSet(req.GIAddr) {
+		nr.flags |= flagGIAddr
+		nr.giaddr = u32(req.GIAddr)
+	}
+	// RFC 6704 §3.3.1: option 145 lists the algorithms the client supports;
+	// 1 is HMAC-MD5, the one FORCERENEW nonce authentication defines.
+	if bytes.IndexByte(req.ForceRenewNonce, 1) >= 0 {
+		nr.flags |= flagNonceCapable
+	}
+	var oldExt *recExt
+	if hasOld {
+		oldExt = old.ext
+	}
+	switch {
+	case oldExt != nil && bytes.Equal(oldExt.relay, req.RelayInfo):
+		nr.ext = oldExt
+	case len(req.RelayInfo) > 0 || (oldExt != nil && (len(oldExt.reconfKey) > 0 || oldExt.replayCounter != 0)):
+		x := &recExt{relay: cloneBytes(req.RelayInfo)}
+		if len(x.relay) == 0 {
+			x.relay = nil
+		}
+		if oldExt != nil {
+			x.reconfKey, x.replayCounter = oldExt.reconfKey, oldExt.replayCounter
+		}
+		nr.ext = x
+	}
+
+	d := Decision{HasReply: true}
+	d.undo = make([]rec, 0, 2)
+	d.Persist = make([]Lease, 0, 2)
+	d.undo = append(d.undo, e.snapshot(a))
+	e.rs.put(nr)
+	d.Persist = append(d.Persist, nr.lease())
+	e.expTim.push(timer{exp: nr.expiry, addr: a})
+	if hasOld && old.addr != a {
+		d.undo = append(d.undo, old)
+		fr := rec{seq: e.nextSeq(), addr: old.addr, state: StateFree, pool: old.pool, sect: old.sect, start: n}
+		e.rs.remove(old.addr)
+		d.Persist = append(d.Persist, fr.lease())
+		e.refresh(old.addr)
+	}
+	if o, ok := e.offerKey[nr.key]; ok {
+		e.removeOffer(o)
+	}
+	e.removeOffer(a)
+	e.refresh(a)
+
+	l := d.Persist[0] // shares its byte slices with Persist[0]; neither aliases the engine
+	d.Reply = Reply{
+		Type: dhcpv4.Ack, YIAddr: l.Addr, ServerID: req.ServerAddr,
+		LeaseTime: lt, T1: t1, T2: t2, Pool: p.cfg, Lease: &l,
+	}
+	return d
+}
+
+// decline handles DHCPDECLINE (RFC 2131 §4.3.3): the server MUST mark the
+// address as not available; we quarantine it for DeclineQuarantine with
+// the client's details cleared. Only a decline of the client's own bound
+// address, naming us as server, is honoured.
+func (e *Engine) decline(n int64, req *Request, key []byte) Decision {
+	if !req.ServerIDOurs {
+		return Decision{Drop: DropOtherServer}
+	}
+	if !isSet(req.RequestedIP) {
+		return Decision{Drop: DropBadRequest}
+	}
+	a := u32(req.RequestedIP)
+	r := e.rs.get(a)
+	if r == nil || r.key != string(key) || r.state != StateBound {
+		return Decision{Drop: DropDeclineUnknown}
+	}
+	var d Decision
+	d.undo = append(d.undo, *r)
+	nr := rec{seq: e.nextSeq(), addr: a, state: StateDeclined, pool: r.pool, sect: r.sect,
+		start: n, expiry: n + int64(e.cfg.DeclineQuarantine)}
+	e.rs.put(nr)
+	e.expTim.push(timer{exp: nr.expiry, addr: a})
+	e.refresh(a)
+	d.Persist = append(d.Persist, nr.lease())
+	return d
+}
+
+// release handles DHCPRELEASE (RFC 2131 §4.3.4): the address is marked
+// not allocated; the record, with the client's details, is kept so the
+// client can get the same address back.
+func (e *Engine) release(n int64, req *Request, key []byte) Decision {
+	if isSet(req.ServerID) && !req.ServerIDOurs {
+		return Decision{Drop: DropOtherServer}
+	}
+	a := u32(req.CIAddr)
+	r := e.rs.get(a)
+	if !isSet(req.CIAddr) || r == nil || r.key != string(key) || r.state != StateBound {
+		return Decision{Drop: DropReleaseUnknown}
+	}
+	var d Decision
+	d.undo = append(d.undo, *r)
+	nr := *r
+	nr.seq = e.nextSeq()
+	nr.state = StateReleased
+	nr.expiry = n
+	e.rs.put(nr)
+	e.refresh(a)
+	d.Persist = append(d.Persist, nr.lease())
+	return d
+}
+
+// inform answers DHCPINFORM (RFC 2131 §4.3.5) with the pool's options. The
+// server MUST NOT send a lease expiration time and SHOULD NOT fill in
+// yiaddr; nothing is allocated or persisted.
+func (e *Engine) inform(req *Request) Decision {
+	var p *pool
+	if isSet(req.CIAddr) {
+		p = e.ps.poolOf(u32(req.CIAddr))
+	}
+	if p == nil {
+		p = e.ps.selectPool(req)
+	}
+	if p == nil {
+		return Decision{Drop: DropNoPool}
+	}
+	return Decision{HasReply: true, Reply: Reply{Type: dhcpv4.Ack, ServerID: req.ServerAddr, Pool: p.cfg}}
+}

@@ -1,0 +1,61 @@
+package lease
+
+// timer is one pending deadline: the record (or offer) at addr ends at exp.
+// Entries are never updated in place; a renewal pushes a new entry and the
+// old one is discarded when it surfaces, because the record's expiry no
+// longer matches it (lazy deletion). The heap therefore holds at most about
+// one entry per lease per renewal within one lease time.
+type timer struct {
+	exp  int64
+	addr uint32
+}
+
+// timers is a binary min-heap ordered by exp.
+type timers []timer
+
+func (h *timers) push(t timer) {
+	*h = append(*h, t)
+	s := *h
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if s[p].exp <= s[i].exp {
+			break
+		}
+		s[p], s[i] = s[i], s[p]
+		i = p
+	}
+}
+
+// peek returns the earliest entry; ok is false when empty.
+func (h timers) peek() (timer, bool) {
+	if len(h) == 0 {
+		return timer{}, false
+	}
+	return h[0], true
+}
+
+func (h *timers) pop() timer {
+	s := *h
+	top := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	s = s[:n]
+	i := 0
+	for {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && s[l].exp < s[m].exp {
+			m = l
+		}
+		if r < n && s[r].exp < s[m].exp {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
+}

@@ -1,0 +1,254 @@
+package lease
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"time"
+)
+
+// rec is the compact in-memory form of a Lease. Addresses are uint32,
+// times are Unix nanoseconds (0 = zero time), byte slices are strings so
+// that the client key can be shared with the byKey index and the hardware
+// address can be a substring of it. Rarely used fields live behind ext.
+// Records sit in one arena slice (no per-record allocation, no pointers for
+// the GC to chase except the strings) indexed by byAddr and byKey.
+type rec struct {
+	seq    uint64
+	start  int64
+	t1     int64
+	t2     int64
+	expiry int64
+	key    string // client key: option 61, else htype+chaddr; "" when none
+	hw     string
+	host   string
+	pool   string
+	ext    *recExt // nil when no relay info, reconfigure key or replay counter
+	addr   uint32
+	xid    uint32
+	giaddr uint32
+	sect   int32
+	state  State
+	htype  uint8
+	flags  uint8
+}
+
+const (
+	flagNonceCapable = 1 << iota
+	flagGIAddr
+)
+
+// recExt is immutable once attached to a rec (replaced, never mutated), so
+// a snapshot of the arena may share it.
+type recExt struct {
+	relay         []byte
+	reconfKey     []byte
+	replayCounter uint64
+}
+
+func u32(a netip.Addr) uint32 {
+	a = a.Unmap()
+	if !a.Is4() {
+		return 0
+	}
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:])
+}
+
+func addr4(u uint32) netip.Addr {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], u)
+	return netip.AddrFrom4(b)
+}
+
+// isSet reports whether a is a valid, non-zero IPv4 address.
+func isSet(a netip.Addr) bool {
+	return a.IsValid() && a.Unmap().Is4() && !a.IsUnspecified()
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// lease converts r to the exported form; byte slices are fresh copies.
+func (r *rec) lease() Lease {
+	l := Lease{
+		Seq:      r.seq,
+		Addr:     addr4(r.addr),
+		HType:    r.htype,
+		Hostname: r.host,
+		Pool:     r.pool,
+		Section:  int(r.sect),
+		State:    r.state,
+		Start:    fromNanos(r.start),
+		T1:       fromNanos(r.t1),
+		T2:       fromNanos(r.t2),
+		Expiry:   fromNanos(r.expiry),
+		XID:      r.xid,
+
+		ForceRenewNonceCapable: r.flags&flagNonceCapable != 0,
+	}
+	if r.key != "" {
+		l.ClientID = []byte(r.key)
+	}
+	if r.hw != "" {
+		l.HWAddr = []byte(r.hw)
+	}
+	if r.flags&flagGIAddr != 0 {
+		l.GIAddr = addr4(r.giaddr)
+	}
+	if r.ext != nil {
+		l.RelayInfo = cloneBytes(r.ext.relay)
+		l.ReconfKey = cloneBytes(r.ext.reconfKey)
+		l.ReplayCounter = r.ext.replayCounter
+	}
+	return l
+}
+
+// recFrom converts an exported Lease; pool names are interned by the caller.
+func recFrom(l *Lease) rec {
+	r := rec{
+		seq:    l.Seq,
+		addr:   u32(l.Addr),
+		htype:  l.HType,
+		host:   l.Hostname,
+		pool:   l.Pool,
+		sect:   int32(l.Section),
+		state:  l.State,
+		start:  nanos(l.Start),
+		t1:     nanos(l.T1),
+		t2:     nanos(l.T2),
+		expiry: nanos(l.Expiry),
+		xid:    l.XID,
+	}
+	r.key, r.hw = keyStrings(l.ClientID, l.HType, l.HWAddr)
+	if l.ForceRenewNonceCapable {
+		r.flags |= flagNonceCapable
+	}
+	if isSet(l.GIAddr) {
+		r.flags |= flagGIAddr
+		r.giaddr = u32(l.GIAddr)
+	}
+	if len(l.RelayInfo) > 0 || len(l.ReconfKey) > 0 || l.ReplayCounter != 0 {
+		r.ext = &recExt{relay: cloneBytes(l.RelayInfo), reconfKey: cloneBytes(l.ReconfKey), replayCounter: l.ReplayCounter}
+	}
+	return r
+}
+
+// keyStrings allocates the key and hardware-address strings, sharing one
+// allocation when the key is htype+chaddr.
+func keyStrings(clientID []byte, htype uint8, hw []byte) (key, hws string) {
+	if len(clientID) == 0 {
+		return "", string(hw)
+	}
+	if len(clientID) == len(hw)+1 && clientID[0] == htype && string(clientID[1:]) == string(hw) {
+		key = string(clientID)
+		return key, key[1:]
+	}
+	return string(clientID), string(hw)
+}
+
+// clientKey appends the client key of req to buf (RFC 2131 §4.2: the
+// client identifier, option 61, when present, else htype and chaddr; RFC
+// 4361 node-specific identifiers are option 61 values starting with 255
+// and are used verbatim).
+func clientKey(buf []byte, req *Request) []byte {
+	if len(req.ClientID) > 0 {
+		return append(buf, req.ClientID...)
+	}
+	buf = append(buf, req.HType)
+	return append(buf, req.HWAddr...)
+}
+
+// records is the arena of records with its two indexes.
+type records struct {
+	arena  []rec
+	free   []int32
+	byAddr map[uint32]int32
+	byKey  map[string]int32
+}
+
+func newRecords() records {
+	return records{byAddr: make(map[uint32]int32), byKey: make(map[string]int32)}
+}
+
+func (rs *records) get(addr uint32) *rec {
+	i, ok := rs.byAddr[addr]
+	if !ok {
+		return nil
+	}
+	return &rs.arena[i]
+}
+
+func (rs *records) ofKey(key []byte) *rec {
+	i, ok := rs.byKey[string(key)]
+	if !ok {
+		return nil
+	}
+	return &rs.arena[i]
+}
+
+// put stores r as the record of r.addr, replacing any previous one and
+// keeping both indexes consistent.
+func (rs *records) put(r rec) *rec {
+	if i, ok := rs.byAddr[r.addr]; ok {
+		rs.unindexKey(i)
+		rs.arena[i] = r
+		rs.indexKey(i)
+		return &rs.arena[i]
+	}
+	var i int32
+	if n := len(rs.free); n > 0 {
+		i = rs.free[n-1]
+		rs.free = rs.free[:n-1]
+		rs.arena[i] = r
+	} else {
+		i = int32(len(rs.arena))
+		rs.arena = append(rs.arena, r)
+	}
+	rs.byAddr[r.addr] = i
+	rs.indexKey(i)
+	return &rs.arena[i]
+}
+
+func (rs *records) remove(addr uint32) {
+	i, ok := rs.byAddr[addr]
+	if !ok {
+		return
+	}
+	rs.unindexKey(i)
+	delete(rs.byAddr, addr)
+	rs.arena[i] = rec{state: StateDeleted}
+	rs.free = append(rs.free, i)
+}
+
+func (rs *records) indexKey(i int32) {
+	r := &rs.arena[i]
+	if r.key == "" {
+		return
+	}
+	// One client, one index entry: the record with the highest Seq wins
+	// (several can exist after recovery from an old store).
+	if j, ok := rs.byKey[r.key]; ok && j != i && rs.arena[j].seq > r.seq {
+		return
+	}
+	rs.byKey[r.key] = i
+}
+
+func (rs *records) unindexKey(i int32) {
+	r := &rs.arena[i]
+	if r.key != "" {
+		if j, ok := rs.byKey[r.key]; ok && j == i {
+			delete(rs.byKey, r.key)
+		}
+	}
+}
