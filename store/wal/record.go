@@ -1,0 +1,423 @@
+package wal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"net/netip"
+	"time"
+
+	"github.com/leased/leased/lease"
+)
+
+// On-disk framing, shared by segments and snapshots:
+//
+//	offset size
+//	0      4    payload length n, little endian (kind byte not included)
+//	4      4    CRC-32C (Castagnoli) over bytes 0..3, the kind byte and the payload
+//	8      1    kind
+//	9      n    payload
+//
+// The CRC covers the length so a damaged length field is detected as such
+// instead of sending the reader into unrelated bytes.
+const (
+	frameHeaderSize = 9
+	// maxPayload bounds a frame. A lease record is a few hundred bytes at
+	// most (DHCP options are limited to 255 bytes each); anything larger
+	// is corruption.
+	maxPayload = 64 << 10
+)
+
+// Kind says what a frame holds. Load dispatches on it; an unknown kind is
+// corruption, never silently skipped, so a newer file is not half-read by
+// an older binary.
+type Kind uint8
+
+const (
+	kindInvalid Kind = 0
+	// KindLease: one lease.Lease record.
+	KindLease Kind = 1
+	// kindSnapEnd closes a snapshot: payload is the record count (uvarint).
+	// A snapshot without it is incomplete.
+	kindSnapEnd Kind = 2
+)
+
+func (k Kind) known() bool { return k == KindLease || k == kindSnapEnd }
+
+// leaseVersion is the first payload byte of a lease record. Decoders
+// reject versions they do not know.
+const leaseVersion = 1
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// appendFrame appends a frame holding payload to dst.
+func appendFrame(dst []byte, kind Kind, payload []byte) []byte {
+	var h [frameHeaderSize]byte
+	binary.LittleEndian.PutUint32(h[0:4], uint32(len(payload)))
+	h[8] = byte(kind)
+	crc := crc32.Update(0, castagnoli, h[0:4])
+	crc = crc32.Update(crc, castagnoli, h[8:9])
+	crc = crc32.Update(crc, castagnoli, payload)
+	binary.LittleEndian.PutUint32(h[4:8], crc)
+	dst = append(dst, h[:]...)
+	return append(dst, payload...)
+}
+
+// frameStatus is what parseFrame found at an offset.
+type frameStatus uint8
+
+const (
+	frameOK      frameStatus = iota
+	frameShort               // the buffer ends inside the frame (torn write)
+	frameBadLen              // length field out of bounds
+	frameBadCRC              // checksum mismatch
+	frameBadKind             // checksum fine, kind unknown
+)
+
+func (s frameStatus) String() string {
+	switch s {
+	case frameOK:
+		return "ok"
+	case frameShort:
+		return "short frame"
+	case frameBadLen:
+		return "bad frame length"
+	case frameBadCRC:
+		return "checksum mismatch"
+	case frameBadKind:
+		return "unknown record kind"
+	}
+	return "invalid"
+}
+
+// parseFrame reads the frame at the start of b. On frameOK it returns the
+// kind, the payload (aliasing b) and the frame's total size.
+func parseFrame(b []byte) (Kind, []byte, int, frameStatus) {
+	if len(b) < frameHeaderSize {
+		return 0, nil, 0, frameShort
+	}
+	n := binary.LittleEndian.Uint32(b[0:4])
+	if n == 0 || n > maxPayload {
+		return 0, nil, 0, frameBadLen
+	}
+	end := frameHeaderSize + int(n)
+	if len(b) < end {
+		return 0, nil, 0, frameShort
+	}
+	crc := crc32.Update(0, castagnoli, b[0:4])
+	crc = crc32.Update(crc, castagnoli, b[8:end])
+	if crc != binary.LittleEndian.Uint32(b[4:8]) {
+		return 0, nil, 0, frameBadCRC
+	}
+	k := Kind(b[8])
+	if !k.known() {
+		return k, nil, 0, frameBadKind
+	}
+	return k, b[frameHeaderSize:end], end, frameOK
+}
+
+// Lease payload, version 1. Variable-length integers are encoding/binary
+// varints; byte slices and strings are a uvarint length followed by the
+// bytes; an address is a length byte (0, 4 or 16) and the bytes.
+//
+//	version   byte (1)
+//	state     byte
+//	seq       uvarint
+//	addr      address
+//	flags     byte: bit 0 ForceRenewNonceCapable, bits 1..4 Start/T1/T2/Expiry present
+//	times     varint unix nanoseconds, for each time present, in that order
+//	clientID  bytes
+//	htype     byte
+//	hwaddr    bytes
+//	hostname  string
+//	pool      string
+//	section   varint
+//	xid       4 bytes little endian
+//	giaddr    address
+//	relay     bytes
+//	reconfkey bytes
+//	replay    uvarint
+//
+// Version, state, seq and addr come first so recovery can index a record
+// without decoding the rest.
+const (
+	flagFRNonce = 1 << 0
+	flagTime0   = 1 << 1 // Start; T1, T2 and Expiry follow at 1<<2..1<<4
+)
+
+// Times outside this range do not fit in int64 unix nanoseconds.
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// errRecord is wrapped by every record decoding error.
+var errRecord = errors.New("malformed record")
+
+// appendLease appends the version-1 payload of l to dst.
+func appendLease(dst []byte, l *lease.Lease) ([]byte, error) {
+	if !l.Addr.IsValid() {
+		return dst, fmt.Errorf("wal: record seq %d has no address", l.Seq)
+	}
+	times := [4]time.Time{l.Start, l.T1, l.T2, l.Expiry}
+	var flags byte
+	if l.ForceRenewNonceCapable {
+		flags |= flagFRNonce
+	}
+	for i, t := range times {
+		if t.IsZero() {
+			continue
+		}
+		if t.Before(minTime) || t.After(maxTime) {
+			return dst, fmt.Errorf("wal: record %s: time %v outside the storable range", l.Addr, t)
+		}
+		flags |= flagTime0 << i
+	}
+	dst = append(dst, leaseVersion, byte(l.State))
+	dst = binary.AppendUvarint(dst, l.Seq)
+	dst = appendAddr(dst, l.Addr)
+	dst = append(dst, flags)
+	for _, t := range times {
+		if !t.IsZero() {
+			dst = binary.AppendVarint(dst, t.UnixNano())
+		}
+	}
+	dst = appendBytes(dst, l.ClientID)
+	dst = append(dst, l.HType)
+	dst = appendBytes(dst, l.HWAddr)
+	dst = appendString(dst, l.Hostname)
+	dst = appendString(dst, l.Pool)
+	dst = binary.AppendVarint(dst, int64(l.Section))
+	dst = binary.LittleEndian.AppendUint32(dst, l.XID)
+	dst = appendAddr(dst, l.GIAddr)
+	dst = appendBytes(dst, l.RelayInfo)
+	dst = appendBytes(dst, l.ReconfKey)
+	dst = binary.AppendUvarint(dst, l.ReplayCounter)
+	return dst, nil
+}
+
+// appendLeaseFrame appends a complete KindLease frame for l to dst.
+func appendLeaseFrame(dst []byte, l *lease.Lease) ([]byte, error) {
+	start := len(dst)
+	dst = append(dst, make([]byte, frameHeaderSize)...)
+	dst, err := appendLease(dst, l)
+	if err != nil {
+		return dst[:start], err
+	}
+	n := len(dst) - start - frameHeaderSize
+	if n > maxPayload {
+		return dst[:start], fmt.Errorf("wal: record %s is %d bytes, more than %d", l.Addr, n, maxPayload)
+	}
+	h := dst[start : start+frameHeaderSize]
+	binary.LittleEndian.PutUint32(h[0:4], uint32(n))
+	h[8] = byte(KindLease)
+	crc := crc32.Update(0, castagnoli, h[0:4])
+	crc = crc32.Update(crc, castagnoli, dst[start+8:])
+	binary.LittleEndian.PutUint32(h[4:8], crc)
+	return dst, nil
+}
+
+func appendAddr(dst []byte, a netip.Addr) []byte {
+	switch {
+	case !a.IsValid():
+		return append(dst, 0)
+	case a.Is4():
+		b := a.As4()
+		return append(append(dst, 4), b[:]...)
+	default:
+		b := a.As16()
+		return append(append(dst, 16), b[:]...)
+	}
+}
+
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// decoder reads a payload front to back; the first error sticks.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: %s", errRecord, what)
+	}
+	d.b = nil
+}
+
+func (d *decoder) byte1(what string) byte {
+	if len(d.b) < 1 {
+		d.fail(what)
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+func (d *decoder) uvarint(what string) uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail(what)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint(what string) int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail(what)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// bytes returns a slice aliasing the payload.
+func (d *decoder) bytes(what string) []byte {
+	n := d.uvarint(what)
+	if d.err != nil || n > uint64(len(d.b)) {
+		d.fail(what)
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) addr(what string) netip.Addr {
+	switch n := d.byte1(what); n {
+	case 0:
+		return netip.Addr{}
+	case 4:
+		if len(d.b) < 4 {
+			d.fail(what)
+			return netip.Addr{}
+		}
+		a := netip.AddrFrom4([4]byte(d.b[:4]))
+		d.b = d.b[4:]
+		return a
+	case 16:
+		if len(d.b) < 16 {
+			d.fail(what)
+			return netip.Addr{}
+		}
+		a := netip.AddrFrom16([16]byte(d.b[:16]))
+		d.b = d.b[16:]
+		return a
+	default:
+		d.fail(what)
+		return netip.Addr{}
+	}
+}
+
+// leaseKey decodes the indexed prefix of a lease payload: state, seq, addr.
+func leaseKey(p []byte) (lease.State, uint64, netip.Addr, error) {
+	d := decoder{b: p}
+	if v := d.byte1("version"); d.err == nil && v != leaseVersion {
+		return 0, 0, netip.Addr{}, fmt.Errorf("%w: unknown lease record version %d", errRecord, v)
+	}
+	st := lease.State(d.byte1("state"))
+	seq := d.uvarint("seq")
+	a := d.addr("addr")
+	if d.err == nil && !a.IsValid() {
+		d.fail("no address")
+	}
+	return st, seq, a, d.err
+}
+
+// decodeLease decodes a lease payload. The returned record's slices are
+// freshly allocated (one backing array) and never alias p. intern, when
+// not nil, deduplicates pool names, which repeat across records.
+func decodeLease(p []byte, intern map[string]string) (lease.Lease, error) {
+	var l lease.Lease
+	d := decoder{b: p}
+	if v := d.byte1("version"); d.err == nil && v != leaseVersion {
+		return l, fmt.Errorf("%w: unknown lease record version %d", errRecord, v)
+	}
+	l.State = lease.State(d.byte1("state"))
+	l.Seq = d.uvarint("seq")
+	l.Addr = d.addr("addr")
+	flags := d.byte1("flags")
+	l.ForceRenewNonceCapable = flags&flagFRNonce != 0
+	if flags&^(flagFRNonce|flagTime0<<0|flagTime0<<1|flagTime0<<2|flagTime0<<3) != 0 {
+		d.fail("unknown flags")
+	}
+	times := [4]*time.Time{&l.Start, &l.T1, &l.T2, &l.Expiry}
+	for i, t := range times {
+		if flags&(flagTime0<<i) != 0 {
+			*t = time.Unix(0, d.varint("time")).UTC()
+		}
+	}
+	clientID := d.bytes("client id")
+	l.HType = d.byte1("htype")
+	hw := d.bytes("hwaddr")
+	host := d.bytes("hostname")
+	pool := d.bytes("pool")
+	sec := d.varint("section")
+	if sec < math.MinInt32 || sec > math.MaxInt32 {
+		d.fail("section")
+	}
+	l.Section = int(sec)
+	if len(d.b) < 4 {
+		d.fail("xid")
+	} else {
+		l.XID = binary.LittleEndian.Uint32(d.b)
+		d.b = d.b[4:]
+	}
+	l.GIAddr = d.addr("giaddr")
+	relay := d.bytes("relay info")
+	key := d.bytes("reconfigure key")
+	l.ReplayCounter = d.uvarint("replay counter")
+	if d.err != nil {
+		return lease.Lease{}, d.err
+	}
+	if len(d.b) != 0 {
+		return lease.Lease{}, fmt.Errorf("%w: %d trailing bytes", errRecord, len(d.b))
+	}
+	if !l.Addr.IsValid() {
+		return lease.Lease{}, fmt.Errorf("%w: no address", errRecord)
+	}
+	// One allocation for the four byte slices.
+	buf := make([]byte, 0, len(clientID)+len(hw)+len(relay)+len(key))
+	take := func(b []byte) []byte {
+		if len(b) == 0 {
+			return nil
+		}
+		s := len(buf)
+		buf = append(buf, b...)
+		return buf[s:len(buf):len(buf)]
+	}
+	l.ClientID = take(clientID)
+	l.HWAddr = take(hw)
+	l.RelayInfo = take(relay)
+	l.ReconfKey = take(key)
+	l.Hostname = string(host)
+	if intern != nil {
+		if s, ok := intern[string(pool)]; ok {
+			l.Pool = s
+		} else {
+			l.Pool = string(pool)
+			if len(intern) < 4096 {
+				intern[l.Pool] = l.Pool
+			}
+		}
+	} else {
+		l.Pool = string(pool)
+	}
+	return l, nil
+}
+
+func putUvarint(b []byte, v uint64) int { return binary.PutUvarint(b, v) }
