@@ -63,7 +63,7 @@ type recovery struct {
 
 	snapNum      uint64 // 0: no snapshot
 	lastSeg      uint64 // highest segment number seen, stale or not
-	tailSeg      bool // a replayed last segment remains, tailNum, valid to tailValid
+	tailSeg      bool   // a replayed last segment remains, tailNum, valid to tailValid
 	tailNum      uint64
 	tailValid    int64
 	segBytes     int64 // bytes in replayed segments

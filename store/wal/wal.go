@@ -96,17 +96,17 @@ type WAL struct {
 	loadMu    sync.Mutex
 	rec       *recovered // until Load or Compact
 
-	snapNum     atomic.Uint64
-	bytesSince  atomic.Int64
-	recsSince   atomic.Int64
-	commits     atomic.Uint64
-	batches     atomic.Uint64
-	failures    atomic.Uint64
-	closeOnce   sync.Once
-	closeErr    error
-	reqPool     sync.Pool
-	maxBatch    int
-	segNumPub atomic.Uint64
+	snapNum    atomic.Uint64
+	bytesSince atomic.Int64
+	recsSince  atomic.Int64
+	commits    atomic.Uint64
+	batches    atomic.Uint64
+	failures   atomic.Uint64
+	closeOnce  sync.Once
+	closeErr   error
+	reqPool    sync.Pool
+	maxBatch   int
+	segNumPub  atomic.Uint64
 }
 
 // request is one Commit waiting for the writer.
