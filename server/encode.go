@@ -1,0 +1,178 @@
+package server
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/lease"
+)
+
+// rawOpt is one option value encoded ahead of time.
+type rawOpt struct {
+	code dhcpv4.OptionCode
+	data []byte
+}
+
+// poolOptions is a pool's option block, encoded once per configuration
+// (re)load so that building a reply only copies bytes.
+type poolOptions struct {
+	pool *lease.Pool // the pool this block was built from
+	opts []rawOpt    // in wire order
+}
+
+// buildPoolOptions encodes the options of p in the order they are sent:
+// 1, 3, 6, 15, 119, 42, 26, 121, 66, 67, 28, then the raw options. An
+// option that cannot be encoded is left out and reported in errs (config
+// validation should have caught it).
+func buildPoolOptions(p *lease.Pool) (po *poolOptions, errs []error) {
+	po = &poolOptions{pool: p}
+	add := func(code dhcpv4.OptionCode, data []byte) {
+		if len(data) > 0 {
+			po.opts = append(po.opts, rawOpt{code, data})
+		}
+	}
+	addrs := func(code dhcpv4.OptionCode, as []netip.Addr) {
+		var b []byte
+		for _, a := range as {
+			if !a.Is4() {
+				errs = append(errs, fmt.Errorf("pool %s: option %d: %s is not IPv4", p.Name, code, a))
+				return
+			}
+			v := a.As4()
+			b = append(b, v[:]...)
+		}
+		add(code, b)
+	}
+	sub := p.Subnet.Masked()
+	if sub.IsValid() && sub.Addr().Is4() {
+		var mask [4]byte
+		binary.BigEndian.PutUint32(mask[:], ^uint32(0)<<(32-sub.Bits()))
+		if sub.Bits() == 0 {
+			mask = [4]byte{}
+		}
+		add(dhcpv4.OptSubnetMask, mask[:])
+	}
+	if p.Gateway.IsValid() {
+		addrs(dhcpv4.OptRouter, []netip.Addr{p.Gateway})
+	}
+	addrs(dhcpv4.OptDNS, p.DNS)
+	add(dhcpv4.OptDomainName, []byte(p.DomainName))
+	if len(p.DomainSearch) > 0 {
+		v, err := dhcpv4.AppendDomainSearch(nil, p.DomainSearch)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("pool %s: option 119: %w", p.Name, err))
+		} else {
+			add(dhcpv4.OptDomainSearch, v)
+		}
+	}
+	addrs(dhcpv4.OptNTPServers, p.NTP)
+	if p.MTU != 0 {
+		add(dhcpv4.OptInterfaceMTU, binary.BigEndian.AppendUint16(nil, p.MTU))
+	}
+	if len(p.Routes) > 0 {
+		rs := make([]dhcpv4.Route, 0, len(p.Routes))
+		for _, r := range p.Routes {
+			gw := r.Gateway
+			if !gw.IsValid() {
+				gw = netip.IPv4Unspecified() // on-link route (RFC 3442 §2)
+			}
+			rs = append(rs, dhcpv4.Route{Dest: r.Dest, Router: gw})
+		}
+		v, err := dhcpv4.AppendClasslessRoutes(nil, rs)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("pool %s: option 121: %w", p.Name, err))
+		} else {
+			add(dhcpv4.OptClasslessRoutes, v)
+		}
+	}
+	add(dhcpv4.OptTFTPServerName, []byte(p.TFTPServer))
+	add(dhcpv4.OptBootfileName, []byte(p.BootFile))
+	if sub.IsValid() && sub.Addr().Is4() && sub.Bits() < 31 {
+		a := sub.Addr().As4()
+		v := binary.BigEndian.Uint32(a[:]) | ^(^uint32(0) << (32 - sub.Bits()))
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], v)
+		add(dhcpv4.OptBroadcastAddr, b[:])
+	}
+	for _, r := range p.RawOptions {
+		// A raw option may legitimately be empty (a flag option).
+		po.opts = append(po.opts, rawOpt{dhcpv4.OptionCode(r.Code), r.Data})
+	}
+	return po, errs
+}
+
+func seconds(d time.Duration) uint32 {
+	s := d / time.Second
+	if s < 0 {
+		return 0
+	}
+	if s > 0xffffffff {
+		return 0xffffffff
+	}
+	return uint32(s)
+}
+
+// encodeReply writes the reply r to the client request with header req
+// into dst. relayInfo is the request's option 82, echoed verbatim.
+func encodeReply(w *dhcpv4.Writer, dst []byte, req *dhcpv4.Header, r *lease.Reply, serverID netip.Addr, relayInfo []byte, po *poolOptions) ([]byte, error) {
+	h := dhcpv4.Header{
+		Op:     dhcpv4.BootReply,
+		HType:  req.HType,
+		HLen:   req.HLen,
+		XID:    req.XID,
+		Flags:  req.Flags,
+		GIAddr: req.GIAddr,
+		CHAddr: req.CHAddr,
+	}
+	switch r.Type {
+	case dhcpv4.Ack:
+		// RFC 2131 table 3: ciaddr of an ACK is the request's ciaddr (0 in
+		// the other replies); yiaddr is 0 in the ACK of an INFORM.
+		h.CIAddr = req.CIAddr
+		h.YIAddr = r.YIAddr
+	case dhcpv4.Offer:
+		h.YIAddr = r.YIAddr
+	case dhcpv4.Nak:
+		if isSet(req.GIAddr) {
+			// RFC 2131 §4.3.2: "The server MUST set the broadcast bit in the
+			// DHCPNAK, so that the relay agent will broadcast the DHCPNAK to
+			// the client".
+			h.Flags |= dhcpv4.FlagBroadcast
+		}
+	}
+	w.Reset(dst)
+	w.Header(&h)
+	w.OptionByte(dhcpv4.OptMessageType, byte(r.Type))
+	w.OptionAddr(dhcpv4.OptServerID, serverID)
+	// RFC 2131 table 3: a NAK carries only 53, 54, 56 (and 61, 82).
+	if r.Type != dhcpv4.Nak {
+		// RFC 2131 §4.3.5: the ACK of an INFORM MUST NOT carry a lease time;
+		// the engine leaves the times zero then.
+		if r.LeaseTime > 0 {
+			w.OptionUint32(dhcpv4.OptLeaseTime, seconds(r.LeaseTime))
+			if r.T1 > 0 {
+				w.OptionUint32(dhcpv4.OptRenewalTime, seconds(r.T1))
+			}
+			if r.T2 > 0 {
+				w.OptionUint32(dhcpv4.OptRebindingTime, seconds(r.T2))
+			}
+		}
+		if po != nil {
+			for i := range po.opts {
+				w.Option(po.opts[i].code, po.opts[i].data)
+			}
+		}
+	}
+	if r.Message != "" {
+		w.OptionString(dhcpv4.OptMessage, r.Message)
+	}
+	if len(relayInfo) > 0 {
+		// RFC 3046 §2.2: the server MUST copy the Relay Agent Information
+		// option as the last DHCP option in the response.
+		w.Option(dhcpv4.OptRelayAgentInfo, relayInfo)
+	}
+	return w.End()
+}

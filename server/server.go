@@ -1,0 +1,741 @@
+// Package server is leased's DHCPv4 network front end: it receives client
+// messages on UDP port 67, decodes them, asks the lease engine for a
+// decision, makes the decision's records durable through the store, and only
+// then sends the reply (to a relay, to ciaddr, as a broadcast, or as a raw
+// Ethernet frame to a client that has no address yet).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mdlayher/packet"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/lease"
+	"github.com/leased/leased/store"
+)
+
+// Engine is what the server needs of the lease engine (*lease.Engine).
+type Engine interface {
+	Handle(now time.Time, req *lease.Request) lease.Decision
+	Revert(d *lease.Decision)
+	Expire(now time.Time, max int) lease.Decision
+	Delete(now time.Time, addr netip.Addr) (lease.Decision, error)
+	All() iter.Seq[lease.Lease]
+	Reconfigure(cfg lease.Config) error
+	Leases(f lease.Filter) []lease.Lease
+	Pools(now time.Time) []lease.PoolStats
+}
+
+// Options configure a Server.
+type Options struct {
+	// Interfaces to serve, by name. Packets arriving on others are dropped.
+	Interfaces []string
+	// Port is the UDP port to listen on; 0 means 67.
+	Port int
+	// RelayPort is the port replies to relay agents go to; 0 means 67.
+	// Tests set it so that a test relay needs no privileged port.
+	RelayPort int
+	Engine    Engine
+	Store     store.Store
+	Logger    *slog.Logger         // nil: discard
+	Registry  *prometheus.Registry // nil: a private registry
+	Now       func() time.Time     // nil: time.Now
+	// CompactEvery: compact the store after this many committed records;
+	// 0 means 100000, negative disables compaction.
+	CompactEvery int
+	// Readers is the number of goroutines reading the socket; 0 means
+	// GOMAXPROCS (at least 2).
+	Readers int
+	// MaxInFlight bounds the requests waiting for a commit; beyond it new
+	// requests that need one are dropped ("overload"). 0 means 512.
+	MaxInFlight int
+	// ExpireBatch is the most records one expiry tick reclaims; 0 means 4096.
+	ExpireBatch int
+	// ExpireInterval is the expiry tick; 0 means one second.
+	ExpireInterval time.Duration
+}
+
+// iface is one served interface.
+type iface struct {
+	name   string
+	index  int
+	mac    [6]byte
+	hasMAC bool
+	addr   netip.Addr   // first IPv4 address: LinkAddr and default server id
+	prefix netip.Prefix // its subnet, to recognise directed broadcasts
+	raw    *packet.Conn // AF_PACKET socket for frames to address-less clients; nil if unavailable
+}
+
+// Server serves DHCPv4. Create it with New, run it with Run.
+type Server struct {
+	log       *slog.Logger
+	eng       Engine
+	st        store.Store
+	now       func() time.Time
+	port      int
+	relayPort uint16
+	opts      Options
+
+	conn   *net.UDPConn
+	ifaces []*iface
+	ours   []netip.Addr // every IPv4 address of the served interfaces
+
+	m       *metrics
+	reg     *prometheus.Registry
+	pkts    sync.Pool // *inPacket
+	jobs    chan job
+	stopped atomic.Bool
+	started time.Time
+
+	poolMu   sync.Mutex
+	poolOpts atomic.Pointer[map[string]*poolOptions]
+
+	sinceCompact atomic.Int64
+	compacting   atomic.Bool
+	compactWG    sync.WaitGroup
+	inflight     atomic.Int64
+}
+
+// inPacket is a received packet and everything derived from it. Slices in
+// msg and req alias buf; the value travels from a reader to a commit worker
+// when the decision needs a commit, and returns to the pool after the reply.
+type inPacket struct {
+	buf [maxPacket]byte
+	oob []byte
+	n   int
+	msg dhcpv4.Message
+	req lease.Request
+	ifc *iface
+}
+
+// maxPacket is the largest DHCP message read; larger datagrams are
+// truncated by the kernel and then fail to decode.
+const maxPacket = 1500
+
+type job struct {
+	p *inPacket
+	d lease.Decision
+}
+
+// sender holds the buffers one goroutine uses to encode and send replies.
+type sender struct {
+	w      dhcpv4.Writer
+	out    []byte
+	frame  []byte
+	oob    []byte
+	hw     [6]byte
+	hwAddr *packet.Addr
+}
+
+func newSender() *sender {
+	sd := &sender{
+		out:   make([]byte, 0, maxPacket),
+		frame: make([]byte, 0, maxPacket+frameOverhead),
+		oob:   make([]byte, oobSize),
+	}
+	sd.hwAddr = &packet.Addr{HardwareAddr: sd.hw[:]}
+	return sd
+}
+
+// New resolves the interfaces, opens the UDP socket (and an AF_PACKET
+// socket per Ethernet interface) and returns a Server ready to Run.
+func New(opts Options) (*Server, error) {
+	if opts.Engine == nil || opts.Store == nil {
+		return nil, errors.New("server: Engine and Store are required")
+	}
+	if len(opts.Interfaces) == 0 {
+		return nil, errors.New("server: no interfaces to serve")
+	}
+	s := &Server{
+		log:       opts.Logger,
+		eng:       opts.Engine,
+		st:        opts.Store,
+		now:       opts.Now,
+		port:      opts.Port,
+		relayPort: uint16(opts.RelayPort),
+		opts:      opts,
+		reg:       opts.Registry,
+		started:   time.Now(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.port == 0 {
+		s.port = dhcpv4.ServerPort
+	}
+	if s.relayPort == 0 {
+		s.relayPort = dhcpv4.ServerPort
+	}
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+	}
+	if s.opts.CompactEvery == 0 {
+		s.opts.CompactEvery = 100000
+	}
+	if s.opts.Readers <= 0 {
+		s.opts.Readers = max(2, runtime.GOMAXPROCS(0))
+	}
+	if s.opts.MaxInFlight <= 0 {
+		s.opts.MaxInFlight = 512
+	}
+	if s.opts.ExpireBatch <= 0 {
+		s.opts.ExpireBatch = 4096
+	}
+	if s.opts.ExpireInterval <= 0 {
+		s.opts.ExpireInterval = time.Second
+	}
+	s.pkts.New = func() any { return &inPacket{oob: make([]byte, 128)} }
+	empty := map[string]*poolOptions{}
+	s.poolOpts.Store(&empty)
+
+	for _, name := range opts.Interfaces {
+		ifc, addrs, err := resolveInterface(name)
+		if err != nil {
+			s.closeRaw()
+			return nil, err
+		}
+		s.ifaces = append(s.ifaces, ifc)
+		s.ours = append(s.ours, addrs...)
+	}
+	conn, err := listenUDP(s.port)
+	if err != nil {
+		s.closeRaw()
+		return nil, fmt.Errorf("server: listen udp port %d: %w", s.port, err)
+	}
+	s.conn = conn
+	s.port = conn.LocalAddr().(*net.UDPAddr).Port
+	for _, ifc := range s.ifaces {
+		if !ifc.hasMAC {
+			continue
+		}
+		// Protocol 0: the socket receives nothing, it only sends frames.
+		ni, err := net.InterfaceByIndex(ifc.index)
+		if err == nil {
+			ifc.raw, err = packet.Listen(ni, packet.Raw, 0, nil)
+		}
+		if err != nil {
+			s.log.Warn("no AF_PACKET socket: replies to clients without an address will be broadcast",
+				"interface", ifc.name, "err", err)
+			ifc.raw = nil
+		}
+	}
+	s.m = newMetrics(s.reg, func() []lease.PoolStats { return s.eng.Pools(s.now()) })
+	return s, nil
+}
+
+// resolveInterface finds a served interface and its IPv4 addresses.
+func resolveInterface(name string) (*iface, []netip.Addr, error) {
+	ni, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: interface %q: %w", name, err)
+	}
+	ifc := &iface{name: name, index: ni.Index}
+	if len(ni.HardwareAddr) == 6 && ni.Flags&net.FlagLoopback == 0 {
+		copy(ifc.mac[:], ni.HardwareAddr)
+		ifc.hasMAC = true
+	}
+	as, err := ni.Addrs()
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: interface %q addresses: %w", name, err)
+	}
+	var ours []netip.Addr
+	for _, a := range as {
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(ipn.IP)
+		if !ok {
+			continue
+		}
+		ip = ip.Unmap()
+		if !ip.Is4() {
+			continue
+		}
+		ones, _ := ipn.Mask.Size()
+		if !ifc.addr.IsValid() {
+			ifc.addr = ip
+			ifc.prefix = netip.PrefixFrom(ip, ones).Masked()
+		}
+		ours = append(ours, ip)
+	}
+	if !ifc.addr.IsValid() {
+		return nil, nil, fmt.Errorf("server: interface %q has no IPv4 address", name)
+	}
+	return ifc, ours, nil
+}
+
+func (s *Server) closeRaw() {
+	for _, ifc := range s.ifaces {
+		if ifc.raw != nil {
+			_ = ifc.raw.Close()
+		}
+	}
+}
+
+// Port is the UDP port the server listens on.
+func (s *Server) Port() int { return s.port }
+
+// Registry is the registry the server's metrics are registered in.
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+// Run serves until ctx is done. It then stops reading, lets every request
+// already handed to a commit worker finish (commit and reply), stops the
+// expiry loop, waits for a running compaction and closes the sockets. The
+// store is left open for the caller to close.
+func (s *Server) Run(ctx context.Context) error {
+	s.jobs = make(chan job, s.opts.MaxInFlight)
+	var readers, workers, bg sync.WaitGroup
+	for range s.opts.MaxInFlight {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			s.commitWorker()
+		}()
+	}
+	for range s.opts.Readers {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			s.readLoop()
+		}()
+	}
+	stopExpire := make(chan struct{})
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		s.expireLoop(stopExpire)
+	}()
+	s.log.Debug("server running", "port", s.port, "readers", s.opts.Readers, "max_inflight", s.opts.MaxInFlight)
+
+	<-ctx.Done()
+	s.stopped.Store(true)
+	// Unblock the readers; the socket stays open so queued replies can still
+	// be sent.
+	_ = s.conn.SetReadDeadline(time.Unix(1, 0))
+	readers.Wait()
+	close(s.jobs)
+	workers.Wait()
+	close(stopExpire)
+	bg.Wait()
+	s.compactWG.Wait()
+	err := s.conn.Close()
+	s.closeRaw()
+	s.log.Info("server stopped", "port", s.port)
+	return err
+}
+
+func (s *Server) getPacket() *inPacket { return s.pkts.Get().(*inPacket) }
+
+func (s *Server) putPacket(p *inPacket) {
+	p.req = lease.Request{}
+	p.ifc = nil
+	s.pkts.Put(p)
+}
+
+func (s *Server) readLoop() {
+	sd := newSender()
+	p := s.getPacket()
+	defer func() { s.putPacket(p) }()
+	for {
+		n, oobn, _, _, err := s.conn.ReadMsgUDPAddrPort(p.buf[:], p.oob)
+		if err != nil {
+			if s.stopped.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			s.log.Warn("read", "err", err)
+			// Bound the rate of a persistent error.
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if s.stopped.Load() {
+			s.m.drop(dropShuttingDwn)
+			return
+		}
+		p.n = n
+		if s.handle(sd, p, p.oob[:oobn]) {
+			p = s.getPacket()
+		}
+	}
+}
+
+// handle processes one received packet. It returns true when p was handed
+// to a commit worker (which then owns it).
+func (s *Server) handle(sd *sender, p *inPacket, oob []byte) bool {
+	pi, ok := parsePktInfo(oob)
+	if !ok {
+		s.m.drop(dropInterface)
+		return false
+	}
+	ifc := s.ifaceByIndex(pi.IfIndex)
+	if ifc == nil {
+		s.m.drop(dropInterface)
+		return false
+	}
+	if err := p.msg.Decode(p.buf[:p.n]); err != nil {
+		if errors.Is(err, dhcpv4.ErrNoMessageType) {
+			s.m.drop(dropBOOTP)
+		} else {
+			s.m.drop(dropDecode)
+		}
+		s.log.Debug("drop: decode", "interface", ifc.name, "err", err)
+		return false
+	}
+	if p.msg.Op != dhcpv4.BootRequest {
+		s.m.drop(dropNotRequest)
+		return false
+	}
+	t := p.msg.Type()
+	s.m.received[typeIndex(t)].Inc()
+	switch t {
+	case dhcpv4.Discover, dhcpv4.Request, dhcpv4.Decline, dhcpv4.Release, dhcpv4.Inform:
+	default:
+		s.m.drop(dropBadType)
+		return false
+	}
+	p.ifc = ifc
+	fillRequest(&p.req, &p.msg, ifc, pi, s.isOurs)
+	d := s.eng.Handle(s.now(), &p.req)
+	if len(d.Persist) == 0 {
+		s.finish(sd, p, &d)
+		return false
+	}
+	select {
+	case s.jobs <- job{p: p, d: d}:
+		s.m.inflight.Set(float64(s.inflight.Add(1)))
+		return true
+	default:
+		// The commit never happened: undo the decision's in-memory effects.
+		s.eng.Revert(&d)
+		s.m.drop(dropOverload)
+		return false
+	}
+}
+
+func (s *Server) ifaceByIndex(i int) *iface {
+	for _, ifc := range s.ifaces {
+		if ifc.index == i {
+			return ifc
+		}
+	}
+	return nil
+}
+
+func (s *Server) isOurs(a netip.Addr) bool {
+	for _, o := range s.ours {
+		if o == a {
+			return true
+		}
+	}
+	return false
+}
+
+// fillRequest fills req from a decoded client message that arrived on ifc
+// with the IP_PKTINFO pi. ours reports whether an address is the server's.
+func fillRequest(req *lease.Request, m *dhcpv4.Message, ifc *iface, pi pktInfo, ours func(netip.Addr) bool) {
+	*req = lease.Request{
+		Type:      m.Type(),
+		XID:       m.XID,
+		Flags:     m.Flags,
+		CIAddr:    m.CIAddr,
+		GIAddr:    m.GIAddr,
+		HType:     m.HType,
+		HWAddr:    m.HWAddr(),
+		ClientID:  m.ClientID(),
+		Hostname:  m.Hostname(),
+		RelayInfo: m.RelayAgentInfo(),
+		LinkAddr:  ifc.addr,
+	}
+	if a, ok := m.RequestedIP(); ok {
+		req.RequestedIP = a
+	}
+	if a, ok := m.ServerID(); ok {
+		req.ServerID = a
+		req.ServerIDOurs = ours(a)
+	}
+	req.ForceRenewNonce = m.ForceRenewNonceCapable()
+	if lt, ok := m.LeaseTime(); ok {
+		req.LeaseTime = lt
+	}
+	dst := pi.Dst
+	req.Unicast = dst.IsValid() && !dst.IsUnspecified() && dst != limitedBroadcast &&
+		!dst.IsMulticast() && !isDirectedBroadcast(dst, ifc.prefix)
+	req.ServerAddr = ifc.addr
+	if isSet(m.GIAddr) && req.Unicast {
+		// The relay addressed one of our addresses: that is the server
+		// identifier it (and the client) knows us by.
+		if pi.Local.IsValid() && !pi.Local.IsUnspecified() {
+			req.ServerAddr = pi.Local
+		} else {
+			req.ServerAddr = dst
+		}
+	}
+}
+
+func isDirectedBroadcast(a netip.Addr, p netip.Prefix) bool {
+	if !p.IsValid() || !a.Is4() || p.Bits() >= 31 || !p.Contains(a) {
+		return false
+	}
+	b := a.As4()
+	host := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	mask := ^uint32(0) >> p.Bits()
+	return host&mask == mask
+}
+
+func (s *Server) commitWorker() {
+	sd := newSender()
+	ctx := context.Background()
+	for j := range s.jobs {
+		if s.commit(ctx, &j.d, "request") {
+			s.finish(sd, j.p, &j.d)
+		} else {
+			s.m.drop(dropCommit)
+		}
+		s.putPacket(j.p)
+		s.m.inflight.Set(float64(s.inflight.Add(-1)))
+	}
+}
+
+// commit makes d.Persist durable. On failure it reverts d, counts and logs,
+// and returns false: the caller must not send d's reply.
+func (s *Server) commit(ctx context.Context, d *lease.Decision, what string) bool {
+	if len(d.Persist) == 0 {
+		return true
+	}
+	start := time.Now()
+	err := s.st.Commit(ctx, d.Persist)
+	s.m.observeCommit(time.Since(start))
+	if err != nil {
+		s.eng.Revert(d)
+		s.m.commitFail.Inc()
+		s.log.Error("store commit failed; no reply sent, decision reverted",
+			"what", what, "records", len(d.Persist), "addr", d.Persist[0].Addr, "err", err)
+		return false
+	}
+	s.m.committed.Add(float64(len(d.Persist)))
+	s.noteCommitted(len(d.Persist))
+	return true
+}
+
+// finish encodes and sends d's reply, if it has one.
+func (s *Server) finish(sd *sender, p *inPacket, d *lease.Decision) {
+	if !d.HasReply {
+		if d.Drop != "" {
+			s.m.drop("engine_" + d.Drop)
+		}
+		return
+	}
+	r := &d.Reply
+	sid := r.ServerID
+	if !sid.IsValid() {
+		sid = p.req.ServerAddr
+	}
+	out, err := encodeReply(&sd.w, sd.out[:0], &p.msg.Header, r, sid, p.req.RelayInfo, s.poolOptions(r.Pool))
+	if err != nil {
+		s.m.drop(dropEncode)
+		s.log.Error("encode reply", "type", r.Type, "err", err)
+		return
+	}
+	t := ReplyTarget{
+		Type: r.Type, GIAddr: p.msg.GIAddr, CIAddr: p.msg.CIAddr, YIAddr: r.YIAddr,
+		Flags: p.msg.Flags, HType: p.msg.HType, HLen: p.msg.HLen, CHAddr: p.msg.CHAddr,
+	}
+	dest := ReplyDest(&t, s.relayPort)
+	if err := s.send(sd, p.ifc, p.req.ServerAddr, dest, out); err != nil {
+		s.m.drop(dropSend)
+		s.log.Warn("send reply", "type", r.Type, "to", dest.Addr, "path", dest.Kind, "err", err)
+		return
+	}
+	s.m.sent[typeIndex(r.Type)].Inc()
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Debug("reply", "type", r.Type, "yiaddr", r.YIAddr, "xid", p.msg.XID,
+			"to", dest.Addr, "path", dest.Kind, "interface", p.ifc.name)
+	}
+}
+
+// send delivers one encoded reply along dest.
+func (s *Server) send(sd *sender, ifc *iface, src netip.Addr, dest Dest, out []byte) error {
+	kind := dest.Kind
+	if kind == DestHardware && ifc.raw == nil {
+		kind = DestBroadcast
+		dest.Addr = netip.AddrPortFrom(limitedBroadcast, dhcpv4.ClientPort)
+	}
+	var err error
+	switch kind {
+	case DestHardware:
+		sd.frame, err = AppendFrame(sd.frame[:0], &FrameAddrs{
+			SrcMAC: ifc.mac, DstMAC: dest.HWAddr,
+			Src: src, Dst: dest.Addr.Addr(),
+			SrcPort: uint16(s.port), DstPort: dest.Addr.Port(),
+		}, out)
+		if err == nil {
+			sd.hw = dest.HWAddr
+			_, err = ifc.raw.WriteTo(sd.frame, sd.hwAddr)
+		}
+	case DestBroadcast:
+		// Leave through the ingress interface (ipi_ifindex), from our
+		// address on it.
+		_, _, err = s.conn.WriteMsgUDPAddrPort(out, putPktInfo(sd.oob, ifc.index, src), dest.Addr)
+	default:
+		// Routed unicast; only the source address is chosen.
+		_, _, err = s.conn.WriteMsgUDPAddrPort(out, putPktInfo(sd.oob, 0, src), dest.Addr)
+	}
+	if err == nil {
+		s.m.sentVia.WithLabelValues(kind.String()).Inc()
+	}
+	return err
+}
+
+// poolOptions returns the pre-encoded option block of p, building it on
+// first use after a (re)load.
+func (s *Server) poolOptions(p *lease.Pool) *poolOptions {
+	if p == nil {
+		return nil
+	}
+	if po := (*s.poolOpts.Load())[p.Name]; po != nil && po.pool == p {
+		return po
+	}
+	s.poolMu.Lock()
+	defer s.poolMu.Unlock()
+	cur := *s.poolOpts.Load()
+	if po := cur[p.Name]; po != nil && po.pool == p {
+		return po
+	}
+	po, errs := buildPoolOptions(p)
+	for _, err := range errs {
+		s.log.Warn("pool option left out of replies", "pool", p.Name, "err", err)
+	}
+	next := make(map[string]*poolOptions, len(cur)+1)
+	for k, v := range cur {
+		next[k] = v
+	}
+	next[p.Name] = po
+	s.poolOpts.Store(&next)
+	return po
+}
+
+// Reload applies a new lease configuration (pools, options, timing); the
+// engine keeps existing leases. Interfaces and ports are not changed.
+func (s *Server) Reload(cfg lease.Config) error {
+	if err := s.eng.Reconfigure(cfg); err != nil {
+		return err
+	}
+	s.poolMu.Lock()
+	empty := map[string]*poolOptions{}
+	s.poolOpts.Store(&empty)
+	s.poolMu.Unlock()
+	// Blocks are built from the engine's pools on first use; encode them
+	// here once too so that bad options are reported at reload time.
+	for i := range cfg.Pools {
+		_, errs := buildPoolOptions(&cfg.Pools[i])
+		for _, err := range errs {
+			s.log.Warn("pool option will be left out of replies", "pool", cfg.Pools[i].Name, "err", err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) expireLoop(stop <-chan struct{}) {
+	t := time.NewTicker(s.opts.ExpireInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			s.expireOnce()
+		}
+	}
+}
+
+func (s *Server) expireOnce() {
+	d := s.eng.Expire(s.now(), s.opts.ExpireBatch)
+	if len(d.Persist) == 0 {
+		return
+	}
+	if s.commit(context.Background(), &d, "expiry") {
+		s.m.expired.Add(float64(len(d.Persist)))
+	}
+}
+
+// noteCommitted counts committed records and starts a background
+// compaction every CompactEvery records (never two at once).
+func (s *Server) noteCommitted(n int) {
+	every := s.opts.CompactEvery
+	if every < 0 {
+		return
+	}
+	if s.sinceCompact.Add(int64(n)) < int64(every) || !s.compacting.CompareAndSwap(false, true) {
+		return
+	}
+	s.sinceCompact.Store(0)
+	s.compactWG.Add(1)
+	go func() {
+		defer s.compactWG.Done()
+		defer s.compacting.Store(false)
+		start := time.Now()
+		if err := s.st.Compact(s.eng.All()); err != nil {
+			s.m.compactions.WithLabelValues("error").Inc()
+			s.log.Error("store compaction failed", "err", err)
+			return
+		}
+		s.m.compactions.WithLabelValues("ok").Inc()
+		s.log.Info("store compacted", "took", time.Since(start))
+	}()
+}
+
+// Leases returns the leases matching f (control API).
+func (s *Server) Leases(f lease.Filter) []lease.Lease { return s.eng.Leases(f) }
+
+// Pools returns pool utilisation now (control API).
+func (s *Server) Pools() []lease.PoolStats { return s.eng.Pools(s.now()) }
+
+// DeleteLease removes the lease of addr durably: it returns once the
+// tombstone is committed. The error wraps lease.ErrNotFound when there is
+// no such lease.
+func (s *Server) DeleteLease(ctx context.Context, addr netip.Addr) error {
+	d, err := s.eng.Delete(s.now(), addr)
+	if err != nil {
+		return err
+	}
+	if len(d.Persist) == 0 {
+		return nil
+	}
+	start := time.Now()
+	err = s.st.Commit(ctx, d.Persist)
+	s.m.observeCommit(time.Since(start))
+	if err != nil {
+		s.eng.Revert(&d)
+		s.m.commitFail.Inc()
+		s.log.Error("store commit failed; lease delete reverted", "addr", addr, "err", err)
+		return fmt.Errorf("server: delete %s: %w", addr, err)
+	}
+	s.m.committed.Add(float64(len(d.Persist)))
+	s.noteCommitted(len(d.Persist))
+	return nil
+}
+
+// Uptime is how long ago the server was created.
+func (s *Server) Uptime() time.Duration { return time.Since(s.started) }
+
+// InFlight is the number of requests waiting for their commit.
+func (s *Server) InFlight() int { return int(s.inflight.Load()) }

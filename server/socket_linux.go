@@ -1,0 +1,109 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Socket design: one UDP socket bound to 0.0.0.0:port with IP_PKTINFO,
+// shared by all reader goroutines, rather than one SO_BINDTODEVICE socket
+// per interface. IP_PKTINFO gives, per packet, the ingress ifindex and the
+// header destination address, which we need anyway (Unicast, and the local
+// address a relay sent to); with it one socket serves every interface, the
+// kernel spreads packets over the readers, and a reply can be pinned to the
+// ingress interface by setting ipi_ifindex on send (broadcasts), or just its
+// source address via ipi_spec_dst (unicast, routed normally). Packets that
+// arrive on interfaces we do not serve are dropped by ifindex and counted.
+
+func listenUDP(port int) (*net.UDPConn, error) {
+	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			for _, o := range [...][3]int{
+				{unix.SOL_SOCKET, unix.SO_REUSEADDR, 1},
+				{unix.SOL_SOCKET, unix.SO_BROADCAST, 1},
+				{unix.IPPROTO_IP, unix.IP_PKTINFO, 1},
+			} {
+				if serr = unix.SetsockoptInt(int(fd), o[0], o[1], o[2]); serr != nil {
+					serr = fmt.Errorf("setsockopt %d/%d: %w", o[0], o[1], serr)
+					return
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	pc, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", port))
+	if err != nil {
+		return nil, err
+	}
+	return pc.(*net.UDPConn), nil
+}
+
+// pktInfo is what IP_PKTINFO says of a received packet (ip(7)).
+type pktInfo struct {
+	IfIndex int
+	Local   netip.Addr // ipi_spec_dst: the local address (routing)
+	Dst     netip.Addr // ipi_addr: the header destination address
+}
+
+const cmsgAlign = int(unsafe.Sizeof(uintptr(0)))
+
+func cmsgAlignUp(n int) int { return (n + cmsgAlign - 1) &^ (cmsgAlign - 1) }
+
+// parsePktInfo finds IP_PKTINFO in the ancillary data without allocating.
+func parsePktInfo(oob []byte) (pktInfo, bool) {
+	hdr := unix.SizeofCmsghdr
+	for len(oob) >= hdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < hdr || l > len(oob) {
+			return pktInfo{}, false
+		}
+		if h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && l >= hdr+unix.SizeofInet4Pktinfo {
+			d := oob[cmsgAlignUp(hdr):]
+			return pktInfo{
+				IfIndex: int(int32(binary.NativeEndian.Uint32(d[0:4]))),
+				Local:   netip.AddrFrom4([4]byte(d[4:8])),
+				Dst:     netip.AddrFrom4([4]byte(d[8:12])),
+			}, true
+		}
+		next := cmsgAlignUp(l)
+		if next >= len(oob) {
+			break
+		}
+		oob = oob[next:]
+	}
+	return pktInfo{}, false
+}
+
+// oobSize is large enough for one IP_PKTINFO control message.
+var oobSize = unix.CmsgSpace(unix.SizeofInet4Pktinfo)
+
+// putPktInfo writes an IP_PKTINFO control message choosing the outgoing
+// interface (ifindex, 0 for routing) and source address into b, which must
+// be at least oobSize bytes and pointer-aligned, and returns it.
+func putPktInfo(b []byte, ifindex int, src netip.Addr) []byte {
+	b = b[:oobSize]
+	clear(b)
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+	h.Level = unix.IPPROTO_IP
+	h.Type = unix.IP_PKTINFO
+	h.SetLen(unix.CmsgLen(unix.SizeofInet4Pktinfo))
+	d := b[cmsgAlignUp(unix.SizeofCmsghdr):]
+	binary.NativeEndian.PutUint32(d[0:4], uint32(int32(ifindex)))
+	if src.Is4() {
+		a := src.As4()
+		copy(d[4:8], a[:])
+	}
+	return b
+}
