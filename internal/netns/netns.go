@@ -1,0 +1,340 @@
+// Package netns builds throw-away Linux network namespace topologies for
+// end-to-end tests: a server namespace and a client namespace joined by one
+// veth pair, processes started inside them and stopped by the PID the test
+// started, and UDP sockets opened inside a namespace from the test process.
+// Everything is removed in t.Cleanup, also when the test fails.
+//
+// It needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and iproute2. Traffic never
+// leaves the namespaces the topology creates.
+package netns
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Interface names inside the namespaces. They are the same in every
+// topology: each topology has its own namespaces, so they never clash.
+const (
+	ServerIf = "vsrv"
+	ClientIf = "vcli"
+)
+
+// ServerPrefix is the address given to ServerIf.
+var ServerPrefix = netip.MustParsePrefix("10.77.0.1/16")
+
+// cmdTimeout bounds every short command (ip, sysctl, nsenter ...).
+const cmdTimeout = 20 * time.Second
+
+var seq atomic.Int64
+
+// Check reports why namespace tests cannot run here (not root, a tool
+// missing), or nil.
+func Check(tools ...string) error {
+	if os.Geteuid() != 0 {
+		return errors.New("netns: needs root (network namespaces)")
+	}
+	for _, t := range append([]string{"ip", "unshare", "nsenter"}, tools...) {
+		if _, err := exec.LookPath(t); err != nil {
+			return fmt.Errorf("netns: %s not found in PATH: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// Require fails the test when namespace tests cannot run and CI is set,
+// and skips it with the reason otherwise.
+func Require(t testing.TB, tools ...string) {
+	t.Helper()
+	if err := Check(tools...); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%v (CI is set: namespace tests must run)", err)
+		}
+		t.Skipf("skipping: %v", err)
+	}
+}
+
+// NS is one network namespace created by this package.
+type NS struct {
+	Name string
+	t    testing.TB
+}
+
+// Topology is a server namespace and a client namespace joined by a veth
+// pair: ServerIf (ServerPrefix) in Server, ClientIf (no address) in Client.
+type Topology struct {
+	Server *NS
+	Client *NS
+	// Dir is a per-topology temporary directory for configs and logs.
+	Dir string
+}
+
+// New creates a topology with unique namespace names (le2e-<pid>-<n>-s/c).
+// It is removed when the test ends.
+func New(t testing.TB) *Topology {
+	t.Helper()
+	n := seq.Add(1)
+	base := fmt.Sprintf("le2e-%d-%d", os.Getpid(), n)
+	srv := newNS(t, base+"-s")
+	cli := newNS(t, base+"-c")
+	// Both ends are created inside their namespaces: the veth is made in
+	// the server namespace with its peer placed directly in the client's.
+	srv.MustRun("ip", "link", "add", ServerIf, "type", "veth", "peer", "name", ClientIf, "netns", cli.Name)
+	srv.MustRun("ip", "addr", "add", ServerPrefix.String(), "dev", ServerIf)
+	srv.MustRun("ip", "link", "set", ServerIf, "up")
+	cli.MustRun("ip", "link", "set", ClientIf, "up")
+	return &Topology{Server: srv, Client: cli, Dir: t.TempDir()}
+}
+
+func newNS(t testing.TB, name string) *NS {
+	t.Helper()
+	if out, err := runCmd("ip", "netns", "add", name); err != nil {
+		t.Fatalf("netns: ip netns add %s: %v: %s", name, err, out)
+	}
+	ns := &NS{Name: name, t: t}
+	t.Cleanup(func() {
+		if out, err := runCmd("ip", "netns", "del", name); err != nil {
+			t.Errorf("netns: ip netns del %s: %v: %s", name, err, out)
+		}
+	})
+	ns.MustRun("ip", "link", "set", "lo", "up")
+	// IPv6 link-local addresses usable at once: no DAD, no RA. "default"
+	// applies to interfaces created afterwards (the veth).
+	for _, k := range []string{"all", "default"} {
+		ns.MustRun("sysctl", "-q", "-w",
+			"net.ipv6.conf."+k+".accept_dad=0",
+			"net.ipv6.conf."+k+".accept_ra=0")
+	}
+	return ns
+}
+
+func runCmd(name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%w (timed out after %v)", err, cmdTimeout)
+	}
+	return string(out), err
+}
+
+// Run runs a short command inside the namespace (ip netns exec) and
+// returns its combined output. It is killed after 20 s.
+func (ns *NS) Run(name string, args ...string) (string, error) {
+	return runCmd("ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
+}
+
+// MustRun is Run that fails the test on error.
+func (ns *NS) MustRun(name string, args ...string) string {
+	ns.t.Helper()
+	out, err := ns.Run(name, args...)
+	if err != nil {
+		ns.t.Fatalf("netns %s: %s %s: %v\n%s", ns.Name, name, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// AddAddr adds an address (prefix notation) to an interface in ns.
+func (ns *NS) AddAddr(ifname string, p netip.Prefix) {
+	ns.t.Helper()
+	ns.MustRun("ip", "addr", "add", p.String(), "dev", ifname)
+}
+
+// Proc is a long-running process started inside a namespace.
+type Proc struct {
+	Name    string
+	LogPath string
+	cmd     *exec.Cmd
+	logf    *os.File
+	done    chan struct{}
+	mu      sync.Mutex
+	waitErr error
+}
+
+// Start starts a long-running command inside ns with stdout and stderr
+// appended to logPath. It is stopped (Stop) when the test ends.
+func (ns *NS) Start(logPath string, name string, args ...string) (*Proc, error) {
+	return ns.start(logPath, nil, name, args...)
+}
+
+// StartEnv is Start with extra environment variables.
+func (ns *NS) StartEnv(logPath string, env []string, name string, args ...string) (*Proc, error) {
+	return ns.start(logPath, env, name, args...)
+}
+
+func (ns *NS) start(logPath string, env []string, name string, args ...string) (*Proc, error) {
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("netns: log %s: %w", logPath, err)
+	}
+	// ip netns exec execs the command: the PID we get is the command's.
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Env = append(os.Environ(), env...)
+	// Own process group so a signal to the test does not reach it first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("netns %s: start %s: %w", ns.Name, name, err)
+	}
+	p := &Proc{Name: filepath.Base(name), LogPath: logPath, cmd: cmd, logf: f, done: make(chan struct{})}
+	go func() {
+		err := cmd.Wait()
+		p.mu.Lock()
+		p.waitErr = err
+		p.mu.Unlock()
+		f.Close()
+		close(p.done)
+	}()
+	ns.t.Cleanup(func() { p.Stop(5 * time.Second) })
+	return p, nil
+}
+
+// PID is the process id of the started command.
+func (p *Proc) PID() int { return p.cmd.Process.Pid }
+
+// Done is closed when the process has exited.
+func (p *Proc) Done() <-chan struct{} { return p.done }
+
+// Exited reports whether the process has exited, and its wait error.
+func (p *Proc) Exited() (bool, error) {
+	select {
+	case <-p.done:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return true, p.waitErr
+	default:
+		return false, nil
+	}
+}
+
+// Signal sends sig to the process (by its PID) if it is still running.
+func (p *Proc) Signal(sig syscall.Signal) error {
+	select {
+	case <-p.done:
+		return errors.New("process already exited")
+	default:
+	}
+	return p.cmd.Process.Signal(sig)
+}
+
+// Stop sends SIGTERM, waits up to grace for the exit, then SIGKILL and
+// waits again (bounded). It returns the wait error of a graceful exit.
+func (p *Proc) Stop(grace time.Duration) error {
+	if ok, err := p.Exited(); ok {
+		return err
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		_, err := p.Exited()
+		return err
+	case <-time.After(grace):
+	}
+	p.Kill()
+	return fmt.Errorf("%s (pid %d) did not stop within %v after SIGTERM; killed", p.Name, p.PID(), grace)
+}
+
+// Kill sends SIGKILL and waits (bounded) for the exit.
+func (p *Proc) Kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// Wait waits up to d for the process to exit on its own.
+func (p *Proc) Wait(d time.Duration) (exited bool, err error) {
+	select {
+	case <-p.done:
+		return p.Exited()
+	case <-time.After(d):
+		return false, nil
+	}
+}
+
+// Tail returns the last n lines of the process log.
+func (p *Proc) Tail(n int) string { return TailFile(p.LogPath, n) }
+
+// TailFile returns the last n lines of a file (or a note why it cannot).
+func TailFile(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(%v)", err)
+	}
+	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// ListenUDP opens a UDP socket inside ns from the calling Go process. The
+// OS thread is switched into the namespace only for the socket call and
+// switched back; the socket stays in ns. The socket is closed at cleanup.
+func (ns *NS) ListenUDP(addr netip.AddrPort) (*net.UDPConn, error) {
+	var conn *net.UDPConn
+	err := ns.Do(func() error {
+		var err error
+		conn, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(addr))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("netns %s: listen udp %v: %w", ns.Name, addr, err)
+	}
+	ns.t.Cleanup(func() { conn.Close() })
+	return conn, nil
+}
+
+// Do runs f on an OS thread switched into the namespace. If switching back
+// fails the thread is left locked so the runtime discards it.
+func (ns *NS) Do(f func() error) error {
+	target, err := unix.Open(filepath.Join("/run/netns", ns.Name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open netns: %w", err)
+	}
+	defer unix.Close(target)
+	errc := make(chan error, 1)
+	// A fresh goroutine: if restoring the namespace fails it exits with
+	// the thread still locked, and the runtime terminates that thread.
+	go func() {
+		runtime.LockOSThread()
+		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("open own netns: %w", err)
+			return
+		}
+		defer unix.Close(orig)
+		if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("setns: %w", err)
+			return
+		}
+		ferr := f()
+		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+			errc <- errors.Join(ferr, fmt.Errorf("setns back: %w", err))
+			return // thread stays locked: discarded at goroutine exit
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
