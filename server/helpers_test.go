@@ -181,8 +181,8 @@ func (e *scriptEngine) Expire(now time.Time, max int) lease.Decision { return le
 func (e *scriptEngine) Delete(now time.Time, addr netip.Addr) (lease.Decision, error) {
 	return lease.Decision{}, lease.ErrNotFound
 }
-func (e *scriptEngine) All() iter.Seq[lease.Lease]         { return func(func(lease.Lease) bool) {} }
-func (e *scriptEngine) Reconfigure(cfg lease.Config) error { return nil }
+func (e *scriptEngine) All() iter.Seq[lease.Lease]          { return func(func(lease.Lease) bool) {} }
+func (e *scriptEngine) Reconfigure(cfg lease.Config) error  { return nil }
 func (e *scriptEngine) Leases(f lease.Filter) []lease.Lease { return nil }
 func (e *scriptEngine) Pools(now time.Time) []lease.PoolStats {
 	return []lease.PoolStats{{Name: "test", Size: 100}}
