@@ -238,11 +238,11 @@ func (m *Message) scan(start, end int, copyPass bool) error {
 			return nil
 		}
 		if i+1 >= end {
-			return errOpt(ErrOptionOverrun, code, i, "length byte missing at end of field (len "+strconv.Itoa(end)+")")
+			return errOpt(ErrOptionOverrun, code, i, "length byte missing at end of "+fieldEnd(start, end))
 		}
 		n := int(b[i+1])
 		if i+2+n > end {
-			return errOpt(ErrOptionOverrun, code, i, "length "+strconv.Itoa(n)+" runs past end of "+fieldName(start)+" (len "+strconv.Itoa(end)+")")
+			return errOpt(ErrOptionOverrun, code, i, "length "+strconv.Itoa(n)+" runs past end of "+fieldEnd(start, end))
 		}
 		r := &m.opts[code]
 		if copyPass {
@@ -264,14 +264,14 @@ func (m *Message) scan(start, end int, copyPass bool) error {
 	return nil
 }
 
-func fieldName(start int) string {
+func fieldEnd(start, end int) string {
 	switch start {
 	case offFile:
-		return "file field"
+		return "file field (ends at offset " + strconv.Itoa(end) + ")"
 	case offSName:
-		return "sname field"
+		return "sname field (ends at offset " + strconv.Itoa(end) + ")"
 	}
-	return "packet"
+	return "packet (len " + strconv.Itoa(end) + ")"
 }
 
 // fixedLen gives the required length of options with a fixed size
