@@ -1,0 +1,362 @@
+// Package config is leased's configuration: the YAML schema, strict
+// decoding and validation. Errors name the file, line and field and say what
+// would be valid; every problem in a file is reported, not just the first.
+//
+// The comments on the struct fields below are the reference documentation
+// (docs/config.md repeats them for operators; a test keeps the two in step).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"time"
+
+	yaml "go.yaml.in/yaml/v4"
+)
+
+// Defaults applied when a key is absent.
+const (
+	DefaultDataDir           = "/var/lib/leased"
+	DefaultLogLevel          = "info"
+	DefaultSocket            = "/run/leased/control.sock"
+	DefaultSocketMode        = FileMode(0o600)
+	DefaultCompactEvery      = 100000
+	DefaultPort              = 67
+	DefaultLeaseTime         = Duration(time.Hour)
+	DefaultOfferHold         = Duration(10 * time.Second)
+	DefaultDeclineQuarantine = Duration(time.Hour)
+)
+
+// maxFileSize bounds what Load reads; a real configuration is a few KiB.
+const maxFileSize = 16 << 20
+
+// Config is the whole configuration file.
+type Config struct {
+	// DataDir is the directory holding the lease store (write-ahead log and
+	// snapshots). Default /var/lib/leased.
+	DataDir string `yaml:"data_dir"`
+	// LogLevel is the minimum level logged: debug, info, warn or error.
+	// Default info. At debug every DHCP decision is logged.
+	LogLevel string `yaml:"log_level"`
+	// Control configures the control API (leasectl, metrics).
+	Control Control `yaml:"control"`
+	// Store configures the lease store.
+	Store Store `yaml:"store"`
+	// DHCPv4 configures the DHCPv4 service. Required.
+	DHCPv4 DHCPv4 `yaml:"dhcpv4"`
+
+	file  string         // name given to Parse, for messages
+	lines map[string]int // field path -> line, for every key present
+}
+
+// Control is the control API: HTTP/JSON on a unix socket, optionally also on
+// TCP with a bearer token.
+type Control struct {
+	// Socket is the path of the unix socket of the control API.
+	// Default /run/leased/control.sock.
+	Socket string `yaml:"socket"`
+	// SocketMode is the permission mode of the socket, in octal.
+	// Default "0600" (only the owner may use the API).
+	SocketMode FileMode `yaml:"socket_mode"`
+	// HTTP is an optional TCP listen address (host:port) for the same API
+	// and /metrics, e.g. 127.0.0.1:8067. Requires token_file.
+	HTTP string `yaml:"http"`
+	// TokenFile is the file holding the bearer token clients of the TCP
+	// listener must present. Required when http is set.
+	TokenFile string `yaml:"token_file"`
+}
+
+// Store configures the lease store.
+type Store struct {
+	// Fsync makes every lease durable (fsync) before the reply is sent.
+	// Default true. Set false only for benchmarks: a crash then loses
+	// leases the clients believe they hold.
+	Fsync *bool `yaml:"fsync"`
+	// CompactEvery is the number of log records written between snapshots.
+	// Default 100000.
+	CompactEvery int `yaml:"compact_every"`
+	// AllowCorruptMiddle lets recovery skip a damaged record in the middle
+	// of the log (losing it) instead of refusing to start. Default false;
+	// a damaged tail is always truncated.
+	AllowCorruptMiddle bool `yaml:"allow_corrupt_middle"`
+}
+
+// FsyncEnabled reports whether the store must fsync (the default).
+func (s Store) FsyncEnabled() bool { return s.Fsync == nil || *s.Fsync }
+
+// DHCPv4 configures the DHCPv4 service.
+type DHCPv4 struct {
+	// Interfaces are the network interfaces to serve on. Required,
+	// non-empty, e.g. [eth0].
+	Interfaces []string `yaml:"interfaces"`
+	// Port is the UDP port to listen on. Default 67; 0 picks a free port
+	// (tests only).
+	Port int `yaml:"port"`
+	// LeaseTime is the default lease duration (option 51), at least 60s.
+	// Default 1h.
+	LeaseTime Duration `yaml:"lease_time"`
+	// T1 is the renewal time (option 58). Default 50 % of the lease time.
+	// Must be less than t2.
+	T1 Duration `yaml:"t1"`
+	// T2 is the rebinding time (option 59). Default 87.5 % of the lease
+	// time. Must be less than the lease time.
+	T2 Duration `yaml:"t2"`
+	// OfferHold is how long an offered address stays reserved for the
+	// client it was offered to. Default 10s.
+	OfferHold Duration `yaml:"offer_hold"`
+	// DeclineQuarantine is how long an address a client declined
+	// (DHCPDECLINE: in use by someone else) is kept out of use. Default 1h.
+	DeclineQuarantine Duration `yaml:"decline_quarantine"`
+	// Authoritative is the default for pools that do not set it: NAK
+	// requests for addresses unknown on the subnet instead of staying
+	// silent. Default false.
+	Authoritative bool `yaml:"authoritative"`
+	// Pools are the subnets served. Subnets must not overlap.
+	Pools []Pool `yaml:"pools"`
+}
+
+// Pool is one subnet with its options, address sections, exclusions and
+// reservations.
+type Pool struct {
+	// Name identifies the pool in the API, metrics and leases. Required,
+	// unique.
+	Name string `yaml:"name"`
+	// Subnet is the IPv4 network, e.g. 10.77.0.0/16. Required; gives the
+	// subnet mask (option 1).
+	Subnet netip.Prefix `yaml:"subnet"`
+	// Gateway is the default router (option 3), inside subnet.
+	Gateway netip.Addr `yaml:"gateway"`
+	// DNS are the DNS servers (option 6).
+	DNS []netip.Addr `yaml:"dns"`
+	// DomainName is the domain name (option 15).
+	DomainName string `yaml:"domain_name"`
+	// DomainSearch is the DNS search list (option 119).
+	DomainSearch []string `yaml:"domain_search"`
+	// NTP are the NTP servers (option 42).
+	NTP []netip.Addr `yaml:"ntp"`
+	// MTU is the interface MTU (option 26), 68 to 65535.
+	MTU int `yaml:"mtu"`
+	// Routes are classless static routes (option 121). Clients that get
+	// them ignore gateway (RFC 3442), so add 0.0.0.0/0 here if you need a
+	// default route.
+	Routes []Route `yaml:"routes"`
+	// TFTPServer is the TFTP server name (option 66).
+	TFTPServer string `yaml:"tftp_server"`
+	// BootFile is the boot file name (option 67).
+	BootFile string `yaml:"boot_file"`
+	// Options are further options sent verbatim.
+	Options []Option `yaml:"options"`
+	// LeaseTime overrides dhcpv4.lease_time for this pool.
+	LeaseTime Duration `yaml:"lease_time"`
+	// T1 overrides dhcpv4.t1 for this pool.
+	T1 Duration `yaml:"t1"`
+	// T2 overrides dhcpv4.t2 for this pool.
+	T2 Duration `yaml:"t2"`
+	// Authoritative overrides dhcpv4.authoritative for this pool.
+	Authoritative *bool `yaml:"authoritative"`
+	// Relays are relay agent addresses (giaddr) outside subnet whose
+	// requests are served from this pool, e.g. a shared network where the
+	// relay's address is in another subnet. A giaddr inside subnet selects
+	// the pool without being listed.
+	Relays []netip.Addr `yaml:"relays"`
+	// Sections are the numbered address ranges handed out, in index order.
+	Sections []Section `yaml:"sections"`
+	// Exclude are addresses ("10.77.1.7") or ranges ("10.77.1.10-10.77.1.19")
+	// never handed out, inside subnet.
+	Exclude []AddrRange `yaml:"exclude"`
+	// Reservations bind fixed addresses to clients.
+	Reservations []Reservation `yaml:"reservations"`
+}
+
+// Route is one classless static route.
+type Route struct {
+	// Dest is the destination network, e.g. 192.168.50.0/24. Required.
+	Dest netip.Prefix `yaml:"dest"`
+	// Gateway is the next hop. Required.
+	Gateway netip.Addr `yaml:"gateway"`
+}
+
+// Option is a DHCP option sent as given. Exactly one of hex, text, ip or
+// ips gives its value.
+type Option struct {
+	// Code is the option code, 1 to 254, not one leased sets itself.
+	// Required.
+	Code int `yaml:"code"`
+	// Hex is the value as hex bytes, e.g. "01:02:0a".
+	Hex HexBytes `yaml:"hex"`
+	// Text is the value as a string (sent without a terminating NUL).
+	Text *string `yaml:"text"`
+	// IP is the value as one IPv4 address.
+	IP netip.Addr `yaml:"ip"`
+	// IPs is the value as a list of IPv4 addresses.
+	IPs []netip.Addr `yaml:"ips"`
+}
+
+// Section is a numbered address range (as on Huawei VRP:
+// `section 0 10.77.1.0 10.77.1.255`).
+type Section struct {
+	// Index numbers the section, 0 or more, unique in the pool. Required.
+	Index int `yaml:"index"`
+	// Start is the first address, inside subnet. Required.
+	Start netip.Addr `yaml:"start"`
+	// End is the last address, inside subnet, not before start. Required.
+	End netip.Addr `yaml:"end"`
+}
+
+// Reservation binds one address to one client.
+type Reservation struct {
+	// HWAddr is the client's hardware address, e.g. 52:54:00:12:34:56.
+	// One of hwaddr and client_id is required.
+	HWAddr HWAddr `yaml:"hwaddr"`
+	// ClientID is the client identifier (option 61) in hex, e.g.
+	// 01:52:54:00:12:34:56.
+	ClientID HexBytes `yaml:"client_id"`
+	// Address is the reserved address, inside subnet. Required.
+	Address netip.Addr `yaml:"address"`
+	// Hostname is sent to the client (option 12).
+	Hostname string `yaml:"hostname"`
+}
+
+// Load reads, decodes and validates the file at path. Errors are
+// errors.Join of *Error values, one per problem.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	if len(data) > maxFileSize {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("file is larger than %d MiB; this is not a configuration file", maxFileSize>>20)}
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates data; name is used in error messages. Errors
+// are errors.Join of *Error values, one per problem.
+func Parse(name string, data []byte) (*Config, error) {
+	root, err := parseNode(name, data)
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{file: name}
+	d := newDecoder(name)
+	if root == nil {
+		d.errorf(0, "", "the file is empty; it needs at least dhcpv4.interfaces and dhcpv4.pools")
+		return nil, d.err()
+	}
+	d.decode(root, "", c)
+	c.lines = d.lines
+	if d.fatal {
+		return nil, d.err()
+	}
+	c.applyDefaults()
+	c.validate(d)
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// parseNode parses data into one document's root node (nil when the file
+// holds no document).
+func parseNode(name string, data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, yamlError(name, err)
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		return nil, &Error{File: name, Line: extra.Line, Msg: "a second YAML document (---); the configuration is one document"}
+	case !errors.Is(err, io.EOF):
+		return nil, yamlError(name, err)
+	}
+	if doc.Kind == yaml.DocumentNode {
+		if len(doc.Content) == 0 {
+			return nil, nil
+		}
+		return doc.Content[0], nil
+	}
+	return &doc, nil
+}
+
+func yamlError(name string, err error) error {
+	var le *yaml.LoadError
+	if errors.As(err, &le) {
+		return &Error{File: name, Line: le.Mark.Line, Msg: "YAML syntax: " + le.Message}
+	}
+	return &Error{File: name, Msg: "YAML syntax: " + err.Error()}
+}
+
+// Line returns the line of field (a path such as "dhcpv4.pools[0].gateway")
+// in the file, or of its nearest enclosing key present, 0 when unknown.
+func (c *Config) Line(field string) int { return lineOf(c.lines, field) }
+
+// File is the name the configuration was parsed under.
+func (c *Config) File() string { return c.file }
+
+// SlogLevel is LogLevel as a slog.Level.
+func (c *Config) SlogLevel() slog.Level {
+	switch c.LogLevel {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+func (c *Config) has(field string) bool {
+	_, ok := c.lines[field]
+	return ok
+}
+
+func (c *Config) applyDefaults() {
+	if !c.has("data_dir") {
+		c.DataDir = DefaultDataDir
+	}
+	if !c.has("log_level") {
+		c.LogLevel = DefaultLogLevel
+	}
+	if !c.has("control.socket") {
+		c.Control.Socket = DefaultSocket
+	}
+	if !c.has("control.socket_mode") {
+		c.Control.SocketMode = DefaultSocketMode
+	}
+	if c.Store.Fsync == nil {
+		t := true
+		c.Store.Fsync = &t
+	}
+	if !c.has("store.compact_every") {
+		c.Store.CompactEvery = DefaultCompactEvery
+	}
+	v4 := &c.DHCPv4
+	if !c.has("dhcpv4.port") {
+		v4.Port = DefaultPort
+	}
+	if !c.has("dhcpv4.lease_time") {
+		v4.LeaseTime = DefaultLeaseTime
+	}
+	if !c.has("dhcpv4.offer_hold") {
+		v4.OfferHold = DefaultOfferHold
+	}
+	if !c.has("dhcpv4.decline_quarantine") {
+		v4.DeclineQuarantine = DefaultDeclineQuarantine
+	}
+}
