@@ -39,6 +39,8 @@ type Engine interface {
 	Pools(now time.Time) []lease.PoolStats
 }
 
+var _ Engine = (*lease.Engine)(nil)
+
 // Options configure a Server.
 type Options struct {
 	// Interfaces to serve, by name. Packets arriving on others are dropped.
