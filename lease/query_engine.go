@@ -154,4 +154,3 @@ func (e *Engine) Pools(now time.Time) []PoolStats {
 	}
 	return out
 }
-
