@@ -1,0 +1,477 @@
+// Package api is leased's control API: HTTP/JSON on a unix socket (and,
+// optionally, TCP with a bearer token), the Prometheus /metrics endpoint,
+// and the Go client leasectl and leasebench use. api/openapi.yaml is the
+// contract; a test keeps it and the registered routes in step.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/leased/leased/lease"
+)
+
+// Backend is what the control API needs of the running server.
+type Backend interface {
+	// Leases returns the records matching f.
+	Leases(f lease.Filter) []lease.Lease
+	// Pools returns the utilisation of every pool.
+	Pools() []lease.PoolStats
+	// DeleteLease removes the lease of addr. The deletion is durable
+	// before it returns; the error wraps lease.ErrNotFound when there is
+	// no lease for addr.
+	DeleteLease(ctx context.Context, addr netip.Addr) error
+	// Health reports the server's state.
+	Health() Health
+}
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// route is one endpoint. The routes table is the single place endpoints
+// are registered, and TestOpenAPICoversRoutes checks it against
+// openapi.yaml.
+type route struct {
+	method, path string
+	name         string // metric label
+	handler      func(*handler, http.ResponseWriter, *http.Request)
+}
+
+var routes = []route{
+	{"GET", "/v1/health", "health", (*handler).health},
+	{"GET", "/v1/leases", "leases", (*handler).leases},
+	{"GET", "/v1/leases/{address}", "lease", (*handler).lease},
+	{"DELETE", "/v1/leases/{address}", "delete_lease", (*handler).deleteLease},
+	{"GET", "/v1/pools", "pools", (*handler).pools},
+	{"GET", "/v1/openapi.yaml", "openapi", (*handler).openapi},
+	{"GET", "/metrics", "metrics", nil}, // promhttp, see NewHandler
+}
+
+type handler struct {
+	b        Backend
+	log      *slog.Logger
+	metrics  http.Handler
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// NewHandler returns the control API's HTTP handler. reg receives the
+// API's own metrics (leased_api_requests_total,
+// leased_api_request_duration_seconds) and is what /metrics serves; nil
+// means a fresh registry. log may be nil.
+func NewHandler(b Backend, reg *prometheus.Registry, log *slog.Logger) http.Handler {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &handler{
+		b:   b,
+		log: log,
+		requests: registerOrReuse(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "leased_api_requests_total",
+			Help: "Control API requests by route and HTTP status code.",
+		}, []string{"route", "code"})),
+		latency: registerOrReuse(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "leased_api_request_duration_seconds",
+			Help:    "Control API request latency by route.",
+			Buckets: []float64{.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5},
+		}, []string{"route"})),
+	}
+	h.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)})
+
+	mux := http.NewServeMux()
+	allowed := map[string][]string{}
+	for _, rt := range routes {
+		mux.Handle(rt.method+" "+rt.path, h.instrument(rt))
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
+	// A known path with another method: 405 with Allow, as JSON. The
+	// method-less pattern is less specific than the ones above, so it only
+	// catches the methods they do not.
+	for path, methods := range allowed {
+		if slices.Contains(methods, "GET") {
+			methods = append(methods, "HEAD")
+		}
+		allow := strings.Join(methods, ", ")
+		mux.Handle(path, h.instrument(route{path: path, name: "method_not_allowed",
+			handler: func(h *handler, w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Allow", allow)
+				h.fail(w, r, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s (allowed: %s)", r.Method, path, allow))
+			}}))
+	}
+	mux.Handle("/", h.instrument(route{path: "/", name: "not_found",
+		handler: func(h *handler, w http.ResponseWriter, r *http.Request) {
+			h.fail(w, r, http.StatusNotFound, fmt.Sprintf("no endpoint %s (see GET /v1/openapi.yaml)", r.URL.Path))
+		}}))
+	return mux
+}
+
+// registerOrReuse registers c, or returns the collector already registered
+// under its name (NewHandler called twice with one registry).
+func registerOrReuse[C prometheus.Collector](reg *prometheus.Registry, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if old, ok := are.ExistingCollector.(C); ok {
+				return old
+			}
+		}
+		panic(fmt.Sprintf("api: register metric: %v", err)) // a programming error: a name clash inside leased
+	}
+	return c
+}
+
+// statusWriter records the status code for metrics and the log.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (h *handler) instrument(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		if rt.handler == nil {
+			h.metrics.ServeHTTP(sw, r)
+		} else {
+			rt.handler(h, sw, r)
+		}
+		if sw.code == 0 {
+			sw.code = http.StatusOK
+		}
+		d := time.Since(start)
+		h.requests.WithLabelValues(rt.name, strconv.Itoa(sw.code)).Inc()
+		h.latency.WithLabelValues(rt.name).Observe(d.Seconds())
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, "api request",
+			slog.String("method", r.Method), slog.String("path", r.URL.RequestURI()),
+			slog.Int("status", sw.code), slog.Duration("duration", d))
+	})
+}
+
+func (h *handler) writeJSON(w http.ResponseWriter, r *http.Request, code int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "encode response: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	if r.Method != http.MethodHead {
+		w.Write(append(b, '\n'))
+	}
+}
+
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	if code >= 500 {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "api error",
+			slog.String("method", r.Method), slog.String("path", r.URL.RequestURI()),
+			slog.Int("status", code), slog.String("error", msg))
+	}
+	b, _ := json.Marshal(Error{Error: msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	if r.Method != http.MethodHead {
+		w.Write(append(b, '\n'))
+	}
+}
+
+func (h *handler) health(w http.ResponseWriter, r *http.Request) {
+	hl := h.b.Health()
+	code := http.StatusOK
+	if hl.Status != "ok" {
+		code = http.StatusServiceUnavailable
+	}
+	h.writeJSON(w, r, code, hl)
+}
+
+func (h *handler) openapi(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Write(openAPI)
+}
+
+// leaseParams are the query parameters GET /v1/leases accepts.
+var leaseParams = []string{"pool", "section", "from", "to", "client", "state"}
+
+func (h *handler) leases(w http.ResponseWriter, r *http.Request) {
+	f, err := h.parseFilter(r)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	recs := h.b.Leases(f)
+	out := make([]Lease, 0, len(recs))
+	for i := range recs {
+		out = append(out, LeaseFromRecord(&recs[i]))
+	}
+	slices.SortFunc(out, func(a, b Lease) int { return a.Address.Compare(b.Address) })
+	h.writeJSON(w, r, http.StatusOK, out)
+}
+
+// parseFilter turns the query string into a lease.Filter, or an error
+// naming the parameter and what would be valid.
+func (h *handler) parseFilter(r *http.Request) (lease.Filter, error) {
+	var f lease.Filter
+	q := r.URL.Query()
+	for k, v := range q {
+		if !slices.Contains(leaseParams, k) {
+			return f, fmt.Errorf("unknown query parameter %q (valid: %s)", k, strings.Join(leaseParams, ", "))
+		}
+		if k != "state" && len(v) > 1 {
+			return f, fmt.Errorf("%s: given %d times, at most once allowed", k, len(v))
+		}
+	}
+	var pools []lease.PoolStats
+	if q.Has("pool") || q.Has("section") {
+		pools = h.b.Pools()
+	}
+	if q.Has("pool") {
+		f.Pool = q.Get("pool")
+		if !slices.ContainsFunc(pools, func(p lease.PoolStats) bool { return p.Name == f.Pool }) {
+			return f, fmt.Errorf("pool: unknown pool %q (valid: %s)", f.Pool, poolNames(pools))
+		}
+	}
+	if q.Has("section") {
+		s := q.Get("section")
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return f, fmt.Errorf("section: %q is not a section number (a non-negative integer)", s)
+		}
+		var valid []int
+		for _, p := range pools {
+			if f.Pool != "" && p.Name != f.Pool {
+				continue
+			}
+			for _, sec := range p.Sections {
+				if !slices.Contains(valid, sec.Index) {
+					valid = append(valid, sec.Index)
+				}
+			}
+		}
+		if !slices.Contains(valid, n) {
+			slices.Sort(valid)
+			where := "any pool"
+			if f.Pool != "" {
+				where = "pool " + strconv.Quote(f.Pool)
+			}
+			return f, fmt.Errorf("section: no section %d in %s (valid: %s)", n, where, joinInts(valid))
+		}
+		f.Section = &n
+	}
+	for _, name := range []string{"from", "to"} {
+		if !q.Has(name) {
+			continue
+		}
+		a, err := parseV4(q.Get(name))
+		if err != nil {
+			return f, fmt.Errorf("%s: %v", name, err)
+		}
+		if name == "from" {
+			f.From = a
+		} else {
+			f.To = a
+		}
+	}
+	if f.From.IsValid() && f.To.IsValid() && f.To.Less(f.From) {
+		return f, fmt.Errorf("to: %s is below from %s (the range is inclusive, from <= to)", f.To, f.From)
+	}
+	if q.Has("client") {
+		c := strings.TrimSpace(q.Get("client"))
+		if !validClient(c) {
+			return f, fmt.Errorf("client: %q is not a hardware address (aa:bb:cc:dd:ee:ff), a client id in hex (01aabbccddeeff) or an IPv4 address", q.Get("client"))
+		}
+		f.Client = c
+	}
+	for _, v := range q["state"] {
+		for s := range strings.SplitSeq(v, ",") {
+			st, ok := lease.ParseState(strings.TrimSpace(s))
+			if !ok {
+				return f, fmt.Errorf("state: unknown state %q (valid: %s)", s, strings.Join(StateNames(), ", "))
+			}
+			if !slices.Contains(f.States, st) {
+				f.States = append(f.States, st)
+			}
+		}
+	}
+	return f, nil
+}
+
+// StateNames lists the lease states the API accepts in ?state=.
+func StateNames() []string {
+	var names []string
+	for s := lease.StateFree; s <= lease.StateDeleted; s++ {
+		names = append(names, s.String())
+	}
+	return names
+}
+
+func parseV4(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() {
+		return netip.Addr{}, fmt.Errorf("%q is not an IPv4 address (like 192.0.2.10)", s)
+	}
+	return a, nil
+}
+
+// validClient reports whether s is a hardware address, a hex client id or
+// an IPv4 address: the forms lease.Filter.Client matches.
+func validClient(s string) bool {
+	if s == "" {
+		return false
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Is4()
+	}
+	return ParseHex(s) != nil
+}
+
+// ParseHex decodes hex with optional ':' or '-' separators between bytes
+// ("aa:bb:cc", "aa-bb-cc", "aabbcc"); nil when s is not such a string.
+func ParseHex(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	var out []byte
+	if strings.ContainsAny(s, ":-") {
+		for p := range strings.FieldsFuncSeq(s, func(r rune) bool { return r == ':' || r == '-' }) {
+			if len(p) != 2 {
+				return nil
+			}
+			b, ok := hexByte(p)
+			if !ok {
+				return nil
+			}
+			out = append(out, b)
+		}
+		if strings.Count(s, ":")+strings.Count(s, "-") != len(out)-1 {
+			return nil
+		}
+		return out
+	}
+	if len(s)%2 != 0 {
+		return nil
+	}
+	for i := 0; i < len(s); i += 2 {
+		b, ok := hexByte(s[i : i+2])
+		if !ok {
+			return nil
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func hexByte(s string) (byte, bool) {
+	v, err := strconv.ParseUint(s, 16, 8)
+	return byte(v), err == nil
+}
+
+func poolNames(pools []lease.PoolStats) string {
+	if len(pools) == 0 {
+		return "none configured"
+	}
+	names := make([]string, len(pools))
+	for i, p := range pools {
+		names[i] = p.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func joinInts(v []int) string {
+	if len(v) == 0 {
+		return "none"
+	}
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+func (h *handler) pathAddr(w http.ResponseWriter, r *http.Request) (netip.Addr, bool) {
+	a, err := parseV4(r.PathValue("address"))
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, "address: "+err.Error())
+		return a, false
+	}
+	return a, true
+}
+
+// lookupStates is every state a single-address lookup shows: all but the
+// tombstone.
+var lookupStates = []lease.State{lease.StateFree, lease.StateOffered, lease.StateBound,
+	lease.StateReleased, lease.StateExpired, lease.StateDeclined}
+
+func (h *handler) lease(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.pathAddr(w, r)
+	if !ok {
+		return
+	}
+	for _, l := range h.b.Leases(lease.Filter{From: a, To: a, States: lookupStates}) {
+		if l.Addr == a {
+			h.writeJSON(w, r, http.StatusOK, LeaseFromRecord(&l))
+			return
+		}
+	}
+	h.fail(w, r, http.StatusNotFound, "no lease for "+a.String())
+}
+
+func (h *handler) deleteLease(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.pathAddr(w, r)
+	if !ok {
+		return
+	}
+	err := h.b.DeleteLease(r.Context(), a)
+	switch {
+	case err == nil:
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "lease deleted by operator", slog.String("address", a.String()))
+		w.WriteHeader(http.StatusNoContent)
+	case errors.Is(err, lease.ErrNotFound):
+		h.fail(w, r, http.StatusNotFound, "no lease for "+a.String())
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		h.fail(w, r, http.StatusServiceUnavailable, "delete "+a.String()+": "+err.Error())
+	default:
+		h.fail(w, r, http.StatusInternalServerError, "delete "+a.String()+": "+err.Error())
+	}
+}
+
+func (h *handler) pools(w http.ResponseWriter, r *http.Request) {
+	ps := h.b.Pools()
+	out := make([]Pool, 0, len(ps))
+	for i := range ps {
+		out = append(out, PoolFromStats(&ps[i]))
+	}
+	h.writeJSON(w, r, http.StatusOK, out)
+}

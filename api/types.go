@@ -1,0 +1,160 @@
+package api
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/leased/leased/lease"
+)
+
+// Health is the answer of GET /v1/health. The server fills it; the handler
+// answers 200 when Status is "ok" and 503 otherwise, so a load balancer or
+// a systemd watchdog can use the status code alone.
+type Health struct {
+	// Status is "ok" when leased is serving, else a short word saying why
+	// not ("starting", "degraded", "draining").
+	Status        string  `json:"status"`
+	Version       string  `json:"version"`
+	UptimeSeconds float64 `json:"uptime_seconds"`
+	// Leases is the number of bound leases.
+	Leases int `json:"leases"`
+	// Pools is the number of configured pools.
+	Pools int `json:"pools"`
+	// Store names the lease store ("wal /var/lib/leased", "postgres").
+	Store string `json:"store,omitempty"`
+	// CommitErrors counts store commits that failed since start (each one
+	// a request left unanswered).
+	CommitErrors uint64 `json:"commit_errors"`
+	// Message explains a Status other than "ok".
+	Message string `json:"message,omitempty"`
+}
+
+// Lease is the JSON form of a lease record. The reconfigure key is never
+// exposed.
+type Lease struct {
+	Address           netip.Addr `json:"address"`
+	HWAddr            string     `json:"hwaddr"`    // aa:bb:cc:dd:ee:ff
+	HType             uint8      `json:"htype"`     // ARP hardware type, 1 = Ethernet
+	ClientID          string     `json:"client_id"` // hex
+	Hostname          string     `json:"hostname"`
+	Pool              string     `json:"pool"`
+	Section           *int       `json:"section"` // null when the address is in no section
+	State             string     `json:"state"`
+	Start             time.Time  `json:"start,omitzero"`
+	T1                time.Time  `json:"t1,omitzero"`
+	T2                time.Time  `json:"t2,omitzero"`
+	Expires           time.Time  `json:"expires,omitzero"`
+	XID               string     `json:"xid"`              // "0x1234abcd"
+	GIAddr            string     `json:"giaddr,omitempty"` // relay address, absent when not relayed
+	RelayInfo         string     `json:"relay_info"`       // option 82, hex
+	ForceRenewCapable bool       `json:"forcerenew_capable"`
+	Seq               uint64     `json:"seq"`
+}
+
+// Pool is the JSON form of one pool's utilisation.
+type Pool struct {
+	Name     string       `json:"name"`
+	Subnet   netip.Prefix `json:"subnet"`
+	Size     int          `json:"size"`
+	Bound    int          `json:"bound"`
+	Declined int          `json:"declined"`
+	Offered  int          `json:"offered"`
+	// UsedPercent is (bound + declined + offered) / size × 100: the share
+	// of the pool a new client cannot get.
+	UsedPercent float64   `json:"used_percent"`
+	Sections    []Section `json:"sections"`
+}
+
+// Section is the JSON form of one section's utilisation.
+type Section struct {
+	Index       int        `json:"index"`
+	Start       netip.Addr `json:"start"`
+	End         netip.Addr `json:"end"`
+	Size        int        `json:"size"`
+	Bound       int        `json:"bound"`
+	Declined    int        `json:"declined"`
+	Offered     int        `json:"offered"`
+	UsedPercent float64    `json:"used_percent"`
+}
+
+// Error is the body of every 4xx and 5xx answer.
+type Error struct {
+	Error string `json:"error"`
+}
+
+// LeaseFromRecord converts an engine record to its JSON form. Times are
+// given in UTC to the second.
+func LeaseFromRecord(l *lease.Lease) Lease {
+	j := Lease{
+		Address:           l.Addr,
+		HType:             l.HType,
+		ClientID:          hex.EncodeToString(l.ClientID),
+		Hostname:          l.Hostname,
+		Pool:              l.Pool,
+		State:             l.State.String(),
+		Start:             utcSecond(l.Start),
+		T1:                utcSecond(l.T1),
+		T2:                utcSecond(l.T2),
+		Expires:           utcSecond(l.Expiry),
+		XID:               fmt.Sprintf("0x%08x", l.XID),
+		RelayInfo:         hex.EncodeToString(l.RelayInfo),
+		ForceRenewCapable: l.ForceRenewNonceCapable,
+		Seq:               l.Seq,
+	}
+	if len(l.HWAddr) > 0 {
+		j.HWAddr = net.HardwareAddr(l.HWAddr).String()
+	}
+	if l.Section >= 0 {
+		s := l.Section
+		j.Section = &s
+	}
+	if l.GIAddr.IsValid() && !l.GIAddr.IsUnspecified() {
+		j.GIAddr = l.GIAddr.String()
+	}
+	return j
+}
+
+// PoolFromStats converts engine statistics to their JSON form.
+func PoolFromStats(p *lease.PoolStats) Pool {
+	j := Pool{
+		Name:        p.Name,
+		Subnet:      p.Subnet,
+		Size:        p.Size,
+		Bound:       p.Bound,
+		Declined:    p.Declined,
+		Offered:     p.Offered,
+		UsedPercent: percent(p.Bound+p.Declined+p.Offered, p.Size),
+		Sections:    make([]Section, 0, len(p.Sections)),
+	}
+	for _, s := range p.Sections {
+		j.Sections = append(j.Sections, Section{
+			Index:       s.Index,
+			Start:       s.Start,
+			End:         s.End,
+			Size:        s.Size,
+			Bound:       s.Bound,
+			Declined:    s.Declined,
+			Offered:     s.Offered,
+			UsedPercent: percent(s.Bound+s.Declined+s.Offered, s.Size),
+		})
+	}
+	return j
+}
+
+// percent is used/size×100 rounded to one decimal; 0 for an empty pool.
+func percent(used, size int) float64 {
+	if size <= 0 {
+		return 0
+	}
+	return float64(used*1000/size) / 10
+}
+
+func utcSecond(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Second)
+}
