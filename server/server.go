@@ -140,6 +140,7 @@ type sender struct {
 	oob    []byte
 	hw     [6]byte
 	hwAddr *packet.Addr
+	d      lease.Decision
 }
 
 func newSender() *sender {
@@ -416,18 +417,22 @@ func (s *Server) handle(sd *sender, p *inPacket, oob []byte) bool {
 	}
 	p.ifc = ifc
 	fillRequest(&p.req, &p.msg, ifc, pi, s.isOurs)
-	d := s.eng.Handle(s.now(), &p.req)
+	// The decision lives in the sender so that it does not escape to the
+	// heap per packet.
+	d := &sd.d
+	*d = s.eng.Handle(s.now(), &p.req)
+	defer func() { *d = lease.Decision{} }()
 	if len(d.Persist) == 0 {
-		s.finish(sd, p, &d)
+		s.finish(sd, p, d)
 		return false
 	}
 	select {
-	case s.jobs <- job{p: p, d: d}:
+	case s.jobs <- job{p: p, d: *d}:
 		s.m.inflight.Set(float64(s.inflight.Add(1)))
 		return true
 	default:
 		// The commit never happened: undo the decision's in-memory effects.
-		s.eng.Revert(&d)
+		s.eng.Revert(d)
 		s.m.drop(dropOverload)
 		return false
 	}
@@ -507,11 +512,13 @@ func (s *Server) commitWorker() {
 	sd := newSender()
 	ctx := context.Background()
 	for j := range s.jobs {
-		if s.commit(ctx, &j.d, "request") {
-			s.finish(sd, j.p, &j.d)
+		sd.d = j.d
+		if s.commit(ctx, &sd.d, "request") {
+			s.finish(sd, j.p, &sd.d)
 		} else {
 			s.m.drop(dropCommit)
 		}
+		sd.d = lease.Decision{}
 		s.putPacket(j.p)
 		s.m.inflight.Set(float64(s.inflight.Add(-1)))
 	}
