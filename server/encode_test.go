@@ -182,7 +182,9 @@ func TestEncodeReplyAllocs(t *testing.T) {
 
 func TestFillRequest(t *testing.T) {
 	ifc := &iface{name: "eth0", index: 3, addr: netip.MustParseAddr("192.0.2.1"), prefix: netip.MustParsePrefix("192.0.2.0/24")}
-	ours := func(a netip.Addr) bool { return a == netip.MustParseAddr("192.0.2.1") || a == netip.MustParseAddr("198.51.100.1") }
+	ours := func(a netip.Addr) bool {
+		return a == netip.MustParseAddr("192.0.2.1") || a == netip.MustParseAddr("198.51.100.1")
+	}
 	a := netip.MustParseAddr
 	tests := []struct {
 		name       string
