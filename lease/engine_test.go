@@ -12,9 +12,9 @@ import (
 )
 
 var (
-	t0     = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	srv    = netip.MustParseAddr("10.0.0.1")
-	ip     = netip.MustParseAddr
+	t0  = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	srv = netip.MustParseAddr("10.0.0.1")
+	ip  = netip.MustParseAddr
 )
 
 // lanConfig: 10.0.0.0/24, gateway .1, section 0 = .10-.19, section 1 =

@@ -56,6 +56,9 @@ func (h *timers) pop() timer {
 		s[i], s[m] = s[m], s[i]
 		i = m
 	}
+	if cap(s) > 1024 && len(s) < cap(s)/4 { // give back a burst's memory
+		s = append(make([]timer, 0, cap(s)/2), s...)
+	}
 	*h = s
 	return top
 }
