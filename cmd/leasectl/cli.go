@@ -1,0 +1,422 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leased/leased/api"
+)
+
+const defaultSocket = "/run/leased/control.sock"
+
+// app holds the global flags and the I/O of one invocation.
+type app struct {
+	stdout, stderr io.Writer
+	now            func() time.Time
+
+	socket    string
+	url       string
+	tokenFile string
+	json      bool
+	timeout   time.Duration
+
+	ran bool // a command's RunE started: later errors are not usage errors
+}
+
+// usageError is a mistake on the command line (exit status 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// run executes one leasectl command line and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, now func() time.Time) int {
+	a := &app{stdout: stdout, stderr: stderr, now: now}
+	root := a.rootCommand(getenv)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return 0
+	}
+	var ue usageError
+	if errors.As(err, &ue) || !a.ran {
+		path := "leasectl"
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
+		fmt.Fprintf(stderr, "leasectl: %s (see '%s --help')\n", a.describe(err), path)
+		return 2
+	}
+	fmt.Fprintln(stderr, "leasectl: "+a.describe(err))
+	return 1
+}
+
+func (a *app) rootCommand(getenv func(string) string) *cobra.Command {
+	socket := getenv("LEASED_SOCKET")
+	if socket == "" {
+		socket = defaultSocket
+	}
+	root := &cobra.Command{
+		Use:   "leasectl",
+		Short: "Inspect and manage a running leased DHCP server",
+		Long: `leasectl talks to leased's control API: on the unix socket (--socket, or
+$LEASED_SOCKET, default ` + defaultSocket + `), or on leased's TCP
+listener with --url and --token-file.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          noArgs,
+		// Runnable, so that an unknown command reaches noArgs (a usage
+		// error) instead of printing help with status 0.
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.socket, "socket", socket, "control socket of leased (env LEASED_SOCKET)")
+	pf.StringVar(&a.url, "url", getenv("LEASED_URL"), "URL of leased's TCP control listener, instead of the socket (env LEASED_URL)")
+	pf.StringVar(&a.tokenFile, "token-file", getenv("LEASED_TOKEN_FILE"), "file holding the bearer token for --url (env LEASED_TOKEN_FILE)")
+	pf.BoolVar(&a.json, "json", false, "print JSON instead of a table")
+	pf.DurationVar(&a.timeout, "timeout", 5*time.Second, "give up on a request after this long")
+
+	root.AddCommand(a.leasesCommand(), a.leaseCommand(), a.deleteCommand(), a.poolsCommand(), a.healthCommand())
+	return root
+}
+
+// noArgs and exactArgs are cobra argument checks whose errors are usage
+// errors.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		if cmd.HasSubCommands() {
+			return usagef("unknown command %q", args[0])
+		}
+		return usagef("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
+	}
+	return nil
+}
+
+func addressArg(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usagef("%s needs one IPv4 address, got %d arguments", cmd.CommandPath(), len(args))
+	}
+	if a, err := netip.ParseAddr(args[0]); err != nil || !a.Is4() {
+		return usagef("%q is not an IPv4 address", args[0])
+	}
+	return nil
+}
+
+// client builds the API client from the global flags.
+func (a *app) client() (*api.Client, error) {
+	if a.timeout <= 0 {
+		return nil, usagef("--timeout must be positive, got %v", a.timeout)
+	}
+	if a.url == "" {
+		if a.tokenFile != "" {
+			return nil, usagef("--token-file needs --url (the unix socket needs no token)")
+		}
+		return api.NewUnixClient(a.socket, a.timeout), nil
+	}
+	token := ""
+	if a.tokenFile != "" {
+		b, err := os.ReadFile(a.tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("read token: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+		if token == "" {
+			return nil, fmt.Errorf("token file %s is empty", a.tokenFile)
+		}
+	}
+	c, err := api.NewTCPClient(a.url, token, a.timeout)
+	if err != nil {
+		return nil, usagef("--url: %v", err)
+	}
+	return c, nil
+}
+
+// start marks the command as running (errors from now on are not usage
+// errors) and returns the client and a context bounded by --timeout.
+func (a *app) start(cmd *cobra.Command) (*api.Client, context.Context, context.CancelFunc, error) {
+	a.ran = true
+	c, err := a.client()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
+	return c, ctx, cancel, nil
+}
+
+// describe turns an error into the one line leasectl prints.
+func (a *app) describe(err error) string {
+	var ce *api.ConnError
+	var se *api.StatusError
+	switch {
+	case errors.As(err, &ce):
+		hint := "(is leased running? --socket sets the path)"
+		if a.url != "" {
+			hint = "(is leased running with its TCP listener on? --url sets the address)"
+		}
+		var reason string
+		var nerr net.Error
+		switch {
+		case errors.Is(err, syscall.ENOENT):
+			reason = "no such file"
+		case errors.Is(err, syscall.ECONNREFUSED):
+			reason = "connection refused"
+		case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+			reason = "permission denied"
+			hint = "(run as root or as a member of the socket's group)"
+		case errors.Is(err, context.DeadlineExceeded), errors.As(err, &nerr) && nerr.Timeout():
+			reason = fmt.Sprintf("no answer within %v", a.timeout)
+			hint = "(--timeout sets the limit)"
+		case errors.Is(err, context.Canceled):
+			return "interrupted"
+		default:
+			reason = ce.Err.Error()
+		}
+		return fmt.Sprintf("cannot reach leased at %s: %s %s", ce.Where, reason, hint)
+	case errors.As(err, &se):
+		if se.Code == 401 {
+			return se.Message + " (--token-file names the file holding it)"
+		}
+		return se.Message
+	}
+	return err.Error()
+}
+
+func (a *app) printJSON(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(a.stdout, "%s\n", b)
+	return err
+}
+
+func (a *app) leasesCommand() *cobra.Command {
+	var (
+		q       api.LeaseQuery
+		section int
+		rng     string
+	)
+	cmd := &cobra.Command{
+		Use:   "leases",
+		Short: "List leases (by default all but free, offered and deleted records)",
+		Example: `  leasectl leases --pool office --state bound
+  leasectl leases --range 10.0.0.10-10.0.0.50
+  leasectl leases --client 52:54:00:12:34:56 --json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("section") {
+				if section < 0 {
+					return usagef("--section must be a section number (0 or more), got %d", section)
+				}
+				q.Section = &section
+			}
+			if rng != "" {
+				from, to, err := parseRange(rng)
+				if err != nil {
+					return usageError{fmt.Errorf("--range: %w", err)}
+				}
+				q.From, q.To = from, to
+			}
+			c, ctx, cancel, err := a.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			ls, err := c.Leases(ctx, q)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(ls)
+			}
+			return writeLeaseTable(a.stdout, ls, a.now())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&q.Pool, "pool", "", "only leases of this pool")
+	f.IntVar(&section, "section", 0, "only leases in this section (number)")
+	f.StringVar(&rng, "range", "", "only addresses in A-B (inclusive), a prefix like 10.0.0.0/28, or one address")
+	f.StringVar(&q.Client, "client", "", "only this client: hardware address, client id (hex) or IPv4 address")
+	f.StringSliceVar(&q.States, "state", nil, "only leases in these states (repeat or comma-separate): "+strings.Join(api.StateNames(), ", "))
+	cmd.RegisterFlagCompletionFunc("state", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return api.StateNames(), cobra.ShellCompDirectiveNoFileComp
+	})
+	cmd.RegisterFlagCompletionFunc("pool", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		return a.poolNames(cmd), cobra.ShellCompDirectiveNoFileComp
+	})
+	return cmd
+}
+
+// poolNames asks the server for pool names, for shell completion; nil when
+// it cannot be reached.
+func (a *app) poolNames(cmd *cobra.Command) []string {
+	c, err := a.client()
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
+	defer cancel()
+	ps, err := c.Pools(ctx)
+	if err != nil {
+		return nil
+	}
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+	}
+	return names
+}
+
+// parseRange accepts "A-B", a prefix "N/len" or a single address.
+func parseRange(s string) (from, to netip.Addr, err error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil || !p.Addr().Is4() {
+			return from, to, fmt.Errorf("%q is not an IPv4 prefix like 10.0.0.0/24", s)
+		}
+		p = p.Masked()
+		from = p.Addr()
+		b := from.As4()
+		host := uint32(1)<<(32-p.Bits()) - 1
+		v := (uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])) | host
+		to = netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+		return from, to, nil
+	}
+	lo, hi, isRange := strings.Cut(s, "-")
+	if !isRange {
+		hi = lo
+	}
+	from, err1 := netip.ParseAddr(strings.TrimSpace(lo))
+	to, err2 := netip.ParseAddr(strings.TrimSpace(hi))
+	if err1 != nil || err2 != nil || !from.Is4() || !to.Is4() {
+		return from, to, fmt.Errorf("%q is not A-B with IPv4 addresses (like 10.0.0.10-10.0.0.50)", s)
+	}
+	if to.Less(from) {
+		return from, to, fmt.Errorf("%q: %s is below %s", s, to, from)
+	}
+	return from, to, nil
+}
+
+func (a *app) leaseCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "lease ADDRESS",
+		Short: "Show the lease record of one address",
+		Args:  addressArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ctx, cancel, err := a.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			l, err := c.Lease(ctx, netip.MustParseAddr(args[0]))
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(l)
+			}
+			return writeLease(a.stdout, l, a.now())
+		},
+	}
+}
+
+func (a *app) deleteCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete ADDRESS",
+		Short: "Delete the lease of one address (the client is not told)",
+		Long: `Delete the lease of one address. When the command returns, the deletion is
+on disk. The address becomes free for other clients; the client that held
+it is not told and keeps using it until it renews (and is refused).`,
+		Args: addressArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ctx, cancel, err := a.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			addr := netip.MustParseAddr(args[0])
+			if err := c.DeleteLease(ctx, addr); err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(map[string]string{"deleted": addr.String()})
+			}
+			_, err = fmt.Fprintf(a.stdout, "deleted lease %s\n", addr)
+			return err
+		},
+	}
+}
+
+func (a *app) poolsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "pools",
+		Short: "Show utilisation per pool and per section",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, ctx, cancel, err := a.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			ps, err := c.Pools(ctx)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(ps)
+			}
+			return writePoolTable(a.stdout, ps)
+		},
+	}
+}
+
+func (a *app) healthCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "health",
+		Short: "Show the server's health (exit status 1 unless it is ok)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, ctx, cancel, err := a.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			h, err := c.Health(ctx)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				err = a.printJSON(h)
+			} else {
+				err = writeHealth(a.stdout, h)
+			}
+			if err != nil {
+				return err
+			}
+			if h.Status != "ok" {
+				msg := "leased is not healthy: " + h.Status
+				if h.Message != "" {
+					msg += " (" + h.Message + ")"
+				}
+				return errors.New(msg)
+			}
+			return nil
+		},
+	}
+}
