@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"sync"
 	"testing"
@@ -82,7 +83,7 @@ func runReal(t testing.TB, dir string, restore bool) (*Server, *lease.Engine, *w
 
 func TestRealEngineAndWAL(t *testing.T) {
 	dir := t.TempDir()
-	_, eng, _, relay, stop := runReal(t, dir, false)
+	s, eng, _, relay, stop := runReal(t, dir, false)
 
 	relay.send(clientMsg{typ: dhcpv4.Discover, xid: 7, mac: mac1, relay: relay1})
 	offer, _, ok := relay.recv(2 * time.Second)
@@ -104,7 +105,31 @@ func TestRealEngineAndWAL(t *testing.T) {
 	if ls := eng.Leases(lease.Filter{}); len(ls) != 1 || ls[0].Addr != yi || ls[0].State != lease.StateBound {
 		t.Fatalf("engine leases %+v", ls)
 	}
+	// Operator delete through the control API's Backend: durable, then gone.
+	other := netip.MustParseAddr("127.0.0.249")
+	if err := s.DeleteLease(context.Background(), other); !errors.Is(err, lease.ErrNotFound) {
+		t.Errorf("delete of an unknown lease: %v, want ErrNotFound", err)
+	}
+	relay.send(clientMsg{typ: dhcpv4.Discover, xid: 9, mac: [6]byte{2, 9, 9, 9, 9, 9}})
+	offer2, _, ok := relay.recv(2 * time.Second)
+	if !ok {
+		t.Fatal("no second OFFER")
+	}
+	relay.send(clientMsg{typ: dhcpv4.Request, xid: 10, mac: [6]byte{2, 9, 9, 9, 9, 9}, reqIP: offer2.YIAddr, serverID: netip.MustParseAddr("127.0.0.1")})
+	if m, _, ok := relay.recv(2 * time.Second); !ok || m.Type() != dhcpv4.Ack {
+		t.Fatal("no second ACK")
+	}
+	deleted := offer2.YIAddr
+	if err := s.DeleteLease(context.Background(), deleted); err != nil {
+		t.Fatalf("DeleteLease: %v", err)
+	}
+	if h := s.Health(); h.Leases != 1 || h.Status != "ok" {
+		t.Errorf("health after delete %+v", h)
+	}
 	stop()
+	if h := s.Health(); h.Status != "draining" {
+		t.Errorf("health after stop %+v", h)
+	}
 
 	// The ACKed lease is on disk: a new WAL recovers it.
 	w2, err := wal.Open(dir, wal.Options{})
@@ -124,6 +149,11 @@ func TestRealEngineAndWAL(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("recovered %+v, want a bound record for %v", got, yi)
+	}
+	for _, l := range got {
+		if l.Addr == deleted {
+			t.Errorf("deleted lease %v recovered: %+v", deleted, l)
+		}
 	}
 }
 

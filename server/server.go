@@ -45,7 +45,8 @@ var _ Engine = (*lease.Engine)(nil)
 type Options struct {
 	// Interfaces to serve, by name. Packets arriving on others are dropped.
 	Interfaces []string
-	// Port is the UDP port to listen on; 0 means 67.
+	// Port is the UDP port to listen on; 0 means 67, negative means any
+	// free port (tests; see Server.Port).
 	Port int
 	// RelayPort is the port replies to relay agents go to; 0 means 67.
 	// Tests set it so that a test relay needs no privileged port.
@@ -68,6 +69,8 @@ type Options struct {
 	ExpireBatch int
 	// ExpireInterval is the expiry tick; 0 means one second.
 	ExpireInterval time.Duration
+	// Version and StoreName are reported by Health.
+	Version, StoreName string
 }
 
 // iface is one served interface.
@@ -100,7 +103,10 @@ type Server struct {
 	pkts    sync.Pool // *inPacket
 	jobs    chan job
 	stopped atomic.Bool
+	running atomic.Bool
 	started time.Time
+
+	commitErrors atomic.Uint64
 
 	poolMu   sync.Mutex
 	poolOpts atomic.Pointer[map[string]*poolOptions]
@@ -179,8 +185,11 @@ func New(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.port == 0 {
+	switch {
+	case s.port == 0:
 		s.port = dhcpv4.ServerPort
+	case s.port < 0:
+		s.port = 0
 	}
 	if s.relayPort == 0 {
 		s.relayPort = dhcpv4.ServerPort
@@ -325,6 +334,7 @@ func (s *Server) Run(ctx context.Context) error {
 		defer bg.Done()
 		s.expireLoop(stopExpire)
 	}()
+	s.running.Store(true)
 	s.log.Debug("server running", "port", s.port, "readers", s.opts.Readers, "max_inflight", s.opts.MaxInFlight)
 
 	<-ctx.Done()
@@ -536,6 +546,7 @@ func (s *Server) commit(ctx context.Context, d *lease.Decision, what string) boo
 	if err != nil {
 		s.eng.Revert(d)
 		s.m.commitFail.Inc()
+		s.commitErrors.Add(1)
 		s.log.Error("store commit failed; no reply sent, decision reverted",
 			"what", what, "records", len(d.Persist), "addr", d.Persist[0].Addr, "err", err)
 		return false
@@ -735,6 +746,7 @@ func (s *Server) DeleteLease(ctx context.Context, addr netip.Addr) error {
 	if err != nil {
 		s.eng.Revert(&d)
 		s.m.commitFail.Inc()
+		s.commitErrors.Add(1)
 		s.log.Error("store commit failed; lease delete reverted", "addr", addr, "err", err)
 		return fmt.Errorf("server: delete %s: %w", addr, err)
 	}
