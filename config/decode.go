@@ -17,6 +17,9 @@ import (
 // exponentially ("billion laughs") cannot hang the loader.
 const maxSteps = 1 << 20
 
+// maxErrors bounds the errors reported for one file.
+const maxErrors = 200
+
 // decoder walks a yaml.Node tree into the Config structs. It is strict:
 // unknown and duplicate keys and values of the wrong type are errors. It
 // keeps going after an error so that one pass reports every problem, and
@@ -44,7 +47,12 @@ func (d *decoder) errorf(line int, field, format string, args ...any) {
 }
 
 func (d *decoder) add(line int, field, msg string) {
-	d.errs = append(d.errs, &Error{File: d.file, Line: line, Field: field, Msg: msg})
+	switch {
+	case len(d.errs) < maxErrors:
+		d.errs = append(d.errs, &Error{File: d.file, Line: line, Field: field, Msg: msg})
+	case len(d.errs) == maxErrors:
+		d.errs = append(d.errs, &Error{File: d.file, Line: 1 << 30, Msg: fmt.Sprintf("more than %d errors; fix these first", maxErrors)})
+	}
 }
 
 // err joins the errors found, in line order.
@@ -59,10 +67,10 @@ func (d *decoder) failed(field string) bool {
 		if d.bad[field] {
 			return true
 		}
-		i := strings.LastIndexAny(field, ".[")
-		if i < 0 {
+		if field == "" {
 			return false
 		}
+		i := max(strings.LastIndexAny(field, ".["), 0)
 		field = field[:i]
 	}
 }

@@ -20,7 +20,7 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
-	if e.Line > 0 {
+	if e.Line > 0 && e.Line < 1<<30 {
 		b.WriteByte(':')
 		b.WriteString(strconv.Itoa(e.Line))
 	}

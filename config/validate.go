@@ -13,7 +13,10 @@ import (
 
 // maxExcluded bounds the addresses one pool may exclude (ranges are
 // expanded for the engine).
-const maxExcluded = 1 << 16
+const (
+	maxExcluded      = 1 << 16
+	maxExcludedTotal = 1 << 20
+)
 
 // validator collects validation errors with the line of each field.
 type validator struct {
@@ -97,7 +100,7 @@ func (v *validator) dhcpv4(c *DHCPv4) {
 	v.times("dhcpv4", c.LeaseTime, c.T1, c.T2)
 	if c.OfferHold <= 0 {
 		v.errorf("dhcpv4.offer_hold", "must be more than 0s, e.g. 10s")
-	} else if c.OfferHold >= c.LeaseTime {
+	} else if c.OfferHold >= c.LeaseTime && !v.d.failed("dhcpv4.lease_time") {
 		v.errorf("dhcpv4.offer_hold", "%s must be shorter than lease_time (%s), e.g. 10s", c.OfferHold, c.LeaseTime)
 	}
 	if c.DeclineQuarantine <= 0 {
@@ -120,13 +123,19 @@ func (v *validator) dhcpv4(c *DHCPv4) {
 		v.pool(c, p, f)
 	}
 	// Pool subnets must not overlap: the engine picks a pool by address.
+	var nets []span
+	bySubnet := map[netip.Prefix]int{}
 	for i := range c.Pools {
-		for j := range i {
-			a, b := c.Pools[i].Subnet, c.Pools[j].Subnet
-			if a.IsValid() && b.IsValid() && a.Overlaps(b) {
-				v.errorf(fmt.Sprintf("dhcpv4.pools[%d].subnet", i), "%s overlaps %s of dhcpv4.pools[%d] (%s); pool subnets must be disjoint", a, b, j, c.Pools[j].Name)
+		if sub := c.Pools[i].Subnet; sub.IsValid() {
+			nets = append(nets, span{i, sub.Addr(), broadcast(sub)})
+			if _, dup := bySubnet[sub]; !dup {
+				bySubnet[sub] = i
 			}
 		}
+	}
+	for _, o := range overlapping(nets) {
+		a, b := &c.Pools[o.second.i], &c.Pools[o.first.i]
+		v.errorf(fmt.Sprintf("dhcpv4.pools[%d].subnet", o.second.i), "%s overlaps %s of dhcpv4.pools[%d] (%s); pool subnets must be disjoint", a.Subnet, b.Subnet, o.first.i, b.Name)
 	}
 	// A relay address selects exactly one pool.
 	relayOwner := map[netip.Addr]int{}
@@ -141,13 +150,59 @@ func (v *validator) dhcpv4(c *DHCPv4) {
 				continue
 			}
 			relayOwner[r] = i
-			for j := range c.Pools {
-				if j != i && c.Pools[j].Subnet.IsValid() && c.Pools[j].Subnet.Contains(r) {
-					v.errorf(f, "%s is inside subnet %s of dhcpv4.pools[%d] (%s), which it already selects", r, c.Pools[j].Subnet, j, c.Pools[j].Name)
+			for bits := 0; bits <= 32; bits++ {
+				p, _ := r.Prefix(bits)
+				if j, ok := bySubnet[p]; ok && j != i {
+					v.errorf(f, "%s is inside subnet %s of dhcpv4.pools[%d] (%s), which it already selects", r, p, j, c.Pools[j].Name)
 				}
 			}
 		}
 	}
+	var excluded uint64
+	for i := range c.Pools {
+		for _, x := range c.Pools[i].Exclude {
+			if x.From.Is4() && x.To.Is4() && x.From.Compare(x.To) <= 0 {
+				excluded += x.size()
+			}
+		}
+	}
+	if excluded > maxExcludedTotal {
+		v.errorf("dhcpv4.pools", "exclude lists %d addresses in all; at most %d (shrink the sections instead)", excluded, maxExcludedTotal)
+	}
+}
+
+// span is an inclusive address range of list entry i.
+type span struct {
+	i          int
+	start, end netip.Addr
+}
+
+type overlap struct{ first, second span } // first.i < second.i
+
+// overlapping finds overlapping spans, reporting each span at most once as
+// the later entry (so the work and the errors stay linear).
+func overlapping(spans []span) []overlap {
+	slices.SortFunc(spans, func(a, b span) int {
+		return cmp.Or(a.start.Compare(b.start), cmp.Compare(a.i, b.i))
+	})
+	var out []overlap
+	var reach span // the span reaching furthest so far
+	for k, b := range spans {
+		if k > 0 && b.start.Compare(reach.end) <= 0 {
+			if b.i < reach.i {
+				out = append(out, overlap{b, reach})
+			} else {
+				out = append(out, overlap{reach, b})
+			}
+		}
+		if k == 0 || b.end.Compare(reach.end) > 0 {
+			reach = b
+		}
+	}
+	slices.SortFunc(out, func(x, y overlap) int {
+		return cmp.Or(cmp.Compare(x.second.i, y.second.i), cmp.Compare(x.first.i, y.first.i))
+	})
+	return out
 }
 
 // times checks a lease time with its T1 and T2 (the effective values at f:
@@ -330,10 +385,6 @@ func (v *validator) pool(svc *DHCPv4, p *Pool, f string) {
 }
 
 func (v *validator) sections(p *Pool, f string, sub netip.Prefix) {
-	type span struct {
-		i          int
-		start, end netip.Addr
-	}
 	var spans []span
 	idx := map[int]int{}
 	for i, s := range p.Sections {
@@ -372,22 +423,9 @@ func (v *validator) sections(p *Pool, f string, sub netip.Prefix) {
 		}
 		spans = append(spans, span{i, s.Start, s.End})
 	}
-	slices.SortFunc(spans, func(a, b span) int {
-		return cmp.Or(a.start.Compare(b.start), cmp.Compare(a.i, b.i))
-	})
-	for k := 1; k < len(spans); k++ {
-		a, b := spans[k-1], spans[k]
-		if b.start.Compare(a.end) <= 0 {
-			first, second := a, b
-			if second.i < first.i {
-				first, second = second, first
-			}
-			v.errorf(fmt.Sprintf("%s.sections[%d]", f, second.i), "%s-%s overlaps %s.sections[%d] (%s-%s); sections must not share addresses",
-				second.start, second.end, f, first.i, first.start, first.end)
-		}
-		if b.end.Compare(a.end) < 0 {
-			spans[k].end = a.end // keep the furthest end so later overlaps are found
-		}
+	for _, o := range overlapping(spans) {
+		v.errorf(fmt.Sprintf("%s.sections[%d]", f, o.second.i), "%s-%s overlaps %s.sections[%d] (%s-%s); sections must not share addresses",
+			o.second.start, o.second.end, f, o.first.i, o.first.start, o.first.end)
 	}
 }
 
