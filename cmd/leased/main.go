@@ -1,0 +1,296 @@
+// Command leased is the DHCP server daemon.
+//
+//	leased --config /etc/leased/leased.yaml          serve
+//	leased --config /etc/leased/leased.yaml --check  validate and exit
+//
+// Signals: SIGTERM and SIGINT stop gracefully (in-flight lease writes are
+// finished, the store is closed); SIGHUP re-reads the configuration and
+// applies pools and options without dropping leases (an invalid file is
+// reported and the running configuration kept; interface and port changes
+// need a restart).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/leased/leased/api"
+	"github.com/leased/leased/config"
+	"github.com/leased/leased/lease"
+	"github.com/leased/leased/server"
+	"github.com/leased/leased/store/wal"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, sigs))
+}
+
+// run is main without the process: it returns the exit code. sigs delivers
+// SIGTERM/SIGINT/SIGHUP (tests send on it directly).
+func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
+	fs := flag.NewFlagSet("leased", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "/etc/leased/leased.yaml", "configuration `file`")
+	check := fs.Bool("check", false, "validate the configuration, print each error, and exit (1 if invalid)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	logFormat := fs.String("log-format", "json", "log format on stderr: json or text")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "leased: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if *logFormat != "json" && *logFormat != "text" {
+		fmt.Fprintf(stderr, "leased: --log-format %q: want json or text\n", *logFormat)
+		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "leased", version)
+		return 0
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		printConfigErrors(stderr, err)
+		return 1
+	}
+	if *check {
+		fmt.Fprintln(stdout, "config OK")
+		return 0
+	}
+
+	level := new(slog.LevelVar)
+	level.Set(cfg.SlogLevel())
+	hopts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewJSONHandler(stderr, hopts)
+	if *logFormat == "text" {
+		h = slog.NewTextHandler(stderr, hopts)
+	}
+	log := slog.New(h)
+	if err := serve(cfg, *path, log, level, sigs); err != nil {
+		log.Error("leased stopped with an error", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// loadConfig loads and validates the file, including what only the engine
+// checks (lease.New), so --check and SIGHUP reject what startup would.
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := lease.New(cfg.Lease()); err != nil {
+		return nil, &config.Error{File: path, Field: "dhcpv4.pools", Msg: err.Error()}
+	}
+	return cfg, nil
+}
+
+func printConfigErrors(w io.Writer, err error) {
+	errs := config.Errors(err)
+	if len(errs) == 0 {
+		fmt.Fprintln(w, err)
+		return
+	}
+	for _, e := range errs {
+		fmt.Fprintln(w, e)
+	}
+}
+
+func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelVar, sigs <-chan os.Signal) (err error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	wopts := wal.Options{Logger: log, AllowCorruptMiddle: cfg.Store.AllowCorruptMiddle}
+	if !cfg.Store.FsyncEnabled() {
+		wopts.SyncMode = wal.NoSync
+		log.Warn("store.fsync is false: leases acknowledged to clients can be lost on a crash; use only for benchmarks")
+	}
+	st, err := wal.Open(cfg.DataDir, wopts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close store: %w", cerr)
+		}
+	}()
+	eng, err := lease.New(cfg.Lease())
+	if err != nil {
+		return err
+	}
+	restored := 0
+	if err := st.Load(func(l lease.Lease) error { eng.Restore(l); restored++; return nil }); err != nil {
+		return fmt.Errorf("load leases: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	port := cfg.DHCPv4.Port
+	if port == 0 {
+		port = -1 // config: 0 picks a free port
+	}
+	srv, err := server.New(server.Options{
+		Interfaces:   cfg.DHCPv4.Interfaces,
+		Port:         port,
+		Engine:       eng,
+		Store:        st,
+		Logger:       log,
+		Registry:     reg,
+		CompactEvery: cfg.Store.CompactEvery,
+		Version:      version,
+		StoreName:    "wal " + cfg.DataDir,
+	})
+	if err != nil {
+		return err
+	}
+
+	handler := api.NewHandler(srv, reg, log)
+	var https []*http.Server
+	ln, err := api.ListenUnix(cfg.Control.Socket, cfg.Control.SocketMode.Perm())
+	if err != nil {
+		return closeUnstarted(srv, fmt.Errorf("control socket: %w", err))
+	}
+	https = append(https, startHTTP(ln, handler, log))
+	if cfg.Control.HTTP != "" {
+		tok, err := os.ReadFile(cfg.Control.TokenFile)
+		token := strings.TrimSpace(string(tok))
+		if err == nil && token == "" {
+			err = errors.New("file is empty")
+		}
+		if err != nil {
+			shutdownHTTP(https)
+			return closeUnstarted(srv, fmt.Errorf("control.token_file %s: %w", cfg.Control.TokenFile, err))
+		}
+		tln, err := net.Listen("tcp", cfg.Control.HTTP)
+		if err != nil {
+			shutdownHTTP(https)
+			return closeUnstarted(srv, fmt.Errorf("control.http: %w", err))
+		}
+		https = append(https, startHTTP(tln, api.RequireToken(token, handler), log))
+	}
+	defer shutdownHTTP(https)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	log.Info("serving", "interfaces", cfg.DHCPv4.Interfaces, "port", srv.Port(),
+		"pools", len(cfg.DHCPv4.Pools), "leases_restored", restored,
+		"data_dir", cfg.DataDir, "control", cfg.Control.Socket, "version", version)
+
+	running := cfg
+	for {
+		select {
+		case err := <-done:
+			return err
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				running = reload(running, path, srv, log, level)
+				continue
+			}
+			log.Info("stopping: finishing in-flight lease writes", "signal", sig.String())
+			cancel()
+			select {
+			case err := <-done:
+				if err == nil {
+					log.Info("stopped")
+				}
+				return err
+			case sig := <-sigs:
+				// A second TERM/INT while draining: the store is still
+				// closed by the deferred Close, but in-flight requests
+				// may go unanswered (their leases were not acknowledged).
+				if sig != syscall.SIGHUP {
+					return fmt.Errorf("second %v while draining: not waiting for in-flight commits", sig)
+				}
+				return <-done
+			}
+		}
+	}
+}
+
+// reload applies the file at path if it is valid and returns the config now
+// in force.
+func reload(old *config.Config, path string, srv *server.Server, log *slog.Logger, level *slog.LevelVar) *config.Config {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		errs := config.Errors(err)
+		for _, e := range errs {
+			log.Error("reload: configuration error; keeping the running configuration", "file", e.File, "line", e.Line, "field", e.Field, "msg", e.Msg)
+		}
+		if len(errs) == 0 {
+			log.Error("reload: keeping the running configuration", "err", err)
+		}
+		return old
+	}
+	if err := srv.Reload(cfg.Lease()); err != nil {
+		log.Error("reload: engine refused the configuration; keeping the running one", "err", err)
+		return old
+	}
+	if !slices.Equal(cfg.DHCPv4.Interfaces, old.DHCPv4.Interfaces) || cfg.DHCPv4.Port != old.DHCPv4.Port {
+		log.Warn("reload: interface or port changes need a restart; still serving the old ones",
+			"interfaces", old.DHCPv4.Interfaces, "port", old.DHCPv4.Port)
+	}
+	if cfg.DataDir != old.DataDir || cfg.Control != old.Control || cfg.Store.FsyncEnabled() != old.Store.FsyncEnabled() {
+		log.Warn("reload: data_dir, control and store changes need a restart")
+	}
+	level.Set(cfg.SlogLevel())
+	log.Info("reloaded", "pools", len(cfg.DHCPv4.Pools))
+	// Keep the settings that were not applied, so a later reload compares
+	// against what is actually running.
+	cfg.DHCPv4.Interfaces, cfg.DHCPv4.Port = old.DHCPv4.Interfaces, old.DHCPv4.Port
+	cfg.DataDir, cfg.Control, cfg.Store = old.DataDir, old.Control, old.Store
+	return cfg
+}
+
+func startHTTP(ln net.Listener, h http.Handler, log *slog.Logger) *http.Server {
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("control API listener", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+	return hs
+}
+
+func shutdownHTTP(hs []*http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, h := range hs {
+		_ = h.Shutdown(ctx)
+	}
+}
+
+// closeUnstarted releases a Server whose Run was never called.
+func closeUnstarted(srv *server.Server, err error) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = srv.Run(ctx)
+	return err
+}
