@@ -345,14 +345,23 @@ func parseV4(s string) (netip.Addr, error) {
 	return a, nil
 }
 
-// validClient reports whether s is a hardware address, a hex client id or
-// an IPv4 address: the forms lease.Filter.Client matches.
+// validClient reports whether s is a hardware address (aa:bb:cc:dd:ee:ff,
+// aa-bb-.., aabb.ccdd.eeff), a hex client id or an IPv4 address: the forms
+// lease.Filter.Client matches.
 func validClient(s string) bool {
 	if s == "" {
 		return false
 	}
 	if a, err := netip.ParseAddr(s); err == nil {
 		return a.Is4()
+	}
+	if strings.Contains(s, ".") { // Cisco style aabb.ccdd.eeff
+		for g := range strings.SplitSeq(s, ".") {
+			if len(g) != 4 || ParseHex(g) == nil {
+				return false
+			}
+		}
+		return true
 	}
 	return ParseHex(s) != nil
 }
