@@ -394,6 +394,20 @@ func TestSignErrors(t *testing.T) {
 	if err := SignHMACMD5(ack, kOff, testKey, nil); !errors.Is(err, ErrInfoType) {
 		t.Fatalf("signing a key option: err = %v, want ErrInfoType", err)
 	}
+	// An option 90 longer than RFC 6704's 28 bytes is not a FORCERENEW
+	// MAC field (dhcpcd: information must be exactly 17 bytes).
+	long := ForceRenewOption(3)
+	long.Info = append(long.Info, 0)
+	w.Reset(make([]byte, 0, 600))
+	w.Header(&h)
+	lOff := w.OptionAuth(long)
+	lpkt, err := w.End()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := SignHMACMD5(lpkt, lOff, testKey, nil); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("signing a 29-byte option: err = %v, want ErrMalformed", err)
+	}
 }
 
 func TestKeyOption(t *testing.T) {
