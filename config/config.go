@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"time"
@@ -248,7 +249,7 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	c := &Config{file: name}
-	d := newDecoder(name)
+	d := newDecoder(name, len(data))
 	if root == nil {
 		d.errorf(0, "", "the file is empty; it needs at least dhcpv4.interfaces and dhcpv4.pools")
 		return nil, d.err()
@@ -359,4 +360,22 @@ func (c *Config) applyDefaults() {
 	if !c.has("dhcpv4.decline_quarantine") {
 		v4.DeclineQuarantine = DefaultDeclineQuarantine
 	}
+}
+
+// Warnings lists settings that are valid but risky, for the daemon to log
+// at startup and reload.
+func (c *Config) Warnings() []string {
+	var w []string
+	if !c.Store.FsyncEnabled() {
+		w = append(w, "store.fsync is false: leases are acknowledged before they are on disk; a crash loses leases clients hold (use only for benchmarks)")
+	}
+	if c.Store.AllowCorruptMiddle {
+		w = append(w, "store.allow_corrupt_middle is true: recovery will drop damaged records instead of stopping")
+	}
+	if host, _, err := net.SplitHostPort(c.Control.HTTP); err == nil {
+		if a, perr := netip.ParseAddr(host); host == "" || (perr == nil && a.IsUnspecified()) {
+			w = append(w, "control.http listens on all addresses: the control API is reachable from the network (token required)")
+		}
+	}
+	return w
 }

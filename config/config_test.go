@@ -684,3 +684,24 @@ func TestTextTypes(t *testing.T) {
 		t.Errorf("AddrRange = %v (%d), %v", r, r.size(), err)
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	c, err := Parse("w.yaml", []byte(lines(
+		"control: {http: \":8067\", token_file: /t}",
+		"store: {fsync: false, allow_corrupt_middle: true}",
+		"dhcpv4: {interfaces: [eth0], pools: [{name: a, subnet: 10.0.0.0/24}]}",
+	)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Warnings(); len(w) != 3 {
+		t.Errorf("warnings %q, want 3", w)
+	}
+	c, err = Parse("w.yaml", []byte(doc()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Warnings(); len(w) != 0 {
+		t.Errorf("warnings %q for a default config", w)
+	}
+}

@@ -13,9 +13,14 @@ import (
 	yaml "go.yaml.in/yaml/v4"
 )
 
-// maxSteps bounds the nodes visited while decoding, so aliases that expand
-// exponentially ("billion laughs") cannot hang the loader.
-const maxSteps = 1 << 20
+// The decoder visits at most budget(len(data)) values, so aliases that
+// expand a small file into a huge tree ("billion laughs") cannot hang the
+// loader. Every value takes at least a byte or two of input, so without
+// aliases a file stays far below its budget; aliases may expand it about
+// eightfold.
+const maxSteps = 1 << 22
+
+func budget(size int) int { return min(8*size+4096, maxSteps) }
 
 // maxErrors bounds the errors reported for one file.
 const maxErrors = 200
@@ -30,14 +35,15 @@ type decoder struct {
 	errs  []error
 	lines map[string]int
 	steps int
+	limit int  // step budget
 	fatal bool // stop: step budget exhausted
 	// bad holds the fields that failed to decode, so validation does not
 	// pile a second error ("required", "too short") on the same field.
 	bad map[string]bool
 }
 
-func newDecoder(file string) *decoder {
-	return &decoder{file: file, lines: make(map[string]int), bad: make(map[string]bool)}
+func newDecoder(file string, size int) *decoder {
+	return &decoder{file: file, limit: budget(size), lines: make(map[string]int), bad: make(map[string]bool)}
 }
 
 // errorf records a decoding error and marks field as failed.
@@ -92,9 +98,9 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 		return
 	}
 	d.steps++
-	if d.steps > maxSteps {
+	if d.steps > d.limit {
 		d.fatal = true
-		d.errorf(n.Line, path, "the document is too large or its aliases expand too far (more than %d values)", maxSteps)
+		d.errorf(n.Line, path, "aliases expand too far (more than %d values from a file of this size)", d.limit)
 		return
 	}
 	for depth := 0; n.Kind == yaml.AliasNode; depth++ {
