@@ -5,6 +5,8 @@
 package api
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -232,12 +234,43 @@ func (h *handler) leases(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	recs := h.b.Leases(f)
-	out := make([]Lease, 0, len(recs))
-	for i := range recs {
-		out = append(out, LeaseFromRecord(&recs[i]))
+	slices.SortFunc(recs, func(a, b lease.Lease) int { return a.Addr.Compare(b.Addr) })
+	h.writeLeaseList(w, r, recs)
+}
+
+// writeLeaseList streams a JSON array with one lease object per line, so a
+// list of a million leases is neither built in memory nor indented.
+func (h *handler) writeLeaseList(w http.ResponseWriter, r *http.Request, recs []lease.Lease) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
 	}
-	slices.SortFunc(out, func(a, b Lease) int { return a.Address.Compare(b.Address) })
-	h.writeJSON(w, r, http.StatusOK, out)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var obj bytes.Buffer
+	enc := json.NewEncoder(&obj)
+	bw.WriteString("[")
+	for i := range recs {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+		obj.Reset()
+		if err := enc.Encode(LeaseFromRecord(&recs[i])); err != nil {
+			// The status is sent; the truncated array tells the client.
+			h.log.LogAttrs(r.Context(), slog.LevelError, "api: encode lease", slog.String("error", err.Error()))
+			return
+		}
+		bw.Write(obj.Bytes()[:obj.Len()-1]) // without Encode's newline
+	}
+	if len(recs) > 0 {
+		bw.WriteString("\n")
+	}
+	bw.WriteString("]\n")
+	if err := bw.Flush(); err != nil {
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, "api: write lease list", slog.String("error", err.Error()))
+	}
 }
 
 // parseFilter turns the query string into a lease.Filter, or an error
