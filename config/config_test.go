@@ -165,7 +165,7 @@ func TestLeaseConversion(t *testing.T) {
 		"      gateway: 10.0.0.1",
 		"      dns: [10.0.0.2, 10.0.0.3]",
 		"      domain_name: example.net.",
-		"      domain_search: [a.example.net, example.net]",
+		"      domain_search: [a.example.net, example.net.]",
 		"      ntp: [10.0.0.4]",
 		"      mtu: 1400",
 		"      routes:",

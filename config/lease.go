@@ -29,7 +29,7 @@ func (c *Config) Lease() lease.Config {
 			Gateway:       p.Gateway,
 			DNS:           slices.Clone(p.DNS),
 			DomainName:    strings.TrimSuffix(p.DomainName, "."),
-			DomainSearch:  slices.Clone(p.DomainSearch),
+			DomainSearch:  trimDots(p.DomainSearch),
 			NTP:           slices.Clone(p.NTP),
 			MTU:           uint16(p.MTU),
 			TFTPServer:    p.TFTPServer,
@@ -85,4 +85,16 @@ func expand(rs []AddrRange) []netip.Addr {
 	}
 	slices.SortFunc(out, netip.Addr.Compare)
 	return slices.Compact(out)
+}
+
+// trimDots drops the optional final dot of each domain name.
+func trimDots(names []string) []string {
+	if names == nil {
+		return nil
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strings.TrimSuffix(n, ".")
+	}
+	return out
 }
