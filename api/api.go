@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -164,6 +165,20 @@ func (h *handler) instrument(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			// A bug behind the API answers 500 instead of a dropped
+			// connection; net/http's own abort signal passes through.
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.log.LogAttrs(r.Context(), slog.LevelError, "api: panic", slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+				h.requests.WithLabelValues(rt.name, "500").Inc()
+				if sw.code == 0 {
+					h.fail(sw, r, http.StatusInternalServerError, fmt.Sprintf("internal error: %v", v))
+				}
+			}
+		}()
 		if rt.handler == nil {
 			h.metrics.ServeHTTP(sw, r)
 		} else {

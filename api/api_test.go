@@ -588,3 +588,14 @@ func BenchmarkLeases100k(b *testing.B) {
 	}
 	b.ReportMetric(float64(size)/1e6, "MB/resp")
 }
+
+type panicBackend struct{ fakeBackend }
+
+func (*panicBackend) Pools() []lease.PoolStats { panic("pools exploded") }
+
+func TestPanicIs500(t *testing.T) {
+	a := call(t, NewHandler(&panicBackend{}, nil, nil), "GET", "/v1/pools")
+	if a.code != 500 || errorText(t, a) != "internal error: pools exploded" {
+		t.Errorf("%d %s", a.code, a.body)
+	}
+}

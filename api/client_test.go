@@ -60,7 +60,9 @@ func TestListenUnix(t *testing.T) {
 	}
 
 	// A second server must not steal a live socket.
-	go func() {
+	accepted := make(chan struct{})
+	go func(l net.Listener) {
+		defer close(accepted)
 		for {
 			c, err := l.Accept()
 			if err != nil {
@@ -68,13 +70,14 @@ func TestListenUnix(t *testing.T) {
 			}
 			c.Close()
 		}
-	}()
+	}(l)
 	if _, err := ListenUnix(path, 0); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("second listen on a live socket: %v", err)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
+	<-accepted
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("socket left after Close: %v", err)
 	}
