@@ -221,13 +221,23 @@ func (e *env) startDhclient(name string) *client {
 	return c
 }
 
-// dhclientRelease runs `dhclient -r` with the same files: it releases the
-// lease and stops the running dhclient (found through the pid file).
+// dhclientRelease stops the running dhclient (SIGTERM by its PID: ISC
+// dhclient then exits without releasing) and runs `dhclient -r` with the
+// same lease file, which sends DHCPRELEASE and runs the hook (RELEASE).
+// Letting `dhclient -r` stop the daemon through the pid file raced with
+// the daemon's own renewals.
 func (c *client) dhclientRelease() {
 	c.e.t.Helper()
+	if err := c.proc.Stop(5 * time.Second); err != nil && !netns.KilledBy(err, syscall.SIGTERM) {
+		c.e.fatalf("dhclient did not stop on SIGTERM: %v", err)
+	}
 	out, err := c.e.top.Client.Run("dhclient", "-4", "-r", "-v", "-sf", filepath.Join(c.dir, "hook.sh"),
-		"-lf", filepath.Join(c.dir, "dhclient.leases"), "-pf", filepath.Join(c.dir, "dhclient.pid"),
+		"-lf", filepath.Join(c.dir, "dhclient.leases"), "-pf", filepath.Join(c.dir, "dhclient-r.pid"),
 		"-cf", filepath.Join(c.dir, "dhclient.conf"), netns.ClientIf)
+	if f, ferr := os.OpenFile(c.log, os.O_WRONLY|os.O_APPEND, 0); ferr == nil {
+		fmt.Fprintf(f, "===== e2e: dhclient -r\n%s", out)
+		f.Close()
+	}
 	if err != nil {
 		c.e.fatalf("dhclient -r: %v: %s", err, out)
 	}

@@ -338,3 +338,14 @@ func (ns *NS) Do(f func() error) error {
 	}()
 	return <-errc
 }
+
+// KilledBy reports whether err (from Stop, Wait or Exited) says the
+// process was ended by sig, e.g. a program without a SIGTERM handler.
+func KilledBy(err error, sig syscall.Signal) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
+}
