@@ -76,41 +76,53 @@ step "clients: dhcpcd, ISC dhclient and busybox udhcpc ask for leases"
 hook="$work/hook.sh"
 cat >"$hook" <<'HOOK'
 #!/bin/sh
-# Logs what the client was told; configures nothing on the host.
-echo "$(date +%T) ${reason:-$1} ip=${new_ip_address:-${ip:-}} router=${new_routers:-${router:-}} dns=${new_domain_name_servers:-${dns:-}}" >>"$HOOK_LOG"
+# Client hook: logs what the client was told and, for dhclient and udhcpc
+# (dhcpcd configures addresses itself), puts the address on the client's
+# own interface so renewals and releases can be sent from it. It runs
+# inside the client's namespace, so the host is never touched.
+ev=${reason:-$1}
+addr=${new_ip_address:-${ip:-}}
+echo "$(date +%T) $ev ip=$addr router=${new_routers:-${router:-}} dns=${new_domain_name_servers:-${dns:-}}" >>"$HOOK_LOG"
+case "$ev" in
+BOUND|RENEW|REBIND|REBOOT|bound|renew)
+	[ -n "$addr" ] && [ -z "${new_subnet_cidr:-}" ] && {
+		plen=${mask:-16}
+		ip addr flush dev "$interface" 2>/dev/null
+		ip addr add "$addr/$plen" dev "$interface" 2>/dev/null
+	} ;;
+RELEASE|EXPIRE|STOP|deconfig)
+	[ -z "${new_subnet_cidr:-}" ] && ip addr flush dev "$interface" 2>/dev/null ;;
+esac
+exit 0
 HOOK
 chmod +x "$hook"
+# Each client gets a wrapper that names its event log (dhcpcd runs hooks
+# with a clean environment).
+for c in dhcpcd dhclient udhcpc; do
+	printf '#!/bin/sh\nHOOK_LOG=%s exec %s "$@"\n' "$work/$c.events" "$hook" >"$work/$c.sh"
+	chmod +x "$work/$c.sh"
+done
 
 # dhcpcd keeps state under compiled-in paths: give it a private mount
 # namespace with temp dirs over /run/dhcpcd and /var/lib/dhcpcd.
 mkdir -p "$work/dhcpcd/run" "$work/dhcpcd/lib"
 cat >"$work/dhcpcd.conf" <<CONF
-script $hook
+script $work/dhcpcd.sh
 nodelay
 noarp
 option domain_name_servers, routers
 CONF
-HOOK_LOG="$work/dhcpcd.events" ip netns exec "$tag-c0" unshare -m --propagation private sh -c "
+ip netns exec "$tag-c0" unshare -m --propagation private sh -c "
 	mount --bind $work/dhcpcd/run /run && mkdir -p /run/dhcpcd &&
 	mount --bind $work/dhcpcd/lib /var/lib &&
 	exec dhcpcd -f $work/dhcpcd.conf -B -4 vcli" >"$work/dhcpcd.log" 2>&1 &
 pids+=($!)
 
-cat >"$work/dhclient.sh" <<HOOK
-#!/bin/sh
-HOOK_LOG=$work/dhclient.events exec $hook "\$@"
-HOOK
-chmod +x "$work/dhclient.sh"
 : >"$work/dhclient.conf"
 ip netns exec "$tag-c1" dhclient -d -4 -sf "$work/dhclient.sh" -lf "$work/dhclient.leases" \
 	-pf "$work/dhclient.pid" -cf "$work/dhclient.conf" vcli >"$work/dhclient.log" 2>&1 &
 pids+=($!)
 
-cat >"$work/udhcpc.sh" <<HOOK
-#!/bin/sh
-reason=\$1 HOOK_LOG=$work/udhcpc.events exec $hook "\$@"
-HOOK
-chmod +x "$work/udhcpc.sh"
 ip netns exec "$tag-c2" udhcpc -f -i vcli -s "$work/udhcpc.sh" -p "$work/udhcpc.pid" >"$work/udhcpc.log" 2>&1 &
 pids+=($!)
 
@@ -128,14 +140,21 @@ step "leasectl pools"
 ctl pools
 
 step "renew: udhcpc renews on SIGUSR1, the lease's expiry moves"
+before=$(ctl lease "$(awk '/bound/ {a=$3} END {sub("ip=","",a); print a}' "$work/udhcpc.events")" --json | grep -o '"expires": *"[^"]*"')
+sleep 1.1
 kill -USR1 "$(cat "$work/udhcpc.pid")"
-sleep 1
-grep -E 'renew' "$work/udhcpc.events" | tail -n 1 || true
+renewed() { grep -q renew "$work/udhcpc.events"; }
+wait_for 10 "udhcpc to renew" renewed
+grep renew "$work/udhcpc.events" | tail -n 1
+after=$(ctl lease "$(awk '/bound/ {a=$3} END {sub("ip=","",a); print a}' "$work/udhcpc.events")" --json | grep -o '"expires": *"[^"]*"')
+echo "before: $before"
+echo "after:  $after"
 
 step "release: dhclient -r gives its address back"
 ip netns exec "$tag-c1" dhclient -r -sf "$work/dhclient.sh" -lf "$work/dhclient.leases" \
 	-pf "$work/dhclient.pid" -cf "$work/dhclient.conf" vcli >>"$work/dhclient.log" 2>&1 || true
-sleep 0.5
+released() { ctl leases --state released | grep -q released; }
+wait_for 10 "the released lease" released
 ctl leases
 
 step "done: tearing down namespaces and processes"
