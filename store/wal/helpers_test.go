@@ -166,3 +166,26 @@ func diff(t testing.TB, want, got map[netip.Addr]lease.Lease) {
 		t.Errorf("recovered records differ (-want +got):\n%s", d)
 	}
 }
+
+// syncWait yields for a moment while a test waits (boundedly) for
+// goroutines to reach a state.
+func syncWait() { time.Sleep(100 * time.Microsecond) }
+
+// recv and send bound a test's channel waits.
+func recv(t testing.TB, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out waiting")
+	}
+}
+
+func send(t testing.TB, ch chan<- struct{}) {
+	t.Helper()
+	select {
+	case ch <- struct{}{}:
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out waiting")
+	}
+}

@@ -437,4 +437,3 @@ func TestCloseDrains(t *testing.T) {
 		}
 	}
 }
-
