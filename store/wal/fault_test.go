@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/leased/leased/lease"
 )
@@ -91,7 +92,11 @@ func (f *faultFile) Sync() error {
 	f.fs.mu.Unlock()
 	if gate != nil {
 		entered <- struct{}{}
-		<-gate
+		select { // bounded: a test that forgets to release fails, not hangs
+		case <-gate:
+		case <-time.After(10 * time.Second):
+			return syscall.ETIMEDOUT
+		}
 	}
 	if fail {
 		// Like Linux after writeback failed: the data may or may not be on
@@ -235,7 +240,7 @@ func TestMaxBatchSplits(t *testing.T) {
 		syncWait()
 	}
 	send(t, gate) // the first batch
-	for range 3 {      // ceil(6/2) more, two records each
+	for range 3 { // ceil(6/2) more, two records each
 		recv(t, entered)
 		send(t, gate)
 	}
