@@ -33,6 +33,13 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(binDir)
 	leasedBin = filepath.Join(binDir, "leased")
 	leasectlBin = filepath.Join(binDir, "leasectl")
+	if dir := os.Getenv("LEASED_E2E_BIN"); dir != "" {
+		// Prebuilt binaries (e.g. from another checkout) instead of
+		// building this one.
+		leasedBin = filepath.Join(dir, "leased")
+		leasectlBin = filepath.Join(dir, "leasectl")
+		return m.Run()
+	}
 	buildErr = build()
 	return m.Run()
 }
