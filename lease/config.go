@@ -55,6 +55,44 @@ type Pool struct {
 	Sections     []Section
 	Exclude      []netip.Addr
 	Reservations []Reservation
+
+	// ForceRenew selects how FORCERENEW (RFC 3203) messages to this
+	// pool's clients, and the keys or tokens that make them believable,
+	// are authenticated.
+	ForceRenew ForceRenewAuth
+}
+
+// AuthMode is the authentication of FORCERENEW messages for a pool.
+type AuthMode uint8
+
+const (
+	// AuthRFC6704 (the default): a client whose DHCPREQUEST lists
+	// HMAC-MD5 in option 145 gets a reconfigure key in the DHCPACK
+	// (RFC 6704 §3); a FORCERENEW is signed with it. Clients that never
+	// received a key cannot be sent a FORCERENEW.
+	AuthRFC6704 AuthMode = iota
+	// AuthToken: RFC 3118 §4 configuration token in every OFFER, ACK and
+	// FORCERENEW; every client of the pool counts as able to receive one.
+	AuthToken
+	// AuthNone: FORCERENEW without authentication (clients must be
+	// configured to accept that, e.g. dhcpcd's noauthrequired). Insecure.
+	AuthNone
+)
+
+var authModeNames = [...]string{"rfc6704", "token", "none"}
+
+func (m AuthMode) String() string {
+	if int(m) < len(authModeNames) {
+		return authModeNames[m]
+	}
+	return "invalid"
+}
+
+// ForceRenewAuth is a pool's FORCERENEW authentication.
+type ForceRenewAuth struct {
+	Mode AuthMode
+	// Token is the RFC 3118 configuration token (AuthToken only).
+	Token []byte
 }
 
 // Section is a numbered address range inside a pool, as on Huawei VRP

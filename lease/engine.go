@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/leased/leased/auth"
 )
 
 // Default hold times used when the configuration leaves them zero.
@@ -29,6 +31,11 @@ type Engine struct {
 
 	seq   uint64
 	names map[string]string // interned pool names of restored records
+
+	// replay hands out RFC 3118 replay detection values for every
+	// authenticated message (ACK with key or token, OFFER with token,
+	// FORCERENEW); seeded from restored records.
+	replay *auth.Counter
 }
 
 // offer is an address held for one client between OFFER and REQUEST.
@@ -51,6 +58,7 @@ func New(cfg Config) (*Engine, error) {
 		offers:   make(map[uint32]offer),
 		offerKey: make(map[string]uint32),
 		names:    make(map[string]string),
+		replay:   auth.NewCounter(0),
 	}
 	if err := e.setConfig(cfg); err != nil {
 		return nil, err
@@ -221,6 +229,8 @@ func (e *Engine) Restore(l Lease) {
 		e.refresh(a)
 		return
 	}
+	// RFC 3118 §2: values must keep increasing across restarts.
+	e.replay.Observe(l.ReplayCounter)
 	r := recFrom(&l)
 	if n, ok := e.names[r.pool]; ok {
 		r.pool = n

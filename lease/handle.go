@@ -54,7 +54,7 @@ func (e *Engine) Handle(now time.Time, req *Request) Decision {
 	case dhcpv4.Release:
 		return e.release(n, req, key)
 	case dhcpv4.Inform:
-		return e.inform(req)
+		return e.inform(n, req, key)
 	}
 	return Decision{Drop: DropUnknownType}
 }
@@ -141,10 +141,25 @@ func (e *Engine) discover(n int64, req *Request, key []byte) Decision {
 		Pool: o.pool, Section: int(sect), State: StateOffered, XID: req.XID,
 		Start: fromNanos(n), Expiry: fromNanos(o.exp),
 	}
+	// RFC 6704 §3.3.1: the reconfigure key never goes in an OFFER (dhcpcd
+	// refuses such an offer); RFC 3118 §4: a token goes in every message.
+	var replay uint64
+	if p.cfg.ForceRenew.Mode == AuthToken {
+		replay = e.replay.Next(fromNanos(n), e.clientReplay(key))
+	}
 	return Decision{HasReply: true, Reply: Reply{
 		Type: dhcpv4.Offer, YIAddr: l.Addr, ServerID: req.ServerAddr,
-		LeaseTime: lt, T1: t1, T2: t2, Pool: p.cfg, Lease: l,
+		LeaseTime: lt, T1: t1, T2: t2, Pool: p.cfg, Lease: l, Replay: replay,
 	}}
+}
+
+// clientReplay is the last replay detection value sent to the client with
+// key (0 when none is recorded).
+func (e *Engine) clientReplay(key []byte) uint64 {
+	if r := e.rs.ofKey(key); r != nil && r.ext != nil {
+		return r.ext.replayCounter
+	}
+	return 0
 }
 
 func (e *Engine) choose(p *pool, req *Request, key []byte) (uint32, int32, bool) {
@@ -341,21 +356,44 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 		nr.flags |= flagNonceCapable
 	}
 	var oldExt *recExt
-	if hasOld {
-		oldExt = old.ext
+	var clientReplay uint64
+	if hasOld && old.ext != nil {
+		oldExt, clientReplay = old.ext, old.ext.replayCounter
+	}
+	// Authentication of the ACK (option 90).
+	// Without a new key the client keeps the last one it received (an ACK
+	// without option 90 does not take it away), so the record keeps it.
+	var rkey []byte
+	if oldExt != nil {
+		rkey = oldExt.reconfKey
+	}
+	replay := clientReplay
+	var sentReplay uint64
+	switch p.cfg.ForceRenew.Mode {
+	case AuthRFC6704:
+		// RFC 6704 §3.3.1: a client that announced HMAC-MD5 in option 145
+		// gets a reconfigure key in the DHCPACK; a fresh one per ACK (the
+		// client keeps the last one it received). The replay value must
+		// exceed every one sent to this client before (RFC 3118 §2).
+		if nr.flags&flagNonceCapable != 0 && len(req.ReconfKey) == reconfKeyLen {
+			rkey = cloneBytes(req.ReconfKey)
+			replay = e.replay.Next(fromNanos(n), clientReplay)
+			sentReplay = replay
+		}
+	case AuthToken:
+		// RFC 3118 §4: the token goes in every message to the client.
+		replay = e.replay.Next(fromNanos(n), clientReplay)
+		sentReplay = replay
+	}
+	relay := req.RelayInfo
+	if len(relay) == 0 {
+		relay = nil
 	}
 	switch {
-	case oldExt != nil && bytes.Equal(oldExt.relay, req.RelayInfo):
+	case oldExt != nil && bytes.Equal(oldExt.relay, relay) && bytes.Equal(oldExt.reconfKey, rkey) && oldExt.replayCounter == replay:
 		nr.ext = oldExt
-	case len(req.RelayInfo) > 0 || (oldExt != nil && (len(oldExt.reconfKey) > 0 || oldExt.replayCounter != 0)):
-		x := &recExt{relay: cloneBytes(req.RelayInfo)}
-		if len(x.relay) == 0 {
-			x.relay = nil
-		}
-		if oldExt != nil {
-			x.reconfKey, x.replayCounter = oldExt.reconfKey, oldExt.replayCounter
-		}
-		nr.ext = x
+	case relay != nil || rkey != nil || replay != 0:
+		nr.ext = &recExt{relay: cloneBytes(relay), reconfKey: rkey, replayCounter: replay}
 	}
 
 	d := Decision{HasReply: true}
@@ -382,6 +420,10 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 	d.Reply = Reply{
 		Type: dhcpv4.Ack, YIAddr: l.Addr, ServerID: req.ServerAddr,
 		LeaseTime: lt, T1: t1, T2: t2, Pool: p.cfg, Lease: &l,
+		Replay: sentReplay,
+	}
+	if sentReplay != 0 && p.cfg.ForceRenew.Mode == AuthRFC6704 {
+		d.Reply.ReconfKey = l.ReconfKey // a key was issued in this ACK
 	}
 	return d
 }
@@ -440,7 +482,7 @@ func (e *Engine) release(n int64, req *Request, key []byte) Decision {
 // inform answers DHCPINFORM (RFC 2131 §4.3.5) with the pool's options. The
 // server MUST NOT send a lease expiration time and SHOULD NOT fill in
 // yiaddr; nothing is allocated or persisted.
-func (e *Engine) inform(req *Request) Decision {
+func (e *Engine) inform(n int64, req *Request, key []byte) Decision {
 	var p *pool
 	if isSet(req.CIAddr) {
 		p = e.ps.poolOf(u32(req.CIAddr))
@@ -451,5 +493,9 @@ func (e *Engine) inform(req *Request) Decision {
 	if p == nil {
 		return Decision{Drop: DropNoPool}
 	}
-	return Decision{HasReply: true, Reply: Reply{Type: dhcpv4.Ack, ServerID: req.ServerAddr, Pool: p.cfg}}
+	var replay uint64
+	if p.cfg.ForceRenew.Mode == AuthToken {
+		replay = e.replay.Next(fromNanos(n), e.clientReplay(key))
+	}
+	return Decision{HasReply: true, Reply: Reply{Type: dhcpv4.Ack, ServerID: req.ServerAddr, Pool: p.cfg, Replay: replay}}
 }

@@ -26,6 +26,15 @@ type Request struct {
 	RelayInfo   []byte     // option 82, raw, echoed in the reply
 	// ForceRenewNonce is option 145's payload (RFC 6704), nil when absent.
 	ForceRenewNonce []byte
+	// ReconfKey is a fresh random 16-byte RFC 6704 reconfigure key for the
+	// engine to hand out if this request is ACKed. The server fills it
+	// (from crypto/rand) only for a DHCPREQUEST whose option 145 lists
+	// HMAC-MD5; nil otherwise. Randomness comes in with the request rather
+	// than from a reader inside the engine so that the engine stays
+	// deterministic (tests pass fixed keys), no lock is held while reading
+	// the system's random source, and requests that cannot get a key cost
+	// nothing.
+	ReconfKey []byte
 	// LeaseTime is option 51 in the request (seconds), 0 when absent.
 	LeaseTime uint32
 
@@ -61,8 +70,18 @@ type Reply struct {
 	// Message is option 56 text, mainly for NAK.
 	Message string
 	// Lease is the binding as it stands after this exchange (for logging
-	// and, later, authentication options); nil for NAK and INFORM.
+	// and authentication); nil for NAK and INFORM.
 	Lease *Lease
+	// Replay is the RFC 3118 replay detection value of the message's
+	// option 90; 0 when the message carries no option 90. With ReconfKey
+	// set it goes with the key (RFC 6704, DHCPACK only); otherwise, for a
+	// pool in token mode, with the pool's token; for a FORCERENEW, with
+	// the HMAC or the token.
+	Replay uint64
+	// ReconfKey is the reconfigure key to send (option 90 type 1); set
+	// only in a DHCPACK (RFC 6704 §3.3.1: never in an OFFER) and in a
+	// FORCERENEW (the key to sign it with, never sent).
+	ReconfKey []byte
 }
 
 // Decision is the engine's answer to one request.
