@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/leased/leased/auth"
 	"github.com/leased/leased/dhcpv4"
 	"github.com/leased/leased/lease"
 )
@@ -169,10 +170,27 @@ func encodeReply(w *dhcpv4.Writer, dst []byte, req *dhcpv4.Header, r *lease.Repl
 	if r.Message != "" {
 		w.OptionString(dhcpv4.OptMessage, r.Message)
 	}
+	writeReplyAuth(w, r)
 	if len(relayInfo) > 0 {
 		// RFC 3046 §2.2: the server MUST copy the Relay Agent Information
 		// option as the last DHCP option in the response.
 		w.Option(dhcpv4.OptRelayAgentInfo, relayInfo)
 	}
 	return w.End()
+}
+
+// writeReplyAuth writes option 90 of an OFFER or ACK when the engine asked
+// for one (r.Replay != 0): the RFC 6704 reconfigure key, which the engine
+// only sets in a DHCPACK (RFC 6704 §3.3.1: never in an OFFER), or the pool's
+// RFC 3118 §4 token.
+func writeReplyAuth(w *dhcpv4.Writer, r *lease.Reply) {
+	if r.Replay == 0 || r.Type == dhcpv4.Nak {
+		return
+	}
+	switch {
+	case len(r.ReconfKey) == auth.KeyLen && r.Type == dhcpv4.Ack:
+		auth.WriteKeyOption(w, [auth.KeyLen]byte(r.ReconfKey), r.Replay)
+	case r.Pool != nil && r.Pool.ForceRenew.Mode == lease.AuthToken && len(r.Pool.ForceRenew.Token) > 0:
+		w.OptionAuth(auth.TokenOption(r.Pool.ForceRenew.Token, r.Replay))
+	}
 }

@@ -28,6 +28,7 @@ type clientMsg struct {
 	serverID netip.Addr
 	relay    []byte
 	op       dhcpv4.OpCode
+	nonce    []byte // option 145 (RFC 6704) when not nil
 }
 
 func buildMsg(t testing.TB, c clientMsg) []byte {
@@ -53,6 +54,9 @@ func buildMsg(t testing.TB, c clientMsg) []byte {
 	}
 	w.Option(dhcpv4.OptClientID, append([]byte{1}, c.mac[:]...))
 	w.OptionString(dhcpv4.OptHostname, "host1")
+	if c.nonce != nil {
+		w.Option(dhcpv4.OptForceRenewNonceCap, c.nonce)
+	}
 	if c.relay != nil {
 		w.Option(dhcpv4.OptRelayAgentInfo, c.relay)
 	}
@@ -179,6 +183,9 @@ func (e *scriptEngine) Revert(d *lease.Decision) {
 }
 func (e *scriptEngine) Expire(now time.Time, max int) lease.Decision { return lease.Decision{} }
 func (e *scriptEngine) Delete(now time.Time, addr netip.Addr) (lease.Decision, error) {
+	return lease.Decision{}, lease.ErrNotFound
+}
+func (e *scriptEngine) ForceRenew(now time.Time, addr netip.Addr) (lease.Decision, error) {
 	return lease.Decision{}, lease.ErrNotFound
 }
 func (e *scriptEngine) All() iter.Seq[lease.Lease]          { return func(func(lease.Lease) bool) {} }

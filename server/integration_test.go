@@ -37,7 +37,13 @@ func loopConfig() lease.Config {
 // runReal starts a Server with the real engine and a real WAL in dir.
 func runReal(t testing.TB, dir string, restore bool) (*Server, *lease.Engine, *wal.WAL, *testRelay, func()) {
 	t.Helper()
-	eng, err := lease.New(loopConfig())
+	return runRealConfig(t, dir, loopConfig())
+}
+
+// runRealConfig is runReal with the engine configuration cfg.
+func runRealConfig(t testing.TB, dir string, cfg lease.Config) (*Server, *lease.Engine, *wal.WAL, *testRelay, func()) {
+	t.Helper()
+	eng, err := lease.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

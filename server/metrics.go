@@ -36,6 +36,9 @@ type metrics struct {
 	inflight      prometheus.Gauge
 	expired       prometheus.Counter
 	compactions   *prometheus.CounterVec
+
+	forceRenewSent   prometheus.Counter
+	forceRenewFailed *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry, pools func() []lease.PoolStats) *metrics {
@@ -74,6 +77,17 @@ func newMetrics(reg *prometheus.Registry, pools func() []lease.PoolStats) *metri
 			Help: "Store compactions, by result.",
 		}, []string{"result"}),
 		dropFixed: map[string]prometheus.Counter{},
+		forceRenewSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leased_dhcpv4_forcerenew_sent_total",
+			Help: "DHCPFORCERENEW messages sent (their replay value committed first).",
+		}),
+		forceRenewFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "leased_dhcpv4_forcerenew_failed_total",
+			Help: "DHCPFORCERENEW requests that sent nothing, by reason.",
+		}, []string{"reason"}),
+	}
+	for _, r := range []string{frNotFound, frNotBound, frNotCapable, frCommit, frEncode, frSend} {
+		m.forceRenewFailed.WithLabelValues(r)
 	}
 	recv := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "leased_dhcpv4_packets_received_total",
@@ -96,7 +110,7 @@ func newMetrics(reg *prometheus.Registry, pools func() []lease.PoolStats) *metri
 		m.dropFixed[r] = m.dropped.WithLabelValues(r)
 	}
 	reg.MustRegister(recv, sent, m.sentVia, m.dropped, m.commitFail, m.commitLatency,
-		m.committed, m.inflight, m.expired, m.compactions, &poolCollector{pools: pools})
+		m.committed, m.inflight, m.expired, m.compactions, m.forceRenewSent, m.forceRenewFailed, &poolCollector{pools: pools})
 	return m
 }
 

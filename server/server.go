@@ -7,6 +7,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"iter"
@@ -22,6 +23,7 @@ import (
 	"github.com/mdlayher/packet"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/leased/leased/auth"
 	"github.com/leased/leased/dhcpv4"
 	"github.com/leased/leased/lease"
 	"github.com/leased/leased/store"
@@ -37,6 +39,7 @@ type Engine interface {
 	Reconfigure(cfg lease.Config) error
 	Leases(f lease.Filter) []lease.Lease
 	Pools(now time.Time) []lease.PoolStats
+	ForceRenew(now time.Time, addr netip.Addr) (lease.Decision, error)
 }
 
 var _ Engine = (*lease.Engine)(nil)
@@ -127,6 +130,7 @@ type inPacket struct {
 	msg dhcpv4.Message
 	req lease.Request
 	ifc *iface
+	key [auth.KeyLen]byte // req.ReconfKey points here when set
 }
 
 // maxPacket is the largest DHCP message read; larger datagrams are
@@ -427,6 +431,12 @@ func (s *Server) handle(sd *sender, p *inPacket, oob []byte) bool {
 	}
 	p.ifc = ifc
 	fillRequest(&p.req, &p.msg, ifc, pi, s.isOurs)
+	if t == dhcpv4.Request && dhcpv4.NonceCapable(p.req.ForceRenewNonce, dhcpv4.AuthAlgHMACMD5) {
+		// RFC 6704 §3: a fresh key the client cannot guess, in case the
+		// engine ACKs (crypto/rand.Read does not fail on Linux ≥ 3.17).
+		rand.Read(p.key[:])
+		p.req.ReconfKey = p.key[:]
+	}
 	// The decision lives in the sender so that it does not escape to the
 	// heap per packet.
 	d := &sd.d

@@ -1,0 +1,171 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/leased/leased/auth"
+	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/lease"
+)
+
+// FORCERENEW failure reasons (label values of
+// leased_dhcpv4_forcerenew_failed_total).
+const (
+	frNotFound   = "not_found"
+	frNotBound   = "not_bound"
+	frNotCapable = "not_capable"
+	frCommit     = "commit_error"
+	frEncode     = "encode"
+	frSend       = "send_error"
+)
+
+// ForceRenewError is returned by Server.ForceRenew when no message left;
+// Reason is one of the failure labels above, Err the cause (it wraps
+// lease.ErrNotFound, lease.ErrNotBound or lease.ErrNotCapable for the
+// first three).
+type ForceRenewError struct {
+	Addr   netip.Addr
+	Reason string
+	Err    error
+}
+
+func (e *ForceRenewError) Error() string {
+	return fmt.Sprintf("forcerenew %s: %v", e.Addr, e.Err)
+}
+
+func (e *ForceRenewError) Unwrap() error { return e.Err }
+
+// ForceRenew sends one DHCPFORCERENEW (RFC 3203) to the client bound to
+// addr and returns once it is sent. The message is a BOOTREPLY with
+// message type 9, the xid of the client's last transaction and its chaddr
+// (dhcpcd drops anything else), ciaddr = addr, option 54 and option 90:
+// HMAC-MD5 with the client's reconfigure key (RFC 6704), or the pool's
+// token (RFC 3118 §4), or none for a pool configured insecure. It is
+// unicast from UDP port 67 to addr:68 (RFC 3203 §3: "sent to the client's
+// IP address"); the kernel resolves the link address or routes it to a
+// relayed client's subnet.
+//
+// The replay detection value used is committed to the store with the
+// lease before the message is sent, like every other state change. Errors
+// are *ForceRenewError; errors.Is(err, lease.ErrNotCapable) when the
+// client cannot be sent an authenticated FORCERENEW.
+func (s *Server) ForceRenew(ctx context.Context, addr netip.Addr) error {
+	fail := func(reason string, err error) error {
+		s.m.forceRenewFailed.WithLabelValues(reason).Inc()
+		s.log.Info("forcerenew not sent", "addr", addr, "reason", reason, "err", err)
+		return &ForceRenewError{Addr: addr, Reason: reason, Err: err}
+	}
+	d, err := s.eng.ForceRenew(s.now(), addr)
+	switch {
+	case errors.Is(err, lease.ErrNotCapable):
+		return fail(frNotCapable, err)
+	case errors.Is(err, lease.ErrNotBound):
+		return fail(frNotBound, err)
+	case errors.Is(err, lease.ErrNotFound):
+		return fail(frNotFound, err)
+	case err != nil:
+		return fail(frNotFound, err)
+	}
+	// Durable before sending: the replay value must never be reused after
+	// a restart (RFC 3118 §2).
+	start := time.Now()
+	err = s.st.Commit(ctx, d.Persist)
+	s.m.observeCommit(time.Since(start))
+	if err != nil {
+		s.eng.Revert(&d)
+		s.m.commitFail.Inc()
+		s.commitErrors.Add(1)
+		s.log.Error("store commit failed; forcerenew not sent", "addr", addr, "err", err)
+		return fail(frCommit, err)
+	}
+	s.m.committed.Add(float64(len(d.Persist)))
+	s.noteCommitted(len(d.Persist))
+
+	ifindex, src := s.forceRenewSource(addr)
+	var w dhcpv4.Writer
+	pkt, err := encodeForceRenew(&w, make([]byte, 0, 576), &d.Reply, src)
+	if err != nil {
+		s.log.Error("encode forcerenew", "addr", addr, "err", err)
+		return fail(frEncode, err)
+	}
+	dst := netip.AddrPortFrom(addr, dhcpv4.ClientPort)
+	oob := make([]byte, oobSize)
+	if _, _, err := s.conn.WriteMsgUDPAddrPort(pkt, putPktInfo(oob, ifindex, src), dst); err != nil {
+		return fail(frSend, err)
+	}
+	s.m.forceRenewSent.Inc()
+	s.m.sent[typeIndex(dhcpv4.ForceRenew)].Inc()
+	l := d.Reply.Lease
+	s.log.LogAttrs(ctx, slog.LevelInfo, "forcerenew sent", slog.String("addr", addr.String()),
+		slog.String("xid", fmt.Sprintf("0x%08x", l.XID)), slog.String("auth", authName(&d.Reply)),
+		slog.Uint64("replay", d.Reply.Replay), slog.String("server_id", src.String()))
+	return nil
+}
+
+func authName(r *lease.Reply) string {
+	if len(r.ReconfKey) > 0 {
+		return "rfc6704"
+	}
+	if r.Pool != nil {
+		return r.Pool.ForceRenew.Mode.String()
+	}
+	return "none"
+}
+
+// forceRenewSource picks the interface and our address to send a
+// FORCERENEW to addr from: the served interface whose subnet holds addr
+// (the address the client knows as server identifier there), else the
+// first served interface's address and no interface (a relayed client:
+// the routing table chooses the way).
+func (s *Server) forceRenewSource(addr netip.Addr) (int, netip.Addr) {
+	for _, ifc := range s.ifaces {
+		if ifc.prefix.Contains(addr) {
+			return ifc.index, ifc.addr
+		}
+	}
+	return 0, s.ifaces[0].addr
+}
+
+// encodeForceRenew writes the FORCERENEW r (from lease.Engine.ForceRenew)
+// with server identifier sid into dst and signs it when it carries a key.
+func encodeForceRenew(w *dhcpv4.Writer, dst []byte, r *lease.Reply, sid netip.Addr) ([]byte, error) {
+	l := r.Lease
+	if l == nil {
+		return nil, errors.New("forcerenew without a lease")
+	}
+	h := dhcpv4.Header{
+		Op:     dhcpv4.BootReply,
+		HType:  l.HType,
+		HLen:   uint8(min(len(l.HWAddr), 16)),
+		XID:    l.XID, // dhcpcd drops a FORCERENEW with another xid
+		CIAddr: l.Addr,
+	}
+	copy(h.CHAddr[:], l.HWAddr)
+	w.Reset(dst)
+	w.Header(&h)
+	w.OptionByte(dhcpv4.OptMessageType, byte(dhcpv4.ForceRenew))
+	w.OptionAddr(dhcpv4.OptServerID, sid)
+	infoOff := -1
+	switch {
+	case len(r.ReconfKey) > 0:
+		// RFC 6704 §3.3.2: type 2, HMAC-MD5 over the whole message.
+		infoOff = auth.WriteForceRenewOption(w, r.Replay)
+	case r.Pool != nil && r.Pool.ForceRenew.Mode == lease.AuthToken:
+		w.OptionAuth(auth.TokenOption(r.Pool.ForceRenew.Token, r.Replay))
+	}
+	pkt, err := w.End()
+	if err != nil {
+		return nil, err
+	}
+	if len(r.ReconfKey) > 0 {
+		if err := auth.SignHMACMD5(pkt, infoOff, r.ReconfKey, nil); err != nil {
+			return nil, err
+		}
+	}
+	return pkt, nil
+}
