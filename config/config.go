@@ -172,6 +172,25 @@ type Pool struct {
 	Exclude []AddrRange `yaml:"exclude"`
 	// Reservations bind fixed addresses to clients.
 	Reservations []Reservation `yaml:"reservations"`
+	// ForceRenew sets how FORCERENEW messages (RFC 3203) to this pool's
+	// clients are authenticated. Default: RFC 6704 reconfigure keys.
+	ForceRenew ForceRenew `yaml:"forcerenew"`
+}
+
+// ForceRenew is a pool's FORCERENEW authentication.
+type ForceRenew struct {
+	// Auth is rfc6704 (default: a client that announces support in option
+	// 145, such as dhcpcd, gets a key in its DHCPACK and only such clients
+	// can be sent a FORCERENEW), token (RFC 3118 configuration token in
+	// every OFFER, ACK and FORCERENEW; the clients must be configured with
+	// it) or none (unauthenticated; requires insecure: true).
+	Auth string `yaml:"auth"`
+	// Token is the RFC 3118 token for auth: token, 1 to 244 bytes. It
+	// travels in clear: it only keeps apart inadvertently started servers.
+	Token string `yaml:"token"`
+	// Insecure must be true for auth: none, to say that anyone on the path
+	// may make the clients renew. leased logs a warning at start.
+	Insecure bool `yaml:"insecure"`
 }
 
 // Route is one classless static route.
@@ -371,6 +390,11 @@ func (c *Config) Warnings() []string {
 	}
 	if c.Store.AllowCorruptMiddle {
 		w = append(w, "store.allow_corrupt_middle is true: recovery will drop damaged records instead of stopping")
+	}
+	for _, p := range c.DHCPv4.Pools {
+		if p.ForceRenew.Auth == "none" {
+			w = append(w, fmt.Sprintf("dhcpv4 pool %s: forcerenew.auth is none (insecure): anyone who can reach its clients can make them renew", p.Name))
+		}
 	}
 	if host, _, err := net.SplitHostPort(c.Control.HTTP); err == nil {
 		if a, perr := netip.ParseAddr(host); host == "" || (perr == nil && a.IsUnspecified()) {

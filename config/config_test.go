@@ -259,7 +259,7 @@ func TestInvalid(t *testing.T) {
 		want []string // every error line, in order
 	}{
 		{"unknown key", doc("      gatway: 10.0.0.1"), []string{
-			`t.yaml:6: dhcpv4.pools[0].gatway: unknown key "gatway" (did you mean "gateway"?); valid keys here: name, subnet, gateway, dns, domain_name, domain_search, ntp, mtu, routes, tftp_server, boot_file, options, lease_time, t1, t2, authoritative, relays, sections, exclude, reservations`,
+			`t.yaml:6: dhcpv4.pools[0].gatway: unknown key "gatway" (did you mean "gateway"?); valid keys here: name, subnet, gateway, dns, domain_name, domain_search, ntp, mtu, routes, tftp_server, boot_file, options, lease_time, t1, t2, authoritative, relays, sections, exclude, reservations, forcerenew`,
 		}},
 		{"unknown top-level key", lines("dhcp4: {}"), []string{
 			`t.yaml:1: dhcp4: unknown key "dhcp4" (did you mean "dhcpv4"?); valid keys here: data_dir, log_level, control, store, dhcpv4`,

@@ -43,6 +43,12 @@ func (c *Config) Lease() lease.Config {
 		if p.Authoritative != nil {
 			lp.Authoritative = *p.Authoritative
 		}
+		switch p.ForceRenew.Auth {
+		case "token":
+			lp.ForceRenew = lease.ForceRenewAuth{Mode: lease.AuthToken, Token: []byte(p.ForceRenew.Token)}
+		case "none":
+			lp.ForceRenew = lease.ForceRenewAuth{Mode: lease.AuthNone}
+		}
 		for _, r := range p.Routes {
 			lp.Routes = append(lp.Routes, lease.Route{Dest: r.Dest, Gateway: r.Gateway})
 		}

@@ -257,6 +257,7 @@ func (v *validator) pool(svc *DHCPv4, p *Pool, f string) {
 		}
 	}
 	inside(f+".gateway", p.Gateway)
+	v.forceRenew(&p.ForceRenew, f+".forcerenew")
 	if p.MTU != 0 || v.c.has(f+".mtu") {
 		// RFC 2132 §5.1: the minimum legal MTU is 68.
 		if p.MTU < 68 || p.MTU > 65535 {
@@ -547,4 +548,32 @@ func isDomainName(s string) bool {
 		}
 	}
 	return true
+}
+
+// maxToken is the longest RFC 3118 token that fits one option 90
+// (255 bytes: protocol, algorithm, RDM, 8-byte replay value, token).
+const maxToken = 255 - 11
+
+func (v *validator) forceRenew(fr *ForceRenew, f string) {
+	switch fr.Auth {
+	case "", "rfc6704":
+		if fr.Token != "" {
+			v.errorf(f+".token", "a token is only used with auth: token (auth is %q)", cmp.Or(fr.Auth, "rfc6704"))
+		}
+	case "token":
+		if fr.Token == "" || len(fr.Token) > maxToken {
+			v.errorf(f+".token", "required with auth: token: 1 to %d bytes, the same token configured on the clients (dhcpcd: authtoken)", maxToken)
+		}
+	case "none":
+		if fr.Token != "" {
+			v.errorf(f+".token", "a token is only used with auth: token (auth is \"none\")")
+		}
+		// An unauthenticated FORCERENEW lets anyone on the path make
+		// clients renew: the operator must say so.
+		if !fr.Insecure {
+			v.errorf(f+".auth", "none sends unauthenticated FORCERENEWs; set insecure: true to allow it, or use rfc6704 or token")
+		}
+	default:
+		v.errorf(f+".auth", "%q is not a FORCERENEW authentication; use rfc6704 (default), token or none", fr.Auth)
+	}
 }

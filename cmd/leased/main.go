@@ -125,7 +125,9 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 	wopts := wal.Options{Logger: log, AllowCorruptMiddle: cfg.Store.AllowCorruptMiddle}
 	if !cfg.Store.FsyncEnabled() {
 		wopts.SyncMode = wal.NoSync
-		log.Warn("store.fsync is false: leases acknowledged to clients can be lost on a crash; use only for benchmarks")
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn("config: " + w)
 	}
 	st, err := wal.Open(cfg.DataDir, wopts)
 	if err != nil {
@@ -257,6 +259,9 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 		log.Warn("reload: data_dir, control and store changes need a restart")
 	}
 	level.Set(cfg.SlogLevel())
+	for _, w := range cfg.Warnings() {
+		log.Warn("reload: config: " + w)
+	}
 	log.Info("reloaded", "pools", len(cfg.DHCPv4.Pools))
 	// Keep the settings that were not applied, so a later reload compares
 	// against what is actually running.
