@@ -37,6 +37,11 @@ type Backend interface {
 	// before it returns; the error wraps lease.ErrNotFound when there is
 	// no lease for addr.
 	DeleteLease(ctx context.Context, addr netip.Addr) error
+	// ForceRenew sends one DHCPFORCERENEW (RFC 3203) to the client bound
+	// to addr and returns once it is sent. The error wraps
+	// lease.ErrNotFound (no lease), lease.ErrNotBound or
+	// lease.ErrNotCapable (the client never received a reconfigure key).
+	ForceRenew(ctx context.Context, addr netip.Addr) error
 	// Health reports the server's state.
 	Health() Health
 }
@@ -58,6 +63,7 @@ var routes = []route{
 	{"GET", "/v1/leases", "leases", (*handler).leases},
 	{"GET", "/v1/leases/{address}", "lease", (*handler).lease},
 	{"DELETE", "/v1/leases/{address}", "delete_lease", (*handler).deleteLease},
+	{"POST", "/v1/leases/{address}/forcerenew", "forcerenew", (*handler).forceRenew},
 	{"GET", "/v1/pools", "pools", (*handler).pools},
 	{"GET", "/v1/openapi.yaml", "openapi", (*handler).openapi},
 	{"GET", "/metrics", "metrics", nil}, // promhttp, see NewHandler
@@ -531,4 +537,25 @@ func (h *handler) pools(w http.ResponseWriter, r *http.Request) {
 		out = append(out, PoolFromStats(&ps[i]))
 	}
 	h.writeJSON(w, r, http.StatusOK, out)
+}
+
+func (h *handler) forceRenew(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.pathAddr(w, r)
+	if !ok {
+		return
+	}
+	err := h.b.ForceRenew(r.Context(), a)
+	switch {
+	case err == nil:
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "forcerenew sent by operator", slog.String("address", a.String()))
+		h.writeJSON(w, r, http.StatusOK, ForceRenewResult{Address: a, Status: "sent"})
+	case errors.Is(err, lease.ErrNotFound):
+		h.fail(w, r, http.StatusNotFound, "no lease for "+a.String())
+	case errors.Is(err, lease.ErrNotBound), errors.Is(err, lease.ErrNotCapable):
+		h.fail(w, r, http.StatusConflict, err.Error())
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		h.fail(w, r, http.StatusServiceUnavailable, "forcerenew "+a.String()+": "+err.Error())
+	default:
+		h.fail(w, r, http.StatusInternalServerError, "forcerenew "+a.String()+": "+err.Error())
+	}
 }

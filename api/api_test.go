@@ -33,6 +33,23 @@ type fakeBackend struct {
 	deleteErr error
 	filters   []lease.Filter // every filter Leases was called with
 	deleted   []netip.Addr
+	renewErr  error
+	renewed   []netip.Addr
+}
+
+func (b *fakeBackend) ForceRenew(ctx context.Context, a netip.Addr) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.renewErr != nil {
+		return b.renewErr
+	}
+	for _, l := range b.leases {
+		if l.Addr == a {
+			b.renewed = append(b.renewed, a)
+			return nil
+		}
+	}
+	return fmt.Errorf("forcerenew %s: %w", a, lease.ErrNotFound)
 }
 
 func (b *fakeBackend) Leases(f lease.Filter) []lease.Lease {
@@ -331,6 +348,42 @@ func TestDelete(t *testing.T) {
 	b.deleteErr = fmt.Errorf("commit: %w", context.DeadlineExceeded)
 	if a := call(t, h, "DELETE", "/v1/leases/10.0.0.5"); a.code != 503 {
 		t.Errorf("timeout: %d %s", a.code, a.body)
+	}
+}
+
+func TestForceRenew(t *testing.T) {
+	b := testBackend()
+	h := NewHandler(b, nil, nil)
+	a := call(t, h, "POST", "/v1/leases/10.0.0.12/forcerenew")
+	if a.code != 200 || strings.TrimSpace(a.body) != "{\n  \"address\": \"10.0.0.12\",\n  \"status\": \"sent\"\n}" {
+		t.Fatalf("forcerenew: %d %q", a.code, a.body)
+	}
+	if !slices.Equal(b.renewed, []netip.Addr{netip.MustParseAddr("10.0.0.12")}) {
+		t.Errorf("renewed %v", b.renewed)
+	}
+	if a := call(t, h, "POST", "/v1/leases/10.0.0.99/forcerenew"); a.code != 404 || errorText(t, a) != "no lease for 10.0.0.99" {
+		t.Errorf("unknown lease: %d %s", a.code, a.body)
+	}
+	if a := call(t, h, "GET", "/v1/leases/10.0.0.12/forcerenew"); a.code != 405 {
+		t.Errorf("GET: %d", a.code)
+	}
+	if a := call(t, h, "POST", "/v1/leases/x/forcerenew"); a.code != 400 {
+		t.Errorf("bad address: %d", a.code)
+	}
+	for _, tc := range []struct {
+		err  error
+		code int
+	}{
+		{&lease.NotCapableError{Addr: netip.MustParseAddr("10.0.0.12"), Reason: "it never received a reconfigure key"}, 409},
+		{fmt.Errorf("x: %w", lease.ErrNotBound), 409},
+		{fmt.Errorf("commit: %w", context.DeadlineExceeded), 503},
+		{errors.New("wal: write: no space left on device"), 500},
+	} {
+		b.renewErr = tc.err
+		a := call(t, h, "POST", "/v1/leases/10.0.0.12/forcerenew")
+		if a.code != tc.code || !strings.Contains(errorText(t, a), tc.err.Error()) {
+			t.Errorf("%v: %d %s, want %d", tc.err, a.code, a.body, tc.code)
+		}
 	}
 }
 

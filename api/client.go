@@ -188,6 +188,15 @@ func (c *Client) DeleteLease(ctx context.Context, addr netip.Addr) error {
 	return c.do(ctx, "DELETE", "/v1/leases/"+addr.String(), nil, nil, http.StatusNoContent, http.StatusOK)
 }
 
+// ForceRenew asks leased to send one DHCPFORCERENEW to the client bound to
+// addr; a StatusError with Code 404 (no lease) or 409 (not bound, or the
+// client cannot receive an authenticated FORCERENEW) when it cannot.
+func (c *Client) ForceRenew(ctx context.Context, addr netip.Addr) (ForceRenewResult, error) {
+	var out ForceRenewResult
+	err := c.do(ctx, "POST", "/v1/leases/"+addr.String()+"/forcerenew", nil, &out, http.StatusOK)
+	return out, err
+}
+
 // Pools returns the utilisation of every pool.
 func (c *Client) Pools(ctx context.Context) ([]Pool, error) {
 	var out []Pool

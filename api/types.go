@@ -80,6 +80,14 @@ type Section struct {
 	UsedPercent float64    `json:"used_percent"`
 }
 
+// ForceRenewResult is the answer of POST /v1/leases/{address}/forcerenew.
+type ForceRenewResult struct {
+	Address netip.Addr `json:"address"`
+	// Status is "sent": the FORCERENEW left (its replay value is on disk).
+	// Whether the client renews shows in the lease (its expiry moves).
+	Status string `json:"status"`
+}
+
 // Error is the body of every 4xx and 5xx answer.
 type Error struct {
 	Error string `json:"error"`

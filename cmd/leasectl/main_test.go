@@ -67,6 +67,21 @@ func (b *backend) DeleteLease(_ context.Context, a netip.Addr) error {
 	return fmt.Errorf("delete %s: %w", a, lease.ErrNotFound)
 }
 
+func (b *backend) ForceRenew(_ context.Context, a netip.Addr) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.leases {
+		if l.Addr != a {
+			continue
+		}
+		if !l.ForceRenewNonceCapable {
+			return &lease.NotCapableError{Addr: a, Reason: "it never received a reconfigure key"}
+		}
+		return nil
+	}
+	return fmt.Errorf("forcerenew %s: %w", a, lease.ErrNotFound)
+}
+
 var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func newBackend() *backend {
@@ -194,6 +209,45 @@ func TestLeasesFlags(t *testing.T) {
 	r = leasectl(t, env, "leases", "--state", "bound", "--pool", "lab")
 	if r.code != 0 || r.stdout != "no leases match\n" {
 		t.Errorf("empty result: %d %q", r.code, r.stdout)
+	}
+}
+
+func TestForceRenewSend(t *testing.T) {
+	b := newBackend()
+	sock := serve(t, b)
+	r := leasectl(t, nil, "--socket", sock, "forcerenew", "send", "10.0.0.10")
+	if r.code != 0 || r.stdout != "FORCERENEW sent to 10.0.0.10\n" || r.stderr != "" {
+		t.Fatalf("send: %+v", r)
+	}
+	r = leasectl(t, nil, "--socket", sock, "--json", "forcerenew", "send", "10.0.0.10")
+	if r.code != 0 || !strings.Contains(r.stdout, `"status": "sent"`) {
+		t.Fatalf("send --json: %+v", r)
+	}
+	var notCapable string
+	for _, l := range b.leases {
+		if !l.ForceRenewNonceCapable {
+			notCapable = l.Addr.String()
+			break
+		}
+	}
+	if notCapable == "" {
+		t.Fatal("test backend has no client without a key")
+	}
+	r = leasectl(t, nil, "--socket", sock, "forcerenew", "send", notCapable)
+	if r.code != 1 || !strings.Contains(r.stderr, "client cannot receive FORCERENEW: it never received a reconfigure key") {
+		t.Fatalf("not capable: %+v", r)
+	}
+	r = leasectl(t, nil, "--socket", sock, "forcerenew", "send", "10.9.9.9")
+	if r.code != 1 || r.stderr != "leasectl: no lease for 10.9.9.9\n" {
+		t.Fatalf("unknown: %+v", r)
+	}
+	r = leasectl(t, nil, "--socket", sock, "forcerenew", "send", "banana")
+	if r.code != 2 {
+		t.Fatalf("bad address: %+v", r)
+	}
+	r = leasectl(t, nil, "--socket", sock, "forcerenew")
+	if r.code != 0 || !strings.Contains(r.stdout, "send") {
+		t.Fatalf("parent: %+v", r)
 	}
 }
 
