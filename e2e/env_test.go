@@ -142,6 +142,7 @@ type Leased struct {
 	log     string
 	proc    *netns.Proc
 	starts  int
+	killed  bool // the current process was killed on purpose (Kill9)
 }
 
 // startLeased writes cfg and starts leased; it returns once leased
@@ -156,6 +157,19 @@ func (e *env) startLeased(cfg ServerConfig) *Leased {
 		sock: filepath.Join(dir, "control.sock"), log: e.path("leased.log")}
 	e.addLog(l.log)
 	l.writeConfig(cfg)
+	// Registered before Start, so it runs after the process's own
+	// cleanup has stopped it (SIGTERM): leased must have exited 0.
+	e.t.Cleanup(func() {
+		if l.proc == nil || l.killed {
+			return
+		}
+		if ok, err := l.proc.Exited(); ok && err != nil {
+			e.t.Errorf("leased did not exit cleanly at the end of the test: %v\n%s", err, l.proc.Tail(20))
+		}
+		if b, err := os.ReadFile(l.log); err == nil && (strings.Contains(string(b), "panic:") || strings.Contains(string(b), "DATA RACE")) {
+			e.t.Errorf("leased log shows a panic or data race:\n%s", l.proc.Tail(60))
+		}
+	})
 	l.Start()
 	return l
 }
@@ -175,6 +189,7 @@ func (l *Leased) Start() {
 	e := l.e
 	e.t.Helper()
 	l.starts++
+	l.killed = false
 	f, err := os.OpenFile(l.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err == nil {
 		fmt.Fprintf(f, "===== e2e: start #%d at %s\n", l.starts, time.Now().Format(time.RFC3339Nano))
@@ -214,7 +229,10 @@ func (l *Leased) Stop() {
 }
 
 // Kill9 kills leased with SIGKILL (crash).
-func (l *Leased) Kill9() { l.proc.Kill() }
+func (l *Leased) Kill9() {
+	l.killed = true
+	l.proc.Kill()
+}
 
 // LeaseJSON is one object of `leasectl leases --json`.
 type LeaseJSON struct {
