@@ -35,6 +35,10 @@ type ForceRenewError struct {
 }
 
 func (e *ForceRenewError) Error() string {
+	switch e.Reason {
+	case frNotFound, frNotBound, frNotCapable:
+		return e.Err.Error() // the engine's error names the address
+	}
 	return fmt.Sprintf("forcerenew %s: %v", e.Addr, e.Err)
 }
 
