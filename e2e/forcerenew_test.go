@@ -277,3 +277,71 @@ func TestForceRenewNotCapable(t *testing.T) {
 		})
 	}
 }
+
+// startDhcpcdConf is startDhcpcd with extra dhcpcd.conf lines.
+func (e *env) startDhcpcdConf(name, extra string) *dhcpcd {
+	e.t.Helper()
+	dir := e.path(name)
+	for _, d := range []string{"run", "lib"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	c := &dhcpcd{client: client{e: e, name: name, dir: dir,
+		hookLog: filepath.Join(dir, "hook.log"), log: filepath.Join(dir, "dhcpcd.log")}}
+	hook := writeHook(dir, c.hookLog, false)
+	conf := fmt.Sprintf("script %s\nnodelay\nipv4only\nnoipv6rs\nnoarp\noption subnet_mask, routers, domain_name_servers\n%s", hook, extra)
+	c.conf = filepath.Join(dir, "dhcpcd.conf")
+	if err := os.WriteFile(c.conf, []byte(conf), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	e.addLog(c.log)
+	e.addLog(c.hookLog)
+	c.start()
+	return c
+}
+
+// TestDhcpcdForceRenewToken: RFC 3118 token mode. dhcpcd configured with
+// `authprotocol token` accepts leased's OFFER/ACK only because they carry
+// the token, and acts on a FORCERENEW carrying it; the pool's DNS change
+// reaches its hook.
+func TestDhcpcdForceRenewToken(t *testing.T) {
+	e := newEnv(t, "dhcpcd", "ss")
+	const newDNS = "10.77.0.54"
+	frTok := "      forcerenew: {auth: token, token: s3cret}\n"
+	srv := e.startLeasedWith(gateway, frTok)
+	c := e.startDhcpcdConf("dhcpcd", "authprotocol token\nauthtoken 0 \"\" forever \"s3cret\"\n")
+	ev, n := c.waitEvent(15*time.Second, 0, "BOUND")
+	addr := checkBoundVars(e, ev)
+	srv.waitState(addr, "bound", 5*time.Second)
+
+	srv.writeConfigWith(newDNS, frTok)
+	srv.reload()
+	start := time.Now()
+	if code, out, errs := srv.leasectl("forcerenew", "send", addr.String()); code != 0 {
+		e.fatalf("leasectl forcerenew send: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	ev, _ = c.waitEvent(5*time.Second, n, "RENEW")
+	if d := ev.Vars["new_domain_name_servers"]; d != newDNS || ev.addr() != addr {
+		e.fatalf("RENEW after token FORCERENEW: %v DNS %q, want %v %s", ev.addr(), d, addr, newDNS)
+	}
+	t.Logf("token FORCERENEW to hook RENEW with the new DNS: %v", time.Since(start))
+	srv.Stop()
+}
+
+// TestDhcpcdTokenMismatch: a pool whose token differs from dhcpcd's: the
+// client refuses the OFFER (it never binds), so token mode really is
+// checked by the client.
+func TestDhcpcdTokenMismatch(t *testing.T) {
+	e := newEnv(t, "dhcpcd", "ss")
+	e.startLeasedWith(gateway, "      forcerenew: {auth: token, token: other}\n")
+	c := e.startDhcpcdConf("dhcpcd", "authprotocol token\nauthtoken 0 \"\" forever \"s3cret\"\n")
+	e.waitFor(10*time.Second, "dhcpcd to log an authentication failure", func() bool {
+		return strings.Contains(netns.TailFile(c.log, 200), "authentication failed")
+	})
+	for _, ev := range c.events() {
+		if ev.Reason == "BOUND" {
+			e.fatalf("dhcpcd bound with a wrong token: %s", c.reasons())
+		}
+	}
+}
