@@ -1,0 +1,673 @@
+package reconf
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/leased/leased/lease"
+)
+
+// paceSlack is how far behind its schedule a paced group may catch up in
+// one Due call (timer lateness, coalesced wake-ups). A group idle for
+// longer restarts its schedule at now. Whatever the slack, the sliding
+// log (group.log) keeps every one-second window at or under Pace.
+const paceSlack = int64(time.Second)
+
+// Manager runs reconfiguration campaigns. All methods are safe for
+// concurrent use; one mutex guards the state.
+//
+// Every state change appends records that the server must persist; drain
+// them with Records after each call (or batch of calls).
+type Manager struct {
+	mu     sync.Mutex
+	nextID uint32
+	camps  map[uint32]*campaign
+	byPool map[string]*campaign // running campaigns by pool
+	// pending clients of running campaigns
+	byAddr  map[uint32]ref
+	byKey   map[string]ref
+	actions []Action // queued for the next Due
+	recs    []Record
+}
+
+type ref struct {
+	c *campaign
+	i int32
+}
+
+type campaign struct {
+	hdr     header
+	id      uint32
+	groups  []group
+	clients []client // sorted by address
+	counts  [numOutcomes]int
+	sent    int
+}
+
+// header is the persisted description of a campaign.
+type header struct {
+	sel     Selector
+	opts    Options
+	state   State
+	created int64 // unix ns
+	ended   int64 // unix ns, 0 while running
+	pools   []string
+}
+
+// group is the clients of one pool in a campaign, with the pool's
+// resolved options and its own pace.
+type group struct {
+	opts Options
+	base int64 // pacing: slot k is at base + k·1e9/Pace
+	k    int64
+	// log holds the times of the last Pace sends (a ring, allocated at
+	// the first send): a send is allowed only if the Pace-th previous one
+	// is at least a second old.
+	log   []int64
+	head  int
+	sendQ queue // phSend clients by next send time
+	waitQ queue // phWait/phDORA clients by give-up time
+}
+
+type phase uint8
+
+const (
+	phFinal phase = iota // outcome decided
+	phSend               // FORCERENEW attempts left; next = time of the next one
+	phWait               // attempts exhausted; next = give-up time
+	phDORA               // NAKed or re-DISCOVERing; next = give-up time
+	numPhases
+)
+
+// client is one selected lease's progress (48 bytes).
+type client struct {
+	key     string
+	next    int64 // unix ns, 0 when final
+	when    int64 // unix ns of last
+	addr    uint32
+	group   uint16
+	sent    uint8
+	outcome Outcome
+	last    EventKind
+	phase   phase
+	capable bool
+}
+
+// NewManager returns a manager with no campaigns. Call Restore before the
+// first Start when there is persisted state.
+func NewManager() *Manager {
+	return &Manager{
+		nextID: 1,
+		camps:  make(map[uint32]*campaign),
+		byPool: make(map[string]*campaign),
+		byAddr: make(map[uint32]ref),
+		byKey:  make(map[string]ref),
+	}
+}
+
+func u32(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+func addr4(v uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func timeOf(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// wait is the pause after attempt number sent (1-based): Interval doubled
+// sent-1 times.
+func (g *group) wait(sent uint8) int64 {
+	return int64(g.opts.Interval) << (sent - 1)
+}
+
+// doraWait is how long a NAKed or re-DISCOVERing client has to complete
+// its DORA: the longest wait of the schedule.
+func (g *group) doraWait() int64 { return g.wait(uint8(g.opts.Attempts)) }
+
+// take spends one FORCERENEW of the group's pace at n, or reports false.
+func (g *group) take(n int64) bool {
+	if g.opts.Pace == 0 {
+		return true
+	}
+	s := g.base + g.k*int64(time.Second)/int64(g.opts.Pace)
+	if s < n-paceSlack {
+		g.base, g.k, s = n, 0, n
+	}
+	if s > n {
+		return false
+	}
+	if g.log == nil {
+		g.log = make([]int64, g.opts.Pace)
+		for i := range g.log {
+			g.log[i] = math.MinInt64
+		}
+	}
+	if g.log[g.head] > n-int64(time.Second) {
+		return false
+	}
+	g.log[g.head] = n
+	g.head = (g.head + 1) % len(g.log)
+	g.k++
+	return true
+}
+
+// nextSlot is the earliest time take could succeed.
+func (g *group) nextSlot(n int64) int64 {
+	if g.opts.Pace == 0 {
+		return n
+	}
+	s := max(g.base+g.k*int64(time.Second)/int64(g.opts.Pace), n-paceSlack)
+	if g.log != nil {
+		s = max(s, g.log[g.head]+int64(time.Second))
+	}
+	return s
+}
+
+// Start begins a campaign over the bound leases of leases that sel
+// matches. leases is typically Engine.Leases(lease.Filter{}); it is only
+// read.
+//
+// A start identical (selector and options) to a running campaign returns
+// that campaign and changes nothing. A start covering a pool that has a
+// running campaign fails with *OverlapError. A selector that matches no
+// bound lease fails with ErrNoClients.
+func (m *Manager) Start(now time.Time, sel Selector, opts Options, leases []lease.Lease) (*CampaignStatus, error) {
+	mt, err := sel.compile()
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	n := now.UnixNano()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.byPool {
+		if c.hdr.sel.equal(&sel) && c.hdr.opts.equal(&opts) {
+			st := c.status()
+			return &st, nil
+		}
+	}
+
+	var picked []int32
+	var pools []string
+	for i := range leases {
+		l := &leases[i]
+		if !mt.match(l, now) || !l.Addr.Is4() {
+			continue
+		}
+		picked = append(picked, int32(i))
+		if !slices.Contains(pools, l.Pool) {
+			pools = append(pools, l.Pool)
+		}
+	}
+	if sel.Pool != "" && !slices.Contains(pools, sel.Pool) {
+		pools = append(pools, sel.Pool)
+	}
+	slices.Sort(pools)
+	for _, p := range pools {
+		if r := m.byPool[p]; r != nil {
+			return nil, &OverlapError{Pool: p, Running: r.status()}
+		}
+	}
+	if len(picked) == 0 {
+		return nil, fmt.Errorf("%w (%s)", ErrNoClients, sel)
+	}
+	if len(pools) > 1<<16 {
+		return nil, fmt.Errorf("reconf: %d pools in one campaign: at most 65536", len(pools))
+	}
+
+	c := &campaign{id: m.nextID, hdr: header{sel: sel, opts: cloneOptions(opts), state: Running, created: n, pools: pools}}
+	m.nextID++
+	c.groups = make([]group, len(pools))
+	for gi, p := range pools {
+		c.groups[gi].opts = opts.forPool(p)
+	}
+	c.clients = make([]client, len(picked))
+	for j, li := range picked {
+		l := &leases[li]
+		gi, _ := slices.BinarySearch(pools, l.Pool)
+		g := &c.groups[gi]
+		c.clients[j] = client{
+			key: string(l.ClientID), addr: u32(l.Addr), group: uint16(gi), when: n, last: EvSelected,
+			capable: len(l.ReconfKey) > 0 || g.opts.AssumeCapable,
+		}
+	}
+	slices.SortFunc(c.clients, func(a, b client) int { return cmp.Compare(a.addr, b.addr) })
+	for j := range c.clients {
+		cl := &c.clients[j]
+		g := &c.groups[cl.group]
+		if cl.capable {
+			cl.outcome, cl.phase, cl.next = Pending, phSend, n
+			g.sendQ.push(entry{n, int32(j)})
+		} else {
+			cl.outcome, cl.phase = NotCapable, phFinal
+			if g.opts.RecycleNotCapable {
+				m.actions = append(m.actions, Action{Kind: RecycleLease, Campaign: c.id, Addr: addr4(cl.addr), Key: []byte(cl.key)})
+			}
+		}
+		c.counts[cl.outcome]++
+	}
+	m.camps[c.id] = c
+	m.recs = slices.Grow(m.recs, len(c.clients)+2)
+	m.emitHeader(c)
+	for j := range c.clients {
+		m.emitClient(c, int32(j))
+	}
+	if c.counts[Pending] == 0 {
+		m.end(c, Done, n)
+	} else {
+		m.activate(c)
+	}
+	st := c.status()
+	return &st, nil
+}
+
+func cloneOptions(o Options) Options {
+	if o.Pools != nil {
+		p := make(map[string]Override, len(o.Pools))
+		for k, v := range o.Pools {
+			p[k] = v
+		}
+		o.Pools = p
+	}
+	return o
+}
+
+// activate indexes a running campaign's pending clients.
+func (m *Manager) activate(c *campaign) {
+	for _, p := range c.hdr.pools {
+		m.byPool[p] = c
+	}
+	for j := range c.clients {
+		cl := &c.clients[j]
+		if cl.outcome == Pending {
+			m.byAddr[cl.addr] = ref{c, int32(j)}
+			m.byKey[cl.key] = ref{c, int32(j)}
+		}
+	}
+}
+
+func (m *Manager) unindex(c *campaign, i int32) {
+	cl := &c.clients[i]
+	if r, ok := m.byAddr[cl.addr]; ok && r.c == c && r.i == i {
+		delete(m.byAddr, cl.addr)
+	}
+	if r, ok := m.byKey[cl.key]; ok && r.c == c && r.i == i {
+		delete(m.byKey, cl.key)
+	}
+}
+
+// end finishes a campaign in state s.
+func (m *Manager) end(c *campaign, s State, n int64) {
+	c.hdr.state, c.hdr.ended = s, n
+	for _, p := range c.hdr.pools {
+		if m.byPool[p] == c {
+			delete(m.byPool, p)
+		}
+	}
+	for j := range c.groups {
+		c.groups[j].sendQ, c.groups[j].waitQ = nil, nil
+	}
+	m.emitHeader(c)
+}
+
+// finish gives a pending client its outcome.
+func (m *Manager) finish(c *campaign, i int32, o Outcome, ev EventKind, n int64) {
+	cl := &c.clients[i]
+	c.counts[cl.outcome]--
+	c.counts[o]++
+	cl.outcome, cl.phase, cl.last, cl.when, cl.next = o, phFinal, ev, n, 0
+	m.unindex(c, i)
+	m.emitClient(c, i)
+	if c.counts[Pending] == 0 && c.hdr.state == Running {
+		m.end(c, Done, n)
+	}
+}
+
+// Due returns what must be done now: FORCERENEW sends whose time has come
+// within each pool's pace, and the on-failure actions of clients whose
+// attempts are exhausted. Sends are marked as done when returned.
+func (m *Manager) Due(now time.Time) []Action {
+	n := now.UnixNano()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := m.actions
+	m.actions = nil
+	for _, c := range m.running() {
+		for gi := range c.groups {
+			g := &c.groups[gi]
+			for {
+				e, ok := g.waitQ.peek()
+				if !ok || e.at > n {
+					break
+				}
+				g.waitQ.pop()
+				cl := &c.clients[e.i]
+				if cl.next != e.at || (cl.phase != phWait && cl.phase != phDORA) {
+					continue
+				}
+				m.finish(c, e.i, NoResponse, EvTimeout, n)
+				switch g.opts.OnFailure {
+				case Delete:
+					out = append(out, Action{Kind: DeleteLease, Campaign: c.id, Addr: addr4(cl.addr), Key: []byte(cl.key)})
+				case Recycle:
+					out = append(out, Action{Kind: RecycleLease, Campaign: c.id, Addr: addr4(cl.addr), Key: []byte(cl.key)})
+				}
+			}
+			for {
+				e, ok := g.sendQ.peek()
+				if !ok || e.at > n {
+					break
+				}
+				cl := &c.clients[e.i]
+				if cl.next != e.at || cl.phase != phSend {
+					g.sendQ.pop()
+					continue
+				}
+				if !g.take(n) {
+					break
+				}
+				g.sendQ.pop()
+				cl.sent++
+				c.sent++
+				cl.last, cl.when = EvForceRenew, n
+				cl.next = n + g.wait(cl.sent)
+				if int(cl.sent) < g.opts.Attempts {
+					g.sendQ.push(entry{cl.next, e.i})
+				} else {
+					cl.phase = phWait
+					g.waitQ.push(entry{cl.next, e.i})
+				}
+				m.emitClient(c, e.i)
+				out = append(out, Action{Kind: SendForceRenew, Campaign: c.id, Addr: addr4(cl.addr), Key: []byte(cl.key), Attempt: int(cl.sent)})
+			}
+		}
+	}
+	return out
+}
+
+// running returns the running campaigns in ID order.
+func (m *Manager) running() []*campaign {
+	var cs []*campaign
+	for _, c := range m.byPool {
+		if !slices.Contains(cs, c) {
+			cs = append(cs, c)
+		}
+	}
+	slices.SortFunc(cs, func(a, b *campaign) int { return cmp.Compare(a.id, b.id) })
+	return cs
+}
+
+// NextWake returns when Due next has something to do (now or earlier if it
+// has already), or the zero time when nothing is scheduled. A server may
+// sleep a little longer to batch sends; Due catches up within the pace.
+func (m *Manager) NextWake(now time.Time) time.Time {
+	n := now.UnixNano()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.actions) > 0 {
+		return now
+	}
+	best := int64(0)
+	consider := func(t int64) {
+		if best == 0 || t < best {
+			best = t
+		}
+	}
+	for _, c := range m.running() {
+		for gi := range c.groups {
+			g := &c.groups[gi]
+			for {
+				e, ok := g.waitQ.peek()
+				if !ok {
+					break
+				}
+				if cl := &c.clients[e.i]; cl.next != e.at || (cl.phase != phWait && cl.phase != phDORA) {
+					g.waitQ.pop()
+					continue
+				}
+				consider(e.at)
+				break
+			}
+			for {
+				e, ok := g.sendQ.peek()
+				if !ok {
+					break
+				}
+				if cl := &c.clients[e.i]; cl.next != e.at || cl.phase != phSend {
+					g.sendQ.pop()
+					continue
+				}
+				consider(max(e.at, g.nextSlot(n)))
+				break
+			}
+		}
+	}
+	return timeOf(best)
+}
+
+// lookup finds the pending client an event is about: by client key when
+// the event has one, else by address.
+func (m *Manager) lookup(ev *Event) (ref, bool) {
+	if len(ev.Key) > 0 {
+		r, ok := m.byKey[string(ev.Key)]
+		return r, ok
+	}
+	if ev.Addr.Is4() || ev.Addr.Is4In6() {
+		r, ok := m.byAddr[u32(ev.Addr.Unmap())]
+		return r, ok
+	}
+	return ref{}, false
+}
+
+// Observe tells the manager what happened to a client (see the events
+// table in README.md). It returns the client's progress after the event
+// and true, or false when the client is not pending in a running campaign
+// (then nothing changes).
+func (m *Manager) Observe(now time.Time, ev Event) (ClientProgress, bool) {
+	n := now.UnixNano()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.lookup(&ev)
+	if !ok {
+		return ClientProgress{}, false
+	}
+	c, i := r.c, r.i
+	cl := &c.clients[i]
+	g := &c.groups[cl.group]
+	switch ev.Kind {
+	case EvDiscover, EvNak:
+		// The client is (or is about to be) in INIT: a FORCERENEW to its
+		// old address is pointless; wait for its DORA to complete.
+		cl.last, cl.when = ev.Kind, n
+		cl.phase = phDORA
+		cl.next = n + g.doraWait()
+		g.waitQ.push(entry{cl.next, i})
+		m.emitClient(c, i)
+	case EvRequestRenew, EvRequestRebind, EvRequestInitReboot:
+		// The outcome waits for the engine's answer (EvAck / EvNak); if
+		// none comes the schedule goes on.
+		cl.last, cl.when = ev.Kind, n
+		m.emitClient(c, i)
+	case EvAck:
+		o := Renewed
+		if cl.phase == phDORA || ev.Addr.IsValid() && ev.Addr.Unmap() != addr4(cl.addr) {
+			o = Rebound
+		}
+		m.finish(c, i, o, EvAck, n)
+	case EvInform:
+		m.finish(c, i, Informed, EvInform, n)
+	case EvRelease:
+		m.finish(c, i, Released, EvRelease, n)
+	case EvDecline:
+		m.finish(c, i, Declined, EvDecline, n)
+	case EvExpired:
+		m.finish(c, i, Expired, EvExpired, n)
+	case EvDeleted:
+		m.finish(c, i, Deleted, EvDeleted, n)
+	default:
+		return ClientProgress{}, false
+	}
+	return c.progress(i), true
+}
+
+// ShouldNAK reports whether the server must NAK a renew, rebind or
+// init-reboot for addr instead of ACKing it: the client is pending in a
+// running campaign with ForceNAK and has not been NAKed yet.
+func (m *Manager) ShouldNAK(addr netip.Addr) bool {
+	if !addr.Is4() && !addr.Is4In6() {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.byAddr[u32(addr.Unmap())]
+	if !ok {
+		return false
+	}
+	cl := &r.c.clients[r.i]
+	return r.c.groups[cl.group].opts.ForceNAK && (cl.phase == phSend || cl.phase == phWait)
+}
+
+// Stop ends a running campaign: clients still pending become aborted and
+// their leases stay as they are.
+func (m *Manager) Stop(now time.Time, id uint32) (*CampaignStatus, error) {
+	n := now.UnixNano()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.camps[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %d", ErrNotFound, id)
+	}
+	if c.hdr.state != Running {
+		return nil, fmt.Errorf("%w: campaign %d is %s", ErrNotRunning, id, c.hdr.state)
+	}
+	m.abort(c, Stopped, EvStop, n)
+	st := c.status()
+	return &st, nil
+}
+
+func (m *Manager) abort(c *campaign, s State, ev EventKind, n int64) {
+	c.hdr.state = s // before finish, so it does not end the campaign as Done
+	for j := range c.clients {
+		if c.clients[j].outcome == Pending {
+			m.finish(c, int32(j), Aborted, ev, n)
+		}
+	}
+	m.end(c, s, n)
+}
+
+// Running returns the running campaign that covers pool, if any.
+func (m *Manager) Running(pool string) (CampaignStatus, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.byPool[pool]
+	if !ok {
+		return CampaignStatus{}, false
+	}
+	return c.status(), true
+}
+
+// Status returns one campaign.
+func (m *Manager) Status(id uint32) (CampaignStatus, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.camps[id]
+	if !ok {
+		return CampaignStatus{}, fmt.Errorf("%w: %d", ErrNotFound, id)
+	}
+	return c.status(), nil
+}
+
+// List returns every campaign the manager knows, by ID.
+func (m *Manager) List() []CampaignStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]CampaignStatus, 0, len(m.camps))
+	for _, c := range m.camps {
+		out = append(out, c.status())
+	}
+	slices.SortFunc(out, func(a, b CampaignStatus) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Clients returns the clients of a campaign matching f, by address.
+func (m *Manager) Clients(id uint32, f ClientFilter) ([]ClientProgress, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.camps[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %d", ErrNotFound, id)
+	}
+	start := 0
+	if f.After.Is4() {
+		a := u32(f.After)
+		start, _ = slices.BinarySearchFunc(c.clients, a+1, func(cl client, v uint32) int { return cmp.Compare(cl.addr, v) })
+		if a == ^uint32(0) {
+			start = len(c.clients)
+		}
+	}
+	var out []ClientProgress
+	for j := start; j < len(c.clients); j++ {
+		if f.Limit > 0 && len(out) >= f.Limit {
+			break
+		}
+		if len(f.Outcomes) > 0 && !slices.Contains(f.Outcomes, c.clients[j].outcome) {
+			continue
+		}
+		out = append(out, c.progress(int32(j)))
+	}
+	return out, nil
+}
+
+// Forget removes a campaign that is no longer running (retention).
+func (m *Manager) Forget(id uint32) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.camps[id]
+	if !ok {
+		return fmt.Errorf("%w: %d", ErrNotFound, id)
+	}
+	if c.hdr.state == Running {
+		return fmt.Errorf("reconf: campaign %d is running: stop it first", id)
+	}
+	delete(m.camps, id)
+	m.recs = append(m.recs, Record{kind: recForget, camp: id})
+	return nil
+}
+
+func (c *campaign) status() CampaignStatus {
+	return CampaignStatus{
+		ID: c.id, Selector: c.hdr.sel, Options: cloneOptions(c.hdr.opts), State: c.hdr.state,
+		Created: timeOf(c.hdr.created), Ended: timeOf(c.hdr.ended), Pools: slices.Clone(c.hdr.pools),
+		Clients: len(c.clients), Sent: c.sent, Counts: countsOf(&c.counts),
+	}
+}
+
+func (c *campaign) progress(i int32) ClientProgress {
+	cl := &c.clients[i]
+	return ClientProgress{
+		Campaign: c.id, Addr: addr4(cl.addr), Key: []byte(cl.key), Pool: c.hdr.pools[cl.group],
+		Capable: cl.capable, Sent: int(cl.sent), Next: timeOf(cl.next), Outcome: cl.outcome,
+		Last: cl.last, When: timeOf(cl.when),
+	}
+}

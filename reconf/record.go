@@ -1,0 +1,597 @@
+package reconf
+
+import (
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// recordVersion is the first byte of every encoded record.
+const recordVersion = 1
+
+type recordKind uint8
+
+const (
+	recCampaign recordKind = 1 // a campaign's header (selector, options, state, times, pools)
+	recClient   recordKind = 2 // one client's progress
+	recForget   recordKind = 3 // the campaign and all its clients are gone
+)
+
+// Record is one persisted change of campaign state. Records are
+// last-writer-wins per key (Key): replaying them in the order they were
+// produced, or only the last one of each key, rebuilds the same state.
+//
+// Encoding (MarshalBinary), version 1, all integers varint/uvarint:
+//
+//	byte version (1), byte kind, uvarint campaign id, then
+//	campaign: byte state, varint created ns, varint ended ns (0: running),
+//	          selector (byte flags: 1 pool, 2 section, 4 range, 8 client;
+//	          string pool, uvarint section, 4+4 bytes range, string client),
+//	          options (uvarint attempts, uvarint interval ns, uvarint pace,
+//	          byte on-failure, byte flags: 1 force-NAK, 2 recycle-not-capable,
+//	          4 assume-capable), uvarint n × per-pool override (string pool,
+//	          byte mask, the set fields in that order), uvarint n × string pool
+//	client:   4 bytes address, string key, uvarint group, byte flags
+//	          (bits 0-2 phase, 3 capable, 4 has next), byte sent, byte outcome,
+//	          byte last event, varint when (Unix ms), [varint next-when ms]
+//	forget:   nothing
+//
+// A string is a uvarint length and its bytes. A client record of a
+// MAC-keyed client is 27-29 bytes.
+type Record struct {
+	kind recordKind
+	camp uint32
+	hdr  *header // recCampaign
+	cl   client  // recClient
+}
+
+// Campaign is the campaign the record belongs to.
+func (r *Record) Campaign() uint32 { return r.camp }
+
+// Key identifies what the record replaces: a campaign header (addr
+// invalid) or one client of a campaign. A forget record (forget true)
+// removes every record of its campaign.
+func (r *Record) Key() (campaign uint32, addr netip.Addr, forget bool) {
+	switch r.kind {
+	case recClient:
+		return r.camp, addr4(r.cl.addr), false
+	case recForget:
+		return r.camp, netip.Addr{}, true
+	}
+	return r.camp, netip.Addr{}, false
+}
+
+func (m *Manager) emitHeader(c *campaign) {
+	h := c.hdr
+	m.recs = append(m.recs, Record{kind: recCampaign, camp: c.id, hdr: &h})
+}
+
+func (m *Manager) emitClient(c *campaign, i int32) {
+	m.recs = append(m.recs, Record{kind: recClient, camp: c.id, cl: c.clients[i]})
+}
+
+// Records returns the records produced since the last call and forgets
+// them. The server persists them (batched) after every call that changed
+// state; order matters only between records of the same Key.
+//
+// Losing the last records (crash before they are durable) is harmless:
+// after Restore a FORCERENEW may be sent once more, or an outcome observed
+// again.
+func (m *Manager) Records() []Record {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.recs
+	m.recs = nil
+	return r
+}
+
+// Snapshot returns records describing the whole current state (for store
+// compaction): each campaign's header followed by its clients.
+func (m *Manager) Snapshot() []Record {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ids := make([]uint32, 0, len(m.camps))
+	n := 0
+	for id, c := range m.camps {
+		ids = append(ids, id)
+		n += 1 + len(c.clients)
+	}
+	slices.Sort(ids)
+	out := make([]Record, 0, n)
+	for _, id := range ids {
+		c := m.camps[id]
+		h := c.hdr
+		out = append(out, Record{kind: recCampaign, camp: id, hdr: &h})
+		for j := range c.clients {
+			out = append(out, Record{kind: recClient, camp: id, cl: c.clients[j]})
+		}
+	}
+	return out
+}
+
+// Restore rebuilds campaigns from persisted records (in the order they were
+// produced), on a manager that has none yet. Running campaigns resume
+// where they were when resume is true (FORCERENEWs that fell due during
+// the downtime are sent by the next Due, within the pace); otherwise they
+// become Halted and their pending clients aborted (records are produced
+// for that). Inconsistent records are skipped and reported in the error;
+// the rest is restored.
+func (m *Manager) Restore(recs []Record, now time.Time, resume bool) error {
+	n := now.UnixNano()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.camps) > 0 {
+		return errors.New("reconf: Restore on a manager that already has campaigns")
+	}
+	hdrs := make(map[uint32]*header)
+	cls := make(map[uint32]map[uint32]client)
+	for i := range recs {
+		r := &recs[i]
+		switch r.kind {
+		case recCampaign:
+			hdrs[r.camp] = r.hdr
+		case recClient:
+			mc := cls[r.camp]
+			if mc == nil {
+				mc = make(map[uint32]client)
+				cls[r.camp] = mc
+			}
+			mc[r.cl.addr] = r.cl
+		case recForget:
+			delete(hdrs, r.camp)
+			delete(cls, r.camp)
+		}
+	}
+	var errs []error
+	bad := 0
+	ids := make([]uint32, 0, len(hdrs))
+	for id := range hdrs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for id := range cls {
+		if hdrs[id] == nil {
+			bad += len(cls[id])
+			errs = append(errs, fmt.Errorf("reconf: restore: %d client records of campaign %d without its header", len(cls[id]), id))
+		}
+	}
+	for _, id := range ids {
+		h := *hdrs[id]
+		c := &campaign{id: id, hdr: h}
+		c.groups = make([]group, len(h.pools))
+		for gi, p := range h.pools {
+			c.groups[gi].opts = h.opts.forPool(p)
+		}
+		c.clients = make([]client, 0, len(cls[id]))
+		for _, cl := range cls[id] {
+			ok := int(cl.group) < len(c.groups) && (cl.outcome == Pending) == (cl.phase != phFinal) &&
+				(cl.phase == phFinal || cl.next != 0) && int(cl.sent) <= MaxAttempts
+			if !ok {
+				bad++
+				continue
+			}
+			c.clients = append(c.clients, cl)
+		}
+		slices.SortFunc(c.clients, func(a, b client) int { return cmp.Compare(a.addr, b.addr) })
+		for j := range c.clients {
+			c.counts[c.clients[j].outcome]++
+			c.sent += int(c.clients[j].sent)
+		}
+		m.camps[id] = c
+		m.nextID = max(m.nextID, id+1)
+		if h.state != Running {
+			continue
+		}
+		conflict := ""
+		for _, p := range h.pools {
+			if m.byPool[p] != nil {
+				conflict = p
+			}
+		}
+		switch {
+		case conflict != "":
+			errs = append(errs, fmt.Errorf("reconf: restore: campaign %d and campaign %d both running on pool %q: halting %d",
+				m.byPool[conflict].id, id, conflict, id))
+			m.abort(c, Halted, EvHalt, n)
+		case !resume:
+			m.abort(c, Halted, EvHalt, n)
+		case c.counts[Pending] == 0:
+			m.end(c, Done, n)
+		default:
+			for j := range c.clients {
+				cl := &c.clients[j]
+				g := &c.groups[cl.group]
+				switch cl.phase {
+				case phSend:
+					g.sendQ.push(entry{cl.next, int32(j)})
+				case phWait, phDORA:
+					g.waitQ.push(entry{cl.next, int32(j)})
+				}
+			}
+			m.activate(c)
+		}
+	}
+	if bad > 0 {
+		errs = append(errs, fmt.Errorf("reconf: restore: skipped %d inconsistent client records", bad))
+	}
+	return errors.Join(errs...)
+}
+
+// MarshalBinary encodes the record (see Record).
+func (r *Record) MarshalBinary() ([]byte, error) {
+	return r.AppendBinary(nil)
+}
+
+// AppendBinary appends the encoding of r to b.
+func (r *Record) AppendBinary(b []byte) ([]byte, error) {
+	b = append(b, recordVersion, byte(r.kind))
+	b = binary.AppendUvarint(b, uint64(r.camp))
+	switch r.kind {
+	case recCampaign:
+		if r.hdr == nil {
+			return nil, errors.New("reconf: campaign record without header")
+		}
+		b = r.hdr.append(b)
+	case recClient:
+		b = r.cl.append(b)
+	case recForget:
+	default:
+		return nil, fmt.Errorf("reconf: record kind %d", r.kind)
+	}
+	return b, nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func (h *header) append(b []byte) []byte {
+	b = append(b, byte(h.state))
+	b = binary.AppendVarint(b, h.created)
+	b = binary.AppendVarint(b, h.ended)
+	s := &h.sel
+	var f byte
+	if s.Pool != "" {
+		f |= 1
+	}
+	if s.Section != nil {
+		f |= 2
+	}
+	if s.From.IsValid() {
+		f |= 4
+	}
+	if s.Client != "" {
+		f |= 8
+	}
+	b = append(b, f)
+	if f&1 != 0 {
+		b = appendString(b, s.Pool)
+	}
+	if f&2 != 0 {
+		b = binary.AppendUvarint(b, uint64(*s.Section))
+	}
+	if f&4 != 0 {
+		from, to := s.From.As4(), s.To.As4()
+		b = append(append(b, from[:]...), to[:]...)
+	}
+	if f&8 != 0 {
+		b = appendString(b, s.Client)
+	}
+	o := &h.opts
+	b = binary.AppendUvarint(b, uint64(o.Attempts))
+	b = binary.AppendUvarint(b, uint64(o.Interval))
+	b = binary.AppendUvarint(b, uint64(o.Pace))
+	b = append(b, byte(o.OnFailure), boolBits(o.ForceNAK, o.RecycleNotCapable, o.AssumeCapable))
+	pools := make([]string, 0, len(o.Pools))
+	for p := range o.Pools {
+		pools = append(pools, p)
+	}
+	slices.Sort(pools)
+	b = binary.AppendUvarint(b, uint64(len(pools)))
+	for _, p := range pools {
+		v := o.Pools[p]
+		b = appendString(b, p)
+		var mask byte
+		for k, set := range []bool{v.Attempts != nil, v.Interval != nil, v.Pace != nil, v.OnFailure != nil,
+			v.ForceNAK != nil, v.RecycleNotCapable != nil, v.AssumeCapable != nil} {
+			if set {
+				mask |= 1 << k
+			}
+		}
+		b = append(b, mask)
+		if v.Attempts != nil {
+			b = binary.AppendUvarint(b, uint64(*v.Attempts))
+		}
+		if v.Interval != nil {
+			b = binary.AppendUvarint(b, uint64(*v.Interval))
+		}
+		if v.Pace != nil {
+			b = binary.AppendUvarint(b, uint64(*v.Pace))
+		}
+		if v.OnFailure != nil {
+			b = append(b, byte(*v.OnFailure))
+		}
+		for _, p := range []*bool{v.ForceNAK, v.RecycleNotCapable, v.AssumeCapable} {
+			if p != nil {
+				b = append(b, boolBits(*p))
+			}
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(h.pools)))
+	for _, p := range h.pools {
+		b = appendString(b, p)
+	}
+	return b
+}
+
+func boolBits(v ...bool) byte {
+	var x byte
+	for i, t := range v {
+		if t {
+			x |= 1 << i
+		}
+	}
+	return x
+}
+
+func (cl *client) append(b []byte) []byte {
+	b = append(b, byte(cl.addr>>24), byte(cl.addr>>16), byte(cl.addr>>8), byte(cl.addr))
+	b = appendString(b, cl.key)
+	b = binary.AppendUvarint(b, uint64(cl.group))
+	f := byte(cl.phase)
+	if cl.capable {
+		f |= 1 << 3
+	}
+	if cl.next != 0 {
+		f |= 1 << 4
+	}
+	b = append(b, f, cl.sent, byte(cl.outcome), byte(cl.last))
+	when := cl.when / int64(time.Millisecond)
+	b = binary.AppendVarint(b, when)
+	if cl.next != 0 {
+		b = binary.AppendVarint(b, cl.next/int64(time.Millisecond)-when)
+	}
+	return b
+}
+
+// decoder reads a record; the first error sticks.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: %s", ErrRecord, what)
+	}
+}
+
+func (d *decoder) byte(what string) byte {
+	if d.err != nil || len(d.b) < 1 {
+		d.fail(what)
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+func (d *decoder) uvarint(what string, lim uint64) uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 || v > lim {
+		d.fail(what)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint(what string) int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail(what)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string(what string) string {
+	l := d.uvarint(what, uint64(len(d.b)))
+	if d.err != nil {
+		return ""
+	}
+	s := string(d.b[:l])
+	d.b = d.b[l:]
+	return s
+}
+
+func (d *decoder) addr(what string) netip.Addr {
+	if d.err != nil || len(d.b) < 4 {
+		d.fail(what)
+		return netip.Addr{}
+	}
+	a := netip.AddrFrom4([4]byte(d.b[:4]))
+	d.b = d.b[4:]
+	return a
+}
+
+// UnmarshalBinary decodes a record produced by MarshalBinary. It rejects
+// unknown versions, out-of-range values and trailing bytes.
+func (r *Record) UnmarshalBinary(b []byte) error {
+	d := decoder{b: b}
+	if v := d.byte("version"); d.err == nil && v != recordVersion {
+		return fmt.Errorf("%w: version %d, want %d", ErrRecord, v, recordVersion)
+	}
+	kind := recordKind(d.byte("kind"))
+	camp := uint32(d.uvarint("campaign id", 1<<32-1))
+	var out Record
+	out.kind, out.camp = kind, camp
+	switch kind {
+	case recCampaign:
+		out.hdr = d.header()
+	case recClient:
+		out.cl = d.client()
+	case recForget:
+	default:
+		d.fail(fmt.Sprintf("kind %d", kind))
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.fail(fmt.Sprintf("%d trailing bytes", len(d.b)))
+	}
+	if d.err != nil {
+		return d.err
+	}
+	*r = out
+	return nil
+}
+
+func (d *decoder) header() *header {
+	h := &header{}
+	h.state = State(d.byte("state"))
+	if h.state > Halted {
+		d.fail("state")
+	}
+	h.created = d.varint("created")
+	h.ended = d.varint("ended")
+	f := d.byte("selector flags")
+	if f&^15 != 0 {
+		d.fail("selector flags")
+	}
+	s := &h.sel
+	if f&1 != 0 {
+		s.Pool = d.string("selector pool")
+	}
+	if f&2 != 0 {
+		v := int(d.uvarint("selector section", 1<<31-1))
+		s.Section = &v
+	}
+	if f&4 != 0 {
+		s.From, s.To = d.addr("range from"), d.addr("range to")
+	}
+	if f&8 != 0 {
+		s.Client = d.string("selector client")
+	}
+	if d.err == nil {
+		if _, err := s.compile(); err != nil {
+			d.fail(err.Error())
+		}
+	}
+	o := &h.opts
+	o.Attempts = int(d.uvarint("attempts", MaxAttempts))
+	o.Interval = time.Duration(d.uvarint("interval", uint64(MaxInterval)))
+	o.Pace = int(d.uvarint("pace", MaxPace))
+	o.OnFailure = OnFailure(d.byte("on-failure"))
+	fl := d.byte("option flags")
+	if fl&^7 != 0 {
+		d.fail("option flags")
+	}
+	o.ForceNAK, o.RecycleNotCapable, o.AssumeCapable = fl&1 != 0, fl&2 != 0, fl&4 != 0
+	np := d.uvarint("overrides", uint64(len(d.b)))
+	for range np {
+		if d.err != nil {
+			break
+		}
+		p := d.string("override pool")
+		mask := d.byte("override mask")
+		if mask&^127 != 0 {
+			d.fail("override mask")
+		}
+		var v Override
+		if mask&1 != 0 {
+			x := int(d.uvarint("override attempts", MaxAttempts))
+			v.Attempts = &x
+		}
+		if mask&2 != 0 {
+			x := time.Duration(d.uvarint("override interval", uint64(MaxInterval)))
+			v.Interval = &x
+		}
+		if mask&4 != 0 {
+			x := int(d.uvarint("override pace", MaxPace))
+			v.Pace = &x
+		}
+		if mask&8 != 0 {
+			x := OnFailure(d.byte("override on-failure"))
+			v.OnFailure = &x
+		}
+		for k, dst := range []**bool{&v.ForceNAK, &v.RecycleNotCapable, &v.AssumeCapable} {
+			if mask&(16<<k) != 0 {
+				x := d.byte("override flag")
+				if x > 1 {
+					d.fail("override flag")
+				}
+				t := x == 1
+				*dst = &t
+			}
+		}
+		if o.Pools == nil {
+			o.Pools = make(map[string]Override)
+		}
+		if _, dup := o.Pools[p]; dup {
+			d.fail("duplicate override pool")
+		}
+		o.Pools[p] = v
+	}
+	if d.err == nil {
+		if err := o.validate(); err != nil {
+			d.fail(err.Error())
+		}
+	}
+	ng := d.uvarint("pools", min(uint64(len(d.b)), 1<<16))
+	for range ng {
+		if d.err != nil {
+			break
+		}
+		h.pools = append(h.pools, d.string("pool"))
+	}
+	return h
+}
+
+func (d *decoder) client() client {
+	var cl client
+	cl.addr = u32(d.addr("client address"))
+	cl.key = d.string("client key")
+	cl.group = uint16(d.uvarint("client group", 1<<16-1))
+	f := d.byte("client flags")
+	if f&^31 != 0 || phase(f&7) >= numPhases {
+		d.fail("client flags")
+	}
+	cl.phase, cl.capable = phase(f&7), f&8 != 0
+	cl.sent = d.byte("sent")
+	if cl.sent > MaxAttempts {
+		d.fail("sent")
+	}
+	cl.outcome = Outcome(d.byte("outcome"))
+	if cl.outcome >= numOutcomes {
+		d.fail("outcome")
+	}
+	cl.last = EventKind(d.byte("last event"))
+	if cl.last >= numEvents {
+		d.fail("last event")
+	}
+	const lim = 1 << 43 // ms (year 2248): ×1e6 stays inside int64
+	when := d.varint("when")
+	if when > lim || when < -lim {
+		d.fail("when")
+	}
+	cl.when = when * int64(time.Millisecond)
+	if f&16 != 0 {
+		dn := d.varint("next")
+		if dn > lim || dn < -lim || when+dn > lim || when+dn < -lim || when+dn == 0 {
+			d.fail("next")
+		}
+		cl.next = (when + dn) * int64(time.Millisecond)
+	}
+	return cl
+}
