@@ -133,11 +133,28 @@ type dhcpcd struct {
 	conf string
 }
 
+// dhcpcdOpts are the dhcpcd variations the tests need.
+type dhcpcdOpts struct {
+	// ARP probing (RFC 5227) before binding; off adds noarp.
+	ARP bool
+	// NoNonce: do not announce option 145 (RFC 6704 FORCERENEW nonce
+	// capable). dhcpcd deletes its lease file when it stops holding a
+	// reconfigure key (src/dhcp.c dhcp_drop: "If dhcpcd is restarted, the
+	// token is lost"), so an INIT-REBOOT after a restart needs this.
+	NoNonce bool
+}
+
 // startDhcpcd starts dhcpcd 9 in the client namespace in its own private
 // mount namespace: /run/dhcpcd and /var/lib/dhcpcd are this client's
 // directories, so its pid file, control socket and lease file are private.
 // arp=false adds noarp (bind in well under a second).
 func (e *env) startDhcpcd(name string, arp bool) *dhcpcd {
+	e.t.Helper()
+	return e.startDhcpcdOpts(name, dhcpcdOpts{ARP: arp})
+}
+
+// startDhcpcdOpts is startDhcpcd with the options o.
+func (e *env) startDhcpcdOpts(name string, o dhcpcdOpts) *dhcpcd {
 	e.t.Helper()
 	dir := e.path(name)
 	for _, d := range []string{"run", "lib"} {
@@ -149,8 +166,11 @@ func (e *env) startDhcpcd(name string, arp bool) *dhcpcd {
 		hookLog: filepath.Join(dir, "hook.log"), log: filepath.Join(dir, "dhcpcd.log")}}
 	hook := writeHook(dir, c.hookLog, false)
 	conf := fmt.Sprintf("script %s\nnodelay\nipv4only\nnoipv6rs\noption subnet_mask, routers, domain_name_servers\n", hook)
-	if !arp {
+	if !o.ARP {
 		conf += "noarp\n"
+	}
+	if o.NoNonce {
+		conf += "nooption forcerenew_nonce_capable\n"
 	}
 	c.conf = filepath.Join(dir, "dhcpcd.conf")
 	if err := os.WriteFile(c.conf, []byte(conf), 0o644); err != nil {

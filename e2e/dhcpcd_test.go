@@ -61,9 +61,10 @@ func checkBoundVars(e *env, ev hookEvent) netip.Addr {
 	return a
 }
 
-// TestDhcpcd: DORA, renew (-N), rebind (-n), INIT-REBOOT after a restart
-// with the lease file, and release (-k), each seen by the client's hook
-// and by leasectl.
+// TestDhcpcd: DORA, renew (-N), rebind (-n) and release (-k), each seen by
+// the client's hook and by leasectl. dhcpcd announces option 145, so its
+// ACKs carry an RFC 6704 reconfigure key; after a restart (dhcpcd then
+// deletes its lease file) it gets its previous address back by DORA.
 func TestDhcpcd(t *testing.T) {
 	e := newEnv(t, "dhcpcd", "ss")
 	srv := e.startLeased(defaultConfig())
@@ -74,6 +75,9 @@ func TestDhcpcd(t *testing.T) {
 	addr := checkBoundVars(e, ev)
 	if !section0.Contains(addr) {
 		e.fatalf("DORA gave %v, want an address in section 0 (%v)", addr, section0)
+	}
+	if ev.Vars["new_auth_protocol"] != "3" {
+		e.fatalf("BOUND without an accepted RFC 6704 reconfigure key (auth protocol 3): %v", ev.Vars)
 	}
 	l := srv.waitState(addr, "bound", 5*time.Second)
 	if !strings.EqualFold(l.HWAddr, mac) || l.Pool != "office" || l.Section != 0 {
@@ -102,7 +106,8 @@ func TestDhcpcd(t *testing.T) {
 	}
 	l = srv.waitExpiryAfter(addr, l.Expires, 5*time.Second)
 
-	// INIT-REBOOT: stop without release (the lease file stays), restart.
+	// Restart: the lease file is gone (reconfigure key), DORA again gives
+	// the client its previous address (RFC 2131 §4.3.1).
 	c.stop()
 	if x, _ := srv.Lease(addr); x.State != "bound" {
 		e.fatalf("after dhcpcd stopped without release: %+v, want bound", x)
@@ -110,11 +115,8 @@ func TestDhcpcd(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	c.start()
 	ev, n = c.waitEvent(15*time.Second, n, "REBOOT", "BOUND")
-	if ev.Reason != "REBOOT" {
-		e.fatalf("after restart with a lease file: reason %s, want REBOOT (INIT-REBOOT ACK)", ev.Reason)
-	}
 	if a := checkBoundVars(e, ev); a != addr {
-		e.fatalf("INIT-REBOOT gave %v, want the same %v", a, addr)
+		e.fatalf("after restart dhcpcd got %v, want its previous %v", a, addr)
 	}
 	l = srv.waitExpiryAfter(addr, l.Expires, 5*time.Second)
 
@@ -133,6 +135,32 @@ func TestDhcpcd(t *testing.T) {
 	t.Logf("dhcpcd hook: %s", c.reasons())
 }
 
+// TestDhcpcdInitReboot: dhcpcd restarted with its lease file does an
+// INIT-REBOOT (RFC 2131 §4.3.2: REQUEST with requested address, no server
+// id) and is ACKed the same address (hook reason REBOOT).
+func TestDhcpcdInitReboot(t *testing.T) {
+	e := newEnv(t, "dhcpcd", "ss")
+	srv := e.startLeased(defaultConfig())
+	c := e.startDhcpcdOpts("dhcpcd", dhcpcdOpts{NoNonce: true})
+	ev, n := c.waitEvent(15*time.Second, 0, "BOUND")
+	addr := checkBoundVars(e, ev)
+	l := srv.waitState(addr, "bound", 5*time.Second)
+	c.stop()
+
+	time.Sleep(1100 * time.Millisecond)
+	c.start()
+	ev, _ = c.waitEvent(15*time.Second, n, "REBOOT", "BOUND")
+	if ev.Reason != "REBOOT" {
+		e.fatalf("after restart with a lease file: reason %s, want REBOOT (INIT-REBOOT ACK)", ev.Reason)
+	}
+	if a := checkBoundVars(e, ev); a != addr {
+		e.fatalf("INIT-REBOOT gave %v, want the same %v", a, addr)
+	}
+	srv.waitExpiryAfter(addr, l.Expires, 5*time.Second)
+	e.checkUnique(srv.Leases())
+	t.Logf("dhcpcd hook: %s", c.reasons())
+}
+
 // TestDhcpcdRebootNAK: the client's old address is no longer valid after
 // leased restarts with moved sections; its INIT-REBOOT gets a NAK
 // (RFC 2131 §4.3.2) and it then binds a new address in the new section.
@@ -140,7 +168,7 @@ func TestDhcpcdRebootNAK(t *testing.T) {
 	e := newEnv(t, "dhcpcd", "ss")
 	cfg := defaultConfig()
 	srv := e.startLeased(cfg)
-	c := e.startDhcpcd("dhcpcd", false)
+	c := e.startDhcpcdOpts("dhcpcd", dhcpcdOpts{NoNonce: true})
 	ev, n := c.waitEvent(15*time.Second, 0, "BOUND")
 	old := checkBoundVars(e, ev)
 	srv.waitState(old, "bound", 5*time.Second)

@@ -94,7 +94,7 @@ func TestDecline(t *testing.T) {
 	e.top.Server.AddAddr(netns.ServerIf, netip.PrefixFrom(taken, 16))
 	srv := e.startLeased(cfg)
 
-	c := e.startDhcpcd("dhcpcd", true) // ARP probing on
+	c := e.startDhcpcd("dhcpcd", true)
 	ev, _ := c.waitEvent(40*time.Second, 0, "BOUND")
 	addr := checkBoundVars(e, ev)
 	if addr == taken {
