@@ -409,6 +409,9 @@ func (d *decoder) varint(what string) int64 {
 
 func (d *decoder) string(what string) string {
 	l := d.uvarint(what, uint64(len(d.b)))
+	if d.err == nil && l > uint64(len(d.b)) {
+		d.fail(what)
+	}
 	if d.err != nil {
 		return ""
 	}
@@ -560,7 +563,9 @@ func (d *decoder) header() *header {
 
 func (d *decoder) client() client {
 	var cl client
-	cl.addr = u32(d.addr("client address"))
+	if a := d.addr("client address"); a.IsValid() {
+		cl.addr = u32(a)
+	}
 	cl.key = d.string("client key")
 	cl.group = uint16(d.uvarint("client group", 1<<16-1))
 	f := d.byte("client flags")
