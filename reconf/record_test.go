@@ -155,8 +155,8 @@ func TestRestore(t *testing.T) {
 		if id, _ := m2.Start(restartAt, Selector{Pool: "lab"}, o, fixture()); id == nil || id.ID != st.ID+1 {
 			t.Errorf("next campaign id %+v, want %d", id, st.ID+1)
 		}
-		// Second attempts (due at 2..3 s) go out first, then new clients,
-		// all within the pace; the campaign ends with every client counted.
+		// The 30 untried clients (due since t0) go first, then the second
+		// attempts, all within the pace; every client ends counted.
 		sent := map[int]int{}
 		for d := 3 * time.Second; d < 2*time.Minute; d += 50 * time.Millisecond {
 			for _, a := range m2.Due(at(d)) {

@@ -1,0 +1,112 @@
+package reconf
+
+import (
+	"os"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// BenchmarkStart100k: selecting and starting a campaign over 100,000 bound
+// leases (records included).
+func BenchmarkStart100k(b *testing.B) {
+	ls := bigLeases(100_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		m := NewManager()
+		if _, err := m.Start(t0, Selector{Pool: "big"}, DefaultOptions(), ls); err != nil {
+			b.Fatal(err)
+		}
+		m.Records()
+	}
+}
+
+// BenchmarkDueSend: one Due call per fake millisecond over a 100,000-client
+// backlog at pace 1000/s (one FORCERENEW per call).
+func BenchmarkDueSend(b *testing.B) {
+	ls := bigLeases(100_000)
+	m := NewManager()
+	if _, err := m.Start(t0, Selector{}, Options{Attempts: 1, Interval: time.Hour, Pace: 1000}, ls); err != nil {
+		b.Fatal(err)
+	}
+	d := time.Duration(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		d += time.Millisecond
+		m.Due(at(d))
+		m.Records()
+	}
+}
+
+// TestScale100k runs a whole campaign over 100,000 clients (half renew
+// after their first FORCERENEW, a quarter after the second, the rest never)
+// and reports time, record bytes per client and memory. Set RECONF_SCALE=1
+// to run it; it takes a few seconds.
+func TestScale100k(t *testing.T) {
+	if os.Getenv("RECONF_SCALE") == "" {
+		t.Skip("set RECONF_SCALE=1 to run the 100k-client campaign")
+	}
+	const n = 100_000
+	ls := bigLeases(n)
+	var ms0, ms1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	m := NewManager()
+	t1 := time.Now()
+	st, err := m.Start(t0, Selector{Pool: "big"}, Options{Attempts: 3, Interval: 2 * time.Second, Pace: 5000, OnFailure: Recycle}, ls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startDur := time.Since(t1)
+	recs := m.Records()
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	var bytes int
+	var buf []byte
+	for i := range recs {
+		buf, _ = recs[i].AppendBinary(buf[:0])
+		bytes += len(buf)
+	}
+	t.Logf("Start: %v for %d clients; %d records, %.1f bytes/client record at start; manager heap +%.1f MB (%.0f B/client, undrained records included)",
+		startDur, n, len(recs), float64(bytes)/float64(len(recs)), float64(ms1.HeapAlloc-ms0.HeapAlloc)/1e6,
+		float64(ms1.HeapAlloc-ms0.HeapAlloc)/n)
+
+	t2 := time.Now()
+	idx := map[string]int{}
+	for i := range ls {
+		idx[string(ls[i].ClientID)] = i
+	}
+	var sends, recycles, nrec int
+	var recBytes int
+	for d := time.Duration(0); d < 10*time.Minute; d += 10 * time.Millisecond {
+		for _, a := range m.Due(at(d)) {
+			switch a.Kind {
+			case SendForceRenew:
+				sends++
+				i := idx[string(a.Key)]
+				if i%2 == 0 && a.Attempt == 1 || i%4 == 1 && a.Attempt == 2 {
+					m.Observe(at(d), Event{Kind: EvRequestRenew, Addr: a.Addr, Key: a.Key})
+					m.Observe(at(d), Event{Kind: EvAck, Addr: a.Addr, Key: a.Key})
+				}
+			case RecycleLease:
+				recycles++
+			}
+		}
+		for _, r := range m.Records() {
+			buf, _ = r.AppendBinary(buf[:0])
+			recBytes += len(buf)
+			nrec++
+		}
+		if s, _ := m.Status(st.ID); s.State != Running {
+			t.Logf("campaign done at %v of fake time", d)
+			break
+		}
+	}
+	s, _ := m.Status(st.ID)
+	t.Logf("run: %v wall; %d FORCERENEW, %d recycles, %d records (%.1f bytes avg) after start; counts %+v",
+		time.Since(t2), sends, recycles, nrec, float64(recBytes)/float64(nrec), s.Counts)
+	want := Counts{Renewed: n/2 + n/4, NoResponse: n / 4}
+	if s.Counts != want || s.State != Done || recycles != n/4 || sends != n+n/2+n/4 {
+		t.Errorf("counts %+v state %v recycles %d sends %d; want %+v", s.Counts, s.State, recycles, sends, want)
+	}
+}
