@@ -184,6 +184,16 @@ func (m *Manager) Restore(recs []Record, now time.Time, resume bool) error {
 		m.camps[id] = c
 		m.nextID = max(m.nextID, id+1)
 		if h.state != Running {
+			// A finished campaign whose last client records were lost:
+			// those clients cannot be pending any more.
+			for j := range c.clients {
+				if cl := &c.clients[j]; cl.outcome == Pending {
+					c.counts[Pending]--
+					c.counts[Aborted]++
+					cl.outcome, cl.phase, cl.next, cl.last, cl.when = Aborted, phFinal, 0, EvHalt, n
+					m.emitClient(c, int32(j))
+				}
+			}
 			continue
 		}
 		conflict := ""

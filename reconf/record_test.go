@@ -270,3 +270,26 @@ func FuzzUnmarshal(f *testing.F) {
 		m.List()
 	})
 }
+
+func TestRestoreFinishedWithPendingClient(t *testing.T) {
+	m := NewManager()
+	st := start(t, m, t0, Selector{Client: "10.1.0.5"}, DefaultOptions(), fixture())
+	recs := m.Records() // header (running) + pending client
+	m.Stop(at(time.Second), st.ID)
+	stopped := m.Records()
+	// Keep the stopped header but lose the client's aborted record.
+	var hdr Record
+	for _, r := range stopped {
+		if _, a, _ := r.Key(); !a.IsValid() {
+			hdr = r
+		}
+	}
+	m2 := NewManager()
+	if err := m2.Restore(roundTrip(t, append(recs, hdr)), at(time.Minute), true); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := m2.Status(st.ID)
+	if s.State != Stopped || s.Counts.Pending != 0 || s.Counts.Aborted != 1 {
+		t.Errorf("status %+v", s)
+	}
+}

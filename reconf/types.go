@@ -372,7 +372,7 @@ type Action struct {
 	Kind     ActionKind
 	Campaign uint32
 	Addr     netip.Addr
-	Key      []byte // client key; aliases manager memory, do not modify
+	Key      []byte // client key (a copy)
 	Attempt  int    // SendForceRenew: 1 for the first message
 }
 
