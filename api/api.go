@@ -64,6 +64,12 @@ var routes = []route{
 	{"GET", "/v1/leases/{address}", "lease", (*handler).lease},
 	{"DELETE", "/v1/leases/{address}", "delete_lease", (*handler).deleteLease},
 	{"POST", "/v1/leases/{address}/forcerenew", "forcerenew", (*handler).forceRenew},
+	{"POST", "/v1/leases/{address}/disconnect", "disconnect", (*handler).disconnect},
+	{"POST", "/v1/campaigns", "start_campaign", (*handler).startCampaign},
+	{"GET", "/v1/campaigns", "campaigns", (*handler).listCampaigns},
+	{"GET", "/v1/campaigns/{id}", "campaign", (*handler).getCampaign},
+	{"POST", "/v1/campaigns/{id}/stop", "stop_campaign", (*handler).stopCampaign},
+	{"GET", "/v1/campaigns/{id}/clients", "campaign_clients", (*handler).campaignClients},
 	{"GET", "/v1/pools", "pools", (*handler).pools},
 	{"GET", "/v1/openapi.yaml", "openapi", (*handler).openapi},
 	{"GET", "/metrics", "metrics", nil}, // promhttp, see NewHandler
@@ -71,6 +77,7 @@ var routes = []route{
 
 type handler struct {
 	b        Backend
+	c        Campaigns // nil: the campaign routes answer 501
 	log      *slog.Logger
 	metrics  http.Handler
 	requests *prometheus.CounterVec
@@ -80,7 +87,8 @@ type handler struct {
 // NewHandler returns the control API's HTTP handler. reg receives the
 // API's own metrics (leased_api_requests_total,
 // leased_api_request_duration_seconds) and is what /metrics serves; nil
-// means a fresh registry. log may be nil.
+// means a fresh registry. log may be nil. When b also implements
+// Campaigns, the campaign routes are served; otherwise they answer 501.
 func NewHandler(b Backend, reg *prometheus.Registry, log *slog.Logger) http.Handler {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -101,6 +109,7 @@ func NewHandler(b Backend, reg *prometheus.Registry, log *slog.Logger) http.Hand
 			Buckets: []float64{.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5},
 		}, []string{"route"})),
 	}
+	h.c, _ = b.(Campaigns)
 	h.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)})
 
 	mux := http.NewServeMux()

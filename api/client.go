@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,13 +80,21 @@ func (e *ConnError) Unwrap() error { return e.Err }
 // do sends one request and decodes a JSON answer into out (when not nil).
 // okCodes lists the codes that carry a result; any other is a StatusError.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, out any, okCodes ...int) error {
+	return c.doBody(ctx, method, path, q, nil, out, okCodes...)
+}
+
+// doBody is do with a request body (JSON) when body is not nil.
+func (c *Client) doBody(ctx context.Context, method, path string, q url.Values, body io.Reader, out any, okCodes ...int) error {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.token != "" {
@@ -100,7 +109,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 		return &ConnError{Where: c.Where, Err: err}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return &ConnError{Where: c.Where, Err: fmt.Errorf("read answer: %w", err)}
 	}
@@ -110,8 +119,8 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 	}
 	if !ok {
 		var e Error
-		if json.Unmarshal(body, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(body))
+		if json.Unmarshal(answer, &e) != nil || e.Error == "" {
+			e.Error = strings.TrimSpace(string(answer))
 			if e.Error == "" {
 				e.Error = resp.Status
 			}
@@ -121,7 +130,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := json.Unmarshal(answer, out); err != nil {
 		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
 	}
 	return nil
@@ -201,5 +210,81 @@ func (c *Client) ForceRenew(ctx context.Context, addr netip.Addr) (ForceRenewRes
 func (c *Client) Pools(ctx context.Context) ([]Pool, error) {
 	var out []Pool
 	err := c.do(ctx, "GET", "/v1/pools", nil, &out, http.StatusOK)
+	return out, err
+}
+
+// doJSON is do with a JSON request body.
+func (c *Client) doJSON(ctx context.Context, method, path string, in, out any, okCodes ...int) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return c.doBody(ctx, method, path, nil, bytes.NewReader(b), out, okCodes...)
+}
+
+// StartCampaign starts a FORCERENEW campaign. A StatusError with Code 409
+// names the running campaign that overlaps; 400 a bad selector or option.
+func (c *Client) StartCampaign(ctx context.Context, req CampaignRequest) (Campaign, error) {
+	var out Campaign
+	err := c.doJSON(ctx, "POST", "/v1/campaigns", req, &out, http.StatusCreated, http.StatusOK)
+	return out, err
+}
+
+// Campaigns lists every campaign the server remembers, by id.
+func (c *Client) Campaigns(ctx context.Context) ([]Campaign, error) {
+	var out []Campaign
+	err := c.do(ctx, "GET", "/v1/campaigns", nil, &out, http.StatusOK)
+	return out, err
+}
+
+// Campaign returns one campaign; a StatusError with Code 404 when unknown.
+func (c *Client) Campaign(ctx context.Context, id uint32) (Campaign, error) {
+	var out Campaign
+	err := c.do(ctx, "GET", "/v1/campaigns/"+strconv.FormatUint(uint64(id), 10), nil, &out, http.StatusOK)
+	return out, err
+}
+
+// StopCampaign stops a running campaign (its pending clients become
+// aborted) and returns its final status.
+func (c *Client) StopCampaign(ctx context.Context, id uint32) (Campaign, error) {
+	var out Campaign
+	err := c.do(ctx, "POST", "/v1/campaigns/"+strconv.FormatUint(uint64(id), 10)+"/stop", nil, &out, http.StatusOK)
+	return out, err
+}
+
+// ClientQuery selects clients of a campaign; zero fields match all.
+type ClientQuery struct {
+	Outcomes []string
+	After    netip.Addr // paging: only addresses above
+	Limit    int
+}
+
+// CampaignClients returns the clients of campaign id in address order.
+func (c *Client) CampaignClients(ctx context.Context, id uint32, q ClientQuery) ([]CampaignClient, error) {
+	v := url.Values{}
+	if len(q.Outcomes) > 0 {
+		v.Set("outcome", strings.Join(q.Outcomes, ","))
+	}
+	if q.After.IsValid() {
+		v.Set("after", q.After.String())
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var out []CampaignClient
+	err := c.do(ctx, "GET", "/v1/campaigns/"+strconv.FormatUint(uint64(id), 10)+"/clients", v, &out, http.StatusOK)
+	return out, err
+}
+
+// Disconnect asks leased to reconfigure the client bound to addr with a
+// forced NAK and to delete (onFailure "delete" or "") or recycle its lease
+// if it does not come back. It returns the one-client campaign.
+func (c *Client) Disconnect(ctx context.Context, addr netip.Addr, onFailure string) (Campaign, error) {
+	v := url.Values{}
+	if onFailure != "" {
+		v.Set("on_failure", onFailure)
+	}
+	var out Campaign
+	err := c.do(ctx, "POST", "/v1/leases/"+addr.String()+"/disconnect", v, &out, http.StatusOK)
 	return out, err
 }

@@ -1,0 +1,567 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/leased/leased/lease"
+	"github.com/leased/leased/reconf"
+)
+
+// Campaigns is what the control API needs of a server that runs
+// FORCERENEW campaigns (package reconf). NewHandler serves the /v1/campaigns
+// routes and POST /v1/leases/{address}/disconnect when its Backend also
+// implements Campaigns, and answers 501 otherwise.
+type Campaigns interface {
+	// StartCampaign starts a campaign over the bound leases sel matches.
+	// A *reconf.OverlapError when a running campaign covers one of the
+	// same pools; reconf.ErrNoClients or reconf.ErrSelector when sel
+	// selects nothing or is invalid. Starting the same selector and
+	// options as a running campaign returns that campaign.
+	StartCampaign(ctx context.Context, sel reconf.Selector, opts reconf.Options) (reconf.CampaignStatus, error)
+	// Campaign returns one campaign; reconf.ErrNotFound when unknown.
+	Campaign(id uint32) (reconf.CampaignStatus, error)
+	// Campaigns returns every campaign the server remembers.
+	Campaigns() []reconf.CampaignStatus
+	// StopCampaign stops a running campaign: its pending clients become
+	// aborted. reconf.ErrNotFound, reconf.ErrNotRunning.
+	StopCampaign(ctx context.Context, id uint32) (reconf.CampaignStatus, error)
+	// CampaignClients returns the clients of one campaign in address
+	// order; reconf.ErrNotFound when unknown.
+	CampaignClients(id uint32, f reconf.ClientFilter) ([]reconf.ClientProgress, error)
+	// Disconnect reconfigures the client bound to addr with ForceNAK and
+	// applies onFailure (delete or recycle) if it does not come back,
+	// instead of a silent deletion.
+	Disconnect(ctx context.Context, addr netip.Addr, onFailure reconf.OnFailure) (reconf.CampaignStatus, error)
+}
+
+// CampaignRequest is the body of POST /v1/campaigns.
+type CampaignRequest struct {
+	Selector CampaignSelector `json:"selector"`
+	Options  CampaignOptions  `json:"options"`
+}
+
+// CampaignSelector chooses the bound leases of a campaign. Exactly one
+// form: all; pool; pool + section; pool + section + range; range
+// (optionally with pool); client.
+type CampaignSelector struct {
+	// All selects every bound lease of the server; it cannot be combined
+	// with another field, and a request that sets no field must set it
+	// (an empty selector is refused rather than meaning everything).
+	All     bool   `json:"all,omitempty"`
+	Pool    string `json:"pool,omitempty"`
+	Section *int   `json:"section,omitempty"`
+	// From and To are an inclusive IPv4 range; both or neither.
+	From netip.Addr `json:"from,omitzero"`
+	To   netip.Addr `json:"to,omitzero"`
+	// Client is one client: leased address, hardware address or client
+	// id in hex.
+	Client string `json:"client,omitempty"`
+}
+
+// CampaignOptions are a campaign's settings. In a request every field is
+// optional: attempts 8, interval "2s" (doubling), pace 1000 FORCERENEW/s
+// (0 = unlimited), on_failure "restore". In an answer every field is set.
+type CampaignOptions struct {
+	Attempts          int    `json:"attempts,omitempty"`
+	Interval          string `json:"interval,omitempty"` // Go duration: "2s", "500ms"
+	Pace              *int   `json:"pace,omitempty"`
+	OnFailure         string `json:"on_failure,omitempty"` // restore, delete, recycle
+	ForceNAK          bool   `json:"force_nak"`
+	RecycleNotCapable bool   `json:"recycle_not_capable"`
+}
+
+// Campaign is the JSON form of a campaign's status.
+type Campaign struct {
+	ID uint32 `json:"id"`
+	// Description is the selector in words: "pool office section 1".
+	Description string           `json:"description"`
+	Selector    CampaignSelector `json:"selector"`
+	Options     CampaignOptions  `json:"options"`
+	State       string           `json:"state"` // running, done, stopped, halted
+	Created     time.Time        `json:"created"`
+	Ended       time.Time        `json:"ended,omitzero"`
+	Pools       []string         `json:"pools"`
+	Clients     int              `json:"clients"` // clients selected
+	Sent        int              `json:"sent"`    // FORCERENEW messages sent
+	Counts      reconf.Counts    `json:"counts"`  // clients per outcome
+}
+
+// CampaignClient is one client of a campaign.
+type CampaignClient struct {
+	Address  netip.Addr `json:"address"`
+	ClientID string     `json:"client_id"` // client key in hex (option 61, else htype+chaddr)
+	Pool     string     `json:"pool"`
+	Capable  bool       `json:"capable"` // can act on an authenticated FORCERENEW
+	Sent     int        `json:"sent"`    // FORCERENEW messages sent to it
+	Next     time.Time  `json:"next,omitzero"`
+	Outcome  string     `json:"outcome"`
+	Last     string     `json:"last"` // last event
+	When     time.Time  `json:"when,omitzero"`
+}
+
+// Succeeded reports whether o is an outcome in which the client took the
+// new configuration: renewed, rebound or informed.
+func Succeeded(outcome string) bool {
+	return outcome == "renewed" || outcome == "rebound" || outcome == "informed"
+}
+
+// OutcomeNames lists every campaign client outcome, in order.
+func OutcomeNames() []string {
+	var out []string
+	for _, o := range reconf.Outcomes() {
+		out = append(out, o.String())
+	}
+	return out
+}
+
+// CampaignFromStatus converts the manager's status to its JSON form.
+func CampaignFromStatus(s *reconf.CampaignStatus) Campaign {
+	o := s.Options
+	pace := o.Pace
+	attempts, interval := o.Attempts, o.Interval
+	if attempts == 0 {
+		attempts = reconf.DefaultAttempts
+	}
+	if interval == 0 {
+		interval = reconf.DefaultInterval
+	}
+	c := Campaign{
+		ID:          s.ID,
+		Description: s.Selector.String(),
+		Selector: CampaignSelector{
+			All:  s.Selector.Pool == "" && s.Selector.Section == nil && !s.Selector.From.IsValid() && s.Selector.Client == "",
+			Pool: s.Selector.Pool, Section: s.Selector.Section, From: s.Selector.From, To: s.Selector.To, Client: s.Selector.Client,
+		},
+		Options: CampaignOptions{
+			Attempts: attempts, Interval: interval.String(), Pace: &pace, OnFailure: o.OnFailure.String(),
+			ForceNAK: o.ForceNAK, RecycleNotCapable: o.RecycleNotCapable,
+		},
+		State:   s.State.String(),
+		Created: utcMilli(s.Created),
+		Ended:   utcMilli(s.Ended),
+		Pools:   s.Pools,
+		Clients: s.Clients,
+		Sent:    s.Sent,
+		Counts:  s.Counts,
+	}
+	if c.Pools == nil {
+		c.Pools = []string{}
+	}
+	return c
+}
+
+// CampaignClientFromProgress converts one client's progress to JSON form.
+func CampaignClientFromProgress(p *reconf.ClientProgress) CampaignClient {
+	return CampaignClient{
+		Address:  p.Addr,
+		ClientID: hex.EncodeToString(p.Key),
+		Pool:     p.Pool,
+		Capable:  p.Capable,
+		Sent:     p.Sent,
+		Next:     utcMilli(p.Next),
+		Outcome:  p.Outcome.String(),
+		Last:     p.Last.String(),
+		When:     utcMilli(p.When),
+	}
+}
+
+func utcMilli(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Millisecond)
+}
+
+// maxBody bounds a request body.
+const maxBody = 64 << 10
+
+var (
+	requestFields  = []string{"selector", "options"}
+	selectorFields = []string{"all", "pool", "section", "from", "to", "client"}
+	optionFields   = []string{"attempts", "interval", "pace", "on_failure", "force_nak", "recycle_not_capable"}
+)
+
+// unknownFields returns the keys of obj not in known, sorted, with prefix.
+func unknownFields(obj map[string]json.RawMessage, known []string, prefix string) []string {
+	var bad []string
+	for k := range obj {
+		if !slices.Contains(known, k) {
+			bad = append(bad, prefix+k)
+		}
+	}
+	slices.Sort(bad)
+	return bad
+}
+
+// decodeCampaignRequest decodes body strictly: one JSON object, no unknown
+// fields at any level (all of them named in the error).
+func decodeCampaignRequest(body []byte) (CampaignRequest, error) {
+	var req CampaignRequest
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return req, fmt.Errorf("body: not a JSON object: %v", err)
+	}
+	if top == nil {
+		return req, errors.New("body: want a JSON object with \"selector\" and optional \"options\"")
+	}
+	bad := unknownFields(top, requestFields, "")
+	for _, part := range []struct {
+		name  string
+		known []string
+	}{{"selector", selectorFields}, {"options", optionFields}} {
+		raw, ok := top[part.name]
+		if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			continue
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			return req, fmt.Errorf("%s: want a JSON object", part.name)
+		}
+		bad = append(bad, unknownFields(obj, part.known, part.name+".")...)
+	}
+	if len(bad) > 0 {
+		return req, fmt.Errorf("unknown field(s) %s (valid: selector {%s}, options {%s})",
+			strings.Join(bad, ", "), strings.Join(selectorFields, ", "), strings.Join(optionFields, ", "))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return req, fmt.Errorf("body: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return req, errors.New("body: data after the JSON object")
+	}
+	if _, ok := top["selector"]; !ok {
+		return req, errors.New("selector: missing (use {\"all\": true} to select every bound lease)")
+	}
+	return req, nil
+}
+
+// ToReconf validates s and converts it to a reconf.Selector.
+func (s CampaignSelector) ToReconf() (reconf.Selector, error) {
+	sel := reconf.Selector{Pool: s.Pool, Section: s.Section, From: s.From, To: s.To, Client: strings.TrimSpace(s.Client)}
+	set := s.Pool != "" || s.Section != nil || s.From.IsValid() || s.To.IsValid() || s.Client != ""
+	switch {
+	case s.All && set:
+		return sel, errors.New("selector: all cannot be combined with pool, section, range or client")
+	case !s.All && !set:
+		return sel, errors.New("selector: empty; give pool, section, from/to or client, or all: true for every bound lease")
+	case s.Section != nil && s.Pool == "":
+		return sel, errors.New("selector.section: needs selector.pool (section numbers are per pool)")
+	case s.Section != nil && *s.Section < 0:
+		return sel, fmt.Errorf("selector.section: %d is not a section number (0 or more)", *s.Section)
+	case s.From.IsValid() != s.To.IsValid():
+		return sel, errors.New("selector: a range needs both from and to")
+	case s.From.IsValid() && (!s.From.Is4() || !s.To.Is4()):
+		return sel, errors.New("selector: from and to must be IPv4 addresses")
+	case s.From.IsValid() && s.To.Less(s.From):
+		return sel, fmt.Errorf("selector.to: %s is below from %s (the range is inclusive)", s.To, s.From)
+	case s.Client != "" && (s.Section != nil || s.From.IsValid()):
+		return sel, errors.New("selector.client: cannot be combined with a section or range")
+	case s.Client != "" && !validClient(sel.Client):
+		return sel, fmt.Errorf("selector.client: %q is not a hardware address (aa:bb:cc:dd:ee:ff), a client id in hex (01aabbccddeeff) or an IPv4 address", s.Client)
+	}
+	return sel, nil
+}
+
+// ToReconf validates o and returns reconf options: defaults from
+// reconf.DefaultOptions for fields left unset.
+func (o CampaignOptions) ToReconf() (reconf.Options, error) {
+	r := reconf.DefaultOptions()
+	if o.Attempts != 0 {
+		if o.Attempts < 1 || o.Attempts > reconf.MaxAttempts {
+			return r, fmt.Errorf("options.attempts: %d, want 1..%d", o.Attempts, reconf.MaxAttempts)
+		}
+		r.Attempts = o.Attempts
+	}
+	if o.Interval != "" {
+		d, err := time.ParseDuration(o.Interval)
+		if err != nil || d < time.Millisecond || d > reconf.MaxInterval {
+			return r, fmt.Errorf("options.interval: %q, want a duration from 1ms to %v like \"2s\"", o.Interval, reconf.MaxInterval)
+		}
+		r.Interval = d
+	}
+	if o.Pace != nil {
+		if *o.Pace < 0 || *o.Pace > reconf.MaxPace {
+			return r, fmt.Errorf("options.pace: %d, want 0..%d FORCERENEW per second (0 = unlimited)", *o.Pace, reconf.MaxPace)
+		}
+		r.Pace = *o.Pace
+	}
+	if o.OnFailure != "" {
+		f, err := reconf.ParseOnFailure(o.OnFailure)
+		if err != nil {
+			return r, fmt.Errorf("options.on_failure: %q, want restore, delete or recycle", o.OnFailure)
+		}
+		r.OnFailure = f
+	}
+	r.ForceNAK = o.ForceNAK
+	r.RecycleNotCapable = o.RecycleNotCapable
+	return r, nil
+}
+
+// campaigns returns the Campaigns side of the backend, or answers 501.
+func (h *handler) campaigns(w http.ResponseWriter, r *http.Request) (Campaigns, bool) {
+	if h.c == nil {
+		h.fail(w, r, http.StatusNotImplemented, "this server does not run FORCERENEW campaigns (its backend does not implement api.Campaigns)")
+		return nil, false
+	}
+	return h.c, true
+}
+
+// campaignError answers err from a Campaigns call.
+func (h *handler) campaignError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	var oe *reconf.OverlapError
+	switch {
+	case errors.As(err, &oe):
+		h.fail(w, r, http.StatusConflict, err.Error())
+	case errors.Is(err, reconf.ErrNotFound):
+		h.fail(w, r, http.StatusNotFound, err.Error())
+	case errors.Is(err, reconf.ErrNotRunning):
+		h.fail(w, r, http.StatusConflict, err.Error())
+	case errors.Is(err, reconf.ErrNoClients), errors.Is(err, reconf.ErrSelector):
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		h.fail(w, r, http.StatusServiceUnavailable, what+": "+err.Error())
+	default:
+		h.fail(w, r, http.StatusInternalServerError, what+": "+err.Error())
+	}
+}
+
+func (h *handler) startCampaign(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.campaigns(w, r)
+	if !ok {
+		return
+	}
+	if len(r.URL.Query()) > 0 {
+		h.fail(w, r, http.StatusBadRequest, "POST /v1/campaigns takes no query parameters (the selector and options go in the JSON body)")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, "body: "+err.Error())
+		return
+	}
+	if len(body) > maxBody {
+		h.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", maxBody))
+		return
+	}
+	req, err := decodeCampaignRequest(body)
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	sel, err := req.Selector.ToReconf()
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if sel.Pool != "" {
+		pools := h.b.Pools()
+		if !slices.ContainsFunc(pools, func(p lease.PoolStats) bool { return p.Name == sel.Pool }) {
+			h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("selector.pool: unknown pool %q (valid: %s)", sel.Pool, poolNames(pools)))
+			return
+		}
+	}
+	opts, err := req.Options.ToReconf()
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	st, err := c.StartCampaign(r.Context(), sel, opts)
+	if err != nil {
+		h.campaignError(w, r, "start campaign", err)
+		return
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "campaign started by operator",
+		slog.Uint64("campaign", uint64(st.ID)), slog.String("selector", st.Selector.String()), slog.Int("clients", st.Clients))
+	h.writeJSON(w, r, http.StatusCreated, CampaignFromStatus(&st))
+}
+
+func (h *handler) listCampaigns(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.campaigns(w, r)
+	if !ok {
+		return
+	}
+	sts := c.Campaigns()
+	slices.SortFunc(sts, func(a, b reconf.CampaignStatus) int { return int64cmp(int64(a.ID), int64(b.ID)) })
+	out := make([]Campaign, 0, len(sts))
+	for i := range sts {
+		out = append(out, CampaignFromStatus(&sts[i]))
+	}
+	h.writeJSON(w, r, http.StatusOK, out)
+}
+
+func int64cmp(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (h *handler) pathID(w http.ResponseWriter, r *http.Request) (uint32, bool) {
+	s := r.PathValue("id")
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n == 0 {
+		h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("id: %q is not a campaign id (a positive integer)", s))
+		return 0, false
+	}
+	return uint32(n), true
+}
+
+func (h *handler) getCampaign(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.campaigns(w, r)
+	if !ok {
+		return
+	}
+	id, ok := h.pathID(w, r)
+	if !ok {
+		return
+	}
+	st, err := c.Campaign(id)
+	if err != nil {
+		h.campaignError(w, r, "campaign "+strconv.Itoa(int(id)), err)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, CampaignFromStatus(&st))
+}
+
+func (h *handler) stopCampaign(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.campaigns(w, r)
+	if !ok {
+		return
+	}
+	id, ok := h.pathID(w, r)
+	if !ok {
+		return
+	}
+	st, err := c.StopCampaign(r.Context(), id)
+	if err != nil {
+		h.campaignError(w, r, "stop campaign "+strconv.Itoa(int(id)), err)
+		return
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "campaign stopped by operator", slog.Uint64("campaign", uint64(id)))
+	h.writeJSON(w, r, http.StatusOK, CampaignFromStatus(&st))
+}
+
+var clientParams = []string{"outcome", "after", "limit"}
+
+func (h *handler) campaignClients(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.campaigns(w, r)
+	if !ok {
+		return
+	}
+	id, ok := h.pathID(w, r)
+	if !ok {
+		return
+	}
+	var f reconf.ClientFilter
+	q := r.URL.Query()
+	for k, v := range q {
+		if !slices.Contains(clientParams, k) {
+			h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("unknown query parameter %q (valid: %s)", k, strings.Join(clientParams, ", ")))
+			return
+		}
+		if k != "outcome" && len(v) > 1 {
+			h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("%s: given %d times, at most once allowed", k, len(v)))
+			return
+		}
+	}
+	for _, v := range q["outcome"] {
+		for s := range strings.SplitSeq(v, ",") {
+			o, err := reconf.ParseOutcome(strings.TrimSpace(s))
+			if err != nil {
+				h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("outcome: unknown outcome %q (valid: %s)", s, strings.Join(OutcomeNames(), ", ")))
+				return
+			}
+			if !slices.Contains(f.Outcomes, o) {
+				f.Outcomes = append(f.Outcomes, o)
+			}
+		}
+	}
+	if q.Has("after") {
+		a, err := parseV4(q.Get("after"))
+		if err != nil {
+			h.fail(w, r, http.StatusBadRequest, "after: "+err.Error())
+			return
+		}
+		f.After = a
+	}
+	if q.Has("limit") {
+		n, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || n < 1 {
+			h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("limit: %q is not a positive integer", q.Get("limit")))
+			return
+		}
+		f.Limit = n
+	}
+	ps, err := c.CampaignClients(id, f)
+	if err != nil {
+		h.campaignError(w, r, "campaign "+strconv.Itoa(int(id)), err)
+		return
+	}
+	out := make([]CampaignClient, 0, len(ps))
+	for i := range ps {
+		out = append(out, CampaignClientFromProgress(&ps[i]))
+	}
+	h.writeJSON(w, r, http.StatusOK, out)
+}
+
+func (h *handler) disconnect(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.campaigns(w, r)
+	if !ok {
+		return
+	}
+	a, ok := h.pathAddr(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	for k, v := range q {
+		if k != "on_failure" {
+			h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("unknown query parameter %q (valid: on_failure)", k))
+			return
+		}
+		if len(v) > 1 {
+			h.fail(w, r, http.StatusBadRequest, "on_failure: given more than once")
+			return
+		}
+	}
+	of := reconf.Delete
+	switch v := q.Get("on_failure"); v {
+	case "", "delete":
+	case "recycle":
+		of = reconf.Recycle
+	default:
+		h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("on_failure: %q, want delete (default) or recycle", v))
+		return
+	}
+	st, err := c.Disconnect(r.Context(), a, of)
+	switch {
+	case err == nil:
+	case errors.Is(err, lease.ErrNotFound), errors.Is(err, reconf.ErrNoClients):
+		h.fail(w, r, http.StatusNotFound, "no bound lease for "+a.String())
+		return
+	default:
+		h.campaignError(w, r, "disconnect "+a.String(), err)
+		return
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "disconnect by operator",
+		slog.String("address", a.String()), slog.String("on_failure", of.String()), slog.Uint64("campaign", uint64(st.ID)))
+	h.writeJSON(w, r, http.StatusOK, CampaignFromStatus(&st))
+}
