@@ -109,7 +109,7 @@ func TestRecoverMillion(t *testing.T) {
 				return
 			}
 		}
-	}); err != nil {
+	}, nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("compaction of %d records: %v", total, time.Since(start))

@@ -81,7 +81,7 @@ func TestCompactWithConcurrentCommits(t *testing.T) {
 				return
 			case <-time.After(2 * time.Millisecond):
 			}
-			if err := w.Compact(m.all()); err != nil {
+			if err := w.Compact(m.all(), nil); err != nil {
 				t.Error(err)
 				return
 			}
@@ -132,7 +132,7 @@ func TestCompactWithConcurrentCommits(t *testing.T) {
 	diff(t, want, loadAll(t, w))
 	l := m.change(5, "after", false)
 	commit(t, w, l)
-	if err := w.Compact(m.all()); err != nil {
+	if err := w.Compact(m.all(), nil); err != nil {
 		t.Fatal(err)
 	}
 	diff(t, m.m, reopen(t, w, dir))
@@ -146,7 +146,7 @@ func TestCompactInterrupted(t *testing.T) {
 	recs := []lease.Lease{sample(1), sample(2), sample(3)}
 	commit(t, w, recs...)
 	old := copyDir(t, dir)
-	if err := w.Compact(m3(recs)); err != nil {
+	if err := w.Compact(m3(recs), nil); err != nil {
 		t.Fatal(err)
 	}
 	commit(t, w, sample(4))

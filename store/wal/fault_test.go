@@ -258,11 +258,11 @@ func TestCompactFailureKeepsHistory(t *testing.T) {
 	all := []lease.Lease{sample(1), sample(2)}
 	commit(t, w, all...)
 	fs.set(func(fs *faultFS) { fs.failCreate = 1 })
-	if err := w.Compact(slices.Values(all)); err == nil {
+	if err := w.Compact(slices.Values(all), nil); err == nil {
 		t.Fatal("Compact succeeded with create failing")
 	}
 	bad := slices.Values([]lease.Lease{sample(3), {Seq: 1}}) // unencodable
-	if err := w.Compact(bad); err == nil {
+	if err := w.Compact(bad, nil); err == nil {
 		t.Fatal("Compact of an unencodable record succeeded")
 	}
 	commit(t, w, sample(4))

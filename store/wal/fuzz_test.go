@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/leased/leased/store"
 )
 
 // FuzzRecover damages the tail of a valid segment: it cuts the log at some
@@ -33,6 +35,10 @@ func FuzzRecover(f *testing.F) {
 	f.Add(uint16(ends[2]), append([]byte{1, 2, 3}, validFrame...))
 	f.Add(uint16(len(base)), validFrame)
 	f.Add(uint16(ends[4]), validFrame[:len(validFrame)-1])
+	// A blob frame (campaign state) after the leases, whole and torn.
+	blobFrame, _ := appendBlobFrame(nil, &store.Blob{Kind: store.BlobReconf, Key: []byte{0, 0, 0, 1}, Value: []byte("state")})
+	f.Add(uint16(len(base)), blobFrame)
+	f.Add(uint16(len(base)), blobFrame[:len(blobFrame)-2])
 
 	f.Fuzz(func(t *testing.T, cut uint16, junk []byte) {
 		c := headerSize + int(cut)%(len(base)-headerSize+1)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leased/leased/lease"
+	"github.com/leased/leased/store"
 )
 
 // On-disk framing, shared by segments and snapshots:
@@ -42,9 +43,12 @@ const (
 	// kindSnapEnd closes a snapshot: payload is the record count (uvarint).
 	// A snapshot without it is incomplete.
 	kindSnapEnd Kind = 2
+	// KindBlob: one store.Blob (a keyed opaque record, e.g. campaign
+	// state). Logs written before it existed simply have none.
+	KindBlob Kind = 3
 )
 
-func (k Kind) known() bool { return k == KindLease || k == kindSnapEnd }
+func (k Kind) known() bool { return k == KindLease || k == kindSnapEnd || k == KindBlob }
 
 // leaseVersion is the first payload byte of a lease record. Decoders
 // reject versions they do not know.
@@ -217,6 +221,47 @@ func appendLeaseFrame(dst []byte, l *lease.Lease) ([]byte, error) {
 	crc = crc32.Update(crc, castagnoli, dst[start+8:])
 	binary.LittleEndian.PutUint32(h[4:8], crc)
 	return dst, nil
+}
+
+// Blob payload, version 1:
+//
+//	version  byte (1)
+//	kind     byte (store.Blob.Kind)
+//	key      bytes (uvarint length, at least 1)
+//	value    the rest (empty: tombstone)
+const blobVersion = 1
+
+// appendBlobFrame appends a complete KindBlob frame for b to dst.
+func appendBlobFrame(dst []byte, b *store.Blob) ([]byte, error) {
+	if len(b.Key) == 0 {
+		return dst, fmt.Errorf("wal: blob of kind %d has no key", b.Kind)
+	}
+	n := 2 + binary.PutUvarint(make([]byte, binary.MaxVarintLen64), uint64(len(b.Key))) + len(b.Key) + len(b.Value)
+	if n > maxPayload {
+		return dst, fmt.Errorf("wal: blob of kind %d is %d bytes, more than %d", b.Kind, n, maxPayload)
+	}
+	p := make([]byte, 0, n)
+	p = append(p, blobVersion, b.Kind)
+	p = appendBytes(p, b.Key)
+	p = append(p, b.Value...)
+	return appendFrame(dst, KindBlob, p), nil
+}
+
+// decodeBlob decodes a blob payload; the slices alias p.
+func decodeBlob(p []byte) (store.Blob, error) {
+	d := decoder{b: p}
+	if v := d.byte1("version"); d.err == nil && v != blobVersion {
+		return store.Blob{}, fmt.Errorf("%w: unknown blob record version %d", errRecord, v)
+	}
+	k := d.byte1("blob kind")
+	key := d.bytes("blob key")
+	if d.err == nil && len(key) == 0 {
+		d.fail("empty blob key")
+	}
+	if d.err != nil {
+		return store.Blob{}, d.err
+	}
+	return store.Blob{Kind: k, Key: key, Value: d.b}, nil
 }
 
 func appendAddr(dst []byte, a netip.Addr) []byte {

@@ -54,12 +54,26 @@ type recovered struct {
 	index map[netip.Addr]loc
 }
 
+// blobEnt is the last version of one blob key seen by recovery. Blobs are
+// few and small (campaign state), so they are kept decoded.
+type blobEnt struct {
+	pos   uint64 // order of the write: snapshot first, then segments
+	kind  uint8
+	key   string
+	value []byte // empty: tombstone
+}
+
+// recoveredBlobs maps kind+key to the last version.
+type recoveredBlobs map[string]blobEnt
+
 // recovery is the state of one Open's recovery pass.
 type recovery struct {
 	dir   string
 	allow bool
 	log   *slog.Logger
 	rec   recovered
+	blobs recoveredBlobs
+	bpos  uint64
 
 	snapNum      uint64 // 0: no snapshot
 	lastSeg      uint64 // highest segment number seen, stale or not
@@ -80,6 +94,18 @@ func (r *recovery) corrupt(path string, off int64, reason string) error {
 	}
 	r.log.Error("wal: SKIPPING CORRUPT DATA, records may be lost (AllowCorruptMiddle)",
 		"file", path, "offset", off, "reason", reason)
+	return nil
+}
+
+// addBlob decodes a blob payload and makes it the key's last version.
+func (r *recovery) addBlob(p []byte) error {
+	b, err := decodeBlob(p)
+	if err != nil {
+		return err
+	}
+	r.bpos++
+	k := string(append([]byte{b.Kind}, b.Key...))
+	r.blobs[k] = blobEnt{pos: r.bpos, kind: b.Kind, key: k[1:], value: append([]byte(nil), b.Value...)}
 	return nil
 }
 
@@ -156,6 +182,7 @@ func (r *recovery) scan(f *recFile, data []byte, limit int64, tail bool, visit f
 func recoverDir(dir string, allow bool, log *slog.Logger) (*recovery, error) {
 	r := &recovery{dir: dir, allow: allow, log: log}
 	r.rec.index = make(map[netip.Addr]loc)
+	r.blobs = make(recoveredBlobs)
 	df, err := listDir(dir)
 	if err != nil {
 		return nil, err
@@ -192,6 +219,11 @@ func recoverDir(dir string, allow bool, log *slog.Logger) (*recovery, error) {
 			delete(r.rec.index, a)
 		}
 	}
+	for k, b := range r.blobs {
+		if len(b.value) == 0 {
+			delete(r.blobs, k)
+		}
+	}
 	return r, nil
 }
 
@@ -222,6 +254,11 @@ func (r *recovery) readSnapshot(path string) error {
 				return err
 			}
 			r.add(st, seq, a, fi, off)
+			count++
+		case KindBlob:
+			if err := r.addBlob(p); err != nil {
+				return err
+			}
 			count++
 		case kindSnapEnd:
 			want, n := binary.Uvarint(p)
@@ -331,6 +368,13 @@ func (r *recovery) readSegment(num uint64, last bool, limit int64) error {
 	fi := int32(len(r.rec.files))
 	f := recFile{path: path, num: num}
 	tornAt, err := r.scan(&f, data, limit, last, func(k Kind, p []byte, off int64) error {
+		if k == KindBlob {
+			if err := r.addBlob(p); err != nil {
+				return err
+			}
+			r.segRecords++
+			return nil
+		}
 		if k != KindLease {
 			return fmt.Errorf("record kind %d not valid in a segment", k)
 		}

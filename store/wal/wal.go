@@ -4,6 +4,7 @@
 package wal
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -94,7 +96,9 @@ type WAL struct {
 
 	compactMu sync.Mutex // one Compact at a time; Close waits for it
 	loadMu    sync.Mutex
-	rec       *recovered // until Load or Compact
+	rec       *recovered     // until Load or Compact
+	blobs     recoveredBlobs // until LoadBlobs or Compact
+	blobsRead bool
 
 	snapNum    atomic.Uint64
 	bytesSince atomic.Int64
@@ -197,8 +201,9 @@ func (w *WAL) open() error {
 	w.bytesSince.Store(r.segBytes)
 	w.recsSince.Store(r.segRecords)
 	w.rec = &r.rec
+	w.blobs = r.blobs
 	w.log.Info("wal: opened", "dir", w.dir, "snapshot", r.snapNum, "segment", w.segNum,
-		"addresses", len(r.rec.index), "replayed_records", r.segRecords)
+		"addresses", len(r.rec.index), "blobs", len(r.blobs), "replayed_records", r.segRecords)
 	return nil
 }
 
@@ -249,6 +254,51 @@ func (w *WAL) Load(fn func(lease.Lease) error) error {
 	return rec.load(fn)
 }
 
+// LoadBlobs calls fn with the recovered last version of every live blob
+// key, in the order those versions were written. It may be called once,
+// before Compact; fn must not keep the slices.
+func (w *WAL) LoadBlobs(fn func(store.Blob) error) error {
+	w.loadMu.Lock()
+	bs, read := w.blobs, w.blobsRead
+	w.blobs, w.blobsRead = nil, true
+	w.loadMu.Unlock()
+	if read {
+		return errors.New("wal: LoadBlobs: recovered blobs already released (called twice, or after Compact)")
+	}
+	ents := make([]blobEnt, 0, len(bs))
+	for _, b := range bs {
+		ents = append(ents, b)
+	}
+	slices.SortFunc(ents, func(a, b blobEnt) int { return cmp.Compare(a.pos, b.pos) })
+	for _, b := range ents {
+		if err := fn(store.Blob{Kind: b.kind, Key: []byte(b.key), Value: b.value}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CommitBlobs makes blobs durable with the same guarantees as Commit.
+func (w *WAL) CommitBlobs(ctx context.Context, blobs []store.Blob) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(blobs) == 0 {
+		return nil
+	}
+	r := w.reqPool.Get().(*request)
+	r.buf = r.buf[:0]
+	for i := range blobs {
+		var err error
+		if r.buf, err = appendBlobFrame(r.buf, &blobs[i]); err != nil {
+			w.reqPool.Put(r)
+			return err
+		}
+	}
+	r.n = len(blobs)
+	return w.enqueue(r)
+}
+
 // Commit makes recs durable: it returns nil only after they have been
 // written and fdatasync'd. Concurrent Commits share one write and one
 // sync. On error nothing of recs may be considered durable. ctx is only
@@ -272,6 +322,11 @@ func (w *WAL) Commit(ctx context.Context, recs []lease.Lease) error {
 		}
 	}
 	r.n = len(recs)
+	return w.enqueue(r)
+}
+
+// enqueue hands an encoded request to the writer and waits for its outcome.
+func (w *WAL) enqueue(r *request) error {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -383,11 +438,12 @@ func (w *WAL) writeBatch(batch []*request) error {
 // taken after Compact was called (the caller passes an iterator that is
 // run now). Records committed meanwhile land in segment N and are replayed
 // on top of snap-N.db (highest Seq wins), so nothing is lost.
-func (w *WAL) Compact(all iter.Seq[lease.Lease]) error {
+func (w *WAL) Compact(all iter.Seq[lease.Lease], blobs iter.Seq[store.Blob]) error {
 	w.compactMu.Lock()
 	defer w.compactMu.Unlock()
 	w.loadMu.Lock()
 	w.rec = nil // the files it refers to are about to go
+	w.blobs, w.blobsRead = nil, true
 	w.loadMu.Unlock()
 
 	w.mu.Lock()
@@ -407,7 +463,7 @@ func (w *WAL) Compact(all iter.Seq[lease.Lease]) error {
 	if err != nil {
 		return err
 	}
-	count, err := w.writeSnapshot(n, all)
+	count, err := w.writeSnapshot(n, all, blobs)
 	if err != nil {
 		// The old history is still complete: put the counters back.
 		w.bytesSince.Add(bytesBefore)
@@ -444,7 +500,7 @@ func (w *WAL) Compact(all iter.Seq[lease.Lease]) error {
 	return nil
 }
 
-func (w *WAL) writeSnapshot(n uint64, all iter.Seq[lease.Lease]) (count uint64, err error) {
+func (w *WAL) writeSnapshot(n uint64, all iter.Seq[lease.Lease], blobs iter.Seq[store.Blob]) (count uint64, err error) {
 	tmp := filepath.Join(w.dir, snapTmpName(n))
 	f, err := w.fs.create(tmp)
 	if err != nil {
@@ -470,6 +526,23 @@ func (w *WAL) writeSnapshot(n uint64, all iter.Seq[lease.Lease]) (count uint64, 
 				return 0, fmt.Errorf("wal: snapshot: %w", err)
 			}
 			buf = buf[:0]
+		}
+	}
+	if blobs != nil {
+		for b := range blobs {
+			if len(b.Value) == 0 { // a tombstone: the key is simply absent
+				continue
+			}
+			if buf, err = appendBlobFrame(buf, &b); err != nil {
+				return 0, fmt.Errorf("wal: snapshot: %w", err)
+			}
+			count++
+			if len(buf) >= 1<<20 {
+				if _, err = f.Write(buf); err != nil {
+					return 0, fmt.Errorf("wal: snapshot: %w", err)
+				}
+				buf = buf[:0]
+			}
 		}
 	}
 	var end [10]byte
@@ -530,6 +603,7 @@ func (w *WAL) Close() error {
 		w.lock.Close() // releases the flock
 		w.loadMu.Lock()
 		w.rec = nil
+		w.blobs, w.blobsRead = nil, true
 		w.loadMu.Unlock()
 	})
 	return w.closeErr

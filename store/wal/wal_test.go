@@ -42,7 +42,7 @@ func TestFilePermissions(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	w := open(t, dir, Options{})
 	commit(t, w, sample(1))
-	if err := w.Compact(slices.Values([]lease.Lease{sample(1)})); err != nil {
+	if err := w.Compact(slices.Values([]lease.Lease{sample(1)}), nil); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()
@@ -296,7 +296,7 @@ func TestSnapshotDamage(t *testing.T) {
 	w := open(t, src, Options{})
 	all := []lease.Lease{sample(1), sample(2), sample(3)}
 	commit(t, w, all...)
-	if err := w.Compact(slices.Values(all)); err != nil {
+	if err := w.Compact(slices.Values(all), nil); err != nil {
 		t.Fatal(err)
 	}
 	snap := filepath.Join(src, snapName(w.Stats().Snapshot))
@@ -352,7 +352,7 @@ func TestCommitAfterClose(t *testing.T) {
 	if err := w.Commit(context.Background(), []lease.Lease{sample(1)}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Commit after Close = %v", err)
 	}
-	if err := w.Compact(slices.Values([]lease.Lease{})); !errors.Is(err, ErrClosed) {
+	if err := w.Compact(slices.Values([]lease.Lease{}), nil); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Compact after Close = %v", err)
 	}
 }
