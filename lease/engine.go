@@ -307,6 +307,53 @@ func (e *Engine) Delete(now time.Time, addr netip.Addr) (Decision, error) {
 	return d, nil
 }
 
+// Recycle ends the binding of addr now, as if it had expired: the record
+// becomes StateExpired with Expiry now and keeps the client's details, so
+// the address returns to the pool and that client can still get it back
+// later. key, when not empty, must be the lease's client key (the caller's
+// check that the lease still belongs to the client it means). Persist
+// holds the record; on a failed commit call Revert. Errors wrap
+// ErrNotFound (no lease, or another client's) or ErrNotBound.
+func (e *Engine) Recycle(now time.Time, addr netip.Addr, key []byte) (Decision, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !addr.Unmap().Is4() {
+		return Decision{}, fmt.Errorf("lease: recycle %v: %w", addr, ErrNotFound)
+	}
+	a := u32(addr)
+	r := e.rs.get(a)
+	if r == nil || (len(key) > 0 && r.key != string(key)) {
+		return Decision{}, fmt.Errorf("lease: recycle %v: %w", addr, ErrNotFound)
+	}
+	if r.state != StateBound {
+		return Decision{}, fmt.Errorf("lease: recycle %v (%s): %w", addr, r.state, ErrNotBound)
+	}
+	var d Decision
+	d.undo = append(d.undo, *r)
+	nr := *r
+	nr.state = StateExpired
+	nr.seq = e.nextSeq()
+	nr.expiry = now.UnixNano()
+	e.rs.put(nr)
+	e.refresh(a)
+	d.Persist = append(d.Persist, nr.lease())
+	return d, nil
+}
+
+// Lookup returns a copy of the record of addr (offers excluded).
+func (e *Engine) Lookup(addr netip.Addr) (Lease, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !addr.Unmap().Is4() {
+		return Lease{}, false
+	}
+	r := e.rs.get(u32(addr))
+	if r == nil || r.state == StateDeleted {
+		return Lease{}, false
+	}
+	return r.lease(), true
+}
+
 // All yields a copy of every record the engine holds (offers excluded), as
 // the store's Compact needs. The state is copied under the lock when
 // iteration starts, so serving is blocked only for that copy (about 150

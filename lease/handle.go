@@ -192,6 +192,9 @@ func (e *Engine) choose(p *pool, req *Request, key []byte) (uint32, int32, bool)
 	return 0, 0, false
 }
 
+// forceNAKMessage is option 56 of a NAK forced by a reconfiguration.
+const forceNAKMessage = "reconfiguration: restart with DHCPDISCOVER"
+
 func nak(req *Request, msg string) Decision {
 	return Decision{HasReply: true, Reply: Reply{Type: dhcpv4.Nak, ServerID: req.ServerAddr, Message: msg}}
 }
@@ -267,6 +270,9 @@ func (e *Engine) initReboot(n int64, req *Request, key []byte) Decision {
 		}
 		return Decision{Drop: DropInitRebootUnknown}
 	case v == vOK && ((r != nil && r.addr == a) || (ri >= 0 && u32(p.cfg.Reservations[ri].Addr) == a)):
+		if req.ForceNAK {
+			return nak(req, forceNAKMessage)
+		}
 		return e.bind(n, req, key, p, a, sect)
 	}
 	return nak(req, "requested address incorrect")
@@ -306,6 +312,9 @@ func (e *Engine) renewing(n int64, req *Request, key []byte) Decision {
 	case v != vOK:
 		return nak(req, "address no longer available")
 	case mine:
+		if req.ForceNAK {
+			return nak(req, forceNAKMessage)
+		}
 		return e.bind(n, req, key, p, a, sect)
 	case rebinding && !p.cfg.Authoritative:
 		return Decision{Drop: DropRebindUnknown}

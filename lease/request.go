@@ -35,6 +35,12 @@ type Request struct {
 	// the system's random source, and requests that cannot get a key cost
 	// nothing.
 	ReconfKey []byte
+	// ForceNAK: the server is reconfiguring this client with a campaign
+	// that forces NAK (Junos behaviour): a renew, rebind or init-reboot
+	// the engine would ACK is NAKed instead, so the client restarts in
+	// INIT and takes a fresh configuration with a DORA. The server sets it
+	// from reconf.Manager.ShouldNAK; the engine stays unaware of campaigns.
+	ForceNAK bool
 	// LeaseTime is option 51 in the request (seconds), 0 when absent.
 	LeaseTime uint32
 
