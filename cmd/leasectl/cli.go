@@ -93,7 +93,7 @@ listener with --url and --token-file.`,
 	pf.DurationVar(&a.timeout, "timeout", 5*time.Second, "give up on a request after this long")
 
 	root.AddCommand(a.leasesCommand(), a.leaseCommand(), a.deleteCommand(), a.poolsCommand(), a.healthCommand(),
-		a.forceRenewCommand())
+		a.forceRenewCommand(), a.disconnectCommand())
 	return root
 }
 
@@ -422,8 +422,8 @@ func (a *app) healthCommand() *cobra.Command {
 	}
 }
 
-// forceRenewCommand is the parent of the FORCERENEW commands; campaign
-// commands (start, status, stop) will sit beside send.
+// forceRenewCommand is the parent of the FORCERENEW commands: send (one
+// message) and the campaign commands start, status, clients, stop.
 func (a *app) forceRenewCommand() *cobra.Command {
 	fr := &cobra.Command{
 		Use:   "forcerenew",
@@ -461,5 +461,6 @@ authenticated FORCERENEW.`,
 			return err
 		},
 	})
+	a.campaignCommands(fr)
 	return fr
 }

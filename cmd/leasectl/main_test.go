@@ -111,7 +111,7 @@ func newBackend() *backend {
 }
 
 // serve runs the real API handler for b on a unix socket in a temp dir.
-func serve(t *testing.T, b *backend) string {
+func serve(t *testing.T, b api.Backend) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "control.sock")
 	l, err := api.ListenUnix(path, 0)

@@ -1,0 +1,621 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/leased/leased/api"
+	"github.com/leased/leased/reconf"
+)
+
+// isTerminal reports whether w is a terminal (the live progress bar is
+// drawn only there). A variable so tests can pretend.
+var isTerminal = func(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// pollEvery is how often --wait asks for the campaign's progress; plain
+// (non-terminal) output prints a line when the counts change, and at
+// least every quietEvery.
+var (
+	pollEvery  = 500 * time.Millisecond
+	quietEvery = 10 * time.Second
+)
+
+func (a *app) campaignCommands(fr *cobra.Command) {
+	fr.AddCommand(a.startCommand(), a.statusCommand(), a.clientsCommand(), a.stopCommand())
+}
+
+func (a *app) startCommand() *cobra.Command {
+	var (
+		req        api.CampaignRequest
+		section    int
+		rng        string
+		recycle    bool
+		onFailure  string
+		attempts   int
+		interval   time.Duration
+		pace       int
+		wait       bool
+		recycleNot bool
+	)
+	cmd := &cobra.Command{
+		Use:   "start",
+		Short: "Start a FORCERENEW campaign over the bound leases a selector matches",
+		Long: `Start a campaign: every selected client gets an authenticated FORCERENEW,
+retried after --interval, then twice that, four times ... up to --attempts
+messages, at most --pace messages per second. Clients that cannot act on
+FORCERENEW (no reconfigure key: dhclient, udhcpc, systemd-networkd) are
+reported not_capable. Clients that never answer end no_response and their
+lease is restored (default), deleted (--on-failure delete) or its address
+recycled (--recycle).
+
+Select with --pool [--section N] [--range A-B], --range alone, --client, or
+--all for every bound lease of the server.
+
+With --wait the command follows the campaign to its end (live progress on a
+terminal, a line per change otherwise), prints the outcomes and exits 0 only
+when every client renewed, rebound or informed.`,
+		Example: `  leasectl forcerenew start --pool office --wait
+  leasectl forcerenew start --pool office --section 1 --range 10.77.1.10-10.77.1.50 --recycle
+  leasectl forcerenew start --client 52:54:00:12:34:56 --force-nak --attempts 3 --interval 1s`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fl := cmd.Flags()
+			if fl.Changed("section") {
+				if section < 0 {
+					return usagef("--section must be a section number (0 or more), got %d", section)
+				}
+				if req.Selector.Pool == "" {
+					return usagef("--section needs --pool (section numbers are per pool)")
+				}
+				req.Selector.Section = &section
+			}
+			if rng != "" {
+				from, to, err := parseRange(rng)
+				if err != nil {
+					return usageError{fmt.Errorf("--range: %w", err)}
+				}
+				req.Selector.From, req.Selector.To = from, to
+			}
+			s := req.Selector
+			given := s.Pool != "" || s.Section != nil || s.From.IsValid() || s.Client != ""
+			switch {
+			case s.All && given:
+				return usagef("--all cannot be combined with --pool, --section, --range or --client")
+			case !s.All && !given:
+				return usagef("say which clients: --pool, --section, --range, --client, or --all")
+			case s.Client != "" && (s.Section != nil || s.From.IsValid()):
+				return usagef("--client cannot be combined with --section or --range")
+			case recycle && fl.Changed("on-failure"):
+				return usagef("--recycle and --on-failure are exclusive (--recycle is --on-failure recycle)")
+			}
+			if recycle {
+				onFailure = "recycle"
+			}
+			switch onFailure {
+			case "", "restore", "delete", "recycle":
+			default:
+				return usagef("--on-failure %q: want restore, delete or recycle", onFailure)
+			}
+			req.Options.OnFailure = onFailure
+			if fl.Changed("attempts") {
+				if attempts < 1 || attempts > 20 {
+					return usagef("--attempts %d: want 1..20", attempts)
+				}
+				req.Options.Attempts = attempts
+			}
+			if fl.Changed("interval") {
+				if interval < time.Millisecond || interval > time.Hour {
+					return usagef("--interval %v: want 1ms..1h", interval)
+				}
+				req.Options.Interval = interval.String()
+			}
+			if fl.Changed("pace") {
+				if pace < 0 {
+					return usagef("--pace %d: want 0 (unlimited) or more", pace)
+				}
+				req.Options.Pace = &pace
+			}
+			req.Options.RecycleNotCapable = recycleNot
+			c, ctx, cancel, err := a.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			camp, err := c.StartCampaign(ctx, req)
+			if err != nil {
+				return err
+			}
+			if !wait {
+				if a.json {
+					return a.printJSON(camp)
+				}
+				fmt.Fprintf(a.stdout, "campaign %d started: %s\n", camp.ID, startLine(camp))
+				_, err = fmt.Fprintf(a.stdout, "follow it with: leasectl forcerenew status %d\n", camp.ID)
+				return err
+			}
+			if !a.json {
+				fmt.Fprintf(a.stdout, "campaign %d started: %s\n", camp.ID, startLine(camp))
+			}
+			return a.follow(cmd.Context(), c, camp)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&req.Selector.Pool, "pool", "", "clients of this pool")
+	f.IntVar(&section, "section", 0, "clients in this section of --pool (number)")
+	f.StringVar(&rng, "range", "", "clients with addresses in A-B (inclusive), a prefix like 10.0.0.0/28, or one address")
+	f.StringVar(&req.Selector.Client, "client", "", "one client: hardware address, client id (hex) or leased IPv4 address")
+	f.BoolVar(&req.Selector.All, "all", false, "every bound lease of the server")
+	f.BoolVar(&recycle, "recycle", false, "recycle the addresses of clients that never answer (Huawei recycle)")
+	f.StringVar(&onFailure, "on-failure", "", "what happens to clients that never answer: restore (default), delete, recycle")
+	f.IntVar(&attempts, "attempts", 8, "FORCERENEW messages per client (1..20)")
+	f.DurationVar(&interval, "interval", 2*time.Second, "first wait between attempts; doubles after each")
+	f.IntVar(&pace, "pace", 1000, "at most this many FORCERENEW per second per pool (0 = unlimited)")
+	f.BoolVar(&req.Options.ForceNAK, "force-nak", false, "NAK each client's renew so it re-DISCOVERs (Junos behaviour)")
+	f.BoolVar(&recycleNot, "recycle-not-capable", false, "recycle at once the addresses of clients that cannot act on FORCERENEW")
+	f.BoolVar(&wait, "wait", false, "follow the campaign to its end; exit 1 unless every client renewed, rebound or informed")
+	cmd.RegisterFlagCompletionFunc("on-failure", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"restore", "delete", "recycle"}, cobra.ShellCompDirectiveNoFileComp
+	})
+	cmd.RegisterFlagCompletionFunc("pool", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		return a.poolNames(cmd), cobra.ShellCompDirectiveNoFileComp
+	})
+	return cmd
+}
+
+// startLine summarises a campaign just started.
+func startLine(c api.Campaign) string {
+	o := c.Options
+	pace := "unlimited"
+	if o.Pace != nil && *o.Pace > 0 {
+		pace = strconv.Itoa(*o.Pace) + "/s"
+	}
+	s := c.Description + ", " + plural(c.Clients, "client")
+	if c.Counts.NotCapable > 0 {
+		s += fmt.Sprintf(" (%d not capable)", c.Counts.NotCapable)
+	}
+	s += fmt.Sprintf(", %d attempts from %s doubling, pace %s, on failure %s", o.Attempts, o.Interval, pace, o.OnFailure)
+	if o.ForceNAK {
+		s += ", force NAK"
+	}
+	return s
+}
+
+// campaignBound is the longest a campaign can run: the last client's
+// schedule (sends at 0, I, 3I, ... (2^(A-1)-1)I, give-up after one more
+// doubled wait, so (2^A-1)I), plus the longest wait for a DORA after a NAK
+// at the very end, plus the time pace needs to reach every client once,
+// plus a margin.
+func campaignBound(c api.Campaign) time.Duration {
+	iv, err := time.ParseDuration(c.Options.Interval)
+	if err != nil || iv <= 0 {
+		iv = 2 * time.Second
+	}
+	att := min(max(c.Options.Attempts, 1), 20)
+	d := iv*time.Duration(1<<att-1) + iv<<(att-1)
+	if c.Options.Pace != nil && *c.Options.Pace > 0 {
+		d += time.Duration(c.Clients) * time.Second / time.Duration(*c.Options.Pace) * time.Duration(att)
+	}
+	return d + 10*time.Second
+}
+
+// failed counts the clients that ended without the new configuration.
+func failed(n api.Campaign) int {
+	k := n.Counts
+	return k.NoResponse + k.NotCapable + k.Aborted + k.Released + k.Declined + k.Expired + k.Deleted
+}
+
+func succeeded(n api.Campaign) int { return n.Counts.Renewed + n.Counts.Rebound + n.Counts.Informed }
+
+// follow polls the campaign until it ends or its own bound passes, then
+// prints the outcomes; the error says which clients did not renew.
+func (a *app) follow(ctx context.Context, c *api.Client, camp api.Campaign) error {
+	tty := !a.json && isTerminal(a.stdout)
+	bound := campaignBound(camp)
+	deadline := time.Now().Add(bound)
+	lastLine, lastPrint := "", time.Now()
+	for camp.State == "running" {
+		if time.Now().After(deadline) {
+			if tty {
+				fmt.Fprintln(a.stdout)
+			}
+			return fmt.Errorf("campaign %d still running after %v, longer than its schedule allows; stop it with 'leasectl forcerenew stop %d'",
+				camp.ID, bound.Round(time.Second), camp.ID)
+		}
+		if !a.json {
+			line := progressLine(camp)
+			switch {
+			case tty:
+				fmt.Fprintf(a.stdout, "\r\033[K%s %s", bar(camp, 24), line)
+			case line != lastLine || time.Since(lastPrint) >= quietEvery:
+				fmt.Fprintln(a.stdout, line)
+				lastPrint = time.Now()
+			}
+			lastLine = line
+		}
+		select {
+		case <-ctx.Done():
+			if tty {
+				fmt.Fprintln(a.stdout)
+			}
+			return fmt.Errorf("interrupted; campaign %d keeps running (leasectl forcerenew stop %d ends it)", camp.ID, camp.ID)
+		case <-time.After(pollEvery):
+		}
+		rctx, cancel := context.WithTimeout(ctx, a.timeout)
+		next, err := c.Campaign(rctx, camp.ID)
+		cancel()
+		if err != nil {
+			if tty {
+				fmt.Fprintln(a.stdout)
+			}
+			return fmt.Errorf("campaign %d: %w", camp.ID, err)
+		}
+		camp = next
+	}
+	if a.json {
+		if err := a.printJSON(camp); err != nil {
+			return err
+		}
+	} else {
+		if tty {
+			fmt.Fprintf(a.stdout, "\r\033[K%s %s\n", bar(camp, 24), progressLine(camp))
+		} else if line := progressLine(camp); line != lastLine {
+			fmt.Fprintln(a.stdout, line)
+		}
+		fmt.Fprintf(a.stdout, "campaign %d %s after %s\n", camp.ID, camp.State, span(camp.Ended.Sub(camp.Created)))
+		if err := writeOutcomes(a.stdout, camp); err != nil {
+			return err
+		}
+	}
+	return campaignVerdict(camp)
+}
+
+// campaignVerdict is nil when every client took the new configuration.
+func campaignVerdict(c api.Campaign) error {
+	bad := c.Clients - succeeded(c)
+	if bad == 0 {
+		return nil
+	}
+	var parts, names []string
+	for _, o := range api.OutcomeNames() {
+		if n := countOf(c.Counts, o); n > 0 && !api.Succeeded(o) {
+			parts = append(parts, fmt.Sprintf("%d %s", n, o))
+			names = append(names, o)
+		}
+	}
+	return fmt.Errorf("%d of %d clients did not take the new configuration: %s (see 'leasectl forcerenew clients %d --outcome %s')",
+		bad, c.Clients, strings.Join(parts, ", "), c.ID, strings.Join(names, ","))
+}
+
+func progressLine(c api.Campaign) string {
+	return fmt.Sprintf("%d/%d done  sent %d  renewed %d  pending %d  failed %d",
+		c.Clients-c.Counts.Pending, c.Clients, c.Sent, succeeded(c), c.Counts.Pending, failed(c))
+}
+
+// bar draws [####----] for the share of clients that have an outcome.
+func bar(c api.Campaign, width int) string {
+	done := 0
+	if c.Clients > 0 {
+		done = (c.Clients - c.Counts.Pending) * width / c.Clients
+	}
+	return "[" + strings.Repeat("#", done) + strings.Repeat("-", width-done) + "]"
+}
+
+func countOf(k reconf.Counts, o string) int {
+	switch o {
+	case "pending":
+		return k.Pending
+	case "renewed":
+		return k.Renewed
+	case "rebound":
+		return k.Rebound
+	case "informed":
+		return k.Informed
+	case "no_response":
+		return k.NoResponse
+	case "not_capable":
+		return k.NotCapable
+	case "aborted":
+		return k.Aborted
+	case "released":
+		return k.Released
+	case "declined":
+		return k.Declined
+	case "expired":
+		return k.Expired
+	case "deleted":
+		return k.Deleted
+	}
+	return 0
+}
+
+// writeOutcomes prints one row per outcome that has clients.
+func writeOutcomes(w io.Writer, c api.Campaign) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "OUTCOME\tCLIENTS")
+	for _, o := range api.OutcomeNames() {
+		if n := countOf(c.Counts, o); n > 0 {
+			fmt.Fprintf(tw, "%s\t%d\n", o, n)
+		}
+	}
+	fmt.Fprintf(tw, "total\t%d\n", c.Clients)
+	return tw.Flush()
+}
+
+func campaignIDArg(s string) (uint32, error) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n == 0 {
+		return 0, usagef("%q is not a campaign id (a positive number, see 'leasectl forcerenew status')", s)
+	}
+	return uint32(n), nil
+}
+
+func (a *app) statusCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status [ID]",
+		Short: "Show every campaign, or one with its counts per outcome",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usagef("%s takes at most one campaign id", cmd.CommandPath())
+			}
+			if len(args) == 1 {
+				_, err := campaignIDArg(args[0])
+				return err
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ctx, cancel, err := a.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			if len(args) == 1 {
+				id, _ := campaignIDArg(args[0])
+				camp, err := c.Campaign(ctx, id)
+				if err != nil {
+					return err
+				}
+				if a.json {
+					return a.printJSON(camp)
+				}
+				return writeCampaign(a.stdout, camp, a.now())
+			}
+			list, err := c.Campaigns(ctx)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(list)
+			}
+			return writeCampaignTable(a.stdout, list, a.now())
+		},
+	}
+}
+
+func writeCampaignTable(w io.Writer, list []api.Campaign, now time.Time) error {
+	if len(list) == 0 {
+		_, err := fmt.Fprintln(w, "no campaigns")
+		return err
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "ID\tSTATE\tSELECTOR\tCLIENTS\tSENT\tRENEWED\tPENDING\tFAILED\tSTARTED")
+	for _, c := range list {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", c.ID, c.State, c.Description, c.Clients, c.Sent,
+			succeeded(c), c.Counts.Pending, failed(c), relative(c.Created, now))
+	}
+	return tw.Flush()
+}
+
+func writeCampaign(w io.Writer, c api.Campaign, now time.Time) error {
+	tw := newTable(w)
+	fmt.Fprintf(tw, "campaign:\t%d\n", c.ID)
+	fmt.Fprintf(tw, "state:\t%s\n", c.State)
+	fmt.Fprintf(tw, "selector:\t%s\n", c.Description)
+	fmt.Fprintf(tw, "pools:\t%s\n", dash(strings.Join(c.Pools, ", ")))
+	fmt.Fprintf(tw, "started:\t%s (%s)\n", c.Created.Format(time.RFC3339), relative(c.Created, now))
+	if !c.Ended.IsZero() {
+		fmt.Fprintf(tw, "ended:\t%s (after %s)\n", c.Ended.Format(time.RFC3339), span(c.Ended.Sub(c.Created)))
+	}
+	o := c.Options
+	pace := "unlimited"
+	if o.Pace != nil && *o.Pace > 0 {
+		pace = strconv.Itoa(*o.Pace) + "/s"
+	}
+	fmt.Fprintf(tw, "options:\t%d attempts from %s doubling, pace %s, on failure %s", o.Attempts, o.Interval, pace, o.OnFailure)
+	if o.ForceNAK {
+		fmt.Fprint(tw, ", force NAK")
+	}
+	if o.RecycleNotCapable {
+		fmt.Fprint(tw, ", recycle not capable")
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintf(tw, "progress:\t%s\n", progressLine(c))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	return writeOutcomes(w, c)
+}
+
+func (a *app) clientsCommand() *cobra.Command {
+	var outcomes []string
+	cmd := &cobra.Command{
+		Use:   "clients ID",
+		Short: "Show the clients of a campaign with their outcome, in address order",
+		Example: `  leasectl forcerenew clients 3
+  leasectl forcerenew clients 3 --outcome no_response,not_capable`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("%s needs one campaign id", cmd.CommandPath())
+			}
+			_, err := campaignIDArg(args[0])
+			return err
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, _ := campaignIDArg(args[0])
+			c, ctx, cancel, err := a.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			cl, err := c.CampaignClients(ctx, id, api.ClientQuery{Outcomes: outcomes})
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(cl)
+			}
+			return writeClientTable(a.stdout, cl, a.now())
+		},
+	}
+	cmd.Flags().StringSliceVar(&outcomes, "outcome", nil, "only clients with these outcomes (repeat or comma-separate): "+strings.Join(api.OutcomeNames(), ", "))
+	cmd.RegisterFlagCompletionFunc("outcome", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return api.OutcomeNames(), cobra.ShellCompDirectiveNoFileComp
+	})
+	return cmd
+}
+
+func writeClientTable(w io.Writer, cl []api.CampaignClient, now time.Time) error {
+	if len(cl) == 0 {
+		_, err := fmt.Fprintln(w, "no clients match")
+		return err
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "ADDRESS\tCLIENT-ID\tPOOL\tCAPABLE\tSENT\tOUTCOME\tLAST EVENT\tWHEN\tNEXT")
+	for _, c := range cl {
+		capable := "no"
+		if c.Capable {
+			capable = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", c.Address, dash(c.ClientID), dash(c.Pool), capable, c.Sent,
+			c.Outcome, c.Last, relative(c.When, now), relative(c.Next, now))
+	}
+	return tw.Flush()
+}
+
+func (a *app) stopCommand() *cobra.Command {
+	var pool string
+	cmd := &cobra.Command{
+		Use:   "stop ID | --pool NAME",
+		Short: "Stop a running campaign; its pending clients become aborted, leases unchanged",
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) > 1:
+				return usagef("%s takes one campaign id", cmd.CommandPath())
+			case len(args) == 1 && pool != "":
+				return usagef("give a campaign id or --pool, not both")
+			case len(args) == 0 && pool == "":
+				return usagef("say which campaign: an id or --pool NAME")
+			case len(args) == 1:
+				_, err := campaignIDArg(args[0])
+				return err
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ctx, cancel, err := a.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			var id uint32
+			if len(args) == 1 {
+				id, _ = campaignIDArg(args[0])
+			} else {
+				list, err := c.Campaigns(ctx)
+				if err != nil {
+					return err
+				}
+				for _, camp := range list {
+					if camp.State == "running" && contains(camp.Pools, pool) {
+						id = camp.ID
+					}
+				}
+				if id == 0 {
+					return fmt.Errorf("no running campaign covers pool %q", pool)
+				}
+			}
+			camp, err := c.StopCampaign(ctx, id)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(camp)
+			}
+			_, err = fmt.Fprintf(a.stdout, "campaign %d stopped: %s; %d aborted\n", camp.ID, progressLine(camp), camp.Counts.Aborted)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&pool, "pool", "", "stop the running campaign that covers this pool")
+	return cmd
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *app) disconnectCommand() *cobra.Command {
+	var onFailure string
+	cmd := &cobra.Command{
+		Use:   "disconnect ADDRESS",
+		Short: "Disconnect a client: reconfigure it with a forced NAK, delete its lease if it does not come back",
+		Long: `Disconnect the client bound to ADDRESS without a silent deletion: leased
+sends it FORCERENEW and NAKs its renew, so the client re-DISCOVERs under the
+current configuration (Junos AAA-triggered reconfiguration). If it does not
+come back, its lease is deleted (default) or its address recycled
+(--on-failure recycle). Follow it with 'leasectl forcerenew status ID'.`,
+		Args: addressArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch onFailure {
+			case "delete", "recycle":
+			default:
+				return usagef("--on-failure %q: want delete or recycle", onFailure)
+			}
+			c, ctx, cancel, err := a.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			camp, err := c.Disconnect(ctx, netip.MustParseAddr(args[0]), onFailure)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(camp)
+			}
+			_, err = fmt.Fprintf(a.stdout, "disconnecting %s: campaign %d, %s\n", args[0], camp.ID, startLine(camp))
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&onFailure, "on-failure", "delete", "if the client does not come back: delete or recycle its lease")
+	return cmd
+}
+
+// plural is "1 client", "2 clients".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
