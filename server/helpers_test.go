@@ -14,6 +14,7 @@ import (
 
 	"github.com/leased/leased/dhcpv4"
 	"github.com/leased/leased/lease"
+	"github.com/leased/leased/store"
 )
 
 // clientMsg describes a client message to build for tests.
@@ -77,6 +78,7 @@ type memStore struct {
 	hold     chan struct{} // non-nil: Commit waits for it to close
 	entered  chan struct{} // receives one value per Commit entered (if non-nil)
 	compacts atomic.Int32
+	blobs    []store.Blob // committed, in order
 }
 
 var errDisk = errors.New("test: disk on fire")
@@ -100,8 +102,24 @@ func (m *memStore) Commit(ctx context.Context, recs []lease.Lease) error {
 	}
 	return nil
 }
-func (m *memStore) Compact(all iter.Seq[lease.Lease]) error {
+func (m *memStore) LoadBlobs(fn func(store.Blob) error) error { return nil }
+func (m *memStore) CommitBlobs(ctx context.Context, bs []store.Blob) error {
+	if m.fail.Load() {
+		return errDisk
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, b := range bs {
+		m.blobs = append(m.blobs, store.Blob{Kind: b.Kind, Key: bytes.Clone(b.Key), Value: bytes.Clone(b.Value)})
+	}
+	return nil
+}
+func (m *memStore) Compact(all iter.Seq[lease.Lease], blobs iter.Seq[store.Blob]) error {
 	for range all {
+	}
+	if blobs != nil {
+		for range blobs {
+		}
 	}
 	m.compacts.Add(1)
 	return nil
@@ -188,6 +206,10 @@ func (e *scriptEngine) Delete(now time.Time, addr netip.Addr) (lease.Decision, e
 func (e *scriptEngine) ForceRenew(now time.Time, addr netip.Addr) (lease.Decision, error) {
 	return lease.Decision{}, lease.ErrNotFound
 }
+func (e *scriptEngine) Recycle(now time.Time, addr netip.Addr, key []byte) (lease.Decision, error) {
+	return lease.Decision{}, lease.ErrNotFound
+}
+func (e *scriptEngine) Lookup(addr netip.Addr) (lease.Lease, bool) { return lease.Lease{}, false }
 func (e *scriptEngine) All() iter.Seq[lease.Lease]          { return func(func(lease.Lease) bool) {} }
 func (e *scriptEngine) Reconfigure(cfg lease.Config) error  { return nil }
 func (e *scriptEngine) Leases(f lease.Filter) []lease.Lease { return nil }

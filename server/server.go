@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,8 @@ type Engine interface {
 	Leases(f lease.Filter) []lease.Lease
 	Pools(now time.Time) []lease.PoolStats
 	ForceRenew(now time.Time, addr netip.Addr) (lease.Decision, error)
+	Recycle(now time.Time, addr netip.Addr, key []byte) (lease.Decision, error)
+	Lookup(addr netip.Addr) (lease.Lease, bool)
 }
 
 var _ Engine = (*lease.Engine)(nil)
@@ -74,6 +77,14 @@ type Options struct {
 	ExpireInterval time.Duration
 	// Version and StoreName are reported by Health.
 	Version, StoreName string
+	// Config is the configuration the engine was created with; Reload
+	// compares against it to start campaigns for changed pools (nil: the
+	// first Reload has nothing to compare with).
+	Config *lease.Config
+	// Campaigns configures reconfiguration campaigns (per-pool defaults,
+	// reload trigger, resume after restart). Campaign state is restored
+	// from Store.LoadBlobs in New.
+	Campaigns CampaignConfig
 }
 
 // iface is one served interface.
@@ -113,6 +124,8 @@ type Server struct {
 
 	poolMu   sync.Mutex
 	poolOpts atomic.Pointer[map[string]*poolOptions]
+
+	camp campaignState
 
 	sinceCompact atomic.Int64
 	compacting   atomic.Bool
@@ -252,6 +265,11 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.m = newMetrics(s.reg, func() []lease.PoolStats { return s.eng.Pools(s.now()) })
+	if err := s.initCampaigns(&opts); err != nil {
+		s.conn.Close()
+		s.closeRaw()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -337,6 +355,11 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() {
 		defer bg.Done()
 		s.expireLoop(stopExpire)
+	}()
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		s.campaignLoop(stopExpire)
 	}()
 	s.running.Store(true)
 	s.log.Debug("server running", "port", s.port, "readers", s.opts.Readers, "max_inflight", s.opts.MaxInFlight)
@@ -436,6 +459,9 @@ func (s *Server) handle(sd *sender, p *inPacket, oob []byte) bool {
 		// engine ACKs (crypto/rand.Read does not fail on Linux ≥ 3.17).
 		rand.Read(p.key[:])
 		p.req.ReconfKey = p.key[:]
+	}
+	if t == dhcpv4.Request && s.campaignsActive() {
+		s.forceNAK(&p.req)
 	}
 	// The decision lives in the sender so that it does not escape to the
 	// heap per packet.
@@ -568,6 +594,9 @@ func (s *Server) commit(ctx context.Context, d *lease.Decision, what string) boo
 
 // finish encodes and sends d's reply, if it has one.
 func (s *Server) finish(sd *sender, p *inPacket, d *lease.Decision) {
+	if s.campaignsActive() {
+		s.observe(&p.req, d)
+	}
 	if !d.HasReply {
 		if d.Drop != "" {
 			s.m.drop("engine_" + d.Drop)
@@ -665,9 +694,22 @@ func (s *Server) poolOptions(p *lease.Pool) *poolOptions {
 
 // Reload applies a new lease configuration (pools, options, timing); the
 // engine keeps existing leases. Interfaces and ports are not changed.
+//
+// A pool whose campaign settings have OnChange (SetCampaignConfig) and
+// whose options or sections changed gets a campaign for the affected
+// leases.
 func (s *Server) Reload(cfg lease.Config) error {
 	if err := s.eng.Reconfigure(cfg); err != nil {
 		return err
+	}
+	s.camp.cfgM.Lock()
+	old := s.camp.leaseCfg
+	nc := cfg
+	nc.Pools = slices.Clone(cfg.Pools)
+	s.camp.leaseCfg = &nc
+	s.camp.cfgM.Unlock()
+	if old != nil {
+		defer s.reloadTrigger(old, &nc)
 	}
 	s.poolMu.Lock()
 	empty := map[string]*poolOptions{}
@@ -704,6 +746,9 @@ func (s *Server) expireOnce() {
 	}
 	if s.commit(context.Background(), &d, "expiry") {
 		s.m.expired.Add(float64(len(d.Persist)))
+		if s.campaignsActive() {
+			s.observeRecords(d.Persist)
+		}
 	}
 }
 
@@ -723,7 +768,7 @@ func (s *Server) noteCommitted(n int) {
 		defer s.compactWG.Done()
 		defer s.compacting.Store(false)
 		start := time.Now()
-		if err := s.st.Compact(s.eng.All()); err != nil {
+		if err := s.st.Compact(s.eng.All(), s.campaignBlobs()); err != nil {
 			s.m.compactions.WithLabelValues("error").Inc()
 			s.log.Error("store compaction failed", "err", err)
 			return
@@ -762,6 +807,9 @@ func (s *Server) DeleteLease(ctx context.Context, addr netip.Addr) error {
 	}
 	s.m.committed.Add(float64(len(d.Persist)))
 	s.noteCommitted(len(d.Persist))
+	if s.campaignsActive() {
+		s.observeRecords(d.Persist)
+	}
 	return nil
 }
 

@@ -1,0 +1,734 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"iter"
+	"net/netip"
+	"reflect"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/lease"
+	"github.com/leased/leased/reconf"
+	"github.com/leased/leased/store"
+)
+
+// CampaignConfig is the server's reconfiguration campaign configuration.
+type CampaignConfig struct {
+	// Resume running campaigns after a restart; false marks them halted
+	// (their pending clients aborted) at start.
+	Resume bool
+	// Pools holds per-pool campaign defaults and the reload trigger.
+	Pools map[string]PoolCampaign
+}
+
+// PoolCampaign is one pool's campaign settings.
+type PoolCampaign struct {
+	// Override replaces the campaign options it sets for this pool's
+	// clients (attempts, interval, pace, on-failure, force-NAK), unless
+	// the campaign request carries its own override for the pool.
+	Override reconf.Override
+	// OnChange starts a campaign when a reload changes the pool's options
+	// (all its bound leases) or sections (the leases whose address is no
+	// longer in a section).
+	OnChange bool
+}
+
+const (
+	// campaignIdle bounds the campaign loop's sleep when nothing is due.
+	campaignIdle = 30 * time.Second
+	// campaignWorkers bounds the FORCERENEW sends (each a commit of the
+	// replay counter, then a send) in flight at once, so group commit
+	// shares fsyncs without a goroutine per client.
+	campaignWorkers = 64
+	// maxRecordRetry bounds campaign records kept for a retry after a
+	// failed commit.
+	maxRecordRetry = 1 << 20
+)
+
+// campaignState is the server's part of campaign handling.
+type campaignState struct {
+	mgr  *reconf.Manager
+	cfg  CampaignConfig
+	cfgM sync.Mutex
+
+	leaseCfg *lease.Config // the engine's configuration, for reload diffs (under cfgM)
+
+	recMu    sync.Mutex // serialises draining and committing records
+	recRetry []reconf.Record
+
+	activeMu sync.Mutex  // serialises writers of active
+	active   atomic.Bool // a campaign is running: observe client messages
+	kick     chan struct{}
+}
+
+// initCampaigns creates the manager and restores persisted campaigns.
+func (s *Server) initCampaigns(opts *Options) error {
+	c := &s.camp
+	c.mgr = reconf.NewManager()
+	c.kick = make(chan struct{}, 1)
+	c.cfg = opts.Campaigns
+	if opts.Config != nil {
+		lc := *opts.Config
+		c.leaseCfg = &lc
+	}
+	var recs []reconf.Record
+	headers := map[uint32]bool{}
+	bad := 0
+	err := s.st.LoadBlobs(func(b store.Blob) error {
+		if b.Kind != store.BlobReconf {
+			return nil
+		}
+		var r reconf.Record
+		if err := r.UnmarshalBinary(b.Value); err != nil {
+			bad++
+			return nil
+		}
+		if id, addr, _ := r.Key(); !addr.IsValid() {
+			headers[id] = true
+		}
+		recs = append(recs, r)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("server: load campaigns: %w", err)
+	}
+	// A forgotten campaign leaves client records without their header
+	// until the next compaction: they are gone, not inconsistent.
+	recs = slices.DeleteFunc(recs, func(r reconf.Record) bool { return !headers[r.Campaign()] })
+	if bad > 0 {
+		s.log.Error("campaign records that do not decode were skipped", "records", bad)
+	}
+	if len(recs) > 0 {
+		if err := c.mgr.Restore(recs, s.now(), c.cfg.Resume); err != nil {
+			s.log.Warn("campaign restore", "err", err)
+		}
+		for _, st := range c.mgr.List() {
+			s.log.Info("campaign restored", "id", st.ID, "state", st.State.String(), "selector", st.Selector.String(),
+				"clients", st.Clients, "pending", st.Counts.Pending, "resume", c.cfg.Resume)
+		}
+		if err := s.flushRecords(context.Background()); err != nil {
+			s.log.Error("campaign restore records not persisted", "err", err)
+		}
+	}
+	s.updateActive()
+	s.reg.MustRegister(&campaignCollector{
+		mgr: c.mgr,
+		outcomes: prometheus.NewDesc("leased_forcerenew_outcomes_total",
+			"Clients of reconfiguration campaigns by outcome (every campaign the server knows).", []string{"outcome"}, nil),
+		pending: prometheus.NewDesc("leased_forcerenew_pending",
+			"Clients of running campaigns still waiting for an outcome.", nil, nil),
+		running: prometheus.NewDesc("leased_forcerenew_campaigns_running",
+			"Reconfiguration campaigns running.", nil, nil),
+	})
+	return nil
+}
+
+// campaignCollector reports campaign metrics from the manager at scrape
+// time, so they are consistent with the API and survive a restart.
+type campaignCollector struct {
+	mgr                        *reconf.Manager
+	outcomes, pending, running *prometheus.Desc
+}
+
+func (cc *campaignCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- cc.outcomes
+	ch <- cc.pending
+	ch <- cc.running
+}
+
+func (cc *campaignCollector) Collect(ch chan<- prometheus.Metric) {
+	var sum [16]int
+	running, pending := 0, 0
+	for _, st := range cc.mgr.List() {
+		for _, o := range reconf.Outcomes() {
+			sum[o] += st.Counts.Get(o)
+		}
+		if st.State == reconf.Running {
+			running++
+			pending += st.Counts.Pending
+		}
+	}
+	for _, o := range reconf.Outcomes() {
+		if o == reconf.Pending {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(cc.outcomes, prometheus.CounterValue, float64(sum[o]), o.String())
+	}
+	ch <- prometheus.MustNewConstMetric(cc.pending, prometheus.GaugeValue, float64(pending))
+	ch <- prometheus.MustNewConstMetric(cc.running, prometheus.GaugeValue, float64(running))
+}
+
+// recordBlob is the store form of a campaign record: key = campaign id
+// (header) or campaign id + address (client), value = its encoding. A
+// forget record deletes the header; its clients' records are dropped at
+// the next restore or compaction.
+func recordBlob(r *reconf.Record) (store.Blob, error) {
+	id, addr, forget := r.Key()
+	key := binary.BigEndian.AppendUint32(make([]byte, 0, 8), id)
+	if addr.IsValid() {
+		a := addr.As4()
+		key = append(key, a[:]...)
+	}
+	if forget {
+		return store.Blob{Kind: store.BlobReconf, Key: key}, nil
+	}
+	v, err := r.MarshalBinary()
+	if err != nil {
+		return store.Blob{}, err
+	}
+	return store.Blob{Kind: store.BlobReconf, Key: key, Value: v}, nil
+}
+
+// flushRecords makes the manager's new records durable. Records of a
+// failed commit are kept and retried with the next flush.
+func (s *Server) flushRecords(ctx context.Context) error {
+	c := &s.camp
+	c.recMu.Lock()
+	defer c.recMu.Unlock()
+	recs := append(c.recRetry, c.mgr.Records()...)
+	c.recRetry = nil
+	if len(recs) == 0 {
+		return nil
+	}
+	blobs := make([]store.Blob, 0, len(recs))
+	for i := range recs {
+		b, err := recordBlob(&recs[i])
+		if err != nil {
+			s.log.Error("campaign record does not encode; dropped", "campaign", recs[i].Campaign(), "err", err)
+			continue
+		}
+		blobs = append(blobs, b)
+	}
+	start := time.Now()
+	err := s.st.CommitBlobs(ctx, blobs)
+	s.m.observeCommit(time.Since(start))
+	if err != nil {
+		if len(recs) <= maxRecordRetry {
+			c.recRetry = recs
+		}
+		s.m.commitFail.Inc()
+		s.commitErrors.Add(1)
+		s.log.Error("store commit of campaign records failed", "records", len(recs), "err", err)
+		return fmt.Errorf("server: persist campaign state: %w", err)
+	}
+	s.m.committed.Add(float64(len(blobs)))
+	s.noteCommitted(len(blobs))
+	return nil
+}
+
+// campaignBlobs yields the whole campaign state for a compaction. Records
+// drained but not yet committed are covered by the snapshot taken here,
+// under the same lock, so they are discarded.
+func (s *Server) campaignBlobs() iter.Seq[store.Blob] {
+	return func(yield func(store.Blob) bool) {
+		c := &s.camp
+		c.recMu.Lock()
+		_ = c.mgr.Records()
+		c.recRetry = nil
+		snap := c.mgr.Snapshot()
+		c.recMu.Unlock()
+		for i := range snap {
+			b, err := recordBlob(&snap[i])
+			if err != nil || len(b.Value) == 0 {
+				continue
+			}
+			if !yield(b) {
+				return
+			}
+		}
+	}
+}
+
+// wakeCampaigns makes the campaign loop run now.
+func (s *Server) wakeCampaigns() {
+	select {
+	case s.camp.kick <- struct{}{}:
+	default:
+	}
+}
+
+// updateActive recomputes whether client messages must be observed.
+func (s *Server) updateActive() {
+	c := &s.camp
+	c.activeMu.Lock()
+	defer c.activeMu.Unlock()
+	c.active.Store(slices.ContainsFunc(c.mgr.List(), func(st reconf.CampaignStatus) bool { return st.State == reconf.Running }))
+}
+
+func (s *Server) campaignsActive() bool { return s.camp.active.Load() }
+
+// campaignLoop runs due campaign actions until stop is closed, sleeping
+// until the manager's next wake-up (at most campaignIdle) or a kick.
+func (s *Server) campaignLoop(stop <-chan struct{}) {
+	t := time.NewTimer(campaignIdle)
+	defer t.Stop()
+	for {
+		now := s.now()
+		s.campaignTick(now)
+		wait := campaignIdle
+		if next := s.camp.mgr.NextWake(now); !next.IsZero() {
+			wait = min(max(next.Sub(s.now()), time.Millisecond), campaignIdle)
+		}
+		t.Reset(wait)
+		select {
+		case <-stop:
+			if err := s.flushRecords(context.Background()); err != nil {
+				s.log.Error("campaign records not persisted at shutdown", "err", err)
+			}
+			return
+		case <-s.camp.kick:
+		case <-t.C:
+		}
+	}
+}
+
+// campaignTick executes what is due: the records describing the actions
+// are made durable first, then FORCERENEWs go out (bounded concurrency)
+// and failure outcomes are applied.
+func (s *Server) campaignTick(now time.Time) {
+	ctx := context.Background()
+	acts := s.camp.mgr.Due(now)
+	if err := s.flushRecords(ctx); err != nil {
+		if len(acts) > 0 {
+			// Durable before acting: these sends are skipped (the manager
+			// counts them as sent; later attempts follow the schedule).
+			s.log.Error("campaign actions skipped: their state could not be persisted", "actions", len(acts))
+		}
+		s.updateActive()
+		return
+	}
+	if len(acts) > 0 {
+		sem := make(chan struct{}, campaignWorkers)
+		var wg sync.WaitGroup
+		for _, a := range acts {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				s.runAction(ctx, now, &a)
+			}()
+		}
+		wg.Wait()
+		if err := s.flushRecords(ctx); err != nil {
+			s.log.Error("campaign records after actions not persisted", "err", err)
+		}
+	}
+	s.updateActive()
+}
+
+// runAction executes one campaign action after checking that the lease at
+// its address still belongs to the action's client.
+func (s *Server) runAction(ctx context.Context, now time.Time, a *reconf.Action) {
+	l, ok := s.eng.Lookup(a.Addr)
+	ours := ok && bytes.Equal(l.ClientID, a.Key)
+	switch a.Kind {
+	case reconf.SendForceRenew:
+		if !ours || l.State != lease.StateBound {
+			// The lease changed since the campaign started: report what
+			// happened to it instead of sending.
+			ev := reconf.EvDeleted
+			if ours && l.State == lease.StateExpired {
+				ev = reconf.EvExpired
+			} else if ours && l.State == lease.StateReleased {
+				ev = reconf.EvRelease
+			}
+			s.camp.mgr.Observe(now, reconf.Event{Kind: ev, Addr: a.Addr, Key: a.Key})
+			s.log.Info("campaign: lease changed, no forcerenew", "campaign", a.Campaign, "addr", a.Addr, "event", ev.String())
+			return
+		}
+		if err := s.ForceRenew(ctx, a.Addr); err != nil {
+			// ForceRenew counted and logged it; a client that lost its
+			// key stays pending until its attempts are exhausted.
+			s.log.Debug("campaign forcerenew failed", "campaign", a.Campaign, "addr", a.Addr, "attempt", a.Attempt, "err", err)
+		}
+	case reconf.DeleteLease:
+		if !ours {
+			s.log.Info("campaign: on-failure delete skipped, lease no longer the client's", "campaign", a.Campaign, "addr", a.Addr)
+			return
+		}
+		if err := s.DeleteLease(ctx, a.Addr); err != nil {
+			s.log.Error("campaign: on-failure delete", "campaign", a.Campaign, "addr", a.Addr, "err", err)
+			return
+		}
+		s.log.Info("campaign: lease deleted (no response)", "campaign", a.Campaign, "addr", a.Addr)
+	case reconf.RecycleLease:
+		if err := s.recycle(ctx, now, a.Addr, a.Key); err != nil {
+			s.log.Info("campaign: recycle not applied", "campaign", a.Campaign, "addr", a.Addr, "err", err)
+			return
+		}
+		s.log.Info("campaign: lease recycled", "campaign", a.Campaign, "addr", a.Addr)
+	}
+}
+
+// recycle ends the binding of addr now (the client is kept in the record
+// so it can get the address back) and makes that durable.
+func (s *Server) recycle(ctx context.Context, now time.Time, addr netip.Addr, key []byte) error {
+	d, err := s.eng.Recycle(now, addr, key)
+	if err != nil {
+		return err
+	}
+	if !s.commit(ctx, &d, "recycle") {
+		return fmt.Errorf("server: recycle %s: store commit failed", addr)
+	}
+	return nil
+}
+
+// requestKey is the client key of req as the engine records it
+// (lease.Lease.ClientID): option 61, else htype and chaddr.
+func requestKey(buf []byte, req *lease.Request) []byte {
+	if len(req.ClientID) > 0 {
+		return append(buf, req.ClientID...)
+	}
+	return append(append(buf, req.HType), req.HWAddr...)
+}
+
+// forceNAK sets req.ForceNAK when a renew, rebind or init-reboot comes from
+// a client that a running ForceNAK campaign is reconfiguring.
+func (s *Server) forceNAK(req *lease.Request) {
+	if isSet(req.ServerID) {
+		return // SELECTING: the DORA that follows the NAK
+	}
+	a := req.CIAddr
+	if !isSet(a) {
+		a = req.RequestedIP
+	}
+	if isSet(a) && s.camp.mgr.ShouldNAK(a) {
+		req.ForceNAK = true
+	}
+}
+
+// observe reports a client message and the engine's answer (d, as sent)
+// to the campaign manager: see the events table in reconf/README.md.
+func (s *Server) observe(req *lease.Request, d *lease.Decision) {
+	var kb [64]byte
+	key := requestKey(kb[:0], req)
+	now := s.now()
+	changed := false
+	obs := func(k reconf.EventKind, a netip.Addr) {
+		if _, ok := s.camp.mgr.Observe(now, reconf.Event{Kind: k, Addr: a, Key: key}); ok {
+			changed = true
+		}
+	}
+	switch req.Type {
+	case dhcpv4.Discover:
+		obs(reconf.EvDiscover, netip.Addr{})
+	case dhcpv4.Request:
+		switch {
+		case isSet(req.ServerID):
+		case isSet(req.CIAddr) && req.Unicast:
+			obs(reconf.EvRequestRenew, req.CIAddr)
+		case isSet(req.CIAddr):
+			obs(reconf.EvRequestRebind, req.CIAddr)
+		case isSet(req.RequestedIP):
+			obs(reconf.EvRequestInitReboot, req.RequestedIP)
+		}
+		if d.HasReply {
+			switch d.Reply.Type {
+			case dhcpv4.Ack:
+				obs(reconf.EvAck, d.Reply.YIAddr)
+			case dhcpv4.Nak:
+				obs(reconf.EvNak, netip.Addr{})
+			}
+		}
+	case dhcpv4.Release:
+		if len(d.Persist) > 0 {
+			obs(reconf.EvRelease, req.CIAddr)
+		}
+	case dhcpv4.Decline:
+		if len(d.Persist) > 0 {
+			obs(reconf.EvDecline, req.RequestedIP)
+		}
+	case dhcpv4.Inform:
+		if d.HasReply {
+			obs(reconf.EvInform, req.CIAddr)
+		}
+	}
+	if changed {
+		s.wakeCampaigns()
+	}
+}
+
+// observeRecords reports expired and deleted leases among committed
+// records (expiry loop, operator delete).
+func (s *Server) observeRecords(recs []lease.Lease) {
+	now := s.now()
+	changed := false
+	for i := range recs {
+		r := &recs[i]
+		var k reconf.EventKind
+		switch r.State {
+		case lease.StateExpired:
+			k = reconf.EvExpired
+		case lease.StateDeleted:
+			k = reconf.EvDeleted
+		default:
+			continue
+		}
+		if _, ok := s.camp.mgr.Observe(now, reconf.Event{Kind: k, Addr: r.Addr, Key: r.ClientID}); ok {
+			changed = true
+		}
+	}
+	if changed {
+		s.wakeCampaigns()
+	}
+}
+
+// applyOverride returns o with the fields ov sets replaced.
+func applyOverride(o reconf.Options, ov *reconf.Override) reconf.Options {
+	if ov.Attempts != nil {
+		o.Attempts = *ov.Attempts
+	}
+	if ov.Interval != nil {
+		o.Interval = *ov.Interval
+	}
+	if ov.Pace != nil {
+		o.Pace = *ov.Pace
+	}
+	if ov.OnFailure != nil {
+		o.OnFailure = *ov.OnFailure
+	}
+	if ov.ForceNAK != nil {
+		o.ForceNAK = *ov.ForceNAK
+	}
+	if ov.RecycleNotCapable != nil {
+		o.RecycleNotCapable = *ov.RecycleNotCapable
+	}
+	if ov.AssumeCapable != nil {
+		o.AssumeCapable = *ov.AssumeCapable
+	}
+	return o
+}
+
+// withPoolDefaults adds the configured per-pool overrides to opts for
+// pools the request does not override itself, and marks token and
+// insecure pools AssumeCapable (no RFC 6704 key tells capability there).
+func (s *Server) withPoolDefaults(opts reconf.Options) reconf.Options {
+	c := &s.camp
+	c.cfgM.Lock()
+	defer c.cfgM.Unlock()
+	pools := make(map[string]reconf.Override, len(opts.Pools))
+	for k, v := range opts.Pools {
+		pools[k] = v
+	}
+	for name, pc := range c.cfg.Pools {
+		if _, ok := pools[name]; !ok {
+			pools[name] = pc.Override
+		}
+	}
+	if c.leaseCfg != nil {
+		for i := range c.leaseCfg.Pools {
+			p := &c.leaseCfg.Pools[i]
+			if p.ForceRenew.Mode == lease.AuthRFC6704 {
+				continue
+			}
+			ov := pools[p.Name]
+			if ov.AssumeCapable == nil {
+				yes := true
+				ov.AssumeCapable = &yes
+			}
+			pools[p.Name] = ov
+		}
+	}
+	if len(pools) > 0 {
+		opts.Pools = pools
+	}
+	return opts
+}
+
+// start begins a campaign over leases (nil: every lease) and persists its
+// start before returning.
+func (s *Server) start(ctx context.Context, sel reconf.Selector, opts reconf.Options, leases []lease.Lease, why string) (reconf.CampaignStatus, error) {
+	if leases == nil {
+		leases = s.eng.Leases(lease.Filter{})
+	}
+	c := &s.camp
+	c.activeMu.Lock()
+	st, err := c.mgr.Start(s.now(), sel, opts, leases)
+	if err == nil {
+		c.active.Store(true)
+	}
+	c.activeMu.Unlock()
+	if err != nil {
+		return reconf.CampaignStatus{}, err
+	}
+	s.log.Info("campaign started", "id", st.ID, "why", why, "selector", st.Selector.String(), "pools", st.Pools,
+		"clients", st.Clients, "not_capable", st.Counts.NotCapable, "attempts", st.Options.Attempts,
+		"interval", st.Options.Interval, "pace", st.Options.Pace, "on_failure", st.Options.OnFailure.String(),
+		"force_nak", st.Options.ForceNAK)
+	err = s.flushRecords(ctx)
+	s.wakeCampaigns()
+	return *st, err
+}
+
+// StartCampaign starts a FORCERENEW campaign over the bound leases sel
+// matches. Errors: *reconf.OverlapError, reconf.ErrNoClients,
+// reconf.ErrSelector, invalid options; a store error after the campaign
+// started (it runs; its start may not be durable).
+func (s *Server) StartCampaign(ctx context.Context, sel reconf.Selector, opts reconf.Options) (reconf.CampaignStatus, error) {
+	return s.start(ctx, sel, s.withPoolDefaults(opts), nil, "operator")
+}
+
+// Campaign returns one campaign (reconf.ErrNotFound when unknown).
+func (s *Server) Campaign(id uint32) (reconf.CampaignStatus, error) { return s.camp.mgr.Status(id) }
+
+// Campaigns lists every campaign by ID.
+func (s *Server) Campaigns() []reconf.CampaignStatus { return s.camp.mgr.List() }
+
+// StopCampaign stops a running campaign: pending clients become aborted,
+// leases stay as they are.
+func (s *Server) StopCampaign(ctx context.Context, id uint32) (reconf.CampaignStatus, error) {
+	st, err := s.camp.mgr.Stop(s.now(), id)
+	if err != nil {
+		return reconf.CampaignStatus{}, err
+	}
+	s.log.Info("campaign stopped", "id", id, "aborted", st.Counts.Aborted)
+	err = s.flushRecords(ctx)
+	s.updateActive()
+	s.wakeCampaigns()
+	return *st, err
+}
+
+// CampaignClients returns the clients of a campaign matching f.
+func (s *Server) CampaignClients(id uint32, f reconf.ClientFilter) ([]reconf.ClientProgress, error) {
+	return s.camp.mgr.Clients(id, f)
+}
+
+// Disconnect reconfigures the client bound to addr with a forced NAK (it
+// must come back with a DORA) and applies onFailure if it does not:
+// instead of silently deleting a subscriber's lease, it is made to renew
+// and learn its new state (Junos AAA-triggered reconfiguration). A client
+// that cannot be sent a FORCERENEW gets onFailure at once (restore: left
+// alone).
+func (s *Server) Disconnect(ctx context.Context, addr netip.Addr, onFailure reconf.OnFailure) (reconf.CampaignStatus, error) {
+	l, ok := s.eng.Lookup(addr)
+	if !ok || l.State != lease.StateBound {
+		return reconf.CampaignStatus{}, fmt.Errorf("%w (no bound lease at %s)", reconf.ErrNoClients, addr)
+	}
+	opts := s.withPoolDefaults(reconf.DefaultOptions())
+	if ov, ok := opts.Pools[l.Pool]; ok {
+		opts = applyOverride(opts, &ov)
+	}
+	opts.Pools = nil
+	if p := s.poolAuth(l.Pool); p != lease.AuthRFC6704 {
+		opts.AssumeCapable = true
+	}
+	opts.ForceNAK = true
+	opts.OnFailure = onFailure
+	opts.RecycleNotCapable = onFailure == reconf.Recycle
+	st, err := s.start(ctx, reconf.Selector{Client: addr.String()}, opts, nil, "disconnect")
+	if err != nil {
+		return st, err
+	}
+	if st.Counts.NotCapable > 0 && onFailure == reconf.Delete {
+		if err := s.DeleteLease(ctx, addr); err != nil {
+			return st, err
+		}
+		s.log.Info("disconnect: client cannot be reconfigured; lease deleted", "addr", addr, "campaign", st.ID)
+	}
+	return st, nil
+}
+
+func (s *Server) poolAuth(name string) lease.AuthMode {
+	c := &s.camp
+	c.cfgM.Lock()
+	defer c.cfgM.Unlock()
+	if c.leaseCfg != nil {
+		for i := range c.leaseCfg.Pools {
+			if c.leaseCfg.Pools[i].Name == name {
+				return c.leaseCfg.Pools[i].ForceRenew.Mode
+			}
+		}
+	}
+	return lease.AuthRFC6704
+}
+
+// SetCampaignConfig replaces the campaign configuration (on reload, before
+// Reload so that its trigger sees the new settings). Resume only matters
+// at start.
+func (s *Server) SetCampaignConfig(cc CampaignConfig) {
+	c := &s.camp
+	c.cfgM.Lock()
+	c.cfg = cc
+	c.cfgM.Unlock()
+}
+
+// poolOptionsEqual reports whether two versions of a pool give clients the
+// same configuration (everything but name, sections, exclusions,
+// reservations, relays and FORCERENEW authentication).
+func poolOptionsEqual(a, b lease.Pool) bool {
+	for _, p := range []*lease.Pool{&a, &b} {
+		p.Name, p.Sections, p.Exclude, p.Reservations, p.Relays = "", nil, nil, nil, nil
+		p.ForceRenew = lease.ForceRenewAuth{}
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// inSections reports whether a lies in one of p's sections or is reserved.
+func inSections(p *lease.Pool, a netip.Addr) bool {
+	for _, sec := range p.Sections {
+		if a.Compare(sec.Start) >= 0 && a.Compare(sec.End) <= 0 {
+			return !slices.Contains(p.Exclude, a)
+		}
+	}
+	for _, r := range p.Reservations {
+		if r.Addr == a {
+			return true
+		}
+	}
+	return len(p.Sections) == 0 && p.Subnet.Contains(a)
+}
+
+// reloadTrigger starts a campaign for every pool with OnChange whose
+// options or sections changed between old and cfg.
+func (s *Server) reloadTrigger(old, cfg *lease.Config) {
+	c := &s.camp
+	c.cfgM.Lock()
+	pcs := c.cfg.Pools
+	c.cfgM.Unlock()
+	for i := range cfg.Pools {
+		np := &cfg.Pools[i]
+		pc, ok := pcs[np.Name]
+		if !ok || !pc.OnChange {
+			continue
+		}
+		oi := slices.IndexFunc(old.Pools, func(p lease.Pool) bool { return p.Name == np.Name })
+		if oi < 0 {
+			continue
+		}
+		op := &old.Pools[oi]
+		optsChanged := !poolOptionsEqual(*op, *np)
+		secChanged := !reflect.DeepEqual(op.Sections, np.Sections) || !reflect.DeepEqual(op.Exclude, np.Exclude) ||
+			!reflect.DeepEqual(op.Reservations, np.Reservations)
+		if !optsChanged && !secChanged {
+			continue
+		}
+		all := s.eng.Leases(lease.Filter{Pool: np.Name, States: []lease.State{lease.StateBound}})
+		why := "reload: pool options changed"
+		leases := all
+		if !optsChanged {
+			why = "reload: pool sections changed"
+			leases = slices.DeleteFunc(all, func(l lease.Lease) bool { return inSections(np, l.Addr) })
+		}
+		if len(leases) == 0 {
+			s.log.Info("reload: pool changed, no lease affected; no campaign", "pool", np.Name, "change", why)
+			continue
+		}
+		opts := s.withPoolDefaults(reconf.DefaultOptions())
+		st, err := s.start(context.Background(), reconf.Selector{Pool: np.Name}, opts, leases, why)
+		if err != nil {
+			s.log.Warn("reload: campaign for changed pool not started", "pool", np.Name, "change", why, "err", err)
+			continue
+		}
+		s.log.Info("reload: campaign started for changed pool", "pool", np.Name, "change", why, "id", st.ID, "clients", st.Clients)
+	}
+}
