@@ -337,10 +337,13 @@ func (s *Server) runAction(ctx context.Context, now time.Time, a *reconf.Action)
 			// The lease changed since the campaign started: report what
 			// happened to it instead of sending.
 			ev := reconf.EvDeleted
-			if ours && l.State == lease.StateExpired {
+			switch {
+			case ours && l.State == lease.StateExpired:
 				ev = reconf.EvExpired
-			} else if ours && l.State == lease.StateReleased {
+			case ours && l.State == lease.StateReleased:
 				ev = reconf.EvRelease
+			case ok && l.State == lease.StateDeclined: // the engine clears the client of a declined address
+				ev = reconf.EvDecline
 			}
 			s.camp.mgr.Observe(now, reconf.Event{Kind: ev, Addr: a.Addr, Key: a.Key})
 			s.log.Info("campaign: lease changed, no forcerenew", "campaign", a.Campaign, "addr", a.Addr, "event", ev.String())
