@@ -157,4 +157,18 @@ released() { ctl leases --state released | grep -q released; }
 wait_for 10 "the released lease" released
 ctl leases
 
+step "reconfiguration: the pool's DNS server changes to 10.77.0.53; SIGHUP; a FORCERENEW campaign"
+sed -i "s#dns: \[10.77.0.1\]#dns: [10.77.0.53]#" "$work/leased.yaml"
+kill -HUP "${pids[0]}"
+reloaded() { grep -q '"msg":"reloaded"' "$work/leased.log"; }
+wait_for 10 "leased to reload" reloaded
+# --wait follows the campaign to its end; it exits 1 because udhcpc
+# ignores FORCERENEW (not_capable), which is expected here.
+ctl forcerenew start --pool office --attempts 3 --interval 1s --wait || true
+dhcpcd_dns() { grep RENEW "$work/dhcpcd.events" | grep -q 10.77.0.53; }
+wait_for 10 "dhcpcd to renew with the new DNS server" dhcpcd_dns
+printf '%-9s %s\n' "dhcpcd:" "$(grep RENEW "$work/dhcpcd.events" | tail -n 1)"
+ctl forcerenew clients 1
+ctl forcerenew status
+
 step "done: tearing down namespaces and processes"
