@@ -113,6 +113,10 @@ type DHCPv4 struct {
 	// DeclineQuarantine is how long an address a client declined
 	// (DHCPDECLINE: in use by someone else) is kept out of use. Default 1h.
 	DeclineQuarantine Duration `yaml:"decline_quarantine"`
+	// ForceRenewResume: after a restart, resume reconfiguration campaigns
+	// that were running (true, default) or mark them halted with their
+	// pending clients aborted (false).
+	ForceRenewResume *bool `yaml:"forcerenew_resume"`
 	// Authoritative is the default for pools that do not set it: NAK
 	// requests for addresses unknown on the subnet instead of staying
 	// silent. Default false.
@@ -191,6 +195,32 @@ type ForceRenew struct {
 	// Insecure must be true for auth: none, to say that anyone on the path
 	// may make the clients renew. leased logs a warning at start.
 	Insecure bool `yaml:"insecure"`
+
+	// Campaign defaults for this pool's clients; they replace the
+	// server-wide defaults (8 attempts, 2s doubling, 1000/s, restore)
+	// unless a campaign request overrides the pool itself.
+
+	// Attempts is the number of FORCERENEW messages per client, 1 to 20
+	// (0: the campaign's value).
+	Attempts int `yaml:"attempts"`
+	// Interval is the wait after the first FORCERENEW, doubling after
+	// each, 1ms to 1h (0: the campaign's value).
+	Interval Duration `yaml:"interval"`
+	// Pace is the maximum FORCERENEW messages per second to this pool,
+	// 0 to 100000 (0: unlimited); unset: the campaign's value.
+	Pace *int `yaml:"pace"`
+	// OnFailure is applied to a client that never answers: restore
+	// (lease unchanged), delete (binding removed) or recycle (address
+	// returned to the pool, the client kept in its history); unset: the
+	// campaign's value.
+	OnFailure string `yaml:"on_failure"`
+	// ForceNAK NAKs every returning client so that it re-DISCOVERs
+	// (Junos behaviour); unset: the campaign's value.
+	ForceNAK *bool `yaml:"force_nak"`
+	// OnChange starts a campaign when a reload (SIGHUP) changes this
+	// pool's options (all its bound leases) or sections (the leases whose
+	// address is no longer in a section). Default false.
+	OnChange bool `yaml:"on_change"`
 }
 
 // Route is one classless static route.

@@ -47,3 +47,26 @@ func TestForceRenewConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestForceRenewCampaignConfig(t *testing.T) {
+	c, err := Parse("t.yaml", []byte(doc("      forcerenew: {attempts: 3, interval: 500ms, pace: 0, on_failure: recycle, force_nak: true, on_change: true}")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := c.DHCPv4.Pools[0].ForceRenew
+	if fr.Attempts != 3 || fr.Interval.D().String() != "500ms" || fr.Pace == nil || *fr.Pace != 0 ||
+		fr.OnFailure != "recycle" || fr.ForceNAK == nil || !*fr.ForceNAK || !fr.OnChange {
+		t.Fatalf("parsed %+v", fr)
+	}
+	for in, field := range map[string]string{
+		"{attempts: 21}":        "forcerenew.attempts",
+		"{interval: 2h}":        "forcerenew.interval",
+		"{pace: -1}":            "forcerenew.pace",
+		"{on_failure: destroy}": "forcerenew.on_failure",
+	} {
+		_, err := Parse("t.yaml", []byte(doc("      forcerenew: "+in)))
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: %v, want an error naming %s", in, err, field)
+		}
+	}
+}

@@ -576,4 +576,18 @@ func (v *validator) forceRenew(fr *ForceRenew, f string) {
 	default:
 		v.errorf(f+".auth", "%q is not a FORCERENEW authentication; use rfc6704 (default), token or none", fr.Auth)
 	}
+	if fr.Attempts < 0 || fr.Attempts > 20 {
+		v.errorf(f+".attempts", "%d: want 1 to 20 (0 or unset: the campaign's value)", fr.Attempts)
+	}
+	if d := time.Duration(fr.Interval); d != 0 && (d < time.Millisecond || d > time.Hour) {
+		v.errorf(f+".interval", "%v: want 1ms to 1h", d)
+	}
+	if fr.Pace != nil && (*fr.Pace < 0 || *fr.Pace > 100000) {
+		v.errorf(f+".pace", "%d: want 0 (unlimited) to 100000 FORCERENEW per second", *fr.Pace)
+	}
+	switch fr.OnFailure {
+	case "", "restore", "delete", "recycle":
+	default:
+		v.errorf(f+".on_failure", "%q: want restore, delete or recycle", fr.OnFailure)
+	}
 }

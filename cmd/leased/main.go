@@ -32,6 +32,7 @@ import (
 	"github.com/leased/leased/api"
 	"github.com/leased/leased/config"
 	"github.com/leased/leased/lease"
+	"github.com/leased/leased/reconf"
 	"github.com/leased/leased/server"
 	"github.com/leased/leased/store/wal"
 )
@@ -153,7 +154,10 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 	if port == 0 {
 		port = -1 // config: 0 picks a free port
 	}
+	lcfg := cfg.Lease()
 	srv, err := server.New(server.Options{
+		Config:       &lcfg,
+		Campaigns:    campaignConfig(cfg),
 		Interfaces:   cfg.DHCPv4.Interfaces,
 		Port:         port,
 		Engine:       eng,
@@ -247,6 +251,7 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 		}
 		return old
 	}
+	srv.SetCampaignConfig(campaignConfig(cfg))
 	if err := srv.Reload(cfg.Lease()); err != nil {
 		log.Error("reload: engine refused the configuration; keeping the running one", "err", err)
 		return old
@@ -268,6 +273,43 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 	cfg.DHCPv4.Interfaces, cfg.DHCPv4.Port = old.DHCPv4.Interfaces, old.DHCPv4.Port
 	cfg.DataDir, cfg.Control, cfg.Store = old.DataDir, old.Control, old.Store
 	return cfg
+}
+
+// campaignConfig maps the per-pool forcerenew campaign settings and
+// dhcpv4.forcerenew_resume to the server's campaign configuration.
+func campaignConfig(cfg *config.Config) server.CampaignConfig {
+	cc := server.CampaignConfig{Resume: true, Pools: map[string]server.PoolCampaign{}}
+	if r := cfg.DHCPv4.ForceRenewResume; r != nil {
+		cc.Resume = *r
+	}
+	for _, p := range cfg.DHCPv4.Pools {
+		fr := p.ForceRenew
+		var pc server.PoolCampaign
+		pc.OnChange = fr.OnChange
+		if fr.Attempts > 0 {
+			v := fr.Attempts
+			pc.Override.Attempts = &v
+		}
+		if fr.Interval > 0 {
+			v := fr.Interval.D()
+			pc.Override.Interval = &v
+		}
+		if fr.Pace != nil {
+			v := *fr.Pace
+			pc.Override.Pace = &v
+		}
+		if fr.OnFailure != "" {
+			if v, err := reconf.ParseOnFailure(fr.OnFailure); err == nil { // validated by config.Load
+				pc.Override.OnFailure = &v
+			}
+		}
+		if fr.ForceNAK != nil {
+			v := *fr.ForceNAK
+			pc.Override.ForceNAK = &v
+		}
+		cc.Pools[p.Name] = pc
+	}
+	return cc
 }
 
 func startHTTP(ln net.Listener, h http.Handler, log *slog.Logger) *http.Server {
