@@ -37,8 +37,13 @@ fuzz:
 	  done; \
 	done
 
+# Go benchmarks, then leased against ISC Kea side by side (needs root and
+# 2 CPUs; writes docs/BENCHMARKS.md's compare section). Not run in CI.
+# COMPARE_FLAGS=--quick for a short trial run.
+COMPARE_FLAGS ?=
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./dhcpv4 ./lease ./store/...
+	./bench/compare $(COMPARE_FLAGS)
 
 clean:
 	rm -rf $(BIN)

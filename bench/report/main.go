@@ -1,0 +1,126 @@
+// Command report turns the results of bench/compare into a Markdown
+// table and an SVG chart, and computes the p99 ACK latency of a packet
+// capture.
+//
+//	report -p99 FILE.pcap
+//	report -in DIR -doc docs/BENCHMARKS.md -svg bench/results/compare.svg [-copy bench/results]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+)
+
+func main() {
+	p99 := flag.String("p99", "", "print the p99 REQUEST→ACK latency in ms of this pcap capture and exit")
+	in := flag.String("in", "", "bench/compare output directory (results.tsv, meta.env, raw/)")
+	doc := flag.String("doc", "docs/BENCHMARKS.md", "Markdown file to update between the compare markers")
+	svg := flag.String("svg", "bench/results/compare.svg", "SVG chart to write")
+	cp := flag.String("copy", "", "directory to copy results.tsv and meta.env into")
+	flag.Parse()
+	if err := run(*p99, *in, *doc, *svg, *cp); err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+}
+
+func run(p99, in, doc, svg, cp string) error {
+	if p99 != "" {
+		f, err := os.Open(p99)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		lat, err := ackLatencies(f)
+		if err != nil {
+			return err
+		}
+		v := percentileMs(lat, 0.99)
+		if math.IsNaN(v) {
+			fmt.Println("NaN")
+		} else {
+			fmt.Printf("%.3f\n", v)
+		}
+		return nil
+	}
+	if in == "" {
+		return fmt.Errorf("need -p99 FILE or -in DIR")
+	}
+	rf, err := os.Open(filepath.Join(in, "results.tsv"))
+	if err != nil {
+		return err
+	}
+	rows, err := parseResults(rf)
+	rf.Close()
+	if err != nil {
+		return err
+	}
+	mf, err := os.Open(filepath.Join(in, "meta.env"))
+	if err != nil {
+		return err
+	}
+	meta, err := parseMeta(mf)
+	mf.Close()
+	if err != nil {
+		return err
+	}
+	lb, err := leasebenchResults(filepath.Join(in, "raw"))
+	if err != nil {
+		return err
+	}
+	var sums []summary
+	var ss []series
+	colors := map[string]string{"kea": "#d95f02", "leased": "#1b9e77"}
+	for _, srv := range []string{"kea", "leased"} {
+		s := summarize(rows, srv)
+		sums = append(sums, s)
+		ss = append(ss, series{Name: srv, Color: colors[srv], Pts: curve(rows, srv), Flat: s.Flat})
+	}
+	if err := os.MkdirAll(filepath.Dir(svg), 0o755); err != nil {
+		return err
+	}
+	sf, err := os.Create(svg)
+	if err != nil {
+		return err
+	}
+	title := fmt.Sprintf("DORA/s completed vs offered, perfdhcp, %s (%s)", meta["date"], meta["cpu"])
+	if err := writeSVG(sf, title, ss); err != nil {
+		sf.Close()
+		return err
+	}
+	if err := sf.Close(); err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(filepath.Dir(doc), svg)
+	if err != nil {
+		return err
+	}
+	text := section(meta, sums, lb, filepath.ToSlash(rel))
+	old, err := os.ReadFile(doc)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	updated, err := spliceSection(string(old), text)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(doc, []byte(updated), 0o644); err != nil {
+		return err
+	}
+	if cp != "" {
+		for _, name := range []string{"results.tsv", "meta.env"} {
+			b, err := os.ReadFile(filepath.Join(in, name))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(cp, name), b, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Print(text)
+	return nil
+}
