@@ -78,6 +78,15 @@ func TestEvents(t *testing.T) {
 				{at: 2 * time.Second, ev: ev(EvAck, a5, k5), ok: true, nak: false, want: Rebound},
 			},
 			outcome: Rebound, last: EvAck, sends: 1, endedAt: 2 * time.Second, wantState: Done},
+		{name: "ForceNAK, NAK missed, client renews the same address again: renewed",
+			opts: Options{ForceNAK: true},
+			steps: []step{
+				{at: 1 * time.Second, ev: ev(EvRequestRenew, a5, k5), ok: true, nak: true, want: Pending},
+				{at: 1 * time.Second, ev: ev(EvNak, a5, k5), ok: true, nak: true, want: Pending},
+				{at: 4 * time.Second, ev: ev(EvRequestRenew, a5, k5), ok: true, nak: false, want: Pending},
+				{at: 4 * time.Second, ev: ev(EvAck, a5, k5), ok: true, nak: false, want: Renewed},
+			},
+			outcome: Renewed, last: EvAck, sends: 1, endedAt: 4 * time.Second, wantState: Done},
 		{name: "NAK but no DORA: no_response after the longest wait, on-failure applied",
 			opts: Options{OnFailure: Delete},
 			steps: []step{

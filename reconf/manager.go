@@ -510,8 +510,14 @@ func (m *Manager) Observe(now time.Time, ev Event) (ClientProgress, bool) {
 		cl.last, cl.when = ev.Kind, n
 		m.emitClient(c, i)
 	case EvAck:
+		// Rebound: the ACK ends a new DORA (the client was NAKed or sent
+		// its own DISCOVER) or moved it to another address. An ACK to a
+		// renew, rebind or init-reboot of the same address is a renewal
+		// even after a NAK — the client did not see the NAK (or ignored
+		// it) and simply renewed.
 		o := Renewed
-		if cl.phase == phDORA || ev.Addr.IsValid() && ev.Addr.Unmap() != addr4(cl.addr) {
+		renewing := cl.last == EvRequestRenew || cl.last == EvRequestRebind || cl.last == EvRequestInitReboot
+		if ev.Addr.IsValid() && ev.Addr.Unmap() != addr4(cl.addr) || cl.phase == phDORA && !renewing {
 			o = Rebound
 		}
 		m.finish(c, i, o, EvAck, n)

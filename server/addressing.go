@@ -89,3 +89,18 @@ func ReplyDest(t *ReplyTarget, relayPort uint16) Dest {
 		return Dest{Kind: DestBroadcast, Addr: netip.AddrPortFrom(limitedBroadcast, dhcpv4.ClientPort)}
 	}
 }
+
+// NakCopyDest says whether a NAK also goes, as a unicast copy, to the
+// client's ciaddr. RFC 2131 §4.1 has the server broadcast every NAK when
+// giaddr is zero, but a client in RENEWING or REBINDING may listen only on
+// a socket bound to its leased address (dhcpcd does), which a broadcast to
+// 255.255.255.255 never reaches: it would retry and time out instead of
+// restarting at INIT. The copy is sent in addition to the broadcast, so
+// clients that follow the RFC still get the broadcast; a second NAK for the
+// same xid is harmless.
+func NakCopyDest(t *ReplyTarget) (Dest, bool) {
+	if t.Type != dhcpv4.Nak || isSet(t.GIAddr) || !isSet(t.CIAddr) {
+		return Dest{}, false
+	}
+	return Dest{Kind: DestUnicast, Addr: netip.AddrPortFrom(t.CIAddr, dhcpv4.ClientPort)}, true
+}

@@ -54,3 +54,27 @@ func TestReplyDestRelayPort(t *testing.T) {
 		t.Fatalf("port = %d, want 10067", got.Addr.Port())
 	}
 }
+
+func TestNakCopyDest(t *testing.T) {
+	ci := netip.MustParseAddr("10.77.1.5")
+	gi := netip.MustParseAddr("10.99.0.2")
+	for _, tc := range []struct {
+		name string
+		t    ReplyTarget
+		want bool
+	}{
+		{"renewing NAK gets a unicast copy", ReplyTarget{Type: dhcpv4.Nak, CIAddr: ci}, true},
+		{"selecting NAK (no ciaddr): broadcast only", ReplyTarget{Type: dhcpv4.Nak}, false},
+		{"relayed NAK: relay only", ReplyTarget{Type: dhcpv4.Nak, CIAddr: ci, GIAddr: gi}, false},
+		{"ACK: never", ReplyTarget{Type: dhcpv4.Ack, CIAddr: ci}, false},
+	} {
+		d, ok := NakCopyDest(&tc.t)
+		if ok != tc.want {
+			t.Errorf("%s: ok = %v, want %v", tc.name, ok, tc.want)
+			continue
+		}
+		if ok && (d.Kind != DestUnicast || d.Addr != netip.AddrPortFrom(ci, dhcpv4.ClientPort)) {
+			t.Errorf("%s: dest %+v, want unicast to %v:68", tc.name, d, ci)
+		}
+	}
+}

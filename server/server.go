@@ -629,6 +629,14 @@ func (s *Server) finish(sd *sender, p *inPacket, d *lease.Decision) {
 		s.log.Debug("reply", "type", r.Type, "yiaddr", r.YIAddr, "xid", p.msg.XID,
 			"to", dest.Addr, "path", dest.Kind, "interface", p.ifc.name)
 	}
+	if extra, ok := NakCopyDest(&t); ok {
+		// Best effort: the broadcast above is the RFC's answer.
+		if err := s.send(sd, p.ifc, p.req.ServerAddr, extra, out); err != nil {
+			s.log.Debug("send NAK copy to ciaddr", "to", extra.Addr, "err", err)
+		} else {
+			s.m.sentVia.WithLabelValues("nak_unicast_copy").Inc()
+		}
+	}
 }
 
 // send delivers one encoded reply along dest.
