@@ -161,6 +161,9 @@ func (c *Client) Addr() netip.Addr { return addr4(c.addr) }
 // ServerID is the server identifier of the lease or offer.
 func (c *Client) ServerID() netip.Addr { return addr4(c.serverID) }
 
+// Tries is how many times the current message was sent.
+func (c *Client) Tries() uint8 { return c.tries }
+
 // HasKey reports whether an RFC 6704 reconfigure key was received.
 func (c *Client) HasKey() bool { return c.flags&flagHaveKey != 0 }
 

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"time"
+
+	"golang.org/x/net/ipv4"
+
+	"github.com/leased/leased/dhcpv4"
+)
+
+// The null server answers every DISCOVER with an OFFER and every REQUEST
+// or INFORM with an ACK, with no state and no disk: an address derived
+// from chaddr, server id 127.0.0.1, lease 1 h. It replies to the source
+// address. It measures what leasebench and the kernel can do on this
+// machine, the ceiling a real server is compared with.
+
+func runNullServer(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("leasebench null-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:67", "`addr:port` to answer on")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ap, err := netip.ParseAddrPort(*listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "leasebench null-server: --listen: %v\n", err)
+		return 2
+	}
+	conn, err := listenReuse(ap)
+	if err != nil {
+		fmt.Fprintf(stderr, "leasebench null-server: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "null server answering on %v\n", conn.LocalAddr())
+	nullServe(ctx, conn)
+	return 0
+}
+
+var nullServerID = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+
+// nullServe runs until ctx ends, then closes conn.
+func nullServe(ctx context.Context, conn *net.UDPConn) {
+	defer conn.Close()
+	pc := ipv4.NewPacketConn(conn)
+	in := make([]ipv4.Message, batchLen)
+	for i := range in {
+		in[i].Buffers = [][]byte{make([]byte, 1500)}
+	}
+	out := make([]ipv4.Message, 0, batchLen)
+	bufs := make([][]byte, batchLen)
+	for i := range bufs {
+		bufs[i] = make([]byte, 0, 600)
+	}
+	var m dhcpv4.Message
+	var w dhcpv4.Writer
+	for ctx.Err() == nil {
+		_ = conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, err := pc.ReadBatch(in, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		out = out[:0]
+		for k := range n {
+			if m.Decode(in[k].Buffers[0][:in[k].N]) != nil || m.Op != dhcpv4.BootRequest {
+				continue
+			}
+			var t dhcpv4.MessageType
+			switch m.Type() {
+			case dhcpv4.Discover:
+				t = dhcpv4.Offer
+			case dhcpv4.Request, dhcpv4.Inform:
+				t = dhcpv4.Ack
+			default:
+				continue
+			}
+			h := m.Header
+			h.Op, h.Hops, h.SName, h.File = dhcpv4.BootReply, 0, nil, nil
+			if t == dhcpv4.Ack && m.CIAddr.IsValid() && !m.CIAddr.IsUnspecified() {
+				h.YIAddr = m.CIAddr
+			} else {
+				// 10.x.y.z from the last three chaddr bytes.
+				h.YIAddr = netip.AddrFrom4([4]byte{10, h.CHAddr[3], h.CHAddr[4], h.CHAddr[5]})
+			}
+			w.Reset(bufs[len(out)][:0])
+			w.Header(&h)
+			w.OptionByte(dhcpv4.OptMessageType, byte(t))
+			w.OptionAddr(dhcpv4.OptServerID, nullServerID)
+			w.OptionUint32(dhcpv4.OptLeaseTime, 3600)
+			pkt, err := w.End()
+			if err != nil {
+				continue
+			}
+			out = append(out, ipv4.Message{Buffers: [][]byte{pkt}, Addr: in[k].Addr})
+		}
+		for len(out) > 0 {
+			k, err := pc.WriteBatch(out, 0)
+			if err != nil && k <= 0 {
+				k = 1
+			}
+			out = out[k:]
+		}
+	}
+}
