@@ -22,7 +22,7 @@ type lbResult struct {
 // `leasebench --json`. Fields are found by name in the flattened JSON
 // (see lbFields), so the report does not break when leasebench nests
 // them differently.
-func leasebenchResults(dir string) ([]lbResult, error) {
+func leasebenchResults(dir string, servers []string) ([]lbResult, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "leasebench-*-r*.json"))
 	if err != nil {
 		return nil, err
@@ -60,7 +60,7 @@ func leasebenchResults(dir string) ([]lbResult, error) {
 		}
 	}
 	var out []lbResult
-	for _, s := range []string{"kea", "leased"} {
+	for _, s := range servers {
 		if a := by[s]; a != nil {
 			out = append(out, lbResult{Server: s, Achieved: spreadOf(a.rate), P99: spreadOf(a.p99), CPU: spreadOf(a.cpu)})
 		}

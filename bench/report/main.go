@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 func main() {
@@ -67,17 +68,25 @@ func run(p99, in, doc, svg, cp string) error {
 	if err != nil {
 		return err
 	}
-	lb, err := leasebenchResults(filepath.Join(in, "raw"))
+	lb, err := leasebenchResults(filepath.Join(in, "raw"), strings.Fields(meta["servers"]))
 	if err != nil {
 		return err
 	}
 	var sums []summary
 	var ss []series
-	colors := map[string]string{"kea": "#d95f02", "leased": "#1b9e77"}
-	for _, srv := range []string{"kea", "leased"} {
+	colors := map[string]string{"kea": "#d95f02", "leased": "#1b9e77", "leased-gmp4": "#7570b3"}
+	servers := strings.Fields(meta["servers"])
+	if len(servers) == 0 {
+		servers = []string{"kea", "leased"}
+	}
+	for _, srv := range servers {
 		s := summarize(rows, srv)
 		sums = append(sums, s)
-		ss = append(ss, series{Name: srv, Color: colors[srv], Pts: curve(rows, srv), Flat: s.Flat})
+		c := colors[srv]
+		if c == "" {
+			c = "#666666"
+		}
+		ss = append(ss, series{Name: label(srv), Color: c, Pts: curve(rows, srv), Flat: s.Flat})
 	}
 	if err := os.MkdirAll(filepath.Dir(svg), 0o755); err != nil {
 		return err
@@ -98,7 +107,7 @@ func run(p99, in, doc, svg, cp string) error {
 	if err != nil {
 		return err
 	}
-	text := section(meta, sums, lb, filepath.ToSlash(rel))
+	text := section(meta, rows, sums, lb, filepath.ToSlash(rel))
 	old, err := os.ReadFile(doc)
 	if err != nil && !os.IsNotExist(err) {
 		return err

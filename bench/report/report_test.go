@@ -275,7 +275,7 @@ func TestLeasebenchFields(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "leasebench-leased-r1.json"), []byte(js), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got, err := leasebenchResults(dir)
+	got, err := leasebenchResults(dir, []string{"kea", "leased"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ type row struct {
 	RAAvgMs, RAMaxMs    float64 // perfdhcp's REQUEST-ACK delays
 	CPUSec              float64 // server utime+stime during the run
 	P99Ms               float64 // from the capture (half phase only), else NaN
+	OtherCPU0           float64 // CPU seconds other processes took on CPU 0 (NaN if not recorded)
 }
 
 // Loss is the share of exchanges (DISCOVERs sent) that did not end in a
@@ -85,6 +86,13 @@ func parseResults(rd io.Reader) ([]row, error) {
 			Repeat: atoi("repeat"), Offered: atoi("offered"), Period: atof("period"),
 			DOSent: atoi("do_sent"), DORecv: atoi("do_recv"), RASent: atoi("ra_sent"), RARecv: atoi("ra_recv"),
 			RAAvgMs: atof("ra_avg_ms"), RAMaxMs: atof("ra_max_ms"), CPUSec: atof("cpu_s"), P99Ms: atof("p99_ms")}
+		if err != nil {
+			return nil, err
+		}
+		r.OtherCPU0 = math.NaN()
+		if _, ok := cols["other_cpu0_s"]; ok {
+			r.OtherCPU0 = atof("other_cpu0_s")
+		}
 		if err != nil {
 			return nil, err
 		}
