@@ -125,31 +125,37 @@ func DefaultOptions() Options {
 	return Options{Attempts: DefaultAttempts, Interval: DefaultInterval, Pace: DefaultPace}
 }
 
+// Apply returns o with the fields ov sets replaced.
+func (o Options) Apply(ov *Override) Options {
+	if ov.Attempts != nil {
+		o.Attempts = *ov.Attempts
+	}
+	if ov.Interval != nil {
+		o.Interval = *ov.Interval
+	}
+	if ov.Pace != nil {
+		o.Pace = *ov.Pace
+	}
+	if ov.OnFailure != nil {
+		o.OnFailure = *ov.OnFailure
+	}
+	if ov.ForceNAK != nil {
+		o.ForceNAK = *ov.ForceNAK
+	}
+	if ov.RecycleNotCapable != nil {
+		o.RecycleNotCapable = *ov.RecycleNotCapable
+	}
+	if ov.AssumeCapable != nil {
+		o.AssumeCapable = *ov.AssumeCapable
+	}
+	return o
+}
+
 // forPool returns o with pool's override applied and defaults filled in
 // (Pools dropped).
 func (o Options) forPool(pool string) Options {
 	if ov, ok := o.Pools[pool]; ok {
-		if ov.Attempts != nil {
-			o.Attempts = *ov.Attempts
-		}
-		if ov.Interval != nil {
-			o.Interval = *ov.Interval
-		}
-		if ov.Pace != nil {
-			o.Pace = *ov.Pace
-		}
-		if ov.OnFailure != nil {
-			o.OnFailure = *ov.OnFailure
-		}
-		if ov.ForceNAK != nil {
-			o.ForceNAK = *ov.ForceNAK
-		}
-		if ov.RecycleNotCapable != nil {
-			o.RecycleNotCapable = *ov.RecycleNotCapable
-		}
-		if ov.AssumeCapable != nil {
-			o.AssumeCapable = *ov.AssumeCapable
-		}
+		o = o.Apply(&ov)
 	}
 	o.Pools = nil
 	if o.Attempts == 0 {

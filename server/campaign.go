@@ -486,32 +486,6 @@ func (s *Server) observeRecords(recs []lease.Lease) {
 	}
 }
 
-// applyOverride returns o with the fields ov sets replaced.
-func applyOverride(o reconf.Options, ov *reconf.Override) reconf.Options {
-	if ov.Attempts != nil {
-		o.Attempts = *ov.Attempts
-	}
-	if ov.Interval != nil {
-		o.Interval = *ov.Interval
-	}
-	if ov.Pace != nil {
-		o.Pace = *ov.Pace
-	}
-	if ov.OnFailure != nil {
-		o.OnFailure = *ov.OnFailure
-	}
-	if ov.ForceNAK != nil {
-		o.ForceNAK = *ov.ForceNAK
-	}
-	if ov.RecycleNotCapable != nil {
-		o.RecycleNotCapable = *ov.RecycleNotCapable
-	}
-	if ov.AssumeCapable != nil {
-		o.AssumeCapable = *ov.AssumeCapable
-	}
-	return o
-}
-
 // withPoolDefaults adds the configured per-pool overrides to opts for
 // pools the request does not override itself, and marks token and
 // insecure pools AssumeCapable (no RFC 6704 key tells capability there).
@@ -619,7 +593,7 @@ func (s *Server) Disconnect(ctx context.Context, addr netip.Addr, onFailure reco
 	}
 	opts := s.withPoolDefaults(reconf.DefaultOptions())
 	if ov, ok := opts.Pools[l.Pool]; ok {
-		opts = applyOverride(opts, &ov)
+		opts = opts.Apply(&ov)
 	}
 	opts.Pools = nil
 	if p := s.poolAuth(l.Pool); p != lease.AuthRFC6704 {
