@@ -280,23 +280,7 @@ func (w *WAL) LoadBlobs(fn func(store.Blob) error) error {
 
 // CommitBlobs makes blobs durable with the same guarantees as Commit.
 func (w *WAL) CommitBlobs(ctx context.Context, blobs []store.Blob) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if len(blobs) == 0 {
-		return nil
-	}
-	r := w.reqPool.Get().(*request)
-	r.buf = r.buf[:0]
-	for i := range blobs {
-		var err error
-		if r.buf, err = appendBlobFrame(r.buf, &blobs[i]); err != nil {
-			w.reqPool.Put(r)
-			return err
-		}
-	}
-	r.n = len(blobs)
-	return w.enqueue(r)
+	return commitFrames(w, ctx, blobs, appendBlobFrame)
 }
 
 // Commit makes recs durable: it returns nil only after they have been
@@ -306,22 +290,28 @@ func (w *WAL) CommitBlobs(ctx context.Context, blobs []store.Blob) error {
 // outcome, so that a caller never abandons records that may still reach
 // disk.
 func (w *WAL) Commit(ctx context.Context, recs []lease.Lease) error {
+	return commitFrames(w, ctx, recs, appendLeaseFrame)
+}
+
+// commitFrames encodes items with appendFrame into one request and waits
+// for it to be durable.
+func commitFrames[T any](w *WAL, ctx context.Context, items []T, appendFrame func([]byte, *T) ([]byte, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(recs) == 0 {
+	if len(items) == 0 {
 		return nil
 	}
 	r := w.reqPool.Get().(*request)
 	r.buf = r.buf[:0]
-	for i := range recs {
+	for i := range items {
 		var err error
-		if r.buf, err = appendLeaseFrame(r.buf, &recs[i]); err != nil {
+		if r.buf, err = appendFrame(r.buf, &items[i]); err != nil {
 			w.reqPool.Put(r)
 			return err
 		}
 	}
-	r.n = len(recs)
+	r.n = len(items)
 	return w.enqueue(r)
 }
 
