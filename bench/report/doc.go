@@ -49,7 +49,7 @@ func parseMeta(r io.Reader) (map[string]string, error) {
 }
 
 // section writes the Markdown for docs/BENCHMARKS.md.
-func section(meta map[string]string, rows []row, sums []summary, lb []lbResult, svgRel string) string {
+func section(meta map[string]string, rows []row, sums []summary, lb []lbResult, svgRel, notes string) string {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("## Side by side with ISC Kea (`bench/compare`)\n\n")
@@ -58,7 +58,7 @@ func section(meta map[string]string, rows []row, sums []summary, lb []lbResult, 
 	if meta["quick"] == "1" {
 		p("**This is a `--quick` run (one repeat, few rates): indicative only.**\n\n")
 	}
-	p("Setup: two network namespaces joined by a veth pair; the server on CPU 0 (`taskset -c 0`), the load generator on CPU 1 (`taskset -c 1`); one pool 10.77.16.0–10.77.255.255 (61,440 addresses), lease time %ss; a fresh server with an empty data directory for every run; servers alternated A/B/B/A; %s repeat(s) of %s s per rate; %s simulated clients. ", meta["lease_secs"], meta["repeats"], meta["period"], meta["clients"])
+	p("Setup: two network namespaces joined by a veth pair; the server on CPU 0 (`taskset -c 0`), the load generator on CPU 1 (`taskset -c 1`); one pool 10.77.16.0–10.77.255.255 (61,440 addresses), lease time %ss; a fresh server with an empty data directory for every run; servers alternated (A/B/C, then C/B/A) at every rate; before each run the script waits (≤ 60 s) for CPU 0 to be quiet, and a run during which other processes took > 30 %% of CPU 0 is repeated once; %s repeat(s) of %s s per rate; %s simulated clients. ", meta["lease_secs"], meta["repeats"], meta["period"], meta["clients"])
 	p("Per run: `perfdhcp -4 -l 10.77.0.2 -R %s -r RATE -p %s -W 2000000 10.77.0.1` (a relay: giaddr 10.77.0.2). An exchange is lost when its DISCOVER got no ACK in the end; the completed rate is ACKs received ÷ %s s. The max rate is, per repeat, the highest offered rate (a fixed ladder, then a bisection between the last passing and the first failing rate) with < 1 %% lost exchanges. Latency at half of that rate: p99 REQUEST→ACK from a packet capture (tcpdump) in the client namespace, and perfdhcp's own average and maximum. CPU: the server's utime+stime (`/proc/PID/stat`) over the run ÷ completed exchanges. Values: median (min–max) over repeats. The machine is shared with other builds: numbers are noisy.\n\n",
 		meta["clients"], meta["period"], meta["period"])
 
@@ -114,6 +114,9 @@ func section(meta map[string]string, rows []row, sums []summary, lb []lbResult, 
 		p("\n")
 	}
 	p("\n![completed vs offered DORA/s, Kea and leased](%s)\n\n", svgRel)
+	if notes != "" {
+		p("%s\n\n", strings.TrimSpace(notes))
+	}
 	p("Reproduce: `sudo bench/compare` (full: 3 repeats, ladder 2k–24k/s, 2 bisection steps, 5 s per rate; `--quick`: 1 repeat, 3k–15k/s, 3 s). Raw results: `bench/results/results.tsv`, `bench/results/meta.env`.\n")
 	return b.String()
 }

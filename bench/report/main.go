@@ -3,7 +3,7 @@
 // capture.
 //
 //	report -p99 FILE.pcap
-//	report -in DIR -doc docs/BENCHMARKS.md -svg bench/results/compare.svg [-copy bench/results]
+//	report -in DIR -doc docs/BENCHMARKS.md -svg bench/results/compare.svg [-copy bench/results] [-notes bench/results/notes.md]
 package main
 
 import (
@@ -21,14 +21,15 @@ func main() {
 	doc := flag.String("doc", "docs/BENCHMARKS.md", "Markdown file to update between the compare markers")
 	svg := flag.String("svg", "bench/results/compare.svg", "SVG chart to write")
 	cp := flag.String("copy", "", "directory to copy results.tsv and meta.env into")
+	notes := flag.String("notes", "", "Markdown file with hand-written notes on the run, included in the section if it exists")
 	flag.Parse()
-	if err := run(*p99, *in, *doc, *svg, *cp); err != nil {
+	if err := run(*p99, *in, *doc, *svg, *cp, *notes); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
 }
 
-func run(p99, in, doc, svg, cp string) error {
+func run(p99, in, doc, svg, cp, notesPath string) error {
 	if p99 != "" {
 		f, err := os.Open(p99)
 		if err != nil {
@@ -107,7 +108,14 @@ func run(p99, in, doc, svg, cp string) error {
 	if err != nil {
 		return err
 	}
-	text := section(meta, rows, sums, lb, filepath.ToSlash(rel))
+	var notes []byte
+	if notesPath != "" {
+		notes, err = os.ReadFile(notesPath)
+		if err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	text := section(meta, rows, sums, lb, filepath.ToSlash(rel), string(notes))
 	old, err := os.ReadFile(doc)
 	if err != nil && !os.IsNotExist(err) {
 		return err

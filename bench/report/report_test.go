@@ -283,3 +283,25 @@ func TestLeasebenchFields(t *testing.T) {
 		t.Errorf("leasebench results %+v", got)
 	}
 }
+
+func TestSectionVerdicts(t *testing.T) {
+	rows, err := parseResults(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := []summary{summarize(rows, "kea"), summarize(rows, "leased")}
+	meta := map[string]string{"servers": "kea leased", "command": "bench/compare", "period": "5"}
+	out := section(meta, rows, sums, nil, "x.svg", "hand-written note")
+	for _, want := range []string{
+		"| kea | perfdhcp | ≥ 5000 (4000–6000)/s (passed the highest rate tried) |",
+		"| leased | perfdhcp | ≥ 6000 (4000–8000)/s",
+		"max rate leased/Kea = 1.20× — not shown: Kea passed the highest rate",
+		"leased: 1.00 ms at 2000/s — met",
+		"hand-written note",
+		"![completed vs offered DORA/s, Kea and leased](x.svg)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("section lacks %q:\n%s", want, out)
+		}
+	}
+}
