@@ -276,8 +276,13 @@ func bench(ctx context.Context, scenario string, o options, stderr io.Writer) (*
 		if ctx.Err() != nil {
 			return nil, errors.New("interrupted")
 		}
-		if st.completed != o.clients {
+		// A few clients that could not bind (lost after retries under a
+		// flat-out burst) are tolerated: the storm runs over the bound ones.
+		if st.completed < o.clients-o.clients/100 {
 			return nil, fmt.Errorf("prepare: only %d of %d clients bound (%d lost, %d NAK)", st.completed, o.clients, st.lost, st.naks)
+		}
+		if st.completed != o.clients {
+			fmt.Fprintf(stderr, "leasebench: prepare: %d of %d clients bound; the storm covers those\n", st.completed, o.clients)
 		}
 	}
 
@@ -296,7 +301,7 @@ func bench(ctx context.Context, scenario string, o options, stderr io.Writer) (*
 	case "mixed":
 		p.start = startMixed
 	case "init-reboot":
-		p.start = startReboot
+		p.start = startReboot // a client that did not bind does a DORA
 	case "forcerenew":
 		p.waitOnly, p.count = true, -1
 	}
