@@ -22,6 +22,23 @@ import (
 // source address via ipi_spec_dst (unicast, routed normally). Packets that
 // arrive on interfaces we do not serve are dropped by ifindex and counted.
 
+// recvBufferBytes is the socket receive buffer leased asks for. The
+// kernel default (net.core.rmem_default, often 208 KiB) holds only ~600
+// DHCP packets: a burst such as every client of a BNG coming back after a
+// power cut (an INIT-REBOOT storm) overflows it and the kernel drops
+// requests (UdpRcvbufErrors) before leased sees them.
+const recvBufferBytes = 8 << 20
+
+// setRecvBuffer raises the receive buffer: SO_RCVBUFFORCE (root or
+// CAP_NET_ADMIN) goes past net.core.rmem_max; otherwise SO_RCVBUF gives
+// what rmem_max allows. Failure is not fatal: the default still works.
+func setRecvBuffer(fd, n int) {
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) == nil {
+		return
+	}
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+}
+
 func listenUDP(port int) (*net.UDPConn, error) {
 	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
 		var serr error
@@ -36,6 +53,10 @@ func listenUDP(port int) (*net.UDPConn, error) {
 					return
 				}
 			}
+			if serr != nil {
+				return
+			}
+			setRecvBuffer(int(fd), recvBufferBytes)
 		})
 		if err != nil {
 			return err
