@@ -79,7 +79,8 @@ func section(meta map[string]string, rows []row, sums []summary, lb []lbResult, 
 			s.P99.format(2), s.Half, s.AvgDelay.format(2), s.MaxDelay.format(1), s.CPU.format(0), s.CPUAtMax.format(0))
 	}
 	for _, r := range lb {
-		p("| %s | leasebench | %s | %s | %s | — | %s | — |\n", label(r.Server), "—", r.Achieved.format(0), r.P99.format(2)+" ms (flat out)", r.CPU.format(0)+" ms")
+		p("| %s | leasebench | — (flat out, 128 in flight: %s %% lost) | %s | %s ms (flat out) | — | %s ms (flat out) | — |\n",
+			label(r.Server), r.Lost.format(2), r.Achieved.format(0), r.P99.format(2), r.CPU.format(0))
 	}
 	p("\n")
 

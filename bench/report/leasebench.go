@@ -16,6 +16,7 @@ type lbResult struct {
 	Achieved spread // completed exchanges per second
 	P99      spread // ms
 	CPU      spread // server CPU ms per 1,000 completed exchanges
+	Lost     spread // percent of started exchanges lost
 }
 
 // leasebenchResults reads raw/leasebench-SERVER-rN.json files written by
@@ -27,7 +28,7 @@ func leasebenchResults(dir string, servers []string) ([]lbResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	type acc struct{ rate, p99, cpu []float64 }
+	type acc struct{ rate, p99, cpu, lost []float64 }
 	by := map[string]*acc{}
 	for _, f := range files {
 		base := strings.TrimPrefix(filepath.Base(f), "leasebench-")
@@ -46,12 +47,18 @@ func leasebenchResults(dir string, servers []string) ([]lbResult, error) {
 		flat := map[string]float64{}
 		flatten("", v, flat)
 		rate, p99, cpuSec, completed := lbFields(flat)
+		if v, ok := flat["server_cpu_ms_per_1000"]; ok { // leasebench's own figure
+			cpuSec, completed = v/1e6, 1
+		}
 		a := by[server]
 		if a == nil {
 			a = &acc{}
 			by[server] = a
 		}
 		a.rate = append(a.rate, rate)
+		if st := flat["started"]; st > 0 {
+			a.lost = append(a.lost, 100*flat["lost"]/st)
+		}
 		a.p99 = append(a.p99, p99)
 		if completed > 0 {
 			a.cpu = append(a.cpu, 1e6*cpuSec/completed)
@@ -62,7 +69,7 @@ func leasebenchResults(dir string, servers []string) ([]lbResult, error) {
 	var out []lbResult
 	for _, s := range servers {
 		if a := by[s]; a != nil {
-			out = append(out, lbResult{Server: s, Achieved: spreadOf(a.rate), P99: spreadOf(a.p99), CPU: spreadOf(a.cpu)})
+			out = append(out, lbResult{Server: s, Achieved: spreadOf(a.rate), P99: spreadOf(a.p99), CPU: spreadOf(a.cpu), Lost: spreadOf(a.lost)})
 		}
 	}
 	return out, nil
@@ -111,7 +118,7 @@ func lbFields(flat map[string]float64) (rate, p99ms, cpuSec, completed float64) 
 			default:
 				p99ms = v
 			}
-		case strings.Contains(k, "server") && strings.Contains(k, "cpu") && math.IsNaN(cpuSec):
+		case strings.Contains(k, "server") && strings.Contains(k, "cpu") && !strings.Contains(k, "per") && math.IsNaN(cpuSec):
 			cpuSec = v
 		case leaf == "completed" && completed == 0:
 			completed = v

@@ -305,3 +305,20 @@ func TestSectionVerdicts(t *testing.T) {
 		}
 	}
 }
+
+// The JSON leasebench (cmd/leasebench) writes.
+func TestLeasebenchJSON(t *testing.T) {
+	dir := t.TempDir()
+	js := `{"scenario":"dora","server":"10.77.0.1:67","achieved_rate":23226.2,"completed":116269,"lost":0,
+"latency_ms":{"p50":5.5,"p99":7.295,"p999":9.7,"max":9.9},"server_cpu_seconds":4.98,"server_cpu_ms_per_1000":42.83,"bench_cpu_seconds":3.9}`
+	if err := os.WriteFile(filepath.Join(dir, "leasebench-kea-r1.json"), []byte(js), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := leasebenchResults(dir, []string{"kea"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Achieved.Med != 23226.2 || got[0].P99.Med != 7.295 || math.Abs(got[0].CPU.Med-42.83) > 1e-9 {
+		t.Errorf("leasebench results %+v", got)
+	}
+}
