@@ -21,7 +21,10 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -55,6 +58,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	check := fs.Bool("check", false, "validate the configuration, print each error, and exit (1 if invalid)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	logFormat := fs.String("log-format", "json", "log format on stderr: json or text")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to `file` until leased stops")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -88,9 +92,47 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 		h = slog.NewTextHandler(stderr, hopts)
 	}
 	log := slog.New(h)
+	if n := minProcs(os.Getenv("GOMAXPROCS"), runtime.GOMAXPROCS(0)); n > 0 {
+		runtime.GOMAXPROCS(n)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "leased: --cpuprofile: %v\n", err)
+			return 1
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "leased: --cpuprofile: %v\n", err)
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	if err := serve(cfg, *path, log, level, sigs); err != nil {
 		log.Error("leased stopped with an error", "err", err)
 		return 1
+	}
+	return 0
+}
+
+// minGoProcs is the fewest Ps leased runs with. Pinned to one CPU (taskset,
+// a cgroup cpuset) Go would start with GOMAXPROCS=1: then while the WAL's
+// writer and the commit workers sit in write/fdatasync, the readers wait
+// for the runtime to hand the P back and the kernel's socket buffer
+// overflows. Measured with bench/compare on one pinned CPU: 12.4k DORA/s
+// flat out with GOMAXPROCS=1, 32.7k/s with 4 (docs/BENCHMARKS.md).
+const minGoProcs = 4
+
+// minProcs returns the GOMAXPROCS to set, or 0 to keep the current one: an
+// explicit GOMAXPROCS environment variable always wins.
+func minProcs(env string, current int) int {
+	if _, err := strconv.Atoi(env); err == nil {
+		return 0
+	}
+	if current < minGoProcs {
+		return minGoProcs
 	}
 	return 0
 }

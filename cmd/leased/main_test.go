@@ -197,3 +197,21 @@ func TestServeReloadStop(t *testing.T) {
 		t.Errorf("no stopped line:\n%s", stderr.String())
 	}
 }
+
+func TestMinProcs(t *testing.T) {
+	for _, tc := range []struct {
+		env     string
+		current int
+		want    int
+	}{
+		{"", 1, minGoProcs},
+		{"", 2, minGoProcs},
+		{"", 8, 0},
+		{"1", 1, 0}, // the operator's explicit choice wins
+		{"junk", 1, minGoProcs},
+	} {
+		if got := minProcs(tc.env, tc.current); got != tc.want {
+			t.Errorf("minProcs(%q, %d) = %d, want %d", tc.env, tc.current, got, tc.want)
+		}
+	}
+}
