@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -428,6 +429,18 @@ func TestProofNotCapableRecycle(t *testing.T) {
 		if ev.Reason == "renew" {
 			e.fatalf("udhcpc renewed: %s", uc.reasons())
 		}
+	}
+	// "The client keeps using the address until its next renew is
+	// refused": udhcpc's renew (SIGUSR1) is NAKed, it deconfigures and
+	// binds again by DORA (getting its address back while it is free).
+	if err := uc.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		e.fatalf("SIGUSR1 udhcpc: %v", err)
+	}
+	_, nU = uc.waitEvent(5*time.Second, nU, "nak")
+	ev, _ := uc.waitEvent(10*time.Second, nU, "bound")
+	srv.waitState(ev.addr(), "bound", 5*time.Second)
+	if ev.addr() != addrs[1] {
+		t.Logf("udhcpc bound %v after the NAK (had %v)", ev.addr(), addrs[1])
 	}
 	srv.Stop()
 }

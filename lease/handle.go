@@ -292,7 +292,11 @@ func (e *Engine) renewing(n int64, req *Request, key []byte) Decision {
 	a := u32(req.CIAddr)
 	rebinding := !req.Unicast
 	r := e.rs.get(a)
-	mine := r != nil && r.key == string(key)
+	// Only a binding can be extended: a client whose lease expired (or was
+	// recycled, or released) must stop using the address and restart in
+	// INIT (RFC 2131 §4.4.5), so its renew is treated as one from an
+	// unknown client; its DISCOVER gets the address back if still free.
+	mine := r != nil && r.key == string(key) && r.state == StateBound
 	p := e.ps.poolOf(a)
 	if p == nil {
 		if mine || !rebinding {
