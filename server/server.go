@@ -164,6 +164,7 @@ type sender struct {
 	hw     [6]byte
 	hwAddr *packet.Addr
 	d      lease.Decision
+	wait   *time.Timer // readers only: the wait for a free commit slot
 }
 
 func newSender() *sender {
@@ -477,12 +478,32 @@ func (s *Server) handle(sd *sender, p *inPacket, oob []byte) bool {
 		s.m.inflight.Set(float64(s.inflight.Add(1)))
 		return true
 	default:
+	}
+	// Every commit slot is taken (a burst, e.g. an INIT-REBOOT storm after
+	// a power cut). Wait a little rather than drop at once: while this
+	// reader waits, the kernel's receive buffer holds the next requests,
+	// and the slots free up one group commit later.
+	if sd.wait == nil {
+		sd.wait = time.NewTimer(overloadWait)
+	} else {
+		sd.wait.Reset(overloadWait)
+	}
+	select {
+	case s.jobs <- job{p: p, d: *d}:
+		sd.wait.Stop()
+		s.m.inflight.Set(float64(s.inflight.Add(1)))
+		return true
+	case <-sd.wait.C:
 		// The commit never happened: undo the decision's in-memory effects.
 		s.eng.Revert(d)
 		s.m.drop(dropOverload)
 		return false
 	}
 }
+
+// overloadWait is how long a reader waits for a free commit slot before it
+// drops a request as overload. A group commit takes a few milliseconds.
+const overloadWait = 100 * time.Millisecond
 
 func (s *Server) ifaceByIndex(i int) *iface {
 	for _, ifc := range s.ifaces {
