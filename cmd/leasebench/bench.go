@@ -47,6 +47,9 @@ type worker struct {
 	kind    []uint8
 	cursor  int
 	rng     *rand.Rand
+	// direct: broadcast replies reach every worker; those for another
+	// worker's clients are ignored, not counted as dropped.
+	direct bool
 
 	pending []pend // FIFO of exchanges to check for timeout
 	phead   int
@@ -246,6 +249,9 @@ func (w *worker) expire(now time.Time) {
 // handle processes one reply for this worker. mu held.
 func (w *worker) handle(m *dhcpv4.Message, now time.Time) {
 	idx, salt, ok := client.IndexOf(m.HWAddr())
+	if w.direct && ok && salt != w.salt && (salt != 0xff || w.id != 0) {
+		return // another worker's client (worker 0 counts the bad ones)
+	}
 	if !ok || salt != w.salt || int(idx) >= len(w.clients) {
 		w.st.dropped++
 		return
@@ -264,14 +270,15 @@ func (w *worker) handle(m *dhcpv4.Message, now time.Time) {
 	}
 	switch out.Event {
 	case client.EvBound, client.EvRebooted, client.EvRenewed:
-		if k&^active == kDecline {
-			w.queue(c.Decline(&w.env, now).Packet)
-		}
 		if k&^active == kForce {
 			// latency of a forcerenew: from the campaign start
 			c.Begin = w.ph.t0.UnixNano()
 		}
 		w.finish(i, now, true)
+		if k&^active == kDecline {
+			// After finish: Decline resets the client, Begin with it.
+			w.queue(c.Decline(&w.env, now).Packet)
+		}
 		if w.ph.rate == 0 {
 			w.startSome(now)
 		}

@@ -15,6 +15,18 @@
 // addresses on loopback (a 127.0.0.0/8 pool) because FORCERENEW goes to
 // ADDR:68, where leasebench listens.
 //
+// Direct mode (--iface IFACE): no relay. leasebench runs inside a client
+// network (e.g. a namespace whose IFACE faces leased) and every worker binds
+// 0.0.0.0:68 on IFACE (SO_BINDTODEVICE, SO_BROADCAST, SO_REUSEADDR); the
+// simulated clients, many MACs sharing the one interface, send from
+// 0.0.0.0:68 to 255.255.255.255:67 with the BROADCAST flag set, so leased
+// answers by broadcast to 255.255.255.255:68 (RFC 2131 §4.1) and replies are
+// matched to clients by chaddr and xid. The interface has no address for the
+// simulated clients, so direct mode covers the scenarios that never need one:
+// dora, decline, init-reboot and bad. renew, mixed (RENEWING is a unicast
+// from ciaddr, answered unicast to ciaddr:68) and forcerenew (unicast to the
+// leased address) need relay mode.
+//
 // See README.md for the configuration and the JSON report.
 package main
 
@@ -61,12 +73,14 @@ type options struct {
 	control   string
 	seed      uint64
 	quiet     bool
+	iface     string
 }
 
 // Result is the JSON report (--json).
 type Result struct {
 	Scenario       string  `json:"scenario"`
 	Server         string  `json:"server"`
+	Iface          string  `json:"iface,omitempty"` // direct mode
 	Null           bool    `json:"null_server"`
 	Clients        int     `json:"clients"`
 	BytesPerClient int     `json:"bytes_per_client"`
@@ -108,7 +122,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("leasebench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: leasebench [flags] dora|renew|mixed|init-reboot|decline|bad|forcerenew\n       leasebench null-server [--listen ADDR:PORT]\n")
+		fmt.Fprintf(stderr, "usage: leasebench [flags] dora|renew|mixed|init-reboot|decline|bad|forcerenew\n"+
+			"       leasebench --iface IFACE [flags] dora|init-reboot|decline|bad   (direct mode: broadcast from 0.0.0.0:68)\n"+
+			"       leasebench null-server [--listen ADDR:PORT]\n")
 		fs.PrintDefaults()
 	}
 	var o options
@@ -129,6 +145,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.control, "control", "/run/leased/control.sock", "forcerenew: leased control `socket`")
 	fs.Uint64Var(&o.seed, "seed", uint64(time.Now().UnixNano()), "xid and random seed")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress lines on stderr")
+	fs.StringVar(&o.iface, "iface", "", "direct mode: clients broadcast from 0.0.0.0:68 to 255.255.255.255:67 on `interface` (no relay; dora, init-reboot, decline, bad)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -176,6 +193,16 @@ func bench(ctx context.Context, scenario string, o options, stderr io.Writer) (*
 		return nil, fmt.Errorf("unknown scenario %q", scenario)
 	}
 	storm := scenario == "init-reboot" || scenario == "forcerenew"
+	if o.iface != "" {
+		switch {
+		case o.null:
+			return nil, errors.New("--iface and --null exclude each other")
+		case scenario == "renew" || scenario == "mixed" || scenario == "forcerenew":
+			// Renewal and FORCERENEW are unicast to/from the leased
+			// address, which the shared interface does not have.
+			return nil, fmt.Errorf("scenario %s needs relay mode: direct mode (--iface) covers dora, init-reboot, decline and bad", scenario)
+		}
+	}
 	if o.retries < 0 {
 		o.retries = 0
 		if storm {
@@ -186,7 +213,10 @@ func bench(ctx context.Context, scenario string, o options, stderr io.Writer) (*
 		o.count = o.clients
 	}
 	res := &Result{Scenario: scenario, Server: o.server.String(), Null: o.null, Clients: o.clients,
-		BytesPerClient: int(client.Size) + 1, OfferedRate: o.rate}
+		BytesPerClient: int(client.Size) + 1, OfferedRate: o.rate, Iface: o.iface}
+	if o.iface != "" {
+		res.Server = "broadcast on " + o.iface
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	var bg sync.WaitGroup
@@ -209,16 +239,33 @@ func bench(ctx context.Context, scenario string, o options, stderr io.Writer) (*
 	ws := make([]*worker, 0, o.sockets)
 	a := o.relay.As4()
 	for k := range o.sockets {
-		ra := a
-		ra[3] += byte(k)
-		addr := netip.AddrFrom4(ra)
-		conn, err := listenRelay(netip.AddrPortFrom(addr, relayPort))
-		if err != nil {
-			return nil, fmt.Errorf("relay socket %v:%d: %w", addr, relayPort, err)
+		var conn *net.UDPConn
+		var addr netip.Addr // giaddr; invalid in direct mode
+		dst := o.server
+		if o.iface != "" {
+			var err error
+			if conn, err = listenDirect(o.iface); err != nil {
+				return nil, fmt.Errorf("direct socket 0.0.0.0:68 on %s: %w", o.iface, err)
+			}
+			dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte{255, 255, 255, 255}), dhcpv4.ServerPort)
+		} else {
+			ra := a
+			ra[3] += byte(k)
+			addr = netip.AddrFrom4(ra)
+			var err error
+			if conn, err = listenRelay(netip.AddrPortFrom(addr, relayPort)); err != nil {
+				return nil, fmt.Errorf("relay socket %v:%d: %w", addr, relayPort, err)
+			}
 		}
 		defer conn.Close()
 		n := min(per, o.clients-k*per)
-		w := newWorker(k, n, conn, o.server, addr, scenario == "forcerenew", o.seed)
+		w := newWorker(k, n, conn, dst, addr, scenario == "forcerenew", o.seed)
+		if o.iface != "" {
+			// RFC 2131 §4.1: a client that cannot receive unicast before
+			// it has an address sets BROADCAST; the replies reach every
+			// worker's socket, each keeps those for its own MACs.
+			w.env.Broadcast, w.direct = true, true
+		}
 		w.env.Retransmit = o.timeout
 		w.env.MaxTries = o.retries + 1
 		ws = append(ws, w)
@@ -566,6 +613,42 @@ func listenReuse(addr netip.AddrPort) (*net.UDPConn, error) {
 		return serr
 	}}
 	pc, err := lc.ListenPacket(context.Background(), "udp4", addr.String())
+	if err != nil {
+		return nil, err
+	}
+	return pc.(*net.UDPConn), nil
+}
+
+// listenDirect opens a direct-mode socket: 0.0.0.0:68 bound to iface
+// (SO_BINDTODEVICE, so that broadcasts leave and are received on iface
+// only) with SO_BROADCAST for sending to 255.255.255.255:67. SO_REUSEADDR
+// lets several workers (and a real client) share the port; each receives a
+// copy of every broadcast reply.
+func listenDirect(iface string) (*net.UDPConn, error) {
+	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			for _, o := range [...]int{unix.SO_REUSEADDR, unix.SO_BROADCAST} {
+				if serr == nil {
+					serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o, 1)
+				}
+			}
+			if serr == nil {
+				serr = unix.BindToDevice(int(fd), iface)
+			}
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20) != nil {
+				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 8<<20)
+			}
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 8<<20) != nil {
+				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, 8<<20)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	pc, err := lc.ListenPacket(context.Background(), "udp4", netip.AddrPortFrom(netip.IPv4Unspecified(), dhcpv4.ClientPort).String())
 	if err != nil {
 		return nil, err
 	}
