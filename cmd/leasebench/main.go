@@ -25,7 +25,9 @@
 // simulated clients, so direct mode covers the scenarios that never need one:
 // dora, decline, init-reboot and bad. renew, mixed (RENEWING is a unicast
 // from ciaddr, answered unicast to ciaddr:68) and forcerenew (unicast to the
-// leased address) need relay mode.
+// leased address) need relay mode. Keep --sockets 1 there: every worker's
+// socket receives a copy of every broadcast reply, so more workers add
+// receive work without adding capacity.
 //
 // See README.md for the configuration and the JSON report.
 package main

@@ -279,3 +279,23 @@ func TestSmokeDirect(t *testing.T) {
 		t.Errorf("renew in direct mode: err %v, output %s", err, out)
 	}
 }
+
+// TestDirectModeRefusals: direct mode refuses what it cannot do before
+// opening any socket.
+func TestDirectModeRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--iface", "lo", "renew"}, "needs relay mode"},
+		{[]string{"--iface", "lo", "mixed"}, "needs relay mode"},
+		{[]string{"--iface", "lo", "forcerenew"}, "needs relay mode"},
+		{[]string{"--iface", "lo", "--null", "dora"}, "exclude each other"},
+	} {
+		var out, errb strings.Builder
+		code := run(t.Context(), append([]string{"--quiet"}, tc.args...), &out, &errb)
+		if code != 1 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want 1 and %q", tc.args, code, errb.String(), tc.want)
+		}
+	}
+}
