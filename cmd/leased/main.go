@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -189,6 +190,14 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 	if err := st.Load(func(l lease.Lease) error { eng.Restore(l); restored++; return nil }); err != nil {
 		return fmt.Errorf("load leases: %w", err)
 	}
+	// Recovery's index, the mapped files and the per-record garbage of
+	// Load are dead now; at GOGC=100 the heap would otherwise stay at
+	// about twice its restore peak until the scavenger catches up
+	// (measured at 1M leases: 718 MB resident after restart). One forced
+	// collection returning the pages to the OS runs once, beside startup
+	// (measured at 1M: resident 718 -> 252 MB), so it does not delay
+	// serving.
+	go debug.FreeOSMemory()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
