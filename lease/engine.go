@@ -374,12 +374,12 @@ func (e *Engine) All() iter.Seq[Lease] {
 		for next := 0; ; {
 			buf = buf[:0]
 			e.mu.Lock()
-			for ; next < len(e.rs.arena) && len(buf) < allChunk; next++ {
-				if e.rs.arena[next].state != StateDeleted {
-					buf = append(buf, e.rs.arena[next])
+			for ; next < e.rs.arena.len() && len(buf) < allChunk; next++ {
+				if r := e.rs.arena.at(int32(next)); r.state != StateDeleted {
+					buf = append(buf, *r)
 				}
 			}
-			more := next < len(e.rs.arena)
+			more := next < e.rs.arena.len()
 			e.mu.Unlock()
 			for i := range buf {
 				if !yield(buf[i].lease()) {
