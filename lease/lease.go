@@ -92,6 +92,26 @@ type Lease struct {
 	// detection value sent to this client.
 	ReconfKey     []byte
 	ReplayCounter uint64
+
+	// DHCPv6 (package lease6) only; zero for DHCPv4 records. Addr is then
+	// the IA_NA address or the first address of the delegated prefix.
+	// IAID identifies the IA; PrefixLen is the delegated prefix length
+	// (IA_PD), 0 for an address; Preferred is the end of the preferred
+	// lifetime (Expiry is the end of the valid lifetime).
+	IAID      uint32
+	PrefixLen uint8
+	Preferred time.Time
+}
+
+// IsV6 reports whether l is a DHCPv6 binding.
+func (l *Lease) IsV6() bool { return l.Addr.Is6() && !l.Addr.Is4In6() }
+
+// Prefix is the delegated prefix of an IA_PD binding (invalid otherwise).
+func (l *Lease) Prefix() netip.Prefix {
+	if l.PrefixLen == 0 || !l.IsV6() {
+		return netip.Prefix{}
+	}
+	return netip.PrefixFrom(l.Addr, int(l.PrefixLen))
 }
 
 // Clone returns a deep copy whose slices do not alias l's.
