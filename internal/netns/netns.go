@@ -39,6 +39,30 @@ const (
 // ServerPrefix is the address given to ServerIf.
 var ServerPrefix = netip.MustParsePrefix("10.77.0.1/16")
 
+// ServerPrefix6 is the global IPv6 address given to ServerIf (the subnet
+// of examples/leased.yaml's DHCPv6 pool office6). Besides it, every
+// interface has its fe80::/64 link-local address, usable at once (no DAD).
+var ServerPrefix6 = netip.MustParsePrefix("fd77::1/64")
+
+// Interface names of the relayed topology (NewRelayed): the relay's side
+// towards the server (RelayUpIf, in ServerPrefix6's subnet) and towards
+// the client (RelayDownIf).
+const (
+	RelayUpIf   = "vrup"
+	RelayDownIf = "vrdn"
+)
+
+// Addresses of the relayed topology: the relay's upstream address (on the
+// server's link) and its downstream address, which a DHCPv6 relay puts in
+// Relay-forward's link-address field (RFC 8415 §19.1.1) and a server uses
+// to pick the client's link.
+var (
+	RelayUpPrefix6   = netip.MustParsePrefix("fd77::2/64")
+	RelayDownPrefix6 = netip.MustParsePrefix("fd78::1/64")
+	RelayUpPrefix    = netip.MustParsePrefix("10.77.0.2/16")
+	RelayDownPrefix  = netip.MustParsePrefix("10.78.0.1/16")
+)
+
 // cmdTimeout bounds every short command (ip, sysctl, nsenter ...).
 const cmdTimeout = 20 * time.Second
 
@@ -77,10 +101,14 @@ type NS struct {
 }
 
 // Topology is a server namespace and a client namespace joined by a veth
-// pair: ServerIf (ServerPrefix) in Server, ClientIf (no address) in Client.
+// pair: ServerIf (ServerPrefix, ServerPrefix6) in Server, ClientIf (no
+// address but its link-local one) in Client. A relayed topology
+// (NewRelayed) has a Relay namespace between them.
 type Topology struct {
 	Server *NS
 	Client *NS
+	// Relay is nil unless the topology was made by NewRelayed.
+	Relay *NS
 	// Dir is a per-topology temporary directory for configs and logs.
 	Dir string
 }
@@ -97,9 +125,64 @@ func New(t testing.TB) *Topology {
 	// the server namespace with its peer placed directly in the client's.
 	srv.MustRun("ip", "link", "add", ServerIf, "type", "veth", "peer", "name", ClientIf, "netns", cli.Name)
 	srv.MustRun("ip", "addr", "add", ServerPrefix.String(), "dev", ServerIf)
+	srv.MustRun("ip", "-6", "addr", "add", ServerPrefix6.String(), "dev", ServerIf, "nodad")
 	srv.MustRun("ip", "link", "set", ServerIf, "up")
 	cli.MustRun("ip", "link", "set", ClientIf, "up")
-	return &Topology{Server: srv, Client: cli, Dir: t.TempDir()}
+	top := &Topology{Server: srv, Client: cli, Dir: t.TempDir()}
+	top.waitLinks(t)
+	return top
+}
+
+// NewRelayed creates three namespaces: Server — Relay — Client. The
+// server's ServerIf (ServerPrefix, ServerPrefix6) faces the relay's
+// RelayUpIf (RelayUpPrefix, RelayUpPrefix6); the relay's RelayDownIf
+// (RelayDownPrefix, RelayDownPrefix6) faces the client's ClientIf. The
+// server has routes to the downstream subnets via the relay (replies to a
+// relay go to its upstream address, which is on-link). Nothing is
+// forwarded by the kernel: only a relay process joins the two links.
+func NewRelayed(t testing.TB) *Topology {
+	t.Helper()
+	n := seq.Add(1)
+	base := fmt.Sprintf("le2e-%d-%d", os.Getpid(), n)
+	srv := newNS(t, base+"-s")
+	rel := newNS(t, base+"-r")
+	cli := newNS(t, base+"-c")
+	srv.MustRun("ip", "link", "add", ServerIf, "type", "veth", "peer", "name", RelayUpIf, "netns", rel.Name)
+	rel.MustRun("ip", "link", "add", RelayDownIf, "type", "veth", "peer", "name", ClientIf, "netns", cli.Name)
+	srv.MustRun("ip", "addr", "add", ServerPrefix.String(), "dev", ServerIf)
+	srv.MustRun("ip", "-6", "addr", "add", ServerPrefix6.String(), "dev", ServerIf, "nodad")
+	rel.MustRun("ip", "addr", "add", RelayUpPrefix.String(), "dev", RelayUpIf)
+	rel.MustRun("ip", "-6", "addr", "add", RelayUpPrefix6.String(), "dev", RelayUpIf, "nodad")
+	rel.MustRun("ip", "addr", "add", RelayDownPrefix.String(), "dev", RelayDownIf)
+	rel.MustRun("ip", "-6", "addr", "add", RelayDownPrefix6.String(), "dev", RelayDownIf, "nodad")
+	srv.MustRun("ip", "link", "set", ServerIf, "up")
+	rel.MustRun("ip", "link", "set", RelayUpIf, "up")
+	rel.MustRun("ip", "link", "set", RelayDownIf, "up")
+	cli.MustRun("ip", "link", "set", ClientIf, "up")
+	srv.MustRun("ip", "route", "add", RelayDownPrefix.Masked().String(), "via", RelayUpPrefix.Addr().String())
+	srv.MustRun("ip", "-6", "route", "add", RelayDownPrefix6.Masked().String(), "via", RelayUpPrefix6.Addr().String())
+	top := &Topology{Server: srv, Relay: rel, Client: cli, Dir: t.TempDir()}
+	top.waitLinks(t)
+	return top
+}
+
+// waitLinks waits (bounded) until every veth end has a usable link-local
+// address, so DHCPv6 clients, servers and relays can bind to it at once.
+func (top *Topology) waitLinks(t testing.TB) {
+	t.Helper()
+	type end struct {
+		ns     *NS
+		ifname string
+	}
+	ends := []end{{top.Server, ServerIf}, {top.Client, ClientIf}}
+	if top.Relay != nil {
+		ends = append(ends, end{top.Relay, RelayUpIf}, end{top.Relay, RelayDownIf})
+	}
+	for _, e := range ends {
+		if _, err := e.ns.WaitLinkLocal(e.ifname, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func newNS(t testing.TB, name string) *NS {
@@ -114,14 +197,57 @@ func newNS(t testing.TB, name string) *NS {
 		}
 	})
 	ns.MustRun("ip", "link", "set", "lo", "up")
-	// IPv6 link-local addresses usable at once: no DAD, no RA. "default"
-	// applies to interfaces created afterwards (the veth).
+	// IPv6 link-local addresses usable at once: no DAD (accept_dad=0 and
+	// dad_transmits=0, so addresses never sit "tentative"), no router
+	// advertisements acted on. "default" applies to interfaces created
+	// afterwards (the veths).
 	for _, k := range []string{"all", "default"} {
 		ns.MustRun("sysctl", "-q", "-w",
+			"net.ipv6.conf."+k+".disable_ipv6=0",
 			"net.ipv6.conf."+k+".accept_dad=0",
+			"net.ipv6.conf."+k+".dad_transmits=0",
 			"net.ipv6.conf."+k+".accept_ra=0")
 	}
 	return ns
+}
+
+// LinkLocal returns ifname's fe80::/10 address (with the interface as its
+// zone) when it is present and usable: not tentative, not failed DAD.
+func (ns *NS) LinkLocal(ifname string) (netip.Addr, error) {
+	out, err := ns.Run("ip", "-6", "-o", "addr", "show", "dev", ifname, "scope", "link")
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("netns %s: ip -6 addr show %s: %v: %s", ns.Name, ifname, err, out)
+	}
+	for line := range strings.SplitSeq(out, "\n") {
+		f := strings.Fields(line)
+		for i := 0; i+1 < len(f); i++ {
+			if f[i] != "inet6" {
+				continue
+			}
+			p, err := netip.ParsePrefix(f[i+1])
+			if err != nil || !p.Addr().IsLinkLocalUnicast() {
+				continue
+			}
+			if strings.Contains(line, "tentative") || strings.Contains(line, "dadfailed") {
+				continue
+			}
+			return p.Addr().WithZone(ifname), nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("netns %s: %s has no usable link-local address: %q", ns.Name, ifname, out)
+}
+
+// WaitLinkLocal polls (every 20 ms, up to d) until ifname has a usable
+// link-local address and returns it.
+func (ns *NS) WaitLinkLocal(ifname string, d time.Duration) (netip.Addr, error) {
+	deadline := time.Now().Add(d)
+	for {
+		a, err := ns.LinkLocal(ifname)
+		if err == nil || time.Now().After(deadline) {
+			return a, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func runCmd(name string, args ...string) (string, error) {
@@ -289,11 +415,17 @@ func TailFile(path string, n int) string {
 // ListenUDP opens a UDP socket inside ns from the calling Go process. The
 // OS thread is switched into the namespace only for the socket call and
 // switched back; the socket stays in ns. The socket is closed at cleanup.
+// An IPv6 address opens an IPv6-only socket (a link-local one needs its
+// zone, e.g. from LinkLocal).
 func (ns *NS) ListenUDP(addr netip.AddrPort) (*net.UDPConn, error) {
+	network := "udp4"
+	if addr.Addr().Is6() && !addr.Addr().Is4In6() {
+		network = "udp6"
+	}
 	var conn *net.UDPConn
 	err := ns.Do(func() error {
 		var err error
-		conn, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(addr))
+		conn, err = net.ListenUDP(network, net.UDPAddrFromAddrPort(addr))
 		return err
 	})
 	if err != nil {

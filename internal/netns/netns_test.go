@@ -1,6 +1,7 @@
 package netns
 
 import (
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -88,5 +89,117 @@ func TestProcStop(t *testing.T) {
 	q.Stop(5 * time.Second)
 	if ok, _ := q.Exited(); !ok {
 		t.Fatal("sleep still running")
+	}
+}
+
+// TestIPv6 checks what DHCPv6 tests rely on: link-local addresses usable
+// at once (no DAD, no tentative state), RA off, ServerPrefix6 on the
+// server side, and a UDP datagram from the client's link-local address
+// to the server's link-local address (port 547, as a DHCPv6 client sends
+// to ff02::1:2 and a server answers to fe80::).
+func TestIPv6(t *testing.T) {
+	Require(t)
+	top := New(t)
+	for _, k := range []string{"accept_dad", "accept_ra", "dad_transmits"} {
+		if out := top.Client.MustRun("sysctl", "-n", "net.ipv6.conf."+ClientIf+"."+k); strings.TrimSpace(out) != "0" {
+			t.Fatalf("%s on %s = %q, want 0", k, ClientIf, out)
+		}
+	}
+	if out := top.Server.MustRun("ip", "-6", "-o", "addr", "show", "dev", ServerIf); !strings.Contains(out, ServerPrefix6.String()) || strings.Contains(out, "tentative") {
+		t.Fatalf("vsrv IPv6 addresses: %q, want %v and nothing tentative", out, ServerPrefix6)
+	}
+	sll, err := top.Server.LinkLocal(ServerIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cll, err := top.Client.LinkLocal(ClientIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sll.Zone() != ServerIf || !sll.IsLinkLocalUnicast() {
+		t.Fatalf("server link-local %v", sll)
+	}
+	srv, err := top.Server.ListenUDP(netip.AddrPortFrom(sll, 547))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := top.Client.ListenUDP(netip.AddrPortFrom(cll, 546))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WriteToUDPAddrPort([]byte("solicit"), netip.AddrPortFrom(sll.WithZone(ClientIf), 547)); err != nil {
+		t.Fatal(err)
+	}
+	srv.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 16)
+	n, from, err := srv.ReadFromUDPAddrPort(buf)
+	if err != nil {
+		t.Fatalf("read in server namespace: %v", err)
+	}
+	if string(buf[:n]) != "solicit" || from.Addr().WithZone("") != cll.WithZone("") {
+		t.Fatalf("got %q from %v, want from %v", buf[:n], from, cll)
+	}
+}
+
+// udpReach sends a datagram from a socket on from (in a) to a socket on
+// to (in b) and reports whether it arrived within wait.
+func udpReach(t *testing.T, a *NS, from netip.Addr, b *NS, to netip.Addr, dst netip.Addr, wait time.Duration) bool {
+	t.Helper()
+	rc, err := b.ListenUDP(netip.AddrPortFrom(to, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := a.ListenUDP(netip.AddrPortFrom(from, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := rc.LocalAddr().(*net.UDPAddr).Port
+	if _, err := sc.WriteToUDPAddrPort([]byte("x"), netip.AddrPortFrom(dst, uint16(port))); err != nil {
+		return false
+	}
+	rc.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, 4)
+	_, _, err = rc.ReadFromUDPAddrPort(buf)
+	return err == nil
+}
+
+// TestRelayed: three namespaces; the relay reaches both sides, the
+// server reaches the relay's downstream subnet through the relay's
+// upstream address, and the client's link is not the server's.
+func TestRelayed(t *testing.T) {
+	Require(t)
+	top := NewRelayed(t)
+	if top.Relay == nil {
+		t.Fatal("no relay namespace")
+	}
+	s6, r6 := ServerPrefix6.Addr(), RelayUpPrefix6.Addr()
+	if !udpReach(t, top.Relay, r6, top.Server, s6, s6, 3*time.Second) {
+		t.Fatal("relay cannot reach the server over IPv6")
+	}
+	if !udpReach(t, top.Server, s6, top.Relay, RelayDownPrefix6.Addr(), RelayDownPrefix6.Addr(), 3*time.Second) {
+		t.Fatal("server cannot reach the relay's downstream address through the relay")
+	}
+	if !udpReach(t, top.Relay, RelayUpPrefix.Addr(), top.Server, ServerPrefix.Addr(), ServerPrefix.Addr(), 3*time.Second) {
+		t.Fatal("relay cannot reach the server over IPv4")
+	}
+	cll, err := top.Client.LinkLocal(ClientIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rll, err := top.Relay.LinkLocal(RelayDownIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sll, err := top.Server.LinkLocal(ServerIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The client's link-local address is reachable from the relay's
+	// downstream side only.
+	if !udpReach(t, top.Relay, rll, top.Client, cll, cll.WithZone(RelayDownIf), 3*time.Second) {
+		t.Fatal("relay cannot reach the client's link-local address")
+	}
+	if udpReach(t, top.Server, sll, top.Client, cll, cll.WithZone(ServerIf), 500*time.Millisecond) {
+		t.Fatal("client link-local reachable from the server: the relay is bypassed")
 	}
 }
