@@ -1,0 +1,453 @@
+package lease6
+
+import (
+	"fmt"
+	"iter"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/leased/leased/auth"
+	"github.com/leased/leased/lease"
+)
+
+// Engine is the DHCPv6 lease engine. All methods are safe for concurrent
+// use; one mutex guards the state.
+type Engine struct {
+	mu  sync.Mutex
+	cfg Config
+	ps  pools
+	rs  records
+
+	offers   map[netip.Addr]offer // in memory only, never persisted
+	offerTim timers
+	expTim   timers // Bound and Declined deadlines
+
+	seq    uint64
+	names  map[string]string // interned pool names of restored records
+	replay *auth.Counter     // RFC 8415 §20.3 replay detection values
+}
+
+// offer is an address or prefix advertised to one client's IA, held for
+// it alone until exp (RFC 8415 §18.3.1 lets the server hold it; we do, so
+// two clients are never advertised the same one).
+type offer struct {
+	duid  string
+	pool  string
+	start int64
+	exp   int64
+	iaid  uint32
+	xid   uint32
+	plen  uint8
+}
+
+func (o *offer) kind() IAKind {
+	if o.plen > 0 {
+		return IAPD
+	}
+	return IANA
+}
+
+// New compiles cfg into an engine with no bindings. Restore stored records
+// before the first Handle.
+func New(cfg Config) (*Engine, error) {
+	e := &Engine{
+		rs:     newRecords(),
+		offers: make(map[netip.Addr]offer),
+		names:  make(map[string]string),
+		replay: auth.NewCounter(0),
+	}
+	if err := e.setConfig(cfg); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Engine) setConfig(cfg Config) error {
+	cfg.Pools = append([]Pool(nil), cfg.Pools...)
+	ps, err := compile(&cfg)
+	if err != nil {
+		return err
+	}
+	if cfg.OfferHold <= 0 {
+		cfg.OfferHold = DefaultOfferHold
+	}
+	if cfg.DeclineQuarantine <= 0 {
+		cfg.DeclineQuarantine = DefaultDeclineQuarantine
+	}
+	e.cfg, e.ps = cfg, ps
+	return nil
+}
+
+// Reconfigure replaces the pools (SIGHUP). Every record is kept; a binding
+// whose address or prefix is no longer servable by its link's pool gets
+// lifetime 0 at its client's next Renew or Rebind. Offers that are no
+// longer servable are withdrawn.
+func (e *Engine) Reconfigure(cfg Config) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.setConfig(cfg); err != nil {
+		return err
+	}
+	for a, o := range e.offers {
+		if p := e.ps.names[o.pool]; p == nil || !e.servable(p, o.kind(), a, o.plen, []byte(o.duid)) {
+			e.removeOffer(a)
+		}
+	}
+	e.recount()
+	return nil
+}
+
+// recount recomputes every space's held count from records and offers.
+func (e *Engine) recount() {
+	for _, s := range e.ps.spaces {
+		s.held = s.nres
+	}
+	for a := range e.rs.byAddr {
+		if e.occupied(a) {
+			e.count(a, true)
+		}
+	}
+	for a := range e.offers {
+		if r := e.rs.get(a); r == nil || !r.state.Holds() {
+			e.count(a, true)
+		}
+	}
+}
+
+// occupied reports whether a (an address or a prefix base) is taken by a
+// record that holds it or by an offer.
+func (e *Engine) occupied(a netip.Addr) bool {
+	if r := e.rs.get(a); r != nil && r.state.Holds() {
+		return true
+	}
+	_, ok := e.offers[a]
+	return ok
+}
+
+// count moves the held count of a's space (reserved slots are counted once
+// at compile time and never here).
+func (e *Engine) count(a netip.Addr, up bool) {
+	s := e.ps.spaceOf(a)
+	if s == nil {
+		return
+	}
+	if _, r := s.pool.reserved(s, a); r {
+		return
+	}
+	if up {
+		s.held++
+	} else if s.held > s.nres {
+		s.held--
+	}
+}
+
+// adjust updates the held count after a change to a; was is occupied(a)
+// before the change.
+func (e *Engine) adjust(a netip.Addr, was bool) {
+	if now := e.occupied(a); now != was {
+		e.count(a, now)
+	}
+}
+
+// putRec stores r keeping held counts and the expiry heap.
+func (e *Engine) putRec(r rec) *rec {
+	was := e.occupied(r.addr)
+	p := e.rs.put(r)
+	if r.state == lease.StateBound || r.state == lease.StateDeclined {
+		e.expTim.push(timer{exp: r.expiry, addr: r.addr})
+	}
+	e.adjust(r.addr, was)
+	return p
+}
+
+func (e *Engine) removeRec(a netip.Addr) {
+	was := e.occupied(a)
+	e.rs.remove(a)
+	e.adjust(a, was)
+}
+
+func (e *Engine) nextSeq() uint64 {
+	e.seq++
+	return e.seq
+}
+
+func (e *Engine) addOffer(a netip.Addr, o offer) {
+	was := e.occupied(a)
+	if old, ok := e.offers[a]; ok && old.duid != o.duid {
+		e.removeOffer(a)
+		was = e.occupied(a)
+	}
+	if _, ok := e.offers[a]; !ok {
+		c := e.rs.clientOf(o.duid)
+		o.duid = c.duid
+		c.offers = append(c.offers, a)
+	}
+	e.offers[a] = o
+	e.offerTim.push(timer{exp: o.exp, addr: a})
+	e.adjust(a, was)
+}
+
+func (e *Engine) removeOffer(a netip.Addr) {
+	o, ok := e.offers[a]
+	if !ok {
+		return
+	}
+	was := e.occupied(a)
+	delete(e.offers, a)
+	if c := e.rs.clients[o.duid]; c != nil {
+		for j, x := range c.offers {
+			if x == a {
+				c.offers[j] = c.offers[len(c.offers)-1]
+				c.offers = c.offers[:len(c.offers)-1]
+				break
+			}
+		}
+		e.rs.dropIfEmpty(c)
+	}
+	e.adjust(a, was)
+}
+
+// offerOf returns the client's pending offer for IA (iaid, kind).
+func (e *Engine) offerOf(duid []byte, iaid uint32, k IAKind) (netip.Addr, bool) {
+	c := e.rs.client(duid)
+	if c == nil {
+		return netip.Addr{}, false
+	}
+	for _, a := range c.offers {
+		if o := e.offers[a]; o.iaid == iaid && o.kind() == k {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// dropStaleOffers ends every offer whose hold time has passed.
+func (e *Engine) dropStaleOffers(now int64) {
+	for {
+		t, ok := e.offerTim.peek()
+		if !ok || t.exp > now {
+			return
+		}
+		e.offerTim.pop()
+		if o, ok := e.offers[t.addr]; ok && o.exp == t.exp {
+			e.removeOffer(t.addr)
+		}
+	}
+}
+
+// undoRec is one record's state before a decision, for Revert: the
+// previous record of the address, or none (had false).
+type undoRec struct {
+	had bool
+	rec rec
+}
+
+func (e *Engine) snapshot(a netip.Addr) undoRec {
+	if r := e.rs.get(a); r != nil {
+		return undoRec{had: true, rec: *r}
+	}
+	return undoRec{rec: rec{addr: a}}
+}
+
+// removes reports whether persisting l removes its address's record
+// (a tombstone or an anonymous free record).
+func removes(l *lease.Lease) bool {
+	return l.State == lease.StateDeleted || (l.State == lease.StateFree && len(l.ClientID) == 0)
+}
+
+// Revert undoes the in-memory effects of d after its records could not be
+// made durable. An address is restored only while its record is still the
+// one d set (same Seq, or still absent when d removed it), so a later
+// decision is never clobbered. Offers withdrawn by d stay withdrawn.
+// Revert is idempotent.
+func (e *Engine) Revert(d *Decision) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := len(d.undo) - 1; i >= 0; i-- {
+		set := &d.Persist[i]
+		cur := e.rs.get(set.Addr)
+		if removes(set) {
+			if cur != nil {
+				continue // taken again since
+			}
+		} else if cur == nil || cur.seq != set.Seq {
+			continue
+		}
+		u := d.undo[i]
+		if u.had {
+			e.putRec(u.rec)
+		} else {
+			e.removeRec(set.Addr)
+		}
+	}
+	d.undo = nil
+}
+
+// Restore loads one stored record before serving. For each address the
+// record with the highest Seq wins; a tombstone or an anonymous free
+// record removes the address's binding. Only DHCPv6 records are taken;
+// offered records are never persisted and are ignored.
+func (e *Engine) Restore(l lease.Lease) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !l.IsV6() || l.State == lease.StateOffered || l.State > lease.StateDeleted {
+		return
+	}
+	if l.Seq > e.seq {
+		e.seq = l.Seq
+	}
+	if cur := e.rs.get(l.Addr); cur != nil && cur.seq > l.Seq {
+		return
+	}
+	if removes(&l) {
+		e.removeRec(l.Addr)
+		return
+	}
+	// RFC 8415 §20.3: replay detection values must keep increasing.
+	e.replay.Observe(l.ReplayCounter)
+	r := recFrom(&l)
+	if n, ok := e.names[r.pool]; ok {
+		r.pool = n
+	} else {
+		e.names[r.pool] = r.pool
+	}
+	if c := e.rs.clients[r.duid]; c != nil {
+		r.duid = c.duid
+	}
+	e.putRec(r)
+}
+
+// Expire reclaims at most max bindings whose valid lifetime has ended
+// (→ StateExpired; the record keeps the client so a returning client gets
+// the same address or prefix) and ended decline quarantines (→ an
+// anonymous StateFree record), and drops stale offers (memory only, not
+// counted). Persist holds the records to make durable; on failure call
+// Revert.
+func (e *Engine) Expire(now time.Time, max int) Decision {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := now.UnixNano()
+	e.dropStaleOffers(n)
+	var d Decision
+	for len(d.Persist) < max {
+		t, ok := e.expTim.peek()
+		if !ok || t.exp > n {
+			break
+		}
+		e.expTim.pop()
+		r := e.rs.get(t.addr)
+		if r == nil || r.expiry != t.exp {
+			continue // renewed, released or gone since
+		}
+		switch r.state {
+		case lease.StateBound:
+			d.undo = append(d.undo, undoRec{had: true, rec: *r})
+			nr := *r
+			nr.state = lease.StateExpired
+			nr.seq = e.nextSeq()
+			e.putRec(nr)
+			d.Persist = append(d.Persist, nr.lease())
+		case lease.StateDeclined:
+			d.undo = append(d.undo, undoRec{had: true, rec: *r})
+			fr := rec{seq: e.nextSeq(), addr: r.addr, plen: r.plen, state: lease.StateFree, pool: r.pool, start: n}
+			e.removeRec(t.addr)
+			d.Persist = append(d.Persist, fr.lease())
+		}
+	}
+	return d
+}
+
+// Delete removes the binding of addr (an address or a delegated prefix's
+// first address) on the operator's request: Persist holds a StateDeleted
+// tombstone. An offer on addr is withdrawn too.
+func (e *Engine) Delete(now time.Time, addr netip.Addr) (Decision, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.rs.get(addr)
+	if r == nil {
+		if _, ok := e.offers[addr]; ok {
+			e.removeOffer(addr)
+			return Decision{}, nil
+		}
+		return Decision{}, fmt.Errorf("lease6: delete %v: %w", addr, lease.ErrNotFound)
+	}
+	var d Decision
+	d.undo = append(d.undo, undoRec{had: true, rec: *r})
+	t := rec{seq: e.nextSeq(), addr: addr, plen: r.plen, state: lease.StateDeleted, pool: r.pool, start: now.UnixNano()}
+	d.Persist = append(d.Persist, t.lease())
+	e.removeRec(addr)
+	e.removeOffer(addr)
+	return d, nil
+}
+
+// Recycle ends the binding of addr now, as if it had expired: the record
+// becomes StateExpired with Expiry now and keeps the client's details, so
+// the address returns to the pool, the client's next Renew gets NoBinding
+// (its next Rebind lifetime 0 or a fresh binding) and it can still get
+// the address back. key, when not empty, must be the binding's DUID.
+// Errors wrap lease.ErrNotFound or lease.ErrNotBound.
+func (e *Engine) Recycle(now time.Time, addr netip.Addr, key []byte) (Decision, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.rs.get(addr)
+	if r == nil || (len(key) > 0 && r.duid != string(key)) {
+		return Decision{}, fmt.Errorf("lease6: recycle %v: %w", addr, lease.ErrNotFound)
+	}
+	if r.state != lease.StateBound {
+		return Decision{}, fmt.Errorf("lease6: recycle %v (%s): %w", addr, r.state, lease.ErrNotBound)
+	}
+	var d Decision
+	d.undo = append(d.undo, undoRec{had: true, rec: *r})
+	nr := *r
+	nr.state = lease.StateExpired
+	nr.seq = e.nextSeq()
+	nr.expiry = now.UnixNano()
+	nr.pref = min(nr.pref, nr.expiry)
+	e.putRec(nr)
+	d.Persist = append(d.Persist, nr.lease())
+	return d, nil
+}
+
+// Lookup returns a copy of the record of addr (an IA_NA address or a
+// delegated prefix's first address); offers are excluded.
+func (e *Engine) Lookup(addr netip.Addr) (lease.Lease, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.rs.get(addr)
+	if r == nil || r.state == lease.StateDeleted {
+		return lease.Lease{}, false
+	}
+	return r.lease(), true
+}
+
+const allChunk = 4096
+
+// All yields a copy of every record (offers excluded), copied under the
+// lock in chunks of allChunk, with the same guarantees as lease.Engine.All
+// (each record whole; one changed after its copy is committed again with a
+// higher Seq).
+func (e *Engine) All() iter.Seq[lease.Lease] {
+	return func(yield func(lease.Lease) bool) {
+		buf := make([]rec, 0, allChunk)
+		for next := 0; ; {
+			buf = buf[:0]
+			e.mu.Lock()
+			for ; next < e.rs.arena.len() && len(buf) < allChunk; next++ {
+				if r := e.rs.arena.at(int32(next)); r.state != lease.StateDeleted {
+					buf = append(buf, *r)
+				}
+			}
+			more := next < e.rs.arena.len()
+			e.mu.Unlock()
+			for i := range buf {
+				if !yield(buf[i].lease()) {
+					return
+				}
+			}
+			if !more {
+				return
+			}
+		}
+	}
+}
