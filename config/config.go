@@ -50,6 +50,9 @@ type Config struct {
 	Store Store `yaml:"store"`
 	// DHCPv4 configures the DHCPv4 service. Required.
 	DHCPv4 DHCPv4 `yaml:"dhcpv4"`
+	// DHCPv6 configures the DHCPv6 service. Optional: nil when the file
+	// has no dhcpv6 section (DHCPv4 only).
+	DHCPv6 *DHCPv6 `yaml:"dhcpv6"`
 
 	file  string         // name given to Parse, for messages
 	lines map[string]int // field path -> line, for every key present
@@ -409,6 +412,7 @@ func (c *Config) applyDefaults() {
 	if !c.has("dhcpv4.decline_quarantine") {
 		v4.DeclineQuarantine = DefaultDeclineQuarantine
 	}
+	c.applyDefaults6()
 }
 
 // Warnings lists settings that are valid but risky, for the daemon to log

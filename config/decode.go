@@ -115,6 +115,30 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 	}
 	t := v.Type()
 	switch {
+	case t == addrType && isV6Path(path):
+		if s, ok := d.scalar(n, path, "an IPv6 address, e.g. fd77::1"); ok {
+			a, err := netip.ParseAddr(s)
+			if err != nil || !a.Is6() || a.Is4In6() || a.Zone() != "" {
+				d.errorf(n.Line, path, "%q is not an IPv6 address; write it without a zone, e.g. fd77::1 (quote it)", s)
+				return
+			}
+			v.Set(reflect.ValueOf(a))
+		}
+		return
+	case t == prefixType && isV6Path(path):
+		if s, ok := d.scalar(n, path, "an IPv6 prefix, e.g. fd77::/64"); ok {
+			p, err := netip.ParsePrefix(s)
+			if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() {
+				d.errorf(n.Line, path, "%q is not an IPv6 prefix; write address/length, e.g. fd77::/64", s)
+				return
+			}
+			if p.Masked() != p {
+				d.errorf(n.Line, path, "%s has bits set after the prefix length; did you mean %s?", p, p.Masked())
+				return
+			}
+			v.Set(reflect.ValueOf(p))
+		}
+		return
 	case t == addrType:
 		if s, ok := d.scalar(n, path, "an IPv4 address, e.g. 10.0.0.1"); ok {
 			a, err := netip.ParseAddr(s)
@@ -194,6 +218,12 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 		// Only the types above occur in the schema.
 		d.errorf(n.Line, path, "internal error: cannot decode into %s", t)
 	}
+}
+
+// isV6Path: addresses and prefixes under the dhcpv6 section are IPv6,
+// everywhere else IPv4.
+func isV6Path(path string) bool {
+	return path == "dhcpv6" || strings.HasPrefix(path, "dhcpv6.")
 }
 
 // scalar returns n's text when n is a scalar, else records an error.

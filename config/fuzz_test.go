@@ -33,6 +33,10 @@ func FuzzParse(f *testing.F) {
 		"x: &x [a, b]\ny: &y [*x, *x]\ndhcpv4: {interfaces: *y, pools: [{<<: *x}]}\n",
 		"dhcpv4: {interfaces: [eth0], pools: [{name: a, subnet: 10.0.0.0/24}, {name: a, subnet: 10.0.0.0/25, relays: [10.0.0.1]}]}\n",
 		"control: {http: \"[::1]:80\", socket_mode: 0o777}\nstore: {fsync: false, compact_every: -1}\n",
+		// DHCPv6: a valid section, then overlaps, bad PD lengths, bad DUIDs.
+		doc("dhcpv6:", "  interfaces: [eth0]", "  pools:", "    - {name: b, subnet: \"fd77::/64\", ranges: [{start: \"fd77::1:0\", end: \"fd77::1:ffff\"}], prefix_delegation: {prefix: \"fd77:100::/40\", length: 56}, reservations: [{duid: \"000300015254\", address: \"fd77::5\", prefix: \"fd77:100:ff:ff00::/56\"}]}"),
+		doc("dhcpv6:", "  interfaces: [eth0]", "  pools:", "    - {name: a, subnet: \"fd77::/48\", ranges: [{start: \"fd77::9\", end: \"fd77::1\"}], prefix_delegation: {prefix: \"fd77::/40\", length: 200}}", "    - {name: c, subnet: \"fd77:0:0:1::/64\", links: [\"10.0.0.1\"], reservations: [{duid: \"0\"}]}"),
+		doc("dhcpv6:", "  interfaces: [eth0]", "  t1: 1h", "  pools: [{name: b, subnet: \"::/0\", prefix_delegation: {prefix: \"::/0\", length: 128}, options: [{code: 65535, ips: [\"::\"]}], reconfigure: {message: rebind, force: true}}]"),
 	} {
 		f.Add([]byte(s))
 	}
@@ -59,6 +63,23 @@ func FuzzParse(f *testing.F) {
 		lc := c.Lease()
 		if len(lc.Pools) == 0 || lc.LeaseTime < 60e9 {
 			t.Fatalf("accepted config without pools or with a short lease: %+v", lc)
+		}
+		l6 := c.Lease6()
+		if c.HasDHCPv6() != (len(l6.Pools) > 0) || (c.HasDHCPv6() && (l6.Valid < 60e9 || l6.Preferred > l6.Valid)) {
+			t.Fatalf("accepted dhcpv6 without pools or with bad lifetimes: %+v", l6)
+		}
+		for _, p := range l6.Pools {
+			if !p.Subnet.Addr().Is6() || p.Name == "" || p.Preferred > p.Valid || p.T1 > p.T2 && p.T2 != 0 {
+				t.Fatalf("accepted bad v6 pool %+v", p)
+			}
+			for _, r := range p.Ranges {
+				if !p.Subnet.Contains(r.Start) || !p.Subnet.Contains(r.End) || r.Start.Compare(r.End) > 0 {
+					t.Fatalf("accepted bad range %+v in %s", r, p.Subnet)
+				}
+			}
+			if p.PD != nil && (p.PD.Length <= p.PD.Prefix.Bits() || p.PD.Length > 128 || p.PD.Length-p.PD.Prefix.Bits() > 64) {
+				t.Fatalf("accepted bad prefix delegation %+v", *p.PD)
+			}
 		}
 		for _, p := range lc.Pools {
 			if !p.Subnet.IsValid() || p.Name == "" {

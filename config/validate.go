@@ -50,6 +50,9 @@ func (c *Config) validate(d *decoder) {
 		return
 	}
 	v.dhcpv4(&c.DHCPv4)
+	if c.DHCPv6 != nil {
+		v.dhcpv6(c.DHCPv6)
+	}
 }
 
 func (v *validator) control(ct *Control) {

@@ -1,0 +1,223 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// DHCPv6 defaults applied when a key is absent.
+const (
+	DefaultPort6              = 547
+	DefaultPreferredLifetime  = Duration(45 * time.Minute)
+	DefaultValidLifetime      = Duration(time.Hour)
+	DefaultReconfigureMessage = "renew"
+)
+
+// DHCPv6 configures the DHCPv6 service (RFC 8415). The section is optional:
+// without it leased serves DHCPv4 only.
+type DHCPv6 struct {
+	// Interfaces are the network interfaces to serve on (leased joins
+	// ff02::1:2 on each). Required, non-empty, e.g. [eth0].
+	Interfaces []string `yaml:"interfaces"`
+	// Port is the UDP port to listen on. Default 547; 0 picks a free port
+	// (tests only).
+	Port int `yaml:"port"`
+	// PreferredLifetime is the default preferred lifetime of addresses and
+	// delegated prefixes. Default 45m. At most valid_lifetime.
+	PreferredLifetime Duration `yaml:"preferred_lifetime"`
+	// ValidLifetime is the default valid lifetime of addresses and
+	// delegated prefixes (the binding's end), at least 60s. Default 1h.
+	ValidLifetime Duration `yaml:"valid_lifetime"`
+	// T1 is the renew time of an IA. Default 50 % of the preferred
+	// lifetime (RFC 8415 §21.4). At most t2.
+	T1 Duration `yaml:"t1"`
+	// T2 is the rebind time of an IA. Default 80 % of the preferred
+	// lifetime. At most the preferred lifetime.
+	T2 Duration `yaml:"t2"`
+	// OfferHold is how long an address or prefix in an Advertise stays
+	// kept for the client it was advertised to. Default 10s.
+	OfferHold Duration `yaml:"offer_hold"`
+	// DeclineQuarantine is how long an address a client declined (in use
+	// by someone else) is kept out of use. Default 1h.
+	DeclineQuarantine Duration `yaml:"decline_quarantine"`
+	// RapidCommit is the default for pools that do not set it: answer a
+	// Solicit with Rapid Commit (option 14) by a committed Reply (RFC 8415
+	// §18.3.1). Default false.
+	RapidCommit bool `yaml:"rapid_commit"`
+	// Pools are the links served. Subnets, ranges and delegated prefixes
+	// of all pools must not overlap; pool names are unique across dhcpv4
+	// and dhcpv6.
+	Pools []Pool6 `yaml:"pools"`
+}
+
+// Pool6 is one link: its on-link prefix, IA_NA address ranges, an IA_PD
+// prefix-delegation pool, options and reservations.
+type Pool6 struct {
+	// Name identifies the pool in the API, metrics, leases and campaigns.
+	// Required, unique across dhcpv4 and dhcpv6 pools.
+	Name string `yaml:"name"`
+	// Subnet is the link's on-link IPv6 prefix, e.g. fd77::/64. Required.
+	// A relayed request selects the pool whose subnet holds the relay's
+	// link-address; a direct one the pool whose subnet holds a global
+	// address of the interface it arrived on (or interface, below).
+	Subnet netip.Prefix `yaml:"subnet"`
+	// Links are further relay link-addresses, outside subnet, that select
+	// this pool.
+	Links []netip.Addr `yaml:"links"`
+	// Interface selects this pool for clients that arrive directly (not
+	// relayed) on that interface, which must be one of
+	// dhcpv6.interfaces; needed when the interface has no global address
+	// in subnet.
+	Interface string `yaml:"interface"`
+	// DNS are the DNS recursive name servers (option 23).
+	DNS []netip.Addr `yaml:"dns"`
+	// DomainSearch is the domain search list (option 24).
+	DomainSearch []string `yaml:"domain_search"`
+	// NTP are the NTP servers (option 56, server address sub-option).
+	NTP []netip.Addr `yaml:"ntp"`
+	// Options are further options sent verbatim.
+	Options []Option6 `yaml:"options"`
+	// PreferredLifetime overrides dhcpv6.preferred_lifetime for this pool.
+	PreferredLifetime Duration `yaml:"preferred_lifetime"`
+	// ValidLifetime overrides dhcpv6.valid_lifetime for this pool.
+	ValidLifetime Duration `yaml:"valid_lifetime"`
+	// T1 overrides dhcpv6.t1 for this pool.
+	T1 Duration `yaml:"t1"`
+	// T2 overrides dhcpv6.t2 for this pool.
+	T2 Duration `yaml:"t2"`
+	// RapidCommit overrides dhcpv6.rapid_commit for this pool.
+	RapidCommit *bool `yaml:"rapid_commit"`
+	// Preference is the Preference option (7) in Advertise, 0 to 255;
+	// 255 makes clients request at once (RFC 8415 §18.2.1). Default 0.
+	Preference int `yaml:"preference"`
+	// Ranges are the IA_NA address ranges handed out, inside subnet.
+	Ranges []Range6 `yaml:"ranges"`
+	// PrefixDelegation is the IA_PD pool: prefixes of length carved out
+	// of prefix. Absent: no prefixes are delegated.
+	PrefixDelegation *PrefixDelegation `yaml:"prefix_delegation"`
+	// Reservations bind addresses and prefixes to clients by DUID.
+	Reservations []Reservation6 `yaml:"reservations"`
+	// Reconfigure sets how Reconfigure messages (RFC 8415 §18.3.11) reach
+	// this pool's clients, and the pool's campaign defaults.
+	Reconfigure Reconfigure6 `yaml:"reconfigure"`
+}
+
+// Option6 is a DHCPv6 option sent as given. Exactly one of hex, text, ip or
+// ips gives its value.
+type Option6 struct {
+	// Code is the option code, 1 to 65535, not one leased sets itself.
+	// Required.
+	Code int `yaml:"code"`
+	// Hex is the value as hex bytes, e.g. "00:01:0a".
+	Hex HexBytes `yaml:"hex"`
+	// Text is the value as a string.
+	Text *string `yaml:"text"`
+	// IP is the value as one IPv6 address (16 bytes).
+	IP netip.Addr `yaml:"ip"`
+	// IPs is the value as a list of IPv6 addresses.
+	IPs []netip.Addr `yaml:"ips"`
+}
+
+// Range6 is an inclusive IA_NA address range.
+type Range6 struct {
+	// Start is the first address, inside subnet. Required.
+	Start netip.Addr `yaml:"start"`
+	// End is the last address, inside subnet, not before start. Required.
+	End netip.Addr `yaml:"end"`
+}
+
+// PrefixDelegation is an IA_PD pool (RFC 8415 §6.3).
+type PrefixDelegation struct {
+	// Prefix is the prefix delegated prefixes are carved from, e.g.
+	// fd77:100::/40. Required.
+	Prefix netip.Prefix `yaml:"prefix"`
+	// Length is the length of each delegated prefix, longer than prefix's
+	// and at most 128, at most 64 bits more than prefix's, e.g. 56.
+	// Required.
+	Length int `yaml:"length"`
+}
+
+// Reservation6 binds an address and/or a delegated prefix to one client.
+type Reservation6 struct {
+	// DUID is the client's DUID (option 1) in hex, e.g.
+	// "00:03:00:01:52:54:00:12:34:56". Required.
+	DUID HexBytes `yaml:"duid"`
+	// Address is the reserved IA_NA address, inside subnet. One of address
+	// and prefix is required.
+	Address netip.Addr `yaml:"address"`
+	// Prefix is the reserved delegated prefix, inside
+	// prefix_delegation.prefix, of prefix_delegation.length.
+	Prefix netip.Prefix `yaml:"prefix"`
+	// Hostname names the client in leases and the API.
+	Hostname string `yaml:"hostname"`
+}
+
+// Reconfigure6 is a pool's Reconfigure policy and campaign defaults.
+type Reconfigure6 struct {
+	// RequireReconfigureAccept: only clients that sent Reconfigure Accept
+	// (option 20) get a reconfigure key (RFC 8415 §20.4) and can be sent a
+	// Reconfigure; others are reported not capable (Junos
+	// support-option-check). Default true.
+	RequireReconfigureAccept *bool `yaml:"require_reconfigure_accept"`
+	// Disabled: hand out no reconfigure keys and send no Reconfigure in
+	// this pool. Default false.
+	Disabled bool `yaml:"disabled"`
+
+	// Campaign defaults for this pool's clients; they replace the
+	// campaign's values (8 attempts, 2s doubling, 1000/s, restore)
+	// unless a campaign request overrides the pool itself.
+
+	// Attempts is the number of Reconfigure messages per client, 1 to 20
+	// (0: the campaign's value, 8 = RFC 8415 REC_MAX_RC).
+	Attempts int `yaml:"attempts"`
+	// Interval is the wait after the first Reconfigure, doubling after
+	// each, 1ms to 1h (0: the campaign's value, 2s = REC_TIMEOUT).
+	Interval Duration `yaml:"interval"`
+	// Pace is the maximum Reconfigure messages per second to this pool,
+	// 0 to 100000 (0: unlimited); unset: the campaign's value.
+	Pace *int `yaml:"pace"`
+	// OnFailure is applied to a client that never answers: restore,
+	// delete or recycle; unset: the campaign's value.
+	OnFailure string `yaml:"on_failure"`
+	// Force answers every returning client's Renew or Rebind with
+	// lifetime 0 so that it solicits again (the v6 form of force_nak);
+	// unset: the campaign's value.
+	Force *bool `yaml:"force"`
+	// OnChange starts a campaign when a reload (SIGHUP) changes this
+	// pool's options (all its bound leases) or ranges and prefixes (the
+	// leases no longer servable). Default false.
+	OnChange bool `yaml:"on_change"`
+	// Message is what the Reconfigure asks the client to do (option 19):
+	// renew, rebind or information-request. Default renew.
+	Message string `yaml:"message"`
+}
+
+// HasDHCPv6 reports whether the file has a dhcpv6 section.
+func (c *Config) HasDHCPv6() bool { return c.DHCPv6 != nil }
+
+func (c *Config) applyDefaults6() {
+	v6 := c.DHCPv6
+	if v6 == nil {
+		return
+	}
+	if !c.has("dhcpv6.port") {
+		v6.Port = DefaultPort6
+	}
+	if !c.has("dhcpv6.preferred_lifetime") {
+		v6.PreferredLifetime = DefaultPreferredLifetime
+		// A valid lifetime set below the default preferred one lowers the
+		// preferred lifetime with it rather than failing.
+		if c.has("dhcpv6.valid_lifetime") && v6.ValidLifetime < v6.PreferredLifetime {
+			v6.PreferredLifetime = v6.ValidLifetime
+		}
+	}
+	if !c.has("dhcpv6.valid_lifetime") {
+		v6.ValidLifetime = max(DefaultValidLifetime, v6.PreferredLifetime)
+	}
+	if !c.has("dhcpv6.offer_hold") {
+		v6.OfferHold = DefaultOfferHold
+	}
+	if !c.has("dhcpv6.decline_quarantine") {
+		v6.DeclineQuarantine = DefaultDeclineQuarantine
+	}
+}

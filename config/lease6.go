@@ -1,0 +1,124 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/leased/leased/dhcpv6"
+	"github.com/leased/leased/lease6"
+	"github.com/leased/leased/reconf"
+)
+
+// Lease6 converts the validated dhcpv6 section into the DHCPv6 engine's
+// configuration, with every pool's lifetimes resolved (its own, else the
+// service's; T1/T2 left 0 mean 0.5 and 0.8 of the preferred lifetime) and
+// require_reconfigure_accept defaulted to true. It returns the zero Config
+// when the file has no dhcpv6 section.
+func (c *Config) Lease6() lease6.Config {
+	v6 := c.DHCPv6
+	if v6 == nil {
+		return lease6.Config{}
+	}
+	out := lease6.Config{
+		Preferred:         v6.PreferredLifetime.D(),
+		Valid:             v6.ValidLifetime.D(),
+		T1:                v6.T1.D(),
+		T2:                v6.T2.D(),
+		OfferHold:         v6.OfferHold.D(),
+		DeclineQuarantine: v6.DeclineQuarantine.D(),
+		Pools:             make([]lease6.Pool, 0, len(v6.Pools)),
+	}
+	for i := range v6.Pools {
+		p := &v6.Pools[i]
+		lt := c.resolve6(p, poolField6(i))
+		lp := lease6.Pool{
+			Name:         p.Name,
+			Subnet:       p.Subnet,
+			Links:        slices.Clone(p.Links),
+			Interface:    p.Interface,
+			DNS:          slices.Clone(p.DNS),
+			DomainSearch: trimDots(p.DomainSearch),
+			NTP:          slices.Clone(p.NTP),
+			Preferred:    lt.pref.D(),
+			Valid:        lt.valid.D(),
+			T1:           lt.t1.D(),
+			T2:           lt.t2.D(),
+			RapidCommit:  v6.RapidCommit,
+			Preference:   uint8(p.Preference),
+			Reconfigure: lease6.ReconfigureConfig{
+				RequireAccept: p.Reconfigure.RequireReconfigureAccept == nil || *p.Reconfigure.RequireReconfigureAccept,
+				Disabled:      p.Reconfigure.Disabled,
+			},
+		}
+		if p.RapidCommit != nil {
+			lp.RapidCommit = *p.RapidCommit
+		}
+		for _, r := range p.Ranges {
+			lp.Ranges = append(lp.Ranges, lease6.Range{Start: r.Start, End: r.End})
+		}
+		if pd := p.PrefixDelegation; pd != nil {
+			lp.PD = &lease6.PrefixPool{Prefix: pd.Prefix, Length: pd.Length}
+		}
+		for j := range p.Options {
+			o := &p.Options[j]
+			lp.RawOptions = append(lp.RawOptions, lease6.RawOption{Code: uint16(o.Code), Data: o.data()})
+		}
+		for _, r := range p.Reservations {
+			lp.Reservations = append(lp.Reservations, lease6.Reservation{
+				DUID:     slices.Clone([]byte(r.DUID)),
+				Addr:     r.Address,
+				Prefix:   r.Prefix,
+				Hostname: r.Hostname,
+			})
+		}
+		out.Pools = append(out.Pools, lp)
+	}
+	return out
+}
+
+func poolField6(i int) string { return fmt.Sprintf("dhcpv6.pools[%d]", i) }
+
+// CampaignOverride is the pool's reconfigure campaign defaults as the
+// campaign engine's per-pool override (fields left unset stay nil): the
+// dhcpv6 counterpart of dhcpv4.pools[].forcerenew's attempts, interval,
+// pace, on_failure and force_nak.
+func (p *Pool6) CampaignOverride() reconf.Override {
+	r := &p.Reconfigure
+	var ov reconf.Override
+	if r.Attempts > 0 {
+		v := r.Attempts
+		ov.Attempts = &v
+	}
+	if r.Interval > 0 {
+		v := time.Duration(r.Interval)
+		ov.Interval = &v
+	}
+	if r.Pace != nil {
+		v := *r.Pace
+		ov.Pace = &v
+	}
+	if r.OnFailure != "" {
+		if v, err := reconf.ParseOnFailure(r.OnFailure); err == nil { // validated by Parse
+			ov.OnFailure = &v
+		}
+	}
+	if r.Force != nil {
+		v := *r.Force
+		ov.ForceNAK = &v
+	}
+	return ov
+}
+
+// MessageType is the Reconfigure Message option (19) value the pool's
+// Reconfigure messages carry: dhcpv6.Renew (default), dhcpv6.Rebind or
+// dhcpv6.InformationRequest.
+func (r *Reconfigure6) MessageType() dhcpv6.MessageType {
+	switch r.Message {
+	case "rebind":
+		return dhcpv6.Rebind
+	case "information-request":
+		return dhcpv6.InformationRequest
+	}
+	return dhcpv6.Renew
+}
