@@ -19,10 +19,10 @@ var cmpNet = cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})
 // append pool keys at line 11.
 func doc6(extra ...string) string {
 	return doc(
-		"dhcpv6:",                  // 6
-		"  interfaces: [eth0]",     // 7
-		"  pools:",                 // 8
-		"    - name: b",            // 9
+		"dhcpv6:",                 // 6
+		"  interfaces: [eth0]",    // 7
+		"  pools:",                // 8
+		"    - name: b",           // 9
 		"      subnet: fd77::/64", // 10
 	) + lines(extra...)
 }
