@@ -24,7 +24,8 @@ const (
 	kRenew
 	kReboot
 	kDecline
-	kForce // waiting for a FORCERENEW, then renewing
+	kForce   // waiting for a FORCERENEW (Reconfigure), then renewing
+	kRelease // DHCPv6 Release, waiting for the Reply
 
 	active uint8 = 0x80
 )
@@ -33,18 +34,29 @@ const batchLen = 64
 
 var debug = os.Getenv("LEASEBENCH_DEBUG") != ""
 
+// batchConn is ipv4.PacketConn or ipv6.PacketConn (both read and write
+// x/net socket.Message batches).
+type batchConn interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
 // worker owns a slice of the clients and one relay socket; its reader and
-// its driver goroutines serialise on mu.
+// its driver goroutines serialise on mu. A DHCPv6 worker (v6) holds
+// clients6 and env6 instead of clients and env (bench6.go).
 type worker struct {
-	mu      sync.Mutex
-	id      int
-	salt    byte
-	conn    *net.UDPConn
-	pc      *ipv4.PacketConn
-	dst     *net.UDPAddr
-	env     client.Env
-	clients []client.Client
-	kind    []uint8
+	mu       sync.Mutex
+	id       int
+	salt     byte
+	conn     *net.UDPConn
+	pc       batchConn
+	dst      *net.UDPAddr
+	env      client.Env
+	clients  []client.Client
+	v6       bool
+	env6     client.Env6
+	clients6 []client.Client6
+	kind     []uint8
 	cursor  int
 	rng     *rand.Rand
 	// direct: broadcast replies reach every worker; those for another
@@ -154,10 +166,23 @@ func (w *worker) begin(i int, k uint8, out client.Out) {
 	w.started++
 	w.st.started++
 	w.queue(out.Packet)
-	c := &w.clients[i]
+	w.track(i)
+}
+
+// track adds client i's current exchange to the timeout queue. mu held.
+func (w *worker) track(i int) {
 	if w.ph != nil && w.ph.timeout > 0 {
-		w.pending = append(w.pending, pend{idx: uint32(i), begin: c.Begin, checkAt: c.Begin + int64(w.ph.timeout)})
+		b := w.beginOf(i)
+		w.pending = append(w.pending, pend{idx: uint32(i), begin: b, checkAt: b + int64(w.ph.timeout)})
 	}
+}
+
+// beginOf is when client i's current exchange started.
+func (w *worker) beginOf(i int) int64 {
+	if w.v6 {
+		return w.clients6[i].Begin
+	}
+	return w.clients[i].Begin
 }
 
 func (w *worker) finish(i int, now time.Time, ok bool) {
@@ -165,7 +190,7 @@ func (w *worker) finish(i int, now time.Time, ok bool) {
 	w.inflight--
 	if ok {
 		w.st.completed++
-		w.st.lat.record(time.Duration(now.UnixNano() - w.clients[i].Begin))
+		w.st.lat.record(time.Duration(now.UnixNano() - w.beginOf(i)))
 	} else {
 		w.st.lost++
 	}
@@ -173,10 +198,10 @@ func (w *worker) finish(i int, now time.Time, ok bool) {
 
 // nextClient advances the cursor to a client not in flight.
 func (w *worker) nextClient() (int, bool) {
-	for range len(w.clients) {
+	for range len(w.kind) {
 		i := w.cursor
 		w.cursor++
-		if w.cursor == len(w.clients) {
+		if w.cursor == len(w.kind) {
 			w.cursor = 0
 		}
 		if w.kind[i]&active == 0 {
@@ -223,11 +248,14 @@ func (w *worker) expire(now time.Time) {
 		p := w.pending[w.phead]
 		w.phead++
 		i := int(p.idx)
-		c := &w.clients[i]
-		if w.kind[i]&active == 0 || c.Begin != p.begin {
+		if w.kind[i]&active == 0 || w.beginOf(i) != p.begin {
 			continue // finished, or a later exchange
 		}
-		if int(c.Tries()) <= w.ph.retries {
+		if w.v6 {
+			if w.retransmit6(i, p, now) {
+				continue
+			}
+		} else if c := &w.clients[i]; int(c.Tries()) <= w.ph.retries {
 			out := c.Timer(&w.env, now)
 			if out.Packet != nil {
 				w.queue(out.Packet)
@@ -235,7 +263,8 @@ func (w *worker) expire(now time.Time) {
 				continue
 			}
 		}
-		if debug {
+		if debug && !w.v6 {
+			c := &w.clients[i]
 			println("lost", i, c.State().String(), w.kind[i]&^active, c.Addr().String(), c.XID)
 		}
 		w.finish(i, now, false)

@@ -76,12 +76,23 @@ type options struct {
 	seed      uint64
 	quiet     bool
 	iface     string
+
+	// DHCPv6 (bench6.go)
+	family      int
+	server6     netip.AddrPort
+	relay6      netip.Addr
+	link        netip.Addr
+	ia          string
+	rapidCommit bool
+	pool        string
 }
 
 // Result is the JSON report (--json).
 type Result struct {
 	Scenario       string  `json:"scenario"`
+	Family         int     `json:"family,omitempty"` // 6 for DHCPv6 (absent: 4)
 	Server         string  `json:"server"`
+	Link           string  `json:"link_address,omitempty"` // DHCPv6 relay link-address
 	Iface          string  `json:"iface,omitempty"` // direct mode
 	Null           bool    `json:"null_server"`
 	Clients        int     `json:"clients"`
@@ -126,7 +137,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: leasebench [flags] dora|renew|mixed|init-reboot|decline|bad|forcerenew\n"+
 			"       leasebench --iface IFACE [flags] dora|init-reboot|decline|bad   (direct mode: broadcast from 0.0.0.0:68)\n"+
-			"       leasebench null-server [--listen ADDR:PORT]\n")
+			"       leasebench -6 [flags] solicit|renew|release|reconfigure          (DHCPv6 relay to --server6)\n"+
+			"       leasebench null-server [-6] [--listen ADDR:PORT]\n")
 		fs.PrintDefaults()
 	}
 	var o options
@@ -147,6 +159,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.control, "control", "/run/leased/control.sock", "forcerenew: leased control `socket`")
 	fs.Uint64Var(&o.seed, "seed", uint64(time.Now().UnixNano()), "xid and random seed")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress lines on stderr")
+	fs.IntVar(&o.family, "family", 4, "4 (DHCPv4) or 6 (DHCPv6)")
+	v6 := fs.Bool("6", false, "DHCPv6: same as --family 6")
+	server6 := fs.String("server6", "[::1]:547", "DHCPv6 server `addr:port`")
+	relay6 := fs.String("relay6", "::1", "DHCPv6: `address` the relay sockets bind (unprivileged ports; the server answers them, RFC 8357)")
+	link := fs.String("link", "fd77::1", "DHCPv6: relay link-address, an `address` inside the pool's subnet")
+	fs.StringVar(&o.ia, "ia", "na", "DHCPv6: what clients ask for: na (IA_NA), pd (IA_PD) or both")
+	fs.BoolVar(&o.rapidCommit, "rapid-commit", false, "DHCPv6: Solicit with Rapid Commit (2-message exchange when the server allows it)")
+	fs.StringVar(&o.pool, "pool", "", "DHCPv6 reconfigure: campaign over this pool (default: every lease)")
 	fs.StringVar(&o.iface, "iface", "", "direct mode: clients broadcast from 0.0.0.0:68 to 255.255.255.255:67 on `interface` (no relay; dora, init-reboot, decline, bad)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -157,6 +177,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	scenario := fs.Arg(0)
 	var err error
+	if *v6 {
+		o.family = 6
+	}
+	if o.family != 4 && o.family != 6 {
+		fmt.Fprintf(stderr, "leasebench: --family %d: want 4 or 6\n", o.family)
+		return 2
+	}
+	if o.family == 6 {
+		if o.server6, err = netip.ParseAddrPort(*server6); err != nil || !o.server6.Addr().Is6() {
+			fmt.Fprintf(stderr, "leasebench: --server6 %q: want [IPv6]:port\n", *server6)
+			return 2
+		}
+		if o.relay6, err = netip.ParseAddr(*relay6); err != nil || !o.relay6.Is6() {
+			fmt.Fprintf(stderr, "leasebench: --relay6 %q: want an IPv6 address\n", *relay6)
+			return 2
+		}
+		if o.link, err = netip.ParseAddr(*link); err != nil || !o.link.Is6() {
+			fmt.Fprintf(stderr, "leasebench: --link %q: want an IPv6 address\n", *link)
+			return 2
+		}
+	}
 	if o.server, err = netip.ParseAddrPort(*server); err != nil {
 		fmt.Fprintf(stderr, "leasebench: --server: %v\n", err)
 		return 2
@@ -169,7 +210,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "leasebench: --sockets must be 1..64 and --clients 1..16777216")
 		return 2
 	}
-	res, err := bench(ctx, scenario, o, stderr)
+	var res *Result
+	if o.family == 6 {
+		res, err = bench6(ctx, scenario, o, stderr)
+	} else {
+		res, err = bench(ctx, scenario, o, stderr)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "leasebench: %v\n", err)
 		return 1
@@ -529,7 +575,11 @@ func forceRenewReader(ctx context.Context, conn *net.UDPConn, ws []*worker, wg *
 }
 
 func printResult(w io.Writer, r *Result) {
-	fmt.Fprintf(w, "scenario %s against %s: %d clients (%d B each)\n", r.Scenario, r.Server, r.Clients, r.BytesPerClient)
+	fam := ""
+	if r.Family == 6 {
+		fam = " (DHCPv6, link " + r.Link + ")"
+	}
+	fmt.Fprintf(w, "scenario %s against %s%s: %d clients (%d B each)\n", r.Scenario, r.Server, fam, r.Clients, r.BytesPerClient)
 	if r.PrepareSeconds > 0 {
 		fmt.Fprintf(w, "  prepare (bind all)  %.2f s\n", r.PrepareSeconds)
 	}
@@ -547,7 +597,11 @@ func printResult(w io.Writer, r *Result) {
 	}
 	fmt.Fprintf(w, "  leasebench CPU %.2f s\n", r.BenchCPUSeconds)
 	if r.ForceRenewMethod != "" {
-		fmt.Fprintf(w, "  forcerenew via %s (API calls took %.2f s)\n", r.ForceRenewMethod, r.ForceRenewAPISeconds)
+		what := "forcerenew"
+		if r.Family == 6 {
+			what = "reconfigure"
+		}
+		fmt.Fprintf(w, "  %s via %s (API calls took %.2f s)\n", what, r.ForceRenewMethod, r.ForceRenewAPISeconds)
 	}
 }
 
@@ -614,7 +668,11 @@ func listenReuse(addr netip.AddrPort) (*net.UDPConn, error) {
 		}
 		return serr
 	}}
-	pc, err := lc.ListenPacket(context.Background(), "udp4", addr.String())
+	network := "udp4"
+	if addr.Addr().Is6() {
+		network = "udp6"
+	}
+	pc, err := lc.ListenPacket(context.Background(), network, addr.String())
 	if err != nil {
 		return nil, err
 	}

@@ -25,9 +25,16 @@ import (
 func runNullServer(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("leasebench null-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:67", "`addr:port` to answer on")
+	listen := fs.String("listen", "", "`addr:port` to answer on (default 127.0.0.1:67, with -6 [::1]:547)")
+	v6 := fs.Bool("6", false, "DHCPv6: answer Relay-forward messages (Solicit, Request, Renew, Rebind, Release)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *listen == "" {
+		*listen = "127.0.0.1:67"
+		if *v6 {
+			*listen = "[::1]:547"
+		}
 	}
 	ap, err := netip.ParseAddrPort(*listen)
 	if err != nil {
@@ -40,6 +47,10 @@ func runNullServer(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stderr, "null server answering on %v\n", conn.LocalAddr())
+	if *v6 {
+		nullServe6(ctx, conn)
+		return 0
+	}
 	nullServe(ctx, conn)
 	return 0
 }
