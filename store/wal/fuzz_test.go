@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/leased/leased/lease"
 	"github.com/leased/leased/store"
 )
 
@@ -18,7 +19,7 @@ func FuzzRecover(f *testing.F) {
 	base := appendHeader(nil, magicSegment, prevUnknown)
 	ends := make([]int, n) // end offset of each record's frame
 	for i := range n {
-		l := sample(i)
+		l := fuzzSample(i)
 		base, _ = appendLeaseFrame(base, &l)
 		ends[i] = len(base)
 	}
@@ -39,6 +40,10 @@ func FuzzRecover(f *testing.F) {
 	blobFrame, _ := appendBlobFrame(nil, &store.Blob{Kind: store.BlobReconf, Key: []byte{0, 0, 0, 1}, Value: []byte("state")})
 	f.Add(uint16(len(base)), blobFrame)
 	f.Add(uint16(len(base)), blobFrame[:len(blobFrame)-2])
+
+	v6Frame, _ := appendLeaseFrame(nil, new(sampleV6(101)))
+	f.Add(uint16(len(base)), v6Frame)
+	f.Add(uint16(len(base)), v6Frame[:len(v6Frame)-3])
 
 	f.Fuzz(func(t *testing.T, cut uint16, junk []byte) {
 		c := headerSize + int(cut)%(len(base)-headerSize+1)
@@ -62,7 +67,7 @@ func FuzzRecover(f *testing.F) {
 			if ends[i] > c {
 				break
 			}
-			l := sample(i)
+			l := fuzzSample(i)
 			g, ok := got[l.Addr]
 			if !ok || g.Seq < l.Seq {
 				t.Fatalf("record %d (%s) before the damage at %d lost: %v", i, l.Addr, c, ok)
@@ -79,4 +84,13 @@ func FuzzRecover(f *testing.F) {
 			t.Fatalf("recovery truncated to %d, below intact data at %d", st.Size(), keep)
 		}
 	})
+}
+
+// fuzzSample mixes DHCPv4 records with DHCPv6 ones (IA_NA and IA_PD,
+// which carry the v6 fields) so recovery is fuzzed over both encodings.
+func fuzzSample(i int) lease.Lease {
+	if i%3 == 2 {
+		return sampleV6(i)
+	}
+	return sample(i)
 }

@@ -143,12 +143,28 @@ func parseFrame(b []byte) (Kind, []byte, int, frameStatus) {
 //	relay     bytes
 //	reconfkey bytes
 //	replay    uvarint
+//	-- only when flags bit 5 (DHCPv6 fields) is set:
+//	iaid      4 bytes little endian
+//	prefixlen byte (0..128; 0 for an IA_NA address)
+//	preferred varint unix nanoseconds, only when flags bit 6 is set
 //
 // Version, state, seq and addr come first so recovery can index a record
 // without decoding the rest.
+//
+// DHCPv6 records (package lease6) set bit 5 when any of IAID, PrefixLen,
+// Preferred is not zero. Binaries written before bit 5 existed reject
+// unknown flags, so they refuse (CorruptError) a log holding such a record
+// instead of misreading it; DHCPv4 records never set it and read as before.
+//
+// Records are keyed by Addr on recovery. A DHCPv6 IA_NA address and the
+// first address of a delegated prefix never collide: the config package
+// forbids a range that overlaps a delegation prefix (and DHCPv4 addresses
+// are 4-byte, a different key).
 const (
-	flagFRNonce = 1 << 0
-	flagTime0   = 1 << 1 // Start; T1, T2 and Expiry follow at 1<<2..1<<4
+	flagFRNonce   = 1 << 0
+	flagTime0     = 1 << 1 // Start; T1, T2 and Expiry follow at 1<<2..1<<4
+	flagV6        = 1 << 5 // IAID, PrefixLen (and Preferred) follow the replay counter
+	flagPreferred = 1 << 6 // with flagV6: Preferred is set
 )
 
 // Times outside this range do not fit in int64 unix nanoseconds.
@@ -179,6 +195,18 @@ func appendLease(dst []byte, l *lease.Lease) ([]byte, error) {
 		}
 		flags |= flagTime0 << i
 	}
+	if l.IAID != 0 || l.PrefixLen != 0 || !l.Preferred.IsZero() {
+		if l.PrefixLen > 128 {
+			return dst, fmt.Errorf("wal: record %s: prefix length %d", l.Addr, l.PrefixLen)
+		}
+		flags |= flagV6
+		if !l.Preferred.IsZero() {
+			if l.Preferred.Before(minTime) || l.Preferred.After(maxTime) {
+				return dst, fmt.Errorf("wal: record %s: time %v outside the storable range", l.Addr, l.Preferred)
+			}
+			flags |= flagPreferred
+		}
+	}
 	dst = append(dst, leaseVersion, byte(l.State))
 	dst = binary.AppendUvarint(dst, l.Seq)
 	dst = appendAddr(dst, l.Addr)
@@ -199,6 +227,13 @@ func appendLease(dst []byte, l *lease.Lease) ([]byte, error) {
 	dst = appendBytes(dst, l.RelayInfo)
 	dst = appendBytes(dst, l.ReconfKey)
 	dst = binary.AppendUvarint(dst, l.ReplayCounter)
+	if flags&flagV6 != 0 {
+		dst = binary.LittleEndian.AppendUint32(dst, l.IAID)
+		dst = append(dst, l.PrefixLen)
+		if flags&flagPreferred != 0 {
+			dst = binary.AppendVarint(dst, l.Preferred.UnixNano())
+		}
+	}
 	return dst, nil
 }
 
@@ -397,8 +432,11 @@ func decodeLease(p []byte, intern map[string]string) (lease.Lease, error) {
 	l.Addr = d.addr("addr")
 	flags := d.byte1("flags")
 	l.ForceRenewNonceCapable = flags&flagFRNonce != 0
-	if flags&^(flagFRNonce|flagTime0<<0|flagTime0<<1|flagTime0<<2|flagTime0<<3) != 0 {
+	if flags&^(flagFRNonce|flagTime0<<0|flagTime0<<1|flagTime0<<2|flagTime0<<3|flagV6|flagPreferred) != 0 {
 		d.fail("unknown flags")
+	}
+	if flags&flagPreferred != 0 && flags&flagV6 == 0 {
+		d.fail("preferred lifetime without DHCPv6 fields")
 	}
 	times := [4]*time.Time{&l.Start, &l.T1, &l.T2, &l.Expiry}
 	for i, t := range times {
@@ -426,6 +464,22 @@ func decodeLease(p []byte, intern map[string]string) (lease.Lease, error) {
 	relay := d.bytes("relay info")
 	key := d.bytes("reconfigure key")
 	l.ReplayCounter = d.uvarint("replay counter")
+	if flags&flagV6 != 0 {
+		if len(d.b) < 4 {
+			d.fail("iaid")
+		} else {
+			l.IAID = binary.LittleEndian.Uint32(d.b)
+			d.b = d.b[4:]
+		}
+		if pl := d.byte1("prefix length"); pl > 128 {
+			d.fail("prefix length")
+		} else {
+			l.PrefixLen = pl
+		}
+		if flags&flagPreferred != 0 {
+			l.Preferred = time.Unix(0, d.varint("preferred")).UTC()
+		}
+	}
 	if d.err != nil {
 		return lease.Lease{}, d.err
 	}
