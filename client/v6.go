@@ -17,14 +17,13 @@ package client
 //	if d := c.Deadline(&e); d != 0 && d <= now.UnixNano() { out = c.Timer(&e, now) }
 
 import (
-	"crypto/md5"
-	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"net/netip"
 	"time"
 	"unsafe"
 
+	"github.com/leased/leased/auth"
 	"github.com/leased/leased/dhcpv6"
 )
 
@@ -36,10 +35,10 @@ const (
 	V6Soliciting        // Solicit sent, waiting for Advertise (or a rapid-commit Reply)
 	V6Requesting        // Request sent, waiting for Reply
 	V6Bound
-	V6Renewing   // Renew sent (T1 or Reconfigure), waiting for Reply
-	V6Rebinding  // Rebind sent (T2 or Reconfigure)
-	V6Informing  // Information-request sent after a Reconfigure (still bound)
-	V6Releasing  // Release sent, waiting for Reply (§18.2.7)
+	V6Renewing  // Renew sent (T1 or Reconfigure), waiting for Reply
+	V6Rebinding // Rebind sent (T2 or Reconfigure)
+	V6Informing // Information-request sent after a Reconfigure (still bound)
+	V6Releasing // Release sent, waiting for Reply (§18.2.7)
 )
 
 var state6Names = [...]string{"INIT", "SOLICITING", "REQUESTING", "BOUND", "RENEWING", "REBINDING", "INFORMING", "RELEASING"}
@@ -55,20 +54,20 @@ func (s State6) String() string {
 type Event6 uint8
 
 const (
-	Ev6None      Event6 = iota
-	Ev6Sent             // a message was (re)transmitted
-	Ev6Advertise        // an Advertise was selected; a Request is in Out
-	Ev6Bound            // Reply to Request or rapid-commit Solicit: bound
-	Ev6Renewed          // Reply to Renew or Rebind: lifetimes extended
-	Ev6Informed         // Reply to Information-request (still bound)
-	Ev6NoAddrs          // NoAddrsAvail/NoPrefixAvail for every IA of a Request: back to INIT
-	Ev6NoBinding        // NoBinding in a Reply to Renew/Rebind: a Request is in Out (§18.2.10.1)
-	Ev6Dropped          // every binding came back with valid lifetime 0: a Solicit is in Out
-	Ev6Status           // a top-level error status (UnspecFail, UseMulticast, ...): state kept, retransmission retries
-	Ev6Reconfigure      // an authenticated Reconfigure: Renew, Rebind or Information-request in Out
-	Ev6GaveUp           // retransmissions exhausted: back to INIT (or BOUND for an Information-request)
-	Ev6Expired          // valid lifetime over while renewing/rebinding: back to INIT
-	Ev6Released         // Reply to Release: back to INIT
+	Ev6None        Event6 = iota
+	Ev6Sent               // a message was (re)transmitted
+	Ev6Advertise          // an Advertise was selected; a Request is in Out
+	Ev6Bound              // Reply to Request or rapid-commit Solicit: bound
+	Ev6Renewed            // Reply to Renew or Rebind: lifetimes extended
+	Ev6Informed           // Reply to Information-request (still bound)
+	Ev6NoAddrs            // NoAddrsAvail/NoPrefixAvail for every IA of a Request: back to INIT
+	Ev6NoBinding          // NoBinding in a Reply to Renew/Rebind: a Request is in Out (§18.2.10.1)
+	Ev6Dropped            // every binding came back with valid lifetime 0: a Solicit is in Out
+	Ev6Status             // a top-level error status (UnspecFail, UseMulticast, ...): state kept, retransmission retries
+	Ev6Reconfigure        // an authenticated Reconfigure: Renew, Rebind or Information-request in Out
+	Ev6GaveUp             // retransmissions exhausted: back to INIT (or BOUND for an Information-request)
+	Ev6Expired            // valid lifetime over while renewing/rebinding: back to INIT
+	Ev6Released           // Reply to Release: back to INIT
 )
 
 var event6Names = [...]string{"none", "sent", "advertise", "bound", "renewed", "informed", "no-addrs",
@@ -104,14 +103,14 @@ var (
 
 // Flags of New6.
 const (
-	V6IANA        uint8 = 1 << iota // ask for an address (IA_NA, IAID 1)
-	V6IAPD                          // ask for a prefix (IA_PD, IAID 2)
-	V6RapidCommit                   // send Rapid Commit in Solicit (§18.2.1)
-	V6ReconfAccept                  // send Reconfigure Accept (option 20): willing to be reconfigured
-	v6HaveKey                       // Key holds a reconfigure key from a Reply
-	v6HaveAddr                      // addr is bound (or advertised)
-	v6HavePrefix                    // prefix is bound (or advertised)
-	v6ReconfInit                    // the transaction answers a Reconfigure (Server ID in Information-request / Rebind)
+	V6IANA         uint8 = 1 << iota // ask for an address (IA_NA, IAID 1)
+	V6IAPD                           // ask for a prefix (IA_PD, IAID 2)
+	V6RapidCommit                    // send Rapid Commit in Solicit (§18.2.1)
+	V6ReconfAccept                   // send Reconfigure Accept (option 20): willing to be reconfigured
+	v6HaveKey                        // Key holds a reconfigure key from a Reply
+	v6HaveAddr                       // addr is bound (or advertised)
+	v6HavePrefix                     // prefix is bound (or advertised)
+	v6ReconfInit                     // the transaction answers a Reconfigure (Server ID in Information-request / Rebind)
 )
 
 // IAIDs used by every simulated client.
@@ -779,16 +778,11 @@ func (c *Client6) reply(e *Env6, now time.Time, m *dhcpv6.Message, sid []byte) (
 // takeKey keeps an RKAP reconfigure key (§20.4.2: option 11, protocol 3,
 // algorithm 1, RDM 0, type 1) and its replay detection value.
 func (c *Client6) takeKey(m *dhcpv6.Message) {
-	a, ok := m.Auth()
-	if !ok {
+	key, replay, err := auth.ReplyKey6(m)
+	if err != nil {
 		return
 	}
-	typ, key, ok := a.ReconfigureKey()
-	if !ok || typ != dhcpv6.AuthInfoReconfigureKey {
-		return
-	}
-	copy(c.Key[:], key)
-	c.Replay = a.ReplayDetection
+	c.Key, c.Replay = key, replay
 	c.flags |= v6HaveKey
 }
 
@@ -809,32 +803,22 @@ func (c *Client6) reconfigure(e *Env6, now time.Time, m *dhcpv6.Message) (Out6, 
 		return Out6{}, ErrV6BadReconfMsg
 	}
 	// §20.4.3: the client MUST discard a Reconfigure without a valid
-	// authentication option.
+	// authentication option; §20.3: the replay detection value MUST be
+	// greater than that of the last message accepted from the server.
 	if c.flags&v6HaveKey == 0 {
 		return Out6{}, ErrV6Unauthentic
 	}
-	a, ok := m.Auth()
-	if !ok {
-		return Out6{}, ErrV6Unauthentic
+	if n := auth.ScratchLen(len(m.Bytes())); cap(e.scratch) < n {
+		e.scratch = make([]byte, 0, max(n, auth.ScratchLen(1500)))
 	}
-	typ, mac, ok := a.ReconfigureKey()
-	if !ok || typ != dhcpv6.AuthInfoHMACMD5 {
-		return Out6{}, ErrV6Unauthentic
+	r, err := auth.VerifyReconfigure6(m, c.Key[:], c.Replay, e.scratch)
+	if errors.Is(err, auth.ErrReplay) {
+		return Out6{}, errors.Join(ErrV6Replayed, err)
 	}
-	// §20.3: the replay detection value MUST be greater than that of the
-	// last message accepted from the server.
-	if a.ReplayDetection <= c.Replay {
-		return Out6{}, ErrV6Replayed
+	if err != nil {
+		return Out6{}, errors.Join(ErrV6Unauthentic, err)
 	}
-	off, n, ok := m.AuthInfoOffset()
-	if !ok || n != dhcpv6.AuthReconfigureInfoLen {
-		return Out6{}, ErrV6Unauthentic
-	}
-	sum, err := reconfigureMAC(e, c.Key[:], m.Bytes(), off+1)
-	if err != nil || subtle.ConstantTimeCompare(sum[:], mac) != 1 {
-		return Out6{}, ErrV6Unauthentic
-	}
-	c.Replay = a.ReplayDetection
+	c.Replay = r
 	var out Out6
 	switch msg {
 	case dhcpv6.Renew:
@@ -851,30 +835,4 @@ func (c *Client6) reconfigure(e *Env6, now time.Time, m *dhcpv6.Message) (Out6, 
 	}
 	out.Event = Ev6Reconfigure
 	return out, nil
-}
-
-// reconfigureMAC is HMAC-MD5 (RFC 2104) under key of msg with the 16-byte
-// digest at msg[macOff:] zeroed (RFC 8415 §20.4.3).
-func reconfigureMAC(e *Env6, key, msg []byte, macOff int) ([16]byte, error) {
-	const block = 64
-	if cap(e.scratch) < block+len(msg) {
-		e.scratch = make([]byte, 0, max(block+len(msg), block+1500))
-	}
-	in, err := dhcpv6.AuthHMACInput(e.scratch[block:block], msg, macOff, 16)
-	if err != nil {
-		return [16]byte{}, err
-	}
-	buf := e.scratch[:block+len(in)]
-	var k [block]byte
-	copy(k[:], key) // 16-byte key: no hashing of long keys needed
-	for i := range block {
-		buf[i] = k[i] ^ 0x36
-	}
-	inner := md5.Sum(buf)
-	var outer [block + md5.Size]byte
-	for i := range block {
-		outer[i] = k[i] ^ 0x5c
-	}
-	copy(outer[block:], inner[:])
-	return md5.Sum(outer[:]), nil
 }

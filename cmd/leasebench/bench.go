@@ -57,8 +57,8 @@ type worker struct {
 	env6     client.Env6
 	clients6 []client.Client6
 	kind     []uint8
-	cursor  int
-	rng     *rand.Rand
+	cursor   int
+	rng      *rand.Rand
 	// direct: broadcast replies reach every worker; those for another
 	// worker's clients are ignored, not counted as dropped.
 	direct bool

@@ -93,7 +93,7 @@ type Result struct {
 	Family         int     `json:"family,omitempty"` // 6 for DHCPv6 (absent: 4)
 	Server         string  `json:"server"`
 	Link           string  `json:"link_address,omitempty"` // DHCPv6 relay link-address
-	Iface          string  `json:"iface,omitempty"` // direct mode
+	Iface          string  `json:"iface,omitempty"`        // direct mode
 	Null           bool    `json:"null_server"`
 	Clients        int     `json:"clients"`
 	BytesPerClient int     `json:"bytes_per_client"`
