@@ -21,7 +21,7 @@ func (s *Server) Health() api.Health {
 	case !s.running.Load():
 		h.Status, h.Message = "starting", "not serving yet"
 	}
-	for _, p := range s.eng.Pools(s.now()) {
+	for _, p := range s.Pools() {
 		h.Pools++
 		h.Leases += p.Bound
 	}

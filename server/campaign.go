@@ -84,6 +84,9 @@ func (s *Server) initCampaigns(opts *Options) error {
 	headers := map[uint32]bool{}
 	bad := 0
 	err := s.st.LoadBlobs(func(b store.Blob) error {
+		if s.noteBlob6(b) {
+			return nil
+		}
 		if b.Kind != store.BlobReconf {
 			return nil
 		}
@@ -174,8 +177,12 @@ func (cc *campaignCollector) Collect(ch chan<- prometheus.Metric) {
 func recordBlob(r *reconf.Record) (store.Blob, error) {
 	id, addr, forget := r.Key()
 	key := binary.BigEndian.AppendUint32(make([]byte, 0, 8), id)
-	if addr.IsValid() {
+	switch {
+	case addr.Is4():
 		a := addr.As4()
+		key = append(key, a[:]...)
+	case addr.IsValid():
+		a := addr.As16() // a DHCPv6 client: a longer key, no clash
 		key = append(key, a[:]...)
 	}
 	if forget {
@@ -329,7 +336,7 @@ func (s *Server) campaignTick(now time.Time) {
 // runAction executes one campaign action after checking that the lease at
 // its address still belongs to the action's client.
 func (s *Server) runAction(ctx context.Context, now time.Time, a *reconf.Action) {
-	l, ok := s.eng.Lookup(a.Addr)
+	l, ok := s.lookup(a.Addr)
 	ours := ok && bytes.Equal(l.ClientID, a.Key)
 	switch a.Kind {
 	case reconf.SendForceRenew:
@@ -349,7 +356,7 @@ func (s *Server) runAction(ctx context.Context, now time.Time, a *reconf.Action)
 			s.log.Info("campaign: lease changed, no forcerenew", "campaign", a.Campaign, "addr", a.Addr, "event", ev.String())
 			return
 		}
-		if err := s.ForceRenew(ctx, a.Addr); err != nil {
+		if err := s.ForceRenew(ctx, a.Addr); err != nil { // a Reconfigure for a DHCPv6 lease
 			// ForceRenew counted and logged it; a client that lost its
 			// key stays pending until its attempts are exhausted.
 			s.log.Debug("campaign forcerenew failed", "campaign", a.Campaign, "addr", a.Addr, "attempt", a.Attempt, "err", err)
@@ -376,6 +383,9 @@ func (s *Server) runAction(ctx context.Context, now time.Time, a *reconf.Action)
 // recycle ends the binding of addr now (the client is kept in the record
 // so it can get the address back) and makes that durable.
 func (s *Server) recycle(ctx context.Context, now time.Time, addr netip.Addr, key []byte) error {
+	if s.isV6Addr(addr) {
+		return s.recycle6(ctx, now, addr, key)
+	}
 	d, err := s.eng.Recycle(now, addr, key)
 	if err != nil {
 		return err
@@ -526,7 +536,7 @@ func (s *Server) withPoolDefaults(opts reconf.Options) reconf.Options {
 // start before returning.
 func (s *Server) start(ctx context.Context, sel reconf.Selector, opts reconf.Options, leases []lease.Lease, why string) (reconf.CampaignStatus, error) {
 	if leases == nil {
-		leases = s.eng.Leases(lease.Filter{})
+		leases = s.Leases(lease.Filter{})
 	}
 	c := &s.camp
 	c.activeMu.Lock()
@@ -587,7 +597,7 @@ func (s *Server) CampaignClients(id uint32, f reconf.ClientFilter) ([]reconf.Cli
 // that cannot be sent a FORCERENEW gets onFailure at once (restore: left
 // alone).
 func (s *Server) Disconnect(ctx context.Context, addr netip.Addr, onFailure reconf.OnFailure) (reconf.CampaignStatus, error) {
-	l, ok := s.eng.Lookup(addr)
+	l, ok := s.lookup(addr)
 	if !ok || l.State != lease.StateBound {
 		return reconf.CampaignStatus{}, fmt.Errorf("%w (no bound lease at %s)", reconf.ErrNoClients, addr)
 	}

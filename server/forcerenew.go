@@ -58,7 +58,13 @@ func (e *ForceRenewError) Unwrap() error { return e.Err }
 // lease before the message is sent, like every other state change. Errors
 // are *ForceRenewError; errors.Is(err, lease.ErrNotCapable) when the
 // client cannot be sent an authenticated FORCERENEW.
+//
+// For a DHCPv6 lease (addr is IPv6) it sends a Reconfigure instead (see
+// Server.Reconfigure).
 func (s *Server) ForceRenew(ctx context.Context, addr netip.Addr) error {
+	if s.isV6Addr(addr) {
+		return s.Reconfigure(ctx, addr)
+	}
 	fail := func(reason string, err error) error {
 		s.m.forceRenewFailed.WithLabelValues(reason).Inc()
 		s.log.Info("forcerenew not sent", "addr", addr, "reason", reason, "err", err)

@@ -85,6 +85,8 @@ type Options struct {
 	// reload trigger, resume after restart). Campaign state is restored
 	// from Store.LoadBlobs in New.
 	Campaigns CampaignConfig
+	// V6 enables the DHCPv6 service (nil: DHCPv4 only).
+	V6 *V6Options
 }
 
 // iface is one served interface.
@@ -131,6 +133,9 @@ type Server struct {
 	compacting   atomic.Bool
 	compactWG    sync.WaitGroup
 	inflight     atomic.Int64
+
+	v6         *v6state // nil without DHCPv6
+	loadedDUID []byte   // the server DUID blob recovered from the store
 }
 
 // inPacket is a received packet and everything derived from it. Slices in
@@ -265,11 +270,30 @@ func New(opts Options) (*Server, error) {
 			ifc.raw = nil
 		}
 	}
-	s.m = newMetrics(s.reg, func() []lease.PoolStats { return s.eng.Pools(s.now()) })
-	if err := s.initCampaigns(&opts); err != nil {
+	s.m = newMetrics(s.reg, s.Pools)
+	if opts.V6 != nil {
+		if err := s.initV6(opts.V6); err != nil {
+			s.conn.Close()
+			s.closeRaw()
+			return nil, err
+		}
+	}
+	closeAll := func() {
 		s.conn.Close()
 		s.closeRaw()
+		if s.v6 != nil {
+			s.v6.conn.Close()
+		}
+	}
+	if err := s.initCampaigns(&opts); err != nil {
+		closeAll()
 		return nil, err
+	}
+	if s.v6 != nil {
+		if err := s.ensureDUID(context.Background()); err != nil {
+			closeAll()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -362,6 +386,10 @@ func (s *Server) Run(ctx context.Context) error {
 		defer bg.Done()
 		s.campaignLoop(stopExpire)
 	}()
+	stop6 := func() {}
+	if s.v6 != nil {
+		stop6 = s.runV6()
+	}
 	s.running.Store(true)
 	s.log.Debug("server running", "port", s.port, "readers", s.opts.Readers, "max_inflight", s.opts.MaxInFlight)
 
@@ -373,6 +401,7 @@ func (s *Server) Run(ctx context.Context) error {
 	readers.Wait()
 	close(s.jobs)
 	workers.Wait()
+	stop6()
 	close(stopExpire)
 	bg.Wait()
 	s.compactWG.Wait()
@@ -769,6 +798,9 @@ func (s *Server) expireLoop(stop <-chan struct{}) {
 }
 
 func (s *Server) expireOnce() {
+	if s.v6 != nil {
+		s.expireOnce6()
+	}
 	d := s.eng.Expire(s.now(), s.opts.ExpireBatch)
 	if len(d.Persist) == 0 {
 		return
@@ -797,7 +829,7 @@ func (s *Server) noteCommitted(n int) {
 		defer s.compactWG.Done()
 		defer s.compacting.Store(false)
 		start := time.Now()
-		if err := s.st.Compact(s.eng.All(), s.campaignBlobs()); err != nil {
+		if err := s.st.Compact(s.allLeases(), s.allBlobs()); err != nil {
 			s.m.compactions.WithLabelValues("error").Inc()
 			s.log.Error("store compaction failed", "err", err)
 			return
@@ -807,16 +839,31 @@ func (s *Server) noteCommitted(n int) {
 	}()
 }
 
-// Leases returns the leases matching f (control API).
-func (s *Server) Leases(f lease.Filter) []lease.Lease { return s.eng.Leases(f) }
+// Leases returns the leases matching f (control API), DHCPv4 then DHCPv6.
+func (s *Server) Leases(f lease.Filter) []lease.Lease {
+	ls := s.eng.Leases(f)
+	if s.v6 != nil {
+		ls = append(ls, s.v6.eng.Leases(f)...)
+	}
+	return ls
+}
 
-// Pools returns pool utilisation now (control API).
-func (s *Server) Pools() []lease.PoolStats { return s.eng.Pools(s.now()) }
+// Pools returns pool utilisation now (control API), DHCPv4 then DHCPv6.
+func (s *Server) Pools() []lease.PoolStats {
+	ps := s.eng.Pools(s.now())
+	if s.v6 != nil {
+		ps = append(ps, s.v6.eng.Pools(s.now())...)
+	}
+	return ps
+}
 
 // DeleteLease removes the lease of addr durably: it returns once the
 // tombstone is committed. The error wraps lease.ErrNotFound when there is
 // no such lease.
 func (s *Server) DeleteLease(ctx context.Context, addr netip.Addr) error {
+	if s.isV6Addr(addr) {
+		return s.deleteLease6(ctx, addr)
+	}
 	d, err := s.eng.Delete(s.now(), addr)
 	if err != nil {
 		return err

@@ -16,6 +16,9 @@ const (
 	// BlobReconf holds reconfiguration campaign state (package reconf
 	// records, encoded with their MarshalBinary).
 	BlobReconf uint8 = 1
+	// BlobServerDUID holds the server's DHCPv6 DUID (RFC 8415 §11): made
+	// once, at the first start with DHCPv6, and never changed. Key empty.
+	BlobServerDUID uint8 = 2
 )
 
 // Blob is a keyed opaque record persisted next to the leases: state that

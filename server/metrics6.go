@@ -1,0 +1,83 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/leased/leased/dhcpv6"
+)
+
+// metrics6 are the DHCPv6 service's own counters; commit, expiry and pool
+// metrics are shared with DHCPv4.
+type metrics6 struct {
+	received  [14]prometheus.Counter // by message type 0..13 (0: unknown)
+	sent      [14]prometheus.Counter
+	sentVia   [2]prometheus.Counter // relay, direct
+	dropped   *prometheus.CounterVec
+	dropFixed map[string]prometheus.Counter
+
+	reconfSent   prometheus.Counter
+	reconfFailed *prometheus.CounterVec
+}
+
+func newMetrics6(reg prometheus.Registerer) *metrics6 {
+	m := &metrics6{
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "leased_dhcpv6_packets_dropped_total",
+			Help: "DHCPv6 packets received and not answered, by reason.",
+		}, []string{"reason"}),
+		dropFixed: map[string]prometheus.Counter{},
+		reconfSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leased_dhcpv6_reconfigure_sent_total",
+			Help: "DHCPv6 Reconfigure messages sent (their replay value committed first).",
+		}),
+		reconfFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "leased_dhcpv6_reconfigure_failed_total",
+			Help: "DHCPv6 Reconfigure requests that sent nothing, by reason.",
+		}, []string{"reason"}),
+	}
+	for _, r := range []string{frNotFound, frNotBound, frNotCapable, frCommit, frEncode, frSend} {
+		m.reconfFailed.WithLabelValues(r)
+	}
+	recv := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "leased_dhcpv6_packets_received_total",
+		Help: "DHCPv6 messages received and decoded, by (innermost) message type.",
+	}, []string{"type"})
+	sent := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "leased_dhcpv6_replies_sent_total",
+		Help: "DHCPv6 messages sent, by message type.",
+	}, []string{"type"})
+	via := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "leased_dhcpv6_replies_sent_by_path_total",
+		Help: "DHCPv6 messages sent, by path (relay: a Relay-reply; direct: to a client on a served link).",
+	}, []string{"path"})
+	m.sentVia[0], m.sentVia[1] = via.WithLabelValues("relay"), via.WithLabelValues("direct")
+	for i := range m.received {
+		name := "UNKNOWN"
+		if i > 0 {
+			name = dhcpv6.MessageType(i).String()
+		}
+		m.received[i] = recv.WithLabelValues(name)
+		m.sent[i] = sent.WithLabelValues(name)
+	}
+	for _, r := range []string{drop6Decode, drop6Interface, drop6BadType, drop6NoClientID, drop6NoServerID,
+		drop6ServerIDSet, drop6NotOurs, drop6Unicast, drop6Overload, drop6Commit, drop6Encode, drop6Send, drop6Shutdown} {
+		m.dropFixed[r] = m.dropped.WithLabelValues(r)
+	}
+	reg.MustRegister(recv, sent, via, m.dropped, m.reconfSent, m.reconfFailed)
+	return m
+}
+
+func typeIndex6(t dhcpv6.MessageType) int {
+	if int(t) < 14 {
+		return int(t)
+	}
+	return 0
+}
+
+func (m *metrics6) drop(reason string) {
+	if c, ok := m.dropFixed[reason]; ok {
+		c.Inc()
+		return
+	}
+	m.dropped.WithLabelValues(reason).Inc()
+}

@@ -1,0 +1,268 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/leased/leased/dhcpv6"
+	"github.com/leased/leased/lease"
+	"github.com/leased/leased/lease6"
+	"github.com/leased/leased/reconf"
+)
+
+// isV6Addr reports whether addr belongs to the DHCPv6 engine.
+func (s *Server) isV6Addr(addr netip.Addr) bool {
+	return s.v6 != nil && addr.Is6() && !addr.Is4In6()
+}
+
+// lookup finds the lease of addr in the engine of its family.
+func (s *Server) lookup(addr netip.Addr) (lease.Lease, bool) {
+	if s.isV6Addr(addr) {
+		return s.v6.eng.Lookup(addr)
+	}
+	return s.eng.Lookup(addr)
+}
+
+// Lookup returns the lease of addr, DHCPv4 or DHCPv6.
+func (s *Server) Lookup(addr netip.Addr) (lease.Lease, bool) { return s.lookup(addr) }
+
+// deleteLease6 is DeleteLease for a DHCPv6 binding.
+func (s *Server) deleteLease6(ctx context.Context, addr netip.Addr) error {
+	d, err := s.v6.eng.Delete(s.now(), addr)
+	if err != nil {
+		return err
+	}
+	if !s.commit6(ctx, &d, "dhcpv6 delete") {
+		return fmt.Errorf("server: delete %s: store commit failed", addr)
+	}
+	if s.campaignsActive() {
+		s.observeRecords(d.Persist)
+	}
+	return nil
+}
+
+// recycle6 is recycle for a DHCPv6 binding.
+func (s *Server) recycle6(ctx context.Context, now time.Time, addr netip.Addr, key []byte) error {
+	d, err := s.v6.eng.Recycle(now, addr, key)
+	if err != nil {
+		return err
+	}
+	if !s.commit6(ctx, &d, "dhcpv6 recycle") {
+		return fmt.Errorf("server: recycle %s: store commit failed", addr)
+	}
+	return nil
+}
+
+// Reconfigure sends one authenticated DHCPv6 Reconfigure (RFC 8415
+// §18.3.11) to the client bound to addr (an IA_NA address or the first
+// address of a delegated prefix) and returns once it is sent. The message
+// carries Server ID, Client ID, the Reconfigure Message option (renew,
+// rebind or information-request, per the pool) and option 11 (protocol 3,
+// algorithm 1, RDM 0, the next replay value, HMAC-MD5 keyed with the
+// client's reconfigure key). It goes to the client's address from our
+// link-local address on the interface the client was served on, or as a
+// Relay-reply through the relay chain its last message came through.
+//
+// The raised replay value is committed before sending. Errors are
+// *ForceRenewError (the same reasons as ForceRenew).
+func (s *Server) Reconfigure(ctx context.Context, addr netip.Addr) error {
+	v := s.v6
+	if v == nil {
+		return &ForceRenewError{Addr: addr, Reason: frNotFound, Err: fmt.Errorf("%s: DHCPv6 is not enabled: %w", addr, lease.ErrNotFound)}
+	}
+	fail := func(reason string, err error) error {
+		v.m.reconfFailed.WithLabelValues(reason).Inc()
+		s.log.Info("reconfigure not sent", "addr", addr, "reason", reason, "err", err)
+		return &ForceRenewError{Addr: addr, Reason: reason, Err: err}
+	}
+	d, err := v.eng.ReconfigureClient(s.now(), addr)
+	switch {
+	case errors.Is(err, lease.ErrNotCapable):
+		return fail(frNotCapable, err)
+	case errors.Is(err, lease.ErrNotBound):
+		return fail(frNotBound, err)
+	case err != nil:
+		return fail(frNotFound, err)
+	}
+	l := d.Reply.Lease
+	if l == nil {
+		v.eng.Revert(&d)
+		return fail(frEncode, errors.New("engine returned a Reconfigure without its lease"))
+	}
+	var path path6
+	if err := parsePath(l.RelayInfo, &path); err != nil {
+		v.eng.Revert(&d)
+		return fail(frEncode, fmt.Errorf("lease %s: %w", addr, err))
+	}
+	ifc := v.ifaceByName(path.iface)
+	if !path.relayed() {
+		if ifc == nil {
+			v.eng.Revert(&d)
+			return fail(frSend, fmt.Errorf("lease %s: interface %q is not served", addr, path.iface))
+		}
+		// RFC 8415 §18.3.11 / dhcpcd: to the client (its address as it
+		// last sent from) at port 546.
+		path.to = netip.AddrPortFrom(path.to.Addr(), dhcpv6.ClientPort)
+		if l.GIAddr.IsValid() {
+			path.to = netip.AddrPortFrom(l.GIAddr, dhcpv6.ClientPort)
+		}
+	}
+	var w dhcpv6.Writer
+	pkt, err := encodeReconfigure(&w, make([]byte, 0, 1024), &d.Reply, v.duid, l.ClientID, &path)
+	if err != nil {
+		v.eng.Revert(&d)
+		return fail(frEncode, err)
+	}
+	// Durable before sending: a replay value must never be reused after a
+	// restart (RFC 8415 §20.3: strictly increasing).
+	if !s.commit6(ctx, &d, "dhcpv6 reconfigure") {
+		return fail(frCommit, errors.New("store commit failed"))
+	}
+	if err := s.sendReconfigure(&path, ifc, pkt); err != nil {
+		return fail(frSend, err)
+	}
+	v.m.reconfSent.Inc()
+	v.m.sent[typeIndex6(dhcpv6.Reconfigure)].Inc()
+	s.log.LogAttrs(ctx, slog.LevelInfo, "reconfigure sent", slog.String("addr", addr.String()),
+		slog.String("to", path.to.String()), slog.Int("relays", path.n),
+		slog.Uint64("replay", d.Reply.Replay), slog.String("msg", d.Reply.ReconfMsg.String()))
+	return nil
+}
+
+// sendReconfigure sends pkt along path: to the outermost relay, or to a
+// direct client from our link-local address on ifc.
+func (s *Server) sendReconfigure(path *path6, ifc *iface6, pkt []byte) error {
+	v := s.v6
+	if path.relayed() {
+		_, _, err := v.conn.WriteMsgUDPAddrPort(pkt, nil, path.to)
+		if err == nil {
+			v.m.sentVia[0].Inc()
+		}
+		return err
+	}
+	src := ifc.linkLocal.WithZone("")
+	to := addrPortZone(path.to, ifc.name)
+	oob := make([]byte, oobSize6)
+	_, _, err := v.conn.WriteMsgUDPAddrPort(pkt, putPktInfo6(oob, ifc.index, src), to)
+	if err == nil {
+		v.m.sentVia[1].Inc()
+	}
+	return err
+}
+
+func (v *v6state) ifaceByName(name string) *iface6 {
+	for _, ifc := range v.ifaces {
+		if ifc.name == name {
+			return ifc
+		}
+	}
+	return nil
+}
+
+// forceRebind sets req.ForceRebind when a client a running force campaign
+// is reconfiguring renews or rebinds one of its bindings.
+func (s *Server) forceRebind(req *lease6.Request) {
+	for i := range req.IAs {
+		ia := &req.IAs[i]
+		for _, a := range ia.Addrs {
+			if s.camp.mgr.ShouldNAK(a) {
+				req.ForceRebind = true
+				return
+			}
+		}
+		for _, p := range ia.Prefixes {
+			if s.camp.mgr.ShouldNAK(p.Addr()) {
+				req.ForceRebind = true
+				return
+			}
+		}
+	}
+}
+
+// observe6 reports a DHCPv6 client message and the engine's answer to the
+// campaign manager, mapped onto the DHCPv4 events (reconf/README.md):
+// Solicit ~ DISCOVER, Renew ~ renewing REQUEST, Rebind ~ rebinding
+// REQUEST, a Reply with valid bindings ~ ACK, a Reply that ends the
+// bindings (lifetime 0, NoBinding) ~ NAK, Release, Decline,
+// Information-request ~ INFORM. The client key is the DUID
+// (lease.Lease.ClientID of a DHCPv6 binding).
+func (s *Server) observe6(req *lease6.Request, d *lease6.Decision) {
+	now := s.now()
+	key := req.ClientID
+	changed := false
+	obs := func(k reconf.EventKind, a netip.Addr) {
+		if _, ok := s.camp.mgr.Observe(now, reconf.Event{Kind: k, Addr: a, Key: key}); ok {
+			changed = true
+		}
+	}
+	first := func() netip.Addr {
+		for i := range req.IAs {
+			if len(req.IAs[i].Addrs) > 0 {
+				return req.IAs[i].Addrs[0]
+			}
+			if len(req.IAs[i].Prefixes) > 0 {
+				return req.IAs[i].Prefixes[0].Addr()
+			}
+		}
+		return netip.Addr{}
+	}
+	replied := func() {
+		if !d.HasReply || d.Reply.Type != dhcpv6.Reply {
+			return
+		}
+		for i := range d.Reply.IAs {
+			ia := &d.Reply.IAs[i]
+			for _, b := range ia.Bindings {
+				a := b.Addr
+				if ia.Kind == lease6.IAPD {
+					a = b.Prefix.Addr()
+				}
+				if b.Valid > 0 {
+					obs(reconf.EvAck, a)
+				} else {
+					obs(reconf.EvNak, netip.Addr{})
+				}
+				return
+			}
+			if ia.HasStatus {
+				obs(reconf.EvNak, netip.Addr{})
+				return
+			}
+		}
+	}
+	switch req.Type {
+	case dhcpv6.Solicit:
+		if req.RapidCommit && d.HasReply && d.Reply.Type == dhcpv6.Reply {
+			replied()
+		} else {
+			obs(reconf.EvDiscover, netip.Addr{})
+		}
+	case dhcpv6.Request:
+		replied()
+	case dhcpv6.Renew:
+		obs(reconf.EvRequestRenew, first())
+		replied()
+	case dhcpv6.Rebind:
+		obs(reconf.EvRequestRebind, first())
+		replied()
+	case dhcpv6.Release:
+		if len(d.Persist) > 0 {
+			obs(reconf.EvRelease, first())
+		}
+	case dhcpv6.Decline:
+		if len(d.Persist) > 0 {
+			obs(reconf.EvDecline, first())
+		}
+	case dhcpv6.InformationRequest:
+		if d.HasReply && len(key) > 0 {
+			obs(reconf.EvInform, netip.Addr{})
+		}
+	}
+	if changed {
+		s.wakeCampaigns()
+	}
+}

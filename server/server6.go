@@ -1,0 +1,706 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/leased/leased/dhcpv6"
+	"github.com/leased/leased/lease"
+	"github.com/leased/leased/lease6"
+)
+
+// Engine6 is what the server needs of the DHCPv6 lease engine
+// (*lease6.Engine).
+type Engine6 interface {
+	Handle(now time.Time, req *lease6.Request) lease6.Decision
+	Revert(d *lease6.Decision)
+	Expire(now time.Time, max int) lease6.Decision
+	Delete(now time.Time, addr netip.Addr) (lease6.Decision, error)
+	Recycle(now time.Time, addr netip.Addr, key []byte) (lease6.Decision, error)
+	Lookup(addr netip.Addr) (lease.Lease, bool)
+	All() iter.Seq[lease.Lease]
+	Leases(f lease.Filter) []lease.Lease
+	Pools(now time.Time) []lease.PoolStats
+	Reconfigure(cfg lease6.Config) error
+	ReconfigureClient(now time.Time, addr netip.Addr) (lease6.Decision, error)
+}
+
+var _ Engine6 = (*lease6.Engine)(nil)
+
+// V6Options configure the DHCPv6 service of a Server (Options.V6).
+type V6Options struct {
+	// Interfaces to serve, by name: the server joins ff02::1:2 on each and
+	// drops packets arriving on others.
+	Interfaces []string
+	// Port is the UDP port to listen on; 0 means 547, negative means any
+	// free port (tests, leasebench; see Server.Port6). Relays are answered
+	// on 547, or on their source port when their Relay-forward carries the
+	// Relay Source Port option (RFC 8357), so a test relay needs no
+	// privileged port.
+	Port   int
+	Engine Engine6
+	// Config is the configuration Engine was created with (for Reload6
+	// and campaign defaults).
+	Config *lease6.Config
+	// Readers is the number of goroutines reading the socket; 0 means
+	// GOMAXPROCS (at least 2).
+	Readers int
+}
+
+// iface6 is one served DHCPv6 interface.
+type iface6 struct {
+	name      string
+	index     int
+	global    netip.Addr // first global (or ULA) address: LinkAddr of direct clients
+	linkLocal netip.Addr // source of Reconfigure messages to direct clients
+	loopback  bool
+}
+
+// v6state is the DHCPv6 part of a Server.
+type v6state struct {
+	opts   V6Options
+	eng    Engine6
+	conn   *net.UDPConn
+	port   int
+	ifaces []*iface6
+	duid   []byte
+
+	m    *metrics6
+	pkts sync.Pool // *inPacket6
+	jobs chan job6
+
+	poolMu   sync.Mutex
+	poolOpts atomic.Pointer[map[string]*poolOptions6]
+	cfgMu    sync.Mutex
+	cfg      *lease6.Config
+}
+
+// maxPacket6 is the largest DHCPv6 message read: relayed messages with
+// several layers exceed the 1500 of DHCPv4.
+const maxPacket6 = 4096
+
+// inPacket6 is a received DHCPv6 packet and everything derived from it;
+// slices in msg, req and path alias buf.
+type inPacket6 struct {
+	buf   [maxPacket6]byte
+	oob   []byte
+	n     int
+	src   netip.AddrPort
+	msg   dhcpv6.Message
+	req   lease6.Request
+	ifc   *iface6
+	path  path6
+	ias   [4]lease6.IA
+	addrs [8]netip.Addr
+	pfxs  [8]netip.Prefix
+	rpath [512]byte
+	host  [256]byte
+	key   [reconfKeyLen]byte
+}
+
+type job6 struct {
+	p *inPacket6
+	d lease6.Decision
+}
+
+// sender6 holds one goroutine's encoding buffers.
+type sender6 struct {
+	w    dhcpv6.Writer
+	out  []byte
+	oob  []byte
+	d    lease6.Decision
+	wait *time.Timer
+}
+
+func newSender6() *sender6 {
+	return &sender6{out: make([]byte, 0, maxPacket6), oob: make([]byte, oobSize6)}
+}
+
+// initV6 resolves the v6 interfaces and opens the socket. The DUID is
+// loaded later, with the campaign blobs (initCampaigns), and made by
+// ensureDUID.
+func (s *Server) initV6(o *V6Options) error {
+	if o.Engine == nil {
+		return errors.New("server: V6.Engine is required")
+	}
+	if len(o.Interfaces) == 0 {
+		return errors.New("server: no DHCPv6 interfaces to serve")
+	}
+	v := &v6state{opts: *o, eng: o.Engine, cfg: o.Config}
+	if v.opts.Readers <= 0 {
+		v.opts.Readers = max(2, runtime.GOMAXPROCS(0))
+	}
+	v.pkts.New = func() any { return &inPacket6{oob: make([]byte, 128)} }
+	empty := map[string]*poolOptions6{}
+	v.poolOpts.Store(&empty)
+	for _, name := range o.Interfaces {
+		ifc, err := resolveInterface6(name)
+		if err != nil {
+			return err
+		}
+		v.ifaces = append(v.ifaces, ifc)
+	}
+	port := o.Port
+	switch {
+	case port == 0:
+		port = dhcpv6.ServerPort
+	case port < 0:
+		port = 0
+	}
+	conn, err := listenUDP6(port)
+	if err != nil {
+		return fmt.Errorf("server: listen udp6 port %d: %w", port, err)
+	}
+	v.conn = conn
+	v.port = conn.LocalAddr().(*net.UDPAddr).Port
+	for _, ifc := range v.ifaces {
+		if err := joinGroup6(conn, ifc.index, dhcpv6.AllRelayAgentsAndServers); err != nil {
+			if ifc.loopback {
+				// lo has no multicast; relays and tests unicast to it.
+				s.log.Debug("dhcpv6: not joining ff02::1:2 on a loopback interface", "interface", ifc.name, "err", err)
+				continue
+			}
+			conn.Close()
+			return fmt.Errorf("server: interface %q: join %s: %w", ifc.name, dhcpv6.AllRelayAgentsAndServers, err)
+		}
+	}
+	v.m = newMetrics6(s.reg)
+	s.v6 = v
+	return nil
+}
+
+// resolveInterface6 finds a served interface and its IPv6 addresses.
+func resolveInterface6(name string) (*iface6, error) {
+	ni, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("server: dhcpv6 interface %q: %w", name, err)
+	}
+	ifc := &iface6{name: name, index: ni.Index, loopback: ni.Flags&net.FlagLoopback != 0}
+	as, err := ni.Addrs()
+	if err != nil {
+		return nil, fmt.Errorf("server: dhcpv6 interface %q addresses: %w", name, err)
+	}
+	for _, a := range as {
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(ipn.IP)
+		if !ok || !ip.Is6() || ip.Is4In6() {
+			continue
+		}
+		switch {
+		case ip.IsLinkLocalUnicast():
+			if !ifc.linkLocal.IsValid() {
+				ifc.linkLocal = ip.WithZone(name)
+			}
+		case ip.IsGlobalUnicast() || ip.IsLoopback():
+			if !ifc.global.IsValid() {
+				ifc.global = ip
+			}
+		}
+	}
+	return ifc, nil
+}
+
+// Port6 is the UDP port the DHCPv6 service listens on (0 without one).
+func (s *Server) Port6() int {
+	if s.v6 == nil {
+		return 0
+	}
+	return s.v6.port
+}
+
+// ServerDUID is the server's DHCPv6 DUID (nil without DHCPv6).
+func (s *Server) ServerDUID() []byte {
+	if s.v6 == nil {
+		return nil
+	}
+	return append([]byte(nil), s.v6.duid...)
+}
+
+// runV6 starts the DHCPv6 readers and commit workers; the returned
+// function stops them (after the v4 readers stopped) and closes the
+// socket.
+func (s *Server) runV6() func() {
+	v := s.v6
+	v.jobs = make(chan job6, s.opts.MaxInFlight)
+	var readers, workers sync.WaitGroup
+	for range s.opts.MaxInFlight {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			s.commitWorker6()
+		}()
+	}
+	for range v.opts.Readers {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			s.readLoop6()
+		}()
+	}
+	return func() {
+		_ = v.conn.SetReadDeadline(time.Unix(1, 0))
+		readers.Wait()
+		close(v.jobs)
+		workers.Wait()
+		_ = v.conn.Close()
+	}
+}
+
+func (v *v6state) getPacket() *inPacket6 { return v.pkts.Get().(*inPacket6) }
+
+func (v *v6state) putPacket(p *inPacket6) {
+	p.req = lease6.Request{}
+	p.ifc = nil
+	p.path = path6{}
+	v.pkts.Put(p)
+}
+
+func (s *Server) readLoop6() {
+	v := s.v6
+	sd := newSender6()
+	p := v.getPacket()
+	defer func() { v.putPacket(p) }()
+	for {
+		n, oobn, _, src, err := v.conn.ReadMsgUDPAddrPort(p.buf[:], p.oob)
+		if err != nil {
+			if s.stopped.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			s.log.Warn("dhcpv6 read", "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if s.stopped.Load() {
+			v.m.drop(drop6Shutdown)
+			return
+		}
+		p.n, p.src = n, src
+		if s.handle6(sd, p, p.oob[:oobn]) {
+			p = v.getPacket()
+		}
+	}
+}
+
+// DHCPv6 drop reasons (label values of leased_dhcpv6_packets_dropped_total).
+// Engine decisions without a reply are counted as "engine_" + Drop.
+const (
+	drop6Decode      = "decode"         // malformed packet
+	drop6Interface   = "interface"      // arrived on an interface we do not serve
+	drop6BadType     = "bad_type"       // not a client message (Advertise, Reply, Relay-reply, unknown)
+	drop6NoClientID  = "no_client_id"   // RFC 8415 §16: Client Identifier missing
+	drop6NoServerID  = "no_server_id"   // §16: Request, Renew, Release, Decline without Server Identifier
+	drop6ServerIDSet = "server_id_sent" // §16: Solicit, Confirm, Rebind with a Server Identifier
+	drop6NotOurs     = "not_ours"       // Server Identifier of another server
+	drop6Unicast     = "unicast"        // §16: Solicit, Rebind, Confirm, Information-request unicast
+	drop6Overload    = "overload"       // all in-flight commit slots busy
+	drop6Commit      = "commit_error"   // store commit failed: no reply
+	drop6Encode      = "encode"         // reply could not be encoded
+	drop6Send        = "send_error"     // the kernel refused the reply
+	drop6Shutdown    = "shutdown"       // arrived while draining
+)
+
+// handle6 processes one received packet. It returns true when p was
+// handed to a commit worker (which then owns it).
+func (s *Server) handle6(sd *sender6, p *inPacket6, oob []byte) bool {
+	v := s.v6
+	pi, ok := parsePktInfo6(oob)
+	if !ok {
+		v.m.drop(drop6Interface)
+		return false
+	}
+	ifc := v.ifaceByIndex(pi.IfIndex)
+	if ifc == nil {
+		v.m.drop(drop6Interface)
+		return false
+	}
+	m := &p.msg
+	if err := m.Decode(p.buf[:p.n]); err != nil {
+		v.m.drop(drop6Decode)
+		s.log.Debug("dhcpv6 drop: decode", "interface", ifc.name, "from", p.src, "err", err)
+		return false
+	}
+	v.m.received[typeIndex6(m.Type)].Inc()
+	if reason := checkClientMessage(m, pi.Dst, v.duid); reason != "" {
+		v.m.drop(reason)
+		s.log.Debug("dhcpv6 drop", "reason", reason, "type", m.Type, "interface", ifc.name, "from", p.src)
+		return false
+	}
+	p.ifc = ifc
+	s.fillRequest6(p, pi)
+	if s.campaignsActive() && (m.Type == dhcpv6.Renew || m.Type == dhcpv6.Rebind || m.Type == dhcpv6.Request) {
+		s.forceRebind(&p.req)
+	}
+	d := &sd.d
+	*d = v.eng.Handle(s.now(), &p.req)
+	defer func() { *d = lease6.Decision{} }()
+	if len(d.Persist) == 0 {
+		s.finish6(sd, p, d)
+		return false
+	}
+	select {
+	case v.jobs <- job6{p: p, d: *d}:
+		s.m.inflight.Set(float64(s.inflight.Add(1)))
+		return true
+	default:
+	}
+	if sd.wait == nil {
+		sd.wait = time.NewTimer(overloadWait)
+	} else {
+		sd.wait.Reset(overloadWait)
+	}
+	select {
+	case v.jobs <- job6{p: p, d: *d}:
+		sd.wait.Stop()
+		s.m.inflight.Set(float64(s.inflight.Add(1)))
+		return true
+	case <-sd.wait.C:
+		v.eng.Revert(d)
+		v.m.drop(drop6Overload)
+		return false
+	}
+}
+
+// checkClientMessage applies RFC 8415 §16 (validation of client messages)
+// and returns the drop reason, "" when the message is to be handled. dst
+// is the packet's destination address; ours the server DUID.
+func checkClientMessage(m *dhcpv6.Message, dst netip.Addr, ours []byte) string {
+	for _, r := range m.Relays() {
+		if r.Type != dhcpv6.RelayForward {
+			return drop6BadType
+		}
+	}
+	switch m.Type {
+	case dhcpv6.Solicit, dhcpv6.Request, dhcpv6.Confirm, dhcpv6.Renew, dhcpv6.Rebind,
+		dhcpv6.Release, dhcpv6.Decline, dhcpv6.InformationRequest:
+	default:
+		return drop6BadType
+	}
+	cid, sid := m.ClientID(), m.ServerID()
+	if len(cid) == 0 && m.Type != dhcpv6.InformationRequest {
+		return drop6NoClientID
+	}
+	switch m.Type {
+	case dhcpv6.Solicit, dhcpv6.Confirm, dhcpv6.Rebind:
+		if sid != nil {
+			return drop6ServerIDSet
+		}
+	case dhcpv6.Request, dhcpv6.Renew, dhcpv6.Release, dhcpv6.Decline:
+		if sid == nil {
+			return drop6NoServerID
+		}
+	}
+	if sid != nil && string(sid) != string(ours) {
+		return drop6NotOurs
+	}
+	if len(m.Relays()) == 0 && isUnicast6(dst) {
+		switch m.Type {
+		case dhcpv6.Solicit, dhcpv6.Rebind, dhcpv6.Confirm, dhcpv6.InformationRequest:
+			// RFC 8415 §16.2, .5, .7, .12 (via §18.4): the server MUST
+			// discard these when received by unicast.
+			return drop6Unicast
+		}
+	}
+	return ""
+}
+
+func isUnicast6(dst netip.Addr) bool {
+	return dst.IsValid() && !dst.IsMulticast() && !dst.IsUnspecified()
+}
+
+func (v *v6state) ifaceByIndex(i int) *iface6 {
+	for _, ifc := range v.ifaces {
+		if ifc.index == i {
+			return ifc
+		}
+	}
+	return nil
+}
+
+// fillRequest6 builds p.req from the decoded message (slices alias the
+// packet or p's arrays).
+func (s *Server) fillRequest6(p *inPacket6, pi pktInfo6) {
+	m := &p.msg
+	ifc := p.ifc
+	req := &p.req
+	*req = lease6.Request{
+		Type:         m.Type,
+		XID:          m.TransactionID,
+		ClientID:     m.ClientID(),
+		ServerID:     m.ServerID(),
+		RapidCommit:  m.RapidCommit(),
+		ReconfAccept: m.ReconfigureAccept(),
+	}
+	req.ServerIDOurs = req.ServerID != nil && string(req.ServerID) == string(s.v6.duid)
+	fillIAs(p)
+	if f, ok := m.FQDN(); ok {
+		req.Hostname = fqdnText(p.host[:0], f.Name)
+	}
+	p.path.fromMessage(m, ifc.name, p.src)
+	rs := m.Relays()
+	if len(rs) > 0 {
+		inner := &rs[len(rs)-1]
+		if a := inner.LinkAddr; a.IsValid() && !a.IsUnspecified() {
+			req.LinkAddr = a
+		}
+		if ll, ok := inner.LinkLayerAddr(); ok {
+			req.HType, req.HWAddr = ll.HType, ll.Addr
+		}
+		req.Peer = p.src.Addr()
+	} else {
+		req.LinkAddr = ifc.global
+		req.Interface = ifc.name
+		req.Peer = p.src.Addr().WithZone("")
+		req.Unicast = isUnicast6(pi.Dst)
+	}
+	if req.HWAddr == nil {
+		if ht, hw, ok := dhcpv6.DUID(req.ClientID).LinkLayer(); ok {
+			req.HType, req.HWAddr = ht, hw
+		}
+	}
+	req.ReturnPath = appendPath(p.rpath[:0], &p.path)
+	switch {
+	case m.Type == dhcpv6.Request, m.Type == dhcpv6.Renew, m.Type == dhcpv6.Rebind,
+		m.Type == dhcpv6.Solicit && req.RapidCommit:
+		// RFC 8415 §20.4: a key the client cannot guess, in case the
+		// engine binds and hands one out (crypto/rand.Read does not fail
+		// on Linux ≥ 3.17). The engine decides per pool whether the
+		// client qualifies (Reconfigure Accept required or not).
+		rand.Read(p.key[:])
+		req.ReconfKey = p.key[:]
+	}
+}
+
+// fillIAs collects the IA_NA and IA_PD options of p.msg into p.req.IAs,
+// using p's arrays (appending beyond them allocates).
+func fillIAs(p *inPacket6) {
+	req := &p.req
+	req.IAs = p.ias[:0]
+	addrs, pfxs := p.addrs[:0], p.pfxs[:0]
+	for it := p.msg.Options().Iter(); it.Next(); {
+		code := it.Code()
+		if code != dhcpv6.OptIANA && code != dhcpv6.OptIAPD {
+			continue
+		}
+		ia, err := dhcpv6.ParseIA(it.Data())
+		if err != nil {
+			continue // Decode validated it
+		}
+		r := lease6.IA{IAID: ia.IAID, T1: ia.T1, T2: ia.T2}
+		if code == dhcpv6.OptIANA {
+			r.Kind = lease6.IANA
+			n := len(addrs)
+			for a := ia.Addrs(); a.Next(); {
+				if x, err := dhcpv6.ParseIAAddr(a.Data()); err == nil {
+					addrs = append(addrs, x.Addr)
+				}
+			}
+			r.Addrs = addrs[n:len(addrs):len(addrs)]
+		} else {
+			r.Kind = lease6.IAPD
+			n := len(pfxs)
+			for a := ia.Prefixes(); a.Next(); {
+				if x, err := dhcpv6.ParseIAPrefix(a.Data()); err == nil {
+					pfxs = append(pfxs, x.Prefix)
+				}
+			}
+			r.Prefixes = pfxs[n:len(pfxs):len(pfxs)]
+		}
+		req.IAs = append(req.IAs, r)
+	}
+}
+
+// fqdnText converts a wire-form name (RFC 1035 labels) to dotted text in
+// dst; a malformed name yields what was readable.
+func fqdnText(dst, wire []byte) []byte {
+	for len(wire) > 0 {
+		l := int(wire[0])
+		if l == 0 || l+1 > len(wire) {
+			break
+		}
+		if len(dst) > 0 {
+			dst = append(dst, '.')
+		}
+		dst = append(dst, wire[1:1+l]...)
+		wire = wire[1+l:]
+	}
+	return dst
+}
+
+func (s *Server) commitWorker6() {
+	v := s.v6
+	sd := newSender6()
+	ctx := context.Background()
+	for j := range v.jobs {
+		sd.d = j.d
+		if s.commit6(ctx, &sd.d, "dhcpv6 request") {
+			s.finish6(sd, j.p, &sd.d)
+		} else {
+			v.m.drop(drop6Commit)
+		}
+		sd.d = lease6.Decision{}
+		v.putPacket(j.p)
+		s.m.inflight.Set(float64(s.inflight.Add(-1)))
+	}
+}
+
+// commit6 makes d.Persist durable; on failure it reverts d, counts, logs
+// and returns false: the caller must not send d's reply.
+func (s *Server) commit6(ctx context.Context, d *lease6.Decision, what string) bool {
+	if len(d.Persist) == 0 {
+		return true
+	}
+	start := time.Now()
+	err := s.st.Commit(ctx, d.Persist)
+	s.m.observeCommit(time.Since(start))
+	if err != nil {
+		s.v6.eng.Revert(d)
+		s.m.commitFail.Inc()
+		s.commitErrors.Add(1)
+		s.log.Error("store commit failed; no reply sent, decision reverted",
+			"what", what, "records", len(d.Persist), "addr", d.Persist[0].Addr, "err", err)
+		return false
+	}
+	s.m.committed.Add(float64(len(d.Persist)))
+	s.noteCommitted(len(d.Persist))
+	return true
+}
+
+// finish6 encodes and sends d's reply, if it has one.
+func (s *Server) finish6(sd *sender6, p *inPacket6, d *lease6.Decision) {
+	v := s.v6
+	if s.campaignsActive() {
+		s.observe6(&p.req, d)
+	}
+	if !d.HasReply {
+		if d.Drop != "" {
+			v.m.drop("engine_" + d.Drop)
+		}
+		return
+	}
+	r := &d.Reply
+	in := reply6{xid: p.msg.TransactionID, serverID: v.duid, clientID: p.req.ClientID, path: &p.path}
+	out, err := encodeReply6(&sd.w, sd.out[:0], &in, r, s.poolOptions6(r.Pool))
+	if err != nil {
+		v.m.drop(drop6Encode)
+		s.log.Error("dhcpv6 encode reply", "type", r.Type, "err", err)
+		return
+	}
+	if err := s.send6(sd, &p.path, p.ifc.index, out); err != nil {
+		v.m.drop(drop6Send)
+		s.log.Warn("dhcpv6 send reply", "type", r.Type, "to", p.path.to, "err", err)
+		return
+	}
+	v.m.sent[typeIndex6(r.Type)].Inc()
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Debug("dhcpv6 reply", "type", r.Type, "xid", p.msg.TransactionID, "to", p.path.to,
+			"relays", p.path.n, "interface", p.ifc.name, "ias", len(r.IAs))
+	}
+}
+
+// send6 delivers an encoded message along path: to the outermost relay
+// (routed), or to a direct client through the interface ifindex.
+func (s *Server) send6(sd *sender6, path *path6, ifindex int, out []byte) error {
+	v := s.v6
+	var err error
+	if path.relayed() {
+		_, _, err = v.conn.WriteMsgUDPAddrPort(out, nil, path.to)
+		if err == nil {
+			v.m.sentVia[0].Inc()
+		}
+		return err
+	}
+	to := addrPortZone(path.to, path.iface)
+	_, _, err = v.conn.WriteMsgUDPAddrPort(out, putPktInfo6(sd.oob, ifindex, netip.Addr{}), to)
+	if err == nil {
+		v.m.sentVia[1].Inc()
+	}
+	return err
+}
+
+// poolOptions6 returns the pre-encoded option block of p, building it on
+// first use after a (re)load.
+func (s *Server) poolOptions6(p *lease6.Pool) *poolOptions6 {
+	if p == nil {
+		return nil
+	}
+	v := s.v6
+	if po := (*v.poolOpts.Load())[p.Name]; po != nil && po.pool == p {
+		return po
+	}
+	v.poolMu.Lock()
+	defer v.poolMu.Unlock()
+	cur := *v.poolOpts.Load()
+	if po := cur[p.Name]; po != nil && po.pool == p {
+		return po
+	}
+	po, errs := buildPoolOptions6(p)
+	for _, err := range errs {
+		s.log.Warn("dhcpv6 pool option left out of replies", "pool", p.Name, "err", err)
+	}
+	next := make(map[string]*poolOptions6, len(cur)+1)
+	for k, x := range cur {
+		next[k] = x
+	}
+	next[p.Name] = po
+	v.poolOpts.Store(&next)
+	return po
+}
+
+// Reload6 applies a new DHCPv6 configuration (pools, options, lifetimes);
+// the engine keeps existing bindings. Interfaces and port are not changed.
+func (s *Server) Reload6(cfg lease6.Config) error {
+	v := s.v6
+	if v == nil {
+		return errors.New("server: DHCPv6 is not enabled (it needs a restart)")
+	}
+	if err := v.eng.Reconfigure(cfg); err != nil {
+		return err
+	}
+	v.cfgMu.Lock()
+	nc := cfg
+	v.cfg = &nc
+	v.cfgMu.Unlock()
+	v.poolMu.Lock()
+	empty := map[string]*poolOptions6{}
+	v.poolOpts.Store(&empty)
+	v.poolMu.Unlock()
+	for i := range cfg.Pools {
+		_, errs := buildPoolOptions6(&cfg.Pools[i])
+		for _, err := range errs {
+			s.log.Warn("dhcpv6 pool option will be left out of replies", "pool", cfg.Pools[i].Name, "err", err)
+		}
+	}
+	return nil
+}
+
+// expireOnce6 reclaims expired DHCPv6 bindings.
+func (s *Server) expireOnce6() {
+	v := s.v6
+	d := v.eng.Expire(s.now(), s.opts.ExpireBatch)
+	if len(d.Persist) == 0 {
+		return
+	}
+	if s.commit6(context.Background(), &d, "dhcpv6 expiry") {
+		s.m.expired.Add(float64(len(d.Persist)))
+		if s.campaignsActive() {
+			s.observeRecords(d.Persist)
+		}
+	}
+}
