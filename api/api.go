@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -46,6 +47,15 @@ type Backend interface {
 	Health() Health
 }
 
+// Reconfigurer is implemented by a Backend that serves DHCPv6: Reconfigure
+// sends one authenticated Reconfigure (RFC 8415 §18.3.11) to the client
+// bound to addr (an IA_NA address or the first address of a delegated
+// prefix) and returns once it is sent, with the same errors as
+// Backend.ForceRenew.
+type Reconfigurer interface {
+	Reconfigure(ctx context.Context, addr netip.Addr) error
+}
+
 //go:embed openapi.yaml
 var openAPI []byte
 
@@ -64,6 +74,7 @@ var routes = []route{
 	{"GET", "/v1/leases/{address}", "lease", (*handler).lease},
 	{"DELETE", "/v1/leases/{address}", "delete_lease", (*handler).deleteLease},
 	{"POST", "/v1/leases/{address}/forcerenew", "forcerenew", (*handler).forceRenew},
+	{"POST", "/v1/leases/{address}/reconfigure", "reconfigure", (*handler).reconfigure},
 	{"POST", "/v1/leases/{address}/disconnect", "disconnect", (*handler).disconnect},
 	{"POST", "/v1/campaigns", "start_campaign", (*handler).startCampaign},
 	{"GET", "/v1/campaigns", "campaigns", (*handler).listCampaigns},
@@ -255,7 +266,7 @@ func (h *handler) openapi(w http.ResponseWriter, r *http.Request) {
 }
 
 // leaseParams are the query parameters GET /v1/leases accepts.
-var leaseParams = []string{"pool", "section", "from", "to", "client", "state"}
+var leaseParams = []string{"pool", "section", "from", "to", "client", "state", "family"}
 
 func (h *handler) leases(w http.ResponseWriter, r *http.Request) {
 	f, err := h.parseFilter(r)
@@ -263,7 +274,20 @@ func (h *handler) leases(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
+	fam, err := parseFamily(r.URL.Query())
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if fam != 0 && f.From.IsValid() && familyOf(f.From) != fam {
+		h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("family: %d contradicts from %s", fam, f.From))
+		return
+	}
 	recs := h.b.Leases(f)
+	if fam != 0 {
+		recs = slices.DeleteFunc(recs, func(l lease.Lease) bool { return familyOf(l.Addr) != fam })
+	}
+	// IPv4 before IPv6 (netip orders by family first), then by address.
 	slices.SortFunc(recs, func(a, b lease.Lease) int { return a.Addr.Compare(b.Addr) })
 	h.writeLeaseList(w, r, recs)
 }
@@ -301,6 +325,29 @@ func (h *handler) writeLeaseList(w http.ResponseWriter, r *http.Request, recs []
 	if err := bw.Flush(); err != nil {
 		h.log.LogAttrs(r.Context(), slog.LevelDebug, "api: write lease list", slog.String("error", err.Error()))
 	}
+}
+
+// parseFamily reads ?family=4|6 (0 when absent: both families).
+func parseFamily(q url.Values) (int, error) {
+	if !q.Has("family") {
+		return 0, nil
+	}
+	switch v := q.Get("family"); v {
+	case "4", "v4", "ipv4":
+		return 4, nil
+	case "6", "v6", "ipv6":
+		return 6, nil
+	default:
+		return 0, fmt.Errorf("family: %q, want 4 or 6", v)
+	}
+}
+
+// familyOf is 4 for an IPv4 address, 6 for an IPv6 one.
+func familyOf(a netip.Addr) int {
+	if a.Is6() && !a.Is4In6() {
+		return 6
+	}
+	return 4
 }
 
 // parseFilter turns the query string into a lease.Filter, or an error
@@ -357,7 +404,7 @@ func (h *handler) parseFilter(r *http.Request) (lease.Filter, error) {
 		if !q.Has(name) {
 			continue
 		}
-		a, err := parseV4(q.Get(name))
+		a, err := parseIP(q.Get(name))
 		if err != nil {
 			return f, fmt.Errorf("%s: %v", name, err)
 		}
@@ -367,13 +414,16 @@ func (h *handler) parseFilter(r *http.Request) (lease.Filter, error) {
 			f.To = a
 		}
 	}
+	if f.From.IsValid() && f.To.IsValid() && f.From.Is4() != f.To.Is4() {
+		return f, fmt.Errorf("to: %s and from %s are of different families", f.To, f.From)
+	}
 	if f.From.IsValid() && f.To.IsValid() && f.To.Less(f.From) {
 		return f, fmt.Errorf("to: %s is below from %s (the range is inclusive, from <= to)", f.To, f.From)
 	}
 	if q.Has("client") {
 		c := strings.TrimSpace(q.Get("client"))
 		if !validClient(c) {
-			return f, fmt.Errorf("client: %q is not a hardware address (aa:bb:cc:dd:ee:ff), a client id in hex (01aabbccddeeff) or an IPv4 address", q.Get("client"))
+			return f, fmt.Errorf("client: %q is not a hardware address (aa:bb:cc:dd:ee:ff), a client id or DUID in hex (01aabbccddeeff) or an IP address", q.Get("client"))
 		}
 		f.Client = c
 	}
@@ -400,6 +450,15 @@ func StateNames() []string {
 	return names
 }
 
+// parseIP parses an IPv4 or IPv6 address (no zone).
+func parseIP(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("%q is not an IP address (like 192.0.2.10 or 2001:db8::10)", s)
+	}
+	return a.Unmap(), nil
+}
+
 func parseV4(s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil || !a.Is4() {
@@ -409,14 +468,14 @@ func parseV4(s string) (netip.Addr, error) {
 }
 
 // validClient reports whether s is a hardware address (aa:bb:cc:dd:ee:ff,
-// aa-bb-.., aabb.ccdd.eeff), a hex client id or an IPv4 address: the forms
-// lease.Filter.Client matches.
+// aa-bb-.., aabb.ccdd.eeff), a hex client id or DUID, or an IP address:
+// the forms lease.Filter.Client matches.
 func validClient(s string) bool {
 	if s == "" {
 		return false
 	}
 	if a, err := netip.ParseAddr(s); err == nil {
-		return a.Is4()
+		return a.Zone() == ""
 	}
 	if strings.Contains(s, ".") { // Cisco style aabb.ccdd.eeff
 		for g := range strings.SplitSeq(s, ".") {
@@ -492,13 +551,44 @@ func joinInts(v []int) string {
 	return strings.Join(s, ", ")
 }
 
-func (h *handler) pathAddr(w http.ResponseWriter, r *http.Request) (netip.Addr, bool) {
-	a, err := parseV4(r.PathValue("address"))
+// pathAddr reads {address}: an IPv4 or IPv6 address, or a delegated
+// prefix ("fd77:100::/56", "/" escaped as %2F in the URL). For a prefix
+// it returns its first address (the key of an IA_PD record) and its
+// length; plen is 0 for an address.
+func (h *handler) pathAddr(w http.ResponseWriter, r *http.Request) (a netip.Addr, plen int, ok bool) {
+	s := r.PathValue("address")
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() || p.Masked() != p {
+			h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("address: %q is not an IP address or a delegated IPv6 prefix (like 2001:db8:100::/56)", s))
+			return a, 0, false
+		}
+		return p.Addr(), p.Bits(), true
+	}
+	a, err := parseIP(s)
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, "address: "+err.Error())
-		return a, false
+		return a, 0, false
 	}
-	return a, true
+	return a, 0, true
+}
+
+// findLease returns the record of a (with prefix length plen when not 0)
+// in a lookup state.
+func (h *handler) findLease(a netip.Addr, plen int) (lease.Lease, bool) {
+	for _, l := range h.b.Leases(lease.Filter{From: a, To: a, States: lookupStates}) {
+		if l.Addr == a && (plen == 0 || int(l.PrefixLen) == plen) {
+			return l, true
+		}
+	}
+	return lease.Lease{}, false
+}
+
+func target(a netip.Addr, plen int) string {
+	if plen > 0 {
+		return netip.PrefixFrom(a, plen).String()
+	}
+	return a.String()
 }
 
 // lookupStates is every state a single-address lookup shows: all but the
@@ -507,23 +597,30 @@ var lookupStates = []lease.State{lease.StateFree, lease.StateOffered, lease.Stat
 	lease.StateReleased, lease.StateExpired, lease.StateDeclined}
 
 func (h *handler) lease(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.pathAddr(w, r)
+	a, plen, ok := h.pathAddr(w, r)
 	if !ok {
 		return
 	}
-	for _, l := range h.b.Leases(lease.Filter{From: a, To: a, States: lookupStates}) {
-		if l.Addr == a {
-			h.writeJSON(w, r, http.StatusOK, LeaseFromRecord(&l))
-			return
-		}
+	if l, ok := h.findLease(a, plen); ok {
+		h.writeJSON(w, r, http.StatusOK, LeaseFromRecord(&l))
+		return
 	}
-	h.fail(w, r, http.StatusNotFound, "no lease for "+a.String())
+	h.fail(w, r, http.StatusNotFound, "no lease for "+target(a, plen))
 }
 
 func (h *handler) deleteLease(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.pathAddr(w, r)
+	a, plen, ok := h.pathAddr(w, r)
 	if !ok {
 		return
+	}
+	if plen > 0 {
+		// The record is keyed by the prefix's first address; refuse a
+		// length that is not the delegated one rather than delete another
+		// binding.
+		if l, found := h.findLease(a, 0); found && int(l.PrefixLen) != plen {
+			h.fail(w, r, http.StatusNotFound, fmt.Sprintf("no lease for %s (%s is bound as %s)", target(a, plen), a, target(a, int(l.PrefixLen))))
+			return
+		}
 	}
 	err := h.b.DeleteLease(r.Context(), a)
 	switch {
@@ -549,8 +646,12 @@ func (h *handler) pools(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) forceRenew(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.pathAddr(w, r)
+	a, plen, ok := h.pathAddr(w, r)
 	if !ok {
+		return
+	}
+	if plen > 0 || familyOf(a) == 6 {
+		h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("address: %s is IPv6; FORCERENEW is DHCPv4 (use POST /v1/leases/{address}/reconfigure)", target(a, plen)))
 		return
 	}
 	err := h.b.ForceRenew(r.Context(), a)
@@ -566,5 +667,47 @@ func (h *handler) forceRenew(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusServiceUnavailable, "forcerenew "+a.String()+": "+err.Error())
 	default:
 		h.fail(w, r, http.StatusInternalServerError, "forcerenew "+a.String()+": "+err.Error())
+	}
+}
+
+// reconfigure is the family-neutral single-client send: FORCERENEW for an
+// IPv4 lease, Reconfigure for a DHCPv6 one.
+func (h *handler) reconfigure(w http.ResponseWriter, r *http.Request) {
+	a, plen, ok := h.pathAddr(w, r)
+	if !ok {
+		return
+	}
+	what := "forcerenew"
+	var err error
+	if familyOf(a) == 6 {
+		what = "reconfigure"
+		rc, ok := h.b.(Reconfigurer)
+		if !ok {
+			h.fail(w, r, http.StatusNotImplemented, "this server does not serve DHCPv6 (its backend does not implement api.Reconfigurer)")
+			return
+		}
+		if plen > 0 {
+			if l, found := h.findLease(a, 0); found && int(l.PrefixLen) != plen {
+				h.fail(w, r, http.StatusNotFound, fmt.Sprintf("no lease for %s (%s is bound as %s)", target(a, plen), a, target(a, int(l.PrefixLen))))
+				return
+			}
+		}
+		err = rc.Reconfigure(r.Context(), a)
+	} else {
+		err = h.b.ForceRenew(r.Context(), a)
+	}
+	t := target(a, plen)
+	switch {
+	case err == nil:
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, what+" sent by operator", slog.String("address", t))
+		h.writeJSON(w, r, http.StatusOK, ForceRenewResult{Address: a, Status: "sent"})
+	case errors.Is(err, lease.ErrNotFound):
+		h.fail(w, r, http.StatusNotFound, "no lease for "+t)
+	case errors.Is(err, lease.ErrNotBound), errors.Is(err, lease.ErrNotCapable):
+		h.fail(w, r, http.StatusConflict, err.Error())
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		h.fail(w, r, http.StatusServiceUnavailable, what+" "+t+": "+err.Error())
+	default:
+		h.fail(w, r, http.StatusInternalServerError, what+" "+t+": "+err.Error())
 	}
 }

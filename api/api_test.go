@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -166,6 +167,7 @@ func TestLeaseJSON(t *testing.T) {
 		t.Fatalf("code %d, body %s", a.code, a.body)
 	}
 	want := `{
+  "family": 4,
   "address": "10.0.0.12",
   "hwaddr": "52:54:00:12:34:56",
   "htype": 1,
@@ -223,8 +225,8 @@ func TestLeaseLookup(t *testing.T) {
 	if a.code != 404 || errorText(t, a) != "no lease for 10.0.0.99" {
 		t.Errorf("absent: %d %s", a.code, a.body)
 	}
-	for _, bad := range []string{"10.0.0", "fe80::1", "host"} {
-		a := call(t, h, "GET", "/v1/leases/"+bad)
+	for _, bad := range []string{"10.0.0", "fe80::1%eth0", "host", "10.0.0.0/24", "fd77::1/56", "fd77::/x"} {
+		a := call(t, h, "GET", "/v1/leases/"+url.PathEscape(bad))
 		if a.code != 400 || !strings.HasPrefix(errorText(t, a), "address: ") {
 			t.Errorf("%s: %d %s", bad, a.code, a.body)
 		}
@@ -279,16 +281,24 @@ func TestLeaseFilters(t *testing.T) {
 		{query: "section=-1", wantErr: `section: "-1" is not a section number`},
 		{query: "section=7", wantErr: "section: no section 7 in any pool (valid: 0, 1, 2)"},
 		{query: "pool=lab&section=0", wantErr: `section: no section 0 in pool "lab" (valid: 1, 2)`},
-		{query: "from=10.0.0.300", wantErr: `from: "10.0.0.300" is not an IPv4 address`},
-		{query: "to=2001:db8::1", wantErr: `to: "2001:db8::1" is not an IPv4 address`},
+		{query: "from=10.0.0.300", wantErr: `from: "10.0.0.300" is not an IP address`},
+		{query: "to=2001:db8::1", want: lease.Filter{To: netip.MustParseAddr("2001:db8::1")}},
+		{query: "from=2001:db8::1&to=2001:db8::ff", want: lease.Filter{From: netip.MustParseAddr("2001:db8::1"), To: netip.MustParseAddr("2001:db8::ff")}},
+		{query: "from=10.0.0.1&to=2001:db8::1", wantErr: "to: 2001:db8::1 and from 10.0.0.1 are of different families"},
+		{query: "client=2001:db8::5", want: lease.Filter{Client: "2001:db8::5"}},
+		{query: "client=000300015254001234", want: lease.Filter{Client: "000300015254001234"}},
+		{query: "family=6", want: lease.Filter{}},
+		{query: "family=4&from=10.0.0.1", want: lease.Filter{From: netip.MustParseAddr("10.0.0.1")}},
+		{query: "family=5", wantErr: `family: "5", want 4 or 6`},
+		{query: "family=6&from=10.0.0.1", wantErr: "family: 6 contradicts from 10.0.0.1"},
 		{query: "from=10.0.0.9&to=10.0.0.1", wantErr: "to: 10.0.0.1 is below from 10.0.0.9"},
 		{query: "client=zz:zz", wantErr: `client: "zz:zz" is not a hardware address`},
 		{query: "client=abc", wantErr: `client: "abc" is not`},
 		{query: "client=5254.012.3456", wantErr: `client: "5254.012.3456" is not`},
-		{query: "client=aa::bb", wantErr: `client: "aa::bb" is not`},
+		{query: "client=aa:::bb", wantErr: `client: "aa:::bb" is not`},
 		{query: "client=", wantErr: `client: "" is not`},
 		{query: "state=bond", wantErr: `state: unknown state "bond" (valid: free, offered, bound, released, expired, declined, deleted)`},
-		{query: "sectoin=1", wantErr: `unknown query parameter "sectoin" (valid: pool, section, from, to, client, state)`},
+		{query: "sectoin=1", wantErr: `unknown query parameter "sectoin" (valid: pool, section, from, to, client, state, family)`},
 		{query: "pool=a&pool=b", wantErr: "pool: given 2 times"},
 	}
 	for _, tc := range tests {
@@ -406,9 +416,9 @@ func TestHealthAndPools(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Pool{
-		{Name: "office", Subnet: netip.MustParsePrefix("10.0.0.0/24"), Size: 200, Bound: 150, Declined: 1, Offered: 2, UsedPercent: 76.5,
+		{Name: "office", Family: 4, Kind: "addresses", Subnet: netip.MustParsePrefix("10.0.0.0/24"), Size: 200, Bound: 150, Declined: 1, Offered: 2, UsedPercent: 76.5,
 			Sections: []Section{{Index: 0, Start: netip.MustParseAddr("10.0.0.10"), End: netip.MustParseAddr("10.0.0.209"), Size: 200, Bound: 150, Declined: 1, Offered: 2, UsedPercent: 76.5}}},
-		{Name: "lab", Subnet: netip.MustParsePrefix("10.1.0.0/24"), Size: 3, UsedPercent: 0,
+		{Name: "lab", Family: 4, Kind: "addresses", Subnet: netip.MustParsePrefix("10.1.0.0/24"), Size: 3, UsedPercent: 0,
 			Sections: []Section{
 				{Index: 1, Start: netip.MustParseAddr("10.1.0.9"), End: netip.MustParseAddr("10.1.0.10"), Size: 2},
 				{Index: 2, Start: netip.MustParseAddr("10.1.0.20"), End: netip.MustParseAddr("10.1.0.20"), Size: 1, Bound: 1, UsedPercent: 100},
@@ -547,7 +557,7 @@ func TestOpenAPIJSONFields(t *testing.T) {
 	}
 	sec := 1
 	full := map[string]any{
-		"Lease":   Lease{Section: &sec, Start: t0, T1: t0, T2: t0, Expires: t0, GIAddr: "10.0.0.1"},
+		"Lease":   Lease{Section: &sec, Start: t0, T1: t0, T2: t0, Expires: t0, GIAddr: "10.0.0.1", Prefix: "fd77:100::/56", IAID: new(uint32(1)), DUID: "0003", Preferred: t0},
 		"Health":  Health{Store: "x", Message: "y"},
 		"Pool":    Pool{},
 		"Section": Section{},

@@ -527,7 +527,7 @@ func (h *handler) disconnect(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a, ok := h.pathAddr(w, r)
+	a, _, ok := h.pathAddr(w, r)
 	if !ok {
 		return
 	}

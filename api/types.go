@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/leased/leased/lease"
@@ -32,10 +33,25 @@ type Health struct {
 	Message string `json:"message,omitempty"`
 }
 
-// Lease is the JSON form of a lease record. The reconfigure key is never
-// exposed.
+// Lease is the JSON form of a lease record, DHCPv4 or DHCPv6. The
+// reconfigure key is never exposed.
 type Lease struct {
-	Address           netip.Addr `json:"address"`
+	// Family is 4 (DHCPv4) or 6 (DHCPv6).
+	Family int `json:"family"`
+	// Address is the leased address; for a delegated prefix (IA_PD) its
+	// first address (Prefix gives the prefix).
+	Address netip.Addr `json:"address"`
+	// Prefix is the delegated prefix of an IA_PD binding ("fd77:100::/56");
+	// absent otherwise.
+	Prefix string `json:"prefix,omitempty"`
+	// IAID is the identity association's id (DHCPv6 only).
+	IAID *uint32 `json:"iaid,omitempty"`
+	// DUID is the DHCPv6 client's DUID (option 1) in hex; absent for
+	// DHCPv4 (client_id carries the same bytes).
+	DUID string `json:"duid,omitempty"`
+	// Preferred is the end of the preferred lifetime (DHCPv6 only);
+	// expires is the end of the valid lifetime.
+	Preferred         time.Time  `json:"preferred,omitzero"`
 	HWAddr            string     `json:"hwaddr"`    // aa:bb:cc:dd:ee:ff
 	HType             uint8      `json:"htype"`     // ARP hardware type, 1 = Ethernet
 	ClientID          string     `json:"client_id"` // hex
@@ -54,10 +70,16 @@ type Lease struct {
 	Seq               uint64     `json:"seq"`
 }
 
-// Pool is the JSON form of one pool's utilisation.
+// Pool is the JSON form of one pool's utilisation. A DHCPv6 pool that
+// delegates prefixes appears twice: its addresses (kind "addresses", named
+// as configured) and its delegation prefix (kind "prefixes", named
+// "<pool>/pd", subnet the delegation prefix, size the number of delegable
+// prefixes).
 type Pool struct {
-	Name     string       `json:"name"`
-	Subnet   netip.Prefix `json:"subnet"`
+	Name   string       `json:"name"`
+	Family int          `json:"family"` // 4 or 6
+	Kind   string       `json:"kind"`   // addresses or prefixes
+	Subnet netip.Prefix `json:"subnet"`
 	Size     int          `json:"size"`
 	Bound    int          `json:"bound"`
 	Declined int          `json:"declined"`
@@ -97,6 +119,7 @@ type Error struct {
 // given in UTC to the second.
 func LeaseFromRecord(l *lease.Lease) Lease {
 	j := Lease{
+		Family:            4,
 		Address:           l.Addr,
 		HType:             l.HType,
 		ClientID:          hex.EncodeToString(l.ClientID),
@@ -111,6 +134,17 @@ func LeaseFromRecord(l *lease.Lease) Lease {
 		RelayInfo:         hex.EncodeToString(l.RelayInfo),
 		ForceRenewCapable: l.ForceRenewNonceCapable,
 		Seq:               l.Seq,
+	}
+	if l.IsV6() {
+		j.Family = 6
+		iaid := l.IAID
+		j.IAID = &iaid
+		j.DUID = j.ClientID
+		j.Preferred = utcSecond(l.Preferred)
+		j.XID = fmt.Sprintf("0x%06x", l.XID&0xffffff)
+		if p := l.Prefix(); p.IsValid() {
+			j.Prefix = p.String()
+		}
 	}
 	if len(l.HWAddr) > 0 {
 		j.HWAddr = net.HardwareAddr(l.HWAddr).String()
@@ -129,6 +163,8 @@ func LeaseFromRecord(l *lease.Lease) Lease {
 func PoolFromStats(p *lease.PoolStats) Pool {
 	j := Pool{
 		Name:        p.Name,
+		Family:      4,
+		Kind:        "addresses",
 		Subnet:      p.Subnet,
 		Size:        p.Size,
 		Bound:       p.Bound,
@@ -136,6 +172,12 @@ func PoolFromStats(p *lease.PoolStats) Pool {
 		Offered:     p.Offered,
 		UsedPercent: percent(p.Bound+p.Declined+p.Offered, p.Size),
 		Sections:    make([]Section, 0, len(p.Sections)),
+	}
+	if a := p.Subnet.Addr(); a.Is6() && !a.Is4In6() {
+		j.Family = 6
+		if strings.HasSuffix(p.Name, PDSuffix) {
+			j.Kind = "prefixes"
+		}
 	}
 	for _, s := range p.Sections {
 		j.Sections = append(j.Sections, Section{
@@ -151,6 +193,10 @@ func PoolFromStats(p *lease.PoolStats) Pool {
 	}
 	return j
 }
+
+// PDSuffix ends the name of the pools-list entry of a DHCPv6 pool's
+// prefix delegation (package lease6 reports it so).
+const PDSuffix = "/pd"
 
 // percent is used/size×100 rounded to one decimal; 0 for an empty pool.
 func percent(used, size int) float64 {
