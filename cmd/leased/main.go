@@ -35,6 +35,7 @@ import (
 
 	"github.com/leased/leased/api"
 	"github.com/leased/leased/config"
+	"github.com/leased/leased/internal/memlimit"
 	"github.com/leased/leased/lease"
 	"github.com/leased/leased/reconf"
 	"github.com/leased/leased/server"
@@ -60,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	logFormat := fs.String("log-format", "json", "log format on stderr: json or text")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to `file` until leased stops")
+	memLimit := fs.String("memory-limit", "auto", "`auto`: a soft memory limit that follows the live heap (max(256 MiB, 1.1×live + 24 MiB)); off: Go's default (GOGC=100, about 2× the live heap). GOMEMLIMIT, when set, wins")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -95,6 +97,18 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	log := slog.New(h)
 	if n := minProcs(os.Getenv("GOMAXPROCS"), runtime.GOMAXPROCS(0)); n > 0 {
 		runtime.GOMAXPROCS(n)
+	}
+	switch *memLimit {
+	case "auto":
+		if !memlimit.EnvSet() {
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			go memlimit.Run(ctx, memlimit.Default, nil, nil)
+		}
+	case "off":
+	default:
+		fmt.Fprintf(stderr, "leased: --memory-limit %q: want auto or off\n", *memLimit)
+		return 2
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
