@@ -316,6 +316,15 @@ func (e *Engine) Restore(l lease.Lease) {
 		r.duid = c.duid
 	}
 	e.putRec(r)
+	// Continue allocating after the restored bindings, as the engine that
+	// wrote them did, so returning clients' released or expired addresses
+	// are not the first ones handed to new clients.
+	if s := e.ps.spaceOf(r.addr); s != nil {
+		i, _ := s.index(r.addr)
+		if next := i.add(u128One); next.cmp(s.cursor) > 0 && next.cmp(s.n) < 0 {
+			s.cursor = next
+		}
+	}
 }
 
 // Expire reclaims at most max bindings whose valid lifetime has ended
