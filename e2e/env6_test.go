@@ -136,40 +136,36 @@ func (l *Leased6) Start6() {
 	})
 }
 
-// Lease6JSON is a DHCPv6 object of `leasectl leases --json`: an IA_NA
-// address (prefix_len 0 or 128) or an IA_PD prefix. Address may be given
-// as "fd77:100::" with prefix_len 56 or as "fd77:100::/56".
+// Lease6JSON is a DHCPv6 object of `leasectl leases --json` (family 6):
+// an IA_NA address, or an IA_PD prefix (prefix set, address its first
+// address).
 type Lease6JSON struct {
-	Address   string    `json:"address"`
-	PrefixLen int       `json:"prefix_len"`
-	IAID      uint32    `json:"iaid"`
-	ClientID  string    `json:"client_id"`
-	DUID      string    `json:"duid"`
-	Pool      string    `json:"pool"`
-	State     string    `json:"state"`
-	Expires   time.Time `json:"expires"`
-	Family    int       `json:"family"`
-	Type      string    `json:"type"`
+	Family   int        `json:"family"`
+	Address  netip.Addr `json:"address"`
+	PDPrefix string     `json:"prefix"`
+	IAID     *uint32    `json:"iaid"`
+	DUID     string     `json:"duid"`
+	ClientID string     `json:"client_id"`
+	Pool     string     `json:"pool"`
+	State    string     `json:"state"`
+	Expires  time.Time  `json:"expires"`
+	XID      string     `json:"xid"`
 }
 
 // Prefix returns the lease as a prefix: /128 for an address.
 func (x Lease6JSON) Prefix() netip.Prefix {
-	if p, err := netip.ParsePrefix(x.Address); err == nil {
+	if x.PDPrefix != "" {
+		p, _ := netip.ParsePrefix(x.PDPrefix)
 		return p
 	}
-	a, err := netip.ParseAddr(x.Address)
-	if err != nil || !a.Is6() || a.Is4In6() {
+	if !x.Address.Is6() || x.Address.Is4In6() {
 		return netip.Prefix{}
 	}
-	bits := x.PrefixLen
-	if bits == 0 {
-		bits = 128
-	}
-	return netip.PrefixFrom(a, bits)
+	return netip.PrefixFrom(x.Address, 128)
 }
 
 // IsPD reports whether the lease is a delegated prefix.
-func (x Lease6JSON) IsPD() bool { return x.Prefix().Bits() < 128 }
+func (x Lease6JSON) IsPD() bool { return x.PDPrefix != "" }
 
 // Leases6 returns the IPv6 records leasectl shows.
 func (l *Leased6) Leases6() []Lease6JSON {
@@ -201,7 +197,7 @@ func (l *Leased6) leases6Err() ([]Lease6JSON, error) {
 		if err := json.Unmarshal(r, &x); err != nil {
 			return nil, fmt.Errorf("leasectl leases --json: %v in %s", err, r)
 		}
-		if x.Prefix().IsValid() {
+		if x.Family == 6 || x.Address.Is6() && !x.Address.Is4In6() {
 			ls = append(ls, x)
 		}
 	}
@@ -285,7 +281,22 @@ func logLines(path string, subs ...string) []string {
 func newEnvRelayed(t *testing.T, tools ...string) *env {
 	t.Helper()
 	requireEnv(t, tools...)
-	e := &env{t: t, top: netns.NewRelayed(t)}
+	return newEnvTop(t, netns.NewRelayed(t))
+}
+
+// newEnvNoLeased is newEnv (relayed or not) for tests that do not run
+// leased: they need root and the tools, not the binaries.
+func newEnvNoLeased(t *testing.T, relayed bool, tools ...string) *env {
+	t.Helper()
+	netns.Require(t, tools...)
+	if relayed {
+		return newEnvTop(t, netns.NewRelayed(t))
+	}
+	return newEnvTop(t, netns.New(t))
+}
+
+func newEnvTop(t *testing.T, top *netns.Topology) *env {
+	e := &env{t: t, top: top}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("logs at failure:\n%s", e.tails(40))

@@ -22,14 +22,19 @@ func (e *env) startKea6() *netns.Proc {
 		e.t.Fatal(err)
 	}
 	cfg := map[string]any{"Dhcp6": map[string]any{
-		"interfaces-config": map[string]any{"interfaces": []string{netns.ServerIf, netns.ServerIf + "/" + netns.ServerPrefix6.Addr().String()}},
-		"lease-database":    map[string]any{"type": "memfile", "persist": true, "name": filepath.Join(dir, "leases6.csv"), "lfc-interval": 0},
-		"server-id":         map[string]any{"type": "LLT", "persist": false},
+		"interfaces-config":  map[string]any{"interfaces": []string{netns.ServerIf, netns.ServerIf + "/" + netns.ServerPrefix6.Addr().String()}},
+		"lease-database":     map[string]any{"type": "memfile", "persist": true, "name": filepath.Join(dir, "leases6.csv"), "lfc-interval": 0},
+		"server-id":          map[string]any{"type": "LLT", "persist": false},
 		"preferred-lifetime": 60, "valid-lifetime": 120, "renew-timer": 10, "rebind-timer": 40,
 		"subnet6": []any{map[string]any{"id": 1, "subnet": subnet6.String(), "interface": netns.ServerIf,
 			"pools":       []any{map[string]any{"pool": range6[0].String() + "-" + range6[1].String()}},
 			"pd-pools":    []any{map[string]any{"prefix": pdPrefix6.Addr().String(), "prefix-len": pdPrefix6.Bits(), "delegated-len": 56}},
-			"option-data": []any{map[string]any{"name": "dns-servers", "data": dns6}}}},
+			"option-data": []any{map[string]any{"name": "dns-servers", "data": dns6}}},
+			// Behind the relay of the relayed topology (TestRelay6's branch6).
+			map[string]any{"id": 2, "subnet": "fd78::/64",
+				"pools":       []any{map[string]any{"pool": "fd78::1:0-fd78::1:ffff"}},
+				"pd-pools":    []any{map[string]any{"prefix": "fd78:100::", "prefix-len": 40, "delegated-len": 56}},
+				"option-data": []any{map[string]any{"name": "dns-servers", "data": "fd78::53"}}}},
 		"loggers": []any{map[string]any{"name": "kea-dhcp6", "severity": "INFO",
 			"output_options": []any{map[string]any{"output": "stdout"}}}},
 	}}
@@ -60,7 +65,7 @@ func TestKea6Harness(t *testing.T) {
 	if os.Getenv("LEASED_E2E_KEA6") == "" {
 		t.Skip("optional harness check against Kea: set LEASED_E2E_KEA6=1 to run it")
 	}
-	e := newEnv(t, "kea-dhcp6", "dhcpcd", "dhclient", "perfdhcp", "ss")
+	e := newEnvNoLeased(t, false, "kea-dhcp6", "dhcpcd", "dhclient", "perfdhcp", "ss")
 	e.startKea6()
 
 	c := e.startDhcpcd6("dhcpcd6", dhcpcd6Opts{PD: true})
@@ -98,4 +103,23 @@ func TestKea6Harness(t *testing.T) {
 	if r.RR.Received < 500 || r.SA.Drops+r.RR.Drops != 0 {
 		e.fatalf("perfdhcp -6 against Kea lost exchanges: %v", r)
 	}
+	fast := e.runPerfdhcp6("-b", "mac=02:60:00:00:00:00", "-R", "20000", "-p", "3")
+	t.Logf("perfdhcp -6 flat out against Kea: %v", fast)
+
+	// Through dhcrelay -6 -I: Kea selects fd78::/64 by the link-address
+	// and echoes the Interface-ID.
+	t.Run("relay", func(t *testing.T) {
+		e := newEnvNoLeased(t, true, "kea-dhcp6", "dhcpcd", "dhcrelay", "ss")
+		e.startKea6()
+		e.startDhcrelay6()
+		c := e.startDhcpcd6("dhcpcd6", dhcpcd6Opts{PD: true})
+		ev, n := c.waitEvent(20*time.Second, 0, "BOUND6")
+		a, p, dns := ev.v6()
+		if !netip.MustParsePrefix("fd78::/64").Contains(a) || p.Bits() != 56 || dns != "fd78::53" {
+			e.fatalf("BOUND6 through the relay: %v %v %q", a, p, dns)
+		}
+		c.ctl("-N")
+		c.waitEvent(10*time.Second, n, "RENEW6")
+		t.Logf("dhcpcd -6 via dhcrelay against Kea: %s", c.reasons())
+	})
 }

@@ -1,0 +1,64 @@
+package e2e
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// TestRelay6: three namespaces, client ↔ relay ↔ server, joined only by
+// ISC dhcrelay -6 (Debian isc-dhcp-relay) with an Interface-ID option.
+// leased serves office6 on its own link and branch6 (fd78::/64) behind
+// the relay; the relay's link-address (fd78::1, RFC 8415 §19.1.1) selects
+// branch6. dhcpcd -6 in the client namespace gets an address and a /56
+// from branch6 and its DNS server through Relay-forward / Relay-reply,
+// renews through the relay, and releases.
+func TestRelay6(t *testing.T) {
+	e := newEnvRelayed(t, "dhcpcd", "dhcrelay", "ss")
+	cfg := defaultConfig6()
+	branch := netip.MustParsePrefix("fd78::/64")
+	branchPD := netip.MustParsePrefix("fd78:100::/40")
+	cfg.Pools = append(cfg.Pools, Pool6{Name: "branch6", Subnet: branch.String(), DNS: []string{"fd78::53"},
+		Ranges: [][2]string{{"fd78::1:0", "fd78::1:ffff"}}, PD: branchPD.String(), PDLen: 56})
+	srv := e.startLeased6(cfg)
+	e.startDhcrelay6()
+
+	c := e.startDhcpcd6("dhcpcd6", dhcpcd6Opts{PD: true})
+	ev, n := c.waitEvent(20*time.Second, 0, "BOUND6")
+	addr, pd, dns := ev.v6()
+	if !netip.MustParsePrefix("fd78::1:0/112").Contains(addr) || pd.Bits() != 56 || !branchPD.Contains(pd.Addr()) || dns != "fd78::53" {
+		e.fatalf("BOUND6 through the relay: address %v prefix %v DNS %q; want branch6's (fd78::1:0/112, a /56 of %v, fd78::53)", addr, pd, dns, branchPD)
+	}
+	na := netip.PrefixFrom(addr, 128)
+	l := srv.waitState6(na, "bound", 5*time.Second)
+	lp := srv.waitState6(pd, "bound", 5*time.Second)
+	if l.Pool != "branch6" || lp.Pool != "branch6" {
+		e.fatalf("leasectl: %+v and %+v, want pool branch6", l, lp)
+	}
+	if len(logLines(e.path("dhcrelay.log"), "Relaying Reply")) == 0 {
+		e.fatalf("dhcrelay did not relay a Reply down")
+	}
+
+	time.Sleep(1100 * time.Millisecond)
+	c.ctl("-N")
+	ev, n = c.waitEvent(10*time.Second, n, "RENEW6")
+	if a, p, _ := ev.v6(); a != addr || p != pd {
+		e.fatalf("renew through the relay gave %v %v, want %v %v", a, p, addr, pd)
+	}
+	srv.waitExpiry6After(na, l.Expires, 5*time.Second)
+
+	c.ctl("-k")
+	c.waitEvent(10*time.Second, n, "RELEASE6")
+	srv.waitState6(na, "released", 5*time.Second)
+	srv.waitState6(pd, "released", 5*time.Second)
+	for _, x := range srv.Leases6() {
+		if x.Pool != "branch6" {
+			e.fatalf("lease %+v outside branch6: the relay's link-address must select the pool", x)
+		}
+	}
+	srv.Stop()
+	t.Logf("dhcpcd -6 via dhcrelay hook: %s", c.reasons())
+	for _, line := range logLines(e.path("dhcrelay.log"), "Relaying") {
+		t.Logf("dhcrelay: %s", line)
+	}
+}
