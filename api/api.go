@@ -645,30 +645,9 @@ func (h *handler) pools(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, r, http.StatusOK, out)
 }
 
-func (h *handler) forceRenew(w http.ResponseWriter, r *http.Request) {
-	a, plen, ok := h.pathAddr(w, r)
-	if !ok {
-		return
-	}
-	if plen > 0 || familyOf(a) == 6 {
-		h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("address: %s is IPv6; FORCERENEW is DHCPv4 (use POST /v1/leases/{address}/reconfigure)", target(a, plen)))
-		return
-	}
-	err := h.b.ForceRenew(r.Context(), a)
-	switch {
-	case err == nil:
-		h.log.LogAttrs(r.Context(), slog.LevelInfo, "forcerenew sent by operator", slog.String("address", a.String()))
-		h.writeJSON(w, r, http.StatusOK, ForceRenewResult{Address: a, Status: "sent"})
-	case errors.Is(err, lease.ErrNotFound):
-		h.fail(w, r, http.StatusNotFound, "no lease for "+a.String())
-	case errors.Is(err, lease.ErrNotBound), errors.Is(err, lease.ErrNotCapable):
-		h.fail(w, r, http.StatusConflict, err.Error())
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		h.fail(w, r, http.StatusServiceUnavailable, "forcerenew "+a.String()+": "+err.Error())
-	default:
-		h.fail(w, r, http.StatusInternalServerError, "forcerenew "+a.String()+": "+err.Error())
-	}
-}
+// forceRenew is the DHCPv4 name of reconfigure; for a DHCPv6 binding it
+// sends a Reconfigure as reconfigure does.
+func (h *handler) forceRenew(w http.ResponseWriter, r *http.Request) { h.reconfigure(w, r) }
 
 // reconfigure is the family-neutral single-client send: FORCERENEW for an
 // IPv4 lease, Reconfigure for a DHCPv6 one.

@@ -66,9 +66,13 @@ type CampaignSelector struct {
 	// From and To are an inclusive IPv4 range; both or neither.
 	From netip.Addr `json:"from,omitzero"`
 	To   netip.Addr `json:"to,omitzero"`
-	// Client is one client: leased address, hardware address or client
-	// id in hex.
+	// Client is one client: leased address (IPv4 or IPv6), hardware
+	// address, client id or DHCPv6 DUID in hex.
 	Client string `json:"client,omitempty"`
+	// Family restricts the campaign to DHCPv4 (4: FORCERENEW) or DHCPv6
+	// (6: Reconfigure) clients; 0 for both. With no range it stands for
+	// the whole address range of the family.
+	Family int `json:"family,omitempty"`
 }
 
 // CampaignOptions are a campaign's settings. In a request every field is
@@ -160,6 +164,13 @@ func CampaignFromStatus(s *reconf.CampaignStatus) Campaign {
 	if c.Pools == nil {
 		c.Pools = []string{}
 	}
+	// A whole family's range is the family selector.
+	for _, f := range []int{4, 6} {
+		if from, to := familyRange(f); s.Selector.From == from && s.Selector.To == to {
+			c.Selector.Family, c.Selector.From, c.Selector.To = f, netip.Addr{}, netip.Addr{}
+			c.Selector.All = s.Selector.Pool == "" && s.Selector.Client == ""
+		}
+	}
 	return c
 }
 
@@ -190,7 +201,7 @@ const maxBody = 64 << 10
 
 var (
 	requestFields  = []string{"selector", "options"}
-	selectorFields = []string{"all", "pool", "section", "from", "to", "client"}
+	selectorFields = []string{"all", "pool", "section", "from", "to", "client", "family"}
 	optionFields   = []string{"attempts", "interval", "pace", "on_failure", "force_nak", "recycle_not_capable"}
 )
 
@@ -255,26 +266,50 @@ func (s CampaignSelector) ToReconf() (reconf.Selector, error) {
 	sel := reconf.Selector{Pool: s.Pool, Section: s.Section, From: s.From, To: s.To, Client: strings.TrimSpace(s.Client)}
 	set := s.Pool != "" || s.Section != nil || s.From.IsValid() || s.To.IsValid() || s.Client != ""
 	switch {
-	case s.All && set:
+	case s.All && set && s.Family == 0:
 		return sel, errors.New("selector: all cannot be combined with pool, section, range or client")
-	case !s.All && !set:
-		return sel, errors.New("selector: empty; give pool, section, from/to or client, or all: true for every bound lease")
+	case !s.All && !set && s.Family == 0:
+		return sel, errors.New("selector: empty; give pool, section, from/to, client or family, or all: true for every bound lease")
+	case s.All && set:
+		return sel, errors.New("selector: all cannot be combined with pool, section, range or client (family may restrict it)")
 	case s.Section != nil && s.Pool == "":
 		return sel, errors.New("selector.section: needs selector.pool (section numbers are per pool)")
 	case s.Section != nil && *s.Section < 0:
 		return sel, fmt.Errorf("selector.section: %d is not a section number (0 or more)", *s.Section)
 	case s.From.IsValid() != s.To.IsValid():
 		return sel, errors.New("selector: a range needs both from and to")
-	case s.From.IsValid() && (!s.From.Is4() || !s.To.Is4()):
-		return sel, errors.New("selector: from and to must be IPv4 addresses")
+	case s.From.IsValid() && (s.From.Zone() != "" || s.To.Zone() != "" || familyOf(s.From) != familyOf(s.To)):
+		return sel, errors.New("selector: from and to must be addresses of one family, without zone")
+	case s.Family != 0 && s.Family != 4 && s.Family != 6:
+		return sel, fmt.Errorf("selector.family: %d, want 4 or 6 (or leave it out for both)", s.Family)
+	case s.Family != 0 && s.From.IsValid() && familyOf(s.From) != s.Family:
+		return sel, fmt.Errorf("selector.family: %d contradicts the range %s-%s", s.Family, s.From, s.To)
 	case s.From.IsValid() && s.To.Less(s.From):
 		return sel, fmt.Errorf("selector.to: %s is below from %s (the range is inclusive)", s.To, s.From)
 	case s.Client != "" && (s.Section != nil || s.From.IsValid()):
 		return sel, errors.New("selector.client: cannot be combined with a section or range")
 	case s.Client != "" && !validClient(sel.Client):
-		return sel, fmt.Errorf("selector.client: %q is not a hardware address (aa:bb:cc:dd:ee:ff), a client id in hex (01aabbccddeeff) or an IPv4 address", s.Client)
+		return sel, fmt.Errorf("selector.client: %q is not a hardware address (aa:bb:cc:dd:ee:ff), a client id or DUID in hex (01aabbccddeeff) or an IP address", s.Client)
+	}
+	if a, err := netip.ParseAddr(sel.Client); err == nil && s.Family != 0 && familyOf(a) != s.Family {
+		return sel, fmt.Errorf("selector.family: %d contradicts client %s", s.Family, a)
+	}
+	if s.Family != 0 && !s.From.IsValid() && s.Client == "" {
+		sel.From, sel.To = familyRange(s.Family)
 	}
 	return sel, nil
+}
+
+// familyRange is every address of a family, as a selector range.
+func familyRange(f int) (from, to netip.Addr) {
+	if f == 6 {
+		var ones [16]byte
+		for i := range ones {
+			ones[i] = 0xff
+		}
+		return netip.IPv6Unspecified(), netip.AddrFrom16(ones)
+	}
+	return netip.IPv4Unspecified(), netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
 // ToReconf validates o and returns reconf options: defaults from
