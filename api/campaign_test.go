@@ -397,7 +397,7 @@ func TestOpenAPICampaignFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	one, pace := 1, 5
-	sel := CampaignSelector{All: true, Pool: "p", Section: &one, From: netip.MustParseAddr("10.0.0.1"), To: netip.MustParseAddr("10.0.0.2"), Client: "c"}
+	sel := CampaignSelector{All: true, Pool: "p", Section: &one, From: netip.MustParseAddr("10.0.0.1"), To: netip.MustParseAddr("10.0.0.2"), Client: "c", Family: 4}
 	opts := CampaignOptions{Attempts: 1, Interval: "1s", Pace: &pace, OnFailure: "delete"}
 	full := map[string]any{
 		"Campaign":         Campaign{Ended: t0},
