@@ -93,6 +93,9 @@ func (s *Server) Reconfigure(ctx context.Context, addr netip.Addr) error {
 		v.eng.Revert(&d)
 		return fail(frEncode, errors.New("engine returned a Reconfigure without its lease"))
 	}
+	if m := v.reconfMsg(l.Pool); m != 0 {
+		d.Reply.ReconfMsg = m
+	}
 	var path path6
 	if err := parsePath(l.RelayInfo, &path); err != nil {
 		v.eng.Revert(&d)

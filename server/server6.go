@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/leased/leased/api"
 	"github.com/leased/leased/dhcpv6"
 	"github.com/leased/leased/lease"
 	"github.com/leased/leased/lease6"
@@ -36,7 +37,10 @@ type Engine6 interface {
 	ReconfigureClient(now time.Time, addr netip.Addr) (lease6.Decision, error)
 }
 
-var _ Engine6 = (*lease6.Engine)(nil)
+var (
+	_ Engine6          = (*lease6.Engine)(nil)
+	_ api.Reconfigurer = (*Server)(nil)
+)
 
 // V6Options configure the DHCPv6 service of a Server (Options.V6).
 type V6Options struct {
@@ -56,6 +60,10 @@ type V6Options struct {
 	// Readers is the number of goroutines reading the socket; 0 means
 	// GOMAXPROCS (at least 2).
 	Readers int
+	// ReconfigureMessage is the Reconfigure Message option (19) sent to
+	// each pool's clients, by pool name: dhcpv6.Renew, dhcpv6.Rebind or
+	// dhcpv6.InformationRequest. Pools not in it get the engine's (Renew).
+	ReconfigureMessage map[string]dhcpv6.MessageType
 }
 
 // iface6 is one served DHCPv6 interface.
@@ -84,6 +92,7 @@ type v6state struct {
 	poolOpts atomic.Pointer[map[string]*poolOptions6]
 	cfgMu    sync.Mutex
 	cfg      *lease6.Config
+	msgs     map[string]dhcpv6.MessageType // under cfgMu
 }
 
 // maxPacket6 is the largest DHCPv6 message read: relayed messages with
@@ -137,7 +146,7 @@ func (s *Server) initV6(o *V6Options) error {
 	if len(o.Interfaces) == 0 {
 		return errors.New("server: no DHCPv6 interfaces to serve")
 	}
-	v := &v6state{opts: *o, eng: o.Engine, cfg: o.Config}
+	v := &v6state{opts: *o, eng: o.Engine, cfg: o.Config, msgs: o.ReconfigureMessage}
 	if v.opts.Readers <= 0 {
 		v.opts.Readers = max(2, runtime.GOMAXPROCS(0))
 	}
@@ -665,7 +674,9 @@ func (s *Server) poolOptions6(p *lease6.Pool) *poolOptions6 {
 
 // Reload6 applies a new DHCPv6 configuration (pools, options, lifetimes);
 // the engine keeps existing bindings. Interfaces and port are not changed.
-func (s *Server) Reload6(cfg lease6.Config) error {
+//
+// msgs replaces V6Options.ReconfigureMessage.
+func (s *Server) Reload6(cfg lease6.Config, msgs map[string]dhcpv6.MessageType) error {
 	v := s.v6
 	if v == nil {
 		return errors.New("server: DHCPv6 is not enabled (it needs a restart)")
@@ -676,6 +687,7 @@ func (s *Server) Reload6(cfg lease6.Config) error {
 	v.cfgMu.Lock()
 	nc := cfg
 	v.cfg = &nc
+	v.msgs = msgs
 	v.cfgMu.Unlock()
 	v.poolMu.Lock()
 	empty := map[string]*poolOptions6{}
@@ -688,6 +700,13 @@ func (s *Server) Reload6(cfg lease6.Config) error {
 		}
 	}
 	return nil
+}
+
+// reconfMsg is the Reconfigure Message configured for pool (0: none).
+func (v *v6state) reconfMsg(pool string) dhcpv6.MessageType {
+	v.cfgMu.Lock()
+	defer v.cfgMu.Unlock()
+	return v.msgs[pool]
 }
 
 // expireOnce6 reclaims expired DHCPv6 bindings.

@@ -35,8 +35,10 @@ import (
 
 	"github.com/leased/leased/api"
 	"github.com/leased/leased/config"
+	"github.com/leased/leased/dhcpv6"
 	"github.com/leased/leased/internal/memlimit"
 	"github.com/leased/leased/lease"
+	"github.com/leased/leased/lease6"
 	"github.com/leased/leased/reconf"
 	"github.com/leased/leased/server"
 	"github.com/leased/leased/store/wal"
@@ -162,6 +164,11 @@ func loadConfig(path string) (*config.Config, error) {
 	if _, err := lease.New(cfg.Lease()); err != nil {
 		return nil, &config.Error{File: path, Field: "dhcpv4.pools", Msg: err.Error()}
 	}
+	if cfg.HasDHCPv6() {
+		if _, err := lease6.New(cfg.Lease6()); err != nil {
+			return nil, &config.Error{File: path, Field: "dhcpv6.pools", Msg: err.Error()}
+		}
+	}
 	return cfg, nil
 }
 
@@ -200,9 +207,31 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 	if err != nil {
 		return err
 	}
-	restored := 0
-	if err := st.Load(func(l lease.Lease) error { eng.Restore(l); restored++; return nil }); err != nil {
+	var eng6 *lease6.Engine
+	if cfg.HasDHCPv6() {
+		if eng6, err = lease6.New(cfg.Lease6()); err != nil {
+			return err
+		}
+	}
+	restored, restored6, orphans6 := 0, 0, 0
+	if err := st.Load(func(l lease.Lease) error {
+		switch {
+		case !l.IsV6():
+			eng.Restore(l)
+			restored++
+		case eng6 != nil:
+			eng6.Restore(l)
+			restored6++
+		default:
+			orphans6++
+		}
+		return nil
+	}); err != nil {
 		return fmt.Errorf("load leases: %w", err)
+	}
+	if orphans6 > 0 {
+		log.Warn("the store holds DHCPv6 leases but the configuration has no dhcpv6 section: they are not served and the next compaction drops them",
+			"records", orphans6)
 	}
 	// Recovery's index, the mapped files and the per-record garbage of
 	// Load are dead now; at GOGC=100 the heap would otherwise stay at
@@ -232,6 +261,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 		CompactEvery: cfg.Store.CompactEvery,
 		Version:      version,
 		StoreName:    "wal " + cfg.DataDir,
+		V6:           v6Options(cfg, eng6),
 	})
 	if err != nil {
 		return err
@@ -267,6 +297,11 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
+	if eng6 != nil {
+		log.Info("serving dhcpv6", "interfaces", cfg.DHCPv6.Interfaces, "port", srv.Port6(),
+			"pools", len(cfg.DHCPv6.Pools), "leases_restored", restored6,
+			"server_duid", dhcpv6.DUID(srv.ServerDUID()).String())
+	}
 	log.Info("serving", "interfaces", cfg.DHCPv4.Interfaces, "port", srv.Port(),
 		"pools", len(cfg.DHCPv4.Pools), "leases_restored", restored,
 		"data_dir", cfg.DataDir, "control", cfg.Control.Socket, "version", version)
@@ -321,6 +356,19 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 		log.Error("reload: engine refused the configuration; keeping the running one", "err", err)
 		return old
 	}
+	switch {
+	case old.HasDHCPv6() && cfg.HasDHCPv6():
+		if err := srv.Reload6(cfg.Lease6(), reconfigureMessages(cfg)); err != nil {
+			log.Error("reload: the DHCPv6 engine refused the configuration; keeping its running one", "err", err)
+			cfg.DHCPv6 = old.DHCPv6
+		} else if !slices.Equal(cfg.DHCPv6.Interfaces, old.DHCPv6.Interfaces) || cfg.DHCPv6.Port != old.DHCPv6.Port {
+			log.Warn("reload: dhcpv6 interface or port changes need a restart; still serving the old ones",
+				"interfaces", old.DHCPv6.Interfaces, "port", old.DHCPv6.Port)
+		}
+	case old.HasDHCPv6() != cfg.HasDHCPv6():
+		log.Warn("reload: adding or removing the dhcpv6 section needs a restart")
+		cfg.DHCPv6 = old.DHCPv6
+	}
 	if !slices.Equal(cfg.DHCPv4.Interfaces, old.DHCPv4.Interfaces) || cfg.DHCPv4.Port != old.DHCPv4.Port {
 		log.Warn("reload: interface or port changes need a restart; still serving the old ones",
 			"interfaces", old.DHCPv4.Interfaces, "port", old.DHCPv4.Port)
@@ -336,6 +384,11 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 	// Keep the settings that were not applied, so a later reload compares
 	// against what is actually running.
 	cfg.DHCPv4.Interfaces, cfg.DHCPv4.Port = old.DHCPv4.Interfaces, old.DHCPv4.Port
+	if cfg.DHCPv6 != nil && old.DHCPv6 != nil && cfg.DHCPv6 != old.DHCPv6 {
+		v6 := *cfg.DHCPv6
+		v6.Interfaces, v6.Port = old.DHCPv6.Interfaces, old.DHCPv6.Port
+		cfg.DHCPv6 = &v6
+	}
 	cfg.DataDir, cfg.Control, cfg.Store = old.DataDir, old.Control, old.Store
 	return cfg
 }
@@ -374,7 +427,45 @@ func campaignConfig(cfg *config.Config) server.CampaignConfig {
 		}
 		cc.Pools[p.Name] = pc
 	}
+	if cfg.DHCPv6 != nil {
+		for i := range cfg.DHCPv6.Pools {
+			p := &cfg.DHCPv6.Pools[i]
+			cc.Pools[p.Name] = server.PoolCampaign{Override: p.CampaignOverride(), OnChange: p.Reconfigure.OnChange}
+		}
+	}
 	return cc
+}
+
+// v6Options is the server's DHCPv6 configuration (nil without a dhcpv6
+// section).
+func v6Options(cfg *config.Config, eng *lease6.Engine) *server.V6Options {
+	if eng == nil {
+		return nil
+	}
+	port := cfg.DHCPv6.Port
+	if port == 0 {
+		port = -1 // config: 0 picks a free port
+	}
+	lc := cfg.Lease6()
+	return &server.V6Options{
+		Interfaces:         cfg.DHCPv6.Interfaces,
+		Port:               port,
+		Engine:             eng,
+		Config:             &lc,
+		ReconfigureMessage: reconfigureMessages(cfg),
+	}
+}
+
+// reconfigureMessages maps each dhcpv6 pool to its Reconfigure Message.
+func reconfigureMessages(cfg *config.Config) map[string]dhcpv6.MessageType {
+	m := map[string]dhcpv6.MessageType{}
+	if cfg.DHCPv6 != nil {
+		for i := range cfg.DHCPv6.Pools {
+			p := &cfg.DHCPv6.Pools[i]
+			m[p.Name] = p.Reconfigure.MessageType()
+		}
+	}
+	return m
 }
 
 func startHTTP(ln net.Listener, h http.Handler, log *slog.Logger) *http.Server {
