@@ -151,6 +151,8 @@ type LeaseQuery struct {
 	From, To netip.Addr
 	Client   string
 	States   []string
+	// Family is 4 or 6 for one family's leases, 0 for both.
+	Family int
 }
 
 func (q LeaseQuery) values() url.Values {
@@ -172,6 +174,9 @@ func (q LeaseQuery) values() url.Values {
 	}
 	for _, s := range q.States {
 		v.Add("state", s)
+	}
+	if q.Family != 0 {
+		v.Set("family", strconv.Itoa(q.Family))
 	}
 	return v
 }
@@ -203,6 +208,27 @@ func (c *Client) DeleteLease(ctx context.Context, addr netip.Addr) error {
 func (c *Client) ForceRenew(ctx context.Context, addr netip.Addr) (ForceRenewResult, error) {
 	var out ForceRenewResult
 	err := c.do(ctx, "POST", "/v1/leases/"+addr.String()+"/forcerenew", nil, &out, http.StatusOK)
+	return out, err
+}
+
+// LeaseAt returns the lease of target: an IPv4 or IPv6 address or a
+// delegated prefix ("fd77:100::/56").
+func (c *Client) LeaseAt(ctx context.Context, target string) (Lease, error) {
+	var out Lease
+	err := c.do(ctx, "GET", "/v1/leases/"+url.PathEscape(target), nil, &out, http.StatusOK)
+	return out, err
+}
+
+// DeleteLeaseAt deletes the lease of target (address or delegated prefix).
+func (c *Client) DeleteLeaseAt(ctx context.Context, target string) error {
+	return c.do(ctx, "DELETE", "/v1/leases/"+url.PathEscape(target), nil, nil, http.StatusNoContent, http.StatusOK)
+}
+
+// Reconfigure asks leased to send one FORCERENEW (IPv4) or DHCPv6
+// Reconfigure to the client bound to target (address or delegated prefix).
+func (c *Client) Reconfigure(ctx context.Context, target string) (ForceRenewResult, error) {
+	var out ForceRenewResult
+	err := c.do(ctx, "POST", "/v1/leases/"+url.PathEscape(target)+"/reconfigure", nil, &out, http.StatusOK)
 	return out, err
 }
 

@@ -93,9 +93,15 @@ when every client renewed, rebound or informed.`,
 				req.Selector.From, req.Selector.To = from, to
 			}
 			s := req.Selector
-			given := s.Pool != "" || s.Section != nil || s.From.IsValid() || s.Client != ""
+			if s.Family != 0 && s.Family != 4 && s.Family != 6 {
+				return usagef("--family %d: want 4 or 6", s.Family)
+			}
+			if s.Family != 0 && s.From.IsValid() && s.From.Is4() != (s.Family == 4) {
+				return usagef("--family %d contradicts --range %s", s.Family, rng)
+			}
+			given := s.Pool != "" || s.Section != nil || s.From.IsValid() || s.Client != "" || s.Family != 0
 			switch {
-			case s.All && given:
+			case s.All && given && s.Family == 0:
 				return usagef("--all cannot be combined with --pool, --section, --range or --client")
 			case !s.All && !given:
 				return usagef("say which clients: --pool, --section, --range, --client, or --all")
@@ -146,7 +152,7 @@ when every client renewed, rebound or informed.`,
 					return a.printJSON(camp)
 				}
 				fmt.Fprintf(a.stdout, "campaign %d started: %s\n", camp.ID, startLine(camp))
-				_, err = fmt.Fprintf(a.stdout, "follow it with: leasectl forcerenew status %d\n", camp.ID)
+				_, err = fmt.Fprintf(a.stdout, "follow it with: leasectl %s status %d\n", cmd.Parent().Name(), camp.ID)
 				return err
 			}
 			if !a.json {
@@ -159,8 +165,9 @@ when every client renewed, rebound or informed.`,
 	f.StringVar(&req.Selector.Pool, "pool", "", "clients of this pool")
 	f.IntVar(&section, "section", 0, "clients in this section of --pool (number)")
 	f.StringVar(&rng, "range", "", "clients with addresses in A-B (inclusive), a prefix like 10.0.0.0/28, or one address")
-	f.StringVar(&req.Selector.Client, "client", "", "one client: hardware address, client id (hex) or leased IPv4 address")
+	f.StringVar(&req.Selector.Client, "client", "", "one client: hardware address, client id or DUID (hex) or leased IP address")
 	f.BoolVar(&req.Selector.All, "all", false, "every bound lease of the server")
+	f.IntVar(&req.Selector.Family, "family", 0, "only DHCPv4 (4, FORCERENEW) or DHCPv6 (6, Reconfigure) clients; alone, every bound lease of that family")
 	f.BoolVar(&recycle, "recycle", false, "recycle the addresses of clients that never answer (Huawei recycle)")
 	f.StringVar(&onFailure, "on-failure", "", "what happens to clients that never answer: restore (default), delete, recycle")
 	f.IntVar(&attempts, "attempts", 8, "FORCERENEW messages per client (1..20)")

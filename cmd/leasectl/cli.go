@@ -93,7 +93,7 @@ listener with --url and --token-file.`,
 	pf.DurationVar(&a.timeout, "timeout", 5*time.Second, "give up on a request after this long")
 
 	root.AddCommand(a.leasesCommand(), a.leaseCommand(), a.deleteCommand(), a.poolsCommand(), a.healthCommand(),
-		a.forceRenewCommand(), a.disconnectCommand())
+		a.forceRenewCommand(), a.reconfigureCommand(), a.disconnectCommand())
 	return root
 }
 
@@ -117,6 +117,34 @@ func addressArg(cmd *cobra.Command, args []string) error {
 		return usagef("%q is not an IPv4 address", args[0])
 	}
 	return nil
+}
+
+// targetArg accepts one IPv4 or IPv6 address or a delegated IPv6 prefix.
+func targetArg(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usagef("%s needs one address or delegated prefix, got %d arguments", cmd.CommandPath(), len(args))
+	}
+	if _, err := parseTarget(args[0]); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
+// parseTarget returns s in canonical form: an address (no zone) or a
+// delegated IPv6 prefix with no bits after its length.
+func parseTarget(s string) (string, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() || p.Masked() != p {
+			return "", fmt.Errorf("%q is not an address or a delegated IPv6 prefix (like fd77:100::/56)", s)
+		}
+		return p.String(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return "", fmt.Errorf("%q is not an IPv4 or IPv6 address", s)
+	}
+	return a.Unmap().String(), nil
 }
 
 // client builds the API client from the global flags.
@@ -218,9 +246,13 @@ func (a *app) leasesCommand() *cobra.Command {
 		Short: "List leases (by default all but free, offered and deleted records)",
 		Example: `  leasectl leases --pool office --state bound
   leasectl leases --range 10.0.0.10-10.0.0.50
+  leasectl leases --family 6 --range fd77::1:0/112
   leasectl leases --client 52:54:00:12:34:56 --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if q.Family != 0 && q.Family != 4 && q.Family != 6 {
+				return usagef("--family %d: want 4 or 6", q.Family)
+			}
 			if cmd.Flags().Changed("section") {
 				if section < 0 {
 					return usagef("--section must be a section number (0 or more), got %d", section)
@@ -253,7 +285,8 @@ func (a *app) leasesCommand() *cobra.Command {
 	f.StringVar(&q.Pool, "pool", "", "only leases of this pool")
 	f.IntVar(&section, "section", 0, "only leases in this section (number)")
 	f.StringVar(&rng, "range", "", "only addresses in A-B (inclusive), a prefix like 10.0.0.0/28, or one address")
-	f.StringVar(&q.Client, "client", "", "only this client: hardware address, client id (hex) or IPv4 address")
+	f.StringVar(&q.Client, "client", "", "only this client: hardware address, client id or DUID (hex) or IP address")
+	f.IntVar(&q.Family, "family", 0, "only DHCPv4 (4) or DHCPv6 (6) leases; both when unset")
 	f.StringSliceVar(&q.States, "state", nil, "only leases in these states (repeat or comma-separate): "+strings.Join(api.StateNames(), ", "))
 	cmd.RegisterFlagCompletionFunc("state", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return api.StateNames(), cobra.ShellCompDirectiveNoFileComp
@@ -284,20 +317,21 @@ func (a *app) poolNames(cmd *cobra.Command) []string {
 	return names
 }
 
-// parseRange accepts "A-B", a prefix "N/len" or a single address.
+// parseRange accepts "A-B", a prefix "N/len" or a single address, IPv4 or
+// IPv6 (both ends of one family).
 func parseRange(s string) (from, to netip.Addr, err error) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
-		if err != nil || !p.Addr().Is4() {
-			return from, to, fmt.Errorf("%q is not an IPv4 prefix like 10.0.0.0/24", s)
+		if err != nil || p.Addr().Zone() != "" {
+			return from, to, fmt.Errorf("%q is not a prefix like 10.0.0.0/24 or fd77::/112", s)
 		}
 		p = p.Masked()
-		from = p.Addr()
-		b := from.As4()
-		host := uint32(1)<<(32-p.Bits()) - 1
-		v := (uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])) | host
-		to = netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
-		return from, to, nil
+		b := p.Addr().AsSlice()
+		for i := p.Bits(); i < len(b)*8; i++ {
+			b[i/8] |= 0x80 >> (i % 8)
+		}
+		to, _ = netip.AddrFromSlice(b)
+		return p.Addr(), to, nil
 	}
 	lo, hi, isRange := strings.Cut(s, "-")
 	if !isRange {
@@ -305,8 +339,8 @@ func parseRange(s string) (from, to netip.Addr, err error) {
 	}
 	from, err1 := netip.ParseAddr(strings.TrimSpace(lo))
 	to, err2 := netip.ParseAddr(strings.TrimSpace(hi))
-	if err1 != nil || err2 != nil || !from.Is4() || !to.Is4() {
-		return from, to, fmt.Errorf("%q is not A-B with IPv4 addresses (like 10.0.0.10-10.0.0.50)", s)
+	if err1 != nil || err2 != nil || from.Is4() != to.Is4() || from.Zone() != "" || to.Zone() != "" {
+		return from, to, fmt.Errorf("%q is not A-B with addresses of one family (like 10.0.0.10-10.0.0.50 or fd77::1:0-fd77::1:ff)", s)
 	}
 	if to.Less(from) {
 		return from, to, fmt.Errorf("%q: %s is below %s", s, to, from)
@@ -316,16 +350,17 @@ func parseRange(s string) (from, to netip.Addr, err error) {
 
 func (a *app) leaseCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "lease ADDRESS",
-		Short: "Show the lease record of one address",
-		Args:  addressArg,
+		Use:   "lease ADDRESS|PREFIX",
+		Short: "Show the lease record of one address (IPv4 or IPv6) or delegated prefix",
+		Args:  targetArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, ctx, cancel, err := a.start(cmd)
 			if err != nil {
 				return err
 			}
 			defer cancel()
-			l, err := c.Lease(ctx, netip.MustParseAddr(args[0]))
+			t, _ := parseTarget(args[0])
+			l, err := c.LeaseAt(ctx, t)
 			if err != nil {
 				return err
 			}
@@ -339,24 +374,25 @@ func (a *app) leaseCommand() *cobra.Command {
 
 func (a *app) deleteCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "delete ADDRESS",
+		Use:   "delete ADDRESS|PREFIX",
 		Short: "Delete the lease of one address (the client is not told)",
 		Long: `Delete the lease of one address. When the command returns, the deletion is
 on disk. The address becomes free for other clients; the client that held
-it is not told and keeps using it until it renews (and is refused).`,
-		Args: addressArg,
+it is not told and keeps using it until it renews (and is refused). A
+delegated IPv6 prefix is given as fd77:100::/56.`,
+		Args: targetArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, ctx, cancel, err := a.start(cmd)
 			if err != nil {
 				return err
 			}
 			defer cancel()
-			addr := netip.MustParseAddr(args[0])
-			if err := c.DeleteLease(ctx, addr); err != nil {
+			addr, _ := parseTarget(args[0])
+			if err := c.DeleteLeaseAt(ctx, addr); err != nil {
 				return err
 			}
 			if a.json {
-				return a.printJSON(map[string]string{"deleted": addr.String()})
+				return a.printJSON(map[string]string{"deleted": addr})
 			}
 			_, err = fmt.Fprintf(a.stdout, "deleted lease %s\n", addr)
 			return err
@@ -463,4 +499,55 @@ authenticated FORCERENEW.`,
 	})
 	a.campaignCommands(fr)
 	return fr
+}
+
+// reconfigureCommand is the family-neutral name of the FORCERENEW commands:
+// send (one FORCERENEW to an IPv4 client, one Reconfigure to a DHCPv6
+// binding) and the campaign commands start (with --family), status,
+// clients, stop.
+func (a *app) reconfigureCommand() *cobra.Command {
+	rc := &cobra.Command{
+		Use:   "reconfigure",
+		Short: "Make clients renew now: FORCERENEW (DHCPv4) or Reconfigure (DHCPv6)",
+		Long: `Make clients come back now: DHCPFORCERENEW (RFC 3203) for DHCPv4 clients,
+authenticated Reconfigure (RFC 8415 §18.3.11) for DHCPv6 clients. The same
+campaigns as 'leasectl forcerenew'; 'start --family 6' restricts a campaign
+to DHCPv6 clients (4: DHCPv4). DHCPv6 clients that never sent Reconfigure
+Accept (option 20) have no key and are reported not_capable.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	rc.AddCommand(&cobra.Command{
+		Use:   "send ADDRESS|PREFIX",
+		Short: "Send one FORCERENEW or Reconfigure to the client bound to ADDRESS or PREFIX",
+		Long: `Send one FORCERENEW (IPv4 address) or Reconfigure (IPv6 address or delegated
+prefix) to the client bound to it. The command returns once the message has
+left (its replay counter is on disk first); whether the client renewed shows
+in 'leasectl lease' (the expiry moves). It fails (exit 1) when there is no
+bound lease or the client has no reconfigure key.`,
+		Args: targetArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ctx, cancel, err := a.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			t, _ := parseTarget(args[0])
+			res, err := c.Reconfigure(ctx, t)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(res)
+			}
+			what := "FORCERENEW"
+			if res.Address.Is6() && !res.Address.Is4In6() {
+				what = "Reconfigure"
+			}
+			_, err = fmt.Fprintf(a.stdout, "%s sent to %s\n", what, t)
+			return err
+		},
+	})
+	a.campaignCommands(rc)
+	return rc
 }

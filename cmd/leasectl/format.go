@@ -37,11 +37,33 @@ func writeLeaseTable(w io.Writer, ls []api.Lease, now time.Time) error {
 		_, err := fmt.Fprintln(w, "no leases match")
 		return err
 	}
-	tw := newTable(w)
-	fmt.Fprintln(tw, "ADDRESS\tHWADDR\tCLIENT-ID\tHOSTNAME\tPOOL\tSECTION\tSTATE\tEXPIRES")
+	v6 := false
 	for _, l := range ls {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			l.Address, dash(l.HWAddr), dash(l.ClientID), dash(l.Hostname), dash(l.Pool),
+		v6 = v6 || l.Family == 6
+	}
+	tw := newTable(w)
+	if !v6 {
+		fmt.Fprintln(tw, "ADDRESS\tHWADDR\tCLIENT-ID\tHOSTNAME\tPOOL\tSECTION\tSTATE\tEXPIRES")
+		for _, l := range ls {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+				l.Address, dash(l.HWAddr), dash(l.ClientID), dash(l.Hostname), dash(l.Pool),
+				sectionText(l.Section), l.State, relative(l.Expires, now))
+		}
+		return tw.Flush()
+	}
+	// Both families: the address column holds delegated prefixes too,
+	// CLIENT-ID is the DHCPv6 DUID for v6 rows, IAID is "-" for v4.
+	fmt.Fprintln(tw, "ADDRESS/PREFIX\tIAID\tHWADDR\tCLIENT-ID/DUID\tHOSTNAME\tPOOL\tSECTION\tSTATE\tEXPIRES")
+	for _, l := range ls {
+		addr, iaid := l.Address.String(), "-"
+		if l.Prefix != "" {
+			addr = l.Prefix
+		}
+		if l.IAID != nil {
+			iaid = strconv.FormatUint(uint64(*l.IAID), 10)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			addr, iaid, dash(l.HWAddr), dash(l.ClientID), dash(l.Hostname), dash(l.Pool),
 			sectionText(l.Section), l.State, relative(l.Expires, now))
 	}
 	return tw.Flush()
@@ -58,6 +80,16 @@ func writeLease(w io.Writer, l api.Lease, now time.Time) error {
 	tw := newTable(w)
 	rows := [][2]string{
 		{"address", l.Address.String()},
+	}
+	if l.Family == 6 {
+		iaid := "-"
+		if l.IAID != nil {
+			iaid = strconv.FormatUint(uint64(*l.IAID), 10)
+		}
+		rows = append(rows, [2]string{"family", "6"}, [2]string{"prefix", dash(l.Prefix)}, [2]string{"iaid", iaid},
+			[2]string{"duid", dash(l.DUID)}, [2]string{"preferred", at(l.Preferred)})
+	}
+	rows = append(rows, [][2]string{
 		{"state", l.State},
 		{"hwaddr", dash(l.HWAddr)},
 		{"client-id", dash(l.ClientID)},
@@ -72,6 +104,9 @@ func writeLease(w io.Writer, l api.Lease, now time.Time) error {
 		{"giaddr", dash(l.GIAddr)},
 		{"relay-info", dash(l.RelayInfo)},
 		{"forcerenew", map[bool]string{true: "capable (RFC 6704 nonce)", false: "not capable"}[l.ForceRenewCapable]},
+	}...)
+	if l.Family == 6 {
+		rows[len(rows)-1] = [2]string{"reconfigure", map[bool]string{true: "capable (sent Reconfigure Accept)", false: "not capable"}[l.ForceRenewCapable]}
 	}
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s:\t%s\n", r[0], r[1])
