@@ -51,23 +51,23 @@ type Lease struct {
 	DUID string `json:"duid,omitempty"`
 	// Preferred is the end of the preferred lifetime (DHCPv6 only);
 	// expires is the end of the valid lifetime.
-	Preferred         time.Time  `json:"preferred,omitzero"`
-	HWAddr            string     `json:"hwaddr"`    // aa:bb:cc:dd:ee:ff
-	HType             uint8      `json:"htype"`     // ARP hardware type, 1 = Ethernet
-	ClientID          string     `json:"client_id"` // hex
-	Hostname          string     `json:"hostname"`
-	Pool              string     `json:"pool"`
-	Section           *int       `json:"section"` // null when the address is in no section
-	State             string     `json:"state"`
-	Start             time.Time  `json:"start,omitzero"`
-	T1                time.Time  `json:"t1,omitzero"`
-	T2                time.Time  `json:"t2,omitzero"`
-	Expires           time.Time  `json:"expires,omitzero"`
-	XID               string     `json:"xid"`              // "0x1234abcd"
-	GIAddr            string     `json:"giaddr,omitempty"` // relay address, absent when not relayed
-	RelayInfo         string     `json:"relay_info"`       // option 82, hex
-	ForceRenewCapable bool       `json:"forcerenew_capable"`
-	Seq               uint64     `json:"seq"`
+	Preferred         time.Time `json:"preferred,omitzero"`
+	HWAddr            string    `json:"hwaddr"`    // aa:bb:cc:dd:ee:ff
+	HType             uint8     `json:"htype"`     // ARP hardware type, 1 = Ethernet
+	ClientID          string    `json:"client_id"` // hex
+	Hostname          string    `json:"hostname"`
+	Pool              string    `json:"pool"`
+	Section           *int      `json:"section"` // null when the address is in no section
+	State             string    `json:"state"`
+	Start             time.Time `json:"start,omitzero"`
+	T1                time.Time `json:"t1,omitzero"`
+	T2                time.Time `json:"t2,omitzero"`
+	Expires           time.Time `json:"expires,omitzero"`
+	XID               string    `json:"xid"`              // "0x1234abcd"
+	GIAddr            string    `json:"giaddr,omitempty"` // relay address, absent when not relayed
+	RelayInfo         string    `json:"relay_info"`       // option 82, hex
+	ForceRenewCapable bool      `json:"forcerenew_capable"`
+	Seq               uint64    `json:"seq"`
 }
 
 // Pool is the JSON form of one pool's utilisation. A DHCPv6 pool that
@@ -76,10 +76,10 @@ type Lease struct {
 // "<pool>/pd", subnet the delegation prefix, size the number of delegable
 // prefixes).
 type Pool struct {
-	Name   string       `json:"name"`
-	Family int          `json:"family"` // 4 or 6
-	Kind   string       `json:"kind"`   // addresses or prefixes
-	Subnet netip.Prefix `json:"subnet"`
+	Name     string       `json:"name"`
+	Family   int          `json:"family"` // 4 or 6
+	Kind     string       `json:"kind"`   // addresses or prefixes
+	Subnet   netip.Prefix `json:"subnet"`
 	Size     int          `json:"size"`
 	Bound    int          `json:"bound"`
 	Declined int          `json:"declined"`
