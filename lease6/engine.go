@@ -103,8 +103,8 @@ func (e *Engine) recount() {
 	for _, s := range e.ps.spaces {
 		s.held = s.nres
 	}
-	for a := range e.rs.byAddr {
-		if e.occupied(a) {
+	for a, i := range e.rs.byAddr {
+		if e.rs.arena.at(i).state.Holds() {
 			e.count(a, true)
 		}
 	}

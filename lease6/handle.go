@@ -722,6 +722,7 @@ func (x *txn) decline() Decision {
 			continue
 		}
 		u := undoRec{had: true, rec: *r}
+		e.removeOffer(r.addr) // the client's own re-advertisement of it
 		nr := rec{seq: e.nextSeq(), addr: r.addr, state: lease.StateDeclined, pool: r.pool,
 			start: x.n, expiry: x.n + int64(e.cfg.DeclineQuarantine)}
 		e.putRec(nr)
