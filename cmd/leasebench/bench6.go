@@ -38,6 +38,9 @@ func bench6(ctx context.Context, scenario string, o options, stderr io.Writer) (
 		return nil, errors.New("--iface (direct mode) is DHCPv4 only; DHCPv6 runs in relay mode")
 	}
 	storm := scenario == "reconfigure"
+	if o.via != "campaign" && o.via != "lease" {
+		return nil, fmt.Errorf("--via %q: want campaign or lease", o.via)
+	}
 	if o.retries < 0 {
 		o.retries = 0
 		if storm {
@@ -346,11 +349,13 @@ func (w *worker) reader6(ctx context.Context, wg *sync.WaitGroup) {
 }
 
 // reconfigurePhase marks every bound client as waiting, starts one
-// campaign over them through the control API (--pool, or every lease) and
+// campaign over them through the control API (--pool, or every DHCPv6
+// lease) and
 // waits until each has verified its Reconfigure and renewed.
 func reconfigurePhase(ctx context.Context, ws []*worker, p phase, o options, res *Result, prog func(string, stats, time.Duration, int)) (stats, time.Duration) {
 	started := 0
 	keyless := 0
+	var targets []string // --via lease: each bound client's address or prefix
 	for _, w := range ws {
 		w.mu.Lock()
 		for i := range w.clients6 {
@@ -363,6 +368,11 @@ func reconfigurePhase(ctx context.Context, ws []*worker, p phase, o options, res
 				w.inflight++
 				w.started++
 				started++
+				if a := c.Addr(); a.IsValid() {
+					targets = append(targets, a.String())
+				} else {
+					targets = append(targets, c.Prefix().String())
+				}
 			}
 		}
 		w.mu.Unlock()
@@ -374,9 +384,40 @@ func reconfigurePhase(ctx context.Context, ws []*worker, p phase, o options, res
 	defer cancel()
 	go func() {
 		t := time.Now()
+		defer func() { res.ForceRenewAPISeconds = time.Since(t).Seconds() }()
 		cl := api.NewUnixClient(o.control, 30*time.Second)
+		if o.via == "lease" {
+			// One POST /v1/leases/{addr}/reconfigure per client, 16 at a time.
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			fails := 0
+			ch := make(chan string)
+			for range 16 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for a := range ch {
+						if _, err := cl.Reconfigure(apiCtx, a); err != nil {
+							mu.Lock()
+							fails++
+							mu.Unlock()
+						}
+					}
+				}()
+			}
+			for _, a := range targets {
+				select {
+				case ch <- a:
+				case <-apiCtx.Done():
+				}
+			}
+			close(ch)
+			wg.Wait()
+			res.ForceRenewMethod += fmt.Sprintf("per-lease POST (%d failed)", fails)
+			return
+		}
 		zero := 0
-		sel := api.CampaignSelector{All: true}
+		sel := api.CampaignSelector{Family: 6}
 		if o.pool != "" {
 			sel = api.CampaignSelector{Pool: o.pool}
 		}
@@ -387,7 +428,6 @@ func reconfigurePhase(ctx context.Context, ws []*worker, p phase, o options, res
 		} else {
 			res.ForceRenewMethod += "campaign failed: " + err.Error()
 		}
-		res.ForceRenewAPISeconds = time.Since(t).Seconds()
 	}()
 	st, el := runPhase(ctx, ws, p, o.duration, prog)
 	st.started = started

@@ -85,6 +85,7 @@ type options struct {
 	ia          string
 	rapidCommit bool
 	pool        string
+	via         string
 }
 
 // Result is the JSON report (--json).
@@ -166,7 +167,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	link := fs.String("link", "fd77::1", "DHCPv6: relay link-address, an `address` inside the pool's subnet")
 	fs.StringVar(&o.ia, "ia", "na", "DHCPv6: what clients ask for: na (IA_NA), pd (IA_PD) or both")
 	fs.BoolVar(&o.rapidCommit, "rapid-commit", false, "DHCPv6: Solicit with Rapid Commit (2-message exchange when the server allows it)")
-	fs.StringVar(&o.pool, "pool", "", "DHCPv6 reconfigure: campaign over this pool (default: every lease)")
+	fs.StringVar(&o.via, "via", "campaign", "DHCPv6 reconfigure: one `campaign`, or a POST /v1/leases/{addr}/reconfigure per client (lease)")
+	fs.StringVar(&o.pool, "pool", "", "DHCPv6 reconfigure: campaign over this pool (default: every DHCPv6 lease)")
 	fs.StringVar(&o.iface, "iface", "", "direct mode: clients broadcast from 0.0.0.0:68 to 255.255.255.255:67 on `interface` (no relay; dora, init-reboot, decline, bad)")
 	if err := fs.Parse(args); err != nil {
 		return 2

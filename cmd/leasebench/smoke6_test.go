@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/leased/leased/internal/netns"
 )
 
 // TestNullServer6 runs every DHCPv6 scenario the null server can answer
@@ -66,5 +68,64 @@ func TestFlags6(t *testing.T) {
 		if code != tc.code || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("%v: exit %d, stderr %q, want %d and %q", tc.args, code, errb.String(), tc.code, tc.want)
 		}
+	}
+}
+
+// smokeConfig6 serves DHCPv4 as smokeConfig does and DHCPv6 to relays on
+// loopback: leasebench's default link-address fd77::1 selects pool bench6.
+const smokeConfig6 = smokeConfig + `dhcpv6:
+  interfaces: [lo]
+  rapid_commit: true
+  pools:
+    - name: bench6
+      subnet: fd77::/64
+      dns: [fd77::1]
+      ranges: [{start: "fd77::1:0", end: "fd77::1:ffff"}]
+      prefix_delegation: {prefix: "fd77:100::/40", length: 56}
+`
+
+// TestSmoke6 runs every DHCPv6 scenario against leased in a namespace:
+// leasebench relays to [::1]:547 from unprivileged ports (RFC 8357), and
+// every exchange must complete.
+func TestSmoke6(t *testing.T) {
+	if testing.Short() {
+		t.Skip("smoke test needs leased, root and a network namespace (-short)")
+	}
+	netns.Require(t, "ip", "ss")
+	buildBins(t)
+	top := netns.New(t)
+	s := &smoke{t: t, ns: top.Server, dir: top.Dir}
+	s.startLeased(smokeConfig6)
+	common := []string{"-6", "--clients", "200", "--count", "400", "--duration", "0", "--timeout", "1s", "--window", "32", "--retries", "2"}
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"solicit", []string{"--rate", "2000", "solicit"}},
+		{"solicit-pd-rapid", []string{"--ia", "both", "--rapid-commit", "solicit"}},
+		{"renew", []string{"--ia", "both", "renew"}},
+		{"release", []string{"release"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.bench(append(append([]string{}, common...), tc.args...)...)
+			checkAll(t, r, 400)
+			if r.Family != 6 || r.Dropped != 0 {
+				t.Errorf("family %d, %d replies dropped", r.Family, r.Dropped)
+			}
+			t.Logf("%s: %.0f/s p50 %.3f ms", tc.name, r.AchievedRate, r.LatencyMs.P50)
+		})
+	}
+	// The reconfigure storm: every client verifies leased's HMAC-MD5 with
+	// the key of its Reply and renews; through one campaign, and through
+	// one POST /v1/leases/{addr}/reconfigure per client.
+	for _, via := range []string{"lease", "campaign"} {
+		t.Run("reconfigure-"+via, func(t *testing.T) {
+			r := s.bench("-6", "--clients", "100", "--duration", "15s", "--pool", "bench6", "--timeout", "1s", "--via", via, "reconfigure")
+			checkAll(t, r, 100)
+			if r.PrepareSeconds <= 0 || r.ForceRenewMethod == "" || strings.Contains(r.ForceRenewMethod, "fail") && !strings.Contains(r.ForceRenewMethod, "(0 failed)") {
+				t.Errorf("prepare %.2f s, method %q", r.PrepareSeconds, r.ForceRenewMethod)
+			}
+			t.Logf("reconfigure storm via %s: %d clients in %.2f s, p99 %.1f ms", via, r.Completed, r.Seconds, r.LatencyMs.P99)
+		})
 	}
 }
