@@ -151,6 +151,14 @@ func (x *txn) init() {
 	x.first = -1
 }
 
+// initPersist sizes Persist and undo for one record per IA plus the
+// records of IAs that move (rare; append grows then).
+func (x *txn) initPersist() {
+	x.init()
+	x.d.Persist = make([]lease.Lease, 0, len(x.req.IAs))
+	x.d.undo = make([]undoRec, 0, len(x.req.IAs))
+}
+
 // prepare computes the strings and the reconfigure key every record of
 // this exchange carries, reusing the client's existing strings.
 func (x *txn) prepare() {
@@ -238,6 +246,7 @@ func (x *txn) persist(u undoRec, r *rec) {
 func (x *txn) bind(ia *IA, a netip.Addr, plen uint8) Binding {
 	e := x.e
 	duid := x.req.ClientID
+	x.prepare() // before the offers go: they may hold the client's entry
 	var old rec
 	hasOld := false
 	if r := e.rs.find(duid, ia.IAID, ia.Kind); r != nil {
@@ -469,10 +478,12 @@ func (x *txn) advertise() Decision {
 		if old, ok := e.offerOf(req.ClientID, ia.IAID, ia.Kind); ok && old != a {
 			e.removeOffer(old)
 		}
-		o := offer{duid: string(req.ClientID), pool: x.p.cfg.Name, start: x.n, exp: x.n + int64(e.cfg.OfferHold),
+		o := offer{pool: x.p.cfg.Name, start: x.n, exp: x.n + int64(e.cfg.OfferHold),
 			iaid: ia.IAID, xid: req.XID, plen: plen}
 		if c := e.rs.client(req.ClientID); c != nil {
 			o.duid = c.duid
+		} else {
+			o.duid = string(req.ClientID)
 		}
 		e.addOffer(a, o)
 		from := len(x.bindings)
@@ -493,7 +504,7 @@ func (x *txn) advertise() Decision {
 // each IA is bound to an address or prefix (the client's listed ones are
 // hints), or gets NoAddrsAvail / NoPrefixAvail.
 func (x *txn) request() Decision {
-	x.init()
+	x.initPersist()
 	req := x.req
 	for i := range req.IAs {
 		ia := &req.IAs[i]
@@ -564,7 +575,7 @@ func listed(ia *IA, r *rec) bool {
 // free (it "MAY" send the client a Reply with the IA); if nothing can be
 // said the IA gets NoBinding.
 func (x *txn) extend(rebind bool) Decision {
-	x.init()
+	x.initPersist()
 	e, req, p := x.e, x.req, x.p
 	for i := range req.IAs {
 		ia := &req.IAs[i]

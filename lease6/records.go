@@ -200,10 +200,16 @@ func (rs *records) dropIfEmpty(c *client) {
 // put stores r as the record of r.addr, replacing any previous one.
 func (rs *records) put(r rec) *rec {
 	if i, ok := rs.byAddr[r.addr]; ok {
+		p := rs.arena.at(i)
+		if p.duid == r.duid && r.duid != "" {
+			r.duid = p.duid // same client: the index entry stays
+			*p = r
+			return p
+		}
 		rs.unindex(i)
-		*rs.arena.at(i) = r
+		*p = r
 		rs.index(i)
-		return rs.arena.at(i)
+		return p
 	}
 	var i int32
 	if n := len(rs.free); n > 0 {
