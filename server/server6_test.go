@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	idhcp "github.com/insomniacslk/dhcp/dhcpv6"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/leased/leased/dhcpv6"
@@ -650,5 +651,96 @@ func TestEncodeReply6Options(t *testing.T) {
 	_ = m.Decode(pkt)
 	if _, ok := m.Auth(); ok {
 		t.Error("Advertise with option 11")
+	}
+}
+
+// TestEncodeReply6Oracle decodes a relayed Reply with insomniacslk/dhcp
+// (test-only, an independent decoder): two Relay-reply layers with their
+// Interface-Ids, and inside them the IA_NA, IA_PD and DNS option.
+func TestEncodeReply6Oracle(t *testing.T) {
+	var p path6
+	p.n = 2
+	p.hops[0] = hop6{hopCount: 1, link: outerLink, peer: innerRelay, ifaceID: ifaceIDOut}
+	p.hops[1] = hop6{hopCount: 0, link: relayLink, peer: clientLL, ifaceID: ifaceIDIn}
+	pool := &lease6.Pool{Name: "p", DNS: []netip.Addr{netip.MustParseAddr("fd77::1")}}
+	po, _ := buildPoolOptions6(pool)
+	na := netip.MustParseAddr("fd77::1:7")
+	pd := netip.MustParsePrefix("fd77:100:200::/56")
+	r := lease6.Reply{Type: dhcpv6.Reply, Pool: pool, IAs: []lease6.IAResult{
+		{Kind: lease6.IANA, IAID: 1, T1: time.Minute, T2: 2 * time.Minute, Bindings: []lease6.Binding{{Addr: na, Preferred: time.Hour, Valid: 2 * time.Hour}}},
+		{Kind: lease6.IAPD, IAID: 2, T1: time.Minute, T2: 2 * time.Minute, Bindings: []lease6.Binding{{Prefix: pd, Preferred: time.Hour, Valid: 2 * time.Hour}}},
+	}}
+	var w dhcpv6.Writer
+	in := reply6{xid: 0x123456, serverID: []byte{0, 4, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, clientID: []byte{0, 3, 0, 1, 2, 0, 0, 0, 0, 7}, path: &p}
+	pkt, err := encodeReply6(&w, make([]byte, 0, 1500), &in, &r, po)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := idhcp.FromBytes(pkt)
+	if err != nil {
+		t.Fatalf("insomniacslk: %v", err)
+	}
+	outer, ok := d.(*idhcp.RelayMessage)
+	if !ok || outer.MessageType != idhcp.MessageTypeRelayReply || outer.HopCount != 1 {
+		t.Fatalf("outer %v", d.Summary())
+	}
+	if id := outer.Options.InterfaceID(); !bytes.Equal(id, ifaceIDOut) {
+		t.Errorf("outer interface-id %q", id)
+	}
+	m, err := outer.GetInnerMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.MessageType != idhcp.MessageTypeReply || m.TransactionID != [3]byte{0x12, 0x34, 0x56} {
+		t.Errorf("inner %v", m.Summary())
+	}
+	ia := m.Options.OneIANA()
+	if ia == nil || ia.IaId != [4]byte{0, 0, 0, 1} || ia.T1 != time.Minute {
+		t.Fatalf("IA_NA %v", ia)
+	}
+	if as := ia.Options.Addresses(); len(as) != 1 || !as[0].IPv6Addr.Equal(net.IP(na.AsSlice())) || as[0].ValidLifetime != 2*time.Hour {
+		t.Errorf("IAADDR %v", as)
+	}
+	pds := m.Options.IAPD()
+	if len(pds) != 1 {
+		t.Fatalf("IA_PD %v", pds)
+	}
+	if ps := pds[0].Options.Prefixes(); len(ps) != 1 || ps[0].Prefix.String() != pd.String() {
+		t.Errorf("IAPREFIX %v", ps)
+	}
+	if dns := m.Options.DNS(); len(dns) != 1 || dns[0].String() != "fd77::1" {
+		t.Errorf("DNS %v", dns)
+	}
+}
+
+// TestDUIDSurvivesCompaction: a compaction rewrites the store from the
+// engines and allBlobs; the DUID must be in it, or the next start would
+// make a new one and every client's Server ID would stop matching.
+func TestDUIDSurvivesCompaction(t *testing.T) {
+	dir := t.TempDir()
+	open := func() (*wal.WAL, *lease6.Engine) {
+		w, err := wal.Open(dir, wal.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _ := lease6.New(v6Config())
+		if err := w.Load(func(l lease.Lease) error { e.Restore(l); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return w, e
+	}
+	w, e := open()
+	s, stop := run6(t, w, e)
+	duid := s.ServerDUID()
+	if err := w.Compact(s.allLeases(), s.allBlobs()); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	w.Close()
+	w2, e2 := open()
+	defer w2.Close()
+	s2, _ := run6(t, w2, e2)
+	if !bytes.Equal(s2.ServerDUID(), duid) {
+		t.Errorf("DUID after compaction and restart %x, want %x", s2.ServerDUID(), duid)
 	}
 }
