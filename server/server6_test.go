@@ -744,3 +744,40 @@ func TestDUIDSurvivesCompaction(t *testing.T) {
 		t.Errorf("DUID after compaction and restart %x, want %x", s2.ServerDUID(), duid)
 	}
 }
+
+// TestV6HotPathAllocs: decoding a relayed Request, building the engine
+// request (IAs, return path, key) and encoding the relayed Reply
+// allocate nothing (the engine's own allocations are lease6's business).
+func TestV6HotPathAllocs(t *testing.T) {
+	relay := &relay6{t: t, twoHops: true}
+	c := &client6{duid: []byte{0, 3, 0, 1, 2, 0, 0, 0, 0, 7}, serverID: []byte{0, 4, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+		addr: netip.MustParseAddr("fd77::1:7"), prefix: netip.MustParsePrefix("fd77:100:200::/56")}
+	pkt := relay.wrap(c.msg(t, dhcpv6.Request, 7, true))
+	s := &Server{v6: &v6state{duid: c.serverID}}
+	p := &inPacket6{}
+	n := copy(p.buf[:], pkt)
+	p.n, p.src = n, netip.MustParseAddrPort("[2001:db8::2]:547")
+	p.ifc = &iface6{name: "eth0", index: 2}
+	r := lease6.Reply{Type: dhcpv6.Reply, ReconfKey: bytes.Repeat([]byte{1}, 16), Replay: 3, ReconfAccept: true,
+		IAs: []lease6.IAResult{{Kind: lease6.IANA, IAID: 1, Bindings: []lease6.Binding{{Addr: c.addr, Preferred: time.Hour, Valid: time.Hour}}},
+			{Kind: lease6.IAPD, IAID: 2, Bindings: []lease6.Binding{{Prefix: c.prefix, Preferred: time.Hour, Valid: time.Hour}}}}}
+	po, _ := buildPoolOptions6(&lease6.Pool{Name: "p", DNS: []netip.Addr{netip.MustParseAddr("fd77::1")}})
+	sd := newSender6()
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := p.msg.Decode(p.buf[:p.n]); err != nil {
+			t.Fatal(err)
+		}
+		s.fillRequest6(p, pktInfo6{IfIndex: 2})
+		in := reply6{xid: p.msg.TransactionID, serverID: s.v6.duid, clientID: p.req.ClientID, path: &p.path}
+		if _, err := encodeReply6(&sd.w, sd.out[:0], &in, &r, po); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per request", allocs)
+	}
+	if len(p.req.IAs) != 2 || p.req.IAs[0].Addrs[0] != c.addr || p.req.IAs[1].Prefixes[0] != c.prefix ||
+		p.req.LinkAddr != relayLink || p.req.Peer != p.src.Addr() || p.req.ReconfKey == nil || !p.req.ReconfAccept {
+		t.Errorf("request %+v", p.req)
+	}
+}
