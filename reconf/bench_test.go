@@ -1,10 +1,13 @@
 package reconf
 
 import (
+	"net/netip"
 	"os"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/leased/leased/lease"
 )
 
 // BenchmarkStart100k: selecting and starting a campaign over 100,000 bound
@@ -108,5 +111,40 @@ func TestScale100k(t *testing.T) {
 	want := Counts{Renewed: n/2 + n/4, NoResponse: n / 4}
 	if s.Counts != want || s.State != Done || recycles != n/4 || sends != n+n/2+n/4 {
 		t.Errorf("counts %+v state %v recycles %d sends %d; want %+v", s.Counts, s.State, recycles, sends, want)
+	}
+}
+
+// TestMemPerClient reports the manager's heap per selected client once the
+// start records are drained, for a DHCPv4 and a DHCPv6 campaign of 100,000
+// clients. Set RECONF_SCALE=1 to run it.
+func TestMemPerClient(t *testing.T) {
+	if os.Getenv("RECONF_SCALE") == "" {
+		t.Skip("set RECONF_SCALE=1 to measure 100k-client campaigns")
+	}
+	const n = 100_000
+	v6 := make([]lease.Lease, n)
+	for i := range v6 {
+		a := netip.AddrFrom16([16]byte{0xfd, 0x77, 13: byte(i >> 16), 14: byte(i >> 8), 15: byte(i)})
+		v6[i] = mkLease6(a.String(), "big6", byte(i), 0, true)
+		v6[i].ClientID = append(duid(0), byte(i>>16), byte(i>>8), byte(i))
+	}
+	for _, c := range []struct {
+		name string
+		ls   []lease.Lease
+		pool string
+	}{{"DHCPv4", bigLeases(n), "big"}, {"DHCPv6", v6, "big6"}} {
+		var ms0, ms1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		m := NewManager()
+		st, err := m.Start(t0, Selector{Pool: c.pool}, Options{Pace: 5000}, c.ls)
+		if err != nil || st.Clients != n {
+			t.Fatalf("%s: %v %+v", c.name, err, st)
+		}
+		m.Records()
+		runtime.GC()
+		runtime.ReadMemStats(&ms1)
+		t.Logf("%s: manager heap %.0f B/client after draining the start records", c.name, float64(ms1.HeapAlloc-ms0.HeapAlloc)/n)
+		runtime.KeepAlive(m)
 	}
 }

@@ -1,11 +1,13 @@
 package reconf
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"math"
 	"net/netip"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -28,9 +30,11 @@ type Manager struct {
 	nextID uint32
 	camps  map[uint32]*campaign
 	byPool map[string]*campaign // running campaigns by pool
-	// pending clients of running campaigns
-	byAddr  map[uint32]ref
-	byKey   map[string]ref
+	// pending clients of running campaigns: by address (IPv4 as
+	// v4-mapped; every selected binding of a DHCPv6 client) and by client
+	// key per family (0: DHCPv4 client id, 1: DHCPv6 DUID)
+	byAddr  map[[16]byte]ref
+	byKey   [2]map[string]ref
 	actions []Action // queued for the next Due
 	recs    []Record
 }
@@ -45,8 +49,11 @@ type campaign struct {
 	id      uint32
 	groups  []group
 	clients []client // sorted by address
-	counts  [numOutcomes]int
-	sent    int
+	// more holds the other selected bindings of DHCPv6 clients that have
+	// several (by client index); nil when none has.
+	more   map[int32][][16]byte
+	counts [numOutcomes]int
+	sent   int
 }
 
 // header is the persisted description of a campaign.
@@ -84,12 +91,14 @@ const (
 	numPhases
 )
 
-// client is one selected lease's progress (48 bytes).
+// client is one selected client's progress (56 bytes): a DHCPv4 lease, or
+// a DHCPv6 DUID's bindings (addr the representative one, the others in
+// campaign.more).
 type client struct {
 	key     string
-	next    int64 // unix ns, 0 when final
-	when    int64 // unix ns of last
-	addr    uint32
+	next    int64    // unix ns, 0 when final
+	when    int64    // unix ns of last
+	addr    [16]byte // IPv4 as v4-mapped
 	group   uint16
 	sent    uint8
 	outcome Outcome
@@ -105,19 +114,28 @@ func NewManager() *Manager {
 		nextID: 1,
 		camps:  make(map[uint32]*campaign),
 		byPool: make(map[string]*campaign),
-		byAddr: make(map[uint32]ref),
-		byKey:  make(map[string]ref),
+		byAddr: make(map[[16]byte]ref),
+		byKey:  [2]map[string]ref{make(map[string]ref), make(map[string]ref)},
 	}
 }
 
-func u32(a netip.Addr) uint32 {
-	b := a.As4()
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+// a16 is the key of an address: IPv4 (plain or mapped) as v4-mapped.
+func a16(a netip.Addr) [16]byte { return a.As16() }
+
+// addrOf is the inverse of a16 (IPv4 unmapped).
+func addrOf(b [16]byte) netip.Addr { return netip.AddrFrom16(b).Unmap() }
+
+// is6 reports whether a client address is IPv6 (not v4-mapped).
+func is6(b *[16]byte) bool { return !netip.AddrFrom16(*b).Is4In6() }
+
+func famIdx(v6 bool) int {
+	if v6 {
+		return 1
+	}
+	return 0
 }
 
-func addr4(v uint32) netip.Addr {
-	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
-}
+func cmpAddr(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) }
 
 func unixNano(t time.Time) int64 {
 	if t.IsZero() {
@@ -183,8 +201,12 @@ func (g *group) nextSlot(n int64) int64 {
 }
 
 // Start begins a campaign over the bound leases of leases that sel
-// matches. leases is typically Engine.Leases(lease.Filter{}); it is only
-// read.
+// matches. leases is typically Engine.Leases(lease.Filter{}) (DHCPv4)
+// followed by lease6.Engine.Leases(lease.Filter{}) (DHCPv6); it is only
+// read. DHCPv6 bindings with the same DUID in the same pool become one
+// client; a DHCPv6 client is capable when it holds a reconfigure key
+// (RFC 8415 §20.4, given only to clients that sent Reconfigure Accept
+// when require_reconfigure_accept is on).
 //
 // A start identical (selector and options) to a running campaign returns
 // that campaign and changes nothing. A start covering a pool that has a
@@ -212,7 +234,7 @@ func (m *Manager) Start(now time.Time, sel Selector, opts Options, leases []leas
 	var pools []string
 	for i := range leases {
 		l := &leases[i]
-		if !mt.match(l, now) || !l.Addr.Is4() {
+		if !mt.match(l, now) || !l.Addr.Is4() && !l.IsV6() {
 			continue
 		}
 		picked = append(picked, int32(i))
@@ -239,20 +261,65 @@ func (m *Manager) Start(now time.Time, sel Selector, opts Options, leases []leas
 	c := &campaign{id: m.nextID, hdr: header{sel: sel, opts: cloneOptions(opts), state: Running, created: n, pools: pools}}
 	m.nextID++
 	c.groups = make([]group, len(pools))
-	for gi, p := range pools {
-		c.groups[gi].opts = opts.forPool(p)
+	groupV6 := make([]bool, len(pools))
+	for _, li := range picked {
+		if l := &leases[li]; l.IsV6() {
+			gi, _ := slices.BinarySearch(pools, l.Pool)
+			groupV6[gi] = true
+		}
 	}
-	c.clients = make([]client, len(picked))
-	for j, li := range picked {
+	for gi, p := range pools {
+		c.groups[gi].opts = opts.forPool(p, groupV6[gi])
+	}
+	type pick struct {
+		cl   client
+		pd   bool // the representative binding is a delegated prefix
+		more [][16]byte
+	}
+	picks := make([]pick, 0, len(picked))
+	var byDUID map[string]int // DHCPv6: DUID + pool -> index in picks
+	for _, li := range picked {
 		l := &leases[li]
 		gi, _ := slices.BinarySearch(pools, l.Pool)
 		g := &c.groups[gi]
-		c.clients[j] = client{
-			key: string(l.ClientID), addr: u32(l.Addr), group: uint16(gi), when: n, last: EvSelected,
-			capable: len(l.ReconfKey) > 0 || g.opts.AssumeCapable,
+		a, pd := a16(l.Addr), l.PrefixLen > 0
+		capable := len(l.ReconfKey) > 0 || g.opts.AssumeCapable
+		if l.IsV6() {
+			if byDUID == nil {
+				byDUID = make(map[string]int)
+			}
+			k := string(l.ClientID) + "\x00" + l.Pool
+			if j, ok := byDUID[k]; ok {
+				// Another binding of the same client: the representative
+				// is its IA_NA address if any, else the lowest address.
+				p := &picks[j]
+				if p.pd && !pd || p.pd == pd && cmpAddr(a, p.cl.addr) < 0 {
+					p.more = append(p.more, p.cl.addr)
+					p.cl.addr, p.pd = a, pd
+				} else {
+					p.more = append(p.more, a)
+				}
+				p.cl.capable = p.cl.capable || capable
+				continue
+			}
+			byDUID[k] = len(picks)
+		}
+		picks = append(picks, pick{pd: pd, cl: client{
+			key: string(l.ClientID), addr: a, group: uint16(gi), when: n, last: EvSelected, capable: capable,
+		}})
+	}
+	slices.SortFunc(picks, func(a, b pick) int { return cmpAddr(a.cl.addr, b.cl.addr) })
+	c.clients = make([]client, len(picks))
+	for j := range picks {
+		c.clients[j] = picks[j].cl
+		if more := picks[j].more; len(more) > 0 {
+			if c.more == nil {
+				c.more = make(map[int32][][16]byte)
+			}
+			slices.SortFunc(more, cmpAddr)
+			c.more[int32(j)] = more
 		}
 	}
-	slices.SortFunc(c.clients, func(a, b client) int { return cmp.Compare(a.addr, b.addr) })
 	for j := range c.clients {
 		cl := &c.clients[j]
 		g := &c.groups[cl.group]
@@ -262,7 +329,7 @@ func (m *Manager) Start(now time.Time, sel Selector, opts Options, leases []leas
 		} else {
 			cl.outcome, cl.phase = NotCapable, phFinal
 			if g.opts.RecycleNotCapable {
-				m.actions = append(m.actions, Action{Kind: RecycleLease, Campaign: c.id, Addr: addr4(cl.addr), Key: []byte(cl.key)})
+				m.actions = append(m.actions, c.action(RecycleLease, int32(j)))
 			}
 		}
 		c.counts[cl.outcome]++
@@ -301,20 +368,61 @@ func (m *Manager) activate(c *campaign) {
 	for j := range c.clients {
 		cl := &c.clients[j]
 		if cl.outcome == Pending {
-			m.byAddr[cl.addr] = ref{c, int32(j)}
-			m.byKey[cl.key] = ref{c, int32(j)}
+			r := ref{c, int32(j)}
+			m.byAddr[cl.addr] = r
+			for _, a := range c.more[int32(j)] {
+				m.byAddr[a] = r
+			}
+			m.byKey[famIdx(is6(&cl.addr))][cl.key] = r
 		}
 	}
 }
 
 func (m *Manager) unindex(c *campaign, i int32) {
 	cl := &c.clients[i]
-	if r, ok := m.byAddr[cl.addr]; ok && r.c == c && r.i == i {
-		delete(m.byAddr, cl.addr)
+	m.unindexAddr(c, i, cl.addr)
+	for _, a := range c.more[i] {
+		m.unindexAddr(c, i, a)
 	}
-	if r, ok := m.byKey[cl.key]; ok && r.c == c && r.i == i {
-		delete(m.byKey, cl.key)
+	byKey := m.byKey[famIdx(is6(&cl.addr))]
+	if r, ok := byKey[cl.key]; ok && r.c == c && r.i == i {
+		delete(byKey, cl.key)
 	}
+}
+
+func (m *Manager) unindexAddr(c *campaign, i int32, a [16]byte) {
+	if r, ok := m.byAddr[a]; ok && r.c == c && r.i == i {
+		delete(m.byAddr, a)
+	}
+}
+
+// action builds an action about client i. A send is a FORCERENEW for a
+// DHCPv4 client and a Reconfigure for a DHCPv6 one.
+func (c *campaign) action(k ActionKind, i int32) Action {
+	cl := &c.clients[i]
+	a := Action{Kind: k, Campaign: c.id, Addr: addrOf(cl.addr), Key: []byte(cl.key)}
+	if k == SendForceRenew && is6(&cl.addr) {
+		a.Kind, a.Msg = SendReconfigure, c.groups[cl.group].opts.ReconfMsg
+	}
+	a.More = c.moreAddrs(i)
+	return a
+}
+
+func (c *campaign) moreAddrs(i int32) []netip.Addr {
+	more := c.more[i]
+	if len(more) == 0 {
+		return nil
+	}
+	out := make([]netip.Addr, len(more))
+	for k, a := range more {
+		out[k] = addrOf(a)
+	}
+	return out
+}
+
+// hasAddr reports whether a is one of client i's selected bindings.
+func (c *campaign) hasAddr(i int32, a [16]byte) bool {
+	return c.clients[i].addr == a || slices.Contains(c.more[i], a)
 }
 
 // end finishes a campaign in state s.
@@ -369,9 +477,9 @@ func (m *Manager) Due(now time.Time) []Action {
 				m.finish(c, e.i, NoResponse, EvTimeout, n)
 				switch g.opts.OnFailure {
 				case Delete:
-					out = append(out, Action{Kind: DeleteLease, Campaign: c.id, Addr: addr4(cl.addr), Key: []byte(cl.key)})
+					out = append(out, c.action(DeleteLease, e.i))
 				case Recycle:
-					out = append(out, Action{Kind: RecycleLease, Campaign: c.id, Addr: addr4(cl.addr), Key: []byte(cl.key)})
+					out = append(out, c.action(RecycleLease, e.i))
 				}
 			}
 			for {
@@ -399,7 +507,9 @@ func (m *Manager) Due(now time.Time) []Action {
 					g.waitQ.push(entry{cl.next, e.i})
 				}
 				m.emitClient(c, e.i)
-				out = append(out, Action{Kind: SendForceRenew, Campaign: c.id, Addr: addr4(cl.addr), Key: []byte(cl.key), Attempt: int(cl.sent)})
+				a := c.action(SendForceRenew, e.i)
+				a.Attempt = int(cl.sent)
+				out = append(out, a)
 			}
 		}
 	}
@@ -467,14 +577,22 @@ func (m *Manager) NextWake(now time.Time) time.Time {
 }
 
 // lookup finds the pending client an event is about: by client key when
-// the event has one, else by address.
+// the event has one, else by address. A DHCPv6 event with an address is
+// matched by that binding first (a DUID may have bindings in two pools,
+// i.e. on two links, each its own campaign client), then by DUID.
 func (m *Manager) lookup(ev *Event) (ref, bool) {
+	v6 := ev.V6 || ev.Addr.Is6() && !ev.Addr.Is4In6()
+	if v6 && ev.Addr.IsValid() {
+		if r, ok := m.byAddr[a16(ev.Addr)]; ok {
+			return r, true
+		}
+	}
 	if len(ev.Key) > 0 {
-		r, ok := m.byKey[string(ev.Key)]
+		r, ok := m.byKey[famIdx(v6)][string(ev.Key)]
 		return r, ok
 	}
-	if ev.Addr.Is4() || ev.Addr.Is4In6() {
-		r, ok := m.byAddr[u32(ev.Addr.Unmap())]
+	if ev.Addr.IsValid() {
+		r, ok := m.byAddr[a16(ev.Addr)]
 		return r, ok
 	}
 	return ref{}, false
@@ -517,12 +635,18 @@ func (m *Manager) Observe(now time.Time, ev Event) (ClientProgress, bool) {
 		// it) and simply renewed.
 		o := Renewed
 		renewing := cl.last == EvRequestRenew || cl.last == EvRequestRebind || cl.last == EvRequestInitReboot
-		if ev.Addr.IsValid() && ev.Addr.Unmap() != addr4(cl.addr) || cl.phase == phDORA && !renewing {
+		if ev.Addr.IsValid() && !c.hasAddr(i, a16(ev.Addr)) || cl.phase == phDORA && !renewing {
 			o = Rebound
 		}
 		m.finish(c, i, o, EvAck, n)
 	case EvInform:
-		m.finish(c, i, Informed, EvInform, n)
+		// RFC 3203 §3 / RFC 8415 §18.2.11: an Information-request is how a
+		// client answers a Reconfigure asking for one.
+		o := Informed
+		if is6(&cl.addr) && g.opts.ReconfMsg == ReconfInformationRequest {
+			o = Renewed
+		}
+		m.finish(c, i, o, EvInform, n)
 	case EvRelease:
 		m.finish(c, i, Released, EvRelease, n)
 	case EvDecline:
@@ -539,17 +663,34 @@ func (m *Manager) Observe(now time.Time, ev Event) (ClientProgress, bool) {
 
 // ShouldNAK reports whether the server must NAK a renew, rebind or
 // init-reboot for addr instead of ACKing it: the client is pending in a
-// running campaign with ForceNAK and has not been NAKed yet.
+// running campaign with ForceNAK and has not been NAKed yet. For a DHCPv6
+// address (any selected binding of the client) it means: answer the
+// Renew/Rebind with lifetime 0 (lease6.Request.ForceRebind).
 func (m *Manager) ShouldNAK(addr netip.Addr) bool {
-	if !addr.Is4() && !addr.Is4In6() {
+	if !addr.IsValid() {
 		return false
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, ok := m.byAddr[u32(addr.Unmap())]
-	if !ok {
+	r, ok := m.byAddr[a16(addr)]
+	return ok && r.forced()
+}
+
+// ShouldForceRebind is ShouldNAK for a DHCPv6 client by DUID: the server
+// sets lease6.Request.ForceRebind on its Renew or Rebind, so the engine
+// answers with lifetime 0 and the client Solicits again (the v4 NAK ->
+// DORA path).
+func (m *Manager) ShouldForceRebind(duid []byte) bool {
+	if len(duid) == 0 {
 		return false
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.byKey[1][string(duid)]
+	return ok && r.forced()
+}
+
+func (r ref) forced() bool {
 	cl := &r.c.clients[r.i]
 	return r.c.groups[cl.group].opts.ForceNAK && (cl.phase == phSend || cl.phase == phWait)
 }
@@ -625,12 +766,9 @@ func (m *Manager) Clients(id uint32, f ClientFilter) ([]ClientProgress, error) {
 		return nil, fmt.Errorf("%w: %d", ErrNotFound, id)
 	}
 	start := 0
-	if f.After.Is4() {
-		a := u32(f.After)
-		start, _ = slices.BinarySearchFunc(c.clients, a+1, func(cl client, v uint32) int { return cmp.Compare(cl.addr, v) })
-		if a == ^uint32(0) {
-			start = len(c.clients)
-		}
+	if f.After.IsValid() {
+		a := a16(f.After)
+		start = sort.Search(len(c.clients), func(j int) bool { return cmpAddr(c.clients[j].addr, a) > 0 })
 	}
 	var out []ClientProgress
 	for j := start; j < len(c.clients); j++ {
@@ -671,8 +809,12 @@ func (c *campaign) status() CampaignStatus {
 
 func (c *campaign) progress(i int32) ClientProgress {
 	cl := &c.clients[i]
+	fam := 4
+	if is6(&cl.addr) {
+		fam = 6
+	}
 	return ClientProgress{
-		Campaign: c.id, Addr: addr4(cl.addr), Key: []byte(cl.key), Pool: c.hdr.pools[cl.group],
+		Campaign: c.id, Addr: addrOf(cl.addr), More: c.moreAddrs(i), Family: fam, Key: []byte(cl.key), Pool: c.hdr.pools[cl.group],
 		Capable: cl.capable, Sent: int(cl.sent), Next: timeOf(cl.next), Outcome: cl.outcome,
 		Last: cl.last, When: timeOf(cl.when),
 	}

@@ -78,7 +78,12 @@ func TestSelectorErrors(t *testing.T) {
 		{Pool: "office", Section: &neg},
 		{From: ip("10.0.0.1")},
 		{From: ip("10.0.0.9"), To: ip("10.0.0.1")},
-		{From: ip("2001:db8::1"), To: ip("2001:db8::2")},
+		{From: ip("10.0.0.1"), To: ip("2001:db8::2")}, // one family per range
+		{From: ip("2001:db8::1"), To: ip("2001:db8::2"), Family: 4},
+		{PrefixPool: "office6", Pool: "other"},
+		{PrefixPool: "office6", Family: 4},
+		{Family: 5},
+		{PrefixPool: "office6", Client: "000300010200000000aa"},
 		{Pool: "office", Section: &one, Client: "10.0.0.1"},
 		{Client: "not-a-mac"},
 	} {

@@ -1,7 +1,6 @@
 package reconf
 
 import (
-	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,43 +9,60 @@ import (
 	"time"
 )
 
-// recordVersion is the first byte of every encoded record.
-const recordVersion = 1
+// recordVersion is the first byte of every encoded record. Version 2
+// added DHCPv6 (client records of kind 4, the header's prefix pool,
+// family, IPv6 range and Reconfigure Message); version 1 records (DHCPv4
+// only) are still read.
+const (
+	recordVersion   = 2
+	recordVersionV1 = 1
+)
 
 type recordKind uint8
 
 const (
 	recCampaign recordKind = 1 // a campaign's header (selector, options, state, times, pools)
-	recClient   recordKind = 2 // one client's progress
+	recClient   recordKind = 2 // one DHCPv4 client's progress
 	recForget   recordKind = 3 // the campaign and all its clients are gone
+	recClient6  recordKind = 4 // one DHCPv6 client's progress (version 2)
 )
 
 // Record is one persisted change of campaign state. Records are
 // last-writer-wins per key (Key): replaying them in the order they were
 // produced, or only the last one of each key, rebuilds the same state.
 //
-// Encoding (MarshalBinary), version 1, all integers varint/uvarint:
+// Encoding (MarshalBinary), version 2, all integers varint/uvarint:
 //
-//	byte version (1), byte kind, uvarint campaign id, then
-//	campaign: byte state, varint created ns, varint ended ns (0: running),
-//	          selector (byte flags: 1 pool, 2 section, 4 range, 8 client;
-//	          string pool, uvarint section, 4+4 bytes range, string client),
+//	byte version (2), byte kind, uvarint campaign id, then
+//	campaign (1): byte state, varint created ns, varint ended ns (0: running),
+//	          selector (byte flags: 1 pool, 2 section, 4 range, 8 client,
+//	          16 prefix pool, 32 family, 64 IPv6 range;
+//	          string pool, uvarint section, 4+4 bytes range (16+16 with
+//	          flag 64), string client, string prefix pool, byte family),
 //	          options (uvarint attempts, uvarint interval ns, uvarint pace,
 //	          byte on-failure, byte flags: 1 force-NAK, 2 recycle-not-capable,
-//	          4 assume-capable), uvarint n × per-pool override (string pool,
-//	          byte mask, the set fields in that order), uvarint n × string pool
-//	client:   4 bytes address, string key, uvarint group, byte flags
-//	          (bits 0-2 phase, 3 capable, 4 has next), byte sent, byte outcome,
-//	          byte last event, varint when (Unix ms), [varint next-when ms]
-//	forget:   nothing
+//	          4 assume-capable, byte reconfigure message), uvarint n ×
+//	          per-pool override (string pool, byte mask, the set fields in
+//	          that order), uvarint n × string pool
+//	client (2, DHCPv4): 4 bytes address, string key, uvarint group, byte
+//	          flags (bits 0-2 phase, 3 capable, 4 has next), byte sent,
+//	          byte outcome, byte last event, varint when (Unix ms),
+//	          [varint next-when ms]
+//	client6 (4, DHCPv6): 16 bytes address, then as client with flag bit 5
+//	          "has more" and, when set, at the end uvarint n × 16 bytes of
+//	          the client's other bindings
+//	forget (3): nothing
 //
-// A string is a uvarint length and its bytes. A client record of a
-// MAC-keyed client is 27-29 bytes.
+// Version 1 is version 2 without kind 4, without selector flags 16-64 and
+// without the reconfigure message byte. A string is a uvarint length and
+// its bytes. A client record of a MAC-keyed DHCPv4 client is 27-29 bytes;
+// of a DHCPv6 client with a 10-byte DUID-LL and one binding, 42-44.
 type Record struct {
 	kind recordKind
 	camp uint32
-	hdr  *header // recCampaign
-	cl   client  // recClient
+	hdr  *header    // recCampaign
+	cl   client     // recClient, recClient6
+	more [][16]byte // recClient6: the client's other bindings
 }
 
 // Campaign is the campaign the record belongs to.
@@ -57,8 +73,8 @@ func (r *Record) Campaign() uint32 { return r.camp }
 // removes every record of its campaign.
 func (r *Record) Key() (campaign uint32, addr netip.Addr, forget bool) {
 	switch r.kind {
-	case recClient:
-		return r.camp, addr4(r.cl.addr), false
+	case recClient, recClient6:
+		return r.camp, addrOf(r.cl.addr), false
 	case recForget:
 		return r.camp, netip.Addr{}, true
 	}
@@ -71,7 +87,15 @@ func (m *Manager) emitHeader(c *campaign) {
 }
 
 func (m *Manager) emitClient(c *campaign, i int32) {
-	m.recs = append(m.recs, Record{kind: recClient, camp: c.id, cl: c.clients[i]})
+	m.recs = append(m.recs, c.clientRecord(i))
+}
+
+func (c *campaign) clientRecord(i int32) Record {
+	cl := &c.clients[i]
+	if is6(&cl.addr) {
+		return Record{kind: recClient6, camp: c.id, cl: *cl, more: c.more[i]}
+	}
+	return Record{kind: recClient, camp: c.id, cl: *cl}
 }
 
 // Records returns the records produced since the last call and forgets
@@ -107,7 +131,7 @@ func (m *Manager) Snapshot() []Record {
 		h := c.hdr
 		out = append(out, Record{kind: recCampaign, camp: id, hdr: &h})
 		for j := range c.clients {
-			out = append(out, Record{kind: recClient, camp: id, cl: c.clients[j]})
+			out = append(out, c.clientRecord(int32(j)))
 		}
 	}
 	return out
@@ -127,20 +151,24 @@ func (m *Manager) Restore(recs []Record, now time.Time, resume bool) error {
 	if len(m.camps) > 0 {
 		return errors.New("reconf: Restore on a manager that already has campaigns")
 	}
+	type restored struct {
+		cl   client
+		more [][16]byte
+	}
 	hdrs := make(map[uint32]*header)
-	cls := make(map[uint32]map[uint32]client)
+	cls := make(map[uint32]map[[16]byte]restored)
 	for i := range recs {
 		r := &recs[i]
 		switch r.kind {
 		case recCampaign:
 			hdrs[r.camp] = r.hdr
-		case recClient:
+		case recClient, recClient6:
 			mc := cls[r.camp]
 			if mc == nil {
-				mc = make(map[uint32]client)
+				mc = make(map[[16]byte]restored)
 				cls[r.camp] = mc
 			}
-			mc[r.cl.addr] = r.cl
+			mc[r.cl.addr] = restored{r.cl, r.more}
 		case recForget:
 			delete(hdrs, r.camp)
 			delete(cls, r.camp)
@@ -163,20 +191,33 @@ func (m *Manager) Restore(recs []Record, now time.Time, resume bool) error {
 		h := *hdrs[id]
 		c := &campaign{id: id, hdr: h}
 		c.groups = make([]group, len(h.pools))
-		for gi, p := range h.pools {
-			c.groups[gi].opts = h.opts.forPool(p)
-		}
-		c.clients = make([]client, 0, len(cls[id]))
-		for _, cl := range cls[id] {
+		groupV6 := make([]bool, len(h.pools))
+		rs := make([]restored, 0, len(cls[id]))
+		for _, rc := range cls[id] {
+			cl := &rc.cl
 			ok := int(cl.group) < len(c.groups) && (cl.outcome == Pending) == (cl.phase != phFinal) &&
 				(cl.phase == phFinal || cl.next != 0) && int(cl.sent) <= MaxAttempts
 			if !ok {
 				bad++
 				continue
 			}
-			c.clients = append(c.clients, cl)
+			groupV6[cl.group] = groupV6[cl.group] || is6(&cl.addr)
+			rs = append(rs, rc)
 		}
-		slices.SortFunc(c.clients, func(a, b client) int { return cmp.Compare(a.addr, b.addr) })
+		for gi, p := range h.pools {
+			c.groups[gi].opts = h.opts.forPool(p, groupV6[gi])
+		}
+		slices.SortFunc(rs, func(a, b restored) int { return cmpAddr(a.cl.addr, b.cl.addr) })
+		c.clients = make([]client, len(rs))
+		for j := range rs {
+			c.clients[j] = rs[j].cl
+			if len(rs[j].more) > 0 {
+				if c.more == nil {
+					c.more = make(map[int32][][16]byte)
+				}
+				c.more[int32(j)] = rs[j].more
+			}
+		}
 		for j := range c.clients {
 			c.counts[c.clients[j].outcome]++
 			c.sent += int(c.clients[j].sent)
@@ -247,7 +288,9 @@ func (r *Record) AppendBinary(b []byte) ([]byte, error) {
 		}
 		b = r.hdr.append(b)
 	case recClient:
-		b = r.cl.append(b)
+		b = r.cl.append(b, false, nil)
+	case recClient6:
+		b = r.cl.append(b, true, r.more)
 	case recForget:
 	default:
 		return nil, fmt.Errorf("reconf: record kind %d", r.kind)
@@ -278,6 +321,15 @@ func (h *header) append(b []byte) []byte {
 	if s.Client != "" {
 		f |= 8
 	}
+	if s.PrefixPool != "" {
+		f |= 16
+	}
+	if s.Family != 0 {
+		f |= 32
+	}
+	if s.From.IsValid() && !s.From.Unmap().Is4() {
+		f |= 64
+	}
 	b = append(b, f)
 	if f&1 != 0 {
 		b = appendString(b, s.Pool)
@@ -285,18 +337,28 @@ func (h *header) append(b []byte) []byte {
 	if f&2 != 0 {
 		b = binary.AppendUvarint(b, uint64(*s.Section))
 	}
-	if f&4 != 0 {
-		from, to := s.From.As4(), s.To.As4()
+	switch {
+	case f&64 != 0:
+		from, to := s.From.As16(), s.To.As16()
+		b = append(append(b, from[:]...), to[:]...)
+	case f&4 != 0:
+		from, to := s.From.Unmap().As4(), s.To.Unmap().As4()
 		b = append(append(b, from[:]...), to[:]...)
 	}
 	if f&8 != 0 {
 		b = appendString(b, s.Client)
 	}
+	if f&16 != 0 {
+		b = appendString(b, s.PrefixPool)
+	}
+	if f&32 != 0 {
+		b = append(b, byte(s.Family))
+	}
 	o := &h.opts
 	b = binary.AppendUvarint(b, uint64(o.Attempts))
 	b = binary.AppendUvarint(b, uint64(o.Interval))
 	b = binary.AppendUvarint(b, uint64(o.Pace))
-	b = append(b, byte(o.OnFailure), boolBits(o.ForceNAK, o.RecycleNotCapable, o.AssumeCapable))
+	b = append(b, byte(o.OnFailure), boolBits(o.ForceNAK, o.RecycleNotCapable, o.AssumeCapable), byte(o.ReconfMsg))
 	pools := make([]string, 0, len(o.Pools))
 	for p := range o.Pools {
 		pools = append(pools, p)
@@ -349,8 +411,12 @@ func boolBits(v ...bool) byte {
 	return x
 }
 
-func (cl *client) append(b []byte) []byte {
-	b = append(b, byte(cl.addr>>24), byte(cl.addr>>16), byte(cl.addr>>8), byte(cl.addr))
+func (cl *client) append(b []byte, v6 bool, more [][16]byte) []byte {
+	if v6 {
+		b = append(b, cl.addr[:]...)
+	} else {
+		b = append(b, cl.addr[12:]...)
+	}
 	b = appendString(b, cl.key)
 	b = binary.AppendUvarint(b, uint64(cl.group))
 	f := byte(cl.phase)
@@ -360,11 +426,20 @@ func (cl *client) append(b []byte) []byte {
 	if cl.next != 0 {
 		f |= 1 << 4
 	}
+	if len(more) > 0 {
+		f |= 1 << 5
+	}
 	b = append(b, f, cl.sent, byte(cl.outcome), byte(cl.last))
 	when := cl.when / int64(time.Millisecond)
 	b = binary.AppendVarint(b, when)
 	if cl.next != 0 {
 		b = binary.AppendVarint(b, cl.next/int64(time.Millisecond)-when)
+	}
+	if len(more) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(more)))
+		for _, a := range more {
+			b = append(b, a[:]...)
+		}
 	}
 	return b
 }
@@ -373,6 +448,7 @@ func (cl *client) append(b []byte) []byte {
 type decoder struct {
 	b   []byte
 	err error
+	ver byte
 }
 
 func (d *decoder) fail(what string) {
@@ -440,12 +516,23 @@ func (d *decoder) addr(what string) netip.Addr {
 	return a
 }
 
+func (d *decoder) addr16(what string) [16]byte {
+	if d.err != nil || len(d.b) < 16 {
+		d.fail(what)
+		return [16]byte{}
+	}
+	a := [16]byte(d.b[:16])
+	d.b = d.b[16:]
+	return a
+}
+
 // UnmarshalBinary decodes a record produced by MarshalBinary. It rejects
 // unknown versions, out-of-range values and trailing bytes.
 func (r *Record) UnmarshalBinary(b []byte) error {
 	d := decoder{b: b}
-	if v := d.byte("version"); d.err == nil && v != recordVersion {
-		return fmt.Errorf("%w: version %d, want %d", ErrRecord, v, recordVersion)
+	d.ver = d.byte("version")
+	if d.err == nil && d.ver != recordVersion && d.ver != recordVersionV1 {
+		return fmt.Errorf("%w: version %d, want %d or %d", ErrRecord, d.ver, recordVersionV1, recordVersion)
 	}
 	kind := recordKind(d.byte("kind"))
 	camp := uint32(d.uvarint("campaign id", 1<<32-1))
@@ -455,7 +542,13 @@ func (r *Record) UnmarshalBinary(b []byte) error {
 	case recCampaign:
 		out.hdr = d.header()
 	case recClient:
-		out.cl = d.client()
+		out.cl, _ = d.client(false)
+	case recClient6:
+		if d.ver < 2 {
+			d.fail(fmt.Sprintf("kind %d in a version %d record", kind, d.ver))
+			break
+		}
+		out.cl, out.more = d.client(true)
 	case recForget:
 	default:
 		d.fail(fmt.Sprintf("kind %d", kind))
@@ -479,7 +572,7 @@ func (d *decoder) header() *header {
 	h.created = d.varint("created")
 	h.ended = d.varint("ended")
 	f := d.byte("selector flags")
-	if f&^15 != 0 {
+	if f&^15 != 0 && d.ver < 2 || f&^127 != 0 || f&64 != 0 && f&4 == 0 {
 		d.fail("selector flags")
 	}
 	s := &h.sel
@@ -490,11 +583,30 @@ func (d *decoder) header() *header {
 		v := int(d.uvarint("selector section", 1<<31-1))
 		s.Section = &v
 	}
-	if f&4 != 0 {
+	switch {
+	case f&64 != 0:
+		from, to := d.addr16("range from"), d.addr16("range to")
+		s.From, s.To = netip.AddrFrom16(from), netip.AddrFrom16(to)
+		if d.err == nil && (s.From.Is4In6() || s.To.Is4In6()) {
+			d.fail("IPv6 range holds IPv4 addresses")
+		}
+	case f&4 != 0:
 		s.From, s.To = d.addr("range from"), d.addr("range to")
 	}
 	if f&8 != 0 {
 		s.Client = d.string("selector client")
+	}
+	if f&16 != 0 {
+		s.PrefixPool = d.string("selector prefix pool")
+		if d.err == nil && s.PrefixPool == "" {
+			d.fail("empty prefix pool")
+		}
+	}
+	if f&32 != 0 {
+		s.Family = int(d.byte("selector family"))
+		if d.err == nil && s.Family == 0 {
+			d.fail("selector family 0")
+		}
 	}
 	if d.err == nil {
 		if _, err := s.compile(); err != nil {
@@ -511,6 +623,9 @@ func (d *decoder) header() *header {
 		d.fail("option flags")
 	}
 	o.ForceNAK, o.RecycleNotCapable, o.AssumeCapable = fl&1 != 0, fl&2 != 0, fl&4 != 0
+	if d.ver >= 2 {
+		o.ReconfMsg = ReconfMsg(d.byte("reconfigure message"))
+	}
 	np := d.uvarint("overrides", uint64(len(d.b)))
 	for range np {
 		if d.err != nil {
@@ -571,15 +686,20 @@ func (d *decoder) header() *header {
 	return h
 }
 
-func (d *decoder) client() client {
+func (d *decoder) client(v6 bool) (client, [][16]byte) {
 	var cl client
-	if a := d.addr("client address"); a.IsValid() {
-		cl.addr = u32(a)
+	if v6 {
+		cl.addr = d.addr16("client address")
+		if d.err == nil && !is6(&cl.addr) {
+			d.fail("IPv4 address in a DHCPv6 client record")
+		}
+	} else if a := d.addr("client address"); a.IsValid() {
+		cl.addr = a16(a)
 	}
 	cl.key = d.string("client key")
 	cl.group = uint16(d.uvarint("client group", 1<<16-1))
 	f := d.byte("client flags")
-	if f&^31 != 0 || phase(f&7) >= numPhases {
+	if f&^31 != 0 && !v6 || f&^63 != 0 || phase(f&7) >= numPhases {
 		d.fail("client flags")
 	}
 	cl.phase, cl.capable = phase(f&7), f&8 != 0
@@ -608,5 +728,22 @@ func (d *decoder) client() client {
 		}
 		cl.next = (when + dn) * int64(time.Millisecond)
 	}
-	return cl
+	var more [][16]byte
+	if f&32 != 0 {
+		n := d.uvarint("more bindings", uint64(len(d.b)/16))
+		if d.err == nil && n == 0 {
+			d.fail("more bindings")
+		}
+		for range n {
+			a := d.addr16("more binding")
+			if d.err != nil {
+				break
+			}
+			if !is6(&a) {
+				d.fail("IPv4 address among a DHCPv6 client's bindings")
+			}
+			more = append(more, a)
+		}
+	}
+	return cl, more
 }

@@ -73,7 +73,7 @@ func TestRecordRoundTrip(t *testing.T) {
 }
 
 func TestRecordSize(t *testing.T) {
-	cl := client{key: string(key("10.0.0.1")), addr: 0x0a000001, when: t0.UnixNano(), next: t0.Add(4 * time.Second).UnixNano(),
+	cl := client{key: string(key("10.0.0.1")), addr: a16(ip("10.0.0.1")), when: t0.UnixNano(), next: t0.Add(4 * time.Second).UnixNano(),
 		phase: phSend, sent: 2, capable: true, last: EvForceRenew}
 	r := Record{kind: recClient, camp: 12, cl: cl}
 	b, _ := r.MarshalBinary()
@@ -94,7 +94,8 @@ func TestUnmarshalErrors(t *testing.T) {
 		b    []byte
 	}{
 		{"empty", nil},
-		{"version", append([]byte{2}, hdr[1:]...)},
+		{"version", append([]byte{3}, hdr[1:]...)},
+		{"version 0", append([]byte{0}, hdr[1:]...)},
 		{"kind", []byte{1, 9, 1}},
 		{"truncated header", hdr[:len(hdr)-1]},
 		{"truncated client", cl[:len(cl)-1]},
@@ -217,7 +218,7 @@ func TestRestore(t *testing.T) {
 			t.Fatal(err)
 		}
 		recs := roundTrip(t, m2.Records())
-		orphan := Record{kind: recClient, camp: 77, cl: client{addr: 1, outcome: Renewed, when: t0.UnixNano()}}
+		orphan := Record{kind: recClient, camp: 77, cl: client{addr: a16(ip("0.0.0.1")), outcome: Renewed, when: t0.UnixNano()}}
 		m3 := NewManager()
 		err := m3.Restore(append(recs, orphan), t0, true)
 		if err == nil || len(m3.List()) != 0 {
@@ -238,6 +239,9 @@ func FuzzUnmarshal(f *testing.F) {
 	m.Observe(t0, Event{Kind: EvNak, Key: key("10.0.1.10")})
 	m.Forget(99)
 	start(&testing.T{}, m, t0, Selector{Client: "02:00:0a:01:00:05"}, DefaultOptions(), fixture())
+	start(&testing.T{}, m, t0, Selector{Pool: "office6", From: ip("fd77::1:1"), To: ip("fd77:ffff::")},
+		Options{ReconfMsg: ReconfRebind}, fixture6()) // DHCPv6 client with a prefix in More
+	m.Due(t0)
 	for _, r := range m.Records() {
 		b, _ := r.MarshalBinary()
 		f.Add(b)

@@ -1,8 +1,15 @@
-// Package reconf is the DHCPv4 reconfiguration campaign engine: it decides
-// which bound clients a campaign covers, when each of them gets a
-// FORCERENEW (RFC 3203), how often and how fast, what every event that
-// arrives meanwhile means for that client, and what happens to the leases
-// of clients that never come back.
+// Package reconf is the reconfiguration campaign engine for DHCPv4 and
+// DHCPv6: it decides which bound clients a campaign covers, when each of
+// them gets a FORCERENEW (RFC 3203) or a Reconfigure (RFC 8415 §18.3.11),
+// how often and how fast, what every event that arrives meanwhile means
+// for that client, and what happens to the leases of clients that never
+// come back.
+//
+// A campaign may cover clients of both families (a selector resolves to a
+// family by the leases it matches; Selector.Family restricts it). A
+// DHCPv4 client is one lease; a DHCPv6 client is one DUID, with every
+// binding of it the selector matched (its IA_NA addresses and delegated
+// prefixes): one Reconfigure makes it renew them all.
 //
 // Like package lease it is pure: no sockets, no goroutines, no clock. The
 // server reports what the lease engine did (Observe), asks what to send
@@ -15,13 +22,22 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/leased/leased/dhcpv6"
 )
 
-// Defaults for Options fields left zero.
+// Defaults for Options fields left zero. DHCPv4 has no standard values
+// (these are Junos' FORCERENEW defaults); the DHCPv6 ones are RFC 8415
+// §7.6's REC_MAX_RC and REC_TIMEOUT (Junos uses the same). They happen to
+// be equal; each family's clients take their own when Attempts or
+// Interval is zero.
 const (
-	DefaultAttempts = 8
-	DefaultInterval = 2 * time.Second
+	DefaultAttempts = 8               // DHCPv4 FORCERENEW messages per client
+	DefaultInterval = 2 * time.Second // DHCPv4 first retransmission wait
 	DefaultPace     = 1000
+
+	DefaultAttempts6 = 8               // REC_MAX_RC (RFC 8415 §7.6)
+	DefaultInterval6 = 2 * time.Second // REC_TIMEOUT (RFC 8415 §7.6)
 
 	// MaxAttempts and MaxInterval bound the retry schedule so the doubled
 	// waits stay far inside time.Duration.
@@ -74,16 +90,76 @@ func (f *OnFailure) UnmarshalText(b []byte) error {
 	return err
 }
 
+// ReconfMsg is the message a DHCPv6 client is asked to answer a
+// Reconfigure with (Reconfigure Message option 19, RFC 8415 §21.19).
+type ReconfMsg uint8
+
+const (
+	// ReconfRenew (the default): the client renews all its IAs. dhcpcd
+	// acts on it only when bound.
+	ReconfRenew ReconfMsg = iota
+	// ReconfRebind: the client rebinds (odhcp6c; dhcpcd 9.4 ignores it).
+	ReconfRebind
+	// ReconfInformationRequest: the client asks for configuration only
+	// (dhcpcd acts on it only in stateless mode).
+	ReconfInformationRequest
+	numReconfMsgs
+)
+
+var reconfMsgNames = [...]string{"renew", "rebind", "information-request"}
+
+func (r ReconfMsg) String() string {
+	if r < numReconfMsgs {
+		return reconfMsgNames[r]
+	}
+	return fmt.Sprintf("reconfmsg(%d)", uint8(r))
+}
+
+// MessageType is the option 19 value: dhcpv6.Renew, Rebind or
+// InformationRequest.
+func (r ReconfMsg) MessageType() dhcpv6.MessageType {
+	switch r {
+	case ReconfRebind:
+		return dhcpv6.Rebind
+	case ReconfInformationRequest:
+		return dhcpv6.InformationRequest
+	}
+	return dhcpv6.Renew
+}
+
+// ParseReconfMsg is the inverse of String.
+func ParseReconfMsg(s string) (ReconfMsg, error) {
+	for i, n := range reconfMsgNames {
+		if n == s {
+			return ReconfMsg(i), nil
+		}
+	}
+	return 0, fmt.Errorf("reconf: reconfigure message %q: want renew, rebind or information-request", s)
+}
+
+func (r ReconfMsg) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+func (r *ReconfMsg) UnmarshalText(b []byte) error {
+	v, err := ParseReconfMsg(string(b))
+	if err == nil {
+		*r = v
+	}
+	return err
+}
+
 // Options control one campaign. Start from DefaultOptions: a zero Pace
-// means unlimited, while zero Attempts and Interval mean the defaults.
+// means unlimited, while zero Attempts and Interval mean the defaults of
+// each client's family (DefaultAttempts/DefaultInterval for DHCPv4,
+// DefaultAttempts6/DefaultInterval6 for DHCPv6).
 type Options struct {
-	// Attempts is the number of FORCERENEW messages sent to a client that
-	// does not react (0: DefaultAttempts, at most MaxAttempts).
+	// Attempts is the number of FORCERENEW / Reconfigure messages sent to
+	// a client that does not react (0: the family's default, at most
+	// MaxAttempts).
 	Attempts int `json:"attempts"`
-	// Interval is the wait after the first FORCERENEW; each further wait
-	// doubles (2 s, 4 s, 8 s, ...). After the last attempt the client gets
-	// one more doubled wait before it counts as no_response. 0:
-	// DefaultInterval.
+	// Interval is the wait after the first message; each further wait
+	// doubles (2 s, 4 s, 8 s, ...; RFC 8415 §15 without the random
+	// factor). After the last attempt the client gets one more doubled
+	// wait before it counts as no_response. 0: the family's default.
 	Interval time.Duration `json:"interval"`
 	// Pace is the maximum number of FORCERENEW messages per second, per
 	// pool of the campaign: sends are spread evenly (one every 1/Pace s,
@@ -94,7 +170,10 @@ type Options struct {
 	OnFailure OnFailure `json:"on_failure"`
 	// ForceNAK makes ShouldNAK true for every client of the campaign that
 	// comes back with a renew/rebind/init-reboot, so it re-DISCOVERs and
-	// takes a fresh configuration (Junos behaviour).
+	// takes a fresh configuration (Junos behaviour). For DHCPv6 clients
+	// (ShouldNAK / ShouldForceRebind) the server answers their Renew or
+	// Rebind with lifetime 0 (lease6.Request.ForceRebind), so they
+	// Solicit again.
 	ForceNAK bool `json:"force_nak,omitempty"`
 	// RecycleNotCapable applies Recycle to clients that cannot be
 	// reconfigured (no reconfigure key), as soon as the campaign starts.
@@ -103,6 +182,9 @@ type Options struct {
 	// FORCERENEW even without an RFC 6704 key in its lease: for pools that
 	// authenticate with an RFC 3118 token or are explicitly insecure.
 	AssumeCapable bool `json:"assume_capable,omitempty"`
+	// ReconfMsg is the Reconfigure Message option of the DHCPv6
+	// Reconfigures (default renew); DHCPv4 clients ignore it.
+	ReconfMsg ReconfMsg `json:"reconf_msg,omitempty"`
 	// Pools overrides fields per pool (Junos per-group settings).
 	Pools map[string]Override `json:"pools,omitempty"`
 }
@@ -119,8 +201,10 @@ type Override struct {
 	AssumeCapable     *bool          `json:"assume_capable,omitempty"`
 }
 
-// DefaultOptions returns 8 attempts, 2 s doubling, 1000 FORCERENEW/s,
-// restore on failure.
+// DefaultOptions returns 8 attempts, 2 s doubling, 1000 messages/s per
+// pool, restore on failure, Reconfigure Message renew: the defaults of
+// both families (DefaultAttempts = DefaultAttempts6, DefaultInterval =
+// DefaultInterval6).
 func DefaultOptions() Options {
 	return Options{Attempts: DefaultAttempts, Interval: DefaultInterval, Pace: DefaultPace}
 }
@@ -151,18 +235,24 @@ func (o Options) Apply(ov *Override) Options {
 	return o
 }
 
-// forPool returns o with pool's override applied and defaults filled in
-// (Pools dropped).
-func (o Options) forPool(pool string) Options {
+// forPool returns o with pool's override applied and the defaults of the
+// pool's family filled in (Pools dropped).
+func (o Options) forPool(pool string, v6 bool) Options {
 	if ov, ok := o.Pools[pool]; ok {
 		o = o.Apply(&ov)
 	}
 	o.Pools = nil
 	if o.Attempts == 0 {
 		o.Attempts = DefaultAttempts
+		if v6 {
+			o.Attempts = DefaultAttempts6
+		}
 	}
 	if o.Interval == 0 {
 		o.Interval = DefaultInterval
+		if v6 {
+			o.Interval = DefaultInterval6
+		}
 	}
 	return o
 }
@@ -178,23 +268,28 @@ func (o Options) validate() error {
 			return fmt.Errorf("reconf: %space %d: want 0..%d (0 = unlimited)", where, r.Pace, MaxPace)
 		case r.OnFailure > Recycle:
 			return fmt.Errorf("reconf: %son-failure %d: want restore, delete or recycle", where, r.OnFailure)
+		case r.ReconfMsg >= numReconfMsgs:
+			return fmt.Errorf("reconf: %sreconfigure message %d: want renew, rebind or information-request", where, r.ReconfMsg)
 		}
 		return nil
 	}
-	if err := check("", o.forPool("")); err != nil {
-		return err
-	}
-	for p := range o.Pools {
-		if err := check("pool "+p+": ", o.forPool(p)); err != nil {
+	for _, v6 := range []bool{false, true} {
+		if err := check("", o.forPool("", v6)); err != nil {
 			return err
+		}
+		for p := range o.Pools {
+			if err := check("pool "+p+": ", o.forPool(p, v6)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
 func (o *Options) equal(p *Options) bool {
-	a, b := o.forPool(""), p.forPool("")
+	a, b := o.forPool("", false), p.forPool("", false)
 	if a.Attempts != b.Attempts || a.Interval != b.Interval || a.Pace != b.Pace || a.OnFailure != b.OnFailure ||
+		a.ReconfMsg != b.ReconfMsg ||
 		a.ForceNAK != b.ForceNAK || a.RecycleNotCapable != b.RecycleNotCapable || a.AssumeCapable != b.AssumeCapable ||
 		len(o.Pools) != len(p.Pools) {
 		return false
@@ -251,10 +346,10 @@ func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 type Outcome uint8
 
 const (
-	Pending    Outcome = iota // FORCERENEW scheduled/sent, or NAKed and re-DISCOVERing
-	Renewed                   // ACK to its renew/rebind/init-reboot on the same address
-	Rebound                   // NAK (or own DISCOVER) then a completed DORA
-	Informed                  // answered with DHCPINFORM (RFC 3203 §3)
+	Pending    Outcome = iota // FORCERENEW/Reconfigure scheduled/sent, or NAKed and re-DISCOVERing/Soliciting
+	Renewed                   // ACK (v6: Reply) to its renew/rebind/init-reboot on the same address
+	Rebound                   // NAK (v6: lifetime 0) or own DISCOVER/Solicit, then a completed DORA/Solicit-Request
+	Informed                  // answered with DHCPINFORM (RFC 3203 §3); v6: Information-request to a renew/rebind campaign
 	NoResponse                // attempts exhausted; OnFailure applied
 	NotCapable                // no reconfigure key: it would ignore FORCERENEW
 	Aborted                   // campaign stopped or halted before an answer
@@ -299,6 +394,22 @@ func Outcomes() []Outcome {
 // EventKind names what happened to a client. The kinds from Discover to
 // Deleted are reported by the server through Observe; the others are the
 // manager's own and appear only as ClientProgress.Last.
+//
+// DHCPv6 messages map onto the same kinds (set Event.V6):
+//
+//	Solicit                                   EvDiscover
+//	Renew / Rebind                            EvRequestRenew / EvRequestRebind
+//	Reply extending the client's bindings     EvAck: renewed; rebound after a
+//	  (to Renew, Rebind, or Request)            Solicit or a lifetime-0 Reply
+//	Reply with lifetime 0 or NoBinding to     EvNak (the client must Solicit)
+//	  a Renew or Rebind
+//	Reply to an Information-request           EvInform: renewed in a campaign
+//	                                            with ReconfMsg information-request
+//	Release / Decline                         EvRelease / EvDecline
+//	binding expired / deleted                 EvExpired / EvDeleted
+//
+// Request (after Advertise) and Confirm need not be reported: the Reply to
+// a Request is the EvAck that matters, and a Confirm changes no lifetime.
 type EventKind uint8
 
 const (
@@ -316,7 +427,7 @@ const (
 	EvDeleted
 	// manager events
 	EvSelected   // campaign started with this client
-	EvForceRenew // FORCERENEW sent
+	EvForceRenew // FORCERENEW (v6: Reconfigure) sent
 	EvTimeout    // attempts (or the wait for a DORA) exhausted
 	EvStop       // operator stopped the campaign
 	EvHalt       // restart without resume
@@ -342,11 +453,17 @@ type Event struct {
 	Kind EventKind
 	// Addr is the lease address concerned: ciaddr/requested address of a
 	// request, yiaddr of an ACK, the address released, declined, expired
-	// or deleted. May be invalid for DISCOVER.
+	// or deleted. May be invalid for DISCOVER. For DHCPv6: any binding of
+	// the client (an IA_NA address or a delegated prefix's first address),
+	// or invalid.
 	Addr netip.Addr
 	// Key is the client key (option 61, else htype+chaddr), as in
-	// lease.Lease.ClientID. May be empty for expired/deleted.
+	// lease.Lease.ClientID; for DHCPv6 the DUID. May be empty for
+	// expired/deleted (then the client is found by Addr).
 	Key []byte
+	// V6: the event is about a DHCPv6 client (Key is a DUID). Implied when
+	// Addr is an IPv6 address; set it when Addr is invalid.
+	V6 bool
 }
 
 // ActionKind is what the server must do for a campaign.
@@ -356,14 +473,22 @@ const (
 	// SendForceRenew: build an authenticated FORCERENEW for the lease at
 	// Addr (chaddr and xid from the lease) and unicast it.
 	SendForceRenew ActionKind = iota + 1
-	// DeleteLease: Engine.Delete the binding at Addr (OnFailure delete).
+	// DeleteLease: Engine.Delete the binding at Addr (OnFailure delete);
+	// for a DHCPv6 client also each address in More (lease6.Engine).
 	DeleteLease
 	// RecycleLease: return Addr to its pool (OnFailure recycle,
-	// RecycleNotCapable).
+	// RecycleNotCapable); for a DHCPv6 client also each address in More.
 	RecycleLease
+	// SendReconfigure: DHCPv6 (RFC 8415 §18.3.11). Build the Reconfigure
+	// for the client holding Addr with lease6.Engine.ReconfigureClient
+	// (Reply.ReconfMsg = Msg.MessageType()), sign it with
+	// auth.SignReconfigure6 and send it to the client, or through its
+	// relay as a Relay-reply. One action per client and attempt, whatever
+	// the number of its bindings.
+	SendReconfigure
 )
 
-var actionNames = [...]string{"", "send-forcerenew", "delete-lease", "recycle-lease"}
+var actionNames = [...]string{"", "send-forcerenew", "delete-lease", "recycle-lease", "send-reconfigure"}
 
 func (k ActionKind) String() string {
 	if int(k) < len(actionNames) && k != 0 {
@@ -378,9 +503,17 @@ type Action struct {
 	Kind     ActionKind
 	Campaign uint32
 	Addr     netip.Addr
-	Key      []byte // client key (a copy)
-	Attempt  int    // SendForceRenew: 1 for the first message
+	Key      []byte // client key (a copy); DHCPv6: the DUID
+	Attempt  int    // SendForceRenew / SendReconfigure: 1 for the first message
+	// Msg is the Reconfigure Message of a SendReconfigure.
+	Msg ReconfMsg
+	// More are the client's other selected bindings (DHCPv6 only: a
+	// client with an IA_NA and an IA_PD, or several IAs); nil otherwise.
+	More []netip.Addr
 }
+
+// V6 reports whether the action is about a DHCPv6 client.
+func (a *Action) V6() bool { return a.Addr.Is6() && !a.Addr.Is4In6() }
 
 // Counts are the clients of a campaign per outcome.
 type Counts struct {
@@ -441,28 +574,32 @@ type CampaignStatus struct {
 	Ended    time.Time `json:"ended,omitzero"` // zero while running
 	Pools    []string  `json:"pools"`          // pools covered
 	Clients  int       `json:"clients"`        // selected clients
-	Sent     int       `json:"sent"`           // FORCERENEW messages sent
+	Sent     int       `json:"sent"`           // FORCERENEW / Reconfigure messages sent
 	Counts   Counts    `json:"counts"`
 }
 
 // ClientProgress is one client of a campaign.
 type ClientProgress struct {
 	Campaign uint32     `json:"campaign"`
-	Addr     netip.Addr `json:"addr"`
-	Key      []byte     `json:"key"` // client key (option 61, else htype+chaddr)
-	Pool     string     `json:"pool"`
-	Capable  bool       `json:"capable"`
-	Sent     int        `json:"sent"`          // FORCERENEW messages sent
-	Next     time.Time  `json:"next,omitzero"` // next send or give-up time while pending
-	Outcome  Outcome    `json:"outcome"`
-	Last     EventKind  `json:"last"` // last thing that happened
-	When     time.Time  `json:"when"` // when it happened
+	Addr     netip.Addr `json:"addr"` // DHCPv6: its IA_NA address if selected, else its first prefix's
+	// More are a DHCPv6 client's other selected bindings.
+	More []netip.Addr `json:"more,omitempty"`
+	Key  []byte       `json:"key"` // client key (option 61, else htype+chaddr); DHCPv6: DUID
+	// Family is 4 or 6.
+	Family  int       `json:"family"`
+	Pool    string    `json:"pool"`
+	Capable bool      `json:"capable"`
+	Sent    int       `json:"sent"`          // FORCERENEW / Reconfigure messages sent
+	Next    time.Time `json:"next,omitzero"` // next send or give-up time while pending
+	Outcome Outcome   `json:"outcome"`
+	Last    EventKind `json:"last"` // last thing that happened
+	When    time.Time `json:"when"` // when it happened
 }
 
 // ClientFilter selects clients for Manager.Clients.
 type ClientFilter struct {
 	Outcomes []Outcome  // empty: all
-	After    netip.Addr // only addresses above (paging); invalid: from the start
+	After    netip.Addr // only addresses above (paging; IPv4 sort before IPv6); invalid: from the start
 	Limit    int        // 0: no limit
 }
 
