@@ -155,7 +155,11 @@ func compile(cfg *Config) (pools, error) {
 			}
 			continue
 		}
-		s.nres = uint64(len(p.resSlot))
+		for a := range p.resSlot {
+			if s.contains(a) {
+				s.nres++
+			}
+		}
 		for _, ri := range p.resWide {
 			rp := p.cfg.Reservations[ri].Prefix.Masked()
 			s.nres += pow2(p.cfg.PD.Length - max(rp.Bits(), p.cfg.PD.Prefix.Bits())).sat64()

@@ -274,3 +274,36 @@ var cmpOpts = cmp.Options{
 	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
 	cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) }),
 }
+
+// Reserved slots count as taken for everyone else: a range whose every
+// address but the reserved one is bound is full for other clients, and
+// the reserved client still gets its own; a reserved prefix outside the
+// delegation prefix does not shrink it.
+func TestReservedSlotsCounted(t *testing.T) {
+	cfg := testConfig()
+	cfg.Pools[1].Reservations = []Reservation{
+		{DUID: duidB, Addr: netip.MustParseAddr("fd78::11")},
+		{DUID: []byte{0xdd}, Prefix: netip.MustParsePrefix("fd78:ff::/56")},
+	}
+	cfg.Pools[1].PD = &PrefixPool{Prefix: netip.MustParsePrefix("fd78:100::/62"), Length: 64}
+	e := newEngine(t, cfg)
+	lab := func(r *Request) *Request { r.LinkAddr = netip.MustParseAddr("fd78::1"); return r }
+	for i := range 3 {
+		d := e.Handle(t0, lab(msg(dhcpv6.Request, []byte{1, byte(i)}, na(1), pd(2))))
+		if len(d.Persist) != 2 {
+			t.Fatalf("client %d: %+v", i, d.Reply.IAs)
+		}
+	}
+	d := e.Handle(t0, lab(msg(dhcpv6.Request, []byte{1, 9}, na(1), pd(2))))
+	if d.Reply.IAs[0].Status != dhcpv6.StatusNoAddrsAvail || len(d.Reply.IAs[1].Bindings) != 1 {
+		t.Fatalf("4th client: %+v", d.Reply.IAs)
+	}
+	d = e.Handle(t0, lab(msg(dhcpv6.Request, duidB, na(1))))
+	if len(d.Persist) != 1 || d.Persist[0].Addr.String() != "fd78::11" {
+		t.Fatalf("reserved client: %+v", d.Reply.IAs)
+	}
+	d = e.Handle(t0, lab(msg(dhcpv6.Request, []byte{0xdd}, pd(1))))
+	if len(d.Persist) != 1 || d.Reply.IAs[0].Bindings[0].Prefix.String() != "fd78:ff::/56" {
+		t.Fatalf("reserved prefix: %+v", d.Reply.IAs)
+	}
+}
