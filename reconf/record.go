@@ -43,7 +43,8 @@ const (
 //	          byte on-failure, byte flags: 1 force-NAK, 2 recycle-not-capable,
 //	          4 assume-capable, byte reconfigure message), uvarint n ×
 //	          per-pool override (string pool, byte mask, the set fields in
-//	          that order), uvarint n × string pool
+//	          that order; mask bit 7 the reconfigure message), uvarint n ×
+//	          string pool
 //	client (2, DHCPv4): 4 bytes address, string key, uvarint group, byte
 //	          flags (bits 0-2 phase, 3 capable, 4 has next), byte sent,
 //	          byte outcome, byte last event, varint when (Unix ms),
@@ -370,7 +371,7 @@ func (h *header) append(b []byte) []byte {
 		b = appendString(b, p)
 		var mask byte
 		for k, set := range []bool{v.Attempts != nil, v.Interval != nil, v.Pace != nil, v.OnFailure != nil,
-			v.ForceNAK != nil, v.RecycleNotCapable != nil, v.AssumeCapable != nil} {
+			v.ForceNAK != nil, v.RecycleNotCapable != nil, v.AssumeCapable != nil, v.ReconfMsg != nil} {
 			if set {
 				mask |= 1 << k
 			}
@@ -392,6 +393,9 @@ func (h *header) append(b []byte) []byte {
 			if p != nil {
 				b = append(b, boolBits(*p))
 			}
+		}
+		if v.ReconfMsg != nil {
+			b = append(b, byte(*v.ReconfMsg))
 		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(h.pools)))
@@ -633,7 +637,7 @@ func (d *decoder) header() *header {
 		}
 		p := d.string("override pool")
 		mask := d.byte("override mask")
-		if mask&^127 != 0 {
+		if mask&^127 != 0 && d.ver < 2 {
 			d.fail("override mask")
 		}
 		var v Override
@@ -662,6 +666,10 @@ func (d *decoder) header() *header {
 				t := x == 1
 				*dst = &t
 			}
+		}
+		if mask&128 != 0 {
+			x := ReconfMsg(d.byte("override reconfigure message"))
+			v.ReconfMsg = &x
 		}
 		if o.Pools == nil {
 			o.Pools = make(map[string]Override)

@@ -240,7 +240,7 @@ func FuzzUnmarshal(f *testing.F) {
 	m.Forget(99)
 	start(&testing.T{}, m, t0, Selector{Client: "02:00:0a:01:00:05"}, DefaultOptions(), fixture())
 	start(&testing.T{}, m, t0, Selector{Pool: "office6", From: ip("fd77::1:1"), To: ip("fd77:ffff::")},
-		Options{ReconfMsg: ReconfRebind}, fixture6()) // DHCPv6 client with a prefix in More
+		Options{ReconfMsg: ReconfRebind, Pools: map[string]Override{"office6": {ReconfMsg: ptr(ReconfInformationRequest)}}}, fixture6()) // DHCPv6 client with a prefix in More
 	m.Due(t0)
 	for _, r := range m.Records() {
 		b, _ := r.MarshalBinary()

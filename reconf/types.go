@@ -199,6 +199,9 @@ type Override struct {
 	ForceNAK          *bool          `json:"force_nak,omitempty"`
 	RecycleNotCapable *bool          `json:"recycle_not_capable,omitempty"`
 	AssumeCapable     *bool          `json:"assume_capable,omitempty"`
+	// ReconfMsg: the pool's Reconfigure Message (config dhcpv6 pool
+	// reconfigure.message).
+	ReconfMsg *ReconfMsg `json:"reconf_msg,omitempty"`
 }
 
 // DefaultOptions returns 8 attempts, 2 s doubling, 1000 messages/s per
@@ -231,6 +234,9 @@ func (o Options) Apply(ov *Override) Options {
 	}
 	if ov.AssumeCapable != nil {
 		o.AssumeCapable = *ov.AssumeCapable
+	}
+	if ov.ReconfMsg != nil {
+		o.ReconfMsg = *ov.ReconfMsg
 	}
 	return o
 }
@@ -313,7 +319,8 @@ func eqPtr[T comparable](a, b *T) bool {
 func (v *Override) equal(w *Override) bool {
 	return eqPtr(v.Attempts, w.Attempts) && eqPtr(v.Interval, w.Interval) && eqPtr(v.Pace, w.Pace) &&
 		eqPtr(v.OnFailure, w.OnFailure) && eqPtr(v.ForceNAK, w.ForceNAK) &&
-		eqPtr(v.RecycleNotCapable, w.RecycleNotCapable) && eqPtr(v.AssumeCapable, w.AssumeCapable)
+		eqPtr(v.RecycleNotCapable, w.RecycleNotCapable) && eqPtr(v.AssumeCapable, w.AssumeCapable) &&
+		eqPtr(v.ReconfMsg, w.ReconfMsg)
 }
 
 // State of a campaign.

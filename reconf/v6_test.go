@@ -252,7 +252,7 @@ func TestOutcomes6(t *testing.T) {
 		{ev(EvRelease, 2, "fd77::1:2"), Released},
 		{ev(EvDecline, 3, "fd77::1:3"), Declined},
 		{Event{Kind: EvExpired, Addr: ip("fd77:100:0:100::")}, Expired}, // by address only: client 1's prefix
-		{Event{Kind: EvDeleted, Key: duid(5), V6: true}, Deleted},        // by DUID only
+		{Event{Kind: EvDeleted, Key: duid(5), V6: true}, Deleted},       // by DUID only
 	} {
 		if p, ok := m.Observe(at(time.Second), c.e); !ok || p.Outcome != c.want {
 			t.Errorf("%v: %+v %v, want %v", c.e.Kind, p.Outcome, ok, c.want)
@@ -328,8 +328,11 @@ func TestMixedFamilies(t *testing.T) {
 
 func TestRecord6RoundTripResume(t *testing.T) {
 	m := NewManager()
-	st := start(t, m, t0, Selector{PrefixPool: "office6", Family: 6}, Options{Pace: 5, ReconfMsg: ReconfInformationRequest, OnFailure: Delete}, fixture6())
-	m.Due(t0)
+	st := start(t, m, t0, Selector{PrefixPool: "office6", Family: 6}, Options{Pace: 5, ReconfMsg: ReconfInformationRequest, OnFailure: Delete,
+		Pools: map[string]Override{"office6": {ReconfMsg: ptr(ReconfRebind)}}}, fixture6())
+	if a := m.Due(t0); len(a) != 1 || a[0].Msg != ReconfRebind {
+		t.Errorf("per-pool Reconfigure Message: %+v", a)
+	}
 	m.Observe(at(time.Second), Event{Kind: EvRequestRenew, Key: duid(5), V6: true})
 	m2 := NewManager()
 	start(t, m2, t0, Selector{Pool: "office6", From: ip("fd77::1:1"), To: ip("fd77::1:2")}, DefaultOptions(), fixture6())
