@@ -307,3 +307,32 @@ func TestReservedSlotsCounted(t *testing.T) {
 		t.Fatalf("reserved prefix: %+v", d.Reply.IAs)
 	}
 }
+
+// All, Leases and Pools may run while Handle serves (run with -race).
+func TestConcurrentReaders(t *testing.T) {
+	e := newEngine(t, benchConfig())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 2000 {
+			e.Handle(t0, msg(dhcpv6.Request, []byte{3, byte(i >> 8), byte(i)}, na(1), pd(2)))
+		}
+	}()
+	for n := 0; ; n++ {
+		for range e.All() {
+		}
+		e.Leases(lease.Filter{})
+		e.Pools(t0)
+		select {
+		case <-done:
+			if got := len(e.Leases(lease.Filter{})); got != 4000 {
+				t.Fatalf("%d leases, want 4000", got)
+			}
+			return
+		default:
+		}
+		if n > 100000 {
+			t.Fatal("writer did not finish")
+		}
+	}
+}
