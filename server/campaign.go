@@ -336,6 +336,10 @@ func (s *Server) campaignTick(now time.Time) {
 // runAction executes one campaign action after checking that the lease at
 // its address still belongs to the action's client.
 func (s *Server) runAction(ctx context.Context, now time.Time, a *reconf.Action) {
+	if a.V6() && s.v6 != nil {
+		s.runAction6(ctx, now, a)
+		return
+	}
 	l, ok := s.lookup(a.Addr)
 	ours := ok && bytes.Equal(l.ClientID, a.Key)
 	switch a.Kind {
@@ -356,7 +360,7 @@ func (s *Server) runAction(ctx context.Context, now time.Time, a *reconf.Action)
 			s.log.Info("campaign: lease changed, no forcerenew", "campaign", a.Campaign, "addr", a.Addr, "event", ev.String())
 			return
 		}
-		if err := s.ForceRenew(ctx, a.Addr); err != nil { // a Reconfigure for a DHCPv6 lease
+		if err := s.ForceRenew(ctx, a.Addr); err != nil {
 			// ForceRenew counted and logged it; a client that lost its
 			// key stays pending until its attempts are exhausted.
 			s.log.Debug("campaign forcerenew failed", "campaign", a.Campaign, "addr", a.Addr, "attempt", a.Attempt, "err", err)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -70,6 +71,12 @@ func (s *Server) recycle6(ctx context.Context, now time.Time, addr netip.Addr, k
 // The raised replay value is committed before sending. Errors are
 // *ForceRenewError (the same reasons as ForceRenew).
 func (s *Server) Reconfigure(ctx context.Context, addr netip.Addr) error {
+	return s.reconfigure6(ctx, addr, 0)
+}
+
+// reconfigure6 is Reconfigure with the Reconfigure Message msg (0: the
+// pool's configured one, else the engine's).
+func (s *Server) reconfigure6(ctx context.Context, addr netip.Addr, msg dhcpv6.MessageType) error {
 	v := s.v6
 	if v == nil {
 		return &ForceRenewError{Addr: addr, Reason: frNotFound, Err: fmt.Errorf("%s: DHCPv6 is not enabled: %w", addr, lease.ErrNotFound)}
@@ -93,7 +100,9 @@ func (s *Server) Reconfigure(ctx context.Context, addr netip.Addr) error {
 		v.eng.Revert(&d)
 		return fail(frEncode, errors.New("engine returned a Reconfigure without its lease"))
 	}
-	if m := v.reconfMsg(l.Pool); m != 0 {
+	if msg != 0 {
+		d.Reply.ReconfMsg = msg
+	} else if m := v.reconfMsg(l.Pool); m != 0 {
 		d.Reply.ReconfMsg = m
 	}
 	var path path6
@@ -166,22 +175,71 @@ func (v *v6state) ifaceByName(name string) *iface6 {
 	return nil
 }
 
-// forceRebind sets req.ForceRebind when a client a running force campaign
-// is reconfiguring renews or rebinds one of its bindings.
+// forceRebind sets req.ForceRebind when a client that a running force
+// campaign is reconfiguring renews or rebinds (the v4 forced NAK).
 func (s *Server) forceRebind(req *lease6.Request) {
-	for i := range req.IAs {
-		ia := &req.IAs[i]
-		for _, a := range ia.Addrs {
-			if s.camp.mgr.ShouldNAK(a) {
-				req.ForceRebind = true
-				return
+	if req.Type != dhcpv6.Request && s.camp.mgr.ShouldForceRebind(req.ClientID) {
+		req.ForceRebind = true
+	}
+}
+
+// runAction6 executes a campaign action for a DHCPv6 client: one
+// Reconfigure per client and attempt (sent for the first of its selected
+// bindings that is still bound), or the on-failure delete/recycle of each
+// of its bindings.
+func (s *Server) runAction6(ctx context.Context, now time.Time, a *reconf.Action) {
+	addrs := append([]netip.Addr{a.Addr}, a.More...)
+	switch a.Kind {
+	case reconf.SendReconfigure, reconf.SendForceRenew:
+		var target netip.Addr
+		ev := reconf.EvDeleted
+		for _, x := range addrs {
+			l, ok := s.v6.eng.Lookup(x)
+			ours := ok && bytes.Equal(l.ClientID, a.Key)
+			switch {
+			case ours && l.State == lease.StateBound:
+				target = x
+			case ours && l.State == lease.StateExpired:
+				ev = reconf.EvExpired
+			case ours && l.State == lease.StateReleased:
+				ev = reconf.EvRelease
+			case ok && l.State == lease.StateDeclined:
+				ev = reconf.EvDecline
+			}
+			if target.IsValid() {
+				break
 			}
 		}
-		for _, p := range ia.Prefixes {
-			if s.camp.mgr.ShouldNAK(p.Addr()) {
-				req.ForceRebind = true
-				return
+		if !target.IsValid() {
+			s.camp.mgr.Observe(now, reconf.Event{Kind: ev, Addr: a.Addr, Key: a.Key, V6: true})
+			s.log.Info("campaign: bindings changed, no reconfigure", "campaign", a.Campaign, "addr", a.Addr, "event", ev.String())
+			return
+		}
+		var msg dhcpv6.MessageType
+		if a.Kind == reconf.SendReconfigure && a.Msg != reconf.ReconfRenew {
+			msg = a.Msg.MessageType()
+		}
+		if err := s.reconfigure6(ctx, target, msg); err != nil {
+			s.log.Debug("campaign reconfigure failed", "campaign", a.Campaign, "addr", target, "attempt", a.Attempt, "err", err)
+		}
+	case reconf.DeleteLease:
+		for _, x := range addrs {
+			if l, ok := s.v6.eng.Lookup(x); !ok || !bytes.Equal(l.ClientID, a.Key) {
+				continue
 			}
+			if err := s.deleteLease6(ctx, x); err != nil {
+				s.log.Error("campaign: on-failure delete", "campaign", a.Campaign, "addr", x, "err", err)
+				continue
+			}
+			s.log.Info("campaign: lease deleted (no response)", "campaign", a.Campaign, "addr", x)
+		}
+	case reconf.RecycleLease:
+		for _, x := range addrs {
+			if err := s.recycle6(ctx, now, x, a.Key); err != nil {
+				s.log.Info("campaign: recycle not applied", "campaign", a.Campaign, "addr", x, "err", err)
+				continue
+			}
+			s.log.Info("campaign: lease recycled", "campaign", a.Campaign, "addr", x)
 		}
 	}
 }
@@ -198,7 +256,7 @@ func (s *Server) observe6(req *lease6.Request, d *lease6.Decision) {
 	key := req.ClientID
 	changed := false
 	obs := func(k reconf.EventKind, a netip.Addr) {
-		if _, ok := s.camp.mgr.Observe(now, reconf.Event{Kind: k, Addr: a, Key: key}); ok {
+		if _, ok := s.camp.mgr.Observe(now, reconf.Event{Kind: k, Addr: a, Key: key, V6: true}); ok {
 			changed = true
 		}
 	}
@@ -212,6 +270,13 @@ func (s *Server) observe6(req *lease6.Request, d *lease6.Decision) {
 			}
 		}
 		return netip.Addr{}
+	}
+	// A lifetime-0 or NoBinding answer is a NAK only to a Renew or Rebind
+	// (reconf.EventKind).
+	nak := func() {
+		if req.Type == dhcpv6.Renew || req.Type == dhcpv6.Rebind {
+			obs(reconf.EvNak, netip.Addr{})
+		}
 	}
 	replied := func() {
 		if !d.HasReply || d.Reply.Type != dhcpv6.Reply {
@@ -227,12 +292,12 @@ func (s *Server) observe6(req *lease6.Request, d *lease6.Decision) {
 				if b.Valid > 0 {
 					obs(reconf.EvAck, a)
 				} else {
-					obs(reconf.EvNak, netip.Addr{})
+					nak()
 				}
 				return
 			}
 			if ia.HasStatus {
-				obs(reconf.EvNak, netip.Addr{})
+				nak()
 				return
 			}
 		}
@@ -264,6 +329,8 @@ func (s *Server) observe6(req *lease6.Request, d *lease6.Decision) {
 		if d.HasReply && len(key) > 0 {
 			obs(reconf.EvInform, netip.Addr{})
 		}
+	case dhcpv6.Confirm:
+		// Changes no lifetime (reconf.EventKind).
 	}
 	if changed {
 		s.wakeCampaigns()

@@ -353,7 +353,7 @@ func (s *Server) handle6(sd *sender6, p *inPacket6, oob []byte) bool {
 	}
 	p.ifc = ifc
 	s.fillRequest6(p, pi)
-	if s.campaignsActive() && (m.Type == dhcpv6.Renew || m.Type == dhcpv6.Rebind || m.Type == dhcpv6.Request) {
+	if s.campaignsActive() && (m.Type == dhcpv6.Renew || m.Type == dhcpv6.Rebind) {
 		s.forceRebind(&p.req)
 	}
 	d := &sd.d
