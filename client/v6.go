@@ -696,6 +696,12 @@ func (c *Client6) reply(e *Env6, now time.Time, m *dhcpv6.Message, sid []byte) (
 			c.reset()
 			return Out6{Event: Ev6Released}, nil
 		}
+		if (st.Code == dhcpv6.StatusNoAddrsAvail || st.Code == dhcpv6.StatusNoPrefixAvail) &&
+			(c.state == V6Requesting || c.state == V6Soliciting) {
+			// Nothing to bind (§18.2.10.1): try again later.
+			c.reset()
+			return Out6{Event: Ev6NoAddrs}, nil
+		}
 		// §18.2.10: UnspecFail, UseMulticast, ...: keep the state, the
 		// retransmission timer retries.
 		return Out6{Event: Ev6Status}, nil

@@ -387,6 +387,15 @@ func TestV6NoAddrsAvail(t *testing.T) {
 	if c.State() != V6Init || c.Addr().IsValid() || c.Prefix().IsValid() {
 		t.Fatalf("after NoAddrsAvail: %v %v %v", c.State(), c.Addr(), c.Prefix())
 	}
+	// The same as a top-level status (some servers answer so).
+	sol = sent6(t, c.Solicit(e, t0), dhcpv6.Solicit)
+	req = sent6(t, handle6(t, &c, e, t0, build6(t, sol, adv), Ev6Advertise), dhcpv6.Request)
+	rep = defSrv(dhcpv6.Reply)
+	rep.addr, rep.status = false, int(dhcpv6.StatusNoAddrsAvail)
+	handle6(t, &c, e, t0, build6(t, req, rep), Ev6NoAddrs)
+	if c.State() != V6Init {
+		t.Fatalf("after top-level NoAddrsAvail: %v", c.State())
+	}
 }
 
 func TestV6TopLevelStatus(t *testing.T) {
