@@ -1,5 +1,5 @@
-// Command leasebench is a DHCPv4 load generator and client simulator built
-// on package client.
+// Command leasebench is a DHCPv4 and DHCPv6 load generator and client
+// simulator built on package client.
 //
 //	leasebench [flags] SCENARIO
 //	leasebench null-server [--listen 127.0.0.1:67]
@@ -28,6 +28,12 @@
 // leased address) need relay mode. Keep --sockets 1 there: every worker's
 // socket receives a copy of every broadcast reply, so more workers add
 // receive work without adding capacity.
+//
+// DHCPv6 (-6 or --family 6; bench6.go): scenarios solicit, renew, release
+// and reconfigure, in relay mode only: every worker is a relay agent on an
+// unprivileged port of --relay6 (::1) sending Relay-forward to --server6
+// ([::1]:547) with link-address --link, the client's link-local address as
+// peer-address, an Interface-Id and the RFC 8357 Relay Source Port option.
 //
 // See README.md for the configuration and the JSON report.
 package main
