@@ -127,7 +127,8 @@ func reconfigurePacket(t *testing.T, serverID, clientID []byte, msg dhcpv6.Messa
 // a wrong key, sent from the server's link-local address to the client's,
 // is ignored (dhcpcd logs the authentication failure and does not renew);
 // the same message signed with the key dhcpcd holds is acted on, so the
-// negative control is not vacuous. Then the operator changes the pool's
+// negative control is not vacuous. `leasectl reconfigure send ADDRESS`
+// makes dhcpcd renew. Then the operator changes the pool's
 // DNS server and reloads; a Reconfigure campaign over office6 makes
 // dhcpcd renew, and its hook sees the new DNS server.
 func TestDhcpcd6Reconfigure(t *testing.T) {
@@ -183,10 +184,21 @@ func TestDhcpcd6Reconfigure(t *testing.T) {
 		e.fatalf("lease changed after the forged Reconfigure: %+v, was %+v", x, l)
 	}
 	// Control: the same message signed with the key dhcpcd holds works.
+	time.Sleep(1100 * time.Millisecond)
 	if _, err := conn.WriteToUDPAddrPort(reconfigurePacket(t, serverID, clientID, dhcpv6.Renew, auth.TimeFloor(time.Now()), key), to); err != nil {
 		e.fatalf("send Reconfigure: %v", err)
 	}
 	ev, n = c.waitEvent(10*time.Second, n, "RENEW6")
+	checkBound6(e, ev, true, true, dns6)
+	l = srv.waitExpiry6After(na, l.Expires, 5*time.Second)
+
+	// One Reconfigure from leased itself (signed with the key of the
+	// renewal's Reply, from its link-local address): dhcpcd renews.
+	time.Sleep(1100 * time.Millisecond) // leasectl shows expiries to the second
+	if code, out, errs := srv.leasectl("reconfigure", "send", addr.String()); code != 0 || strings.TrimSpace(out) != "Reconfigure sent to "+addr.String() {
+		e.fatalf("leasectl reconfigure send %v: exit %d, stdout %q, stderr %q", addr, code, out, errs)
+	}
+	ev, n = c.waitEvent(5*time.Second, n, "RENEW6")
 	checkBound6(e, ev, true, true, dns6)
 	l = srv.waitExpiry6After(na, l.Expires, 5*time.Second)
 
@@ -197,6 +209,7 @@ func TestDhcpcd6Reconfigure(t *testing.T) {
 
 	// --wait follows the campaign to its end: exit 0 only when every
 	// selected client (dhcpcd) renewed, rebound or informed.
+	time.Sleep(1100 * time.Millisecond)
 	start := time.Now()
 	code, out, errs := srv.leasectl(reconfigureStartArgs("office6")...)
 	if code != 0 {
@@ -213,7 +226,7 @@ func TestDhcpcd6Reconfigure(t *testing.T) {
 	e.checkUnique6(srv.Leases6())
 	srv.Stop()
 	t.Logf("dhcpcd -6 hook: %s", c.reasons())
-	for _, line := range logLines(c.log, "econfigure") {
+	for _, line := range logLines(c.log, "RECONFIGURE6 from") {
 		t.Logf("dhcpcd: %s", line)
 	}
 	for _, line := range logLines(c.log, "authentication") {
