@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # leased demo: a server and real DHCP clients (dhcpcd, ISC dhclient, busybox
-# udhcpc) in network namespaces this script creates and removes. Nothing
-# leaves those namespaces. Run as root: `make demo`.
+# udhcpc; dhcpcd -6 for DHCPv6) in network namespaces this script creates
+# and removes. Nothing leaves those namespaces. Run as root: `make demo`.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -44,18 +44,33 @@ wait_for() {
 	return 1
 }
 
-step "network: namespace $srv with bridge vsrv 10.77.0.1/16, one namespace per client"
+# ipv6_now NS: IPv6 link-local addresses usable at once in NS (no duplicate
+# address detection), router advertisements ignored.
+ipv6_now() {
+	local k
+	for k in all default; do
+		ip netns exec "$1" sysctl -q -w net.ipv6.conf.$k.accept_dad=0 \
+			net.ipv6.conf.$k.dad_transmits=0 net.ipv6.conf.$k.accept_ra=0
+	done
+}
+
+step "network: namespace $srv with bridge vsrv 10.77.0.1/16 and fd77::1/64, one namespace per client"
 ip netns add "$srv"; namespaces+=("$srv")
 ip -n "$srv" link set lo up
-ip -n "$srv" link add vsrv type bridge
+ipv6_now "$srv"
+# No multicast snooping: DHCPv6 Solicits to ff02::1:2 reach leased on the
+# bridge without an MLD querier.
+ip -n "$srv" link add vsrv type bridge mcast_snooping 0
 ip -n "$srv" addr add 10.77.0.1/16 dev vsrv
+ip -n "$srv" -6 addr add fd77::1/64 dev vsrv nodad
 ip -n "$srv" link set vsrv up
 
-clients=(dhcpcd dhclient udhcpc)
+clients=(dhcpcd dhclient udhcpc dhcpcd6)
 for i in "${!clients[@]}"; do
 	ns="$tag-c$i"
 	ip netns add "$ns"; namespaces+=("$ns")
 	ip -n "$ns" link set lo up
+	ipv6_now "$ns"
 	ip -n "$ns" link add vcli type veth peer name "p$i" netns "$srv"
 	ip -n "$ns" link set vcli address "02:00:00:00:77:0$i"
 	ip -n "$srv" link set "p$i" master vsrv up
@@ -63,6 +78,7 @@ for i in "${!clients[@]}"; do
 done
 
 step "leased: examples/leased.yaml with data_dir and control socket moved to $work"
+grep -q '^dhcpv6:' examples/leased.yaml || { echo "demo: examples/leased.yaml has no dhcpv6 section" >&2; exit 1; }
 sed -e "s#^data_dir:.*#data_dir: $work/data#" \
 	-e "s#socket: /run/leased/control.sock#socket: $work/control.sock#" \
 	examples/leased.yaml >"$work/leased.yaml"
@@ -170,5 +186,50 @@ wait_for 10 "dhcpcd to renew with the new DNS server" dhcpcd_dns
 printf '%-9s %s\n' "dhcpcd:" "$(grep RENEW "$work/dhcpcd.events" | tail -n 1)"
 ctl forcerenew clients 1
 ctl forcerenew status
+
+step "DHCPv6: dhcpcd -6 asks for an address (IA_NA) and a delegated prefix (IA_PD)"
+# dhcpcd 9.4 sends Reconfigure Accept (option 20) only when told to; with it
+# leased's Reply carries a reconfigure key (RFC 8415 §20.4).
+cat >"$work/hook6.sh" <<'HOOK'
+#!/bin/sh
+echo "$(date +%T) $reason addr=${new_dhcp6_ia_na1_ia_addr1:-} prefix=${new_dhcp6_ia_pd1_prefix1:+$new_dhcp6_ia_pd1_prefix1/$new_dhcp6_ia_pd1_prefix1_length} dns=${new_dhcp6_name_servers:-}" >>"$HOOK_LOG"
+exit 0
+HOOK
+chmod +x "$work/hook6.sh"
+printf '#!/bin/sh\nHOOK_LOG=%s exec %s "$@"\n' "$work/dhcpcd6.events" "$work/hook6.sh" >"$work/dhcpcd6.sh"
+chmod +x "$work/dhcpcd6.sh"
+mkdir -p "$work/dhcpcd6/run" "$work/dhcpcd6/lib"
+cat >"$work/dhcpcd6.conf" <<CONF
+script $work/dhcpcd6.sh
+nodelay
+ipv6only
+noipv6rs
+option dhcp6_name_servers, reconfigure_accept
+interface vcli
+  ia_na 1
+  ia_pd 2 -
+CONF
+ip netns exec "$tag-c3" unshare -m --propagation private sh -c "
+	mount -t tmpfs tmpfs /run && mkdir -p /run/dhcpcd &&
+	mount --bind $work/dhcpcd6/run /run/dhcpcd && mount --bind $work/dhcpcd6/lib /var/lib/dhcpcd &&
+	exec dhcpcd -f $work/dhcpcd6.conf -B -6 vcli" >"$work/dhcpcd6.log" 2>&1 &
+pids+=($!)
+bound6() { grep -q BOUND6 "$work/dhcpcd6.events"; }
+wait_for 20 "dhcpcd -6 to bind" bound6
+printf '%-9s %s\n' "dhcpcd6:" "$(grep BOUND6 "$work/dhcpcd6.events" | tail -n 1)"
+step "leasectl leases (DHCPv4 and DHCPv6)"
+ctl leases
+
+step "Reconfigure: office6's DNS server changes to fd77::53; SIGHUP; a DHCPv6 Reconfigure campaign"
+sed -i "s#dns: \[fd77::1\]#dns: [fd77::53]#" "$work/leased.yaml"
+grep -q 'fd77::53' "$work/leased.yaml" || { echo "demo: no 'dns: [fd77::1]' line to change in the dhcpv6 section" >&2; exit 1; }
+reloads=$(grep -c '"msg":"reloaded"' "$work/leased.log" || true)
+kill -HUP "${pids[0]}"
+reloaded2() { [ "$(grep -c '"msg":"reloaded"' "$work/leased.log")" -gt "$reloads" ]; }
+wait_for 10 "leased to reload" reloaded2
+ctl reconfigure start --family 6 --pool office6 --attempts 3 --interval 1s --wait
+renewed6() { grep -E 'RENEW6|REBIND6' "$work/dhcpcd6.events" | grep -q fd77::53; }
+wait_for 10 "dhcpcd -6 to renew with the new DNS server" renewed6
+printf '%-9s %s\n' "dhcpcd6:" "$(grep -E 'RENEW6|REBIND6' "$work/dhcpcd6.events" | tail -n 1)"
 
 step "done: tearing down namespaces and processes"
