@@ -324,3 +324,43 @@ func (e *env) startDhcrelay6() *netns.Proc {
 	})
 	return p
 }
+
+// --- dibbler-relay ---------------------------------------------------------
+
+// startDibblerRelay6 runs dibbler-relay (Debian dibbler-relay) in the
+// relay namespace, in a private mount namespace whose /etc/dibbler,
+// /var/lib/dibbler and /var/log/dibbler are the test's directories (it
+// reads and writes only those compiled-in paths). Clients on RelayDownIf
+// (multicast), the server by unicast at ServerPrefix6 through RelayUpIf,
+// with an Interface-ID option.
+func (e *env) startDibblerRelay6() *netns.Proc {
+	e.t.Helper()
+	if e.top.Relay == nil {
+		e.t.Fatal("startDibblerRelay6 needs a relayed topology")
+	}
+	dir := e.path("dibbler")
+	for _, d := range []string{"etc", "lib", "log"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	conf := fmt.Sprintf("log-level 8\nlog-mode short\niface %q {\n  client multicast yes\n  interface-id 5555\n}\niface %q {\n  server unicast %s\n}\n",
+		netns.RelayDownIf, netns.RelayUpIf, netns.ServerPrefix6.Addr())
+	if err := os.WriteFile(filepath.Join(dir, "etc", "relay.conf"), []byte(conf), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	log := e.path("dibbler-relay.log")
+	e.addLog(log)
+	e.addLog(filepath.Join(dir, "log", "dibbler-relay.log"))
+	sh := fmt.Sprintf("mount --bind %[1]s/etc /etc/dibbler && mount --bind %[1]s/lib /var/lib/dibbler && "+
+		"mount --bind %[1]s/log /var/log/dibbler && exec dibbler-relay run", dir)
+	p, err := e.top.Relay.Start(log, "unshare", "-m", "--propagation", "private", "sh", "-c", sh)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.waitFor(10*time.Second, "dibbler-relay to listen on port 547", func() bool {
+		out, err := e.top.Relay.Run("ss", "-ulnH", "sport", "=", ":547")
+		return err == nil && strings.TrimSpace(out) != ""
+	})
+	return p
+}

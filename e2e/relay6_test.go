@@ -7,21 +7,34 @@ import (
 )
 
 // TestRelay6: three namespaces, client ↔ relay ↔ server, joined only by
-// ISC dhcrelay -6 (Debian isc-dhcp-relay) with an Interface-ID option.
+// a packaged DHCPv6 relay with an Interface-ID option: ISC dhcrelay -6
+// (Debian isc-dhcp-relay) and dibbler-relay (Debian dibbler-relay).
 // leased serves office6 on its own link and branch6 (fd78::/64) behind
 // the relay; the relay's link-address (fd78::1, RFC 8415 §19.1.1) selects
 // branch6. dhcpcd -6 in the client namespace gets an address and a /56
 // from branch6 and its DNS server through Relay-forward / Relay-reply,
 // renews through the relay, and releases.
 func TestRelay6(t *testing.T) {
-	e := newEnvRelayed(t, "dhcpcd", "dhcrelay", "ss")
+	for _, relay := range []string{"dhcrelay", "dibbler-relay"} {
+		t.Run(relay, func(t *testing.T) { testRelay6(t, relay) })
+	}
+}
+
+func testRelay6(t *testing.T, relay string) {
+	e := newEnvRelayed(t, "dhcpcd", relay, "ss")
 	cfg := defaultConfig6()
 	branch := netip.MustParsePrefix("fd78::/64")
 	branchPD := netip.MustParsePrefix("fd78:100::/40")
 	cfg.Pools = append(cfg.Pools, Pool6{Name: "branch6", Subnet: branch.String(), DNS: []string{"fd78::53"},
 		Ranges: [][2]string{{"fd78::1:0", "fd78::1:ffff"}}, PD: branchPD.String(), PDLen: 56})
 	srv := e.startLeased6(cfg)
-	e.startDhcrelay6()
+	relayLog := e.path("dhcrelay.log")
+	if relay == "dhcrelay" {
+		e.startDhcrelay6()
+	} else {
+		e.startDibblerRelay6()
+		relayLog = e.path("dibbler/log/dibbler-relay.log")
+	}
 
 	c := e.startDhcpcd6("dhcpcd6", dhcpcd6Opts{PD: true})
 	ev, n := c.waitEvent(20*time.Second, 0, "BOUND6")
@@ -35,8 +48,13 @@ func TestRelay6(t *testing.T) {
 	if l.Pool != "branch6" || lp.Pool != "branch6" {
 		e.fatalf("leasectl: %+v and %+v, want pool branch6", l, lp)
 	}
-	if len(logLines(e.path("dhcrelay.log"), "Relaying Reply")) == 0 {
+	// Both relays drop a Relay-reply without the Interface-ID they added:
+	// the Reply reaching dhcpcd shows leased echoed it (RFC 8415 §19.3).
+	if relay == "dhcrelay" && len(logLines(relayLog, "Relaying Reply")) == 0 {
 		e.fatalf("dhcrelay did not relay a Reply down")
+	}
+	if relay == "dibbler-relay" && len(logLines(relayLog, "RELAY_REPL was decapsulated: link=fd78::1", "interfaceID=5555")) == 0 {
+		e.fatalf("dibbler-relay did not get a Relay-reply with link fd78::1 and interface-id 5555")
 	}
 
 	time.Sleep(1100 * time.Millisecond)
@@ -44,6 +62,24 @@ func TestRelay6(t *testing.T) {
 	ev, n = c.waitEvent(10*time.Second, n, "RENEW6")
 	if a, p, _ := ev.v6(); a != addr || p != pd {
 		e.fatalf("renew through the relay gave %v %v, want %v %v", a, p, addr, pd)
+	}
+	srv.waitExpiry6After(na, l.Expires, 5*time.Second)
+
+	// A Reconfigure to a relayed client goes as a Relay-reply to the
+	// relay it came through (RFC 8415 §19.3), which passes it down from
+	// its own link-local address (dhcpcd accepts Reconfigure only from
+	// one).
+	time.Sleep(1100 * time.Millisecond)
+	l = srv.waitState6(na, "bound", time.Second)
+	if code, out, errs := srv.leasectl("reconfigure", "send", addr.String()); code != 0 {
+		e.fatalf("leasectl reconfigure send %v: exit %d %s %s", addr, code, out, errs)
+	}
+	ev, n = c.waitEvent(10*time.Second, n, "RENEW6")
+	if a, _, _ := ev.v6(); a != addr {
+		e.fatalf("renew after a relayed Reconfigure gave %v, want %v", a, addr)
+	}
+	if len(logLines(c.log, "RECONFIGURE6 from fe80:")) == 0 {
+		e.fatalf("dhcpcd log shows no RECONFIGURE6 from a link-local address")
 	}
 	srv.waitExpiry6After(na, l.Expires, 5*time.Second)
 
@@ -57,8 +93,8 @@ func TestRelay6(t *testing.T) {
 		}
 	}
 	srv.Stop()
-	t.Logf("dhcpcd -6 via dhcrelay hook: %s", c.reasons())
-	for _, line := range logLines(e.path("dhcrelay.log"), "Relaying") {
-		t.Logf("dhcrelay: %s", line)
+	t.Logf("dhcpcd -6 via %s hook: %s", relay, c.reasons())
+	for _, line := range append(logLines(relayLog, "Relaying"), logLines(relayLog, "RECONFIGURE")...) {
+		t.Logf("%s: %s", relay, line)
 	}
 }

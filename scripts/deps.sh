@@ -10,7 +10,8 @@ have dhcpcd   || need+=(dhcpcd-base)
 have dhclient || need+=(isc-dhcp-client)
 have udhcpc   || need+=(udhcpc)
 have perfdhcp || need+=(kea-admin)
-have dhcrelay || need+=(isc-dhcp-relay)    # DHCPv6 relay of e2e TestRelay6
+have dhcrelay || need+=(isc-dhcp-relay)    # DHCPv6 relays of e2e TestRelay6
+have dibbler-relay || need+=(dibbler-relay)
 have kea-dhcp6 || need+=(kea-dhcp6-server) # Kea DHCPv6: bench/compare, e2e TestKea6Harness
 have unshare  || need+=(util-linux)
 
