@@ -205,8 +205,12 @@ func (e *env) startDhclient6(name string, pd bool) *dhclient6 {
 	return c
 }
 
+// args: -D LL makes dhclient's DUID a DUID-LL (type 3) from vcli's MAC,
+// distinct from the DUID-LLT (type 1) dhcpcd makes from the same MAC (a
+// DUID-LLT made in the same second as dhcpcd's would be identical, one
+// client to the server).
 func (c *dhclient6) args(extra ...string) []string {
-	a := []string{"-6"}
+	a := []string{"-6", "-D", "LL"}
 	if c.pd {
 		a = append(a, "-P")
 	}
