@@ -1,13 +1,12 @@
 package server
 
 import (
-	"crypto/hmac"
-	"crypto/md5"
 	"errors"
 	"fmt"
 	"net/netip"
 	"time"
 
+	"github.com/leased/leased/auth"
 	"github.com/leased/leased/dhcpv6"
 	"github.com/leased/leased/lease6"
 )
@@ -126,17 +125,13 @@ func encodeReply6(w *dhcpv6.Writer, dst []byte, in *reply6, r *lease6.Reply, po 
 	if len(r.ReconfKey) == reconfKeyLen && r.Type == dhcpv6.Reply {
 		// RFC 8415 §20.4.1: the key goes in a Reply, protocol 3,
 		// algorithm 1, RDM 0, type 1.
-		var info [dhcpv6.AuthReconfigureInfoLen]byte
-		info[0] = dhcpv6.AuthInfoReconfigureKey
-		copy(info[1:], r.ReconfKey)
-		w.OptionAuth(dhcpv6.Auth{Protocol: dhcpv6.AuthProtoReconfigureKey, Algorithm: dhcpv6.AuthAlgHMACMD5,
-			RDM: dhcpv6.AuthRDMMonotonic, ReplayDetection: r.Replay, Info: info[:]})
+		auth.WriteKeyOption6(w, [auth.KeyLen]byte(r.ReconfKey), r.Replay)
 	}
 	closeRelays(w, in.path)
 	return w.End()
 }
 
-const reconfKeyLen = 16
+const reconfKeyLen = auth.KeyLen
 
 // writeBlock copies pre-encoded options.
 func writeBlock(w *dhcpv6.Writer, block []byte) {
@@ -184,7 +179,6 @@ func encodeReconfigure(w *dhcpv6.Writer, dst []byte, r *lease6.Reply, serverID, 
 	}
 	w.Reset(dst)
 	openRelays(w, p)
-	start := w.Len()
 	// RFC 8415 §18.3.11: transaction-id 0.
 	w.Header(dhcpv6.Reconfigure, 0)
 	w.Option(dhcpv6.OptServerID, serverID)
@@ -194,19 +188,17 @@ func encodeReconfigure(w *dhcpv6.Writer, dst []byte, r *lease6.Reply, serverID, 
 		msg = dhcpv6.Renew
 	}
 	w.OptionUint8(dhcpv6.OptReconfMsg, uint8(msg))
-	var info [dhcpv6.AuthReconfigureInfoLen]byte
-	info[0] = dhcpv6.AuthInfoHMACMD5
-	off := w.OptionAuth(dhcpv6.Auth{Protocol: dhcpv6.AuthProtoReconfigureKey, Algorithm: dhcpv6.AuthAlgHMACMD5,
-		RDM: dhcpv6.AuthRDMMonotonic, ReplayDetection: r.Replay, Info: info[:]})
-	end := w.Len()
+	off := auth.WriteReconfigureOption6(w, r.Replay)
 	closeRelays(w, p)
 	pkt, err := w.End()
 	if err != nil {
 		return nil, err
 	}
-	mac := hmac.New(md5.New, r.ReconfKey)
-	mac.Write(pkt[start:end]) // the digest field is still zero
-	copy(pkt[off+1:off+1+md5.Size], mac.Sum(nil))
+	// RFC 8415 §20.4.2: HMAC-MD5 over the Reconfigure (not the relay
+	// layers) with the digest field zero.
+	if err := auth.SignReconfigure6(pkt, off, r.ReconfKey, nil); err != nil {
+		return nil, fmt.Errorf("sign reconfigure: %w", err)
+	}
 	return pkt, nil
 }
 
