@@ -323,18 +323,34 @@ func (e *env) perfdhcp6(args ...string) (perfResult6, error) {
 // relay puts RelayDownIf's global address in link-address (§19.1.1).
 func (e *env) startDhcrelay6() *netns.Proc {
 	e.t.Helper()
-	if e.top.Relay == nil {
-		e.t.Fatal("startDhcrelay6 needs a relayed topology")
+	return e.startDhcrelay6At(0)
+}
+
+// startDhcrelay6At runs dhcrelay -6 -I in relay i of a chain: relay 0
+// relays to the server, relay i > 0 to relay i-1's downstream address
+// (netns.ChainPrefix6(i) ::1), so a message from the client crosses every
+// relay, each adding a Relay-forward layer. Log: dhcrelay-<i>.log
+// (dhcrelay.log for relay 0).
+func (e *env) startDhcrelay6At(i int) *netns.Proc {
+	e.t.Helper()
+	if i >= len(e.top.Relays) {
+		e.t.Fatalf("startDhcrelay6At(%d): the topology has %d relays", i, len(e.top.Relays))
 	}
+	up := netns.ServerPrefix6.Addr()
 	log := e.path("dhcrelay.log")
+	if i > 0 {
+		up = netns.ChainPrefix6(i).Addr().Next() // ::1 of link i
+		log = e.path(fmt.Sprintf("dhcrelay-%d.log", i))
+	}
 	e.addLog(log)
-	p, err := e.top.Relay.Start(log, "dhcrelay", "-6", "-d", "-I", "-pf", e.path("dhcrelay.pid"),
-		"-l", netns.RelayDownIf, "-u", netns.ServerPrefix6.Addr().String()+"%"+netns.RelayUpIf)
+	r := e.top.Relays[i]
+	p, err := r.Start(log, "dhcrelay", "-6", "-d", "-I", "-pf", log+".pid",
+		"-l", netns.RelayDownIf, "-u", up.String()+"%"+netns.RelayUpIf)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	e.waitFor(10*time.Second, "dhcrelay to listen on port 547", func() bool {
-		out, err := e.top.Relay.Run("ss", "-ulnH", "sport", "=", ":547")
+		out, err := r.Run("ss", "-ulnH", "sport", "=", ":547")
 		return err == nil && strings.TrimSpace(out) != ""
 	})
 	return p

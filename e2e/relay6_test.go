@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/leased/leased/internal/netns"
 	"net/netip"
 	"testing"
 	"time"
@@ -96,5 +97,76 @@ func testRelay6(t *testing.T, relay string) {
 	t.Logf("dhcpcd -6 via %s hook: %s", relay, c.reasons())
 	for _, line := range append(logLines(relayLog, "Relaying"), logLines(relayLog, "RECONFIGURE")...) {
 		t.Logf("%s: %s", relay, line)
+	}
+}
+
+// TestRelay6TwoHops: four namespaces, client ↔ dhcrelay ↔ dhcrelay ↔
+// leased. The client's Solicit reaches leased inside two Relay-forward
+// layers (RFC 8415 §19.1.2: the second relay wraps the first's message);
+// the inner relay's link-address (fd79::1) selects pool far6; leased
+// answers with two Relay-reply layers, each with its relay's Interface-ID
+// (§19.3). dhcpcd -6 binds an address and a /56 of far6, renews, is
+// reconfigured through both relays, and releases.
+func TestRelay6TwoHops(t *testing.T) {
+	requireEnv(t, "dhcpcd", "dhcrelay", "ss")
+	e := newEnvTop(t, netns.NewChain(t, 2))
+	cfg := defaultConfig6()
+	far := netns.ChainPrefix6(2) // fd79::/64, the client's link
+	farPD := netip.MustParsePrefix("fd79:100::/40")
+	cfg.Pools = append(cfg.Pools,
+		// The outer relay's link (fd78::/64) is a pool too: picking it
+		// would mean the outer layer's link-address was used.
+		Pool6{Name: "middle6", Subnet: netns.ChainPrefix6(1).String(), DNS: []string{"fd78::53"},
+			Ranges: [][2]string{{"fd78::1:0", "fd78::1:ffff"}}},
+		Pool6{Name: "far6", Subnet: far.String(), DNS: []string{"fd79::53"},
+			Ranges: [][2]string{{"fd79::1:0", "fd79::1:ffff"}}, PD: farPD.String(), PDLen: 56})
+	srv := e.startLeased6(cfg)
+	e.startDhcrelay6At(0)
+	e.startDhcrelay6At(1)
+
+	c := e.startDhcpcd6("dhcpcd6", dhcpcd6Opts{PD: true})
+	ev, n := c.waitEvent(20*time.Second, 0, "BOUND6")
+	addr, pd, dns := ev.v6()
+	if !netip.MustParsePrefix("fd79::1:0/112").Contains(addr) || pd.Bits() != 56 || !farPD.Contains(pd.Addr()) || dns != "fd79::53" {
+		e.fatalf("BOUND6 through two relays: address %v prefix %v DNS %q; want far6's (fd79::1:0/112, a /56 of %v, fd79::53)", addr, pd, dns, farPD)
+	}
+	na := netip.PrefixFrom(addr, 128)
+	l := srv.waitState6(na, "bound", 5*time.Second)
+	if l.Pool != "far6" {
+		e.fatalf("leasectl: %+v, want pool far6", l)
+	}
+	// The outer relay saw the inner one's Relay-forward and passed a
+	// Relay-reply down to it (a nested layer leased built).
+	if len(logLines(e.path("dhcrelay.log"), "Relaying Relay-reply to fd78::2")) == 0 ||
+		len(logLines(e.path("dhcrelay-1.log"), "Relaying Reply to fe80:")) == 0 {
+		e.fatalf("the Reply did not come down through both relays")
+	}
+
+	time.Sleep(1100 * time.Millisecond)
+	c.ctl("-N")
+	ev, n = c.waitEvent(10*time.Second, n, "RENEW6")
+	if a, p, _ := ev.v6(); a != addr || p != pd {
+		e.fatalf("renew through two relays gave %v %v, want %v %v", a, p, addr, pd)
+	}
+	l = srv.waitExpiry6After(na, l.Expires, 5*time.Second)
+
+	time.Sleep(1100 * time.Millisecond)
+	if code, out, errs := srv.leasectl("reconfigure", "send", addr.String()); code != 0 {
+		e.fatalf("leasectl reconfigure send %v: exit %d %s %s", addr, code, out, errs)
+	}
+	ev, n = c.waitEvent(10*time.Second, n, "RENEW6")
+	if a, _, _ := ev.v6(); a != addr {
+		e.fatalf("renew after a Reconfigure through two relays gave %v, want %v", a, addr)
+	}
+	srv.waitExpiry6After(na, l.Expires, 5*time.Second)
+
+	c.ctl("-k")
+	c.waitEvent(10*time.Second, n, "RELEASE6")
+	srv.waitState6(na, "released", 5*time.Second)
+	srv.waitState6(pd, "released", 5*time.Second)
+	srv.Stop()
+	t.Logf("dhcpcd -6 via two dhcrelays: %s", c.reasons())
+	for _, line := range append(logLines(e.path("dhcrelay.log"), "Relaying"), logLines(e.path("dhcrelay-1.log"), "Relaying")...) {
+		t.Logf("dhcrelay: %s", line)
 	}
 }

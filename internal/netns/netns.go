@@ -107,8 +107,11 @@ type NS struct {
 type Topology struct {
 	Server *NS
 	Client *NS
-	// Relay is nil unless the topology was made by NewRelayed.
+	// Relay is nil unless the topology was made by NewRelayed or
+	// NewChain (then it is Relays[0], the one next to the server).
 	Relay *NS
+	// Relays are the relay namespaces of a chain, server side first.
+	Relays []*NS
 	// Dir is a per-topology temporary directory for configs and logs.
 	Dir string
 }
@@ -140,28 +143,75 @@ func New(t testing.TB) *Topology {
 // server has routes to the downstream subnets via the relay (replies to a
 // relay go to its upstream address, which is on-link). Nothing is
 // forwarded by the kernel: only a relay process joins the two links.
-func NewRelayed(t testing.TB) *Topology {
+func NewRelayed(t testing.TB) *Topology { return NewChain(t, 1) }
+
+// ChainPrefix6 is the IPv6 prefix of link k of a chain (NewChain): link 0
+// is the server's (fd77::/64), link k is fd77+k::/64. On a link the side
+// nearer the server has ::1, the other side ::2 (a client has only its
+// link-local address).
+func ChainPrefix6(k int) netip.Prefix {
+	return netip.MustParsePrefix(fmt.Sprintf("fd%02x::/64", 0x77+k))
+}
+
+// ChainPrefix is ChainPrefix6 for IPv4: 10.77+k.0.0/16.
+func ChainPrefix(k int) netip.Prefix {
+	return netip.MustParsePrefix(fmt.Sprintf("10.%d.0.0/16", 77+k))
+}
+
+func hostIn(p netip.Prefix, host byte) netip.Prefix {
+	b := p.Addr().AsSlice()
+	b[len(b)-1] = host
+	a, _ := netip.AddrFromSlice(b)
+	return netip.PrefixFrom(a, p.Bits())
+}
+
+// NewChain creates Server — Relays[0] — … — Relays[n-1] — Client, n ≥ 1
+// relay namespaces, each with RelayUpIf towards the server and RelayDownIf
+// towards the client. Link k (0: the server's) carries ChainPrefix6(k) and
+// ChainPrefix(k): ::1 / .1 on the side nearer the server, ::2 / .2 on the
+// other (ServerPrefix and ServerPrefix6 on the server; RelayUpPrefix*,
+// RelayDownPrefix* are relay 0's). The server routes every downstream link
+// via relay 0; relay i routes the links below it via relay i+1.
+func NewChain(t testing.TB, n int) *Topology {
 	t.Helper()
-	n := seq.Add(1)
-	base := fmt.Sprintf("le2e-%d-%d", os.Getpid(), n)
+	if n < 1 {
+		t.Fatalf("netns: NewChain needs at least one relay, got %d", n)
+	}
+	k := seq.Add(1)
+	base := fmt.Sprintf("le2e-%d-%d", os.Getpid(), k)
 	srv := newNS(t, base+"-s")
-	rel := newNS(t, base+"-r")
+	relays := make([]*NS, n)
+	for i := range relays {
+		relays[i] = newNS(t, fmt.Sprintf("%s-r%d", base, i))
+	}
 	cli := newNS(t, base+"-c")
-	srv.MustRun("ip", "link", "add", ServerIf, "type", "veth", "peer", "name", RelayUpIf, "netns", rel.Name)
-	rel.MustRun("ip", "link", "add", RelayDownIf, "type", "veth", "peer", "name", ClientIf, "netns", cli.Name)
-	srv.MustRun("ip", "addr", "add", ServerPrefix.String(), "dev", ServerIf)
-	srv.MustRun("ip", "-6", "addr", "add", ServerPrefix6.String(), "dev", ServerIf, "nodad")
-	rel.MustRun("ip", "addr", "add", RelayUpPrefix.String(), "dev", RelayUpIf)
-	rel.MustRun("ip", "-6", "addr", "add", RelayUpPrefix6.String(), "dev", RelayUpIf, "nodad")
-	rel.MustRun("ip", "addr", "add", RelayDownPrefix.String(), "dev", RelayDownIf)
-	rel.MustRun("ip", "-6", "addr", "add", RelayDownPrefix6.String(), "dev", RelayDownIf, "nodad")
+	// Link 0: server — relay 0; link i: relay i-1 — relay i; link n: relay n-1 — client.
+	srv.MustRun("ip", "link", "add", ServerIf, "type", "veth", "peer", "name", RelayUpIf, "netns", relays[0].Name)
+	for i := 1; i < n; i++ {
+		relays[i-1].MustRun("ip", "link", "add", RelayDownIf, "type", "veth", "peer", "name", RelayUpIf, "netns", relays[i].Name)
+	}
+	relays[n-1].MustRun("ip", "link", "add", RelayDownIf, "type", "veth", "peer", "name", ClientIf, "netns", cli.Name)
+	addr := func(ns *NS, ifname string, link int, host byte) {
+		ns.MustRun("ip", "addr", "add", hostIn(ChainPrefix(link), host).String(), "dev", ifname)
+		ns.MustRun("ip", "-6", "addr", "add", hostIn(ChainPrefix6(link), host).String(), "dev", ifname, "nodad")
+	}
+	addr(srv, ServerIf, 0, 1)
 	srv.MustRun("ip", "link", "set", ServerIf, "up")
-	rel.MustRun("ip", "link", "set", RelayUpIf, "up")
-	rel.MustRun("ip", "link", "set", RelayDownIf, "up")
+	for i, r := range relays {
+		addr(r, RelayUpIf, i, 2)
+		addr(r, RelayDownIf, i+1, 1)
+		r.MustRun("ip", "link", "set", RelayUpIf, "up")
+		r.MustRun("ip", "link", "set", RelayDownIf, "up")
+	}
 	cli.MustRun("ip", "link", "set", ClientIf, "up")
-	srv.MustRun("ip", "route", "add", RelayDownPrefix.Masked().String(), "via", RelayUpPrefix.Addr().String())
-	srv.MustRun("ip", "-6", "route", "add", RelayDownPrefix6.Masked().String(), "via", RelayUpPrefix6.Addr().String())
-	top := &Topology{Server: srv, Relay: rel, Client: cli, Dir: t.TempDir()}
+	for link := 1; link <= n; link++ {
+		srv.MustRun("ip", "route", "add", ChainPrefix(link).String(), "via", hostIn(ChainPrefix(0), 2).Addr().String())
+		srv.MustRun("ip", "-6", "route", "add", ChainPrefix6(link).String(), "via", hostIn(ChainPrefix6(0), 2).Addr().String())
+		for i := 0; i+1 < link && i+1 < n; i++ {
+			relays[i].MustRun("ip", "-6", "route", "add", ChainPrefix6(link).String(), "via", hostIn(ChainPrefix6(i+1), 2).Addr().String())
+		}
+	}
+	top := &Topology{Server: srv, Relay: relays[0], Relays: relays, Client: cli, Dir: t.TempDir()}
 	top.waitLinks(t)
 	return top
 }
@@ -175,8 +225,8 @@ func (top *Topology) waitLinks(t testing.TB) {
 		ifname string
 	}
 	ends := []end{{top.Server, ServerIf}, {top.Client, ClientIf}}
-	if top.Relay != nil {
-		ends = append(ends, end{top.Relay, RelayUpIf}, end{top.Relay, RelayDownIf})
+	for _, r := range top.Relays {
+		ends = append(ends, end{r, RelayUpIf}, end{r, RelayDownIf})
 	}
 	for _, e := range ends {
 		if _, err := e.ns.WaitLinkLocal(e.ifname, 5*time.Second); err != nil {

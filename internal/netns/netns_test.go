@@ -203,3 +203,34 @@ func TestRelayed(t *testing.T) {
 		t.Fatal("client link-local reachable from the server: the relay is bypassed")
 	}
 }
+
+// TestChain: two relays; each link reaches only its neighbours.
+func TestChain(t *testing.T) {
+	Require(t)
+	top := NewChain(t, 2)
+	if len(top.Relays) != 2 || top.Relay != top.Relays[0] {
+		t.Fatalf("relays %v, relay %v", top.Relays, top.Relay)
+	}
+	r0, r1 := top.Relays[0], top.Relays[1]
+	up1 := netip.MustParseAddr("fd78::2")
+	if !udpReach(t, r0, netip.MustParseAddr("fd78::1"), r1, up1, up1, 3*time.Second) {
+		t.Fatal("relay 0 cannot reach relay 1 on link 1")
+	}
+	if !udpReach(t, top.Server, ServerPrefix6.Addr(), r0, RelayUpPrefix6.Addr(), RelayUpPrefix6.Addr(), 3*time.Second) {
+		t.Fatal("server cannot reach relay 0")
+	}
+	cll, err := top.Client.LinkLocal(ClientIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rll, err := r1.LinkLocal(RelayDownIf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !udpReach(t, r1, rll, top.Client, cll, cll.WithZone(RelayDownIf), 3*time.Second) {
+		t.Fatal("relay 1 cannot reach the client")
+	}
+	if out := r1.MustRun("ip", "-6", "addr", "show", "dev", RelayDownIf); !strings.Contains(out, "fd79::1/64") {
+		t.Fatalf("relay 1 downstream: %q, want fd79::1/64", out)
+	}
+}
