@@ -44,8 +44,8 @@ var (
 
 // V6Options configure the DHCPv6 service of a Server (Options.V6).
 type V6Options struct {
-	// Interfaces to serve, by name: the server joins ff02::1:2 on each and
-	// drops packets arriving on others.
+	// Interfaces to serve, by name: the server joins ff02::1:2 and
+	// ff05::1:3 on each and drops packets arriving on others.
 	Interfaces []string
 	// Port is the UDP port to listen on; 0 means 547, negative means any
 	// free port (tests, leasebench; see Server.Port6). Relays are answered
@@ -94,6 +94,15 @@ type v6state struct {
 	cfg      *lease6.Config
 	msgs     map[string]dhcpv6.MessageType // under cfgMu
 }
+
+// serverGroups6 are the multicast groups a server listens on (RFC 8415
+// §7.1): All_DHCP_Relay_Agents_and_Servers (ff02::1:2, clients and relays
+// on the link) and All_DHCP_Servers (ff05::1:3, site scope, which relays
+// may send to instead of a list of server addresses).
+var serverGroups6 = [...]netip.Addr{dhcpv6.AllRelayAgentsAndServers, allDHCPServers}
+
+// allDHCPServers is All_DHCP_Servers (RFC 8415 §7.1).
+var allDHCPServers = netip.MustParseAddr("ff05::1:3")
 
 // maxPacket6 is the largest DHCPv6 message read: relayed messages with
 // several layers exceed the 1500 of DHCPv4.
@@ -174,14 +183,16 @@ func (s *Server) initV6(o *V6Options) error {
 	v.conn = conn
 	v.port = conn.LocalAddr().(*net.UDPAddr).Port
 	for _, ifc := range v.ifaces {
-		if err := joinGroup6(conn, ifc.index, dhcpv6.AllRelayAgentsAndServers); err != nil {
-			if ifc.loopback {
-				// lo has no multicast; relays and tests unicast to it.
-				s.log.Debug("dhcpv6: not joining ff02::1:2 on a loopback interface", "interface", ifc.name, "err", err)
-				continue
+		for _, g := range serverGroups6 {
+			if err := joinGroup6(conn, ifc.index, g); err != nil {
+				if ifc.loopback {
+					// lo has no multicast; relays and tests unicast to it.
+					s.log.Debug("dhcpv6: not joining a multicast group on a loopback interface", "interface", ifc.name, "group", g, "err", err)
+					continue
+				}
+				conn.Close()
+				return fmt.Errorf("server: interface %q: join %s: %w", ifc.name, g, err)
 			}
-			conn.Close()
-			return fmt.Errorf("server: interface %q: join %s: %w", ifc.name, dhcpv6.AllRelayAgentsAndServers, err)
 		}
 	}
 	v.m = newMetrics6(s.reg)
