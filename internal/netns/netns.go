@@ -1,7 +1,11 @@
 // Package netns builds throw-away Linux network namespace topologies for
 // end-to-end tests: a server namespace and a client namespace joined by one
-// veth pair, processes started inside them and stopped by the PID the test
-// started, and UDP sockets opened inside a namespace from the test process.
+// veth pair (New), or with one or more relay namespaces between them
+// (NewRelayed, NewChain); processes started inside them and stopped by the
+// PID the test started; UDP sockets (IPv4 or IPv6) opened inside a
+// namespace from the test process. IPv6 is ready at once for DHCPv6: no
+// duplicate address detection, no router advertisements, link-local
+// addresses usable before New returns, fd77::1/64 on the server side.
 // Everything is removed in t.Cleanup, also when the test fails.
 //
 // It needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and iproute2. Traffic never
