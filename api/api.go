@@ -459,14 +459,6 @@ func parseIP(s string) (netip.Addr, error) {
 	return a.Unmap(), nil
 }
 
-func parseV4(s string) (netip.Addr, error) {
-	a, err := netip.ParseAddr(s)
-	if err != nil || !a.Is4() {
-		return netip.Addr{}, fmt.Errorf("%q is not an IPv4 address (like 192.0.2.10)", s)
-	}
-	return a, nil
-}
-
 // validClient reports whether s is a hardware address (aa:bb:cc:dd:ee:ff,
 // aa-bb-.., aabb.ccdd.eeff), a hex client id or DUID, or an IP address:
 // the forms lease.Filter.Client matches.

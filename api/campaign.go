@@ -55,29 +55,36 @@ type CampaignRequest struct {
 
 // CampaignSelector chooses the bound leases of a campaign. Exactly one
 // form: all; pool; pool + section; pool + section + range; range
-// (optionally with pool); client.
+// (optionally with pool); prefix pool (optionally with a range); client.
+// Family may restrict any form, and alone stands for all of a family.
 type CampaignSelector struct {
 	// All selects every bound lease of the server; it cannot be combined
 	// with another field, and a request that sets no field must set it
 	// (an empty selector is refused rather than meaning everything).
 	All     bool   `json:"all,omitempty"`
 	Pool    string `json:"pool,omitempty"`
-	Section *int   `json:"section,omitempty"`
-	// From and To are an inclusive IPv4 range; both or neither.
+	Section *int   `json:"section,omitempty"` // DHCPv4 pools only
+	// PrefixPool selects the delegated prefixes (IA_PD bindings) of one
+	// DHCPv6 pool; pool, if also given, must name the same pool.
+	PrefixPool string `json:"prefix_pool,omitempty"`
+	// From and To are an inclusive range of one family; both or neither.
+	// A delegated prefix is in the range when its first address is.
 	From netip.Addr `json:"from,omitzero"`
 	To   netip.Addr `json:"to,omitzero"`
 	// Client is one client: leased address (IPv4 or IPv6), hardware
 	// address, client id or DHCPv6 DUID in hex.
 	Client string `json:"client,omitempty"`
 	// Family restricts the campaign to DHCPv4 (4: FORCERENEW) or DHCPv6
-	// (6: Reconfigure) clients; 0 for both. With no range it stands for
-	// the whole address range of the family.
+	// (6: Reconfigure) clients; 0 for both (reconf.Selector.Family).
 	Family int `json:"family,omitempty"`
 }
 
 // CampaignOptions are a campaign's settings. In a request every field is
-// optional: attempts 8, interval "2s" (doubling), pace 1000 FORCERENEW/s
-// (0 = unlimited), on_failure "restore". In an answer every field is set.
+// optional: attempts and interval the family's defaults (8 and "2s"
+// doubling for both: reconf.DefaultAttempts, DefaultAttempts6 = RFC 8415
+// REC_MAX_RC), pace 1000 messages/s (0 = unlimited), on_failure
+// "restore", reconf_msg "renew". In an answer every field is set, except
+// reconf_msg for a campaign that selects DHCPv4 clients only.
 type CampaignOptions struct {
 	Attempts          int    `json:"attempts,omitempty"`
 	Interval          string `json:"interval,omitempty"` // Go duration: "2s", "500ms"
@@ -85,6 +92,11 @@ type CampaignOptions struct {
 	OnFailure         string `json:"on_failure,omitempty"` // restore, delete, recycle
 	ForceNAK          bool   `json:"force_nak"`
 	RecycleNotCapable bool   `json:"recycle_not_capable"`
+	// ReconfMsg is what the DHCPv6 Reconfigures ask the clients to do
+	// (Reconfigure Message option, RFC 8415 §21.19): renew (default),
+	// rebind or information-request. Refused for a campaign that selects
+	// DHCPv4 clients only.
+	ReconfMsg string `json:"reconf_msg,omitempty"`
 }
 
 // Campaign is the JSON form of a campaign's status.
@@ -103,17 +115,25 @@ type Campaign struct {
 	Counts      reconf.Counts    `json:"counts"`  // clients per outcome
 }
 
-// CampaignClient is one client of a campaign.
+// CampaignClient is one client of a campaign: a DHCPv4 lease, or a
+// DHCPv6 client (one DUID) with every binding of it the selector matched.
 type CampaignClient struct {
-	Address  netip.Addr `json:"address"`
-	ClientID string     `json:"client_id"` // client key in hex (option 61, else htype+chaddr)
-	Pool     string     `json:"pool"`
-	Capable  bool       `json:"capable"` // can act on an authenticated FORCERENEW
-	Sent     int        `json:"sent"`    // FORCERENEW messages sent to it
-	Next     time.Time  `json:"next,omitzero"`
-	Outcome  string     `json:"outcome"`
-	Last     string     `json:"last"` // last event
-	When     time.Time  `json:"when,omitzero"`
+	// Address is the lease address; for a DHCPv6 client its IA_NA
+	// address if one was selected, else its first delegated prefix's
+	// first address.
+	Address netip.Addr `json:"address"`
+	// More are a DHCPv6 client's other selected bindings (addresses, and
+	// first addresses of delegated prefixes); absent otherwise.
+	More     []netip.Addr `json:"more,omitempty"`
+	Family   int          `json:"family"`    // 4 or 6
+	ClientID string       `json:"client_id"` // client key in hex (option 61, else htype+chaddr); DHCPv6: the DUID
+	Pool     string       `json:"pool"`
+	Capable  bool         `json:"capable"` // can act on an authenticated FORCERENEW
+	Sent     int          `json:"sent"`    // FORCERENEW messages sent to it
+	Next     time.Time    `json:"next,omitzero"`
+	Outcome  string       `json:"outcome"`
+	Last     string       `json:"last"` // last event
+	When     time.Time    `json:"when,omitzero"`
 }
 
 // Succeeded reports whether o is an outcome in which the client took the
@@ -132,22 +152,34 @@ func OutcomeNames() []string {
 }
 
 // CampaignFromStatus converts the manager's status to its JSON form.
+// Options.ReconfMsg is left out when the selector alone says the campaign
+// is DHCPv4-only (family 4, an IPv4 range or client address); the
+// handler also leaves it out for DHCPv4 pools.
 func CampaignFromStatus(s *reconf.CampaignStatus) Campaign {
 	o := s.Options
 	pace := o.Pace
+	sel := &s.Selector
+	fam := selectorFamily(sel)
 	attempts, interval := o.Attempts, o.Interval
 	if attempts == 0 {
 		attempts = reconf.DefaultAttempts
+		if fam == 6 {
+			attempts = reconf.DefaultAttempts6
+		}
 	}
 	if interval == 0 {
 		interval = reconf.DefaultInterval
+		if fam == 6 {
+			interval = reconf.DefaultInterval6
+		}
 	}
 	c := Campaign{
 		ID:          s.ID,
-		Description: s.Selector.String(),
+		Description: sel.String(),
 		Selector: CampaignSelector{
-			All:  s.Selector.Pool == "" && s.Selector.Section == nil && !s.Selector.From.IsValid() && s.Selector.Client == "",
-			Pool: s.Selector.Pool, Section: s.Selector.Section, From: s.Selector.From, To: s.Selector.To, Client: s.Selector.Client,
+			All:  sel.Pool == "" && sel.Section == nil && sel.PrefixPool == "" && !sel.From.IsValid() && sel.Client == "",
+			Pool: sel.Pool, Section: sel.Section, PrefixPool: sel.PrefixPool, From: sel.From, To: sel.To, Client: sel.Client,
+			Family: sel.Family,
 		},
 		Options: CampaignOptions{
 			Attempts: attempts, Interval: interval.String(), Pace: &pace, OnFailure: o.OnFailure.String(),
@@ -164,20 +196,39 @@ func CampaignFromStatus(s *reconf.CampaignStatus) Campaign {
 	if c.Pools == nil {
 		c.Pools = []string{}
 	}
-	// A whole family's range is the family selector.
-	for _, f := range []int{4, 6} {
-		if from, to := familyRange(f); s.Selector.From == from && s.Selector.To == to {
-			c.Selector.Family, c.Selector.From, c.Selector.To = f, netip.Addr{}, netip.Addr{}
-			c.Selector.All = s.Selector.Pool == "" && s.Selector.Client == ""
-		}
+	if fam != 4 {
+		c.Options.ReconfMsg = o.ReconfMsg.String()
 	}
 	return c
 }
 
+// selectorFamily is the one family a selector can match by its own
+// fields (4 or 6), or 0 when it may match both. Pools are not consulted.
+func selectorFamily(s *reconf.Selector) int {
+	switch {
+	case s.Family != 0:
+		return s.Family
+	case s.PrefixPool != "":
+		return 6
+	case s.From.IsValid():
+		return familyOf(s.From)
+	}
+	if a, err := netip.ParseAddr(s.Client); err == nil {
+		return familyOf(a)
+	}
+	return 0
+}
+
 // CampaignClientFromProgress converts one client's progress to JSON form.
 func CampaignClientFromProgress(p *reconf.ClientProgress) CampaignClient {
+	fam := p.Family
+	if fam == 0 {
+		fam = familyOf(p.Addr)
+	}
 	return CampaignClient{
 		Address:  p.Addr,
+		More:     p.More,
+		Family:   fam,
 		ClientID: hex.EncodeToString(p.Key),
 		Pool:     p.Pool,
 		Capable:  p.Capable,
@@ -201,8 +252,8 @@ const maxBody = 64 << 10
 
 var (
 	requestFields  = []string{"selector", "options"}
-	selectorFields = []string{"all", "pool", "section", "from", "to", "client", "family"}
-	optionFields   = []string{"attempts", "interval", "pace", "on_failure", "force_nak", "recycle_not_capable"}
+	selectorFields = []string{"all", "pool", "section", "prefix_pool", "from", "to", "client", "family"}
+	optionFields   = []string{"attempts", "interval", "pace", "on_failure", "force_nak", "recycle_not_capable", "reconf_msg"}
 )
 
 // unknownFields returns the keys of obj not in known, sorted, with prefix.
@@ -261,61 +312,113 @@ func decodeCampaignRequest(body []byte) (CampaignRequest, error) {
 	return req, nil
 }
 
-// ToReconf validates s and converts it to a reconf.Selector.
+// ToReconf validates s and converts it to a reconf.Selector. Pool names
+// are checked by the handler (it knows the pools).
 func (s CampaignSelector) ToReconf() (reconf.Selector, error) {
-	sel := reconf.Selector{Pool: s.Pool, Section: s.Section, From: s.From, To: s.To, Client: strings.TrimSpace(s.Client)}
-	set := s.Pool != "" || s.Section != nil || s.From.IsValid() || s.To.IsValid() || s.Client != ""
+	sel := reconf.Selector{Pool: s.Pool, Section: s.Section, PrefixPool: s.PrefixPool, From: s.From, To: s.To,
+		Client: strings.TrimSpace(s.Client), Family: s.Family}
+	set := s.Pool != "" || s.Section != nil || s.PrefixPool != "" || s.From.IsValid() || s.To.IsValid() || s.Client != ""
 	switch {
-	case s.All && set && s.Family == 0:
-		return sel, errors.New("selector: all cannot be combined with pool, section, range or client")
-	case !s.All && !set && s.Family == 0:
-		return sel, errors.New("selector: empty; give pool, section, from/to, client or family, or all: true for every bound lease")
 	case s.All && set:
-		return sel, errors.New("selector: all cannot be combined with pool, section, range or client (family may restrict it)")
+		return sel, errors.New("selector: all cannot be combined with pool, section, prefix_pool, range or client (family may restrict it)")
+	case !s.All && !set && s.Family == 0:
+		return sel, errors.New("selector: empty; give pool, section, prefix_pool, from/to, client or family, or all: true for every bound lease")
+	case s.Family != 0 && s.Family != 4 && s.Family != 6:
+		return sel, fmt.Errorf("selector.family: %d, want 4 or 6 (or leave it out for both)", s.Family)
 	case s.Section != nil && s.Pool == "":
 		return sel, errors.New("selector.section: needs selector.pool (section numbers are per pool)")
 	case s.Section != nil && *s.Section < 0:
 		return sel, fmt.Errorf("selector.section: %d is not a section number (0 or more)", *s.Section)
+	case s.PrefixPool != "" && s.Pool != "" && s.Pool != s.PrefixPool:
+		return sel, fmt.Errorf("selector.prefix_pool: %q and selector.pool %q differ (prefix_pool alone selects the pool's delegated prefixes)", s.PrefixPool, s.Pool)
+	case s.PrefixPool != "" && s.Family == 4:
+		return sel, errors.New("selector.prefix_pool: delegated prefixes are DHCPv6, family 4 contradicts it")
+	case s.PrefixPool != "" && s.Section != nil:
+		return sel, errors.New("selector.section: DHCPv6 pools have no sections; cannot be combined with prefix_pool")
 	case s.From.IsValid() != s.To.IsValid():
 		return sel, errors.New("selector: a range needs both from and to")
 	case s.From.IsValid() && (s.From.Zone() != "" || s.To.Zone() != "" || familyOf(s.From) != familyOf(s.To)):
 		return sel, errors.New("selector: from and to must be addresses of one family, without zone")
-	case s.Family != 0 && s.Family != 4 && s.Family != 6:
-		return sel, fmt.Errorf("selector.family: %d, want 4 or 6 (or leave it out for both)", s.Family)
 	case s.Family != 0 && s.From.IsValid() && familyOf(s.From) != s.Family:
 		return sel, fmt.Errorf("selector.family: %d contradicts the range %s-%s", s.Family, s.From, s.To)
+	case s.PrefixPool != "" && s.From.IsValid() && familyOf(s.From) != 6:
+		return sel, fmt.Errorf("selector.prefix_pool: delegated prefixes are IPv6, the range %s-%s is not", s.From, s.To)
 	case s.From.IsValid() && s.To.Less(s.From):
 		return sel, fmt.Errorf("selector.to: %s is below from %s (the range is inclusive)", s.To, s.From)
-	case s.Client != "" && (s.Section != nil || s.From.IsValid()):
-		return sel, errors.New("selector.client: cannot be combined with a section or range")
+	case s.Client != "" && (s.Section != nil || s.From.IsValid() || s.PrefixPool != ""):
+		return sel, errors.New("selector.client: cannot be combined with a section, prefix_pool or range")
 	case s.Client != "" && !validClient(sel.Client):
 		return sel, fmt.Errorf("selector.client: %q is not a hardware address (aa:bb:cc:dd:ee:ff), a client id or DUID in hex (01aabbccddeeff) or an IP address", s.Client)
 	}
 	if a, err := netip.ParseAddr(sel.Client); err == nil && s.Family != 0 && familyOf(a) != s.Family {
 		return sel, fmt.Errorf("selector.family: %d contradicts client %s", s.Family, a)
 	}
-	if s.Family != 0 && !s.From.IsValid() && s.Client == "" {
-		sel.From, sel.To = familyRange(s.Family)
-	}
 	return sel, nil
 }
 
-// familyRange is every address of a family, as a selector range.
-func familyRange(f int) (from, to netip.Addr) {
-	if f == 6 {
-		var ones [16]byte
-		for i := range ones {
-			ones[i] = 0xff
+// checkPools validates the pool names of sel against the configured pools
+// (a DHCPv6 pool that delegates prefixes appears as "<name>" and
+// "<name>/pd") and returns the family the selector is confined to: 4 or
+// 6, or 0 when it may match clients of both.
+func checkPools(sel *reconf.Selector, pools []lease.PoolStats) (int, error) {
+	find := func(name string) (p lease.PoolStats, ok bool) {
+		i := slices.IndexFunc(pools, func(p lease.PoolStats) bool { return p.Name == name })
+		if i < 0 {
+			return p, false
 		}
-		return netip.IPv6Unspecified(), netip.AddrFrom16(ones)
+		return pools[i], true
 	}
-	return netip.IPv4Unspecified(), netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	fam := selectorFamily(sel)
+	if sel.Pool != "" {
+		if base, ok := strings.CutSuffix(sel.Pool, PDSuffix); ok {
+			return 0, fmt.Errorf("selector.pool: %q is the prefix delegation of pool %q; use \"prefix_pool\": %q", sel.Pool, base, base)
+		}
+		p, ok := find(sel.Pool)
+		if !ok {
+			return 0, fmt.Errorf("selector.pool: unknown pool %q (valid: %s)", sel.Pool, poolNames(pools))
+		}
+		pf := familyOf(p.Subnet.Addr())
+		if fam != 0 && fam != pf {
+			return 0, fmt.Errorf("selector: pool %q is a DHCPv%d pool; the selector asks for family %d", sel.Pool, pf, fam)
+		}
+		if pf == 6 && sel.Section != nil {
+			return 0, fmt.Errorf("selector.section: pool %q is DHCPv6, which has no sections", sel.Pool)
+		}
+		fam = pf
+	}
+	if sel.PrefixPool != "" {
+		if _, ok := find(sel.PrefixPool + PDSuffix); !ok {
+			if p, ok := find(sel.PrefixPool); ok {
+				return 0, fmt.Errorf("selector.prefix_pool: pool %q (DHCPv%d) delegates no prefixes", sel.PrefixPool, familyOf(p.Subnet.Addr()))
+			}
+			return 0, fmt.Errorf("selector.prefix_pool: unknown pool %q (valid: %s)", sel.PrefixPool, pdPoolNames(pools))
+		}
+	}
+	return fam, nil
+}
+
+// pdPoolNames lists the pools that delegate prefixes.
+func pdPoolNames(pools []lease.PoolStats) string {
+	var names []string
+	for _, p := range pools {
+		if base, ok := strings.CutSuffix(p.Name, PDSuffix); ok {
+			names = append(names, base)
+		}
+	}
+	if len(names) == 0 {
+		return "none delegates prefixes"
+	}
+	return strings.Join(names, ", ")
 }
 
 // ToReconf validates o and returns reconf options: defaults from
-// reconf.DefaultOptions for fields left unset.
+// reconf.DefaultOptions for fields left unset, except attempts and
+// interval, left zero so that each client gets its family's defaults
+// (reconf.DefaultAttempts / DefaultAttempts6, DefaultInterval /
+// DefaultInterval6).
 func (o CampaignOptions) ToReconf() (reconf.Options, error) {
 	r := reconf.DefaultOptions()
+	r.Attempts, r.Interval = 0, 0
 	if o.Attempts != 0 {
 		if o.Attempts < 1 || o.Attempts > reconf.MaxAttempts {
 			return r, fmt.Errorf("options.attempts: %d, want 1..%d", o.Attempts, reconf.MaxAttempts)
@@ -342,9 +445,28 @@ func (o CampaignOptions) ToReconf() (reconf.Options, error) {
 		}
 		r.OnFailure = f
 	}
+	if o.ReconfMsg != "" {
+		m, err := reconf.ParseReconfMsg(o.ReconfMsg)
+		if err != nil {
+			return r, fmt.Errorf("options.reconf_msg: %q, want renew, rebind or information-request", o.ReconfMsg)
+		}
+		r.ReconfMsg = m
+	}
 	r.ForceNAK = o.ForceNAK
 	r.RecycleNotCapable = o.RecycleNotCapable
 	return r, nil
+}
+
+// campaignJSON is CampaignFromStatus without reconf_msg when the
+// campaign's pool is a DHCPv4 pool (a DHCPv4-only campaign).
+func (h *handler) campaignJSON(s *reconf.CampaignStatus) Campaign {
+	c := CampaignFromStatus(s)
+	if c.Options.ReconfMsg != "" && s.Selector.Pool != "" {
+		if fam, err := checkPools(&s.Selector, h.b.Pools()); err == nil && fam == 4 {
+			c.Options.ReconfMsg = ""
+		}
+	}
+	return c
 }
 
 // campaigns returns the Campaigns side of the backend, or answers 501.
@@ -403,16 +525,18 @@ func (h *handler) startCampaign(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	if sel.Pool != "" {
-		pools := h.b.Pools()
-		if !slices.ContainsFunc(pools, func(p lease.PoolStats) bool { return p.Name == sel.Pool }) {
-			h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("selector.pool: unknown pool %q (valid: %s)", sel.Pool, poolNames(pools)))
-			return
-		}
+	fam, err := checkPools(&sel, h.b.Pools())
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
 	}
 	opts, err := req.Options.ToReconf()
 	if err != nil {
 		h.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.Options.ReconfMsg != "" && fam == 4 {
+		h.fail(w, r, http.StatusBadRequest, fmt.Sprintf("options.reconf_msg: only DHCPv6 clients get a Reconfigure, and this selector (%s) matches DHCPv4 clients only (they get FORCERENEW); leave reconf_msg out", sel))
 		return
 	}
 	st, err := c.StartCampaign(r.Context(), sel, opts)
@@ -422,7 +546,7 @@ func (h *handler) startCampaign(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "campaign started by operator",
 		slog.Uint64("campaign", uint64(st.ID)), slog.String("selector", st.Selector.String()), slog.Int("clients", st.Clients))
-	h.writeJSON(w, r, http.StatusCreated, CampaignFromStatus(&st))
+	h.writeJSON(w, r, http.StatusCreated, h.campaignJSON(&st))
 }
 
 func (h *handler) listCampaigns(w http.ResponseWriter, r *http.Request) {
@@ -434,7 +558,7 @@ func (h *handler) listCampaigns(w http.ResponseWriter, r *http.Request) {
 	slices.SortFunc(sts, func(a, b reconf.CampaignStatus) int { return int64cmp(int64(a.ID), int64(b.ID)) })
 	out := make([]Campaign, 0, len(sts))
 	for i := range sts {
-		out = append(out, CampaignFromStatus(&sts[i]))
+		out = append(out, h.campaignJSON(&sts[i]))
 	}
 	h.writeJSON(w, r, http.StatusOK, out)
 }
@@ -473,7 +597,7 @@ func (h *handler) getCampaign(w http.ResponseWriter, r *http.Request) {
 		h.campaignError(w, r, "campaign "+strconv.Itoa(int(id)), err)
 		return
 	}
-	h.writeJSON(w, r, http.StatusOK, CampaignFromStatus(&st))
+	h.writeJSON(w, r, http.StatusOK, h.campaignJSON(&st))
 }
 
 func (h *handler) stopCampaign(w http.ResponseWriter, r *http.Request) {
@@ -491,7 +615,7 @@ func (h *handler) stopCampaign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "campaign stopped by operator", slog.Uint64("campaign", uint64(id)))
-	h.writeJSON(w, r, http.StatusOK, CampaignFromStatus(&st))
+	h.writeJSON(w, r, http.StatusOK, h.campaignJSON(&st))
 }
 
 var clientParams = []string{"outcome", "after", "limit"}
@@ -530,7 +654,8 @@ func (h *handler) campaignClients(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if q.Has("after") {
-		a, err := parseV4(q.Get("after"))
+		// IPv4 clients sort before IPv6 ones (reconf.ClientFilter).
+		a, err := parseIP(q.Get("after"))
 		if err != nil {
 			h.fail(w, r, http.StatusBadRequest, "after: "+err.Error())
 			return
@@ -598,5 +723,5 @@ func (h *handler) disconnect(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "disconnect by operator",
 		slog.String("address", a.String()), slog.String("on_failure", of.String()), slog.Uint64("campaign", uint64(st.ID)))
-	h.writeJSON(w, r, http.StatusOK, CampaignFromStatus(&st))
+	h.writeJSON(w, r, http.StatusOK, h.campaignJSON(&st))
 }

@@ -155,11 +155,10 @@ func TestStartCampaign(t *testing.T) {
 			sel: reconf.Selector{From: netip.MustParseAddr("fd77::1:0"), To: netip.MustParseAddr("fd77::1:ffff")}},
 		{name: "v6 client by DUID", body: `{"selector":{"client":"00:03:00:01:52:54:00:ab:cd:ef"}}`, code: 201,
 			sel: reconf.Selector{Client: "00:03:00:01:52:54:00:ab:cd:ef"}},
-		{name: "v6 client by address", body: `{"selector":{"client":"fd77::1:5","family":6}}`, code: 201, sel: reconf.Selector{Client: "fd77::1:5"}},
-		{name: "family 6 all", body: `{"selector":{"all":true,"family":6}}`, code: 201,
-			sel: reconf.Selector{From: netip.IPv6Unspecified(), To: netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")}},
-		{name: "family 4 pool", body: `{"selector":{"pool":"office","family":4}}`, code: 201,
-			sel: reconf.Selector{Pool: "office", From: netip.IPv4Unspecified(), To: netip.MustParseAddr("255.255.255.255")}},
+		{name: "v6 client by address", body: `{"selector":{"client":"fd77::1:5","family":6}}`, code: 201, sel: reconf.Selector{Client: "fd77::1:5", Family: 6}},
+		{name: "family 6 all", body: `{"selector":{"all":true,"family":6}}`, code: 201, sel: reconf.Selector{Family: 6}},
+		{name: "family 6 alone", body: `{"selector":{"family":6}}`, code: 201, sel: reconf.Selector{Family: 6}},
+		{name: "family 4 pool", body: `{"selector":{"pool":"office","family":4}}`, code: 201, sel: reconf.Selector{Pool: "office", Family: 4}},
 		{name: "mixed range", body: `{"selector":{"from":"10.0.0.1","to":"fd77::2"}}`, code: 400, err: "one family"},
 		{name: "family 5", body: `{"selector":{"all":true,"family":5}}`, code: 400, err: "selector.family: 5, want 4 or 6"},
 		{name: "family vs range", body: `{"selector":{"from":"10.0.0.1","to":"10.0.0.2","family":6}}`, code: 400, err: "contradicts the range"},
@@ -189,6 +188,7 @@ func TestStartCampaign(t *testing.T) {
 				return
 			}
 			want := reconf.DefaultOptions()
+			want.Attempts, want.Interval = 0, 0 // each client's family default
 			if tc.opts != nil {
 				tc.opts(&want)
 			}
@@ -202,7 +202,11 @@ func TestStartCampaign(t *testing.T) {
 			if err := json.Unmarshal([]byte(a.body), &c); err != nil {
 				t.Fatal(err)
 			}
-			if c.ID != 1 || c.State != "running" || c.Options.Interval != want.Interval.String() || *c.Options.Pace != want.Pace ||
+			wantIv := want.Interval
+			if wantIv == 0 {
+				wantIv = reconf.DefaultInterval
+			}
+			if c.ID != 1 || c.State != "running" || c.Options.Interval != wantIv.String() || *c.Options.Pace != want.Pace ||
 				c.Options.OnFailure != want.OnFailure.String() || c.Counts.NotCapable != 1 {
 				t.Errorf("answer %s", a.body)
 			}
@@ -290,9 +294,9 @@ func TestCampaignClients(t *testing.T) {
 		t.Fatalf("%d %s", a.code, a.body)
 	}
 	want := []CampaignClient{
-		{Address: netip.MustParseAddr("10.0.0.12"), ClientID: "01525400123456", Pool: "office", Capable: true, Sent: 1,
+		{Address: netip.MustParseAddr("10.0.0.12"), Family: 4, ClientID: "01525400123456", Pool: "office", Capable: true, Sent: 1,
 			Outcome: "renewed", Last: "ack", When: t0.Add(1500 * time.Millisecond)},
-		{Address: netip.MustParseAddr("10.0.0.13"), ClientID: "0102", Pool: "office", Sent: 2, Next: t0.Add(6 * time.Second),
+		{Address: netip.MustParseAddr("10.0.0.13"), Family: 4, ClientID: "0102", Pool: "office", Sent: 2, Next: t0.Add(6 * time.Second),
 			Outcome: "pending", Last: "forcerenew", When: t0.Add(2 * time.Second)},
 	}
 	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
@@ -397,11 +401,11 @@ func TestOpenAPICampaignFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	one, pace := 1, 5
-	sel := CampaignSelector{All: true, Pool: "p", Section: &one, From: netip.MustParseAddr("10.0.0.1"), To: netip.MustParseAddr("10.0.0.2"), Client: "c", Family: 4}
-	opts := CampaignOptions{Attempts: 1, Interval: "1s", Pace: &pace, OnFailure: "delete"}
+	sel := CampaignSelector{All: true, Pool: "p", Section: &one, PrefixPool: "p", From: netip.MustParseAddr("10.0.0.1"), To: netip.MustParseAddr("10.0.0.2"), Client: "c", Family: 4}
+	opts := CampaignOptions{Attempts: 1, Interval: "1s", Pace: &pace, OnFailure: "delete", ReconfMsg: "rebind"}
 	full := map[string]any{
 		"Campaign":         Campaign{Ended: t0},
-		"CampaignClient":   CampaignClient{Next: t0, When: t0},
+		"CampaignClient":   CampaignClient{Next: t0, When: t0, More: []netip.Addr{netip.MustParseAddr("fd77::1")}},
 		"CampaignSelector": sel,
 		"CampaignOptions":  opts,
 		"CampaignRequest":  CampaignRequest{Selector: sel, Options: opts},
