@@ -110,9 +110,12 @@ type Campaign struct {
 	Created     time.Time        `json:"created"`
 	Ended       time.Time        `json:"ended,omitzero"`
 	Pools       []string         `json:"pools"`
-	Clients     int              `json:"clients"` // clients selected
-	Sent        int              `json:"sent"`    // FORCERENEW messages sent
-	Counts      reconf.Counts    `json:"counts"`  // clients per outcome
+	// Families are the address families of the pools covered (4, 6 or
+	// both), or, when those are unknown, the one the selector names.
+	Families []int         `json:"families"`
+	Clients  int           `json:"clients"` // clients selected
+	Sent     int           `json:"sent"`    // FORCERENEW messages sent
+	Counts   reconf.Counts `json:"counts"`  // clients per outcome
 }
 
 // CampaignClient is one client of a campaign: a DHCPv4 lease, or a
@@ -198,6 +201,10 @@ func CampaignFromStatus(s *reconf.CampaignStatus) Campaign {
 	}
 	if fam != 4 {
 		c.Options.ReconfMsg = o.ReconfMsg.String()
+	}
+	c.Families = []int{}
+	if fam != 0 {
+		c.Families = []int{fam}
 	}
 	return c
 }
@@ -457,14 +464,28 @@ func (o CampaignOptions) ToReconf() (reconf.Options, error) {
 	return r, nil
 }
 
-// campaignJSON is CampaignFromStatus without reconf_msg when the
-// campaign's pool is a DHCPv4 pool (a DHCPv4-only campaign).
+// campaignJSON is CampaignFromStatus with the families of the pools
+// covered, and without reconf_msg when the selector's pool is a DHCPv4
+// pool (a DHCPv4-only campaign).
 func (h *handler) campaignJSON(s *reconf.CampaignStatus) Campaign {
 	c := CampaignFromStatus(s)
+	pools := h.b.Pools()
 	if c.Options.ReconfMsg != "" && s.Selector.Pool != "" {
-		if fam, err := checkPools(&s.Selector, h.b.Pools()); err == nil && fam == 4 {
+		if fam, err := checkPools(&s.Selector, pools); err == nil && fam == 4 {
 			c.Options.ReconfMsg = ""
 		}
+	}
+	var fams []int
+	for _, name := range s.Pools {
+		if i := slices.IndexFunc(pools, func(p lease.PoolStats) bool { return p.Name == name }); i >= 0 {
+			if f := familyOf(pools[i].Subnet.Addr()); !slices.Contains(fams, f) {
+				fams = append(fams, f)
+			}
+		}
+	}
+	if len(fams) > 0 {
+		slices.Sort(fams)
+		c.Families = fams
 	}
 	return c
 }

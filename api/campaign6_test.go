@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -160,6 +161,25 @@ func TestCampaignJSON6(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("campaigns (-want +got):\n%s", diff)
+	}
+	// Families come from the pools covered (the fake covers "office").
+	for _, c := range list {
+		if !cmp.Equal(c["families"], []any{4.0}) {
+			t.Errorf("%s: families %v, want [4] (pool office)", c["description"], c["families"])
+		}
+	}
+	f.cmu.Lock()
+	f.list[0].Pools = []string{"office6"}
+	f.list[1].Pools = []string{"office6", "office", "gone"}
+	f.list[2].Pools = nil // covered pools unknown: the selector's family, if any
+	f.list[3].Pools = nil
+	f.cmu.Unlock()
+	for id, want := range map[int]string{1: "[6]", 2: "[4 6]", 3: "[]", 4: "[4]"} {
+		a := call(t, h, "GET", fmt.Sprintf("/v1/campaigns/%d", id))
+		var c struct{ Families []int }
+		if err := json.Unmarshal([]byte(a.body), &c); err != nil || c.Families == nil || fmt.Sprint(c.Families) != want {
+			t.Errorf("campaign %d: families %v, want %s (%v)", id, c.Families, want, err)
+		}
 	}
 	// An answer's selector and options, sent back, start the same campaign.
 	for _, c := range list {
