@@ -48,7 +48,9 @@ type Config struct {
 	Control Control `yaml:"control"`
 	// Store configures the lease store.
 	Store Store `yaml:"store"`
-	// DHCPv4 configures the DHCPv4 service. Required.
+	// DHCPv4 configures the DHCPv4 service. Optional when the file has a
+	// dhcpv6 section (DHCPv6 only; see HasDHCPv4); at least one of the two
+	// is required.
 	DHCPv4 DHCPv4 `yaml:"dhcpv4"`
 	// DHCPv6 configures the DHCPv6 service. Optional: nil when the file
 	// has no dhcpv6 section (DHCPv4 only).
@@ -357,6 +359,12 @@ func yamlError(name string, err error) error {
 // Line returns the line of field (a path such as "dhcpv4.pools[0].gateway")
 // in the file, or of its nearest enclosing key present, 0 when unknown.
 func (c *Config) Line(field string) int { return lineOf(c.lines, field) }
+
+// HasDHCPv4 reports whether the DHCPv4 service is configured. In a valid
+// configuration the dhcpv4 section is present exactly when it lists
+// interfaces (validation requires them); without it leased serves DHCPv6
+// only and DHCPv4 holds defaults and no pools.
+func (c *Config) HasDHCPv4() bool { return len(c.DHCPv4.Interfaces) > 0 }
 
 // File is the name the configuration was parsed under.
 func (c *Config) File() string { return c.file }

@@ -263,7 +263,7 @@ func TestInvalid(t *testing.T) {
 		}},
 		{"unknown top-level key", lines("dhcp4: {}"), []string{
 			`t.yaml:1: dhcp4: unknown key "dhcp4" (did you mean "dhcpv4"?); valid keys here: data_dir, log_level, control, store, dhcpv4, dhcpv6`,
-			`t.yaml:1: dhcpv4: required: the DHCPv4 service with at least interfaces and pools`,
+			`t.yaml:1: dhcpv4: required: a dhcpv4 section, a dhcpv6 section or both, each with at least interfaces and pools`,
 		}},
 		{"duplicate key", doc("      subnet: 10.0.1.0/24"), []string{
 			`t.yaml:6: dhcpv4.pools[0].subnet: duplicate key (first at line 5)`,
@@ -315,7 +315,7 @@ func TestInvalid(t *testing.T) {
 			`t.yaml:7: dhcpv4.pools[0].options[1]: needs a value: one of hex, text, ip or ips`,
 		}},
 		{"no dhcpv4", lines("data_dir: /x"), []string{
-			`t.yaml:1: dhcpv4: required: the DHCPv4 service with at least interfaces and pools`,
+			`t.yaml:1: dhcpv4: required: a dhcpv4 section, a dhcpv6 section or both, each with at least interfaces and pools`,
 		}},
 		{"empty interfaces and pools", lines("dhcpv4:", "  interfaces: []", "  pools: []"), []string{
 			`t.yaml:2: dhcpv4.interfaces: required: list the interfaces to serve on, e.g. [eth0]`,

@@ -45,11 +45,13 @@ func (c *Config) validate(d *decoder) {
 	if c.Store.CompactEvery <= 0 {
 		v.errorf("store.compact_every", "%d: must be a positive number of records, e.g. %d", c.Store.CompactEvery, DefaultCompactEvery)
 	}
-	if !c.has("dhcpv4") {
-		v.errorf("dhcpv4", "required: the DHCPv4 service with at least interfaces and pools")
+	switch {
+	case c.has("dhcpv4"):
+		v.dhcpv4(&c.DHCPv4)
+	case !c.has("dhcpv6"):
+		v.errorf("dhcpv4", "required: a dhcpv4 section, a dhcpv6 section or both, each with at least interfaces and pools")
 		return
 	}
-	v.dhcpv4(&c.DHCPv4)
 	if c.DHCPv6 != nil {
 		v.dhcpv6(c.DHCPv6)
 	}

@@ -77,9 +77,15 @@ func (s *Server) allBlobs() iter.Seq[store.Blob] {
 	}
 }
 
-// allLeases yields the records of both engines (compaction).
+// allLeases yields the records of both engines and the held records of a
+// family that is not configured (compaction).
 func (s *Server) allLeases() iter.Seq[lease.Lease] {
 	return func(yield func(lease.Lease) bool) {
+		for _, l := range s.opts.Held {
+			if !yield(l) {
+				return
+			}
+		}
 		for l := range s.eng.All() {
 			if !yield(l) {
 				return

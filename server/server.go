@@ -49,7 +49,9 @@ var _ Engine = (*lease.Engine)(nil)
 
 // Options configure a Server.
 type Options struct {
-	// Interfaces to serve, by name. Packets arriving on others are dropped.
+	// Interfaces to serve DHCPv4 on, by name. Packets arriving on others
+	// are dropped. Empty with V6 set: DHCPv6 only (no DHCPv4 socket;
+	// Engine, which may then be nil, only answers the API).
 	Interfaces []string
 	// Port is the UDP port to listen on; 0 means 67, negative means any
 	// free port (tests; see Server.Port).
@@ -87,6 +89,12 @@ type Options struct {
 	Campaigns CampaignConfig
 	// V6 enables the DHCPv6 service (nil: DHCPv4 only).
 	V6 *V6Options
+	// Held are records of the store the server keeps as they are and
+	// writes back at every compaction without serving them: the records
+	// of a family that is not configured (DHCPv6 records without V6,
+	// DHCPv4 records without Interfaces), so that a configuration without
+	// a family does not lose its leases.
+	Held []lease.Lease
 }
 
 // iface is one served interface.
@@ -185,11 +193,22 @@ func newSender() *sender {
 // New resolves the interfaces, opens the UDP socket (and an AF_PACKET
 // socket per Ethernet interface) and returns a Server ready to Run.
 func New(opts Options) (*Server, error) {
-	if opts.Engine == nil || opts.Store == nil {
-		return nil, errors.New("server: Engine and Store are required")
+	if opts.Store == nil {
+		return nil, errors.New("server: Store is required")
 	}
-	if len(opts.Interfaces) == 0 {
+	if len(opts.Interfaces) == 0 && opts.V6 == nil {
 		return nil, errors.New("server: no interfaces to serve")
+	}
+	if opts.Engine == nil {
+		if len(opts.Interfaces) > 0 {
+			return nil, errors.New("server: Engine is required to serve DHCPv4")
+		}
+		// DHCPv6 only: an engine without pools answers the API.
+		eng, err := lease.New(lease.Config{LeaseTime: time.Hour})
+		if err != nil {
+			return nil, err
+		}
+		opts.Engine = eng
 	}
 	s := &Server{
 		log:       opts.Logger,
@@ -248,13 +267,17 @@ func New(opts Options) (*Server, error) {
 		s.ifaces = append(s.ifaces, ifc)
 		s.ours = append(s.ours, addrs...)
 	}
-	conn, err := listenUDP(s.port)
-	if err != nil {
-		s.closeRaw()
-		return nil, fmt.Errorf("server: listen udp port %d: %w", s.port, err)
+	if len(s.ifaces) > 0 {
+		conn, err := listenUDP(s.port)
+		if err != nil {
+			s.closeRaw()
+			return nil, fmt.Errorf("server: listen udp port %d: %w", s.port, err)
+		}
+		s.conn = conn
+		s.port = conn.LocalAddr().(*net.UDPAddr).Port
+	} else {
+		s.port = 0 // DHCPv6 only
 	}
-	s.conn = conn
-	s.port = conn.LocalAddr().(*net.UDPAddr).Port
 	for _, ifc := range s.ifaces {
 		if !ifc.hasMAC {
 			continue
@@ -273,13 +296,25 @@ func New(opts Options) (*Server, error) {
 	s.m = newMetrics(s.reg, s.Pools)
 	if opts.V6 != nil {
 		if err := s.initV6(opts.V6); err != nil {
-			s.conn.Close()
+			s.closeConn()
 			s.closeRaw()
 			return nil, err
 		}
 	}
+	if n := len(opts.Held); n > 0 {
+		v4, v6 := 0, 0
+		for i := range opts.Held {
+			if opts.Held[i].IsV6() {
+				v6++
+			} else {
+				v4++
+			}
+		}
+		s.log.Warn("the store holds leases of a family that is not configured: they are kept as they are and not served",
+			"dhcpv4_records", v4, "dhcpv6_records", v6)
+	}
 	closeAll := func() {
-		s.conn.Close()
+		s.closeConn()
 		s.closeRaw()
 		if s.v6 != nil {
 			s.v6.conn.Close()
@@ -340,6 +375,14 @@ func resolveInterface(name string) (*iface, []netip.Addr, error) {
 	return ifc, ours, nil
 }
 
+// closeConn closes the DHCPv4 socket, if there is one.
+func (s *Server) closeConn() error {
+	if s.conn == nil {
+		return nil
+	}
+	return s.conn.Close()
+}
+
 func (s *Server) closeRaw() {
 	for _, ifc := range s.ifaces {
 		if ifc.raw != nil {
@@ -348,7 +391,7 @@ func (s *Server) closeRaw() {
 	}
 }
 
-// Port is the UDP port the server listens on.
+// Port is the UDP port the DHCPv4 service listens on (0 without one).
 func (s *Server) Port() int { return s.port }
 
 // Registry is the registry the server's metrics are registered in.
@@ -361,19 +404,21 @@ func (s *Server) Registry() *prometheus.Registry { return s.reg }
 func (s *Server) Run(ctx context.Context) error {
 	s.jobs = make(chan job, s.opts.MaxInFlight)
 	var readers, workers, bg sync.WaitGroup
-	for range s.opts.MaxInFlight {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			s.commitWorker()
-		}()
-	}
-	for range s.opts.Readers {
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			s.readLoop()
-		}()
+	if s.conn != nil {
+		for range s.opts.MaxInFlight {
+			workers.Add(1)
+			go func() {
+				defer workers.Done()
+				s.commitWorker()
+			}()
+		}
+		for range s.opts.Readers {
+			readers.Add(1)
+			go func() {
+				defer readers.Done()
+				s.readLoop()
+			}()
+		}
 	}
 	stopExpire := make(chan struct{})
 	bg.Add(1)
@@ -397,7 +442,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.stopped.Store(true)
 	// Unblock the readers; the socket stays open so queued replies can still
 	// be sent.
-	_ = s.conn.SetReadDeadline(time.Unix(1, 0))
+	if s.conn != nil {
+		_ = s.conn.SetReadDeadline(time.Unix(1, 0))
+	}
 	readers.Wait()
 	close(s.jobs)
 	workers.Wait()
@@ -405,7 +452,7 @@ func (s *Server) Run(ctx context.Context) error {
 	close(stopExpire)
 	bg.Wait()
 	s.compactWG.Wait()
-	err := s.conn.Close()
+	err := s.closeConn()
 	s.closeRaw()
 	s.log.Info("server stopped", "port", s.port)
 	return err
@@ -828,15 +875,22 @@ func (s *Server) noteCommitted(n int) {
 	go func() {
 		defer s.compactWG.Done()
 		defer s.compacting.Store(false)
-		start := time.Now()
-		if err := s.st.Compact(s.allLeases(), s.allBlobs()); err != nil {
-			s.m.compactions.WithLabelValues("error").Inc()
-			s.log.Error("store compaction failed", "err", err)
-			return
-		}
-		s.m.compactions.WithLabelValues("ok").Inc()
-		s.log.Info("store compacted", "took", time.Since(start))
+		_ = s.compact()
 	}()
+}
+
+// compact rewrites the store from the engines' records, the held records
+// (Options.Held) and the blobs; it counts and logs the outcome.
+func (s *Server) compact() error {
+	start := time.Now()
+	if err := s.st.Compact(s.allLeases(), s.allBlobs()); err != nil {
+		s.m.compactions.WithLabelValues("error").Inc()
+		s.log.Error("store compaction failed", "err", err)
+		return err
+	}
+	s.m.compactions.WithLabelValues("ok").Inc()
+	s.log.Info("store compacted", "took", time.Since(start))
+	return nil
 }
 
 // Leases returns the leases matching f (control API), DHCPv4 then DHCPv6.

@@ -213,25 +213,25 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 			return err
 		}
 	}
-	restored, restored6, orphans6 := 0, 0, 0
+	// Records of a family the configuration does not serve are held as
+	// they are and written back by every compaction (server.Options.Held),
+	// so that removing a section for a while does not lose its leases.
+	restored, restored6 := 0, 0
+	var held []lease.Lease
 	if err := st.Load(func(l lease.Lease) error {
 		switch {
-		case !l.IsV6():
+		case !l.IsV6() && cfg.HasDHCPv4():
 			eng.Restore(l)
 			restored++
-		case eng6 != nil:
+		case l.IsV6() && eng6 != nil:
 			eng6.Restore(l)
 			restored6++
 		default:
-			orphans6++
+			held = append(held, l)
 		}
 		return nil
 	}); err != nil {
 		return fmt.Errorf("load leases: %w", err)
-	}
-	if orphans6 > 0 {
-		log.Warn("the store holds DHCPv6 leases but the configuration has no dhcpv6 section: they are not served and the next compaction drops them",
-			"records", orphans6)
 	}
 	// Recovery's index, the mapped files and the per-record garbage of
 	// Load are dead now; at GOGC=100 the heap would otherwise stay at
@@ -252,7 +252,8 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 	srv, err := server.New(server.Options{
 		Config:       &lcfg,
 		Campaigns:    campaignConfig(cfg),
-		Interfaces:   cfg.DHCPv4.Interfaces,
+		Interfaces:   cfg.DHCPv4.Interfaces, // empty without a dhcpv4 section: DHCPv6 only
+		Held:         held,
 		Port:         port,
 		Engine:       eng,
 		Store:        st,
@@ -303,7 +304,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 			"server_duid", dhcpv6.DUID(srv.ServerDUID()).String())
 	}
 	log.Info("serving", "interfaces", cfg.DHCPv4.Interfaces, "port", srv.Port(),
-		"pools", len(cfg.DHCPv4.Pools), "leases_restored", restored,
+		"pools", len(cfg.DHCPv4.Pools), "leases_restored", restored, "dhcpv4", cfg.HasDHCPv4(),
 		"data_dir", cfg.DataDir, "control", cfg.Control.Socket, "version", version)
 
 	running := cfg
@@ -350,6 +351,10 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 			log.Error("reload: keeping the running configuration", "err", err)
 		}
 		return old
+	}
+	if old.HasDHCPv4() != cfg.HasDHCPv4() {
+		log.Warn("reload: adding or removing the dhcpv4 section needs a restart")
+		cfg.DHCPv4 = old.DHCPv4
 	}
 	srv.SetCampaignConfig(campaignConfig(cfg))
 	if err := srv.Reload(cfg.Lease()); err != nil {
