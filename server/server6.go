@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -686,6 +687,11 @@ func (s *Server) poolOptions6(p *lease6.Pool) *poolOptions6 {
 // Reload6 applies a new DHCPv6 configuration (pools, options, lifetimes);
 // the engine keeps existing bindings. Interfaces and port are not changed.
 //
+// A pool whose campaign settings have OnChange (SetCampaignConfig, the
+// config's reconfigure.on_change) and whose options, lifetimes, ranges or
+// reservations changed gets a Reconfigure campaign for the affected
+// bindings (reloadTrigger6).
+//
 // msgs replaces V6Options.ReconfigureMessage.
 func (s *Server) Reload6(cfg lease6.Config, msgs map[string]dhcpv6.MessageType) error {
 	v := s.v6
@@ -696,10 +702,17 @@ func (s *Server) Reload6(cfg lease6.Config, msgs map[string]dhcpv6.MessageType) 
 		return err
 	}
 	v.cfgMu.Lock()
+	old := v.cfg
 	nc := cfg
+	nc.Pools = slices.Clone(cfg.Pools)
 	v.cfg = &nc
 	v.msgs = msgs
 	v.cfgMu.Unlock()
+	if old != nil {
+		// After the option blocks are reset below: a client renewing
+		// because of the campaign gets the new options.
+		defer s.reloadTrigger6(old, &nc)
+	}
 	v.poolMu.Lock()
 	empty := map[string]*poolOptions6{}
 	v.poolOpts.Store(&empty)
