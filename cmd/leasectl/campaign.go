@@ -36,11 +36,27 @@ var (
 	quietEvery = 10 * time.Second
 )
 
-func (a *app) campaignCommands(fr *cobra.Command) {
-	fr.AddCommand(a.startCommand(), a.statusCommand(), a.clientsCommand(), a.stopCommand())
+// campaignCommands adds start, status, clients and stop under parent
+// (forcerenew or reconfigure: the same campaigns; messages name the parent
+// the operator typed).
+func (a *app) campaignCommands(parent *cobra.Command) {
+	name := parent.Name()
+	parent.AddCommand(a.startCommand(name), a.statusCommand(name), a.clientsCommand(name), a.stopCommand())
 }
 
-func (a *app) startCommand() *cobra.Command {
+// startExamples are the examples of 'start' under each parent.
+var startExamples = map[string]string{
+	"forcerenew": `  leasectl forcerenew start --pool office --wait
+  leasectl forcerenew start --pool office --section 1 --range 10.77.1.10-10.77.1.50 --recycle
+  leasectl forcerenew start --client 52:54:00:12:34:56 --force-nak --attempts 3 --interval 1s`,
+	"reconfigure": `  leasectl reconfigure start --family 6 --pool office6 --wait
+  leasectl reconfigure start --family 6 --prefix-pool office6 --message rebind
+  leasectl reconfigure start --range fd77::1:0-fd77::1:ff --message information-request
+  leasectl reconfigure start --client 00:03:00:01:52:54:00:ab:cd:ef --force-nak
+  leasectl reconfigure start --all --wait`,
+}
+
+func (a *app) startCommand(parent string) *cobra.Command {
 	var (
 		req        api.CampaignRequest
 		section    int
@@ -52,28 +68,38 @@ func (a *app) startCommand() *cobra.Command {
 		pace       int
 		wait       bool
 		recycleNot bool
+		message    string
 	)
 	cmd := &cobra.Command{
 		Use:   "start",
-		Short: "Start a FORCERENEW campaign over the bound leases a selector matches",
-		Long: `Start a campaign: every selected client gets an authenticated FORCERENEW,
-retried after --interval, then twice that, four times ... up to --attempts
-messages, at most --pace messages per second. Clients that cannot act on
-FORCERENEW (no reconfigure key: dhclient, udhcpc, systemd-networkd) are
-reported not_capable. Clients that never answer end no_response and their
-lease is restored (default), deleted (--on-failure delete) or its address
-recycled (--recycle).
+		Short: "Start a FORCERENEW / Reconfigure campaign over the bound leases a selector matches",
+		Long: `Start a campaign: every selected client gets an authenticated FORCERENEW
+(DHCPv4, RFC 3203) or Reconfigure (DHCPv6, RFC 8415 §18.3.11), retried after
+--interval, then twice that, four times ... up to --attempts messages, at
+most --pace messages per second per pool. Defaults for both families: 8
+attempts from 2s (RFC 8415 REC_MAX_RC, REC_TIMEOUT). Clients that cannot
+act on it (no reconfigure key: dhclient, udhcpc, systemd-networkd; DHCPv6
+clients that never sent Reconfigure Accept) are reported not_capable.
+Clients that never answer end no_response and their lease is restored
+(default), deleted (--on-failure delete) or its address recycled
+(--recycle).
 
-Select with --pool [--section N] [--range A-B], --range alone, --client, or
---all for every bound lease of the server.
+Select with --pool [--section N] [--range A-B], --range alone,
+--prefix-pool NAME [--range A-B] (the delegated prefixes of a DHCPv6 pool),
+--client (MAC, client id, DHCPv6 DUID or address), or --all for every bound
+lease of the server. --family 4|6 restricts any of these to DHCPv4 or
+DHCPv6 clients, and alone selects every bound client of that family. A
+DHCPv6 client is one DUID: one Reconfigure renews all its bindings.
+
+--message says what the DHCPv6 Reconfigures ask for: renew (default),
+rebind or information-request (dhcpcd acts on renew when bound and on
+information-request only in stateless mode; see docs/reconfiguration.md).
 
 With --wait the command follows the campaign to its end (live progress on a
 terminal, a line per change otherwise), prints the outcomes and exits 0 only
 when every client renewed, rebound or informed.`,
-		Example: `  leasectl forcerenew start --pool office --wait
-  leasectl forcerenew start --pool office --section 1 --range 10.77.1.10-10.77.1.50 --recycle
-  leasectl forcerenew start --client 52:54:00:12:34:56 --force-nak --attempts 3 --interval 1s`,
-		Args: noArgs,
+		Example: startExamples[parent],
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fl := cmd.Flags()
 			if fl.Changed("section") {
@@ -99,16 +125,33 @@ when every client renewed, rebound or informed.`,
 			if s.Family != 0 && s.From.IsValid() && s.From.Is4() != (s.Family == 4) {
 				return usagef("--family %d contradicts --range %s", s.Family, rng)
 			}
-			given := s.Pool != "" || s.Section != nil || s.From.IsValid() || s.Client != "" || s.Family != 0
+			given := s.Pool != "" || s.Section != nil || s.PrefixPool != "" || s.From.IsValid() || s.Client != ""
 			switch {
-			case s.All && given && s.Family == 0:
-				return usagef("--all cannot be combined with --pool, --section, --range or --client")
-			case !s.All && !given:
-				return usagef("say which clients: --pool, --section, --range, --client, or --all")
-			case s.Client != "" && (s.Section != nil || s.From.IsValid()):
-				return usagef("--client cannot be combined with --section or --range")
+			case s.All && given:
+				return usagef("--all cannot be combined with --pool, --section, --prefix-pool, --range or --client (--family may restrict it)")
+			case !s.All && !given && s.Family == 0:
+				return usagef("say which clients: --pool, --section, --prefix-pool, --range, --client, --family, or --all")
+			case s.Client != "" && (s.Section != nil || s.From.IsValid() || s.PrefixPool != ""):
+				return usagef("--client cannot be combined with --section, --prefix-pool or --range")
+			case s.PrefixPool != "" && s.Pool != "" && s.Pool != s.PrefixPool:
+				return usagef("--prefix-pool %s and --pool %s differ (--prefix-pool alone selects that pool's delegated prefixes)", s.PrefixPool, s.Pool)
+			case s.PrefixPool != "" && s.Section != nil:
+				return usagef("--section cannot be combined with --prefix-pool (DHCPv6 pools have no sections)")
+			case s.PrefixPool != "" && (s.Family == 4 || s.From.Is4()):
+				return usagef("--prefix-pool selects DHCPv6 delegated prefixes; it cannot be combined with --family 4 or an IPv4 --range")
 			case recycle && fl.Changed("on-failure"):
 				return usagef("--recycle and --on-failure are exclusive (--recycle is --on-failure recycle)")
+			}
+			if fl.Changed("message") {
+				switch message {
+				case "renew", "rebind", "information-request":
+				default:
+					return usagef("--message %q: want renew, rebind or information-request", message)
+				}
+				req.Options.ReconfMsg = message
+				if s.Family == 4 || s.From.Is4() {
+					return usagef("--message applies to DHCPv6 Reconfigure only; this selector matches DHCPv4 clients only")
+				}
 			}
 			if recycle {
 				onFailure = "recycle"
@@ -152,35 +195,49 @@ when every client renewed, rebound or informed.`,
 					return a.printJSON(camp)
 				}
 				fmt.Fprintf(a.stdout, "campaign %d started: %s\n", camp.ID, startLine(camp))
-				_, err = fmt.Fprintf(a.stdout, "follow it with: leasectl %s status %d\n", cmd.Parent().Name(), camp.ID)
+				_, err = fmt.Fprintf(a.stdout, "follow it with: leasectl %s status %d\n", parent, camp.ID)
 				return err
 			}
 			if !a.json {
 				fmt.Fprintf(a.stdout, "campaign %d started: %s\n", camp.ID, startLine(camp))
 			}
-			return a.follow(cmd.Context(), c, camp)
+			return a.follow(cmd.Context(), c, camp, parent)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&req.Selector.Pool, "pool", "", "clients of this pool")
 	f.IntVar(&section, "section", 0, "clients in this section of --pool (number)")
 	f.StringVar(&rng, "range", "", "clients with addresses in A-B (inclusive), a prefix like 10.0.0.0/28, or one address")
-	f.StringVar(&req.Selector.Client, "client", "", "one client: hardware address, client id or DUID (hex) or leased IP address")
+	f.StringVar(&req.Selector.PrefixPool, "prefix-pool", "", "the delegated prefixes (IA_PD) of this DHCPv6 pool")
+	f.StringVar(&req.Selector.Client, "client", "", "one client: hardware address, client id or DHCPv6 DUID (hex, e.g. 00:03:00:01:52:54:00:ab:cd:ef) or leased IP address")
 	f.BoolVar(&req.Selector.All, "all", false, "every bound lease of the server")
-	f.IntVar(&req.Selector.Family, "family", 0, "only DHCPv4 (4, FORCERENEW) or DHCPv6 (6, Reconfigure) clients; alone, every bound lease of that family")
+	f.IntVar(&req.Selector.Family, "family", 0, "only DHCPv4 (4, FORCERENEW) or DHCPv6 (6, Reconfigure) clients; alone, every bound client of that family")
+	f.StringVar(&message, "message", "renew", "what DHCPv6 Reconfigures ask for: renew, rebind or information-request")
 	f.BoolVar(&recycle, "recycle", false, "recycle the addresses of clients that never answer (Huawei recycle)")
 	f.StringVar(&onFailure, "on-failure", "", "what happens to clients that never answer: restore (default), delete, recycle")
-	f.IntVar(&attempts, "attempts", 8, "FORCERENEW messages per client (1..20)")
+	f.IntVar(&attempts, "attempts", 8, "FORCERENEW / Reconfigure messages per client (1..20)")
 	f.DurationVar(&interval, "interval", 2*time.Second, "first wait between attempts; doubles after each")
-	f.IntVar(&pace, "pace", 1000, "at most this many FORCERENEW per second per pool (0 = unlimited)")
-	f.BoolVar(&req.Options.ForceNAK, "force-nak", false, "NAK each client's renew so it re-DISCOVERs (Junos behaviour)")
-	f.BoolVar(&recycleNot, "recycle-not-capable", false, "recycle at once the addresses of clients that cannot act on FORCERENEW")
+	f.IntVar(&pace, "pace", 1000, "at most this many messages per second per pool (0 = unlimited)")
+	f.BoolVar(&req.Options.ForceNAK, "force-nak", false, "NAK each client's renew (DHCPv6: answer it with lifetime 0) so it starts over (Junos behaviour)")
+	f.BoolVar(&recycleNot, "recycle-not-capable", false, "recycle at once the addresses of clients that cannot be reconfigured")
 	f.BoolVar(&wait, "wait", false, "follow the campaign to its end; exit 1 unless every client renewed, rebound or informed")
 	cmd.RegisterFlagCompletionFunc("on-failure", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"restore", "delete", "recycle"}, cobra.ShellCompDirectiveNoFileComp
 	})
+	cmd.RegisterFlagCompletionFunc("message", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"renew", "rebind", "information-request"}, cobra.ShellCompDirectiveNoFileComp
+	})
 	cmd.RegisterFlagCompletionFunc("pool", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
 		return a.poolNames(cmd), cobra.ShellCompDirectiveNoFileComp
+	})
+	cmd.RegisterFlagCompletionFunc("prefix-pool", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		var names []string
+		for _, n := range a.poolNames(cmd) {
+			if base, ok := strings.CutSuffix(n, api.PDSuffix); ok {
+				names = append(names, base)
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
 	})
 	return cmd
 }
@@ -199,6 +256,9 @@ func startLine(c api.Campaign) string {
 	s += fmt.Sprintf(", %d attempts from %s doubling, pace %s, on failure %s", o.Attempts, o.Interval, pace, o.OnFailure)
 	if o.ForceNAK {
 		s += ", force NAK"
+	}
+	if o.ReconfMsg != "" && o.ReconfMsg != "renew" {
+		s += ", Reconfigure message " + o.ReconfMsg
 	}
 	return s
 }
@@ -231,7 +291,7 @@ func succeeded(n api.Campaign) int { return n.Counts.Renewed + n.Counts.Rebound 
 
 // follow polls the campaign until it ends or its own bound passes, then
 // prints the outcomes; the error says which clients did not renew.
-func (a *app) follow(ctx context.Context, c *api.Client, camp api.Campaign) error {
+func (a *app) follow(ctx context.Context, c *api.Client, camp api.Campaign, parent string) error {
 	tty := !a.json && isTerminal(a.stdout)
 	bound := campaignBound(camp)
 	deadline := time.Now().Add(bound)
@@ -241,8 +301,8 @@ func (a *app) follow(ctx context.Context, c *api.Client, camp api.Campaign) erro
 			if tty {
 				fmt.Fprintln(a.stdout)
 			}
-			return fmt.Errorf("campaign %d still running after %v, longer than its schedule allows; stop it with 'leasectl forcerenew stop %d'",
-				camp.ID, bound.Round(time.Second), camp.ID)
+			return fmt.Errorf("campaign %d still running after %v, longer than its schedule allows; stop it with 'leasectl %s stop %d'",
+				camp.ID, bound.Round(time.Second), parent, camp.ID)
 		}
 		if !a.json {
 			line := progressLine(camp)
@@ -260,7 +320,7 @@ func (a *app) follow(ctx context.Context, c *api.Client, camp api.Campaign) erro
 			if tty {
 				fmt.Fprintln(a.stdout)
 			}
-			return fmt.Errorf("interrupted; campaign %d keeps running (leasectl forcerenew stop %d ends it)", camp.ID, camp.ID)
+			return fmt.Errorf("interrupted; campaign %d keeps running (leasectl %s stop %d ends it)", camp.ID, parent, camp.ID)
 		case <-time.After(pollEvery):
 		}
 		rctx, cancel := context.WithTimeout(ctx, a.timeout)
@@ -289,11 +349,11 @@ func (a *app) follow(ctx context.Context, c *api.Client, camp api.Campaign) erro
 			return err
 		}
 	}
-	return campaignVerdict(camp)
+	return campaignVerdict(camp, parent)
 }
 
 // campaignVerdict is nil when every client took the new configuration.
-func campaignVerdict(c api.Campaign) error {
+func campaignVerdict(c api.Campaign, parent string) error {
 	bad := c.Clients - succeeded(c)
 	if bad == 0 {
 		return nil
@@ -305,8 +365,8 @@ func campaignVerdict(c api.Campaign) error {
 			names = append(names, o)
 		}
 	}
-	return fmt.Errorf("%d of %d clients did not take the new configuration: %s (see 'leasectl forcerenew clients %d --outcome %s')",
-		bad, c.Clients, strings.Join(parts, ", "), c.ID, strings.Join(names, ","))
+	return fmt.Errorf("%d of %d clients did not take the new configuration: %s (see 'leasectl %s clients %d --outcome %s')",
+		bad, c.Clients, strings.Join(parts, ", "), parent, c.ID, strings.Join(names, ","))
 }
 
 func progressLine(c api.Campaign) string {
@@ -372,10 +432,12 @@ func campaignIDArg(s string) (uint32, error) {
 	return uint32(n), nil
 }
 
-func (a *app) statusCommand() *cobra.Command {
+func (a *app) statusCommand(parent string) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status [ID]",
-		Short: "Show every campaign, or one with its counts per outcome",
+		Short: "Show every campaign (with the families it covers), or one with its counts per outcome",
+		Example: fmt.Sprintf(`  leasectl %[1]s status
+  leasectl %[1]s status 3`, parent),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usagef("%s takes at most one campaign id", cmd.CommandPath())
@@ -421,12 +483,21 @@ func writeCampaignTable(w io.Writer, list []api.Campaign, now time.Time) error {
 		return err
 	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "ID\tSTATE\tSELECTOR\tCLIENTS\tSENT\tRENEWED\tPENDING\tFAILED\tSTARTED")
+	fmt.Fprintln(tw, "ID\tSTATE\tFAMILY\tSELECTOR\tCLIENTS\tSENT\tRENEWED\tPENDING\tFAILED\tSTARTED")
 	for _, c := range list {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", c.ID, c.State, c.Description, c.Clients, c.Sent,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", c.ID, c.State, families(c.Families), c.Description, c.Clients, c.Sent,
 			succeeded(c), c.Counts.Pending, failed(c), relative(c.Created, now))
 	}
 	return tw.Flush()
+}
+
+// families is "4", "6", "4+6" or "-".
+func families(f []int) string {
+	s := make([]string, len(f))
+	for i, v := range f {
+		s[i] = strconv.Itoa(v)
+	}
+	return dash(strings.Join(s, "+"))
 }
 
 func writeCampaign(w io.Writer, c api.Campaign, now time.Time) error {
@@ -434,6 +505,7 @@ func writeCampaign(w io.Writer, c api.Campaign, now time.Time) error {
 	fmt.Fprintf(tw, "campaign:\t%d\n", c.ID)
 	fmt.Fprintf(tw, "state:\t%s\n", c.State)
 	fmt.Fprintf(tw, "selector:\t%s\n", c.Description)
+	fmt.Fprintf(tw, "family:\t%s\n", families(c.Families))
 	fmt.Fprintf(tw, "pools:\t%s\n", dash(strings.Join(c.Pools, ", ")))
 	fmt.Fprintf(tw, "started:\t%s (%s)\n", c.Created.Format(time.RFC3339), relative(c.Created, now))
 	if !c.Ended.IsZero() {
@@ -451,6 +523,9 @@ func writeCampaign(w io.Writer, c api.Campaign, now time.Time) error {
 	if o.RecycleNotCapable {
 		fmt.Fprint(tw, ", recycle not capable")
 	}
+	if o.ReconfMsg != "" {
+		fmt.Fprint(tw, ", Reconfigure message "+o.ReconfMsg)
+	}
 	fmt.Fprintln(tw)
 	fmt.Fprintf(tw, "progress:\t%s\n", progressLine(c))
 	if err := tw.Flush(); err != nil {
@@ -460,13 +535,16 @@ func writeCampaign(w io.Writer, c api.Campaign, now time.Time) error {
 	return writeOutcomes(w, c)
 }
 
-func (a *app) clientsCommand() *cobra.Command {
+func (a *app) clientsCommand(parent string) *cobra.Command {
 	var outcomes []string
 	cmd := &cobra.Command{
 		Use:   "clients ID",
-		Short: "Show the clients of a campaign with their outcome, in address order",
-		Example: `  leasectl forcerenew clients 3
-  leasectl forcerenew clients 3 --outcome no_response,not_capable`,
+		Short: "Show the clients of a campaign with their family and outcome, in address order",
+		Long: `Show the clients of a campaign in address order (IPv4 before IPv6). A DHCPv6
+client is one DUID: ADDRESS is its IA_NA address (else its first delegated
+prefix) and ALSO lists its other selected bindings.`,
+		Example: fmt.Sprintf(`  leasectl %[1]s clients 3
+  leasectl %[1]s clients 3 --outcome no_response,not_capable`, parent),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usagef("%s needs one campaign id", cmd.CommandPath())
@@ -503,15 +581,35 @@ func writeClientTable(w io.Writer, cl []api.CampaignClient, now time.Time) error
 		_, err := fmt.Fprintln(w, "no clients match")
 		return err
 	}
+	more := false
+	for _, c := range cl {
+		more = more || len(c.More) > 0
+	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "ADDRESS\tCLIENT-ID\tPOOL\tCAPABLE\tSENT\tOUTCOME\tLAST EVENT\tWHEN\tNEXT")
+	fmt.Fprint(tw, "ADDRESS\tFAMILY\tCLIENT-ID/DUID\tPOOL\tCAPABLE\tSENT\tOUTCOME\tLAST EVENT\tWHEN\tNEXT")
+	if more {
+		fmt.Fprint(tw, "\tALSO")
+	}
+	fmt.Fprintln(tw)
 	for _, c := range cl {
 		capable := "no"
 		if c.Capable {
 			capable = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", c.Address, dash(c.ClientID), dash(c.Pool), capable, c.Sent,
-			c.Outcome, c.Last, relative(c.When, now), relative(c.Next, now))
+		last := c.Last
+		if c.Family == 6 && last == "forcerenew" {
+			last = "reconfigure" // reconf names the event of both families forcerenew
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s", c.Address, c.Family, dash(c.ClientID), dash(c.Pool), capable, c.Sent,
+			c.Outcome, last, relative(c.When, now), relative(c.Next, now))
+		if more {
+			also := make([]string, len(c.More))
+			for i, a := range c.More {
+				also[i] = a.String()
+			}
+			fmt.Fprint(tw, "\t"+dash(strings.Join(also, ",")))
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }

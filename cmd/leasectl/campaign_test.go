@@ -171,6 +171,7 @@ func TestStartFlags(t *testing.T) {
 		t.Errorf("selector (-want +got):\n%s", diff)
 	}
 	want := reconf.DefaultOptions()
+	want.Attempts, want.Interval = 0, 0 // not given: each family's default
 	want.Pace, want.OnFailure, want.ForceNAK, want.RecycleNotCapable = 0, reconf.Recycle, true, true
 	if diff := cmp.Diff(want, c.opts); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)

@@ -512,8 +512,11 @@ func (a *app) reconfigureCommand() *cobra.Command {
 		Long: `Make clients come back now: DHCPFORCERENEW (RFC 3203) for DHCPv4 clients,
 authenticated Reconfigure (RFC 8415 §18.3.11) for DHCPv6 clients. The same
 campaigns as 'leasectl forcerenew'; 'start --family 6' restricts a campaign
-to DHCPv6 clients (4: DHCPv4). DHCPv6 clients that never sent Reconfigure
-Accept (option 20) have no key and are reported not_capable.`,
+to DHCPv6 clients (4: DHCPv4), --prefix-pool NAME selects a DHCPv6 pool's
+delegated prefixes, --client takes a DUID, and --message renew|rebind|
+information-request sets the Reconfigure Message option (RFC 8415 §21.19).
+DHCPv6 clients that never sent Reconfigure Accept (option 20) have no key
+and are reported not_capable.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
