@@ -188,7 +188,9 @@ type Reconfigure6 struct {
 	// leases no longer servable). Default false.
 	OnChange bool `yaml:"on_change"`
 	// Message is what the Reconfigure asks the client to do (option 19):
-	// renew, rebind or information-request. Default renew.
+	// renew, rebind or information-request. When set it replaces a
+	// campaign's reconf_msg for this pool (CampaignOverride); unset: the
+	// campaign's (renew by default).
 	Message string `yaml:"message"`
 }
 

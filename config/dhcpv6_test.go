@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/leased/leased/dhcpv6"
+	"github.com/leased/leased/lease"
 	"github.com/leased/leased/lease6"
 	"github.com/leased/leased/reconf"
 )
@@ -153,7 +154,8 @@ func TestDHCPv6Values(t *testing.T) {
 	p := &v6.Pools[0]
 	three, half, zero, yes := 3, 500*time.Millisecond, 0, true
 	recycle := reconf.Recycle
-	wantOv := reconf.Override{Attempts: &three, Interval: &half, Pace: &zero, OnFailure: &recycle, ForceNAK: &yes}
+	infoReq := reconf.ReconfInformationRequest
+	wantOv := reconf.Override{Attempts: &three, Interval: &half, Pace: &zero, OnFailure: &recycle, ForceNAK: &yes, ReconfMsg: &infoReq}
 	if diff := cmp.Diff(wantOv, p.CampaignOverride()); diff != "" {
 		t.Errorf("CampaignOverride (-want +got):\n%s", diff)
 	}
@@ -361,5 +363,60 @@ func TestLifetimeClamp6(t *testing.T) {
 	p := c.Lease6().Pools[0]
 	if p.Preferred != 10*time.Minute || p.Valid != 10*time.Minute {
 		t.Fatalf("pool lifetimes %v/%v, want 10m/10m", p.Preferred, p.Valid)
+	}
+}
+
+// reconfigure.message becomes the pool's campaign override; a pool that
+// leaves attempts and interval unset overrides neither, so a campaign
+// started without them (the API leaves them zero) gives the pool's
+// DHCPv6 clients reconf's defaults: 8 Reconfigures from 2 s doubling
+// (RFC 8415 REC_MAX_RC, REC_TIMEOUT).
+func TestDHCPv6CampaignOverrideDefaults(t *testing.T) {
+	c, err := Parse("t.yaml", []byte(lines(
+		"dhcpv4: {interfaces: [eth0], pools: [{name: a, subnet: 10.0.0.0/24}]}",
+		"dhcpv6:",
+		"  interfaces: [eth0]",
+		"  pools:",
+		"    - name: lan6",
+		"      subnet: 2001:db8:1::/64",
+		"      ranges: [{start: \"2001:db8:1::100\", end: \"2001:db8:1::1ff\"}]",
+		"      reconfigure: {message: rebind, pace: 0}",
+	)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ov := c.DHCPv6.Pools[0].CampaignOverride()
+	rebind, zero := reconf.ReconfRebind, 0
+	if diff := cmp.Diff(reconf.Override{ReconfMsg: &rebind, Pace: &zero}, ov); diff != "" {
+		t.Fatalf("CampaignOverride (-want +got):\n%s", diff)
+	}
+
+	// The override in a real campaign: the message is the pool's, the
+	// schedule reconf's DHCPv6 default.
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	l := lease.Lease{Addr: netip.MustParseAddr("2001:db8:1::100"), ClientID: []byte{0, 3, 0, 1, 2, 0, 0, 0, 0, 1}, IAID: 1,
+		Pool: "lan6", Section: -1, State: lease.StateBound, Start: t0, Preferred: t0.Add(time.Hour), Expiry: t0.Add(2 * time.Hour),
+		ReconfKey: make([]byte, 16), ForceRenewNonceCapable: true}
+	opts := reconf.Options{Pace: 1000, Pools: map[string]reconf.Override{"lan6": ov}}
+	m := reconf.NewManager()
+	if _, err := m.Start(t0, reconf.Selector{Family: 6}, opts, []lease.Lease{l}); err != nil {
+		t.Fatal(err)
+	}
+	var sends []time.Duration
+	for now := t0; now.Before(t0.Add(20 * time.Minute)); now = now.Add(100 * time.Millisecond) {
+		for _, a := range m.Due(now) {
+			if a.Kind != reconf.SendReconfigure || a.Msg != reconf.ReconfRebind {
+				t.Fatalf("action %+v, want a SendReconfigure with message rebind", a)
+			}
+			sends = append(sends, now.Sub(t0))
+		}
+	}
+	var want []time.Duration
+	for i, at := 0, time.Duration(0); i < reconf.DefaultAttempts6; i++ {
+		want = append(want, at)
+		at += reconf.DefaultInterval6 << i
+	}
+	if diff := cmp.Diff(want, sends); diff != "" {
+		t.Errorf("Reconfigure send times (-want +got):\n%s", diff)
 	}
 }

@@ -82,7 +82,10 @@ func poolField6(i int) string { return fmt.Sprintf("dhcpv6.pools[%d]", i) }
 // CampaignOverride is the pool's reconfigure campaign defaults as the
 // campaign engine's per-pool override (fields left unset stay nil): the
 // dhcpv6 counterpart of dhcpv4.pools[].forcerenew's attempts, interval,
-// pace, on_failure and force_nak.
+// pace, on_failure and force_nak, plus message (Override.ReconfMsg).
+// Unset attempts and interval stay nil, so the campaign's values apply,
+// and where those are zero reconf's DHCPv6 defaults (DefaultAttempts6,
+// DefaultInterval6).
 func (p *Pool6) CampaignOverride() reconf.Override {
 	r := &p.Reconfigure
 	var ov reconf.Override
@@ -106,6 +109,11 @@ func (p *Pool6) CampaignOverride() reconf.Override {
 	if r.Force != nil {
 		v := *r.Force
 		ov.ForceNAK = &v
+	}
+	if r.Message != "" {
+		if v, err := reconf.ParseReconfMsg(r.Message); err == nil { // validated by Parse
+			ov.ReconfMsg = &v
+		}
 	}
 	return ov
 }
