@@ -502,12 +502,22 @@ func (x *txn) advertise() Decision {
 
 // request answers a Request (RFC 8415 §18.3.2), or a Rapid Commit Solicit:
 // each IA is bound to an address or prefix (the client's listed ones are
-// hints), or gets NoAddrsAvail / NoPrefixAvail.
+// hints), or gets NoAddrsAvail / NoPrefixAvail; an IA_NA of a Request
+// listing an address outside the link's prefix gets NotOnLink.
 func (x *txn) request() Decision {
 	x.initPersist()
 	req := x.req
 	for i := range req.IAs {
 		ia := &req.IAs[i]
+		if req.Type == dhcpv6.Request && ia.Kind == IANA && !x.onLink(ia) {
+			// RFC 8415 §18.3.2: "If any of the prefixes of the included
+			// addresses are not appropriate for the link to which the
+			// client is connected, the server MUST return the IA to the
+			// client with a Status Code option ... with the value
+			// NotOnLink."
+			x.addStatus(ia, dhcpv6.StatusNotOnLink, "addresses not on link")
+			continue
+		}
 		a, plen, ok := x.choose(ia)
 		if !ok {
 			code, msg := noneAvail(ia.Kind)
@@ -519,6 +529,17 @@ func (x *txn) request() Decision {
 		x.addIA(ia, from)
 	}
 	return x.reply()
+}
+
+// onLink reports whether every address the IA lists (:: aside) lies in
+// the link's prefix (the pool's Subnet), as confirm checks.
+func (x *txn) onLink(ia *IA) bool {
+	for _, a := range ia.Addrs {
+		if !a.IsUnspecified() && !x.p.cfg.Subnet.Contains(a) {
+			return false
+		}
+	}
+	return true
 }
 
 // reply finishes a binding Reply.
