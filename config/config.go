@@ -305,7 +305,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	c := &Config{file: name}
 	d := newDecoder(name, len(data))
 	if root == nil {
-		d.errorf(0, "", "the file is empty; it needs at least dhcpv4.interfaces and dhcpv4.pools")
+		d.errorf(0, "", "the file is empty; it needs a dhcpv4 section (interfaces and pools), a dhcpv6 section, or both")
 		return nil, d.err()
 	}
 	d.decode(root, "", c)

@@ -528,7 +528,7 @@ func TestInvalid(t *testing.T) {
 			`t.yaml:2: a second YAML document (---); the configuration is one document`,
 		}},
 		{"empty", "", []string{
-			`t.yaml: the file is empty; it needs at least dhcpv4.interfaces and dhcpv4.pools`,
+			`t.yaml: the file is empty; it needs a dhcpv4 section (interfaces and pools), a dhcpv6 section, or both`,
 		}},
 		{"merge key", lines("x: &x {interfaces: [eth0]}", "dhcpv4:", "  <<: *x"), []string{
 			`t.yaml:1: x: unknown key "x"; valid keys here: data_dir, log_level, control, store, dhcpv4, dhcpv6`,

@@ -552,9 +552,17 @@ func (s *Server) start(ctx context.Context, sel reconf.Selector, opts reconf.Opt
 	if err != nil {
 		return reconf.CampaignStatus{}, err
 	}
+	// Zero attempts or interval mean each client's family default.
+	attempts, interval := any(st.Options.Attempts), any(st.Options.Interval)
+	if st.Options.Attempts == 0 {
+		attempts = fmt.Sprintf("family default (v4 %d, v6 %d)", reconf.DefaultAttempts, reconf.DefaultAttempts6)
+	}
+	if st.Options.Interval == 0 {
+		interval = fmt.Sprintf("family default (v4 %s, v6 %s)", reconf.DefaultInterval, reconf.DefaultInterval6)
+	}
 	s.log.Info("campaign started", "id", st.ID, "why", why, "selector", st.Selector.String(), "pools", st.Pools,
-		"clients", st.Clients, "not_capable", st.Counts.NotCapable, "attempts", st.Options.Attempts,
-		"interval", st.Options.Interval, "pace", st.Options.Pace, "on_failure", st.Options.OnFailure.String(),
+		"clients", st.Clients, "not_capable", st.Counts.NotCapable, "attempts", attempts,
+		"interval", interval, "pace", st.Options.Pace, "on_failure", st.Options.OnFailure.String(),
 		"force_nak", st.Options.ForceNAK)
 	err = s.flushRecords(ctx)
 	s.wakeCampaigns()
