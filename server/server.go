@@ -137,6 +137,8 @@ type Server struct {
 
 	camp campaignState
 
+	batch *replyBatcher // DHCPv4 replies through conn (sendmmsg)
+
 	sinceCompact atomic.Int64
 	compacting   atomic.Bool
 	compactWG    sync.WaitGroup
@@ -275,6 +277,13 @@ func New(opts Options) (*Server, error) {
 		}
 		s.conn = conn
 		s.port = conn.LocalAddr().(*net.UDPAddr).Port
+		rc, err := conn.SyscallConn()
+		if err != nil {
+			conn.Close()
+			s.closeRaw()
+			return nil, fmt.Errorf("server: udp socket: %w", err)
+		}
+		s.batch = newReplyBatcher(rc, s.sendDone)
 	} else {
 		s.port = 0 // DHCPv6 only
 	}
@@ -294,6 +303,12 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.m = newMetrics(s.reg, s.Pools)
+	if b := s.batch; b != nil {
+		s.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "leased_dhcpv4_send_syscalls_total",
+			Help: "sendmmsg system calls that sent DHCPv4 replies through the UDP socket; replies sent ÷ calls is the mean batch.",
+		}, func() float64 { return float64(b.calls.Load()) }))
+	}
 	if opts.V6 != nil {
 		if err := s.initV6(opts.V6); err != nil {
 			s.closeConn()
@@ -716,34 +731,39 @@ func (s *Server) finish(sd *sender, p *inPacket, d *lease.Decision) {
 		Flags: p.msg.Flags, HType: p.msg.HType, HLen: p.msg.HLen, CHAddr: p.msg.CHAddr,
 	}
 	dest := ReplyDest(&t, s.relayPort)
-	if err := s.send(sd, p.ifc, p.req.ServerAddr, dest, out); err != nil {
+	queued, err := s.send(sd, p.ifc, p.req.ServerAddr, dest, out, typeIndex(r.Type), false)
+	if err != nil {
 		s.m.drop(dropSend)
 		s.log.Warn("send reply", "type", r.Type, "to", dest.Addr, "path", dest.Kind, "err", err)
 		return
 	}
-	s.m.sent[typeIndex(r.Type)].Inc()
+	if !queued {
+		s.m.sent[typeIndex(r.Type)].Inc()
+	}
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
 		s.log.Debug("reply", "type", r.Type, "yiaddr", r.YIAddr, "xid", p.msg.XID,
 			"to", dest.Addr, "path", dest.Kind, "interface", p.ifc.name)
 	}
 	if extra, ok := NakCopyDest(&t); ok {
 		// Best effort: the broadcast above is the RFC's answer.
-		if err := s.send(sd, p.ifc, p.req.ServerAddr, extra, out); err != nil {
+		if queued, err := s.send(sd, p.ifc, p.req.ServerAddr, extra, out, typeIndex(r.Type), true); err != nil {
 			s.log.Debug("send NAK copy to ciaddr", "to", extra.Addr, "err", err)
-		} else {
+		} else if !queued {
 			s.m.sentVia.WithLabelValues("nak_unicast_copy").Inc()
 		}
 	}
 }
 
-// send delivers one encoded reply along dest.
-func (s *Server) send(sd *sender, ifc *iface, src netip.Addr, dest Dest, out []byte) error {
+// send delivers one encoded reply along dest. Datagrams through the UDP
+// socket go to the reply batcher, which reports their outcome (metrics,
+// log) itself: send then returns queued. typ is the metrics index of the
+// message type; nakCopy marks the best-effort unicast copy of a NAK.
+func (s *Server) send(sd *sender, ifc *iface, src netip.Addr, dest Dest, out []byte, typ int, nakCopy bool) (queued bool, err error) {
 	kind := dest.Kind
 	if kind == DestHardware && ifc.raw == nil {
 		kind = DestBroadcast
 		dest.Addr = netip.AddrPortFrom(limitedBroadcast, dhcpv4.ClientPort)
 	}
-	var err error
 	switch kind {
 	case DestHardware:
 		sd.frame, err = AppendFrame(sd.frame[:0], &FrameAddrs{
@@ -758,15 +778,36 @@ func (s *Server) send(sd *sender, ifc *iface, src netip.Addr, dest Dest, out []b
 	case DestBroadcast:
 		// Leave through the ingress interface (ipi_ifindex), from our
 		// address on it.
-		_, _, err = s.conn.WriteMsgUDPAddrPort(out, putPktInfo(sd.oob, ifc.index, src), dest.Addr)
+		s.batch.send(out, dest.Addr, ifc.index, src, kind, typ, nakCopy)
+		return true, nil
 	default:
 		// Routed unicast; only the source address is chosen.
-		_, _, err = s.conn.WriteMsgUDPAddrPort(out, putPktInfo(sd.oob, 0, src), dest.Addr)
+		s.batch.send(out, dest.Addr, 0, src, kind, typ, nakCopy)
+		return true, nil
 	}
 	if err == nil {
 		s.m.sentVia.WithLabelValues(kind.String()).Inc()
 	}
-	return err
+	return false, err
+}
+
+// sendDone is the reply batcher's report on one datagram.
+func (s *Server) sendDone(m *outMsg, err error) {
+	if err != nil {
+		if m.nakCopy {
+			s.log.Debug("send NAK copy to ciaddr", "to", m.to, "err", err)
+			return
+		}
+		s.m.drop(dropSend)
+		s.log.Warn("send reply", "to", m.to, "path", m.kind, "err", err)
+		return
+	}
+	s.m.sentVia.WithLabelValues(m.kind.String()).Inc()
+	if m.nakCopy {
+		s.m.sentVia.WithLabelValues("nak_unicast_copy").Inc()
+	} else {
+		s.m.sent[m.typ].Inc()
+	}
 }
 
 // poolOptions returns the pre-encoded option block of p, building it on

@@ -1,0 +1,214 @@
+package server
+
+import (
+	"errors"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Reply batching. After one group commit the WAL wakes every commit
+// worker whose records were in it at the same moment, and each used to
+// send its reply with its own sendmsg: one syscall per reply, the largest
+// single cost in the profile (docs/BENCHMARKS.md). replyBatcher coalesces
+// the replies that are ready together into one sendmmsg(2) by flat
+// combining: a sender copies its datagram into a queue slot; whoever gets
+// the combiner lock sends everything queued, and a sender that finds the
+// lock taken just returns, its datagram going out with the holder's batch.
+// There is no extra goroutine and no wait: a lone reply is sent at once,
+// as before. Only UDP sends through the shared socket are batched; raw
+// frames to address-less clients keep their own path.
+
+// maxBatch bounds one sendmmsg call (the kernel caps vlen at UIO_MAXIOV).
+const maxBatch = 64
+
+// outMsg is one queued datagram with everything its metrics need.
+type outMsg struct {
+	buf  [maxPacket]byte
+	n    int
+	oob  []byte // oobSize bytes, pointer-aligned (from make)
+	to   netip.AddrPort
+	kind DestKind
+	typ  int // index into metrics.sent
+	// nakCopy: the best-effort unicast copy of a NAK (RFC 2131 §4.1 is
+	// satisfied by the broadcast; the copy reaches dhcpcd in RENEWING).
+	nakCopy bool
+	// name is the destination in kernel form, filled by the combiner.
+	name unix.RawSockaddrInet4
+}
+
+// mmsghdr is struct mmsghdr of sendmmsg(2): Go's alignment pads it to the
+// kernel's size on both 32- and 64-bit.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
+}
+
+// sendResult is what the batcher reports for each datagram sent or failed.
+type sendResult func(m *outMsg, err error)
+
+type replyBatcher struct {
+	rc   syscall.RawConn
+	done sendResult
+	// calls counts sendmmsg system calls (a metric: datagrams ÷ calls is
+	// the mean batch).
+	calls atomic.Uint64
+
+	qmu  sync.Mutex
+	q    []*outMsg
+	free []*outMsg
+
+	// Owned by the holder of mu (the combiner).
+	mu    sync.Mutex
+	batch []*outMsg
+	hdrs  [maxBatch]mmsghdr
+	iovs  [maxBatch]unix.Iovec
+	// The sendmmsg callback and its arguments and results.
+	writeFn func(fd uintptr) bool
+	wHdrs   []mmsghdr
+	wN      int
+	wErr    error
+}
+
+func newReplyBatcher(rc syscall.RawConn, done sendResult) *replyBatcher {
+	b := &replyBatcher{rc: rc, done: done, batch: make([]*outMsg, 0, maxBatch)}
+	b.writeFn = b.write
+	return b
+}
+
+// get returns an empty queue slot.
+func (b *replyBatcher) get() *outMsg {
+	b.qmu.Lock()
+	if n := len(b.free); n > 0 {
+		m := b.free[n-1]
+		b.free = b.free[:n-1]
+		b.qmu.Unlock()
+		return m
+	}
+	b.qmu.Unlock()
+	return &outMsg{oob: make([]byte, oobSize)}
+}
+
+// send queues a copy of pkt for to, with the IP_PKTINFO control message
+// choosing the interface (ifindex, 0 to route) and source address, and
+// sends what is queued unless another sender is doing so already. Results
+// (success or error) are reported through done, possibly by another
+// goroutine.
+func (b *replyBatcher) send(pkt []byte, to netip.AddrPort, ifindex int, src netip.Addr, kind DestKind, typ int, nakCopy bool) {
+	m := b.get()
+	m.n = copy(m.buf[:], pkt)
+	putPktInfo(m.oob, ifindex, src)
+	m.to, m.kind, m.typ, m.nakCopy = to, kind, typ, nakCopy
+	b.qmu.Lock()
+	b.q = append(b.q, m)
+	b.qmu.Unlock()
+	b.flush()
+}
+
+// flush sends the queue while it is not empty and no one else is
+// sending. The re-check after Unlock closes the race with a sender that
+// queued after the holder took the batch and found the lock taken.
+func (b *replyBatcher) flush() {
+	for {
+		if !b.mu.TryLock() {
+			return
+		}
+		b.qmu.Lock()
+		n := min(len(b.q), maxBatch)
+		b.batch = append(b.batch[:0], b.q[:n]...)
+		rest := copy(b.q, b.q[n:])
+		clear(b.q[rest:])
+		b.q = b.q[:rest]
+		b.qmu.Unlock()
+		if len(b.batch) > 0 {
+			b.sendBatch()
+		}
+		b.mu.Unlock()
+		b.qmu.Lock()
+		empty := len(b.q) == 0
+		b.qmu.Unlock()
+		if empty {
+			return
+		}
+	}
+}
+
+// sendBatch sends b.batch (mu held) and recycles its slots.
+func (b *replyBatcher) sendBatch() {
+	msgs := b.batch
+	for i, m := range msgs {
+		a := m.to.Addr().As4()
+		m.name = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: a}
+		p := m.to.Port()
+		m.name.Port = p<<8 | p>>8 // network byte order
+		b.iovs[i] = unix.Iovec{Base: &m.buf[0]}
+		b.iovs[i].SetLen(m.n)
+		h := &b.hdrs[i]
+		*h = mmsghdr{}
+		h.hdr.Name = (*byte)(unsafe.Pointer(&m.name))
+		h.hdr.Namelen = unix.SizeofSockaddrInet4
+		h.hdr.Iov = &b.iovs[i]
+		h.hdr.SetIovlen(1)
+		h.hdr.Control = &m.oob[0]
+		h.hdr.SetControllen(len(m.oob))
+	}
+	for i := 0; i < len(msgs); {
+		sent, err := b.sendmmsg(b.hdrs[i:len(msgs)])
+		if err != nil {
+			// The first unsent datagram failed; report it and go on
+			// with the rest, as separate sendmsg calls would.
+			b.done(msgs[i], err)
+			i++
+			continue
+		}
+		for _, m := range msgs[i : i+sent] {
+			b.done(m, nil)
+		}
+		i += sent
+	}
+	b.qmu.Lock()
+	b.free = append(b.free, msgs...)
+	b.qmu.Unlock()
+	clear(b.batch)
+	b.batch = b.batch[:0]
+}
+
+var errNoneSent = errors.New("sendmmsg sent nothing")
+
+// sendmmsg sends hdrs with one system call (waiting through the runtime
+// poller if the socket buffer is full) and returns how many went out.
+// The callback is a method value made once, with its inputs and outputs
+// in b, so that a send allocates nothing.
+func (b *replyBatcher) sendmmsg(hdrs []mmsghdr) (int, error) {
+	b.wHdrs, b.wN, b.wErr = hdrs, 0, nil
+	b.calls.Add(1)
+	err := b.rc.Write(b.writeFn)
+	n, serr := b.wN, b.wErr
+	b.wHdrs = nil
+	if err != nil {
+		return 0, err
+	}
+	if serr != nil {
+		return 0, serr
+	}
+	if n <= 0 {
+		return 0, errNoneSent
+	}
+	return n, nil
+}
+
+func (b *replyBatcher) write(fd uintptr) bool {
+	r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.wHdrs[0])), uintptr(len(b.wHdrs)), 0, 0, 0)
+	if e == unix.EAGAIN {
+		return false
+	}
+	if e != 0 {
+		b.wErr = e
+	}
+	b.wN = int(r)
+	return true
+}
