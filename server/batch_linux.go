@@ -28,17 +28,21 @@ const maxBatch = 64
 
 // outMsg is one queued datagram with everything its metrics need.
 type outMsg struct {
-	buf  [maxPacket]byte
+	buf  []byte // the batcher's bufSize bytes; the datagram is buf[:n]
 	n    int
-	oob  []byte // oobSize bytes, pointer-aligned (from make)
+	oob  []byte // the batcher's oobSize bytes, pointer-aligned (from make); unused when !pktInfo
 	to   netip.AddrPort
-	kind DestKind
-	typ  int // index into metrics.sent
+	kind DestKind // DHCPv4: the delivery path; DHCPv6: 0 relayed, 1 direct
+	typ  int      // index into the family's sent-by-type counters
+	// pktInfo: send the control message in oob (interface, source).
+	pktInfo bool
 	// nakCopy: the best-effort unicast copy of a NAK (RFC 2131 §4.1 is
 	// satisfied by the broadcast; the copy reaches dhcpcd in RENEWING).
 	nakCopy bool
-	// name is the destination in kernel form, filled by the combiner.
-	name unix.RawSockaddrInet4
+	// name is the destination in kernel form, filled by the combiner
+	// (a sockaddr_in or sockaddr_in6).
+	name    [unix.SizeofSockaddrInet6]byte
+	namelen uint32
 }
 
 // mmsghdr is struct mmsghdr of sendmmsg(2): Go's alignment pads it to the
@@ -54,6 +58,12 @@ type sendResult func(m *outMsg, err error)
 type replyBatcher struct {
 	rc   syscall.RawConn
 	done sendResult
+	// v6: the socket is AF_INET6; putInfo writes the family's packet
+	// info control message; bufSize and oobSize size the queue slots.
+	v6      bool
+	putInfo func(b []byte, ifindex int, src netip.Addr) []byte
+	bufSize int
+	oobSize int
 	// calls counts sendmmsg system calls (a metric: datagrams ÷ calls is
 	// the mean batch).
 	calls atomic.Uint64
@@ -74,8 +84,19 @@ type replyBatcher struct {
 	wErr    error
 }
 
+// newReplyBatcher batches DHCPv4 replies through an AF_INET socket.
 func newReplyBatcher(rc syscall.RawConn, done sendResult) *replyBatcher {
-	b := &replyBatcher{rc: rc, done: done, batch: make([]*outMsg, 0, maxBatch)}
+	return newBatcher(rc, done, false, putPktInfo, maxPacket, oobSize)
+}
+
+// newReplyBatcher6 batches DHCPv6 replies through an AF_INET6 socket.
+func newReplyBatcher6(rc syscall.RawConn, done sendResult) *replyBatcher {
+	return newBatcher(rc, done, true, putPktInfo6, maxPacket6, oobSize6)
+}
+
+func newBatcher(rc syscall.RawConn, done sendResult, v6 bool, put func([]byte, int, netip.Addr) []byte, bufSize, oobSize int) *replyBatcher {
+	b := &replyBatcher{rc: rc, done: done, v6: v6, putInfo: put, bufSize: bufSize, oobSize: oobSize,
+		batch: make([]*outMsg, 0, maxBatch)}
 	b.writeFn = b.write
 	return b
 }
@@ -90,23 +111,46 @@ func (b *replyBatcher) get() *outMsg {
 		return m
 	}
 	b.qmu.Unlock()
-	return &outMsg{oob: make([]byte, oobSize)}
+	return &outMsg{buf: make([]byte, b.bufSize), oob: make([]byte, b.oobSize)}
 }
 
-// send queues a copy of pkt for to, with the IP_PKTINFO control message
-// choosing the interface (ifindex, 0 to route) and source address, and
-// sends what is queued unless another sender is doing so already. Results
-// (success or error) are reported through done, possibly by another
-// goroutine.
-func (b *replyBatcher) send(pkt []byte, to netip.AddrPort, ifindex int, src netip.Addr, kind DestKind, typ int, nakCopy bool) {
+// send queues a copy of pkt for to and sends what is queued unless another
+// sender is doing so already. With pktInfo the datagram carries the
+// family's packet-info control message choosing the interface (ifindex, 0
+// to route) and source address (invalid: the kernel's choice); a DHCPv6
+// link-local destination takes its zone from ifindex. Results (success or
+// error) are reported through done, possibly by another goroutine.
+func (b *replyBatcher) send(pkt []byte, to netip.AddrPort, pktInfo bool, ifindex int, src netip.Addr, kind DestKind, typ int, nakCopy bool) {
 	m := b.get()
-	m.n = copy(m.buf[:], pkt)
-	putPktInfo(m.oob, ifindex, src)
+	m.n = copy(m.buf, pkt)
+	m.pktInfo = pktInfo
+	if pktInfo {
+		b.putInfo(m.oob, ifindex, src)
+	}
 	m.to, m.kind, m.typ, m.nakCopy = to, kind, typ, nakCopy
+	m.namelen = b.sockaddr(m, ifindex)
 	b.qmu.Lock()
 	b.q = append(b.q, m)
 	b.qmu.Unlock()
 	b.flush()
+}
+
+// sockaddr writes m.to into m.name in the socket's family and returns its
+// length.
+func (b *replyBatcher) sockaddr(m *outMsg, ifindex int) uint32 {
+	p := m.to.Port()
+	port := p<<8 | p>>8 // network byte order
+	if !b.v6 {
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&m.name[0]))
+		*sa = unix.RawSockaddrInet4{Family: unix.AF_INET, Port: port, Addr: m.to.Addr().Unmap().As4()}
+		return unix.SizeofSockaddrInet4
+	}
+	sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&m.name[0]))
+	*sa = unix.RawSockaddrInet6{Family: unix.AF_INET6, Port: port, Addr: m.to.Addr().As16()}
+	if a := m.to.Addr(); a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() {
+		sa.Scope_id = uint32(ifindex)
+	}
+	return unix.SizeofSockaddrInet6
 }
 
 // flush sends the queue while it is not empty and no one else is
@@ -141,20 +185,18 @@ func (b *replyBatcher) flush() {
 func (b *replyBatcher) sendBatch() {
 	msgs := b.batch
 	for i, m := range msgs {
-		a := m.to.Addr().As4()
-		m.name = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: a}
-		p := m.to.Port()
-		m.name.Port = p<<8 | p>>8 // network byte order
 		b.iovs[i] = unix.Iovec{Base: &m.buf[0]}
 		b.iovs[i].SetLen(m.n)
 		h := &b.hdrs[i]
 		*h = mmsghdr{}
-		h.hdr.Name = (*byte)(unsafe.Pointer(&m.name))
-		h.hdr.Namelen = unix.SizeofSockaddrInet4
+		h.hdr.Name = &m.name[0]
+		h.hdr.Namelen = m.namelen
 		h.hdr.Iov = &b.iovs[i]
 		h.hdr.SetIovlen(1)
-		h.hdr.Control = &m.oob[0]
-		h.hdr.SetControllen(len(m.oob))
+		if m.pktInfo {
+			h.hdr.Control = &m.oob[0]
+			h.hdr.SetControllen(len(m.oob))
+		}
 	}
 	for i := 0; i < len(msgs); {
 		sent, err := b.sendmmsg(b.hdrs[i:len(msgs)])

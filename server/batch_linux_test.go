@@ -89,7 +89,7 @@ func TestReplyBatcherDeliversEveryDatagramOnce(t *testing.T) {
 				id := uint32(g*each + i)
 				binary.BigEndian.PutUint32(pkt, id)
 				pkt[299] = byte(id)
-				b.send(pkt, to, 0, src, DestUnicast, 0, false)
+				b.send(pkt, to, true, 0, src, DestUnicast, 0, false)
 			}
 		}()
 	}
@@ -129,9 +129,9 @@ func TestReplyBatcherReportsFailureInsideBatch(t *testing.T) {
 	// Hold the combiner so the three datagrams form one batch; UDP
 	// refuses destination port 0 (EINVAL).
 	b.mu.Lock()
-	b.send([]byte("first"), to, 0, src, DestUnicast, 0, false)
-	b.send([]byte("port0"), netip.MustParseAddrPort("127.0.0.1:0"), 0, src, DestUnicast, 0, false)
-	b.send([]byte("third"), to, 0, src, DestUnicast, 0, false)
+	b.send([]byte("first"), to, true, 0, src, DestUnicast, 0, false)
+	b.send([]byte("port0"), netip.MustParseAddrPort("127.0.0.1:0"), true, 0, src, DestUnicast, 0, false)
+	b.send([]byte("third"), to, true, 0, src, DestUnicast, 0, false)
 	b.mu.Unlock()
 	b.flush()
 	buf := make([]byte, 64)
@@ -146,5 +146,47 @@ func TestReplyBatcherReportsFailureInsideBatch(t *testing.T) {
 	defer rec.mu.Unlock()
 	if rec.ok != 2 || len(rec.errs) != 1 || !errors.Is(rec.errs[0], syscall.EINVAL) {
 		t.Fatalf("reported %d sent, errors %v; want 2 and one EINVAL", rec.ok, rec.errs)
+	}
+}
+
+// The DHCPv6 batcher sends through an AF_INET6 socket, with and without
+// the IPV6_PKTINFO control message.
+func TestReplyBatcher6(t *testing.T) {
+	send, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { send.Close(); recv.Close() })
+	rc, err := send.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec batchRecorder
+	b := newReplyBatcher6(rc, rec.done)
+	to := recv.LocalAddr().(*net.UDPAddr).AddrPort()
+	b.mu.Lock()
+	b.send([]byte("relayed"), to, false, 0, netip.Addr{}, 0, 0, false)
+	b.send([]byte("direct"), to, true, 0, netip.MustParseAddr("::1"), 1, 0, false)
+	b.mu.Unlock()
+	b.flush()
+	buf := make([]byte, 64)
+	_ = recv.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for _, want := range []string{"relayed", "direct"} {
+		n, from, err := recv.ReadFromUDPAddrPort(buf)
+		if err != nil || string(buf[:n]) != want {
+			t.Fatalf("got %q, %v; want %q", buf[:n], err, want)
+		}
+		if from.Port() != send.LocalAddr().(*net.UDPAddr).AddrPort().Port() {
+			t.Fatalf("from %v, want the batcher's socket", from)
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.ok != 2 || len(rec.errs) != 0 {
+		t.Fatalf("reported %d sent, errors %v", rec.ok, rec.errs)
 	}
 }

@@ -778,11 +778,11 @@ func (s *Server) send(sd *sender, ifc *iface, src netip.Addr, dest Dest, out []b
 	case DestBroadcast:
 		// Leave through the ingress interface (ipi_ifindex), from our
 		// address on it.
-		s.batch.send(out, dest.Addr, ifc.index, src, kind, typ, nakCopy)
+		s.batch.send(out, dest.Addr, true, ifc.index, src, kind, typ, nakCopy)
 		return true, nil
 	default:
 		// Routed unicast; only the source address is chosen.
-		s.batch.send(out, dest.Addr, 0, src, kind, typ, nakCopy)
+		s.batch.send(out, dest.Addr, true, 0, src, kind, typ, nakCopy)
 		return true, nil
 	}
 	if err == nil {

@@ -85,9 +85,10 @@ type v6state struct {
 	ifaces []*iface6
 	duid   []byte
 
-	m    *metrics6
-	pkts sync.Pool // *inPacket6
-	jobs chan job6
+	m     *metrics6
+	batch *replyBatcher // Advertise/Reply through conn (sendmmsg)
+	pkts  sync.Pool     // *inPacket6
+	jobs  chan job6
 
 	poolMu   sync.Mutex
 	poolOpts atomic.Pointer[map[string]*poolOptions6]
@@ -137,13 +138,12 @@ type job6 struct {
 type sender6 struct {
 	w    dhcpv6.Writer
 	out  []byte
-	oob  []byte
 	d    lease6.Decision
 	wait *time.Timer
 }
 
 func newSender6() *sender6 {
-	return &sender6{out: make([]byte, 0, maxPacket6), oob: make([]byte, oobSize6)}
+	return &sender6{out: make([]byte, 0, maxPacket6)}
 }
 
 // initV6 resolves the v6 interfaces and opens the socket. The DUID is
@@ -183,6 +183,12 @@ func (s *Server) initV6(o *V6Options) error {
 	}
 	v.conn = conn
 	v.port = conn.LocalAddr().(*net.UDPAddr).Port
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("server: udp6 socket: %w", err)
+	}
+	v.batch = newReplyBatcher6(rc, s.sendDone6)
 	for _, ifc := range v.ifaces {
 		for _, g := range serverGroups6 {
 			if err := joinGroup6(conn, ifc.index, g); err != nil {
@@ -623,36 +629,35 @@ func (s *Server) finish6(sd *sender6, p *inPacket6, d *lease6.Decision) {
 		s.log.Error("dhcpv6 encode reply", "type", r.Type, "err", err)
 		return
 	}
-	if err := s.send6(sd, &p.path, p.ifc.index, out); err != nil {
-		v.m.drop(drop6Send)
-		s.log.Warn("dhcpv6 send reply", "type", r.Type, "to", p.path.to, "err", err)
-		return
-	}
-	v.m.sent[typeIndex6(r.Type)].Inc()
+	s.send6(&p.path, p.ifc.index, out, typeIndex6(r.Type))
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
 		s.log.Debug("dhcpv6 reply", "type", r.Type, "xid", p.msg.TransactionID, "to", p.path.to,
 			"relays", p.path.n, "interface", p.ifc.name, "ias", len(r.IAs))
 	}
 }
 
-// send6 delivers an encoded message along path: to the outermost relay
-// (routed), or to a direct client through the interface ifindex.
-func (s *Server) send6(sd *sender6, path *path6, ifindex int, out []byte) error {
+// send6 queues one encoded reply for the batcher: to the outermost relay
+// (routed), or to a direct client's link-local address out of the ingress
+// interface. The batcher reports the outcome through sendDone6.
+func (s *Server) send6(path *path6, ifindex int, out []byte, typ int) {
 	v := s.v6
-	var err error
 	if path.relayed() {
-		_, _, err = v.conn.WriteMsgUDPAddrPort(out, nil, path.to)
-		if err == nil {
-			v.m.sentVia[0].Inc()
-		}
-		return err
+		v.batch.send(out, path.to, false, 0, netip.Addr{}, 0, typ, false)
+		return
 	}
-	to := addrPortZone(path.to, path.iface)
-	_, _, err = v.conn.WriteMsgUDPAddrPort(out, putPktInfo6(sd.oob, ifindex, netip.Addr{}), to)
-	if err == nil {
-		v.m.sentVia[1].Inc()
+	v.batch.send(out, path.to, true, ifindex, netip.Addr{}, 1, typ, false)
+}
+
+// sendDone6 is the reply batcher's report on one DHCPv6 datagram.
+func (s *Server) sendDone6(m *outMsg, err error) {
+	v := s.v6
+	if err != nil {
+		v.m.drop(drop6Send)
+		s.log.Warn("dhcpv6 send reply", "to", m.to, "err", err)
+		return
 	}
-	return err
+	v.m.sentVia[m.kind].Inc()
+	v.m.sent[m.typ].Inc()
 }
 
 // poolOptions6 returns the pre-encoded option block of p, building it on
