@@ -12,7 +12,6 @@ have udhcpc   || need+=(udhcpc)
 have perfdhcp || need+=(kea-admin)
 have dhcrelay || need+=(isc-dhcp-relay)    # DHCPv6 relays of e2e TestRelay6
 have dibbler-relay || need+=(dibbler-relay)
-have kea-dhcp6 || need+=(kea-dhcp6-server) # Kea DHCPv6: bench/compare, e2e TestKea6Harness
 have unshare  || need+=(util-linux)
 
 if [ ${#need[@]} -eq 0 ]; then
@@ -24,5 +23,15 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# These packages ship daemons (dhcrelay, dibbler-relay) that must never run
+# on this machine's real interfaces: keep the package scripts from starting
+# any service while they install (policy-rc.d exit 101 = "not allowed",
+# honoured by invoke-rc.d and deb-systemd-invoke). The tests start their
+# own copies inside network namespaces.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 0755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
