@@ -100,12 +100,16 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	if n := minProcs(os.Getenv("GOMAXPROCS"), runtime.GOMAXPROCS(0)); n > 0 {
 		runtime.GOMAXPROCS(n)
 	}
+	// The soft memory limit starts once the store is loaded: during
+	// recovery the heap is mostly garbage from decoding, and a limit that
+	// follows the live heap would only add collections to the restart.
+	afterLoad := func() {}
 	switch *memLimit {
 	case "auto":
 		if !memlimit.EnvSet() {
 			ctx, stop := context.WithCancel(context.Background())
 			defer stop()
-			go memlimit.Run(ctx, memlimit.Default, nil, nil)
+			afterLoad = func() { go memlimit.Run(ctx, memlimit.Default, nil, nil) }
 		}
 	case "off":
 	default:
@@ -127,7 +131,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 			f.Close()
 		}()
 	}
-	if err := serve(cfg, *path, log, level, sigs); err != nil {
+	if err := serve(cfg, *path, log, level, sigs, afterLoad); err != nil {
 		log.Error("leased stopped with an error", "err", err)
 		return 1
 	}
@@ -183,7 +187,7 @@ func printConfigErrors(w io.Writer, err error) {
 	}
 }
 
-func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelVar, sigs <-chan os.Signal) (err error) {
+func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelVar, sigs <-chan os.Signal, afterLoad func()) (err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -241,6 +245,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 	// (measured at 1M: resident 718 -> 252 MB), so it does not delay
 	// serving.
 	go debug.FreeOSMemory()
+	afterLoad()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
