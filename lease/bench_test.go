@@ -120,7 +120,7 @@ func TestMemoryPerLease(t *testing.T) {
 	}
 	t.Logf("%d bound leases: heap %d MB, %.0f bytes/lease; %v per DORA",
 		n, (after-before)>>20, float64(after-before)/n, elapsed/n)
-	t.Logf("record %d bytes, arena pages %d, expiry heap %d entries, offer heap %d",
-		unsafe.Sizeof(rec{}), len(e.rs.arena.pages), len(e.expTim), len(e.offerTim))
+	t.Logf("record %d bytes, arena records %d, expiry heap %d entries, offer heap %d",
+		unsafe.Sizeof(rec{}), e.rs.arena.Len(), len(e.expTim), len(e.offerTim))
 	runtime.KeepAlive(e)
 }

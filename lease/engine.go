@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/leased/leased/auth"
+	"github.com/leased/leased/internal/deadline"
 )
 
 // Default hold times used when the configuration leaves them zero.
@@ -24,10 +25,10 @@ type Engine struct {
 	ps  pools
 	rs  records
 
-	offers   map[uint32]offer  // in memory only, never persisted
-	offerKey map[string]uint32 // client key → offered address
-	offerTim timers            // offer hold deadlines
-	expTim   timers            // Bound and Declined expiries
+	offers   map[uint32]offer      // in memory only, never persisted
+	offerKey map[string]uint32     // client key → offered address
+	offerTim deadline.Heap[uint32] // offer hold deadlines
+	expTim   deadline.Heap[uint32] // Bound and Declined expiries
 
 	seq   uint64
 	names map[string]string // interned pool names of restored records
@@ -151,13 +152,13 @@ func (e *Engine) removeOffer(a uint32) {
 // dropStaleOffers ends every offer whose hold time has passed.
 func (e *Engine) dropStaleOffers(now int64) {
 	for {
-		t, ok := e.offerTim.peek()
-		if !ok || t.exp > now {
+		t, ok := e.offerTim.Peek()
+		if !ok || t.Exp > now {
 			return
 		}
-		e.offerTim.pop()
-		if o, ok := e.offers[t.addr]; ok && o.exp == t.exp {
-			e.removeOffer(t.addr)
+		e.offerTim.Pop()
+		if o, ok := e.offers[t.Key]; ok && o.exp == t.Exp {
+			e.removeOffer(t.Key)
 		}
 	}
 }
@@ -177,7 +178,7 @@ func (e *Engine) restoreRec(r rec) {
 	} else {
 		e.rs.put(r)
 		if r.state == StateBound || r.state == StateDeclined {
-			e.expTim.push(timer{exp: r.expiry, addr: r.addr})
+			e.expTim.Push(deadline.Entry[uint32]{Exp: r.expiry, Key: r.addr})
 		}
 	}
 	e.refresh(r.addr)
@@ -253,13 +254,13 @@ func (e *Engine) Expire(now time.Time, max int) Decision {
 	e.dropStaleOffers(n)
 	var d Decision
 	for len(d.Persist) < max {
-		t, ok := e.expTim.peek()
-		if !ok || t.exp > n {
+		t, ok := e.expTim.Peek()
+		if !ok || t.Exp > n {
 			break
 		}
-		e.expTim.pop()
-		r := e.rs.get(t.addr)
-		if r == nil || r.expiry != t.exp {
+		e.expTim.Pop()
+		r := e.rs.get(t.Key)
+		if r == nil || r.expiry != t.Exp {
 			continue // renewed, released or gone since: a stale entry
 		}
 		switch r.state {
@@ -273,12 +274,12 @@ func (e *Engine) Expire(now time.Time, max int) Decision {
 		case StateDeclined:
 			d.undo = append(d.undo, *r)
 			fr := rec{seq: e.nextSeq(), addr: r.addr, state: StateFree, pool: r.pool, sect: r.sect, start: n}
-			e.rs.remove(t.addr)
+			e.rs.remove(t.Key)
 			d.Persist = append(d.Persist, fr.lease())
 		default:
 			continue
 		}
-		e.refresh(t.addr)
+		e.refresh(t.Key)
 	}
 	return d
 }
@@ -374,12 +375,12 @@ func (e *Engine) All() iter.Seq[Lease] {
 		for next := 0; ; {
 			buf = buf[:0]
 			e.mu.Lock()
-			for ; next < e.rs.arena.len() && len(buf) < allChunk; next++ {
-				if r := e.rs.arena.at(int32(next)); r.state != StateDeleted {
+			for ; next < e.rs.arena.Len() && len(buf) < allChunk; next++ {
+				if r := e.rs.arena.At(int32(next)); r.state != StateDeleted {
 					buf = append(buf, *r)
 				}
 			}
-			more := next < e.rs.arena.len()
+			more := next < e.rs.arena.Len()
 			e.mu.Unlock()
 			for i := range buf {
 				if !yield(buf[i].lease()) {

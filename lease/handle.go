@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/internal/deadline"
 )
 
 // Drop reasons (Decision.Drop), used as metric labels.
@@ -132,7 +133,7 @@ func (e *Engine) discover(n int64, req *Request, key []byte) Decision {
 	o.xid, o.htype, o.sect, o.pool = req.XID, req.HType, sect, p.cfg.Name
 	e.offers[a] = o
 	e.offerKey[o.key] = a
-	e.offerTim.push(timer{exp: o.exp, addr: a})
+	e.offerTim.Push(deadline.Entry[uint32]{Exp: o.exp, Key: a})
 	e.refresh(a)
 
 	lt, t1, t2 := e.times(p, req)
@@ -415,7 +416,7 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 	d.undo = append(d.undo, e.snapshot(a))
 	e.rs.put(nr)
 	d.Persist = append(d.Persist, nr.lease())
-	e.expTim.push(timer{exp: nr.expiry, addr: a})
+	e.expTim.Push(deadline.Entry[uint32]{Exp: nr.expiry, Key: a})
 	if hasOld && old.addr != a {
 		d.undo = append(d.undo, old)
 		fr := rec{seq: e.nextSeq(), addr: old.addr, state: StateFree, pool: old.pool, sect: old.sect, start: n}
@@ -462,7 +463,7 @@ func (e *Engine) decline(n int64, req *Request, key []byte) Decision {
 	nr := rec{seq: e.nextSeq(), addr: a, state: StateDeclined, pool: r.pool, sect: r.sect,
 		start: n, expiry: n + int64(e.cfg.DeclineQuarantine)}
 	e.rs.put(nr)
-	e.expTim.push(timer{exp: nr.expiry, addr: a})
+	e.expTim.Push(deadline.Entry[uint32]{Exp: nr.expiry, Key: a})
 	e.refresh(a)
 	d.Persist = append(d.Persist, nr.lease())
 	return d

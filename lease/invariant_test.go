@@ -18,13 +18,13 @@ func checkInvariants(t *testing.T, e *Engine) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for a, i := range e.rs.byAddr {
-		if e.rs.arena.at(i).addr != a || e.rs.arena.at(i).state == StateDeleted {
-			t.Fatalf("byAddr[%v] → record of %v state %v", addr4(a), addr4(e.rs.arena.at(i).addr), e.rs.arena.at(i).state)
+		if e.rs.arena.At(i).addr != a || e.rs.arena.At(i).state == StateDeleted {
+			t.Fatalf("byAddr[%v] → record of %v state %v", addr4(a), addr4(e.rs.arena.At(i).addr), e.rs.arena.At(i).state)
 		}
 	}
 	boundKeys := map[string]uint32{}
-	for i := range e.rs.arena.len() {
-		r := e.rs.arena.at(int32(i))
+	for i := range e.rs.arena.Len() {
+		r := e.rs.arena.At(int32(i))
 		if r.state == StateDeleted {
 			continue
 		}
@@ -33,14 +33,14 @@ func checkInvariants(t *testing.T, e *Engine) {
 				t.Fatalf("client %x bound on %v and %v", r.key, addr4(other), addr4(r.addr))
 			}
 			boundKeys[r.key] = r.addr
-			if j, ok := e.rs.byKey[r.key]; !ok || e.rs.arena.at(j).addr != r.addr {
+			if j, ok := e.rs.byKey[r.key]; !ok || e.rs.arena.At(j).addr != r.addr {
 				t.Fatalf("bound client %x on %v not indexed", r.key, addr4(r.addr))
 			}
 		}
 	}
 	for k, i := range e.rs.byKey {
-		if e.rs.arena.at(i).key != k {
-			t.Fatalf("byKey[%x] → record of %x", k, e.rs.arena.at(i).key)
+		if e.rs.arena.At(i).key != k {
+			t.Fatalf("byKey[%x] → record of %x", k, e.rs.arena.At(i).key)
 		}
 	}
 	for a, o := range e.offers {

@@ -14,8 +14,8 @@ func (e *Engine) Leases(f Filter) []Lease {
 	m := newMatcher(f)
 	e.mu.Lock()
 	var out []Lease
-	for i := range e.rs.arena.len() {
-		r := e.rs.arena.at(int32(i))
+	for i := range e.rs.arena.Len() {
+		r := e.rs.arena.At(int32(i))
 		if r.state == StateDeleted || !m.match(r) {
 			continue
 		}
@@ -141,8 +141,8 @@ func (e *Engine) Pools(now time.Time) []PoolStats {
 			ss.Offered++
 		}
 	}
-	for i := range e.rs.arena.len() {
-		r := e.rs.arena.at(int32(i))
+	for i := range e.rs.arena.Len() {
+		r := e.rs.arena.At(int32(i))
 		if r.state == StateBound && r.expiry > n || r.state == StateDeclined {
 			count(r.addr, r.state)
 		}

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"time"
+
+	"github.com/leased/leased/internal/paged"
 )
 
 // rec is the compact in-memory form of a Lease. Addresses are uint32,
@@ -169,32 +171,8 @@ func clientKey(buf []byte, req *Request) []byte {
 	return append(buf, req.HWAddr...)
 }
 
-// pageBits: the arena grows by pages of 1<<pageBits records (4096, about
-// 560 KB). Growing a single slice instead copied the whole arena, and with
-// the old and the new array both alive the collector's heap goal (GOGC=100)
-// doubled on top of them: ~750 MB resident at 1M leases.
-const pageBits = 12
-
-// arena holds records in fixed-size pages: indexes (int32) are stable,
-// pointers to records stay valid, growth never copies.
-type arena struct {
-	pages [][]rec
-	n     int
-}
-
-func (a *arena) len() int { return a.n }
-
-func (a *arena) at(i int32) *rec { return &a.pages[i>>pageBits][i&(1<<pageBits-1)] }
-
-func (a *arena) push(r rec) int32 {
-	if a.n == len(a.pages)<<pageBits {
-		a.pages = append(a.pages, make([]rec, 1<<pageBits))
-	}
-	i := int32(a.n)
-	a.n++
-	*a.at(i) = r
-	return i
-}
+// arena holds the records in pages (stable indexes, no copy on growth).
+type arena = paged.Arena[rec]
 
 // records is the arena of records with its two indexes.
 type records struct {
@@ -213,7 +191,7 @@ func (rs *records) get(addr uint32) *rec {
 	if !ok {
 		return nil
 	}
-	return rs.arena.at(i)
+	return rs.arena.At(i)
 }
 
 func (rs *records) ofKey(key []byte) *rec {
@@ -221,7 +199,7 @@ func (rs *records) ofKey(key []byte) *rec {
 	if !ok {
 		return nil
 	}
-	return rs.arena.at(i)
+	return rs.arena.At(i)
 }
 
 // put stores r as the record of r.addr, replacing any previous one and
@@ -229,21 +207,21 @@ func (rs *records) ofKey(key []byte) *rec {
 func (rs *records) put(r rec) *rec {
 	if i, ok := rs.byAddr[r.addr]; ok {
 		rs.unindexKey(i)
-		*rs.arena.at(i) = r
+		*rs.arena.At(i) = r
 		rs.indexKey(i)
-		return rs.arena.at(i)
+		return rs.arena.At(i)
 	}
 	var i int32
 	if n := len(rs.free); n > 0 {
 		i = rs.free[n-1]
 		rs.free = rs.free[:n-1]
-		*rs.arena.at(i) = r
+		*rs.arena.At(i) = r
 	} else {
-		i = rs.arena.push(r)
+		i = rs.arena.Push(r)
 	}
 	rs.byAddr[r.addr] = i
 	rs.indexKey(i)
-	return rs.arena.at(i)
+	return rs.arena.At(i)
 }
 
 func (rs *records) remove(addr uint32) {
@@ -253,25 +231,25 @@ func (rs *records) remove(addr uint32) {
 	}
 	rs.unindexKey(i)
 	delete(rs.byAddr, addr)
-	*rs.arena.at(i) = rec{state: StateDeleted}
+	*rs.arena.At(i) = rec{state: StateDeleted}
 	rs.free = append(rs.free, i)
 }
 
 func (rs *records) indexKey(i int32) {
-	r := rs.arena.at(i)
+	r := rs.arena.At(i)
 	if r.key == "" {
 		return
 	}
 	// One client, one index entry: the record with the highest Seq wins
 	// (several can exist after recovery from an old store).
-	if j, ok := rs.byKey[r.key]; ok && j != i && rs.arena.at(j).seq > r.seq {
+	if j, ok := rs.byKey[r.key]; ok && j != i && rs.arena.At(j).seq > r.seq {
 		return
 	}
 	rs.byKey[r.key] = i
 }
 
 func (rs *records) unindexKey(i int32) {
-	r := rs.arena.at(i)
+	r := rs.arena.At(i)
 	if r.key != "" {
 		if j, ok := rs.byKey[r.key]; ok && j == i {
 			delete(rs.byKey, r.key)

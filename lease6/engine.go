@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/leased/leased/auth"
+	"github.com/leased/leased/internal/deadline"
 	"github.com/leased/leased/lease"
 )
 
@@ -20,8 +21,8 @@ type Engine struct {
 	rs  records
 
 	offers   map[netip.Addr]offer // in memory only, never persisted
-	offerTim timers
-	expTim   timers // Bound and Declined deadlines
+	offerTim deadline.Heap[netip.Addr]
+	expTim   deadline.Heap[netip.Addr] // Bound and Declined deadlines
 
 	seq    uint64
 	names  map[string]string // interned pool names of restored records
@@ -104,7 +105,7 @@ func (e *Engine) recount() {
 		s.held = s.nres
 	}
 	for a, i := range e.rs.byAddr {
-		if e.rs.arena.at(i).state.Holds() {
+		if e.rs.arena.At(i).state.Holds() {
 			e.count(a, true)
 		}
 	}
@@ -155,7 +156,7 @@ func (e *Engine) putRec(r rec) *rec {
 	was := e.occupied(r.addr)
 	p := e.rs.put(r)
 	if r.state == lease.StateBound || r.state == lease.StateDeclined {
-		e.expTim.push(timer{exp: r.expiry, addr: r.addr})
+		e.expTim.Push(deadline.Entry[netip.Addr]{Exp: r.expiry, Key: r.addr})
 	}
 	e.adjust(r.addr, was)
 	return p
@@ -184,7 +185,7 @@ func (e *Engine) addOffer(a netip.Addr, o offer) {
 		c.offers = append(c.offers, a)
 	}
 	e.offers[a] = o
-	e.offerTim.push(timer{exp: o.exp, addr: a})
+	e.offerTim.Push(deadline.Entry[netip.Addr]{Exp: o.exp, Key: a})
 	e.adjust(a, was)
 }
 
@@ -225,13 +226,13 @@ func (e *Engine) offerOf(duid []byte, iaid uint32, k IAKind) (netip.Addr, bool) 
 // dropStaleOffers ends every offer whose hold time has passed.
 func (e *Engine) dropStaleOffers(now int64) {
 	for {
-		t, ok := e.offerTim.peek()
-		if !ok || t.exp > now {
+		t, ok := e.offerTim.Peek()
+		if !ok || t.Exp > now {
 			return
 		}
-		e.offerTim.pop()
-		if o, ok := e.offers[t.addr]; ok && o.exp == t.exp {
-			e.removeOffer(t.addr)
+		e.offerTim.Pop()
+		if o, ok := e.offers[t.Key]; ok && o.exp == t.Exp {
+			e.removeOffer(t.Key)
 		}
 	}
 }
@@ -340,13 +341,13 @@ func (e *Engine) Expire(now time.Time, max int) Decision {
 	e.dropStaleOffers(n)
 	var d Decision
 	for len(d.Persist) < max {
-		t, ok := e.expTim.peek()
-		if !ok || t.exp > n {
+		t, ok := e.expTim.Peek()
+		if !ok || t.Exp > n {
 			break
 		}
-		e.expTim.pop()
-		r := e.rs.get(t.addr)
-		if r == nil || r.expiry != t.exp {
+		e.expTim.Pop()
+		r := e.rs.get(t.Key)
+		if r == nil || r.expiry != t.Exp {
 			continue // renewed, released or gone since
 		}
 		switch r.state {
@@ -360,7 +361,7 @@ func (e *Engine) Expire(now time.Time, max int) Decision {
 		case lease.StateDeclined:
 			d.undo = append(d.undo, undoRec{had: true, rec: *r})
 			fr := rec{seq: e.nextSeq(), addr: r.addr, plen: r.plen, state: lease.StateFree, pool: r.pool, start: n}
-			e.removeRec(t.addr)
+			e.removeRec(t.Key)
 			d.Persist = append(d.Persist, fr.lease())
 		}
 	}
@@ -442,12 +443,12 @@ func (e *Engine) All() iter.Seq[lease.Lease] {
 		for next := 0; ; {
 			buf = buf[:0]
 			e.mu.Lock()
-			for ; next < e.rs.arena.len() && len(buf) < allChunk; next++ {
-				if r := e.rs.arena.at(int32(next)); r.state != lease.StateDeleted {
+			for ; next < e.rs.arena.Len() && len(buf) < allChunk; next++ {
+				if r := e.rs.arena.At(int32(next)); r.state != lease.StateDeleted {
 					buf = append(buf, *r)
 				}
 			}
-			more := next < e.rs.arena.len()
+			more := next < e.rs.arena.Len()
 			e.mu.Unlock()
 			for i := range buf {
 				if !yield(buf[i].lease()) {

@@ -172,7 +172,7 @@ func (x *txn) prepare() {
 	if c := e.rs.client(req.ClientID); c != nil {
 		x.duid = c.duid
 		for _, i := range c.recs {
-			r := e.rs.arena.at(i)
+			r := e.rs.arena.At(i)
 			if latest == nil || r.seq > latest.seq {
 				latest = r
 			}

@@ -253,7 +253,7 @@ func checkEngine(t *testing.T, e *Engine, now time.Time, step int, op string) {
 	bound := map[iaKey]netip.Addr{}
 	var prefixes []netip.Prefix
 	for a, i := range e.rs.byAddr {
-		r := e.rs.arena.at(i)
+		r := e.rs.arena.At(i)
 		if r.addr != a {
 			t.Fatalf("step %d: index %v → record of %v", step, a, r.addr)
 		}

@@ -20,8 +20,8 @@ func (e *Engine) Leases(f lease.Filter) []lease.Lease {
 	m := newMatcher(f)
 	e.mu.Lock()
 	var out []lease.Lease
-	for i := range e.rs.arena.len() {
-		r := e.rs.arena.at(int32(i))
+	for i := range e.rs.arena.Len() {
+		r := e.rs.arena.At(int32(i))
 		if r.state == lease.StateDeleted || !m.match(r) {
 			continue
 		}
@@ -126,8 +126,8 @@ func (e *Engine) Pools(now time.Time) []lease.PoolStats {
 		}
 		return &out[i]
 	}
-	for i := range e.rs.arena.len() {
-		r := e.rs.arena.at(int32(i))
+	for i := range e.rs.arena.Len() {
+		r := e.rs.arena.At(int32(i))
 		st := stat(r.pool, r.plen)
 		if st == nil {
 			continue

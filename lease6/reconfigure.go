@@ -48,7 +48,7 @@ func (e *Engine) ReconfigureClient(now time.Time, addr netip.Addr) (Decision, er
 	if c := e.rs.clients[r.duid]; c != nil {
 		var keyed *rec
 		for _, i := range c.recs {
-			cr := e.rs.arena.at(i)
+			cr := e.rs.arena.At(i)
 			clientReplay = max(clientReplay, cr.replay)
 			if cr.key != "" && (keyed == nil || cr.seq > keyed.seq) {
 				keyed = cr

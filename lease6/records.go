@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/leased/leased/internal/paged"
 	"github.com/leased/leased/lease"
 )
 
@@ -111,28 +112,8 @@ func recFrom(l *lease.Lease) rec {
 	}
 }
 
-// pageBits: the arena grows by pages of 1<<pageBits records; indexes are
-// stable and growth never copies (see package lease).
-const pageBits = 12
-
-type arena struct {
-	pages [][]rec
-	n     int
-}
-
-func (a *arena) len() int { return a.n }
-
-func (a *arena) at(i int32) *rec { return &a.pages[i>>pageBits][i&(1<<pageBits-1)] }
-
-func (a *arena) push(r rec) int32 {
-	if a.n == len(a.pages)<<pageBits {
-		a.pages = append(a.pages, make([]rec, 1<<pageBits))
-	}
-	i := int32(a.n)
-	a.n++
-	*a.at(i) = r
-	return i
-}
+// arena holds the records in pages (stable indexes, no copy on growth).
+type arena = paged.Arena[rec]
 
 // client is everything indexed under one DUID: its records (any state,
 // any IA) and its pending offers. A client has at most one record per
@@ -160,7 +141,7 @@ func (rs *records) get(a netip.Addr) *rec {
 	if !ok {
 		return nil
 	}
-	return rs.arena.at(i)
+	return rs.arena.At(i)
 }
 
 func (rs *records) client(duid []byte) *client { return rs.clients[string(duid)] }
@@ -173,7 +154,7 @@ func (rs *records) find(duid []byte, iaid uint32, k IAKind) *rec {
 	}
 	var best *rec
 	for _, i := range c.recs {
-		r := rs.arena.at(i)
+		r := rs.arena.At(i)
 		if r.iaid == iaid && r.kind() == k && (best == nil || r.seq > best.seq) {
 			best = r
 		}
@@ -200,7 +181,7 @@ func (rs *records) dropIfEmpty(c *client) {
 // put stores r as the record of r.addr, replacing any previous one.
 func (rs *records) put(r rec) *rec {
 	if i, ok := rs.byAddr[r.addr]; ok {
-		p := rs.arena.at(i)
+		p := rs.arena.At(i)
 		if p.duid == r.duid && r.duid != "" {
 			r.duid = p.duid // same client: the index entry stays
 			*p = r
@@ -215,13 +196,13 @@ func (rs *records) put(r rec) *rec {
 	if n := len(rs.free); n > 0 {
 		i = rs.free[n-1]
 		rs.free = rs.free[:n-1]
-		*rs.arena.at(i) = r
+		*rs.arena.At(i) = r
 	} else {
-		i = rs.arena.push(r)
+		i = rs.arena.Push(r)
 	}
 	rs.byAddr[r.addr] = i
 	rs.index(i)
-	return rs.arena.at(i)
+	return rs.arena.At(i)
 }
 
 func (rs *records) remove(a netip.Addr) {
@@ -231,12 +212,12 @@ func (rs *records) remove(a netip.Addr) {
 	}
 	rs.unindex(i)
 	delete(rs.byAddr, a)
-	*rs.arena.at(i) = rec{state: lease.StateDeleted}
+	*rs.arena.At(i) = rec{state: lease.StateDeleted}
 	rs.free = append(rs.free, i)
 }
 
 func (rs *records) index(i int32) {
-	r := rs.arena.at(i)
+	r := rs.arena.At(i)
 	if r.duid == "" {
 		return
 	}
@@ -246,7 +227,7 @@ func (rs *records) index(i int32) {
 }
 
 func (rs *records) unindex(i int32) {
-	r := rs.arena.at(i)
+	r := rs.arena.At(i)
 	if r.duid == "" {
 		return
 	}
