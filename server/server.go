@@ -564,37 +564,46 @@ func (s *Server) handle(sd *sender, p *inPacket, oob []byte) bool {
 		s.finish(sd, p, d)
 		return false
 	}
-	select {
-	case s.jobs <- job{p: p, d: *d}:
-		s.m.inflight.Set(float64(s.inflight.Add(1)))
+	if enqueue(s, s.jobs, job{p: p, d: *d}, &sd.wait) {
 		return true
-	default:
 	}
-	// Every commit slot is taken (a burst, e.g. an INIT-REBOOT storm after
-	// a power cut). Wait a little rather than drop at once: while this
-	// reader waits, the kernel's receive buffer holds the next requests,
-	// and the slots free up one group commit later.
-	if sd.wait == nil {
-		sd.wait = time.NewTimer(overloadWait)
-	} else {
-		sd.wait.Reset(overloadWait)
-	}
-	select {
-	case s.jobs <- job{p: p, d: *d}:
-		sd.wait.Stop()
-		s.m.inflight.Set(float64(s.inflight.Add(1)))
-		return true
-	case <-sd.wait.C:
-		// The commit never happened: undo the decision's in-memory effects.
-		s.eng.Revert(d)
-		s.m.drop(dropOverload)
-		return false
-	}
+	// The commit never happened: undo the decision's in-memory effects.
+	s.eng.Revert(d)
+	s.m.drop(dropOverload)
+	return false
 }
 
 // overloadWait is how long a reader waits for a free commit slot before it
 // drops a request as overload. A group commit takes a few milliseconds.
 const overloadWait = 100 * time.Millisecond
+
+// enqueue hands j to a commit worker and reports whether it did. When
+// every commit slot is taken (a burst, e.g. an INIT-REBOOT storm after a
+// power cut) it waits up to overloadWait rather than drop at once: while
+// the reader waits, the kernel's receive buffer holds the next requests,
+// and the slots free up one group commit later. wait is the reader's
+// reusable timer.
+func enqueue[J any](s *Server, jobs chan<- J, j J, wait **time.Timer) bool {
+	select {
+	case jobs <- j:
+		s.m.inflight.Set(float64(s.inflight.Add(1)))
+		return true
+	default:
+	}
+	if *wait == nil {
+		*wait = time.NewTimer(overloadWait)
+	} else {
+		(*wait).Reset(overloadWait)
+	}
+	select {
+	case jobs <- j:
+		(*wait).Stop()
+		s.m.inflight.Set(float64(s.inflight.Add(1)))
+		return true
+	case <-(*wait).C:
+		return false
+	}
+}
 
 func (s *Server) ifaceByIndex(i int) *iface {
 	for _, ifc := range s.ifaces {

@@ -381,27 +381,12 @@ func (s *Server) handle6(sd *sender6, p *inPacket6, oob []byte) bool {
 		s.finish6(sd, p, d)
 		return false
 	}
-	select {
-	case v.jobs <- job6{p: p, d: *d}:
-		s.m.inflight.Set(float64(s.inflight.Add(1)))
+	if enqueue(s, v.jobs, job6{p: p, d: *d}, &sd.wait) {
 		return true
-	default:
 	}
-	if sd.wait == nil {
-		sd.wait = time.NewTimer(overloadWait)
-	} else {
-		sd.wait.Reset(overloadWait)
-	}
-	select {
-	case v.jobs <- job6{p: p, d: *d}:
-		sd.wait.Stop()
-		s.m.inflight.Set(float64(s.inflight.Add(1)))
-		return true
-	case <-sd.wait.C:
-		v.eng.Revert(d)
-		v.m.drop(drop6Overload)
-		return false
-	}
+	v.eng.Revert(d) // never committed
+	v.m.drop(drop6Overload)
+	return false
 }
 
 // checkClientMessage applies RFC 8415 §16 (validation of client messages)
