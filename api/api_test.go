@@ -558,7 +558,7 @@ func TestOpenAPIJSONFields(t *testing.T) {
 	sec := 1
 	full := map[string]any{
 		"Lease":   Lease{Section: &sec, Start: t0, T1: t0, T2: t0, Expires: t0, GIAddr: "10.0.0.1", Prefix: "fd77:100::/56", IAID: new(uint32(1)), DUID: "0003", Preferred: t0},
-		"Health":  Health{Store: "x", Message: "y"},
+		"Health":  Health{Store: "x", Message: "y", ServerDUID: "0004"},
 		"Pool":    Pool{},
 		"Section": Section{},
 		"Error":   Error{},

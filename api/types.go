@@ -31,6 +31,9 @@ type Health struct {
 	CommitErrors uint64 `json:"commit_errors"`
 	// Message explains a Status other than "ok".
 	Message string `json:"message,omitempty"`
+	// ServerDUID is the DHCPv6 server's DUID in hex (option 2 of its
+	// replies); absent when DHCPv6 is not served.
+	ServerDUID string `json:"server_duid,omitempty"`
 }
 
 // Lease is the JSON form of a lease record, DHCPv4 or DHCPv6. The

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/hex"
+
 	"github.com/leased/leased/api"
 )
 
@@ -14,6 +16,9 @@ func (s *Server) Health() api.Health {
 		UptimeSeconds: s.Uptime().Seconds(),
 		Store:         s.opts.StoreName,
 		CommitErrors:  s.commitErrors.Load(),
+	}
+	if d := s.ServerDUID(); d != nil {
+		h.ServerDUID = hex.EncodeToString(d)
 	}
 	switch {
 	case s.stopped.Load():

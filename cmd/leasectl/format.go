@@ -143,6 +143,9 @@ func writeHealth(w io.Writer, h api.Health) error {
 	fmt.Fprintf(tw, "pools:\t%d\n", h.Pools)
 	fmt.Fprintf(tw, "store:\t%s\n", dash(h.Store))
 	fmt.Fprintf(tw, "commit errors:\t%d\n", h.CommitErrors)
+	if h.ServerDUID != "" {
+		fmt.Fprintf(tw, "dhcpv6 duid:\t%s\n", h.ServerDUID)
+	}
 	return tw.Flush()
 }
 

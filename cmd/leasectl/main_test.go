@@ -414,3 +414,13 @@ func TestCompletion(t *testing.T) {
 		t.Errorf("bash completion script: exit %d, %d bytes", r.code, len(r.stdout))
 	}
 }
+
+func TestHealthShowsServerDUID(t *testing.T) {
+	b := newBackend()
+	b.health.ServerDUID = "000400112233445566778899aabbccddeeff"
+	sock := serve(t, b)
+	r := leasectl(t, nil, "--socket", sock, "health")
+	if r.code != 0 || !strings.Contains(r.stdout, "dhcpv6 duid:    000400112233445566778899aabbccddeeff\n") {
+		t.Errorf("exit %d, stdout %q", r.code, r.stdout)
+	}
+}
