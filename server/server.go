@@ -694,22 +694,32 @@ func (s *Server) commitWorker() {
 // commit makes d.Persist durable. On failure it reverts d, counts and logs,
 // and returns false: the caller must not send d's reply.
 func (s *Server) commit(ctx context.Context, d *lease.Decision, what string) bool {
-	if len(d.Persist) == 0 {
+	if !s.commitRecords(ctx, d.Persist, what) {
+		s.eng.Revert(d)
+		return false
+	}
+	return true
+}
+
+// commitRecords makes recs durable for either family, with the commit
+// metrics; on failure it counts and logs (the caller reverts its
+// decision and sends nothing) and returns false.
+func (s *Server) commitRecords(ctx context.Context, recs []lease.Lease, what string) bool {
+	if len(recs) == 0 {
 		return true
 	}
 	start := time.Now()
-	err := s.st.Commit(ctx, d.Persist)
+	err := s.st.Commit(ctx, recs)
 	s.m.observeCommit(time.Since(start))
 	if err != nil {
-		s.eng.Revert(d)
 		s.m.commitFail.Inc()
 		s.commitErrors.Add(1)
 		s.log.Error("store commit failed; no reply sent, decision reverted",
-			"what", what, "records", len(d.Persist), "addr", d.Persist[0].Addr, "err", err)
+			"what", what, "records", len(recs), "addr", recs[0].Addr, "err", err)
 		return false
 	}
-	s.m.committed.Add(float64(len(d.Persist)))
-	s.noteCommitted(len(d.Persist))
+	s.m.committed.Add(float64(len(recs)))
+	s.noteCommitted(len(recs))
 	return true
 }
 

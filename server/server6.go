@@ -575,22 +575,10 @@ func (s *Server) commitWorker6() {
 // commit6 makes d.Persist durable; on failure it reverts d, counts, logs
 // and returns false: the caller must not send d's reply.
 func (s *Server) commit6(ctx context.Context, d *lease6.Decision, what string) bool {
-	if len(d.Persist) == 0 {
-		return true
-	}
-	start := time.Now()
-	err := s.st.Commit(ctx, d.Persist)
-	s.m.observeCommit(time.Since(start))
-	if err != nil {
+	if !s.commitRecords(ctx, d.Persist, what) {
 		s.v6.eng.Revert(d)
-		s.m.commitFail.Inc()
-		s.commitErrors.Add(1)
-		s.log.Error("store commit failed; no reply sent, decision reverted",
-			"what", what, "records", len(d.Persist), "addr", d.Persist[0].Addr, "err", err)
 		return false
 	}
-	s.m.committed.Add(float64(len(d.Persist)))
-	s.noteCommitted(len(d.Persist))
 	return true
 }
 
