@@ -330,10 +330,17 @@ func (ns *NS) MustRun(name string, args ...string) string {
 	return out
 }
 
-// AddAddr adds an address (prefix notation) to an interface in ns.
+// AddAddr adds an address (prefix notation) to an interface in ns. An IPv6
+// address is added with nodad: under load, duplicate address detection can
+// leave it "tentative" long enough for a bind to fail with "cannot assign
+// requested address" (seen in TestCrash6Clients).
 func (ns *NS) AddAddr(ifname string, p netip.Prefix) {
 	ns.t.Helper()
-	ns.MustRun("ip", "addr", "add", p.String(), "dev", ifname)
+	args := []string{"addr", "add", p.String(), "dev", ifname}
+	if p.Addr().Is6() && !p.Addr().Is4In6() {
+		args = append(args, "nodad")
+	}
+	ns.MustRun("ip", args...)
 }
 
 // Proc is a long-running process started inside a namespace.

@@ -26,6 +26,12 @@ func TestTopology(t *testing.T) {
 	if out := top.Client.MustRun("sysctl", "-n", "net.ipv6.conf."+ClientIf+".accept_dad"); strings.TrimSpace(out) != "0" {
 		t.Fatalf("accept_dad on %s = %q, want 0", ClientIf, out)
 	}
+	// An IPv6 address added later is usable at once: never tentative, flagged nodad.
+	top.Client.AddAddr(ClientIf, netip.MustParsePrefix("fd7a::2/64"))
+	if out := top.Client.MustRun("ip", "-6", "addr", "show", "dev", ClientIf); !strings.Contains(out, "fd7a::2/64") ||
+		!strings.Contains(out, "nodad") || strings.Contains(out, "tentative") {
+		t.Fatalf("fd7a::2 on %s not added with nodad: %q", ClientIf, out)
+	}
 
 	// A socket opened from the test process in the server namespace
 	// receives what a socket in the client namespace sends to 10.77.0.1.
