@@ -202,6 +202,9 @@ func (m *Message) Decode(b []byte) error {
 			m.scratch = make([]byte, need)
 		}
 		m.scratch = m.scratch[:need]
+		// The copy pass walks exactly the bytes the first pass already
+		// accepted (same bounds, same overload flags), so it cannot fail;
+		// its error results are ignored on purpose.
 		m.scan(offOptions, len(b), true)
 		if m.ovl&OverloadFile != 0 {
 			m.scan(offFile, offFile+lenFile, true)
