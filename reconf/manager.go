@@ -226,6 +226,7 @@ func (m *Manager) Start(now time.Time, sel Selector, opts Options, leases []leas
 	for _, c := range m.byPool {
 		if c.hdr.sel.equal(&sel) && c.hdr.opts.equal(&opts) {
 			st := c.status()
+			st.Existing = true
 			return &st, nil
 		}
 	}
@@ -792,19 +793,73 @@ func (m *Manager) Forget(id uint32) error {
 		return fmt.Errorf("%w: %d", ErrNotFound, id)
 	}
 	if c.hdr.state == Running {
-		return fmt.Errorf("reconf: campaign %d is running: stop it first", id)
+		return fmt.Errorf("%w: campaign %d is running: stop it first", ErrRunning, id)
 	}
+	m.forget(id)
+	return nil
+}
+
+func (m *Manager) forget(id uint32) {
 	delete(m.camps, id)
 	m.recs = append(m.recs, Record{kind: recForget, camp: id})
-	return nil
+}
+
+// Prune forgets finished campaigns (done, stopped, halted): those that
+// ended at or before now-maxAge (maxAge > 0), and the oldest beyond the
+// keep most recently ended (keep > 0). Running campaigns are never
+// pruned. It returns the IDs forgotten, in order; each leaves a tombstone
+// record like Forget.
+func (m *Manager) Prune(now time.Time, maxAge time.Duration, keep int) []uint32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var fin []*campaign
+	for _, c := range m.camps {
+		if c.hdr.state != Running {
+			fin = append(fin, c)
+		}
+	}
+	// newest first: by end time, then ID
+	slices.SortFunc(fin, func(a, b *campaign) int {
+		return cmp.Or(cmp.Compare(b.hdr.ended, a.hdr.ended), cmp.Compare(b.id, a.id))
+	})
+	cut := now.Add(-maxAge).UnixNano()
+	var out []uint32
+	for i, c := range fin {
+		if keep > 0 && i >= keep || maxAge > 0 && c.hdr.ended <= cut {
+			out = append(out, c.id)
+		}
+	}
+	slices.Sort(out)
+	for _, id := range out {
+		m.forget(id)
+	}
+	return out
+}
+
+// ReserveIDs makes new campaigns get IDs above id: the server calls it
+// with the highest campaign ID found in the store, including records of
+// forgotten campaigns not yet compacted away, so a new campaign never
+// takes the ID (and the stale records) of a deleted one.
+func (m *Manager) ReserveIDs(id uint32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.nextID = max(m.nextID, id+1)
 }
 
 func (c *campaign) status() CampaignStatus {
 	return CampaignStatus{
 		ID: c.id, Selector: c.hdr.sel, Options: cloneOptions(c.hdr.opts), State: c.hdr.state,
 		Created: timeOf(c.hdr.created), Ended: timeOf(c.hdr.ended), Pools: slices.Clone(c.hdr.pools),
-		Clients: len(c.clients), Sent: c.sent, Counts: countsOf(&c.counts),
+		Clients: len(c.clients), Sent: c.sent, Counts: countsOf(&c.counts), PoolOptions: c.poolOptions(),
 	}
+}
+
+func (c *campaign) poolOptions() []Options {
+	out := make([]Options, len(c.groups))
+	for i := range c.groups {
+		out[i] = c.groups[i].opts
+	}
+	return out
 }
 
 func (c *campaign) progress(i int32) ClientProgress {

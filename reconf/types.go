@@ -187,7 +187,26 @@ type Options struct {
 	ReconfMsg ReconfMsg `json:"reconf_msg,omitempty"`
 	// Pools overrides fields per pool (Junos per-group settings).
 	Pools map[string]Override `json:"pools,omitempty"`
+	// Given are the fields the operator's command set explicitly. The
+	// server resolves each pool's options with the precedence command
+	// (Given) > pool setting > global default > the family defaults; the
+	// manager itself ignores Given (it is not persisted).
+	Given Fields `json:"-"`
 }
+
+// Fields is a set of Options fields (Options.Given, Override.Without).
+type Fields uint16
+
+const (
+	FieldAttempts Fields = 1 << iota
+	FieldInterval
+	FieldPace
+	FieldOnFailure
+	FieldForceNAK
+	FieldRecycleNotCapable
+	FieldAssumeCapable
+	FieldReconfMsg
+)
 
 // Override replaces the fields it sets (non-nil) of a campaign's Options for
 // the clients of one pool.
@@ -202,6 +221,66 @@ type Override struct {
 	// ReconfMsg: the pool's Reconfigure Message (config dhcpv6 pool
 	// reconfigure.message).
 	ReconfMsg *ReconfMsg `json:"reconf_msg,omitempty"`
+}
+
+// Over returns ov with the fields it leaves unset taken from base: a pool
+// setting (ov) over a global default (base).
+func (ov Override) Over(base Override) Override {
+	if ov.Attempts == nil {
+		ov.Attempts = base.Attempts
+	}
+	if ov.Interval == nil {
+		ov.Interval = base.Interval
+	}
+	if ov.Pace == nil {
+		ov.Pace = base.Pace
+	}
+	if ov.OnFailure == nil {
+		ov.OnFailure = base.OnFailure
+	}
+	if ov.ForceNAK == nil {
+		ov.ForceNAK = base.ForceNAK
+	}
+	if ov.RecycleNotCapable == nil {
+		ov.RecycleNotCapable = base.RecycleNotCapable
+	}
+	if ov.AssumeCapable == nil {
+		ov.AssumeCapable = base.AssumeCapable
+	}
+	if ov.ReconfMsg == nil {
+		ov.ReconfMsg = base.ReconfMsg
+	}
+	return ov
+}
+
+// Without returns ov with the fields in f unset: what a command gave
+// explicitly is not overridden by a pool or global setting.
+func (ov Override) Without(f Fields) Override {
+	if f&FieldAttempts != 0 {
+		ov.Attempts = nil
+	}
+	if f&FieldInterval != 0 {
+		ov.Interval = nil
+	}
+	if f&FieldPace != 0 {
+		ov.Pace = nil
+	}
+	if f&FieldOnFailure != 0 {
+		ov.OnFailure = nil
+	}
+	if f&FieldForceNAK != 0 {
+		ov.ForceNAK = nil
+	}
+	if f&FieldRecycleNotCapable != 0 {
+		ov.RecycleNotCapable = nil
+	}
+	if f&FieldAssumeCapable != 0 {
+		ov.AssumeCapable = nil
+	}
+	if f&FieldReconfMsg != 0 {
+		ov.ReconfMsg = nil
+	}
+	return ov
 }
 
 // DefaultOptions returns 8 attempts, 2 s doubling, 1000 messages/s per
@@ -583,6 +662,13 @@ type CampaignStatus struct {
 	Clients  int       `json:"clients"`        // selected clients
 	Sent     int       `json:"sent"`           // FORCERENEW / Reconfigure messages sent
 	Counts   Counts    `json:"counts"`
+	// PoolOptions are the options the clients of each pool actually get,
+	// in Pools order: Options with the pool's override and the defaults
+	// of the pool's family applied (Pools empty).
+	PoolOptions []Options `json:"pool_options"`
+	// Existing is set by Start when it returned an identical running
+	// campaign instead of starting one.
+	Existing bool `json:"existing,omitempty"`
 }
 
 // ClientProgress is one client of a campaign.
@@ -616,6 +702,7 @@ var (
 	ErrNoClients  = errors.New("reconf: selector matches no bound lease")
 	ErrOverlap    = errors.New("reconf: a running campaign covers the same pool")
 	ErrNotRunning = errors.New("reconf: campaign is not running")
+	ErrRunning    = errors.New("reconf: campaign is running")
 	ErrSelector   = errors.New("reconf: invalid selector")
 	ErrRecord     = errors.New("reconf: malformed record")
 )
