@@ -444,7 +444,7 @@ func (h *handler) parseFilter(r *http.Request) (lease.Filter, error) {
 // StateNames lists the lease states the API accepts in ?state=.
 func StateNames() []string {
 	var names []string
-	for s := lease.StateFree; s <= lease.StateDeleted; s++ {
+	for s := lease.StateFree; s.Valid(); s++ {
 		names = append(names, s.String())
 	}
 	return names
@@ -586,7 +586,7 @@ func target(a netip.Addr, plen int) string {
 // lookupStates is every state a single-address lookup shows: all but the
 // tombstone.
 var lookupStates = []lease.State{lease.StateFree, lease.StateOffered, lease.StateBound,
-	lease.StateReleased, lease.StateExpired, lease.StateDeclined}
+	lease.StateReleased, lease.StateExpired, lease.StateDeclined, lease.StateQuarantined}
 
 func (h *handler) lease(w http.ResponseWriter, r *http.Request) {
 	a, plen, ok := h.pathAddr(w, r)

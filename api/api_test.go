@@ -297,7 +297,7 @@ func TestLeaseFilters(t *testing.T) {
 		{query: "client=5254.012.3456", wantErr: `client: "5254.012.3456" is not`},
 		{query: "client=aa:::bb", wantErr: `client: "aa:::bb" is not`},
 		{query: "client=", wantErr: `client: "" is not`},
-		{query: "state=bond", wantErr: `state: unknown state "bond" (valid: free, offered, bound, released, expired, declined, deleted)`},
+		{query: "state=bond", wantErr: `state: unknown state "bond" (valid: free, offered, bound, released, expired, declined, deleted, quarantined)`},
 		{query: "sectoin=1", wantErr: `unknown query parameter "sectoin" (valid: pool, section, from, to, client, state, family)`},
 		{query: "pool=a&pool=b", wantErr: "pool: given 2 times"},
 	}

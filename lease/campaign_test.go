@@ -53,7 +53,9 @@ func TestRecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Persist) != 1 || d.Persist[0].State != StateExpired || !d.Persist[0].Expiry.Equal(now) ||
+	// Recycled before its expiry: quarantined until then (the client may
+	// still use it), keeping the client.
+	if len(d.Persist) != 1 || d.Persist[0].State != StateQuarantined || !d.Persist[0].Expiry.Equal(l.Expiry) ||
 		string(d.Persist[0].ClientID) != string(l.ClientID) || d.Persist[0].Seq <= l.Seq {
 		t.Fatalf("Persist = %+v", d.Persist)
 	}
@@ -61,8 +63,8 @@ func TestRecycle(t *testing.T) {
 		t.Fatalf("second Recycle: %v", err)
 	}
 	ps := e.Pools(now)
-	if ps[0].Bound != 0 {
-		t.Fatalf("pool still counts %d bound", ps[0].Bound)
+	if ps[0].Bound != 0 || ps[0].Declined != 1 {
+		t.Fatalf("pool counts %d bound, %d held out, want 0 and 1", ps[0].Bound, ps[0].Declined)
 	}
 	// Revert brings the binding back.
 	e.Revert(&d)

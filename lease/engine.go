@@ -177,7 +177,7 @@ func (e *Engine) restoreRec(r rec) {
 		e.rs.remove(r.addr)
 	} else {
 		e.rs.put(r)
-		if r.state == StateBound || r.state == StateDeclined {
+		if r.state == StateBound || r.state == StateDeclined || r.state == StateQuarantined {
 			e.expTim.Push(deadline.Entry[uint32]{Exp: r.expiry, Key: r.addr})
 		}
 	}
@@ -215,7 +215,7 @@ func (e *Engine) Revert(d *Decision) {
 func (e *Engine) Restore(l Lease) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !l.Addr.Unmap().Is4() || l.State == StateOffered || l.State > StateDeleted {
+	if !l.Addr.Unmap().Is4() || l.State == StateOffered || !l.State.Valid() {
 		return
 	}
 	if l.Seq > e.seq {
@@ -264,7 +264,7 @@ func (e *Engine) Expire(now time.Time, max int) Decision {
 			continue // renewed, released or gone since: a stale entry
 		}
 		switch r.state {
-		case StateBound:
+		case StateBound, StateQuarantined:
 			d.undo = append(d.undo, *r)
 			nr := *r
 			nr.state = StateExpired
@@ -284,8 +284,14 @@ func (e *Engine) Expire(now time.Time, max int) Decision {
 	return d
 }
 
-// Delete removes the binding of addr on the operator's request: Persist
-// holds a StateDeleted tombstone. An offer on addr is withdrawn too.
+// Delete removes the binding of addr on the operator's request. A Bound
+// lease that has not expired is quarantined (StateQuarantined, client and
+// Expiry kept): its client may go on using the address until Expiry (RFC
+// 2131 §4.4.5: a client uses its address until the lease expires unless
+// told otherwise, and udhcpc/dhclient ignore FORCERENEW), so it must not
+// be handed to another client before then. Any other record, including a
+// quarantined one (the operator's explicit "free it now"), becomes a
+// StateDeleted tombstone. An offer on addr is withdrawn too.
 func (e *Engine) Delete(now time.Time, addr netip.Addr) (Decision, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -300,6 +306,11 @@ func (e *Engine) Delete(now time.Time, addr netip.Addr) (Decision, error) {
 	}
 	var d Decision
 	d.undo = append(d.undo, *r)
+	if r.state == StateBound && r.expiry > now.UnixNano() {
+		d.Persist = append(d.Persist, e.quarantine(r))
+		e.removeOffer(a)
+		return d, nil
+	}
 	t := rec{seq: e.nextSeq(), addr: a, state: StateDeleted, pool: r.pool, sect: r.sect, start: now.UnixNano()}
 	d.Persist = append(d.Persist, t.lease())
 	e.rs.remove(a)
@@ -309,9 +320,11 @@ func (e *Engine) Delete(now time.Time, addr netip.Addr) (Decision, error) {
 }
 
 // Recycle ends the binding of addr now, as if it had expired: the record
-// becomes StateExpired with Expiry now and keeps the client's details, so
-// the address returns to the pool and that client can still get it back
-// later. key, when not empty, must be the lease's client key (the caller's
+// keeps the client's details, so that client can still get the address
+// back later. While the lease has not expired the record is quarantined
+// until its Expiry (see Delete: the client may still use the address);
+// otherwise it becomes StateExpired with Expiry now and the address
+// returns to the pool. key, when not empty, must be the lease's client key (the caller's
 // check that the lease still belongs to the client it means). Persist
 // holds the record; on a failed commit call Revert. Errors wrap
 // ErrNotFound (no lease, or another client's) or ErrNotBound.
@@ -331,6 +344,12 @@ func (e *Engine) Recycle(now time.Time, addr netip.Addr, key []byte) (Decision, 
 	}
 	var d Decision
 	d.undo = append(d.undo, *r)
+	if r.expiry > now.UnixNano() {
+		// The client may use the address until its lease ends: held out
+		// of the pool until then (see Delete).
+		d.Persist = append(d.Persist, e.quarantine(r))
+		return d, nil
+	}
 	nr := *r
 	nr.state = StateExpired
 	nr.seq = e.nextSeq()
@@ -339,6 +358,19 @@ func (e *Engine) Recycle(now time.Time, addr netip.Addr, key []byte) (Decision, 
 	e.refresh(a)
 	d.Persist = append(d.Persist, nr.lease())
 	return d, nil
+}
+
+// quarantine replaces the Bound record r by a StateQuarantined one that
+// keeps the client and Expiry (Expire turns it into StateExpired then) and
+// returns the record to persist.
+func (e *Engine) quarantine(r *rec) Lease {
+	nr := *r
+	nr.state = StateQuarantined
+	nr.seq = e.nextSeq()
+	e.rs.put(nr)
+	e.expTim.Push(deadline.Entry[uint32]{Exp: nr.expiry, Key: nr.addr})
+	e.refresh(nr.addr)
+	return nr.lease()
 }
 
 // Lookup returns a copy of the record of addr (offers excluded).

@@ -746,9 +746,14 @@ func TestDeleteAndQueries(t *testing.T) {
 			t.Errorf("Leases(%+v) = %d records, want %d", tt.f, len(got), tt.want)
 		}
 	}
+	// A valid lease is quarantined first; deleting that frees it.
 	d, err := e.Delete(t0, a)
-	if err != nil || len(d.Persist) != 1 || d.Persist[0].State != StateDeleted || d.Persist[0].Addr != a {
+	if err != nil || len(d.Persist) != 1 || d.Persist[0].State != StateQuarantined || d.Persist[0].Addr != a {
 		t.Fatalf("delete: %v %+v", err, d.Persist)
+	}
+	d, err = e.Delete(t0, a)
+	if err != nil || len(d.Persist) != 1 || d.Persist[0].State != StateDeleted || d.Persist[0].Addr != a {
+		t.Fatalf("delete of the quarantined record: %v %+v", err, d.Persist)
 	}
 	if _, err := e.Delete(t0, a); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second delete: %v", err)

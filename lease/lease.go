@@ -31,9 +31,16 @@ const (
 	// StateDeleted: removed by the operator. Persisted as a tombstone so
 	// replay drops the binding.
 	StateDeleted
+	// StateQuarantined: the binding was deleted (operator, campaign
+	// on-failure delete or recycle) while its lease was still valid, so the
+	// client may still use the address. The record keeps the client and
+	// the old Expiry; the address stays out of the pool until then (as a
+	// declined one) and then becomes StateExpired. Only that client may be
+	// given it back before.
+	StateQuarantined
 )
 
-var stateNames = [...]string{"free", "offered", "bound", "released", "expired", "declined", "deleted"}
+var stateNames = [...]string{"free", "offered", "bound", "released", "expired", "declined", "deleted", "quarantined"}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) {
@@ -55,8 +62,11 @@ func ParseState(s string) (State, bool) {
 // Holds reports whether a lease in this state keeps its address from being
 // given to another client (until Expiry).
 func (s State) Holds() bool {
-	return s == StateOffered || s == StateBound || s == StateDeclined
+	return s == StateOffered || s == StateBound || s == StateDeclined || s == StateQuarantined
 }
+
+// Valid reports whether s is a known state.
+func (s State) Valid() bool { return int(s) < len(stateNames) }
 
 // Lease is one address binding: the unit the engine decides on and the
 // store persists. Records are keyed by Addr; Seq orders them (the highest

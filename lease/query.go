@@ -22,7 +22,7 @@ type PoolStats struct {
 	Subnet   netip.Prefix
 	Size     int // assignable addresses (sections minus exclusions and reservations' overlap)
 	Bound    int
-	Declined int
+	Declined int // declined and quarantined (deleted while valid) addresses
 	Offered  int
 	Sections []SectionStats
 }

@@ -92,7 +92,7 @@ func (m *matcher) match(r *rec) bool {
 
 // Pools returns the utilisation of every pool in configuration order.
 // Bound counts bindings not yet past their expiry at now, Declined the
-// quarantined addresses, Offered the pending offers; pool counts cover the
+// addresses held out of use (declined, and quarantined after a delete), Offered the pending offers; pool counts cover the
 // whole subnet (reservations outside sections too), section counts their
 // range. Cost: one pass over all records.
 func (e *Engine) Pools(now time.Time) []PoolStats {
@@ -143,8 +143,11 @@ func (e *Engine) Pools(now time.Time) []PoolStats {
 	}
 	for i := range e.rs.arena.Len() {
 		r := e.rs.arena.At(int32(i))
-		if r.state == StateBound && r.expiry > n || r.state == StateDeclined {
+		switch {
+		case r.state == StateBound && r.expiry > n || r.state == StateDeclined:
 			count(r.addr, r.state)
+		case r.state == StateQuarantined:
+			count(r.addr, StateDeclined) // held out of use like a declined address
 		}
 	}
 	for a, o := range e.offers {

@@ -26,8 +26,8 @@ func TestRenewAfterRecycleNAK(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantReply(t, e.Handle(now.Add(time.Second), renew(hw, a, true)), dhcpv4.Nak, netip.Addr{})
-	if l2, _ := e.Lookup(a); l2.State != StateExpired {
-		t.Fatalf("after the NAKed renew: state %v, want expired", l2.State)
+	if l2, _ := e.Lookup(a); l2.State != StateQuarantined {
+		t.Fatalf("after the NAKed renew: state %v, want quarantined", l2.State)
 	}
 	if got := dora(t, e, now.Add(2*time.Second), discover(hw)); got != a {
 		t.Fatalf("DORA after recycle gave %v, want %v back", got, a)

@@ -155,7 +155,7 @@ func (e *Engine) adjust(a netip.Addr, was bool) {
 func (e *Engine) putRec(r rec) *rec {
 	was := e.occupied(r.addr)
 	p := e.rs.put(r)
-	if r.state == lease.StateBound || r.state == lease.StateDeclined {
+	if r.state == lease.StateBound || r.state == lease.StateDeclined || r.state == lease.StateQuarantined {
 		e.expTim.Push(deadline.Entry[netip.Addr]{Exp: r.expiry, Key: r.addr})
 	}
 	e.adjust(r.addr, was)
@@ -292,7 +292,7 @@ func (e *Engine) Revert(d *Decision) {
 func (e *Engine) Restore(l lease.Lease) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !l.IsV6() || l.State == lease.StateOffered || l.State > lease.StateDeleted {
+	if !l.IsV6() || l.State == lease.StateOffered || !l.State.Valid() {
 		return
 	}
 	if l.Seq > e.seq {
@@ -351,7 +351,7 @@ func (e *Engine) Expire(now time.Time, max int) Decision {
 			continue // renewed, released or gone since
 		}
 		switch r.state {
-		case lease.StateBound:
+		case lease.StateBound, lease.StateQuarantined:
 			d.undo = append(d.undo, undoRec{had: true, rec: *r})
 			nr := *r
 			nr.state = lease.StateExpired
@@ -369,8 +369,12 @@ func (e *Engine) Expire(now time.Time, max int) Decision {
 }
 
 // Delete removes the binding of addr (an address or a delegated prefix's
-// first address) on the operator's request: Persist holds a StateDeleted
-// tombstone. An offer on addr is withdrawn too.
+// first address) on the operator's request. A Bound binding whose valid
+// lifetime has not ended is quarantined (lease.StateQuarantined, client
+// and Expiry kept): RFC 8415 §18.2.10.1/§14.2 let the client use it until
+// its valid lifetime ends, so it is not given to another client before.
+// Any other record (a quarantined one too: "free it now") becomes a
+// StateDeleted tombstone. An offer on addr is withdrawn too.
 func (e *Engine) Delete(now time.Time, addr netip.Addr) (Decision, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -384,6 +388,11 @@ func (e *Engine) Delete(now time.Time, addr netip.Addr) (Decision, error) {
 	}
 	var d Decision
 	d.undo = append(d.undo, undoRec{had: true, rec: *r})
+	if r.state == lease.StateBound && r.expiry > now.UnixNano() {
+		d.Persist = append(d.Persist, e.quarantine(r))
+		e.removeOffer(addr)
+		return d, nil
+	}
 	t := rec{seq: e.nextSeq(), addr: addr, plen: r.plen, state: lease.StateDeleted, pool: r.pool, start: now.UnixNano()}
 	d.Persist = append(d.Persist, t.lease())
 	e.removeRec(addr)
@@ -392,8 +401,9 @@ func (e *Engine) Delete(now time.Time, addr netip.Addr) (Decision, error) {
 }
 
 // Recycle ends the binding of addr now, as if it had expired: the record
-// becomes StateExpired with Expiry now and keeps the client's details, so
-// the address returns to the pool, the client's next Renew gets NoBinding
+// keeps the client's details. While its valid lifetime has not ended it is
+// quarantined until Expiry (see Delete); otherwise it becomes StateExpired
+// with Expiry now and the address returns to the pool. The client's next Renew gets NoBinding
 // (its next Rebind lifetime 0 or a fresh binding) and it can still get
 // the address back. key, when not empty, must be the binding's DUID.
 // Errors wrap lease.ErrNotFound or lease.ErrNotBound.
@@ -409,6 +419,10 @@ func (e *Engine) Recycle(now time.Time, addr netip.Addr, key []byte) (Decision, 
 	}
 	var d Decision
 	d.undo = append(d.undo, undoRec{had: true, rec: *r})
+	if r.expiry > now.UnixNano() {
+		d.Persist = append(d.Persist, e.quarantine(r))
+		return d, nil
+	}
 	nr := *r
 	nr.state = lease.StateExpired
 	nr.seq = e.nextSeq()
@@ -417,6 +431,17 @@ func (e *Engine) Recycle(now time.Time, addr netip.Addr, key []byte) (Decision, 
 	e.putRec(nr)
 	d.Persist = append(d.Persist, nr.lease())
 	return d, nil
+}
+
+// quarantine replaces the Bound record r by a lease.StateQuarantined one
+// keeping the client and Expiry (Expire makes it StateExpired then) and
+// returns the record to persist.
+func (e *Engine) quarantine(r *rec) lease.Lease {
+	nr := *r
+	nr.state = lease.StateQuarantined
+	nr.seq = e.nextSeq()
+	e.putRec(nr)
+	return nr.lease()
 }
 
 // Lookup returns a copy of the record of addr (an IA_NA address or a

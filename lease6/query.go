@@ -96,7 +96,7 @@ func (m *matcher) match(r *rec) bool {
 // entry named "<pool>/pd" whose Subnet is the delegation prefix and whose
 // Size is the number of delegable prefixes (2^(Length - prefix bits),
 // saturated). Bound counts bindings not yet past their valid lifetime at
-// now, Declined quarantined addresses, Offered pending offers. Records
+// now, Declined addresses held out of use (declined or quarantined), Offered pending offers. Records
 // left outside every pool (after a reload) are counted in their pool by
 // name. Cost: one pass over all records.
 func (e *Engine) Pools(now time.Time) []lease.PoolStats {
@@ -135,8 +135,8 @@ func (e *Engine) Pools(now time.Time) []lease.PoolStats {
 		switch {
 		case r.state == lease.StateBound && r.expiry > n:
 			st.Bound++
-		case r.state == lease.StateDeclined:
-			st.Declined++
+		case r.state == lease.StateDeclined, r.state == lease.StateQuarantined:
+			st.Declined++ // held out of use
 		}
 	}
 	for _, o := range e.offers {

@@ -50,7 +50,8 @@ func TestExpireDeleteRecycle(t *testing.T) {
 		t.Errorf("recycle with another key: %v", err)
 	}
 	rd, err := e.Recycle(now, a, duidA)
-	if err != nil || len(rd.Persist) != 1 || rd.Persist[0].State != lease.StateExpired || !rd.Persist[0].Expiry.Equal(now) {
+	// Before its expiry: quarantined until then, client kept.
+	if err != nil || len(rd.Persist) != 1 || rd.Persist[0].State != lease.StateQuarantined || !rd.Persist[0].Expiry.Equal(t0.Add(5*time.Hour)) {
 		t.Fatalf("recycle %v %+v", err, rd.Persist)
 	}
 	if _, err := e.Recycle(now, a, nil); !errors.Is(err, lease.ErrNotBound) {
@@ -61,6 +62,10 @@ func TestExpireDeleteRecycle(t *testing.T) {
 		t.Errorf("renew after recycle %+v", r.Reply.IAs)
 	}
 	dd, err := e.Delete(now, p)
+	if err != nil || dd.Persist[0].State != lease.StateQuarantined || dd.Persist[0].PrefixLen != 56 {
+		t.Fatalf("delete of a valid binding %v %+v", err, dd.Persist)
+	}
+	dd, err = e.Delete(now, p)
 	if err != nil || dd.Persist[0].State != lease.StateDeleted || dd.Persist[0].PrefixLen != 56 {
 		t.Fatalf("delete %v %+v", err, dd.Persist)
 	}

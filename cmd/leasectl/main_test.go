@@ -274,7 +274,7 @@ func TestDeleteAndErrors(t *testing.T) {
 		{"server-side validation", []string{"--socket", sock, "leases", "--pool", "nope"}, 1,
 			"leasectl: pool: unknown pool \"nope\" (valid: office, lab)\n"},
 		{"bad state", []string{"--socket", sock, "leases", "--state", "bond"}, 1,
-			"leasectl: state: unknown state \"bond\" (valid: free, offered, bound, released, expired, declined, deleted)\n"},
+			"leasectl: state: unknown state \"bond\" (valid: free, offered, bound, released, expired, declined, deleted, quarantined)\n"},
 		{"no server", []string{"--socket", missing, "pools"}, 1,
 			"leasectl: cannot reach leased at " + missing + ": no such file (is leased running? --socket sets the path)\n"},
 		{"bad address", []string{"--socket", sock, "lease", "10.0.0"}, 2,
