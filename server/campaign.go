@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -28,7 +29,25 @@ type CampaignConfig struct {
 	Resume bool
 	// Pools holds per-pool campaign defaults and the reload trigger.
 	Pools map[string]PoolCampaign
+	// Defaults4 and Defaults6 are the global campaign defaults of each
+	// family (config dhcpv4.forcerenew, dhcpv6.reconfigure). A pool's
+	// options come from, in order of precedence: what the operator's
+	// command gave explicitly (Options.Given), the pool's Override, the
+	// family's Defaults, and reconf's family defaults.
+	Defaults4, Defaults6 reconf.Override
+	// Retention is how long a finished campaign is remembered after it
+	// ended (0: DefaultCampaignRetention); Keep the most finished
+	// campaigns remembered (0: DefaultCampaignKeep). Older ones are
+	// pruned from memory and the store.
+	Retention time.Duration
+	Keep      int
 }
+
+// Defaults of CampaignConfig.Retention and Keep.
+const (
+	DefaultCampaignRetention = 7 * 24 * time.Hour
+	DefaultCampaignKeep      = 100
+)
 
 // PoolCampaign is one pool's campaign settings.
 type PoolCampaign struct {
@@ -40,6 +59,8 @@ type PoolCampaign struct {
 	// (all its bound leases) or sections (the leases whose address is no
 	// longer in a section).
 	OnChange bool
+	// V6: a DHCPv6 pool (its global defaults are Defaults6).
+	V6 bool
 }
 
 const (
@@ -64,6 +85,10 @@ type campaignState struct {
 
 	recMu    sync.Mutex // serialises draining and committing records
 	recRetry []reconf.Record
+	// idMark is the highest ID of a campaign forgotten (deleted or
+	// pruned), persisted as the idMarkKey blob so that IDs are never
+	// reused, even after a compaction dropped every record of it.
+	idMark uint32
 
 	activeMu sync.Mutex  // serialises writers of active
 	active   atomic.Bool // a campaign is running: observe client messages
@@ -83,11 +108,17 @@ func (s *Server) initCampaigns(opts *Options) error {
 	var recs []reconf.Record
 	headers := map[uint32]bool{}
 	bad := 0
+	maxID := uint32(0)
 	err := s.st.LoadBlobs(func(b store.Blob) error {
 		if s.noteBlob6(b) {
 			return nil
 		}
 		if b.Kind != store.BlobReconf {
+			return nil
+		}
+		if bytes.Equal(b.Key, idMarkKey) && len(b.Value) == 4 {
+			c.idMark = binary.BigEndian.Uint32(b.Value)
+			maxID = max(maxID, c.idMark)
 			return nil
 		}
 		var r reconf.Record
@@ -98,6 +129,7 @@ func (s *Server) initCampaigns(opts *Options) error {
 		if id, addr, _ := r.Key(); !addr.IsValid() {
 			headers[id] = true
 		}
+		maxID = max(maxID, r.Campaign())
 		recs = append(recs, r)
 		return nil
 	})
@@ -110,6 +142,9 @@ func (s *Server) initCampaigns(opts *Options) error {
 	if bad > 0 {
 		s.log.Error("campaign records that do not decode were skipped", "records", bad)
 	}
+	// Client records of a deleted campaign stay in the store until the
+	// next compaction: a new campaign must not take its ID.
+	c.mgr.ReserveIDs(maxID)
 	if len(recs) > 0 {
 		if err := c.mgr.Restore(recs, s.now(), c.cfg.Resume); err != nil {
 			s.log.Warn("campaign restore", "err", err)
@@ -118,6 +153,7 @@ func (s *Server) initCampaigns(opts *Options) error {
 			s.log.Info("campaign restored", "id", st.ID, "state", st.State.String(), "selector", st.Selector.String(),
 				"clients", st.Clients, "pending", st.Counts.Pending, "resume", c.cfg.Resume)
 		}
+		s.pruneCampaigns(s.now())
 		if err := s.flushRecords(context.Background()); err != nil {
 			s.log.Error("campaign restore records not persisted", "err", err)
 		}
@@ -195,6 +231,14 @@ func recordBlob(r *reconf.Record) (store.Blob, error) {
 	return store.Blob{Kind: store.BlobReconf, Key: key, Value: v}, nil
 }
 
+// idMarkKey is the key of the campaign ID high-water mark blob (campaign
+// ID 0, never used by a campaign).
+var idMarkKey = []byte{0, 0, 0, 0}
+
+func (c *campaignState) idMarkBlob() store.Blob {
+	return store.Blob{Kind: store.BlobReconf, Key: idMarkKey, Value: binary.BigEndian.AppendUint32(nil, c.idMark)}
+}
+
 // flushRecords makes the manager's new records durable. Records of a
 // failed commit are kept and retried with the next flush.
 func (s *Server) flushRecords(ctx context.Context) error {
@@ -207,6 +251,7 @@ func (s *Server) flushRecords(ctx context.Context) error {
 		return nil
 	}
 	blobs := make([]store.Blob, 0, len(recs))
+	forgot := false
 	for i := range recs {
 		b, err := recordBlob(&recs[i])
 		if err != nil {
@@ -214,6 +259,12 @@ func (s *Server) flushRecords(ctx context.Context) error {
 			continue
 		}
 		blobs = append(blobs, b)
+		if id, _, forget := recs[i].Key(); forget {
+			c.idMark, forgot = max(c.idMark, id), true
+		}
+	}
+	if forgot {
+		blobs = append(blobs, c.idMarkBlob())
 	}
 	start := time.Now()
 	err := s.st.CommitBlobs(ctx, blobs)
@@ -243,6 +294,9 @@ func (s *Server) campaignBlobs() iter.Seq[store.Blob] {
 		c.recRetry = nil
 		snap := c.mgr.Snapshot()
 		c.recMu.Unlock()
+		if c.idMark > 0 && !yield(c.idMarkBlob()) {
+			return
+		}
 		for i := range snap {
 			b, err := recordBlob(&snap[i])
 			if err != nil || len(b.Value) == 0 {
@@ -252,6 +306,18 @@ func (s *Server) campaignBlobs() iter.Seq[store.Blob] {
 				return
 			}
 		}
+	}
+}
+
+// pruneCampaigns forgets finished campaigns past the retention or beyond
+// the count kept; the next flush makes that durable (tombstones).
+func (s *Server) pruneCampaigns(now time.Time) {
+	c := &s.camp
+	c.cfgM.Lock()
+	age, keep := cmp.Or(c.cfg.Retention, DefaultCampaignRetention), cmp.Or(c.cfg.Keep, DefaultCampaignKeep)
+	c.cfgM.Unlock()
+	if ids := c.mgr.Prune(now, age, keep); len(ids) > 0 {
+		s.log.Info("finished campaigns pruned", "ids", ids, "retention", age, "keep", keep)
 	}
 }
 
@@ -303,6 +369,7 @@ func (s *Server) campaignLoop(stop <-chan struct{}) {
 // and failure outcomes are applied.
 func (s *Server) campaignTick(now time.Time) {
 	ctx := context.Background()
+	s.pruneCampaigns(now)
 	acts := s.camp.mgr.Due(now)
 	if err := s.flushRecords(ctx); err != nil {
 		if len(acts) > 0 {
@@ -361,6 +428,7 @@ func (s *Server) runAction(ctx context.Context, now time.Time, a *reconf.Action)
 			return
 		}
 		if err := s.ForceRenew(ctx, a.Addr); err != nil {
+		// attempts when the client has a previous one (Engine.ForceRenew).
 			// ForceRenew counted and logged it; a client that lost its
 			// key stays pending until its attempts are exhausted.
 			s.log.Debug("campaign forcerenew failed", "campaign", a.Campaign, "addr", a.Addr, "attempt", a.Attempt, "err", err)
@@ -500,8 +568,10 @@ func (s *Server) observeRecords(recs []lease.Lease) {
 	}
 }
 
-// withPoolDefaults adds the configured per-pool overrides to opts for
-// pools the request does not override itself, and marks token and
+// withPoolDefaults adds to opts, for each configured pool the request
+// does not override itself, the pool's settings over its family's global
+// defaults, except the fields the command gave explicitly (opts.Given):
+// command > pool > global > reconf's family defaults. It marks token and
 // insecure pools AssumeCapable (no RFC 6704 key tells capability there).
 func (s *Server) withPoolDefaults(opts reconf.Options) reconf.Options {
 	c := &s.camp
@@ -513,7 +583,11 @@ func (s *Server) withPoolDefaults(opts reconf.Options) reconf.Options {
 	}
 	for name, pc := range c.cfg.Pools {
 		if _, ok := pools[name]; !ok {
-			pools[name] = pc.Override
+			global := c.cfg.Defaults4
+			if pc.V6 {
+				global = c.cfg.Defaults6
+			}
+			pools[name] = pc.Override.Over(global).Without(opts.Given)
 		}
 	}
 	if c.leaseCfg != nil {
@@ -551,6 +625,11 @@ func (s *Server) start(ctx context.Context, sel reconf.Selector, opts reconf.Opt
 	c.activeMu.Unlock()
 	if err != nil {
 		return reconf.CampaignStatus{}, err
+	}
+	if st.Existing {
+		s.log.Info("campaign already running; nothing started", "id", st.ID, "why", why, "selector", st.Selector.String(),
+			"clients", st.Clients, "pending", st.Counts.Pending)
+		return *st, nil
 	}
 	// Zero attempts or interval mean each client's family default.
 	attempts, interval := any(st.Options.Attempts), any(st.Options.Interval)
@@ -595,6 +674,17 @@ func (s *Server) StopCampaign(ctx context.Context, id uint32) (reconf.CampaignSt
 	s.updateActive()
 	s.wakeCampaigns()
 	return *st, err
+}
+
+// DeleteCampaign forgets a finished campaign, in memory and in the store
+// (reconf.ErrNotFound; reconf.ErrRunning for a running one: stop it
+// first).
+func (s *Server) DeleteCampaign(ctx context.Context, id uint32) error {
+	if err := s.camp.mgr.Forget(id); err != nil {
+		return err
+	}
+	s.log.Info("campaign deleted", "id", id)
+	return s.flushRecords(ctx)
 }
 
 // CampaignClients returns the clients of a campaign matching f.
