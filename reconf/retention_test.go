@@ -21,7 +21,7 @@ func TestOverridePrecedence(t *testing.T) {
 
 	ov := pool.Over(global).Without(cmd.Given)
 	got := cmd.Apply(&ov).forPool("", false)
-	want := Options{Attempts: 7, Interval: time.Second, Pace: 50, OnFailure: Recycle, ForceNAK: true, Given: FieldAttempts}
+	want := Options{Attempts: 7, Interval: time.Second, Pace: 50, OnFailure: Recycle, ForceNAK: true}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("command attempts, pool interval/force-nak, global pace/on-failure (-want +got):\n%s", diff)
 	}

@@ -326,7 +326,7 @@ func (o Options) forPool(pool string, v6 bool) Options {
 	if ov, ok := o.Pools[pool]; ok {
 		o = o.Apply(&ov)
 	}
-	o.Pools = nil
+	o.Pools, o.Given = nil, 0
 	if o.Attempts == 0 {
 		o.Attempts = DefaultAttempts
 		if v6 {
