@@ -200,6 +200,12 @@ type ForceRenew struct {
 	// Insecure must be true for auth: none, to say that anyone on the path
 	// may make the clients renew. leased logs a warning at start.
 	Insecure bool `yaml:"insecure"`
+	// Strict serves only clients that can be sent a FORCERENEW (Junos
+	// support-option-check): with auth rfc6704 a DISCOVER or REQUEST
+	// without HMAC-MD5 in option 145 gets no OFFER or ACK. With auth token
+	// every client counts as able; not allowed with auth none. Default
+	// false.
+	Strict bool `yaml:"strict"`
 
 	// Campaign defaults for this pool's clients; they replace the
 	// server-wide defaults (8 attempts, 2s doubling, 1000/s, restore)

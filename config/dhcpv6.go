@@ -162,6 +162,12 @@ type Reconfigure6 struct {
 	// Disabled: hand out no reconfigure keys and send no Reconfigure in
 	// this pool. Default false.
 	Disabled bool `yaml:"disabled"`
+	// Strict serves only clients that can be reconfigured (Junos
+	// support-option-check): a Solicit, Request, Renew or Rebind without
+	// Reconfigure Accept (option 20) gets no Advertise or Reply. Not
+	// allowed with disabled or require_reconfigure_accept: false. Default
+	// false.
+	Strict bool `yaml:"strict"`
 
 	// Campaign defaults for this pool's clients; they replace the
 	// campaign's values (8 attempts, 2s doubling, 1000/s, restore)

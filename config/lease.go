@@ -49,6 +49,7 @@ func (c *Config) Lease() lease.Config {
 		case "none":
 			lp.ForceRenew = lease.ForceRenewAuth{Mode: lease.AuthNone}
 		}
+		lp.ForceRenew.Strict = p.ForceRenew.Strict
 		for _, r := range p.Routes {
 			lp.Routes = append(lp.Routes, lease.Route{Dest: r.Dest, Gateway: r.Gateway})
 		}

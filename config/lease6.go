@@ -49,6 +49,7 @@ func (c *Config) Lease6() lease6.Config {
 			Reconfigure: lease6.ReconfigureConfig{
 				RequireAccept: p.Reconfigure.RequireReconfigureAccept == nil || *p.Reconfigure.RequireReconfigureAccept,
 				Disabled:      p.Reconfigure.Disabled,
+				Strict:        p.Reconfigure.Strict,
 			},
 		}
 		if p.RapidCommit != nil {

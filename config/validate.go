@@ -578,6 +578,9 @@ func (v *validator) forceRenew(fr *ForceRenew, f string) {
 		if !fr.Insecure {
 			v.errorf(f+".auth", "none sends unauthenticated FORCERENEWs; set insecure: true to allow it, or use rfc6704 or token")
 		}
+		if fr.Strict {
+			v.errorf(f+".strict", "needs a way to tell which clients can be reconfigured: auth rfc6704 (option 145) or token")
+		}
 	default:
 		v.errorf(f+".auth", "%q is not a FORCERENEW authentication; use rfc6704 (default), token or none", fr.Auth)
 	}

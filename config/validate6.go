@@ -423,6 +423,9 @@ func (o *Option6) data() []byte {
 }
 
 func (v *validator) reconfigure6(r *Reconfigure6, f string) {
+	if r.Strict && (r.Disabled || (r.RequireReconfigureAccept != nil && !*r.RequireReconfigureAccept)) {
+		v.errorf(f+".strict", "refuses clients without Reconfigure Accept, which contradicts disabled: true or require_reconfigure_accept: false")
+	}
 	if r.Attempts < 0 || r.Attempts > 20 {
 		v.errorf(f+".attempts", "%d: want 1 to 20 (0 or unset: the campaign's value, 8 = REC_MAX_RC)", r.Attempts)
 	}

@@ -93,6 +93,13 @@ type ForceRenewAuth struct {
 	Mode AuthMode
 	// Token is the RFC 3118 configuration token (AuthToken only).
 	Token []byte
+	// Strict refuses clients that cannot be sent a FORCERENEW (Junos
+	// support-option-check): a DISCOVER or REQUEST without HMAC-MD5 in
+	// option 145 (RFC 6704 §3.3.1) gets no OFFER or ACK and is dropped
+	// with DropNotReconfigurable. In AuthToken mode every client counts as
+	// able (the token is configured on the clients), so Strict has no
+	// effect there.
+	Strict bool
 }
 
 // Section is a numbered address range inside a pool, as on Huawei VRP

@@ -21,7 +21,18 @@ const (
 	DropUnknownType       = "unsupported_type"
 	DropDeclineUnknown    = "decline_unknown"
 	DropReleaseUnknown    = "release_unknown"
+	// DropNotReconfigurable: a strict pool (ForceRenewAuth.Strict) refused
+	// a client that did not announce RFC 6704 support.
+	DropNotReconfigurable = "not_reconfigurable"
 )
+
+// refuses reports whether strict pool p refuses the client of req: it
+// cannot be reconfigured because it listed no HMAC-MD5 (algorithm 1) in
+// option 145 (RFC 6704 §3.3.1) and the pool has no RFC 3118 token.
+func refuses(p *pool, req *Request) bool {
+	fr := &p.cfg.ForceRenew
+	return fr.Strict && fr.Mode != AuthToken && bytes.IndexByte(req.ForceRenewNonce, 1) < 0
+}
 
 // verdict of checking whether an address may be bound to a client.
 type verdict uint8
@@ -114,6 +125,9 @@ func (e *Engine) discover(n int64, req *Request, key []byte) Decision {
 	p := e.ps.selectPool(req)
 	if p == nil {
 		return Decision{Drop: DropNoPool}
+	}
+	if refuses(p, req) {
+		return Decision{Drop: DropNotReconfigurable}
 	}
 	a, sect, ok := e.choose(p, req, key)
 	if !ok {
@@ -234,6 +248,9 @@ func (e *Engine) selecting(n int64, req *Request, key []byte) Decision {
 	if p == nil {
 		return Decision{Drop: DropNoPool}
 	}
+	if refuses(p, req) {
+		return Decision{Drop: DropNotReconfigurable}
+	}
 	a := u32(req.RequestedIP)
 	sect, v := e.check(p, a, req, key)
 	switch v {
@@ -255,6 +272,9 @@ func (e *Engine) initReboot(n int64, req *Request, key []byte) Decision {
 	p := e.ps.selectPool(req)
 	if p == nil {
 		return Decision{Drop: DropNoPool}
+	}
+	if refuses(p, req) {
+		return Decision{Drop: DropNotReconfigurable}
 	}
 	a := u32(req.RequestedIP)
 	sect, v := e.check(p, a, req, key)
@@ -304,6 +324,9 @@ func (e *Engine) renewing(n int64, req *Request, key []byte) Decision {
 			return nak(req, "address not served here")
 		}
 		return Decision{Drop: DropRebindForeign}
+	}
+	if refuses(p, req) {
+		return Decision{Drop: DropNotReconfigurable}
 	}
 	sect, v := e.check(p, a, req, key)
 	if !mine {

@@ -20,6 +20,9 @@ const (
 	DropUnknownType   = "unsupported_type"
 	DropConfirmEmpty  = "confirm_no_addresses"
 	DropInfoReqWithIA = "information_request_with_ia"
+	// DropNoReconfigureAccept: a strict pool (ReconfigureConfig.Strict)
+	// refused a client that sent no Reconfigure Accept.
+	DropNoReconfigureAccept = "no_reconfigure_accept"
 )
 
 // UseMulticast status message (RFC 8415 §18.3.2 and others).
@@ -92,6 +95,15 @@ func (e *Engine) Handle(now time.Time, req *Request) Decision {
 	}
 	if x.p == nil {
 		return Decision{Drop: DropNoPool}
+	}
+	if rc := &x.p.cfg.Reconfigure; rc.Strict && !rc.Disabled && !req.ReconfAccept {
+		switch req.Type {
+		case dhcpv6.Solicit, dhcpv6.Request, dhcpv6.Renew, dhcpv6.Rebind:
+			// A client that did not send option 20 will discard every
+			// Reconfigure (RFC 8415 §18.2.11), so a strict pool does not
+			// bind it at all.
+			return Decision{Drop: DropNoReconfigureAccept}
+		}
 	}
 	switch req.Type {
 	case dhcpv6.Solicit:

@@ -151,6 +151,12 @@ type ReconfigureConfig struct {
 	RequireAccept bool
 	// Disabled: never hand out keys nor send Reconfigure in this pool.
 	Disabled bool
+	// Strict refuses clients that cannot be reconfigured (Junos
+	// support-option-check): a Solicit, Request, Renew or Rebind without
+	// Reconfigure Accept (option 20, RFC 8415 §21.20) gets no Advertise or
+	// Reply and is dropped with DropNoReconfigureAccept. No effect with
+	// Disabled.
+	Strict bool
 }
 
 // IAKind tells IA_NA from IA_PD.

@@ -731,6 +731,10 @@ func (s *Server) finish(sd *sender, p *inPacket, d *lease.Decision) {
 	if !d.HasReply {
 		if d.Drop != "" {
 			s.m.drop("engine_" + d.Drop)
+			if d.Drop == lease.DropNotReconfigurable {
+				s.log.Debug("dhcpv4 client refused by strict pool: no RFC 6704 HMAC-MD5 in option 145",
+					"type", p.req.Type, "chaddr", net.HardwareAddr(p.req.HWAddr).String(), "xid", p.req.XID)
+			}
 		}
 		return
 	}
