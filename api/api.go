@@ -253,9 +253,10 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, code int, msg str
 
 func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 	hl := h.b.Health()
-	code := http.StatusOK
-	if hl.Status != "ok" {
-		code = http.StatusServiceUnavailable
+	// Degraded still serves: a load balancer or readiness probe keeps it.
+	code := http.StatusServiceUnavailable
+	if hl.Status == "ok" || hl.Status == "degraded" {
+		code = http.StatusOK
 	}
 	h.writeJSON(w, r, code, hl)
 }

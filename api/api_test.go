@@ -402,12 +402,27 @@ func TestHealthAndPools(t *testing.T) {
 	h := NewHandler(b, nil, nil)
 	a := call(t, h, "GET", "/v1/health")
 	var hl Health
-	if err := json.Unmarshal([]byte(a.body), &hl); a.code != 200 || err != nil || hl != b.health {
+	if err := json.Unmarshal([]byte(a.body), &hl); a.code != 200 || err != nil || !cmp.Equal(hl, b.health) {
 		t.Errorf("health: %d %s (%v)", a.code, a.body, err)
 	}
 	b.health.Status, b.health.Message = "starting", "recovering leases"
 	if a := call(t, h, "GET", "/v1/health"); a.code != 503 || !strings.Contains(a.body, `"status": "starting"`) {
 		t.Errorf("not ok: %d %s", a.code, a.body)
+	}
+	// Degraded still serves (200, a load balancer keeps it); failing is
+	// 503 with its reasons.
+	since := time.Date(2026, 12, 4, 11, 0, 0, 0, time.UTC)
+	b.health.Status, b.health.Message = "degraded", "reload_failed: ..."
+	b.health.Reasons = []HealthReason{{Code: "reload_failed", Severity: "degraded", Message: "reload of x failed", Since: since}}
+	a = call(t, h, "GET", "/v1/health")
+	hl = Health{}
+	if err := json.Unmarshal([]byte(a.body), &hl); a.code != 200 || err != nil || !cmp.Equal(hl, b.health) {
+		t.Errorf("degraded: %d %s (%v)", a.code, a.body, err)
+	}
+	b.health.Status = "failing"
+	b.health.Reasons[0] = HealthReason{Code: "store_commit_failing", Severity: "failing", Message: "disk full", Since: since}
+	if a := call(t, h, "GET", "/v1/health"); a.code != 503 || !strings.Contains(a.body, `"code": "store_commit_failing"`) {
+		t.Errorf("failing: %d %s", a.code, a.body)
 	}
 
 	a = call(t, h, "GET", "/v1/pools")
@@ -557,11 +572,12 @@ func TestOpenAPIJSONFields(t *testing.T) {
 	}
 	sec := 1
 	full := map[string]any{
-		"Lease":   Lease{Section: &sec, Start: t0, T1: t0, T2: t0, Expires: t0, GIAddr: "10.0.0.1", Prefix: "fd77:100::/56", IAID: new(uint32(1)), DUID: "0003", Preferred: t0},
-		"Health":  Health{Store: "x", Message: "y", ServerDUID: "0004"},
-		"Pool":    Pool{},
-		"Section": Section{},
-		"Error":   Error{},
+		"Lease":        Lease{Section: &sec, Start: t0, T1: t0, T2: t0, Expires: t0, GIAddr: "10.0.0.1", Prefix: "fd77:100::/56", IAID: new(uint32(1)), DUID: "0003", Preferred: t0},
+		"Health":       Health{Store: "x", Message: "y", ServerDUID: "0004", Reasons: []HealthReason{{Since: t0}}},
+		"HealthReason": HealthReason{Since: t0},
+		"Pool":         Pool{},
+		"Section":      Section{},
+		"Error":        Error{},
 	}
 	for name, v := range full {
 		b, _ := json.Marshal(v)

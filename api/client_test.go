@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -122,7 +123,7 @@ func TestClientUnix(t *testing.T) {
 	ctx := context.Background()
 
 	h, err := c.Health(ctx)
-	if err != nil || h != b.health {
+	if err != nil || !reflect.DeepEqual(h, b.health) {
 		t.Errorf("Health = %+v, %v", h, err)
 	}
 	b.health.Status = "draining"

@@ -12,14 +12,18 @@ import (
 )
 
 // Health is the answer of GET /v1/health. The server fills it; the handler
-// answers 200 when Status is "ok" and 503 otherwise, so a load balancer or
-// a systemd watchdog can use the status code alone.
+// answers 200 when Status is "ok" or "degraded" (serving) and 503 when it
+// is "failing" (or anything else), so a load balancer or a Kubernetes
+// readiness probe can use the status code alone.
 type Health struct {
-	// Status is "ok" when leased is serving, else a short word saying why
-	// not ("starting", "degraded", "draining").
-	Status        string  `json:"status"`
-	Version       string  `json:"version"`
-	UptimeSeconds float64 `json:"uptime_seconds"`
+	// Status is "ok", "degraded" (serving, but something needs the
+	// operator: see Reasons) or "failing" (not serving normally: leases
+	// are not acknowledged, a socket is down, starting or draining).
+	Status string `json:"status"`
+	// Reasons say why Status is not "ok", worst first; empty when ok.
+	Reasons       []HealthReason `json:"reasons,omitempty"`
+	Version       string         `json:"version"`
+	UptimeSeconds float64        `json:"uptime_seconds"`
 	// Leases is the number of bound leases.
 	Leases int `json:"leases"`
 	// Pools is the number of configured pools.
@@ -29,11 +33,26 @@ type Health struct {
 	// CommitErrors counts store commits that failed since start (each one
 	// a request left unanswered).
 	CommitErrors uint64 `json:"commit_errors"`
-	// Message explains a Status other than "ok".
+	// Message explains a Status other than "ok" in one line (the
+	// reasons' codes and messages).
 	Message string `json:"message,omitempty"`
 	// ServerDUID is the DHCPv6 server's DUID in hex (option 2 of its
 	// replies); absent when DHCPv6 is not served.
 	ServerDUID string `json:"server_duid,omitempty"`
+}
+
+// HealthReason is one reason for a Health status other than "ok".
+type HealthReason struct {
+	// Code is machine-readable: starting, draining, store_commit_failing,
+	// listener_down (severity failing); store_commit_errors,
+	// store_compaction_failed, listener_errors, reload_failed (degraded).
+	Code string `json:"code"`
+	// Severity is "degraded" or "failing".
+	Severity string `json:"severity"`
+	// Message says what happened, when, and the error.
+	Message string `json:"message"`
+	// Since is when the condition began; absent for starting/draining.
+	Since time.Time `json:"since,omitzero"`
 }
 
 // Lease is the JSON form of a lease record, DHCPv4 or DHCPv6. The

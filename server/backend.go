@@ -8,10 +8,10 @@ import (
 
 var _ api.Backend = (*Server)(nil)
 
-// Health reports the server's state for GET /v1/health.
+// Health reports the server's state for GET /v1/health: "ok",
+// "degraded" or "failing" with its reasons (health.go).
 func (s *Server) Health() api.Health {
 	h := api.Health{
-		Status:        "ok",
 		Version:       s.opts.Version,
 		UptimeSeconds: s.Uptime().Seconds(),
 		Store:         s.opts.StoreName,
@@ -20,12 +20,8 @@ func (s *Server) Health() api.Health {
 	if d := s.ServerDUID(); d != nil {
 		h.ServerDUID = hex.EncodeToString(d)
 	}
-	switch {
-	case s.stopped.Load():
-		h.Status, h.Message = "draining", "shutting down: finishing in-flight commits"
-	case !s.running.Load():
-		h.Status, h.Message = "starting", "not serving yet"
-	}
+	h.Status, h.Reasons = s.healthStatus()
+	h.Message = healthSummary(h.Reasons)
 	for _, p := range s.Pools() {
 		h.Pools++
 		h.Leases += p.Bound

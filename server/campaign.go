@@ -269,6 +269,7 @@ func (s *Server) flushRecords(ctx context.Context) error {
 	start := time.Now()
 	err := s.st.CommitBlobs(ctx, blobs)
 	s.m.observeCommit(time.Since(start))
+	s.commitResult(err)
 	if err != nil {
 		if len(recs) <= maxRecordRetry {
 			c.recRetry = recs

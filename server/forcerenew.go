@@ -86,6 +86,7 @@ func (s *Server) ForceRenew(ctx context.Context, addr netip.Addr) error {
 	start := time.Now()
 	err = s.st.Commit(ctx, d.Persist)
 	s.m.observeCommit(time.Since(start))
+	s.commitResult(err)
 	if err != nil {
 		s.eng.Revert(&d)
 		s.m.commitFail.Inc()

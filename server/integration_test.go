@@ -133,7 +133,7 @@ func TestRealEngineAndWAL(t *testing.T) {
 		t.Errorf("health after delete %+v", h)
 	}
 	stop()
-	if h := s.Health(); h.Status != "draining" {
+	if h := s.Health(); h.Status != "failing" || len(h.Reasons) != 1 || h.Reasons[0].Code != "draining" {
 		t.Errorf("health after stop %+v", h)
 	}
 

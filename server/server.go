@@ -79,6 +79,10 @@ type Options struct {
 	ExpireInterval time.Duration
 	// Version and StoreName are reported by Health.
 	Version, StoreName string
+	// HealthWindow is how long a failed store commit or socket read keeps
+	// Health "degraded" once commits or reads succeed again; 0 means
+	// DefaultHealthWindow (60 s).
+	HealthWindow time.Duration
 	// Config is the configuration the engine was created with; Reload
 	// compares against it to start campaigns for changed pools (nil: the
 	// first Reload has nothing to compare with).
@@ -131,6 +135,7 @@ type Server struct {
 	started time.Time
 
 	commitErrors atomic.Uint64
+	health       healthState // what Health reports (health.go)
 
 	poolMu   sync.Mutex
 	poolOpts atomic.Pointer[map[string]*poolOptions]
@@ -303,6 +308,7 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.m = newMetrics(s.reg, s.Pools)
+	s.reg.MustRegister(healthCollector{s})
 	if b := s.batch; b != nil {
 		s.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "leased_dhcpv4_send_syscalls_total",
@@ -488,12 +494,17 @@ func (s *Server) readLoop() {
 	for {
 		n, oobn, _, _, err := s.conn.ReadMsgUDPAddrPort(p.buf[:], p.oob)
 		if err != nil {
-			if s.stopped.Load() || errors.Is(err, net.ErrClosed) {
+			if s.stopped.Load() {
+				return
+			}
+			if errors.Is(err, net.ErrClosed) {
+				s.readerStopped("dhcpv4", err)
 				return
 			}
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				continue
 			}
+			s.readFailed("dhcpv4", err)
 			s.log.Warn("read", "err", err)
 			// Bound the rate of a persistent error.
 			time.Sleep(10 * time.Millisecond)
@@ -711,6 +722,7 @@ func (s *Server) commitRecords(ctx context.Context, recs []lease.Lease, what str
 	start := time.Now()
 	err := s.st.Commit(ctx, recs)
 	s.m.observeCommit(time.Since(start))
+	s.commitResult(err)
 	if err != nil {
 		s.m.commitFail.Inc()
 		s.commitErrors.Add(1)
@@ -947,7 +959,9 @@ func (s *Server) noteCommitted(n int) {
 // (Options.Held) and the blobs; it counts and logs the outcome.
 func (s *Server) compact() error {
 	start := time.Now()
-	if err := s.st.Compact(s.allLeases(), s.allBlobs()); err != nil {
+	err := s.st.Compact(s.allLeases(), s.allBlobs())
+	s.compactionResult(err)
+	if err != nil {
 		s.m.compactions.WithLabelValues("error").Inc()
 		s.log.Error("store compaction failed", "err", err)
 		return err
@@ -992,6 +1006,7 @@ func (s *Server) DeleteLease(ctx context.Context, addr netip.Addr) error {
 	start := time.Now()
 	err = s.st.Commit(ctx, d.Persist)
 	s.m.observeCommit(time.Since(start))
+	s.commitResult(err)
 	if err != nil {
 		s.eng.Revert(&d)
 		s.m.commitFail.Inc()

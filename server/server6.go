@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"iter"
@@ -305,12 +304,17 @@ func (s *Server) readLoop6() {
 	for {
 		n, oobn, _, src, err := v.conn.ReadMsgUDPAddrPort(p.buf[:], p.oob)
 		if err != nil {
-			if s.stopped.Load() || errors.Is(err, net.ErrClosed) {
+			if s.stopped.Load() {
+				return
+			}
+			if errors.Is(err, net.ErrClosed) {
+				s.readerStopped("dhcpv6", err)
 				return
 			}
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				continue
 			}
+			s.readFailed("dhcpv6", err)
 			s.log.Warn("dhcpv6 read", "err", err)
 			time.Sleep(10 * time.Millisecond)
 			continue
@@ -592,10 +596,6 @@ func (s *Server) finish6(sd *sender6, p *inPacket6, d *lease6.Decision) {
 	if !d.HasReply {
 		if d.Drop != "" {
 			v.m.drop("engine_" + d.Drop)
-			if d.Drop == lease6.DropNoReconfigureAccept {
-				s.log.Debug("dhcpv6 client refused by strict pool: no Reconfigure Accept (option 20)",
-					"type", p.req.Type, "duid", hex.EncodeToString(p.req.ClientID), "xid", p.req.XID)
-			}
 		}
 		return
 	}

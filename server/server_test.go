@@ -232,7 +232,7 @@ func TestCommitFailureSendsNothing(t *testing.T) {
 	if v := counter(t, s.Registry(), "leased_store_commit_failures_total", ""); v != 1 {
 		t.Errorf("commit failures counter %v, want 1", v)
 	}
-	if h := s.Health(); h.CommitErrors != 1 || h.Status != "ok" || h.Pools != 1 {
+	if h := s.Health(); h.CommitErrors != 1 || h.Status != "failing" || h.Pools != 1 {
 		t.Errorf("health %+v", h)
 	}
 	// The disk recovers: the retransmitted REQUEST is ACKed.

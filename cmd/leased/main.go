@@ -371,6 +371,7 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 		if len(errs) == 0 {
 			log.Error("reload: keeping the running configuration", "err", err)
 		}
+		srv.ReloadResult(path, oneLine(err))
 		return old
 	}
 	if old.HasDHCPv4() != cfg.HasDHCPv4() {
@@ -380,12 +381,15 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 	srv.SetCampaignConfig(campaignConfig(cfg))
 	if err := srv.Reload(cfg.Lease()); err != nil {
 		log.Error("reload: engine refused the configuration; keeping the running one", "err", err)
+		srv.ReloadResult(path, fmt.Errorf("the DHCPv4 engine refused it: %w", err))
 		return old
 	}
+	var reloadErr error // a part of the file not applied (health: reload_failed)
 	switch {
 	case old.HasDHCPv6() && cfg.HasDHCPv6():
 		if err := srv.Reload6(cfg.Lease6(), reconfigureMessages(cfg)); err != nil {
 			log.Error("reload: the DHCPv6 engine refused the configuration; keeping its running one", "err", err)
+			reloadErr = fmt.Errorf("the DHCPv6 engine refused it (DHCPv4 part applied): %w", err)
 			cfg.DHCPv6 = old.DHCPv6
 		} else if !slices.Equal(cfg.DHCPv6.Interfaces, old.DHCPv6.Interfaces) || cfg.DHCPv6.Port != old.DHCPv6.Port {
 			log.Warn("reload: dhcpv6 interface or port changes need a restart; still serving the old ones",
@@ -407,6 +411,7 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 		log.Warn("reload: config: " + w)
 	}
 	log.Info("reloaded", "pools", len(cfg.DHCPv4.Pools))
+	srv.ReloadResult(path, reloadErr)
 	// Keep the settings that were not applied, so a later reload compares
 	// against what is actually running.
 	cfg.DHCPv4.Interfaces, cfg.DHCPv4.Port = old.DHCPv4.Interfaces, old.DHCPv4.Port
@@ -417,6 +422,19 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 	}
 	cfg.DataDir, cfg.Control, cfg.Store = old.DataDir, old.Control, old.Store
 	return cfg
+}
+
+// oneLine joins the configuration errors in err with "; " (for Health).
+func oneLine(err error) error {
+	errs := config.Errors(err)
+	if len(errs) == 0 {
+		return err
+	}
+	ms := make([]string, len(errs))
+	for i, e := range errs {
+		ms[i] = e.Error()
+	}
+	return errors.New(strings.Join(ms, "; "))
 }
 
 // campaignConfig maps the per-pool forcerenew campaign settings and

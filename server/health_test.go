@@ -1,0 +1,217 @@
+package server
+
+import (
+	"errors"
+	"iter"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/leased/leased/api"
+	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/lease"
+	"github.com/leased/leased/store"
+)
+
+// healthGauges returns every leased_health_status and leased_health_reason
+// sample as "name{value}" → value (value: the status or the reason label).
+func healthGauges(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "leased_health_status" && mf.GetName() != "leased_health_reason" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "status" || lp.GetName() == "reason" {
+					out[mf.GetName()+"{"+lp.GetValue()+"}"] = m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return out
+}
+
+// checkHealth compares Health and the gauges with the wanted status and
+// reason codes (in order).
+func checkHealth(t *testing.T, s *Server, status string, codes ...string) api.Health {
+	t.Helper()
+	h := s.Health()
+	var got []string
+	for _, r := range h.Reasons {
+		got = append(got, r.Code)
+	}
+	if h.Status != status || strings.Join(got, ",") != strings.Join(codes, ",") {
+		t.Errorf("health %s %v, want %s %v (message %q)", h.Status, got, status, codes, h.Message)
+	}
+	g := healthGauges(t, s.Registry())
+	// Every label value is always present.
+	if len(g) != 3+len(healthReasons) {
+		t.Errorf("health gauges %v: want 3 statuses and %d reasons", g, len(healthReasons))
+	}
+	for _, st := range []string{"ok", "degraded", "failing"} {
+		want := 0.0
+		if st == status {
+			want = 1
+		}
+		if v, ok := g["leased_health_status{"+st+"}"]; !ok || v != want {
+			t.Errorf("leased_health_status{status=%q} = %v (present %v), want %v", st, v, ok, want)
+		}
+	}
+	for _, r := range healthReasons {
+		want := 0.0
+		for _, c := range codes {
+			if c == r.code {
+				want = 1
+			}
+		}
+		if v, ok := g["leased_health_reason{"+r.code+"}"]; !ok || v != want {
+			t.Errorf("leased_health_reason{reason=%q} = %v (present %v), want %v", r.code, v, ok, want)
+		}
+	}
+	return h
+}
+
+// TestHealthStoreCommits: while commits fail the server is failing (the
+// metric too); after a commit succeeds it is degraded for HealthWindow,
+// then ok.
+func TestHealthStoreCommits(t *testing.T) {
+	st := &memStore{}
+	eng := newScriptEngine()
+	const window = 400 * time.Millisecond
+	s, relay, stop := startServer(t, eng, st, func(o *Options) { o.HealthWindow = window })
+	waitFor(t, "running", func() bool { return s.running.Load() })
+	checkHealth(t, s, "ok")
+
+	relay.send(clientMsg{typ: dhcpv4.Discover, xid: 1, mac: mac1})
+	if _, _, ok := relay.recv(2 * time.Second); !ok {
+		t.Fatal("no OFFER")
+	}
+	st.fail.Store(true)
+	req := clientMsg{typ: dhcpv4.Request, xid: 2, mac: mac1, reqIP: netip.MustParseAddr("127.0.0.100")}
+	for range 2 {
+		relay.send(req)
+		if m, _, ok := relay.recv(300 * time.Millisecond); ok {
+			t.Fatalf("got %v although the commit failed", m.Type())
+		}
+	}
+	h := checkHealth(t, s, "failing", reasonCommitFailing)
+	if len(h.Reasons) == 1 {
+		r := h.Reasons[0]
+		if r.Severity != "failing" || !strings.Contains(r.Message, errDisk.Error()) ||
+			!strings.Contains(r.Message, "the last 2 store commits failed") || r.Since.IsZero() {
+			t.Errorf("reason %+v", r)
+		}
+		if !strings.Contains(h.Message, reasonCommitFailing+": ") {
+			t.Errorf("message %q", h.Message)
+		}
+	}
+	// Still failing after the window: the last commit failed, nothing has
+	// shown the store works again.
+	time.Sleep(window + 50*time.Millisecond)
+	checkHealth(t, s, "failing", reasonCommitFailing)
+
+	st.fail.Store(false)
+	relay.send(req)
+	if m, _, ok := relay.recv(2 * time.Second); !ok || m.Type() != dhcpv4.Ack {
+		t.Fatal("no ACK after recovery")
+	}
+	h = checkHealth(t, s, "degraded", reasonCommitErrors)
+	if len(h.Reasons) == 1 && (h.Reasons[0].Severity != "degraded" || !strings.Contains(h.Reasons[0].Message, errDisk.Error())) {
+		t.Errorf("reason %+v", h.Reasons[0])
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Health().Status != "ok" && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	checkHealth(t, s, "ok")
+
+	stop()
+	checkHealth(t, s, "failing", reasonDraining)
+}
+
+// compactFailStore is a memStore whose Compact fails while fail is set.
+type compactFailStore struct {
+	*memStore
+	compactFail atomic.Bool
+}
+
+func (c *compactFailStore) Compact(all iter.Seq[lease.Lease], blobs iter.Seq[store.Blob]) error {
+	if c.compactFail.Load() {
+		return errors.New("test: compaction: no space left on device")
+	}
+	return c.memStore.Compact(all, blobs)
+}
+
+// TestHealthCompactionAndListener: a failed compaction degrades until one
+// succeeds; a socket reader that stops on a closed socket makes the
+// server failing.
+func TestHealthCompactionAndListener(t *testing.T) {
+	ms := &memStore{}
+	st := &compactFailStore{memStore: ms}
+	eng := newScriptEngine()
+	opts := Options{Interfaces: []string{"lo"}, Port: -1, Engine: eng, Store: st, Logger: testLogger(t), Registry: prometheus.NewRegistry(), Readers: 2}
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkHealth(t, s, "failing", reasonStarting)
+	s.running.Store(true) // as Run does; the readers are started below
+	st.compactFail.Store(true)
+	if err := s.compact(); err == nil {
+		t.Fatal("compaction did not fail")
+	}
+	h := checkHealth(t, s, "degraded", reasonCompactionFailed)
+	if len(h.Reasons) == 1 && !strings.Contains(h.Reasons[0].Message, "no space left") {
+		t.Errorf("reason %+v", h.Reasons[0])
+	}
+	st.compactFail.Store(false)
+	if err := s.compact(); err != nil {
+		t.Fatal(err)
+	}
+	checkHealth(t, s, "ok")
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.readLoop()
+	}()
+	s.conn.Close()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("reader did not stop on a closed socket")
+	}
+	h = checkHealth(t, s, "failing", reasonListenerDown)
+	if len(h.Reasons) == 1 && !strings.Contains(h.Reasons[0].Message, "dhcpv4 socket reader stopped") {
+		t.Errorf("reason %+v", h.Reasons[0])
+	}
+	s.closeRaw()
+}
+
+// TestHealthReload: a failed reload degrades with its error and time until
+// a reload succeeds.
+func TestHealthReload(t *testing.T) {
+	st := &memStore{}
+	s, _, _ := startServer(t, newScriptEngine(), st, nil)
+	waitFor(t, "running", func() bool { return s.running.Load() })
+	s.ReloadResult("/etc/leased/leased.yaml", errors.New("leased.yaml:3: dhcpv4.pools[0].gateway: bad"))
+	h := checkHealth(t, s, "degraded", reasonReloadFailed)
+	if len(h.Reasons) == 1 {
+		r := h.Reasons[0]
+		if !strings.Contains(r.Message, "reload of /etc/leased/leased.yaml failed, still running the previous configuration: leased.yaml:3: dhcpv4.pools[0].gateway: bad (at 20") || r.Since.IsZero() {
+			t.Errorf("reason %+v", r)
+		}
+	}
+	s.ReloadResult("/etc/leased/leased.yaml", nil)
+	checkHealth(t, s, "ok")
+}
