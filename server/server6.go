@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"iter"
@@ -596,6 +597,10 @@ func (s *Server) finish6(sd *sender6, p *inPacket6, d *lease6.Decision) {
 	if !d.HasReply {
 		if d.Drop != "" {
 			v.m.drop("engine_" + d.Drop)
+			if d.Drop == lease6.DropNoReconfigureAccept {
+				s.log.Debug("dhcpv6 client refused by strict pool: no Reconfigure Accept (option 20)",
+					"type", p.req.Type, "duid", hex.EncodeToString(p.req.ClientID), "xid", p.req.XID)
+			}
 		}
 		return
 	}
