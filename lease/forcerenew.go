@@ -19,8 +19,10 @@ const reconfKeyLen = auth.KeyLen
 // make it durable before sending, and call Revert if that fails.
 //
 // Reply describes the message: Type ForceRenew, YIAddr the lease address,
-// Lease the record (XID, chaddr), Pool the pool (token), Replay the value,
-// ReconfKey the key to sign with (RFC 6704 mode; never sent).
+// Lease the record (chaddr), XID the xid to send (the record's XID, or on
+// every other call its PrevXID when that differs), Pool the pool (token),
+// Replay the value, ReconfKey the key to sign with (RFC 6704 mode; never
+// sent).
 //
 // Errors wrap ErrNotFound (no record), ErrNotBound (the lease is not bound:
 // dhcpcd acts on FORCERENEW only in BOUND) or are a *NotCapableError
@@ -81,12 +83,23 @@ func (e *Engine) ForceRenew(now time.Time, addr netip.Addr) (Decision, error) {
 		x.relay, x.reconfKey = r.ext.relay, r.ext.reconfKey
 	}
 	nr.ext = &x
+	// dhcpcd drops a FORCERENEW whose xid is not that of its last
+	// transaction. A forged renewal leaves its own xid in the record, so
+	// when the client's previous xid differs, successive FORCERENEWs (a
+	// campaign's retries) alternate: the latest xid, then the previous.
+	xid := r.xid
+	if r.prevXid != 0 && r.prevXid != r.xid {
+		if r.flags&flagAltXID != 0 {
+			xid = r.prevXid
+		}
+		nr.flags ^= flagAltXID
+	}
 	e.rs.put(nr)
 	d.Persist = []Lease{nr.lease()}
 	l := d.Persist[0]
 	d.Reply = Reply{
 		Type: dhcpv4.ForceRenew, YIAddr: l.Addr, Pool: pc, Lease: &l,
-		Replay: replay, ReconfKey: cloneBytes(key),
+		Replay: replay, ReconfKey: cloneBytes(key), XID: xid,
 	}
 	return d, nil
 }

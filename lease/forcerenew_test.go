@@ -56,21 +56,23 @@ func TestKeyIssuedInAckOnly(t *testing.T) {
 		t.Fatalf("engine key %x", ls[0].ReconfKey)
 	}
 
-	// Renewal: a fresh key, a strictly larger counter, even with the clock
-	// stepped back an hour.
+	// Renewal: the binding's key again (stable for the binding's life, see
+	// TestForgedRenewalKeepsKeyAndXID), a strictly larger counter, even
+	// with the clock stepped back an hour.
 	r := renew(mac(1), p.Addr, true)
 	r.ForceRenewNonce = []byte{dhcpv4.AuthAlgHMACMD5}
 	r.ReconfKey = nonceKey(0xb2)
 	ack2 := e.Handle(t0.Add(-time.Hour), r)
 	wantReply(t, ack2, dhcpv4.Ack, p.Addr)
-	if !bytes.Equal(ack2.Persist[0].ReconfKey, nonceKey(0xb2)) || ack2.Reply.Replay <= ack.Reply.Replay {
+	if !bytes.Equal(ack2.Persist[0].ReconfKey, nonceKey(0xa1)) || !bytes.Equal(ack2.Reply.ReconfKey, nonceKey(0xa1)) ||
+		ack2.Reply.Replay <= ack.Reply.Replay {
 		t.Fatalf("renewal: key %x replay %d (previous %d)", ack2.Persist[0].ReconfKey, ack2.Reply.Replay, ack.Reply.Replay)
 	}
 
 	// A renewal with no key supplied keeps the record's key and sends none.
 	r = renew(mac(1), p.Addr, true)
 	ack3 := e.Handle(t0, r)
-	if ack3.Reply.ReconfKey != nil || ack3.Reply.Replay != 0 || !bytes.Equal(ack3.Persist[0].ReconfKey, nonceKey(0xb2)) ||
+	if ack3.Reply.ReconfKey != nil || ack3.Reply.Replay != 0 || !bytes.Equal(ack3.Persist[0].ReconfKey, nonceKey(0xa1)) ||
 		ack3.Persist[0].ReplayCounter != ack2.Reply.Replay {
 		t.Fatalf("renewal without 145: reply key %x replay %d, record %+v", ack3.Reply.ReconfKey, ack3.Reply.Replay, ack3.Persist[0])
 	}

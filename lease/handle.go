@@ -366,6 +366,12 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 		xid: req.XID, htype: req.HType,
 	}
 	if hasOld {
+		// The previous distinct xid: when this request is forged, the real
+		// client's last xid is kept for FORCERENEW (see Engine.ForceRenew).
+		nr.prevXid = old.prevXid
+		if old.xid != req.XID {
+			nr.prevXid = old.xid
+		}
 		nr.key = old.key
 		nr.hw = old.hw
 		if nr.hw != string(req.HWAddr) {
@@ -409,11 +415,21 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 	switch p.cfg.ForceRenew.Mode {
 	case AuthRFC6704:
 		// RFC 6704 §3.3.1: a client that announced HMAC-MD5 in option 145
-		// gets a reconfigure key in the DHCPACK; a fresh one per ACK (the
-		// client keeps the last one it received). The replay value must
-		// exceed every one sent to this client before (RFC 3118 §2).
+		// gets a reconfigure key in the DHCPACK. The key is chosen once per
+		// binding and re-sent unchanged in every later ACK of it: nothing in
+		// RFC 6704 §3 (or RFC 8415 §20.4) asks for a new key per exchange,
+		// and a new one would let a single forged renewal (the victim's
+		// client id, another xid; its ACK never reaches the victim) replace
+		// the key the real client holds, so every FORCERENEW to it would
+		// fail authentication. A fresh key only for a new binding (first
+		// ACK, or after release, expiry, delete or a move). The replay
+		// value must exceed every one sent to this client before (RFC 3118
+		// §2).
 		if nr.flags&flagNonceCapable != 0 && len(req.ReconfKey) == reconfKeyLen {
-			rkey = cloneBytes(req.ReconfKey)
+			sameBinding := hasOld && old.addr == a && old.state == StateBound
+			if !sameBinding || len(rkey) != reconfKeyLen {
+				rkey = cloneBytes(req.ReconfKey)
+			}
 			replay = e.replay.Next(fromNanos(n), clientReplay)
 			sentReplay = replay
 		}

@@ -90,6 +90,11 @@ type Lease struct {
 	// XID of the client's last transaction with us. dhcpcd drops a
 	// FORCERENEW whose xid differs (see DESIGN.md).
 	XID uint32
+	// PrevXID is the xid of the client's transaction before the one in
+	// XID, when it differed (0: none). A forged renewal replaces XID with
+	// the forger's xid; FORCERENEW retries alternate between the two, so
+	// the real client still gets one with its own xid (DHCPv4 only).
+	PrevXID uint32
 	// GIAddr and RelayInfo (raw option 82) of the last request, so a
 	// FORCERENEW can be routed back and the operator sees where a client is.
 	GIAddr    netip.Addr

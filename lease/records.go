@@ -27,16 +27,23 @@ type rec struct {
 	ext    *recExt // nil when no relay info, reconfigure key or replay counter
 	addr   uint32
 	xid    uint32
-	giaddr uint32
-	sect   int32
-	state  State
-	htype  uint8
-	flags  uint8
+	// prevXid is the client's previous distinct xid (0: none): a forged
+	// renewal replaces xid, and dhcpcd drops a FORCERENEW whose xid is not
+	// its own last one, so FORCERENEW tries both (see Engine.ForceRenew).
+	prevXid uint32
+	giaddr  uint32
+	sect    int32
+	state   State
+	htype   uint8
+	flags   uint8
 }
 
 const (
 	flagNonceCapable = 1 << iota
 	flagGIAddr
+	// flagAltXID (memory only): the next FORCERENEW to this binding uses
+	// prevXid; ForceRenew toggles it so retries alternate between the two.
+	flagAltXID
 )
 
 // recExt is immutable once attached to a rec (replaced, never mutated), so
@@ -96,6 +103,7 @@ func (r *rec) lease() Lease {
 		T2:       fromNanos(r.t2),
 		Expiry:   fromNanos(r.expiry),
 		XID:      r.xid,
+		PrevXID:  r.prevXid,
 
 		ForceRenewNonceCapable: r.flags&flagNonceCapable != 0,
 	}
@@ -131,6 +139,8 @@ func recFrom(l *Lease) rec {
 		t2:     nanos(l.T2),
 		expiry: nanos(l.Expiry),
 		xid:    l.XID,
+
+		prevXid: l.PrevXID,
 	}
 	r.key, r.hw = keyStrings(l.ClientID, l.HType, l.HWAddr)
 	if l.ForceRenewNonceCapable {

@@ -88,6 +88,10 @@ type Reply struct {
 	// only in a DHCPACK (RFC 6704 §3.3.1: never in an OFFER) and in a
 	// FORCERENEW (the key to sign it with, never sent).
 	ReconfKey []byte
+	// XID is the xid a FORCERENEW carries: Lease.XID or, on alternate
+	// calls, Lease.PrevXID (see Engine.ForceRenew). Unused in replies,
+	// which echo the request's xid.
+	XID uint32
 }
 
 // Decision is the engine's answer to one request.

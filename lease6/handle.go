@@ -179,7 +179,7 @@ func (x *txn) prepare() {
 	}
 	x.prepared = true
 	e, req := x.e, x.req
-	var latest, keyed *rec
+	var latest, keyed, boundKeyed *rec
 	var clientReplay uint64
 	if c := e.rs.client(req.ClientID); c != nil {
 		x.duid = c.duid
@@ -190,6 +190,9 @@ func (x *txn) prepare() {
 			}
 			if r.key != "" && (keyed == nil || r.seq > keyed.seq) {
 				keyed = r
+			}
+			if len(r.key) == auth.KeyLen && r.state == lease.StateBound && (boundKeyed == nil || r.seq > boundKeyed.seq) {
+				boundKeyed = r
 			}
 			clientReplay = max(clientReplay, r.replay)
 		}
@@ -223,7 +226,17 @@ func (x *txn) prepare() {
 	// client it will reconfigure; the pool decides which clients those are.
 	rc := x.p.cfg.Reconfigure
 	if len(req.ReconfKey) == auth.KeyLen && !rc.Disabled && (!rc.RequireAccept || req.ReconfAccept) {
+		// §20.4 asks for a key per client, not per exchange. The key is
+		// chosen when the client has no bound binding and re-sent unchanged
+		// while it has one: a fresh key per Reply would let one forged
+		// Renew (the victim's DUID; its Reply never reaches the victim)
+		// replace the key the real client holds, and every Reconfigure to
+		// it would then fail authentication (§20.4.2: the client MUST
+		// discard it).
 		x.key = string(req.ReconfKey)
+		if boundKeyed != nil {
+			x.key = boundKeyed.key
+		}
 		// §20.3: the replay detection value strictly increases.
 		x.replay = e.replay.Next(x.now, clientReplay)
 		x.issued = true

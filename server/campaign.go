@@ -428,8 +428,9 @@ func (s *Server) runAction(ctx context.Context, now time.Time, a *reconf.Action)
 			s.log.Info("campaign: lease changed, no forcerenew", "campaign", a.Campaign, "addr", a.Addr, "event", ev.String())
 			return
 		}
-		if err := s.ForceRenew(ctx, a.Addr); err != nil {
+		// One message per attempt; the engine alternates the xid between
 		// attempts when the client has a previous one (Engine.ForceRenew).
+		if _, err := s.forceRenewOnce(ctx, a.Addr); err != nil {
 			// ForceRenew counted and logged it; a client that lost its
 			// key stays pending until its attempts are exhausted.
 			s.log.Debug("campaign forcerenew failed", "campaign", a.Campaign, "addr", a.Addr, "attempt", a.Attempt, "err", err)

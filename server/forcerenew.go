@@ -61,14 +61,32 @@ func (e *ForceRenewError) Unwrap() error { return e.Err }
 //
 // For a DHCPv6 lease (addr is IPv6) it sends a Reconfigure instead (see
 // Server.Reconfigure).
+//
+// This is the one-shot send (API, `leasectl forcerenew send`): when the
+// lease records a previous xid next to the latest (the client's xid
+// changed, perhaps by a forged renewal), a second FORCERENEW follows at
+// once with the other xid, so the client gets one carrying its own last
+// xid whichever it is; it drops the other. Campaigns send one per attempt
+// (forceRenewOnce) and alternate the xid between attempts.
 func (s *Server) ForceRenew(ctx context.Context, addr netip.Addr) error {
 	if s.isV6Addr(addr) {
 		return s.Reconfigure(ctx, addr)
 	}
-	fail := func(reason string, err error) error {
+	l, err := s.forceRenewOnce(ctx, addr)
+	if err != nil || l.PrevXID == 0 || l.PrevXID == l.XID {
+		return err
+	}
+	_, err = s.forceRenewOnce(ctx, addr)
+	return err
+}
+
+// forceRenewOnce sends one DHCPFORCERENEW to the DHCPv4 client bound to
+// addr (see ForceRenew) and returns the lease as committed.
+func (s *Server) forceRenewOnce(ctx context.Context, addr netip.Addr) (lease.Lease, error) {
+	fail := func(reason string, err error) (lease.Lease, error) {
 		s.m.forceRenewFailed.WithLabelValues(reason).Inc()
 		s.log.Info("forcerenew not sent", "addr", addr, "reason", reason, "err", err)
-		return &ForceRenewError{Addr: addr, Reason: reason, Err: err}
+		return lease.Lease{}, &ForceRenewError{Addr: addr, Reason: reason, Err: err}
 	}
 	d, err := s.eng.ForceRenew(s.now(), addr)
 	switch {
@@ -113,9 +131,9 @@ func (s *Server) ForceRenew(ctx context.Context, addr netip.Addr) error {
 	s.m.sent[typeIndex(dhcpv4.ForceRenew)].Inc()
 	l := d.Reply.Lease
 	s.log.LogAttrs(ctx, slog.LevelInfo, "forcerenew sent", slog.String("addr", addr.String()),
-		slog.String("xid", fmt.Sprintf("0x%08x", l.XID)), slog.String("auth", authName(&d.Reply)),
+		slog.String("xid", fmt.Sprintf("0x%08x", d.Reply.XID)), slog.String("auth", authName(&d.Reply)),
 		slog.Uint64("replay", d.Reply.Replay), slog.String("server_id", src.String()))
-	return nil
+	return *l, nil
 }
 
 func authName(r *lease.Reply) string {
@@ -153,7 +171,7 @@ func encodeForceRenew(w *dhcpv4.Writer, dst []byte, r *lease.Reply, sid netip.Ad
 		Op:     dhcpv4.BootReply,
 		HType:  l.HType,
 		HLen:   uint8(min(len(l.HWAddr), 16)),
-		XID:    l.XID, // dhcpcd drops a FORCERENEW with another xid
+		XID:    r.XID, // dhcpcd drops a FORCERENEW with another xid than its last
 		CIAddr: l.Addr,
 	}
 	copy(h.CHAddr[:], l.HWAddr)

@@ -147,6 +147,8 @@ func parseFrame(b []byte) (Kind, []byte, int, frameStatus) {
 //	iaid      4 bytes little endian
 //	prefixlen byte (0..128; 0 for an IA_NA address)
 //	preferred varint unix nanoseconds, only when flags bit 6 is set
+//	-- only when flags bit 7 (previous xid) is set:
+//	prevxid   4 bytes little endian (lease.Lease.PrevXID, DHCPv4)
 //
 // Version, state, seq and addr come first so recovery can index a record
 // without decoding the rest.
@@ -165,6 +167,10 @@ const (
 	flagTime0     = 1 << 1 // Start; T1, T2 and Expiry follow at 1<<2..1<<4
 	flagV6        = 1 << 5 // IAID, PrefixLen (and Preferred) follow the replay counter
 	flagPreferred = 1 << 6 // with flagV6: Preferred is set
+	// flagPrevXID: PrevXID (not 0) follows everything else. Binaries
+	// written before it existed reject the unknown flag (CorruptError)
+	// instead of misreading the record; records without it read as before.
+	flagPrevXID = 1 << 7
 )
 
 // Times outside this range do not fit in int64 unix nanoseconds.
@@ -207,6 +213,9 @@ func appendLease(dst []byte, l *lease.Lease) ([]byte, error) {
 			flags |= flagPreferred
 		}
 	}
+	if l.PrevXID != 0 {
+		flags |= flagPrevXID
+	}
 	dst = append(dst, leaseVersion, byte(l.State))
 	dst = binary.AppendUvarint(dst, l.Seq)
 	dst = appendAddr(dst, l.Addr)
@@ -233,6 +242,9 @@ func appendLease(dst []byte, l *lease.Lease) ([]byte, error) {
 		if flags&flagPreferred != 0 {
 			dst = binary.AppendVarint(dst, l.Preferred.UnixNano())
 		}
+	}
+	if flags&flagPrevXID != 0 {
+		dst = binary.LittleEndian.AppendUint32(dst, l.PrevXID)
 	}
 	return dst, nil
 }
@@ -432,7 +444,7 @@ func decodeLease(p []byte, intern map[string]string) (lease.Lease, error) {
 	l.Addr = d.addr("addr")
 	flags := d.byte1("flags")
 	l.ForceRenewNonceCapable = flags&flagFRNonce != 0
-	if flags&^(flagFRNonce|flagTime0<<0|flagTime0<<1|flagTime0<<2|flagTime0<<3|flagV6|flagPreferred) != 0 {
+	if flags&^(flagFRNonce|flagTime0<<0|flagTime0<<1|flagTime0<<2|flagTime0<<3|flagV6|flagPreferred|flagPrevXID) != 0 {
 		d.fail("unknown flags")
 	}
 	if flags&flagPreferred != 0 && flags&flagV6 == 0 {
@@ -478,6 +490,14 @@ func decodeLease(p []byte, intern map[string]string) (lease.Lease, error) {
 		}
 		if flags&flagPreferred != 0 {
 			l.Preferred = time.Unix(0, d.varint("preferred")).UTC()
+		}
+	}
+	if flags&flagPrevXID != 0 {
+		if len(d.b) < 4 {
+			d.fail("previous xid")
+		} else {
+			l.PrevXID = binary.LittleEndian.Uint32(d.b)
+			d.b = d.b[4:]
 		}
 	}
 	if d.err != nil {
