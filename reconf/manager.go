@@ -874,3 +874,32 @@ func (c *campaign) progress(i int32) ClientProgress {
 		Last: cl.last, When: timeOf(cl.when),
 	}
 }
+
+// Deleted records that the server deleted the lease of a client of
+// campaign id that was never sent a message because it was not capable at
+// the start (Server.Disconnect with on-failure delete does that at once).
+// Its outcome becomes Deleted (last event EvDeleted) and its Capable stays
+// false, so its progress still says why. addr is any of its selected
+// bindings. Errors wrap ErrNotFound (no such campaign or client) or say
+// the client is not not_capable; a pending client's deletion is reported
+// with Observe(EvDeleted) instead.
+func (m *Manager) Deleted(now time.Time, id uint32, addr netip.Addr) (CampaignStatus, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.camps[id]
+	if !ok {
+		return CampaignStatus{}, fmt.Errorf("%w: %d", ErrNotFound, id)
+	}
+	a := a16(addr)
+	for j := range c.clients {
+		if !c.hasAddr(int32(j), a) {
+			continue
+		}
+		if o := c.clients[j].outcome; o != NotCapable {
+			return c.status(), fmt.Errorf("reconf: campaign %d: client %v is %s, not %s", id, addr, o, NotCapable)
+		}
+		m.finish(c, int32(j), Deleted, EvDeleted, now.UnixNano())
+		return c.status(), nil
+	}
+	return c.status(), fmt.Errorf("%w: campaign %d has no client %v", ErrNotFound, id, addr)
+}

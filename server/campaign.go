@@ -556,7 +556,7 @@ func (s *Server) observeRecords(recs []lease.Lease) {
 		switch r.State {
 		case lease.StateExpired:
 			k = reconf.EvExpired
-		case lease.StateDeleted:
+		case lease.StateDeleted, lease.StateQuarantined: // a delete or recycle of a valid lease quarantines it
 			k = reconf.EvDeleted
 		default:
 			continue
@@ -721,10 +721,29 @@ func (s *Server) Disconnect(ctx context.Context, addr netip.Addr, onFailure reco
 		return st, err
 	}
 	if st.Counts.NotCapable > 0 && onFailure == reconf.Delete {
-		if err := s.DeleteLease(ctx, addr); err != nil {
+		// The client ignores FORCERENEW/Reconfigure: its binding is
+		// deleted now. The engine quarantines a still-valid address until
+		// the old expiry (the client keeps using it), and the campaign
+		// says deleted, with the client not capable.
+		addrs := []netip.Addr{addr}
+		if cs, err := s.camp.mgr.Clients(st.ID, reconf.ClientFilter{}); err == nil && len(cs) == 1 {
+			addrs = append([]netip.Addr{cs[0].Addr}, cs[0].More...)
+		}
+		for _, a := range addrs {
+			if err := s.DeleteLease(ctx, a); err != nil {
+				return st, err
+			}
+		}
+		d, err := s.camp.mgr.Deleted(s.now(), st.ID, addrs[0])
+		if err != nil {
 			return st, err
 		}
-		s.log.Info("disconnect: client cannot be reconfigured; lease deleted", "addr", addr, "campaign", st.ID)
+		st = d
+		if err := s.flushRecords(ctx); err != nil {
+			return st, err
+		}
+		s.log.Info("disconnect: client cannot be reconfigured; lease deleted, address held until the old expiry",
+			"addr", addr, "campaign", st.ID, "until", l.Expiry)
 	}
 	return st, nil
 }

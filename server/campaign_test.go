@@ -729,13 +729,14 @@ func TestDisconnect(t *testing.T) {
 	if end := n.waitDone(st.ID, 5*time.Second); end.Counts.NoResponse != 1 {
 		t.Fatalf("silent client: %+v", end.Counts)
 	}
+	// Deleted while valid: quarantined until the old expiry (issue #10 item 4).
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		if _, ok := n.eng.Lookup(cs[1].addr); !ok {
+		if l, ok := n.eng.Lookup(cs[1].addr); ok && l.State == lease.StateQuarantined {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("silent client's lease not deleted")
+			t.Fatal("silent client's lease not deleted (quarantined)")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

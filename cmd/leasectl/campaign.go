@@ -709,8 +709,10 @@ come back, its lease is deleted (default) or its address recycled
 			if a.json {
 				return a.printJSON(camp)
 			}
-			_, err = fmt.Fprintf(a.stdout, "disconnecting %s: campaign %d, %s\n", args[0], camp.ID, startLine(camp))
-			return err
+			if _, err = fmt.Fprintf(a.stdout, "disconnecting %s: campaign %d, %s\n", args[0], camp.ID, startLine(camp)); err != nil {
+				return err
+			}
+			return a.notCapableLine(ctx, c, camp, args[0], onFailure)
 		},
 	}
 	cmd.Flags().StringVar(&onFailure, "on-failure", "delete", "if the client does not come back: delete or recycle its lease")
@@ -723,4 +725,30 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// notCapableLine tells the operator, after a disconnect, that the client
+// cannot be reconfigured (it ignores FORCERENEW/Reconfigure), what happened
+// to its lease and until when its address stays out of the pool (the
+// client may use it until its lease would have ended). Nothing when the
+// client is capable.
+func (a *app) notCapableLine(ctx context.Context, c *api.Client, camp api.Campaign, addr, onFailure string) error {
+	if camp.Counts.NotCapable == 0 && camp.Counts.Deleted == 0 {
+		return nil // capable: its campaign is under way
+	}
+	cs, err := c.CampaignClients(ctx, camp.ID, api.ClientQuery{})
+	if err != nil || len(cs) != 1 || cs[0].Capable {
+		return nil // the disconnect itself was accepted; this line is extra
+	}
+	what := "its lease was deleted"
+	if onFailure == "recycle" {
+		what = "its address is recycled"
+	}
+	until := "its lease ends"
+	if l, err := c.Lease(ctx, cs[0].Address); err == nil && !l.Expires.IsZero() {
+		until = l.Expires.UTC().Format(time.RFC3339)
+	}
+	_, err = fmt.Fprintf(a.stdout, "%s is not capable (it ignores FORCERENEW/Reconfigure), outcome %s: %s; the address is held (quarantined) until %s, when the client must stop using it\n",
+		addr, cs[0].Outcome, what, until)
+	return err
 }
