@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -554,6 +555,11 @@ prefix) and ALSO lists its other selected bindings.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, _ := campaignIDArg(args[0])
+			for _, o := range outcomes {
+				if !slices.Contains(api.OutcomeNames(), o) {
+					return usagef("--outcome %q: unknown outcome (valid: %s)", o, strings.Join(api.OutcomeNames(), ", "))
+				}
+			}
 			c, ctx, cancel, err := a.start(cmd)
 			if err != nil {
 				return err

@@ -285,7 +285,7 @@ func TestStatusClientsStop(t *testing.T) {
 		{[]string{"forcerenew", "status", "x"}, 2, "not a campaign id"},
 		{[]string{"forcerenew", "status", "7"}, 1, "no such campaign"},
 		{[]string{"forcerenew", "clients"}, 2, "needs one campaign id"},
-		{[]string{"forcerenew", "clients", "3", "--outcome", "won"}, 1, `unknown outcome "won"`},
+		{[]string{"forcerenew", "clients", "3", "--outcome", "won"}, 2, `--outcome "won": unknown outcome`},
 		{[]string{"disconnect", "10.0.0.10", "--on-failure", "restore"}, 2, "want delete or recycle"},
 	} {
 		r := leasectl(t, nil, append([]string{"--socket", sock}, tc.args...)...)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +43,15 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
+// exitError ends leasectl with its own status (health: 3 when degraded).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
 // run executes one leasectl command line and returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, now func() time.Time) int {
 	a := &app{stdout: stdout, stderr: stderr, now: now}
@@ -63,6 +73,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return 2
 	}
 	fmt.Fprintln(stderr, "leasectl: "+a.describe(err))
+	if ee, ok := errors.AsType[exitError](err); ok {
+		return ee.code
+	}
 	return 1
 }
 
@@ -81,8 +94,9 @@ listener with --url and --token-file.`,
 		SilenceUsage:  true,
 		Args:          noArgs,
 		// Runnable, so that an unknown command reaches noArgs (a usage
-		// error) instead of printing help with status 0.
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		// error) instead of printing help with status 0; without a command
+		// the help goes to stderr and the exit status is 2.
+		RunE: a.needCommand,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
@@ -95,6 +109,15 @@ listener with --url and --token-file.`,
 	root.AddCommand(a.leasesCommand(), a.leaseCommand(), a.deleteCommand(), a.poolsCommand(), a.healthCommand(),
 		a.forceRenewCommand(), a.reconfigureCommand(), a.disconnectCommand())
 	return root
+}
+
+// needCommand is the RunE of a command that only groups subcommands:
+// called without one, it prints its help on stderr and fails as a usage
+// error (exit status 2). --help still prints it on stdout with status 0.
+func (a *app) needCommand(cmd *cobra.Command, _ []string) error {
+	cmd.SetOut(a.stderr)
+	_ = cmd.Help()
+	return usagef("%s needs a command", cmd.CommandPath())
 }
 
 // noArgs and exactArgs are cobra argument checks whose errors are usage
@@ -221,7 +244,7 @@ func (a *app) describe(err error) string {
 		if se.Code == 401 {
 			return se.Message + " (--token-file names the file holding it)"
 		}
-		return se.Message
+		return flagWords(se.Message)
 	}
 	return err.Error()
 }
@@ -252,6 +275,11 @@ func (a *app) leasesCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if q.Family != 0 && q.Family != 4 && q.Family != 6 {
 				return usagef("--family %d: want 4 or 6", q.Family)
+			}
+			for _, st := range q.States {
+				if !slices.Contains(api.StateNames(), st) {
+					return usagef("--state %q: unknown state (valid: %s)", st, strings.Join(api.StateNames(), ", "))
+				}
 			}
 			if cmd.Flags().Changed("section") {
 				if section < 0 {
@@ -426,8 +454,12 @@ func (a *app) poolsCommand() *cobra.Command {
 func (a *app) healthCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "health",
-		Short: "Show the server's health (exit status 1 unless it is ok)",
-		Args:  noArgs,
+		Short: "Show the server's health: exit status 0 ok, 3 degraded, 1 failing or unreachable",
+		Long: `Show the server's health: ok, degraded (serving, but something needs the
+operator) or failing (not serving normally), with a line per reason (its
+code, since when, and what happened). Exit status: 0 ok, 3 degraded,
+1 failing or leased could not be asked, 2 usage error.`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, ctx, cancel, err := a.start(cmd)
 			if err != nil {
@@ -446,14 +478,17 @@ func (a *app) healthCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if h.Status != "ok" {
-				msg := "leased is not healthy: " + h.Status
-				if h.Message != "" {
-					msg += " (" + h.Message + ")"
-				}
-				return errors.New(msg)
+			if h.Status == "ok" {
+				return nil
 			}
-			return nil
+			msg := "leased is not healthy: " + h.Status
+			if h.Message != "" {
+				msg += " (" + h.Message + ")"
+			}
+			if h.Status == "degraded" {
+				return exitError{3, errors.New(msg)}
+			}
+			return errors.New(msg)
 		},
 	}
 }
@@ -469,7 +504,7 @@ the pool's forcerenew.auth says (RFC 6704 reconfigure key by default). Only
 clients that act on FORCERENEW renew: dhcpcd does; dhclient, udhcpc and
 systemd-networkd ignore it, and leased reports them as not capable.`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		RunE: a.needCommand,
 	}
 	fr.AddCommand(&cobra.Command{
 		Use:   "send ADDRESS",
@@ -518,7 +553,7 @@ information-request sets the Reconfigure Message option (RFC 8415 §21.19).
 DHCPv6 clients that never sent Reconfigure Accept (option 20) have no key
 and are reported not_capable.`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		RunE: a.needCommand,
 	}
 	rc.AddCommand(&cobra.Command{
 		Use:   "send ADDRESS|PREFIX",

@@ -134,7 +134,16 @@ func writePoolTable(w io.Writer, ps []api.Pool) error {
 func writeHealth(w io.Writer, h api.Health) error {
 	tw := newTable(w)
 	fmt.Fprintf(tw, "status:\t%s\n", h.Status)
-	if h.Message != "" {
+	switch {
+	case len(h.Reasons) > 0:
+		for _, r := range h.Reasons {
+			since := ""
+			if !r.Since.IsZero() {
+				since = " since " + r.Since.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "reason:\t%s (%s%s): %s\n", r.Code, r.Severity, since, r.Message)
+		}
+	case h.Message != "":
 		fmt.Fprintf(tw, "message:\t%s\n", h.Message)
 	}
 	fmt.Fprintf(tw, "version:\t%s\n", dash(h.Version))

@@ -3,8 +3,12 @@
 // the control API on the unix socket (default /run/leased/control.sock) or,
 // with --url and --token-file, on leased's TCP listener.
 //
-// Exit status: 0 success, 1 error (unreachable server, API error,
-// unhealthy server), 2 usage error.
+// Exit status: 0 success; 1 error (leased unreachable, a request leased
+// refused, health "failing"); 2 usage error (unknown command or flag, a
+// bad flag value such as an unknown --state, no command at all: the help
+// then goes to stderr); 3 health "degraded". Errors from leased name the
+// flags the user typed (--message), not the API's fields
+// (options.reconf_msg): see fields.go.
 package main
 
 import (

@@ -246,8 +246,8 @@ func TestForceRenewSend(t *testing.T) {
 		t.Fatalf("bad address: %+v", r)
 	}
 	r = leasectl(t, nil, "--socket", sock, "forcerenew")
-	if r.code != 0 || !strings.Contains(r.stdout, "send") {
-		t.Fatalf("parent: %+v", r)
+	if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "send") {
+		t.Fatalf("parent without a command: %+v", r)
 	}
 }
 
@@ -272,9 +272,9 @@ func TestDeleteAndErrors(t *testing.T) {
 		{"delete again", []string{"--socket", sock, "delete", "10.0.0.11"}, 1, "leasectl: no lease for 10.0.0.11\n"},
 		{"lease absent", []string{"--socket", sock, "lease", "10.9.9.9"}, 1, "leasectl: no lease for 10.9.9.9\n"},
 		{"server-side validation", []string{"--socket", sock, "leases", "--pool", "nope"}, 1,
-			"leasectl: pool: unknown pool \"nope\" (valid: office, lab)\n"},
-		{"bad state", []string{"--socket", sock, "leases", "--state", "bond"}, 1,
-			"leasectl: state: unknown state \"bond\" (valid: free, offered, bound, released, expired, declined, deleted, quarantined)\n"},
+			"leasectl: --pool: unknown pool \"nope\" (valid: office, lab)\n"},
+		{"bad state", []string{"--socket", sock, "leases", "--state", "bond"}, 2,
+			"leasectl: --state \"bond\": unknown state (valid: free, offered, bound, released, expired, declined, deleted, quarantined) (see 'leasectl leases --help')\n"},
 		{"no server", []string{"--socket", missing, "pools"}, 1,
 			"leasectl: cannot reach leased at " + missing + ": no such file (is leased running? --socket sets the path)\n"},
 		{"bad address", []string{"--socket", sock, "lease", "10.0.0"}, 2,

@@ -184,8 +184,9 @@ func TestReconfigureStart6(t *testing.T) {
 		{[]string{"--prefix-pool", "office6", "--client", "00:03:00:01:52:54:00:ab:cd:ef"}, 2, "--client cannot be combined"},
 		{[]string{"--all", "--prefix-pool", "office6"}, 2, "--all cannot be combined"},
 		// The server checks pools and families it knows.
-		{[]string{"--prefix-pool", "garage"}, 1, `selector.prefix_pool: unknown pool "garage" (valid: office6)`},
-		{[]string{"--pool", "office", "--message", "rebind"}, 1, "matches DHCPv4 clients only"},
+		// Their messages name the flags typed, not the API's fields.
+		{[]string{"--prefix-pool", "garage"}, 1, `leasectl: --prefix-pool: unknown pool "garage" (valid: office6)`},
+		{[]string{"--pool", "office", "--message", "rebind"}, 1, "leasectl: --message: only DHCPv6 clients get a Reconfigure"},
 		{[]string{"--family", "6", "--pool", "office"}, 1, `pool "office" is a DHCPv4 pool`},
 	} {
 		r := leasectl(t, nil, append([]string{"--socket", sock, "reconfigure", "start"}, tc.args...)...)
