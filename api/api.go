@@ -79,6 +79,7 @@ var routes = []route{
 	{"POST", "/v1/campaigns", "start_campaign", (*handler).startCampaign},
 	{"GET", "/v1/campaigns", "campaigns", (*handler).listCampaigns},
 	{"GET", "/v1/campaigns/{id}", "campaign", (*handler).getCampaign},
+	{"DELETE", "/v1/campaigns/{id}", "delete_campaign", (*handler).deleteCampaign},
 	{"POST", "/v1/campaigns/{id}/stop", "stop_campaign", (*handler).stopCampaign},
 	{"GET", "/v1/campaigns/{id}/clients", "campaign_clients", (*handler).campaignClients},
 	{"GET", "/v1/pools", "pools", (*handler).pools},

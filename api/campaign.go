@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -38,6 +39,9 @@ type Campaigns interface {
 	// StopCampaign stops a running campaign: its pending clients become
 	// aborted. reconf.ErrNotFound, reconf.ErrNotRunning.
 	StopCampaign(ctx context.Context, id uint32) (reconf.CampaignStatus, error)
+	// DeleteCampaign forgets a finished campaign (memory and store).
+	// reconf.ErrNotFound; reconf.ErrRunning for a running one.
+	DeleteCampaign(ctx context.Context, id uint32) error
 	// CampaignClients returns the clients of one campaign in address
 	// order; reconf.ErrNotFound when unknown.
 	CampaignClients(id uint32, f reconf.ClientFilter) ([]reconf.ClientProgress, error)
@@ -80,18 +84,21 @@ type CampaignSelector struct {
 }
 
 // CampaignOptions are a campaign's settings. In a request every field is
-// optional: attempts and interval the family's defaults (8 and "2s"
-// doubling for both: reconf.DefaultAttempts, DefaultAttempts6 = RFC 8415
-// REC_MAX_RC), pace 1000 messages/s (0 = unlimited), on_failure
+// optional, and a field given beats the pool's setting (config
+// dhcpv4.pools[].forcerenew, dhcpv6.pools[].reconfigure), which beats the
+// family's global default (dhcpv4.forcerenew, dhcpv6.reconfigure), which
+// beats the built-in defaults: attempts and interval the family's (8 and
+// "2s" doubling for both: reconf.DefaultAttempts, DefaultAttempts6 = RFC
+// 8415 REC_MAX_RC), pace 1000 messages/s (0 = unlimited), on_failure
 // "restore", reconf_msg "renew". In an answer every field is set, except
-// reconf_msg for a campaign that selects DHCPv4 clients only.
+// reconf_msg for DHCPv4 clients, and the values are the effective ones.
 type CampaignOptions struct {
 	Attempts          int    `json:"attempts,omitempty"`
 	Interval          string `json:"interval,omitempty"` // Go duration: "2s", "500ms"
 	Pace              *int   `json:"pace,omitempty"`
 	OnFailure         string `json:"on_failure,omitempty"` // restore, delete, recycle
-	ForceNAK          bool   `json:"force_nak"`
-	RecycleNotCapable bool   `json:"recycle_not_capable"`
+	ForceNAK          *bool  `json:"force_nak,omitempty"`
+	RecycleNotCapable *bool  `json:"recycle_not_capable,omitempty"`
 	// ReconfMsg is what the DHCPv6 Reconfigures ask the clients to do
 	// (Reconfigure Message option, RFC 8415 §21.19): renew (default),
 	// rebind or information-request. Refused for a campaign that selects
@@ -105,8 +112,22 @@ type Campaign struct {
 	// Description is the selector in words: "pool office section 1".
 	Description string           `json:"description"`
 	Selector    CampaignSelector `json:"selector"`
-	Options     CampaignOptions  `json:"options"`
-	State       string           `json:"state"` // running, done, stopped, halted
+	// Options are the effective options of the campaign's clients when
+	// every pool has the same; otherwise OptionsPerPool is set and Options
+	// are the command's values over the built-in defaults, while each
+	// pool's clients get its PoolOptions.
+	Options CampaignOptions `json:"options"`
+	// OptionsPerPool: the pools of the campaign have different effective
+	// options (see PoolOptions).
+	OptionsPerPool bool `json:"options_per_pool,omitempty"`
+	// PoolOptions are the options each pool's clients actually get
+	// (command > pool setting > global default > built-in), in Pools
+	// order.
+	PoolOptions []PoolOptions `json:"pool_options"`
+	// Existing: an answer to a start identical to this running campaign,
+	// which was returned instead of starting another.
+	Existing bool   `json:"existing,omitempty"`
+	State    string `json:"state"` // running, done, stopped, halted
 	Created     time.Time        `json:"created"`
 	Ended       time.Time        `json:"ended,omitzero"`
 	Pools       []string         `json:"pools"`
@@ -116,6 +137,12 @@ type Campaign struct {
 	Clients  int           `json:"clients"` // clients selected
 	Sent     int           `json:"sent"`    // FORCERENEW messages sent
 	Counts   reconf.Counts `json:"counts"`  // clients per outcome
+}
+
+// PoolOptions are the effective options of one pool of a campaign.
+type PoolOptions struct {
+	Pool string `json:"pool"`
+	CampaignOptions
 }
 
 // CampaignClient is one client of a campaign: a DHCPv4 lease, or a
@@ -159,21 +186,57 @@ func OutcomeNames() []string {
 // is DHCPv4-only (family 4, an IPv4 range or client address); the
 // handler also leaves it out for DHCPv4 pools.
 func CampaignFromStatus(s *reconf.CampaignStatus) Campaign {
+	return campaignFrom(s, nil)
+}
+
+// optionsJSON is the JSON form of effective options; reconf_msg only when
+// withMsg.
+func optionsJSON(o *reconf.Options, withMsg bool) CampaignOptions {
+	pace, nak, rnc := o.Pace, o.ForceNAK, o.RecycleNotCapable
+	c := CampaignOptions{
+		Attempts: o.Attempts, Interval: o.Interval.String(), Pace: &pace, OnFailure: o.OnFailure.String(),
+		ForceNAK: &nak, RecycleNotCapable: &rnc,
+	}
+	if withMsg {
+		c.ReconfMsg = o.ReconfMsg.String()
+	}
+	return c
+}
+
+func sameOptions(a, b *CampaignOptions) bool {
+	return a.Attempts == b.Attempts && a.Interval == b.Interval && *a.Pace == *b.Pace && a.OnFailure == b.OnFailure &&
+		*a.ForceNAK == *b.ForceNAK && *a.RecycleNotCapable == *b.RecycleNotCapable && a.ReconfMsg == b.ReconfMsg
+}
+
+// campaignFrom is CampaignFromStatus with the family of each pool when
+// poolFamily knows it (0: unknown), for reconf_msg (DHCPv6 pools only).
+func campaignFrom(s *reconf.CampaignStatus, poolFamily func(string) int) Campaign {
 	o := s.Options
-	pace := o.Pace
 	sel := &s.Selector
 	fam := selectorFamily(sel)
-	attempts, interval := o.Attempts, o.Interval
-	if attempts == 0 {
-		attempts = reconf.DefaultAttempts
-		if fam == 6 {
-			attempts = reconf.DefaultAttempts6
+	v6 := fam == 6
+	if fam == 0 && poolFamily != nil {
+		// every pool of the campaign is DHCPv6: its defaults are v6's
+		v6 = len(s.Pools) > 0 && !slices.ContainsFunc(s.Pools, func(p string) bool { return poolFamily(p) != 6 })
+	}
+	eff := o
+	eff.Pools = nil
+	if len(s.PoolOptions) == 0 {
+		// a status without effective values (not from the manager)
+		if ov, ok := o.Pools[sel.Pool]; ok && sel.Pool != "" {
+			eff = eff.Apply(&ov)
 		}
 	}
-	if interval == 0 {
-		interval = reconf.DefaultInterval
-		if fam == 6 {
-			interval = reconf.DefaultInterval6
+	if eff.Attempts == 0 {
+		eff.Attempts = reconf.DefaultAttempts
+		if v6 {
+			eff.Attempts = reconf.DefaultAttempts6
+		}
+	}
+	if eff.Interval == 0 {
+		eff.Interval = reconf.DefaultInterval
+		if v6 {
+			eff.Interval = reconf.DefaultInterval6
 		}
 	}
 	c := Campaign{
@@ -184,11 +247,9 @@ func CampaignFromStatus(s *reconf.CampaignStatus) Campaign {
 			Pool: sel.Pool, Section: sel.Section, PrefixPool: sel.PrefixPool, From: sel.From, To: sel.To, Client: sel.Client,
 			Family: sel.Family,
 		},
-		Options: CampaignOptions{
-			Attempts: attempts, Interval: interval.String(), Pace: &pace, OnFailure: o.OnFailure.String(),
-			ForceNAK: o.ForceNAK, RecycleNotCapable: o.RecycleNotCapable,
-		},
-		State:   s.State.String(),
+		Options:  optionsJSON(&eff, fam != 4),
+		Existing: s.Existing,
+		State:    s.State.String(),
 		Created: utcMilli(s.Created),
 		Ended:   utcMilli(s.Ended),
 		Pools:   s.Pools,
@@ -199,8 +260,39 @@ func CampaignFromStatus(s *reconf.CampaignStatus) Campaign {
 	if c.Pools == nil {
 		c.Pools = []string{}
 	}
-	if fam != 4 {
-		c.Options.ReconfMsg = o.ReconfMsg.String()
+	c.PoolOptions = []PoolOptions{}
+	for i, p := range s.Pools {
+		if i >= len(s.PoolOptions) {
+			break
+		}
+		pf := 0
+		if poolFamily != nil {
+			pf = poolFamily(p)
+		}
+		withMsg := pf == 6 || pf == 0 && fam != 4
+		c.PoolOptions = append(c.PoolOptions, PoolOptions{Pool: p, CampaignOptions: optionsJSON(&s.PoolOptions[i], withMsg)})
+	}
+	if len(c.PoolOptions) > 0 {
+		first := &c.PoolOptions[0].CampaignOptions
+		same := true
+		for i := 1; i < len(c.PoolOptions); i++ {
+			// reconf_msg only matters for DHCPv6 pools
+			a, b := *first, c.PoolOptions[i].CampaignOptions
+			if a.ReconfMsg == "" || b.ReconfMsg == "" {
+				a.ReconfMsg, b.ReconfMsg = "", ""
+			}
+			same = same && sameOptions(&a, &b)
+		}
+		if same {
+			msg := ""
+			for _, po := range c.PoolOptions {
+				msg = cmp.Or(msg, po.ReconfMsg)
+			}
+			c.Options = *first
+			c.Options.ReconfMsg = msg
+		} else {
+			c.OptionsPerPool = true
+		}
 	}
 	c.Families = []int{}
 	if fam != 0 {
@@ -426,6 +518,16 @@ func pdPoolNames(pools []lease.PoolStats) string {
 func (o CampaignOptions) ToReconf() (reconf.Options, error) {
 	r := reconf.DefaultOptions()
 	r.Attempts, r.Interval = 0, 0
+	for _, g := range []struct {
+		set bool
+		f   reconf.Fields
+	}{{o.Attempts != 0, reconf.FieldAttempts}, {o.Interval != "", reconf.FieldInterval}, {o.Pace != nil, reconf.FieldPace},
+		{o.OnFailure != "", reconf.FieldOnFailure}, {o.ForceNAK != nil, reconf.FieldForceNAK},
+		{o.RecycleNotCapable != nil, reconf.FieldRecycleNotCapable}, {o.ReconfMsg != "", reconf.FieldReconfMsg}} {
+		if g.set {
+			r.Given |= g.f
+		}
+	}
 	if o.Attempts != 0 {
 		if o.Attempts < 1 || o.Attempts > reconf.MaxAttempts {
 			return r, fmt.Errorf("options.attempts: %d, want 1..%d", o.Attempts, reconf.MaxAttempts)
@@ -459,8 +561,8 @@ func (o CampaignOptions) ToReconf() (reconf.Options, error) {
 		}
 		r.ReconfMsg = m
 	}
-	r.ForceNAK = o.ForceNAK
-	r.RecycleNotCapable = o.RecycleNotCapable
+	r.ForceNAK = o.ForceNAK != nil && *o.ForceNAK
+	r.RecycleNotCapable = o.RecycleNotCapable != nil && *o.RecycleNotCapable
 	return r, nil
 }
 
@@ -468,8 +570,13 @@ func (o CampaignOptions) ToReconf() (reconf.Options, error) {
 // covered, and without reconf_msg when the selector's pool is a DHCPv4
 // pool (a DHCPv4-only campaign).
 func (h *handler) campaignJSON(s *reconf.CampaignStatus) Campaign {
-	c := CampaignFromStatus(s)
 	pools := h.b.Pools()
+	c := campaignFrom(s, func(name string) int {
+		if i := slices.IndexFunc(pools, func(p lease.PoolStats) bool { return p.Name == name }); i >= 0 {
+			return familyOf(pools[i].Subnet.Addr())
+		}
+		return 0
+	})
 	if c.Options.ReconfMsg != "" && s.Selector.Pool != "" {
 		if fam, err := checkPools(&s.Selector, pools); err == nil && fam == 4 {
 			c.Options.ReconfMsg = ""
@@ -507,7 +614,7 @@ func (h *handler) campaignError(w http.ResponseWriter, r *http.Request, what str
 		h.fail(w, r, http.StatusConflict, err.Error())
 	case errors.Is(err, reconf.ErrNotFound):
 		h.fail(w, r, http.StatusNotFound, err.Error())
-	case errors.Is(err, reconf.ErrNotRunning):
+	case errors.Is(err, reconf.ErrNotRunning), errors.Is(err, reconf.ErrRunning):
 		h.fail(w, r, http.StatusConflict, err.Error())
 	case errors.Is(err, reconf.ErrNoClients), errors.Is(err, reconf.ErrSelector):
 		h.fail(w, r, http.StatusBadRequest, err.Error())
@@ -563,6 +670,13 @@ func (h *handler) startCampaign(w http.ResponseWriter, r *http.Request) {
 	st, err := c.StartCampaign(r.Context(), sel, opts)
 	if err != nil {
 		h.campaignError(w, r, "start campaign", err)
+		return
+	}
+	if st.Existing {
+		// The same command again: idempotent, the running campaign.
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "campaign start repeated: already running",
+			slog.Uint64("campaign", uint64(st.ID)), slog.String("selector", st.Selector.String()))
+		h.writeJSON(w, r, http.StatusOK, h.campaignJSON(&st))
 		return
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "campaign started by operator",
@@ -637,6 +751,28 @@ func (h *handler) stopCampaign(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "campaign stopped by operator", slog.Uint64("campaign", uint64(id)))
 	h.writeJSON(w, r, http.StatusOK, h.campaignJSON(&st))
+}
+
+func (h *handler) deleteCampaign(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.campaigns(w, r)
+	if !ok {
+		return
+	}
+	id, ok := h.pathID(w, r)
+	if !ok {
+		return
+	}
+	err := c.DeleteCampaign(r.Context(), id)
+	if errors.Is(err, reconf.ErrRunning) {
+		h.fail(w, r, http.StatusConflict, fmt.Sprintf("campaign %d is running: stop it first (POST /v1/campaigns/%d/stop), then delete it", id, id))
+		return
+	}
+	if err != nil {
+		h.campaignError(w, r, "delete campaign "+strconv.Itoa(int(id)), err)
+		return
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "campaign deleted by operator", slog.Uint64("campaign", uint64(id)))
+	w.WriteHeader(http.StatusNoContent)
 }
 
 var clientParams = []string{"outcome", "after", "limit"}

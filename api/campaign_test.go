@@ -91,6 +91,21 @@ func (f *fakeCampaigns) StopCampaign(_ context.Context, id uint32) (reconf.Campa
 	return reconf.CampaignStatus{}, reconf.ErrNotFound
 }
 
+func (f *fakeCampaigns) DeleteCampaign(_ context.Context, id uint32) error {
+	f.cmu.Lock()
+	defer f.cmu.Unlock()
+	for i, c := range f.list {
+		if c.ID == id {
+			if c.State == reconf.Running {
+				return fmt.Errorf("%w: campaign %d: stop it first", reconf.ErrRunning, id)
+			}
+			f.list = append(f.list[:i], f.list[i+1:]...)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %d", reconf.ErrNotFound, id)
+}
+
 func (f *fakeCampaigns) CampaignClients(id uint32, fl reconf.ClientFilter) ([]reconf.ClientProgress, error) {
 	f.cmu.Lock()
 	defer f.cmu.Unlock()
@@ -137,9 +152,13 @@ func TestStartCampaign(t *testing.T) {
 			code: 201, sel: reconf.Selector{Pool: "office", Section: &one, From: netip.MustParseAddr("10.0.0.10"), To: netip.MustParseAddr("10.0.0.50")},
 			opts: func(o *reconf.Options) {
 				o.Attempts, o.Interval, o.Pace, o.OnFailure, o.ForceNAK, o.RecycleNotCapable = 3, time.Second, 0, reconf.Recycle, true, true
+				o.Given = reconf.FieldAttempts | reconf.FieldInterval | reconf.FieldPace | reconf.FieldOnFailure | reconf.FieldForceNAK | reconf.FieldRecycleNotCapable
 			}},
 		{name: "all", body: `{"selector":{"all":true},"options":{"on_failure":"delete","pace":50}}`, code: 201,
-			opts: func(o *reconf.Options) { o.OnFailure, o.Pace = reconf.Delete, 50 }},
+			opts: func(o *reconf.Options) {
+				o.OnFailure, o.Pace = reconf.Delete, 50
+				o.Given = reconf.FieldOnFailure | reconf.FieldPace
+			}},
 		{name: "client", body: `{"selector":{"client":"52:54:00:12:34:56"}}`, code: 201, sel: reconf.Selector{Client: "52:54:00:12:34:56"}},
 		{name: "section 2", body: `{"selector":{"pool":"lab","section":2}}`, code: 201, sel: reconf.Selector{Pool: "lab", Section: &two}},
 
@@ -328,7 +347,7 @@ func TestDisconnect(t *testing.T) {
 	h := NewHandler(f, nil, nil)
 	a := post(t, h, "/v1/leases/10.0.0.12/disconnect", "")
 	var c Campaign
-	if err := json.Unmarshal([]byte(a.body), &c); err != nil || a.code != 200 || c.ID != 9 || !c.Options.ForceNAK ||
+	if err := json.Unmarshal([]byte(a.body), &c); err != nil || a.code != 200 || c.ID != 9 || c.Options.ForceNAK == nil || !*c.Options.ForceNAK ||
 		c.Options.OnFailure != "delete" || c.Description != "client 10.0.0.12" {
 		t.Errorf("disconnect: %d %s", a.code, a.body)
 	}
@@ -402,9 +421,10 @@ func TestOpenAPICampaignFields(t *testing.T) {
 	}
 	one, pace := 1, 5
 	sel := CampaignSelector{All: true, Pool: "p", Section: &one, PrefixPool: "p", From: netip.MustParseAddr("10.0.0.1"), To: netip.MustParseAddr("10.0.0.2"), Client: "c", Family: 4}
-	opts := CampaignOptions{Attempts: 1, Interval: "1s", Pace: &pace, OnFailure: "delete", ReconfMsg: "rebind"}
+	yes := true
+	opts := CampaignOptions{Attempts: 1, Interval: "1s", Pace: &pace, OnFailure: "delete", ReconfMsg: "rebind", ForceNAK: &yes, RecycleNotCapable: &yes}
 	full := map[string]any{
-		"Campaign":         Campaign{Ended: t0},
+		"Campaign":         Campaign{Ended: t0, Existing: true, OptionsPerPool: true},
 		"CampaignClient":   CampaignClient{Next: t0, When: t0, More: []netip.Addr{netip.MustParseAddr("fd77::1")}},
 		"CampaignSelector": sel,
 		"CampaignOptions":  opts,

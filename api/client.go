@@ -278,6 +278,12 @@ func (c *Client) StopCampaign(ctx context.Context, id uint32) (Campaign, error) 
 	return out, err
 }
 
+// DeleteCampaign forgets a finished campaign; a StatusError with Code 409
+// when it is running (stop it first), 404 when unknown.
+func (c *Client) DeleteCampaign(ctx context.Context, id uint32) error {
+	return c.do(ctx, "DELETE", "/v1/campaigns/"+strconv.FormatUint(uint64(id), 10), nil, nil, http.StatusNoContent)
+}
+
 // ClientQuery selects clients of a campaign; zero fields match all.
 type ClientQuery struct {
 	Outcomes []string

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/netip"
 	"os"
 	"slices"
@@ -37,12 +39,13 @@ var (
 	quietEvery = 10 * time.Second
 )
 
-// campaignCommands adds start, status, clients and stop under parent
-// (forcerenew or reconfigure: the same campaigns; messages name the parent
-// the operator typed).
+// campaignCommands adds start, status, clients, stop and delete under
+// parent (forcerenew or reconfigure: the same campaigns; messages name the
+// parent the operator typed).
 func (a *app) campaignCommands(parent *cobra.Command) {
 	name := parent.Name()
-	parent.AddCommand(a.startCommand(name), a.statusCommand(name), a.clientsCommand(name), a.stopCommand())
+	parent.AddCommand(a.startCommand(name), a.statusCommand(name), a.clientsCommand(name), a.stopCommand(),
+		a.deleteCampaignCommand(name))
 }
 
 // startExamples are the examples of 'start' under each parent.
@@ -69,6 +72,7 @@ func (a *app) startCommand(parent string) *cobra.Command {
 		pace       int
 		wait       bool
 		recycleNot bool
+		forceNAK   bool
 		message    string
 	)
 	cmd := &cobra.Command{
@@ -77,8 +81,14 @@ func (a *app) startCommand(parent string) *cobra.Command {
 		Long: `Start a campaign: every selected client gets an authenticated FORCERENEW
 (DHCPv4, RFC 3203) or Reconfigure (DHCPv6, RFC 8415 §18.3.11), retried after
 --interval, then twice that, four times ... up to --attempts messages, at
-most --pace messages per second per pool. Defaults for both families: 8
-attempts from 2s (RFC 8415 REC_MAX_RC, REC_TIMEOUT). Clients that cannot
+most --pace messages per second per pool. A flag given here beats the
+pool's setting in the config (forcerenew: / reconfigure: of the pool),
+which beats the global one (dhcpv4.forcerenew, dhcpv6.reconfigure), which
+beats the built-in defaults: 8 attempts from 2s for both families (RFC
+8415 REC_MAX_RC, REC_TIMEOUT), pace 1000/s, on failure restore. The
+output shows the values in effect, per pool when pools differ.
+The same start while that campaign runs changes nothing: it says the
+campaign is already running, with its progress, and exits 0. Clients that cannot
 act on it (no reconfigure key: dhclient, udhcpc, systemd-networkd; DHCPv6
 clients that never sent Reconfigure Accept) are reported not_capable.
 Clients that never answer end no_response and their lease is restored
@@ -181,7 +191,12 @@ when every client renewed, rebound or informed.`,
 				}
 				req.Options.Pace = &pace
 			}
-			req.Options.RecycleNotCapable = recycleNot
+			if fl.Changed("recycle-not-capable") {
+				req.Options.RecycleNotCapable = &recycleNot
+			}
+			if fl.Changed("force-nak") {
+				req.Options.ForceNAK = &forceNAK
+			}
 			c, ctx, cancel, err := a.start(cmd)
 			if err != nil {
 				return err
@@ -195,12 +210,20 @@ when every client renewed, rebound or informed.`,
 				if a.json {
 					return a.printJSON(camp)
 				}
-				fmt.Fprintf(a.stdout, "campaign %d started: %s\n", camp.ID, startLine(camp))
+				if camp.Existing {
+					fmt.Fprintf(a.stdout, "campaign %d already running: %s; nothing started\n", camp.ID, runningLine(camp))
+				} else {
+					fmt.Fprintf(a.stdout, "campaign %d started: %s\n", camp.ID, startLine(camp))
+				}
 				_, err = fmt.Fprintf(a.stdout, "follow it with: leasectl %s status %d\n", parent, camp.ID)
 				return err
 			}
 			if !a.json {
-				fmt.Fprintf(a.stdout, "campaign %d started: %s\n", camp.ID, startLine(camp))
+				if camp.Existing {
+					fmt.Fprintf(a.stdout, "campaign %d already running: %s; following it\n", camp.ID, runningLine(camp))
+				} else {
+					fmt.Fprintf(a.stdout, "campaign %d started: %s\n", camp.ID, startLine(camp))
+				}
 			}
 			return a.follow(cmd.Context(), c, camp, parent)
 		},
@@ -219,7 +242,7 @@ when every client renewed, rebound or informed.`,
 	f.IntVar(&attempts, "attempts", 8, "FORCERENEW / Reconfigure messages per client (1..20)")
 	f.DurationVar(&interval, "interval", 2*time.Second, "first wait between attempts; doubles after each")
 	f.IntVar(&pace, "pace", 1000, "at most this many messages per second per pool (0 = unlimited)")
-	f.BoolVar(&req.Options.ForceNAK, "force-nak", false, "NAK each client's renew (DHCPv6: answer it with lifetime 0) so it starts over (Junos behaviour)")
+	f.BoolVar(&forceNAK, "force-nak", false, "NAK each client's renew (DHCPv6: answer it with lifetime 0) so it starts over (Junos behaviour)")
 	f.BoolVar(&recycleNot, "recycle-not-capable", false, "recycle at once the addresses of clients that cannot be reconfigured")
 	f.BoolVar(&wait, "wait", false, "follow the campaign to its end; exit 1 unless every client renewed, rebound or informed")
 	cmd.RegisterFlagCompletionFunc("on-failure", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -243,22 +266,48 @@ when every client renewed, rebound or informed.`,
 	return cmd
 }
 
-// startLine summarises a campaign just started.
+// startLine summarises a campaign just started, with the options in
+// effect (per pool when its pools differ).
 func startLine(c api.Campaign) string {
-	o := c.Options
-	pace := "unlimited"
-	if o.Pace != nil && *o.Pace > 0 {
-		pace = strconv.Itoa(*o.Pace) + "/s"
-	}
 	s := c.Description + ", " + plural(c.Clients, "client")
 	if c.Counts.NotCapable > 0 {
 		s += fmt.Sprintf(" (%d not capable)", c.Counts.NotCapable)
 	}
-	s += fmt.Sprintf(", %d attempts from %s doubling, pace %s, on failure %s", o.Attempts, o.Interval, pace, o.OnFailure)
-	if o.ForceNAK {
+	if !c.OptionsPerPool {
+		return s + ", " + optionsText(c.Options, false)
+	}
+	s += ", options per pool:"
+	for i, p := range c.PoolOptions {
+		if i > 0 {
+			s += ";"
+		}
+		s += " " + p.Pool + " " + optionsText(p.CampaignOptions, false)
+	}
+	return s
+}
+
+// runningLine is the progress of a campaign found already running.
+func runningLine(c api.Campaign) string {
+	return fmt.Sprintf("%d of %d done, %d pending, %d sent (%s)", c.Clients-c.Counts.Pending, c.Clients,
+		c.Counts.Pending, c.Sent, c.Description)
+}
+
+// optionsText is "8 attempts from 2s doubling, pace 1000/s, on failure
+// restore" and the flags set; all also names recycle-not-capable and a
+// renew Reconfigure message.
+func optionsText(o api.CampaignOptions, all bool) string {
+	pace := "unlimited"
+	if o.Pace != nil && *o.Pace > 0 {
+		pace = strconv.Itoa(*o.Pace) + "/s"
+	}
+	s := fmt.Sprintf("%d attempts from %s doubling, pace %s, on failure %s", o.Attempts, o.Interval, pace, o.OnFailure)
+	if o.ForceNAK != nil && *o.ForceNAK {
 		s += ", force NAK"
 	}
-	if o.ReconfMsg != "" && o.ReconfMsg != "renew" {
+	if all && o.RecycleNotCapable != nil && *o.RecycleNotCapable {
+		s += ", recycle not capable"
+	}
+	if o.ReconfMsg != "" && (all || o.ReconfMsg != "renew") {
 		s += ", Reconfigure message " + o.ReconfMsg
 	}
 	return s
@@ -270,16 +319,24 @@ func startLine(c api.Campaign) string {
 // at the very end, plus the time pace needs to reach every client once,
 // plus a margin.
 func campaignBound(c api.Campaign) time.Duration {
-	iv, err := time.ParseDuration(c.Options.Interval)
-	if err != nil || iv <= 0 {
-		iv = 2 * time.Second
+	opts := []api.CampaignOptions{c.Options}
+	for _, p := range c.PoolOptions {
+		opts = append(opts, p.CampaignOptions)
 	}
-	att := min(max(c.Options.Attempts, 1), 20)
-	d := iv*time.Duration(1<<att-1) + iv<<(att-1)
-	if c.Options.Pace != nil && *c.Options.Pace > 0 {
-		d += time.Duration(c.Clients) * time.Second / time.Duration(*c.Options.Pace) * time.Duration(att)
+	var longest time.Duration
+	for _, o := range opts { // the slowest pool bounds the campaign
+		iv, err := time.ParseDuration(o.Interval)
+		if err != nil || iv <= 0 {
+			iv = 2 * time.Second
+		}
+		att := min(max(o.Attempts, 1), 20)
+		d := iv*time.Duration(1<<att-1) + iv<<(att-1)
+		if o.Pace != nil && *o.Pace > 0 {
+			d += time.Duration(c.Clients) * time.Second / time.Duration(*o.Pace) * time.Duration(att)
+		}
+		longest = max(longest, d)
 	}
-	return d + 10*time.Second
+	return longest + 10*time.Second
 }
 
 // failed counts the clients that ended without the new configuration.
@@ -512,22 +569,14 @@ func writeCampaign(w io.Writer, c api.Campaign, now time.Time) error {
 	if !c.Ended.IsZero() {
 		fmt.Fprintf(tw, "ended:\t%s (after %s)\n", c.Ended.Format(time.RFC3339), span(c.Ended.Sub(c.Created)))
 	}
-	o := c.Options
-	pace := "unlimited"
-	if o.Pace != nil && *o.Pace > 0 {
-		pace = strconv.Itoa(*o.Pace) + "/s"
+	if c.OptionsPerPool {
+		fmt.Fprintf(tw, "options:\tper pool\n")
+		for _, p := range c.PoolOptions {
+			fmt.Fprintf(tw, "  %s:\t%s\n", p.Pool, optionsText(p.CampaignOptions, true))
+		}
+	} else {
+		fmt.Fprintf(tw, "options:\t%s\n", optionsText(c.Options, true))
 	}
-	fmt.Fprintf(tw, "options:\t%d attempts from %s doubling, pace %s, on failure %s", o.Attempts, o.Interval, pace, o.OnFailure)
-	if o.ForceNAK {
-		fmt.Fprint(tw, ", force NAK")
-	}
-	if o.RecycleNotCapable {
-		fmt.Fprint(tw, ", recycle not capable")
-	}
-	if o.ReconfMsg != "" {
-		fmt.Fprint(tw, ", Reconfigure message "+o.ReconfMsg)
-	}
-	fmt.Fprintln(tw)
 	fmt.Fprintf(tw, "progress:\t%s\n", progressLine(c))
 	if err := tw.Flush(); err != nil {
 		return err
@@ -675,6 +724,44 @@ func (a *app) stopCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&pool, "pool", "", "stop the running campaign that covers this pool")
 	return cmd
+}
+
+func (a *app) deleteCampaignCommand(parent string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete a finished campaign (done, stopped or halted) from the server's memory and store",
+		Long: `Delete a finished campaign: it disappears from status, the API and the
+store. A running campaign must be stopped first. Finished campaigns are
+also pruned automatically (config campaigns.retention and campaigns.keep).`,
+		Example: fmt.Sprintf("  leasectl %s delete 3", parent),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("%s needs one campaign id", cmd.CommandPath())
+			}
+			_, err := campaignIDArg(args[0])
+			return err
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, _ := campaignIDArg(args[0])
+			c, ctx, cancel, err := a.start(cmd)
+			if err != nil {
+				return err
+			}
+			defer cancel()
+			if err := c.DeleteCampaign(ctx, id); err != nil {
+				var se *api.StatusError
+				if errors.As(err, &se) && se.Code == http.StatusConflict {
+					return fmt.Errorf("campaign %d is running: stop it first with 'leasectl %s stop %d'", id, parent, id)
+				}
+				return err
+			}
+			if a.json {
+				return a.printJSON(map[string]any{"deleted": id})
+			}
+			_, err = fmt.Fprintf(a.stdout, "campaign %d deleted\n", id)
+			return err
+		},
+	}
 }
 
 func contains(list []string, s string) bool {

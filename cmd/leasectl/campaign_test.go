@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/netip"
 	"strings"
@@ -82,6 +83,21 @@ func (c *campaigns) StopCampaign(_ context.Context, id uint32) (reconf.CampaignS
 	return reconf.CampaignStatus{}, reconf.ErrNotFound
 }
 
+func (c *campaigns) DeleteCampaign(_ context.Context, id uint32) error {
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	for i, st := range c.list {
+		if st.ID == id {
+			if st.State == reconf.Running {
+				return fmt.Errorf("%w: campaign %d: stop it first", reconf.ErrRunning, id)
+			}
+			c.list = append(c.list[:i:i], c.list[i+1:]...)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %d", reconf.ErrNotFound, id)
+}
+
 func (c *campaigns) CampaignClients(id uint32, f reconf.ClientFilter) ([]reconf.ClientProgress, error) {
 	c.cmu.Lock()
 	defer c.cmu.Unlock()
@@ -149,6 +165,7 @@ func TestStartWait(t *testing.T) {
 			golden(t, "forcerenew-"+tc.name, r.stdout)
 			want := reconf.DefaultOptions()
 			want.Attempts, want.Interval = 3, time.Second
+			want.Given = reconf.FieldAttempts | reconf.FieldInterval // flags given beat pool settings
 			if diff := cmp.Diff(want, c.opts); diff != "" || c.sel.Pool != "office" || c.sel.Section != nil {
 				t.Errorf("selector %+v, options (-want +got):\n%s", c.sel, diff)
 			}
@@ -173,6 +190,7 @@ func TestStartFlags(t *testing.T) {
 	want := reconf.DefaultOptions()
 	want.Attempts, want.Interval = 0, 0 // not given: each family's default
 	want.Pace, want.OnFailure, want.ForceNAK, want.RecycleNotCapable = 0, reconf.Recycle, true, true
+	want.Given = reconf.FieldPace | reconf.FieldOnFailure | reconf.FieldForceNAK | reconf.FieldRecycleNotCapable
 	if diff := cmp.Diff(want, c.opts); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)
 	}
