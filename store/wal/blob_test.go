@@ -95,7 +95,7 @@ func TestBlobsCompaction(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if d := cmp.Diff([]string{"LOCK", snapName(2), segName(2)}, names); d != "" {
+	if d := cmp.Diff([]string{"LOCK", manifestName, snapName(2), segName(2)}, names); d != "" {
 		t.Errorf("files after compaction (-want +got):\n%s", d)
 	}
 	w = open(t, dir, Options{})

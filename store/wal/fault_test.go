@@ -27,6 +27,34 @@ type faultFS struct {
 	// receives a value when a Sync starts waiting.
 	gate    chan struct{}
 	entered chan struct{}
+	// before, when set, is called before every file-system call that
+	// changes the directory or a file (create, write, sync, directory
+	// sync, rename, remove): a kill -9 can happen at any of these points.
+	before func(op, path string)
+}
+
+func (fs *faultFS) hook(op, path string) {
+	fs.mu.Lock()
+	before := fs.before
+	fs.mu.Unlock()
+	if before != nil {
+		before(op, path)
+	}
+}
+
+func (fs *faultFS) syncDir(dir string) error {
+	fs.hook("syncdir", dir)
+	return fs.osFS.syncDir(dir)
+}
+
+func (fs *faultFS) rename(from, to string) error {
+	fs.hook("rename", from)
+	return fs.osFS.rename(from, to)
+}
+
+func (fs *faultFS) remove(path string) error {
+	fs.hook("remove", path)
+	return fs.osFS.remove(path)
 }
 
 type faultFile struct {
@@ -35,6 +63,7 @@ type faultFile struct {
 }
 
 func (fs *faultFS) create(path string) (writeFile, error) {
+	fs.hook("create", path)
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if fs.failCreate > 0 {
@@ -65,6 +94,7 @@ func (e *pathErr) Error() string { return e.op + " " + e.path + ": " + e.err.Err
 func (e *pathErr) Unwrap() error { return e.err }
 
 func (f *faultFile) Write(p []byte) (int, error) {
+	f.fs.hook("write", "")
 	f.fs.mu.Lock()
 	fail, partial := f.fs.failWrite > 0, f.fs.partial
 	if fail {
@@ -82,6 +112,7 @@ func (f *faultFile) Write(p []byte) (int, error) {
 }
 
 func (f *faultFile) Sync() error {
+	f.fs.hook("sync", "")
 	f.fs.mu.Lock()
 	gate, entered := f.fs.gate, f.fs.entered
 	fail := f.fs.failSync > 0

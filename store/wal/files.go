@@ -25,6 +25,14 @@ const (
 	snapSuffix = ".db"
 	tmpSuffix  = ".tmp"
 	lockName   = "LOCK"
+	// manifestName records the newest snapshot and the newest segment
+	// created (see manifest); manifestTmp is it being replaced.
+	manifestName = "MANIFEST"
+	manifestTmp  = "MANIFEST.tmp"
+	// lostSuffix is appended to the files a recovery that accepted data
+	// loss set aside (store.allow_data_loss): kept for the operator, never
+	// read again.
+	lostSuffix = ".lost"
 )
 
 func segName(n uint64) string     { return fmt.Sprintf("%s%016d%s", segPrefix, n, segSuffix) }
@@ -48,46 +56,201 @@ func parseName(name, prefix, suffix string) (uint64, bool) {
 // File header, 32 bytes, at the start of every segment and snapshot:
 //
 //	0  8 magic ("leasedWL" segment, "leasedSN" snapshot)
-//	8  4 format version, little endian
-//	12 4 reserved, zero
+//	8  4 format version, little endian (1 or 2; this build writes 2)
+//	12 4 version 2 segments: link, what this segment continues from
+//	     (linkNone: not recorded, a version 1 segment or a snapshot;
+//	     linkSegment: segment number-dist; linkSnapshot: snapshot
+//	     number-dist; linkEmpty: nothing, the store was empty)
 //	16 8 segments: valid length of the previous segment, as known by the
 //	     writer when it created this one (prevUnknown when it did not know);
 //	     bytes beyond it belong to a batch that failed and was never
 //	     acknowledged. Snapshots: prevUnknown.
-//	24 4 reserved, zero
+//	24 4 version 2 segments: dist, see link
 //	28 4 CRC-32C of bytes 0..27
+//
+// Version 1 (before links) wrote zeros at 12 and 24, which read as
+// linkNone: such a segment is assumed to follow the segment numbered one
+// less, as that version always numbered them.
 const (
-	headerSize    = 32
-	magicSegment  = "leasedWL"
-	magicSnapshot = "leasedSN"
-	formatVersion = 1
-	prevUnknown   = ^uint64(0)
+	headerSize     = 32
+	magicSegment   = "leasedWL"
+	magicSnapshot  = "leasedSN"
+	formatVersion  = 2
+	oldestReadable = 1
+	prevUnknown    = ^uint64(0)
 )
 
+// link says what a segment continues from: the state at its start is the
+// state at the end of that predecessor.
+type link uint32
+
+const (
+	linkNone     link = iota // not recorded (version 1): segment number-1, if present
+	linkSegment              // segment number-dist, up to the header's prev length
+	linkSnapshot             // snapshot number-dist
+	linkEmpty                // nothing: the first segment of an empty store
+)
+
+// fileHeader is a parsed file header.
+type fileHeader struct {
+	version uint32
+	prev    uint64 // durable length of the predecessor segment, or prevUnknown
+	link    link
+	dist    uint32
+}
+
 func appendHeader(dst []byte, magic string, prev uint64) []byte {
+	return appendLinkedHeader(dst, magic, prev, linkNone, 0)
+}
+
+func appendLinkedHeader(dst []byte, magic string, prev uint64, l link, dist uint32) []byte {
 	var h [headerSize]byte
 	copy(h[0:8], magic)
 	binary.LittleEndian.PutUint32(h[8:12], formatVersion)
+	binary.LittleEndian.PutUint32(h[12:16], uint32(l))
 	binary.LittleEndian.PutUint64(h[16:24], prev)
+	binary.LittleEndian.PutUint32(h[24:28], dist)
 	binary.LittleEndian.PutUint32(h[28:32], crc32.Checksum(h[:28], castagnoli))
 	return append(dst, h[:]...)
 }
 
 // parseHeader checks a file header and returns its prev field.
 func parseHeader(b []byte, magic string) (uint64, error) {
+	h, err := parseFileHeader(b, magic)
+	return h.prev, err
+}
+
+func parseFileHeader(b []byte, magic string) (fileHeader, error) {
+	var h fileHeader
 	if len(b) < headerSize {
-		return 0, errors.New("short file header")
+		return h, fmt.Errorf("short file header (%d bytes, want %d)", len(b), headerSize)
 	}
 	if string(b[0:8]) != magic {
-		return 0, fmt.Errorf("bad magic %q, want %q", b[0:8], magic)
+		return h, fmt.Errorf("bad magic %q, want %q", b[0:8], magic)
 	}
 	if crc32.Checksum(b[:28], castagnoli) != binary.LittleEndian.Uint32(b[28:32]) {
-		return 0, errors.New("file header checksum mismatch")
+		return h, errors.New("file header checksum mismatch")
 	}
-	if v := binary.LittleEndian.Uint32(b[8:12]); v != formatVersion {
-		return 0, fmt.Errorf("format version %d, this build reads %d", v, formatVersion)
+	h.version = binary.LittleEndian.Uint32(b[8:12])
+	if h.version < oldestReadable || h.version > formatVersion {
+		return h, fmt.Errorf("format version %d, this build reads %d to %d", h.version, oldestReadable, formatVersion)
 	}
-	return binary.LittleEndian.Uint64(b[16:24]), nil
+	h.prev = binary.LittleEndian.Uint64(b[16:24])
+	if h.version >= 2 {
+		h.link = link(binary.LittleEndian.Uint32(b[12:16]))
+		h.dist = binary.LittleEndian.Uint32(b[24:28])
+		if h.link > linkEmpty {
+			return h, fmt.Errorf("unknown segment link %d", h.link)
+		}
+	}
+	return h, nil
+}
+
+// manifest is the content of MANIFEST, 48 bytes:
+//
+//	0  8 magic "leasedMF"
+//	8  4 version 1
+//	12 4 reserved, zero
+//	16 8 snap: the newest snapshot written (0: none)
+//	24 8 first: the oldest segment the log needs (the snapshot's number, or
+//	     the first segment of the store when there is no snapshot)
+//	32 8 last: the newest segment created (0: none yet)
+//	40 4 reserved, zero
+//	44 4 CRC-32C of bytes 0..43
+//
+// It is replaced (write MANIFEST.tmp, fsync, rename, fsync the directory)
+// after a segment is created and before anything is written to it, and
+// after a snapshot is renamed into place and before older files are
+// removed. The disk can therefore only be ahead of the manifest, never
+// behind: a segment it names was durable before it named it, so a missing
+// one is a lost file, not a crash. It is never written per commit.
+type manifest struct {
+	snap, first, last uint64
+}
+
+const (
+	manifestSize    = 48
+	magicManifest   = "leasedMF"
+	manifestVersion = 1
+)
+
+func (m manifest) encode() []byte {
+	b := make([]byte, manifestSize)
+	copy(b[0:8], magicManifest)
+	binary.LittleEndian.PutUint32(b[8:12], manifestVersion)
+	binary.LittleEndian.PutUint64(b[16:24], m.snap)
+	binary.LittleEndian.PutUint64(b[24:32], m.first)
+	binary.LittleEndian.PutUint64(b[32:40], m.last)
+	binary.LittleEndian.PutUint32(b[44:48], crc32.Checksum(b[:44], castagnoli))
+	return b
+}
+
+func parseManifest(b []byte) (manifest, error) {
+	var m manifest
+	switch {
+	case len(b) != manifestSize:
+		return m, fmt.Errorf("%d bytes, want %d", len(b), manifestSize)
+	case string(b[0:8]) != magicManifest:
+		return m, fmt.Errorf("bad magic %q, want %q", b[0:8], magicManifest)
+	case crc32.Checksum(b[:44], castagnoli) != binary.LittleEndian.Uint32(b[44:48]):
+		return m, errors.New("checksum mismatch")
+	case binary.LittleEndian.Uint32(b[8:12]) != manifestVersion:
+		return m, fmt.Errorf("manifest version %d, this build reads %d", binary.LittleEndian.Uint32(b[8:12]), manifestVersion)
+	}
+	m.snap = binary.LittleEndian.Uint64(b[16:24])
+	m.first = binary.LittleEndian.Uint64(b[24:32])
+	m.last = binary.LittleEndian.Uint64(b[32:40])
+	return m, nil
+}
+
+// readManifest returns dir's manifest; ok is false when there is none (a
+// store written by a version before manifests, or an empty directory).
+// bad is the reason a manifest that exists cannot be used; err an I/O
+// error.
+func readManifest(dir string) (m manifest, ok bool, bad, err error) {
+	b, err := os.ReadFile(filepath.Join(dir, manifestName))
+	if errors.Is(err, os.ErrNotExist) {
+		return m, false, nil, nil
+	}
+	if err != nil {
+		return m, false, nil, fmt.Errorf("wal: %w", err)
+	}
+	m, bad = parseManifest(b)
+	return m, bad == nil, bad, nil
+}
+
+// writeManifest atomically replaces dir's manifest. renamed reports
+// whether the new manifest may have reached the directory (the rename was
+// done), even when a later step failed: the caller must then act as if it
+// had.
+func writeManifest(fs fileSystem, dir string, m manifest) (renamed bool, err error) {
+	tmp := filepath.Join(dir, manifestTmp)
+	if err := fs.remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("wal: manifest: %w", err)
+	}
+	f, err := fs.create(tmp)
+	if err != nil {
+		return false, fmt.Errorf("wal: manifest: %w", err)
+	}
+	_, err = f.Write(m.encode())
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = fs.rename(tmp, filepath.Join(dir, manifestName))
+		renamed = err == nil
+	}
+	if err != nil {
+		fs.remove(tmp) // best effort; Open removes a leftover
+		return false, fmt.Errorf("wal: write manifest (snapshot %d, segments %d..%d): %w", m.snap, m.first, m.last, err)
+	}
+	if err := fs.syncDir(dir); err != nil {
+		return true, fmt.Errorf("wal: write manifest: %w", err)
+	}
+	return true, nil
 }
 
 // writeFile is what the writer needs from an open data file. It is an
@@ -110,6 +273,10 @@ type fileSystem interface {
 	// syncDir fsyncs a directory so created, renamed and removed entries
 	// are durable.
 	syncDir(dir string) error
+	// rename and remove change directory entries (made durable by a later
+	// syncDir).
+	rename(from, to string) error
+	remove(path string) error
 }
 
 type osFS struct{ noSync bool }
@@ -151,6 +318,8 @@ func (fs osFS) create(path string) (writeFile, error) {
 }
 
 func (fs osFS) openAppend(path string) (writeFile, error) { return fs.open(path, 0) }
+func (osFS) rename(from, to string) error                 { return os.Rename(from, to) }
+func (osFS) remove(path string) error                     { return os.Remove(path) }
 
 func (fs osFS) syncDir(dir string) error {
 	if fs.noSync {
@@ -193,7 +362,7 @@ func listDir(dir string) (dirFiles, error) {
 			df.segments = append(df.segments, n)
 		} else if n, ok := parseName(name, snapPrefix, snapSuffix); ok {
 			df.snapshots = append(df.snapshots, n)
-		} else if _, ok := parseName(name, snapPrefix, tmpSuffix); ok {
+		} else if _, ok := parseName(name, snapPrefix, tmpSuffix); ok || name == manifestTmp {
 			df.tmps = append(df.tmps, filepath.Join(dir, name))
 		}
 	}

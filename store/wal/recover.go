@@ -8,21 +8,38 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 
 	"github.com/leased/leased/lease"
 )
 
-// CorruptError reports damage that recovery will not repair on its own:
-// a bad record followed by valid ones, a bad record in a segment that is
-// not the last, a damaged snapshot, a missing segment.
+// CorruptError reports damage or loss that recovery will not accept on its
+// own: a bad record followed by valid ones, a bad record in a segment that
+// is not the last, a damaged snapshot, a file missing from the chain
+// snapshot → first segment → … → last segment.
 type CorruptError struct {
-	Path   string
+	Path string
+	// Offset is where the damage starts; -1 when the whole file is at
+	// issue (missing, or not part of the log).
 	Offset int64
 	Reason string
+	// Hint says how the operator overrides the refusal (Options.OverrideHint).
+	Hint string
 }
 
+// DefaultOverrideHint ends a CorruptError when Options.OverrideHint is empty.
+const DefaultOverrideHint = "restore every file of the data directory from one backup, or set store.allow_data_loss: true in the configuration file for one start to accept losing these records"
+
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("wal: %s: corrupt at offset %d: %s (set AllowCorruptMiddle to skip it and load the rest)", e.Path, e.Offset, e.Reason)
+	hint := e.Hint
+	if hint == "" {
+		hint = DefaultOverrideHint
+	}
+	if e.Offset < 0 {
+		return fmt.Sprintf("wal: %s: %s (%s)", e.Path, e.Reason, hint)
+	}
+	return fmt.Sprintf("wal: %s: corrupt at offset %d: %s (%s)", e.Path, e.Offset, e.Reason, hint)
 }
 
 // span is a byte range [from, to) of a file that recovery skipped.
@@ -70,13 +87,21 @@ type recoveredBlobs map[string]blobEnt
 type recovery struct {
 	dir   string
 	allow bool
+	hint  string
 	log   *slog.Logger
 	rec   recovered
 	blobs recoveredBlobs
 	bpos  uint64
 
+	man     manifest // MANIFEST as found
+	manOK   bool     // a valid MANIFEST was found
+	legacy  bool     // no MANIFEST and no linked segment: written before manifests
+	lost    []string // damage or missing files accepted (allow): what was lost
+	first   uint64   // the oldest segment of the recovered chain (0: none)
+	nextSeg uint64   // the number the next new segment gets
+
 	snapNum      uint64 // 0: no snapshot
-	lastSeg      uint64 // highest segment number seen, stale or not
+	maxSeen      uint64 // highest segment number seen, stale or not
 	tailSeg      bool   // a replayed last segment remains, tailNum, valid to tailValid
 	tailNum      uint64
 	tailValid    int64
@@ -86,14 +111,15 @@ type recovery struct {
 }
 
 // corrupt returns a CorruptError, or nil after logging it when the
-// operator allowed skipping damage.
+// operator allowed data loss. off < 0: the whole file.
 func (r *recovery) corrupt(path string, off int64, reason string) error {
-	err := &CorruptError{Path: path, Offset: off, Reason: reason}
+	err := &CorruptError{Path: path, Offset: off, Reason: reason, Hint: r.hint}
 	if !r.allow {
 		return err
 	}
-	r.log.Error("wal: SKIPPING CORRUPT DATA, records may be lost (AllowCorruptMiddle)",
+	r.log.Error("wal: SKIPPING CORRUPT DATA or a missing file, its records are lost (store.allow_data_loss is set)",
 		"file", path, "offset", off, "reason", reason)
+	r.lost = append(r.lost, fmt.Sprintf("%s: %s", filepath.Base(path), reason))
 	return nil
 }
 
@@ -177,42 +203,169 @@ func (r *recovery) scan(f *recFile, data []byte, limit int64, tail bool, visit f
 	return -1, nil
 }
 
-// recoverDir reads the newest snapshot and the segments after it, repairs
-// a torn tail, and removes files a finished compaction left behind.
-func recoverDir(dir string, allow bool, log *slog.Logger) (*recovery, error) {
-	r := &recovery{dir: dir, allow: allow, log: log}
+// segInfo is what recovery knows of a segment before replaying it.
+type segInfo struct {
+	num  uint64
+	size int64
+	hdr  fileHeader
+	err  error // the header is missing or invalid
+}
+
+// pred returns the predecessor a linked header names: a segment
+// (snap false) or a snapshot number.
+func (s *segInfo) pred() (n uint64, snap bool, err error) {
+	switch s.hdr.link {
+	case linkSegment, linkSnapshot:
+		if uint64(s.hdr.dist) > s.num || (s.hdr.link == linkSegment && s.hdr.dist == 0) {
+			return 0, false, fmt.Errorf("header links to %s %d before segment %d", map[bool]string{true: "snapshot", false: "segment"}[s.hdr.link == linkSnapshot], s.hdr.dist, s.num)
+		}
+		return s.num - uint64(s.hdr.dist), s.hdr.link == linkSnapshot, nil
+	}
+	return 0, false, nil
+}
+
+func readSegInfo(path string, num uint64) (*segInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("wal: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("wal: %w", err)
+	}
+	s := &segInfo{num: num, size: st.Size()}
+	b := make([]byte, headerSize)
+	n, _ := f.ReadAt(b, 0)
+	s.hdr, s.err = parseFileHeader(b[:n], magicSegment)
+	return s, nil
+}
+
+// recoverDir reads the newest snapshot and the segments after it, proves
+// that they form an unbroken chain (see chain), repairs a torn tail, and
+// lists files a finished compaction left behind.
+func recoverDir(dir string, allow bool, hint string, log *slog.Logger) (*recovery, error) {
+	r := &recovery{dir: dir, allow: allow, hint: hint, log: log}
 	r.rec.index = make(map[netip.Addr]loc)
 	r.blobs = make(recoveredBlobs)
 	df, err := listDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range df.tmps { // an interrupted compaction
+	for _, t := range df.tmps { // an interrupted compaction or manifest update
 		if err := os.Remove(t); err != nil {
 			return nil, fmt.Errorf("wal: %w", err)
 		}
 		r.staleRemoved = append(r.staleRemoved, t)
 	}
+	manPath := filepath.Join(dir, manifestName)
+	m, ok, bad, err := readManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	damaged := bad != nil
+	if damaged {
+		if err := r.corrupt(manPath, -1, "damaged: "+bad.Error()); err != nil {
+			return nil, err
+		}
+	}
+	r.man, r.manOK = m, ok
 	if n := len(df.snapshots); n > 0 {
 		r.snapNum = df.snapshots[n-1]
 		for _, s := range df.snapshots[:n-1] {
 			r.staleRemoved = append(r.staleRemoved, filepath.Join(dir, snapName(s)))
 		}
+	}
+	segs := make(map[uint64]*segInfo)
+	var nums []uint64 // segments from the snapshot on, ascending
+	linked := false
+	for _, s := range df.segments {
+		r.maxSeen = max(r.maxSeen, s)
+		if s < r.snapNum {
+			r.staleRemoved = append(r.staleRemoved, filepath.Join(dir, segName(s)))
+			continue
+		}
+		si, err := readSegInfo(filepath.Join(dir, segName(s)), s)
+		if err != nil {
+			return nil, err
+		}
+		segs[s] = si
+		nums = append(nums, s)
+		linked = linked || (si.err == nil && si.hdr.link != linkNone)
+	}
+	r.legacy = !ok && !damaged && !linked
+	switch {
+	case r.legacy && len(df.segments)+len(df.snapshots) > 0:
+		log.Info("wal: no MANIFEST: a store written by an older leased; trusting the files present once and writing one",
+			"dir", dir, "snapshot", r.snapNum, "segments", len(nums))
+	case !ok && !damaged && !r.legacy:
+		if err := r.corrupt(manPath, -1, "missing, although the segments were written by a leased that keeps one: cannot prove that no newer segment or snapshot was lost"); err != nil {
+			return nil, err
+		}
+	}
+	if ok && m.snap > r.snapNum {
+		newest := "none is present"
+		if r.snapNum > 0 {
+			newest = "the newest present is " + snapName(r.snapNum)
+		}
+		if err := r.corrupt(filepath.Join(dir, snapName(m.snap)), -1, fmt.Sprintf("missing: MANIFEST records snapshot %d as the newest written; %s", m.snap, newest)); err != nil {
+			return nil, err
+		}
+	}
+	// Segments created just before a crash and never written to: a
+	// segment the manifest does not name never received a commit (the
+	// manifest names a segment before anything is appended to it).
+	for len(nums) > 0 {
+		top := segs[nums[len(nums)-1]]
+		path := filepath.Join(dir, segName(top.num))
+		neverUsed := false
+		switch {
+		case r.legacy:
+			neverUsed = top.size < headerSize // the rule before manifests
+		case ok:
+			neverUsed = top.num > m.last && top.size <= headerSize
+		}
+		if !neverUsed {
+			break
+		}
+		log.Info("wal: removing a segment created just before a crash and never written to", "file", path, "bytes", top.size)
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("wal: %w", err)
+		}
+		if err := syncDir(dir); err != nil {
+			return nil, err
+		}
+		delete(segs, top.num)
+		nums = nums[:len(nums)-1]
+	}
+	var top uint64
+	if len(nums) > 0 {
+		top = nums[len(nums)-1]
+	}
+	if ok && m.last >= max(r.snapNum, 1) && m.last > top {
+		newest := "none is present"
+		if top > 0 {
+			newest = "the newest present is " + segName(top)
+		}
+		if err := r.corrupt(filepath.Join(dir, segName(m.last)), -1, fmt.Sprintf("missing: MANIFEST records segment %d as created (its header was durable before any lease was written to it); %s", m.last, newest)); err != nil {
+			return nil, err
+		}
+	}
+	chain, err := r.chain(segs, nums, top)
+	if err != nil {
+		return nil, err
+	}
+	if r.snapNum != 0 {
 		if err := r.readSnapshot(filepath.Join(dir, snapName(r.snapNum))); err != nil {
 			return nil, err
 		}
 	}
-	var replay []uint64
-	for _, s := range df.segments {
-		r.lastSeg = max(r.lastSeg, s)
-		if s < r.snapNum {
-			r.staleRemoved = append(r.staleRemoved, filepath.Join(dir, segName(s)))
-		} else {
-			replay = append(replay, s)
-		}
-	}
-	if err := r.readSegments(replay); err != nil {
+	if err := r.readSegments(segs, chain); err != nil {
 		return nil, err
+	}
+	r.nextSeg = max(r.snapNum, r.maxSeen+1)
+	if ok {
+		r.nextSeg = max(r.nextSeg, m.last+1)
 	}
 	for a, l := range r.rec.index {
 		if l.dead {
@@ -225,6 +378,139 @@ func recoverDir(dir string, allow bool, log *slog.Logger) (*recovery, error) {
 		}
 	}
 	return r, nil
+}
+
+// chain walks back from the newest segment, top, along the predecessors
+// the segment headers name, to the newest snapshot (the segment with its
+// number), to the first segment of an empty store, or, for version 1
+// segments, to the lowest present. It returns the segments to replay,
+// oldest first. A missing predecessor is a gap: recovery refuses unless
+// allowed, and then goes on with the next lower segment present. Segments
+// off the chain hold nothing (a creation that failed); they are removed.
+func (r *recovery) chain(segs map[uint64]*segInfo, nums []uint64, top uint64) ([]uint64, error) {
+	path := func(n uint64) string { return filepath.Join(r.dir, segName(n)) }
+	below := func(n uint64) uint64 { // the next lower segment present
+		i := sort.Search(len(nums), func(i int) bool { return nums[i] >= n })
+		if i == 0 {
+			return 0
+		}
+		return nums[i-1]
+	}
+	var chain []uint64
+	for cur := top; cur != 0; {
+		s := segs[cur]
+		if s.err != nil {
+			reason := s.err.Error()
+			if r.manOK && cur <= r.man.last {
+				reason += fmt.Sprintf("; MANIFEST records this segment as created, so its header was durable: the file was truncated or overwritten (%d bytes) and its leases are lost", s.size)
+			}
+			if err := r.corrupt(path(cur), 0, reason); err != nil {
+				return nil, err
+			}
+			cur = below(cur)
+			continue
+		}
+		chain = append(chain, cur)
+		if r.snapNum != 0 && cur == r.snapNum {
+			r.first = cur
+			break
+		}
+		p, _, err := s.pred()
+		if err != nil {
+			if err := r.corrupt(path(cur), 0, err.Error()); err != nil {
+				return nil, err
+			}
+			cur = below(cur)
+			continue
+		}
+		var gapPath, reason string
+		switch s.hdr.link {
+		case linkSegment:
+			switch {
+			case p < r.snapNum:
+				gapPath, reason = path(r.snapNum), fmt.Sprintf("missing: %s continues into it, and %s continues from segment %d before it", snapName(r.snapNum), segName(cur), p)
+			case segs[p] == nil:
+				gapPath, reason = path(p), fmt.Sprintf("missing: %s continues from it", segName(cur))
+				if r.snapNum == 0 {
+					reason += " and no snapshot covers it"
+				}
+			default:
+				cur = p
+				continue
+			}
+		case linkSnapshot:
+			if p == r.snapNum {
+				r.first = cur
+				return reverse(chain), r.offChain(segs, nums, chain)
+			}
+			gapPath, reason = filepath.Join(r.dir, snapName(p)), fmt.Sprintf("missing: %s continues from it", segName(cur))
+		case linkEmpty:
+			if r.snapNum == 0 {
+				r.first = cur
+				return reverse(chain), r.offChain(segs, nums, chain)
+			}
+			gapPath, reason = path(cur), fmt.Sprintf("starts an empty store, but %s is older: the files come from different stores", snapName(r.snapNum))
+		default: // version 1: the segment numbered one less, if any
+			switch {
+			case segs[cur-1] != nil:
+				cur--
+				continue
+			case r.snapNum != 0:
+				gapPath, reason = path(cur-1), fmt.Sprintf("missing: segments %d to %d must follow %s", r.snapNum, cur, snapName(r.snapNum))
+			case r.manOK && r.man.first != 0 && cur > r.man.first:
+				gapPath, reason = path(cur-1), fmt.Sprintf("missing: MANIFEST records the log as starting at %s", segName(r.man.first))
+			default: // the oldest segment present starts the log
+				r.first = cur
+				return reverse(chain), r.offChain(segs, nums, chain)
+			}
+		}
+		if err := r.corrupt(gapPath, -1, reason); err != nil {
+			return nil, err
+		}
+		cur = below(cur)
+	}
+	if len(chain) > 0 && r.first == 0 {
+		r.first = chain[len(chain)-1]
+	}
+	return reverse(chain), r.offChain(segs, nums, chain)
+}
+
+// offChain removes the segments that are not on the chain and hold no
+// records: left by a segment creation that failed. One holding records is
+// corruption (a file from elsewhere).
+func (r *recovery) offChain(segs map[uint64]*segInfo, nums, chain []uint64) error {
+	on := make(map[uint64]bool, len(chain))
+	for _, n := range chain {
+		on[n] = true
+	}
+	removed := false
+	for _, n := range nums {
+		s := segs[n]
+		if on[n] || (s.err != nil && r.allow) {
+			continue
+		}
+		path := filepath.Join(r.dir, segName(n))
+		if s.size > headerSize {
+			if err := r.corrupt(path, -1, "holds records but is not part of the log: no later segment continues from it"); err != nil {
+				return err
+			}
+			continue
+		}
+		r.log.Info("wal: removing an empty segment left by a failed segment creation", "file", path)
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("wal: %w", err)
+		}
+		removed = true
+	}
+	if removed {
+		return syncDir(r.dir)
+	}
+	return nil
+}
+
+func reverse(s []uint64) []uint64 {
+	slices.Reverse(s)
+	return s
 }
 
 func (r *recovery) readSnapshot(path string) error {
@@ -283,39 +569,21 @@ func (r *recovery) readSnapshot(path string) error {
 	return nil
 }
 
-func (r *recovery) readSegments(nums []uint64) error {
-	// Segment N+1's header records how much of segment N was durable when
-	// N+1 was created; read them all first.
-	prev := make([]uint64, len(nums))
-	for i, n := range nums {
-		prev[i] = prevUnknown
-		b := make([]byte, headerSize)
-		f, err := os.Open(filepath.Join(r.dir, segName(n)))
-		if err != nil {
-			return fmt.Errorf("wal: %w", err)
-		}
-		if _, err := f.ReadAt(b, 0); err == nil {
-			if p, err := parseHeader(b, magicSegment); err == nil {
-				prev[i] = p
-			}
-		}
-		f.Close()
-	}
-	if len(nums) > 0 && r.snapNum != 0 && nums[0] != r.snapNum {
-		if err := r.corrupt(filepath.Join(r.dir, segName(r.snapNum)), 0, "segment missing after snapshot"); err != nil {
-			return err
-		}
-	}
-	for i, n := range nums {
-		if i > 0 && nums[i-1]+1 != n {
-			if err := r.corrupt(filepath.Join(r.dir, segName(nums[i-1]+1)), 0, "segment missing"); err != nil {
-				return err
-			}
-		}
-		last := i == len(nums)-1
+// readSegments replays the chain, oldest first. A segment's successor
+// records in its header how much of it was durable when the successor was
+// created; bytes after that belong to a failed batch.
+func (r *recovery) readSegments(segs map[uint64]*segInfo, chain []uint64) error {
+	for i, n := range chain {
+		last := i == len(chain)-1
 		limit := int64(-1)
-		if !last && nums[i+1] == n+1 && prev[i+1] != prevUnknown {
-			limit = int64(prev[i+1])
+		if !last {
+			next := segs[chain[i+1]]
+			p, isSnap, err := next.pred()
+			follows := err == nil && !isSnap && p == n && next.hdr.link == linkSegment ||
+				next.hdr.link == linkNone && next.num == n+1
+			if follows && next.hdr.prev != prevUnknown {
+				limit = int64(next.hdr.prev)
+			}
 		}
 		if err := r.readSegment(n, last, limit); err != nil {
 			return err
@@ -340,16 +608,7 @@ func (r *recovery) readSegment(num uint64, last bool, limit int64) error {
 	}()
 	size := int64(len(data))
 	if _, err := parseHeader(data, magicSegment); err != nil {
-		if last && size < headerSize {
-			// Created but its header never became durable: nothing in it
-			// was ever acknowledged.
-			r.log.Warn("wal: removing segment with torn header", "file", path, "bytes_dropped", size)
-			if err := os.Remove(path); err != nil {
-				return fmt.Errorf("wal: %w", err)
-			}
-			return syncDir(r.dir)
-		}
-		return r.corrupt(path, 0, err.Error())
+		return r.corrupt(path, 0, err.Error()+" (changed during recovery)")
 	}
 	if limit >= 0 {
 		switch {

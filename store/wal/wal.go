@@ -46,10 +46,21 @@ type Options struct {
 	Logger *slog.Logger
 	// SyncMode defaults to SyncData. NoSync is unsafe (benchmarks only).
 	SyncMode SyncMode
-	// AllowCorruptMiddle makes Open skip damaged records that are not a
-	// torn tail (logging each loudly) instead of failing. Records in the
-	// damaged range are lost. Off by default: the operator decides.
+	// AllowDataLoss makes Open accept damage that is not a torn tail (a
+	// damaged record, snapshot or header) and files missing from the
+	// chain snapshot → first segment → … → last segment, logging each
+	// loudly, instead of failing. Records in what was damaged or missing
+	// are lost. Open then writes a snapshot of what it recovered and sets
+	// the old files aside (renamed *.lost), so the next Open needs no
+	// override. Off by default: the operator decides.
+	AllowDataLoss bool
+	// AllowCorruptMiddle is the former name of AllowDataLoss (either
+	// enables it). Deprecated: use AllowDataLoss.
 	AllowCorruptMiddle bool
+	// OverrideHint ends the text of a *CorruptError: how the operator
+	// restores or overrides (leased names its config key and file). Empty:
+	// DefaultOverrideHint.
+	OverrideHint string
 	// MaxBatch caps the bytes one write(2) carries (default 4 MiB). A
 	// single Commit larger than this is still written in one piece.
 	MaxBatch int
@@ -94,6 +105,13 @@ type WAL struct {
 	poisoned error // a write or sync failed on seg: never use it again
 	wbuf     []byte
 
+	nextSeg uint64 // number of the next segment created; guarded by wmu
+
+	// manMu serialises manifest updates; man is the manifest last
+	// renamed into place.
+	manMu sync.Mutex
+	man   manifest
+
 	compactMu sync.Mutex // one Compact at a time; Close waits for it
 	loadMu    sync.Mutex
 	rec       *recovered     // until Load or Compact
@@ -123,8 +141,9 @@ type request struct {
 // Open opens (creating if needed) the store in dir and recovers its state:
 // the newest snapshot, then every later segment, the highest Seq of each
 // address winning. A torn tail of the last segment is truncated. Other
-// damage fails Open with a *CorruptError naming file and offset, unless
-// opts.AllowCorruptMiddle. The recovered records are yielded by Load.
+// damage, and a file missing from the chain the segment headers and the
+// manifest describe, fails Open with a *CorruptError naming the file,
+// unless opts.AllowDataLoss. The recovered records are yielded by Load.
 func Open(dir string, opts Options) (*WAL, error) {
 	w := &WAL{
 		dir:  dir,
@@ -170,12 +189,21 @@ func Open(dir string, opts Options) (*WAL, error) {
 }
 
 func (w *WAL) open() error {
-	r, err := recoverDir(w.dir, w.opts.AllowCorruptMiddle, w.log)
+	allow := w.opts.AllowDataLoss || w.opts.AllowCorruptMiddle
+	r, err := recoverDir(w.dir, allow, w.opts.OverrideHint, w.log)
 	if err != nil {
 		return err
 	}
+	if len(r.lost) > 0 {
+		if err := w.rebase(r); err != nil {
+			return err
+		}
+		if r, err = recoverDir(w.dir, false, w.opts.OverrideHint, w.log); err != nil {
+			return fmt.Errorf("wal: reopening after setting the damaged files aside: %w", err)
+		}
+	}
 	for _, p := range r.staleRemoved {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := w.fs.remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("wal: %w", err)
 		}
 	}
@@ -184,6 +212,19 @@ func (w *WAL) open() error {
 			return err
 		}
 	}
+	w.nextSeg = r.nextSeg
+	// The manifest describes what recovery proved (a store from an older
+	// leased gets its first one here), before any segment is created.
+	m := manifest{snap: r.snapNum, first: r.first}
+	if r.tailSeg {
+		m.last = r.tailNum
+	} else if m.first == 0 {
+		m.first = max(r.snapNum, w.nextSeg)
+	}
+	if _, err := writeManifest(w.fs, w.dir, m); err != nil {
+		return err
+	}
+	w.man = m
 	if r.tailSeg {
 		f, err := w.fs.openAppend(filepath.Join(w.dir, segName(r.tailNum)))
 		if err != nil {
@@ -191,8 +232,11 @@ func (w *WAL) open() error {
 		}
 		w.seg, w.segNum, w.segOff = f, r.tailNum, r.tailValid
 	} else {
-		n := max(r.snapNum, r.lastSeg+1)
-		if err := w.createSegment(n, prevUnknown); err != nil {
+		l := linkEmpty
+		if r.snapNum != 0 {
+			l = linkSnapshot
+		}
+		if err := w.createSegment(l, r.snapNum, prevUnknown); err != nil {
 			return err
 		}
 	}
@@ -207,29 +251,114 @@ func (w *WAL) open() error {
 	return nil
 }
 
-// createSegment creates segment n, makes its header and directory entry
-// durable, and makes it the one appended to. prev is the durable length of
-// the segment it replaces. The caller holds wmu (or is Open).
-func (w *WAL) createSegment(n uint64, prev uint64) error {
+// rebase follows a recovery that accepted data loss: it writes what was
+// recovered as a new snapshot, renames every older segment and snapshot to
+// *.lost (kept for the operator, never read again) and starts a manifest
+// at the new snapshot, so the next Open proves an unbroken chain again. A
+// crash in the middle leaves the new snapshot as the newest, and the next
+// Open removes the older files as stale.
+func (w *WAL) rebase(r *recovery) error {
+	n := max(r.nextSeg, r.snapNum+1)
+	var all []lease.Lease
+	if err := r.rec.load(func(l lease.Lease) error { all = append(all, l); return nil }); err != nil {
+		return fmt.Errorf("wal: reading what recovery kept: %w", err)
+	}
+	ents := make([]blobEnt, 0, len(r.blobs))
+	for _, b := range r.blobs {
+		ents = append(ents, b)
+	}
+	slices.SortFunc(ents, func(a, b blobEnt) int { return cmp.Compare(a.pos, b.pos) })
+	blobs := func(yield func(store.Blob) bool) {
+		for _, b := range ents {
+			if !yield(store.Blob{Kind: b.kind, Key: []byte(b.key), Value: b.value}) {
+				return
+			}
+		}
+	}
+	count, err := w.writeSnapshot(n, slices.Values(all), blobs)
+	if err != nil {
+		return fmt.Errorf("wal: writing the recovered state after accepting data loss: %w", err)
+	}
+	df, err := listDir(w.dir)
+	if err != nil {
+		return err
+	}
+	var aside []string
+	for _, path := range append(names(df.segments, segName), names(df.snapshots, snapName)...) {
+		if filepath.Base(path) == snapName(n) {
+			continue
+		}
+		path = filepath.Join(w.dir, path)
+		if err := w.fs.rename(path, path+lostSuffix); err != nil {
+			return fmt.Errorf("wal: setting aside %s: %w", path, err)
+		}
+		aside = append(aside, filepath.Base(path)+lostSuffix)
+	}
+	if _, err := writeManifest(w.fs, w.dir, manifest{snap: n, first: n}); err != nil {
+		return err
+	}
+	w.log.Error("wal: STARTED WITHOUT LOST DATA (store.allow_data_loss is set): what was recovered is now snapshot "+fmt.Sprint(n)+
+		"; the older files are kept as *.lost; remove store.allow_data_loss from the configuration",
+		"dir", w.dir, "snapshot", n, "records", count, "lost", r.lost, "set_aside", aside)
+	return nil
+}
+
+func names(nums []uint64, name func(uint64) string) []string {
+	out := make([]string, len(nums))
+	for i, n := range nums {
+		out[i] = name(n)
+	}
+	return out
+}
+
+// createSegment creates the next segment, continuing from l (from: the
+// segment or snapshot number), makes its header and directory entry
+// durable, records it in the manifest, and makes it the one appended to.
+// prev is the durable length of the segment it replaces. A number is never
+// reused, even when creation fails: a later segment links past an
+// abandoned one, which recovery removes. The caller holds wmu (or is Open).
+func (w *WAL) createSegment(l link, from uint64, prev uint64) error {
+	n := w.nextSeg
+	w.nextSeg++
+	var dist uint32
+	if l == linkSegment || l == linkSnapshot {
+		if from > n || n-from > 1<<31 {
+			return fmt.Errorf("wal: create segment %d: cannot link to %d", n, from)
+		}
+		dist = uint32(n - from)
+	}
 	path := filepath.Join(w.dir, segName(n))
 	f, err := w.fs.create(path)
 	if err != nil {
 		return fmt.Errorf("wal: create segment: %w", err)
 	}
-	hdr := appendHeader(nil, magicSegment, prev)
+	hdr := appendLinkedHeader(nil, magicSegment, prev, l, dist)
 	if _, err = f.Write(hdr); err == nil {
 		err = f.Sync()
 	}
 	if err == nil {
 		err = w.fs.syncDir(w.dir)
 	}
-	if err != nil {
+	renamed := false
+	if err == nil {
+		// Only now may the manifest name it: its header is durable.
+		w.manMu.Lock()
+		m := w.man
+		m.last = n
+		if renamed, err = writeManifest(w.fs, w.dir, m); renamed {
+			w.man = m
+		}
+		w.manMu.Unlock()
+	}
+	if err != nil && !renamed {
 		f.Close()
-		// Never appended to or acknowledged: remove it so a retry can use
-		// the same number. Best effort; recovery tolerates a torn header.
-		os.Remove(path)
+		// Never appended to or acknowledged, and not in the manifest.
+		// Best effort; recovery removes an empty segment off the chain.
+		w.fs.remove(path)
 		return fmt.Errorf("wal: create segment %s: %w", path, err)
 	}
+	// The manifest may name it: from here on it must be the segment
+	// appended to, even if the manifest's directory sync failed.
 	if w.seg != nil {
 		if cerr := w.seg.Close(); cerr != nil {
 			w.log.Warn("wal: closing old segment", "segment", w.segNum, "err", cerr)
@@ -237,6 +366,9 @@ func (w *WAL) createSegment(n uint64, prev uint64) error {
 	}
 	w.seg, w.segNum, w.segOff, w.poisoned = f, n, headerSize, nil
 	w.segNumPub.Store(n)
+	if err != nil {
+		return fmt.Errorf("wal: segment %s created: %w", path, err)
+	}
 	return nil
 }
 
@@ -380,7 +512,7 @@ func (w *WAL) writeBatch(batch []*request) error {
 		// fsyncgate: after a failed write or sync the kernel may have
 		// dropped our dirty pages and a later sync on the same file can
 		// report success for data that is gone. Never reuse that file.
-		if err := w.createSegment(w.segNum+1, uint64(w.segOff)); err != nil {
+		if err := w.createSegment(linkSegment, w.segNum, uint64(w.segOff)); err != nil {
 			w.failures.Add(1)
 			return fmt.Errorf("%w (segment poisoned by: %v)", err, w.poisoned)
 		}
@@ -443,8 +575,8 @@ func (w *WAL) Compact(all iter.Seq[lease.Lease], blobs iter.Seq[store.Blob]) err
 		return ErrClosed
 	}
 	w.wmu.Lock()
-	n := w.segNum + 1
-	err := w.createSegment(n, uint64(w.segOff))
+	err := w.createSegment(linkSegment, w.segNum, uint64(w.segOff))
+	n := w.segNum
 	var bytesBefore, recsBefore int64
 	if err == nil {
 		bytesBefore, recsBefore = w.bytesSince.Swap(headerSize), w.recsSince.Swap(0)
@@ -461,7 +593,19 @@ func (w *WAL) Compact(all iter.Seq[lease.Lease], blobs iter.Seq[store.Blob]) err
 		return err
 	}
 	w.snapNum.Store(n)
-	// snap-N.db is durable: everything before segment N is redundant.
+	// snap-N.db is durable: record it, then everything before segment N
+	// is redundant.
+	w.manMu.Lock()
+	m := w.man
+	m.snap, m.first = n, n
+	renamed, err := writeManifest(w.fs, w.dir, m)
+	if renamed {
+		w.man = m
+	}
+	w.manMu.Unlock()
+	if err != nil {
+		return fmt.Errorf("wal: compact: snapshot %d written, older files kept: %w", n, err)
+	}
 	df, err := listDir(w.dir)
 	if err != nil {
 		return err
@@ -469,7 +613,7 @@ func (w *WAL) Compact(all iter.Seq[lease.Lease], blobs iter.Seq[store.Blob]) err
 	removed := 0
 	for _, s := range df.snapshots {
 		if s < n {
-			if err := os.Remove(filepath.Join(w.dir, snapName(s))); err != nil {
+			if err := w.fs.remove(filepath.Join(w.dir, snapName(s))); err != nil {
 				return fmt.Errorf("wal: compact: %w", err)
 			}
 			removed++
@@ -477,7 +621,7 @@ func (w *WAL) Compact(all iter.Seq[lease.Lease], blobs iter.Seq[store.Blob]) err
 	}
 	for _, s := range df.segments {
 		if s < n {
-			if err := os.Remove(filepath.Join(w.dir, segName(s))); err != nil {
+			if err := w.fs.remove(filepath.Join(w.dir, segName(s))); err != nil {
 				return fmt.Errorf("wal: compact: %w", err)
 			}
 			removed++
@@ -547,7 +691,7 @@ func (w *WAL) writeSnapshot(n uint64, all iter.Seq[lease.Lease], blobs iter.Seq[
 		return 0, fmt.Errorf("wal: snapshot: %w", err)
 	}
 	final := filepath.Join(w.dir, snapName(n))
-	if err = os.Rename(tmp, final); err != nil {
+	if err = w.fs.rename(tmp, final); err != nil {
 		return 0, fmt.Errorf("wal: snapshot: %w", err)
 	}
 	if err = w.fs.syncDir(w.dir); err != nil {
