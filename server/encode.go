@@ -117,8 +117,9 @@ func seconds(d time.Duration) uint32 {
 }
 
 // encodeReply writes the reply r to the client request with header req
-// into dst. relayInfo is the request's option 82, echoed verbatim.
-func encodeReply(w *dhcpv4.Writer, dst []byte, req *dhcpv4.Header, r *lease.Reply, serverID netip.Addr, relayInfo []byte, po *poolOptions) ([]byte, error) {
+// into dst. relayInfo is the request's option 82 and clientID its option
+// 61 (nil when absent), both echoed verbatim.
+func encodeReply(w *dhcpv4.Writer, dst []byte, req *dhcpv4.Header, r *lease.Reply, serverID netip.Addr, relayInfo, clientID []byte, po *poolOptions) ([]byte, error) {
 	h := dhcpv4.Header{
 		Op:     dhcpv4.BootReply,
 		HType:  req.HType,
@@ -148,6 +149,12 @@ func encodeReply(w *dhcpv4.Writer, dst []byte, req *dhcpv4.Header, r *lease.Repl
 	w.Header(&h)
 	w.OptionByte(dhcpv4.OptMessageType, byte(r.Type))
 	w.OptionAddr(dhcpv4.OptServerID, serverID)
+	if len(clientID) > 0 {
+		// RFC 6842 §3: a server MUST return the client identifier the
+		// client sent, in DHCPOFFER, DHCPACK and DHCPNAK (and so in the
+		// ACK of an INFORM too).
+		w.Option(dhcpv4.OptClientID, clientID)
+	}
 	// RFC 2131 table 3: a NAK carries only 53, 54, 56 (and 61, 82).
 	if r.Type != dhcpv4.Nak {
 		// RFC 2131 §4.3.5: the ACK of an INFORM MUST NOT carry a lease time;

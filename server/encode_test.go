@@ -56,7 +56,7 @@ func TestEncodeAckOptionsInOrder(t *testing.T) {
 	r := lease.Reply{Type: dhcpv4.Ack, YIAddr: netip.MustParseAddr("192.0.2.10"), LeaseTime: time.Hour, T1: 30 * time.Minute, T2: 3150 * time.Second}
 	sid := netip.MustParseAddr("192.0.2.1")
 	var w dhcpv4.Writer
-	b, err := encodeReply(&w, make([]byte, 0, 1500), &req, &r, sid, []byte{1, 1, 'x'}, po)
+	b, err := encodeReply(&w, make([]byte, 0, 1500), &req, &r, sid, []byte{1, 1, 'x'}, nil, po)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestEncodeInformAckHasNoLeaseTime(t *testing.T) {
 	req := dhcpv4.Header{HType: 1, HLen: 6, CIAddr: netip.MustParseAddr("192.0.2.77")}
 	r := lease.Reply{Type: dhcpv4.Ack} // INFORM: no yiaddr, no times
 	var w dhcpv4.Writer
-	b, err := encodeReply(&w, make([]byte, 0, 1500), &req, &r, netip.MustParseAddr("192.0.2.1"), nil, po)
+	b, err := encodeReply(&w, make([]byte, 0, 1500), &req, &r, netip.MustParseAddr("192.0.2.1"), nil, nil, po)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestEncodeNak(t *testing.T) {
 	r := lease.Reply{Type: dhcpv4.Nak, YIAddr: netip.MustParseAddr("192.0.2.77"), LeaseTime: time.Hour, Message: "wrong network"}
 	var w dhcpv4.Writer
 	// Even with a pool and times, a NAK carries only 53, 54, 56, 82.
-	b, err := encodeReply(&w, make([]byte, 0, 1500), &req, &r, netip.MustParseAddr("192.0.2.1"), []byte{1, 1, 'x'}, po)
+	b, err := encodeReply(&w, make([]byte, 0, 1500), &req, &r, netip.MustParseAddr("192.0.2.1"), []byte{1, 1, 'x'}, nil, po)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,9 +172,10 @@ func TestEncodeReplyAllocs(t *testing.T) {
 	var w dhcpv4.Writer
 	buf := make([]byte, 0, 1500)
 	relay := []byte{1, 1, 'x'}
+	cid := []byte{1, 2, 1, 2, 3, 4, 5}
 	sid := netip.MustParseAddr("192.0.2.1")
 	if n := testing.AllocsPerRun(200, func() {
-		_, _ = encodeReply(&w, buf, &req, &r, sid, relay, po)
+		_, _ = encodeReply(&w, buf, &req, &r, sid, relay, cid, po)
 	}); n != 0 {
 		t.Fatalf("encodeReply allocates %v times", n)
 	}

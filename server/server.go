@@ -755,7 +755,7 @@ func (s *Server) finish(sd *sender, p *inPacket, d *lease.Decision) {
 	if !sid.IsValid() {
 		sid = p.req.ServerAddr
 	}
-	out, err := encodeReply(&sd.w, sd.out[:0], &p.msg.Header, r, sid, p.req.RelayInfo, s.poolOptions(r.Pool))
+	out, err := encodeReply(&sd.w, sd.out[:0], &p.msg.Header, r, sid, p.req.RelayInfo, p.req.ClientID, s.poolOptions(r.Pool))
 	if err != nil {
 		s.m.drop(dropEncode)
 		s.log.Error("encode reply", "type", r.Type, "err", err)
