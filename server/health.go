@@ -36,6 +36,7 @@ const (
 	reasonListenerDown     = "listener_down"           // failing: a socket reader stopped with an error
 	reasonListenerErrors   = "listener_errors"         // degraded: a socket read failed within the window
 	reasonReloadFailed     = "reload_failed"           // degraded: the last reload failed; the running config is not the file
+	reasonRestartNeeded    = "restart_needed"          // degraded: the file changes settings that only a restart applies
 )
 
 // healthReasons lists every reason code with its severity, in the order
@@ -49,6 +50,7 @@ var healthReasons = []struct{ code, severity string }{
 	{reasonCompactionFailed, healthDegraded},
 	{reasonListenerErrors, healthDegraded},
 	{reasonReloadFailed, healthDegraded},
+	{reasonRestartNeeded, healthDegraded},
 }
 
 // fault is one observed problem: when it began, when it was last seen
@@ -85,6 +87,7 @@ type healthState struct {
 	listenerDown    map[string]fault // by family ("dhcpv4", "dhcpv6")
 	readErrors      map[string]fault // by family; reported while last is within the window
 	reload          fault            // zero once a reload succeeds
+	restart         fault            // settings a reload could not apply; zero when none
 }
 
 // commitResult records the outcome of one store commit (leases or blobs).
@@ -175,6 +178,27 @@ func (s *Server) ReloadResult(what string, err error) {
 	h.reload.note(now, fmt.Errorf("reload of %s failed, still running the previous configuration: %w", what, err))
 }
 
+// RestartNeeded records, after a reload, the settings of the file that
+// only a restart applies (interfaces, ports, data_dir, ...), for Health:
+// reason restart_needed (status degraded) while there are any. An empty
+// list clears it. what names the file.
+func (s *Server) RestartNeeded(what string, settings []string) {
+	h := &s.health
+	now := s.now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(settings) == 0 {
+		h.restart = fault{}
+		return
+	}
+	since := h.restart.since
+	h.restart = fault{}
+	h.restart.note(now, fmt.Errorf("%s changes %s, which only a restart applies; still running the previous ones", what, strings.Join(settings, ", ")))
+	if !since.IsZero() {
+		h.restart.since = since
+	}
+}
+
 func (s *Server) healthWindow() time.Duration {
 	if s.opts.HealthWindow > 0 {
 		return s.opts.HealthWindow
@@ -223,6 +247,9 @@ func (s *Server) healthStatus() (string, []api.HealthReason) {
 	}
 	if f := h.reload; !f.since.IsZero() {
 		add(reasonReloadFailed, f.since, "%s (at %s)", f.err, stamp(f.last))
+	}
+	if f := h.restart; !f.since.IsZero() {
+		add(reasonRestartNeeded, f.since, "%s (reloaded at %s)", f.err, stamp(f.last))
 	}
 	h.mu.Unlock()
 

@@ -214,4 +214,13 @@ func TestHealthReload(t *testing.T) {
 	}
 	s.ReloadResult("/etc/leased/leased.yaml", nil)
 	checkHealth(t, s, "ok")
+
+	s.RestartNeeded("/etc/leased/leased.yaml", []string{"dhcpv4.interfaces/port", "data_dir/control/store"})
+	h = checkHealth(t, s, "degraded", reasonRestartNeeded)
+	if len(h.Reasons) == 1 && !strings.Contains(h.Reasons[0].Message,
+		"/etc/leased/leased.yaml changes dhcpv4.interfaces/port, data_dir/control/store, which only a restart applies") {
+		t.Errorf("reason %+v", h.Reasons[0])
+	}
+	s.RestartNeeded("/etc/leased/leased.yaml", nil)
+	checkHealth(t, s, "ok")
 }

@@ -237,4 +237,3 @@ func TestHealthStatuses(t *testing.T) {
 		})
 	}
 }
-

@@ -63,5 +63,23 @@ func TestReloadFailureHealth(t *testing.T) {
 
 	writeConfig(t, dir, validConfig(dir, "first"))
 	sigs <- syscall.SIGHUP
-	waitHealth("ok again", func(code int, h map[string]any) bool { return code == 200 && h["status"] == "ok" && h["reasons"] == nil })
+	waitHealth("ok again", func(code int, h map[string]any) bool {
+		return code == 200 && h["status"] == "ok" && h["reasons"] == nil
+	})
+
+	// A file whose interfaces differ: pools reload, the interfaces wait
+	// for a restart, and health says so until the file matches again.
+	writeConfig(t, dir, strings.Replace(validConfig(dir, "first"), "interfaces: [lo]", "interfaces: [lo, lo2]", 1))
+	sigs <- syscall.SIGHUP
+	_, h = waitHealth("restart_needed", func(_ int, h map[string]any) bool { return h["status"] == "degraded" })
+	rs, _ = h["reasons"].([]any)
+	if len(rs) != 1 || rs[0].(map[string]any)["code"] != "restart_needed" ||
+		!strings.Contains(fmt.Sprint(rs[0].(map[string]any)["message"]), path+" changes dhcpv4.interfaces/port, which only a restart applies") {
+		t.Errorf("reasons %v", h["reasons"])
+	}
+	writeConfig(t, dir, validConfig(dir, "first"))
+	sigs <- syscall.SIGHUP
+	waitHealth("ok after reverting", func(code int, h map[string]any) bool {
+		return code == 200 && h["status"] == "ok" && h["reasons"] == nil
+	})
 }

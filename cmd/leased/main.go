@@ -374,8 +374,10 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 		srv.ReloadResult(path, oneLine(err))
 		return old
 	}
+	var restart []string // settings only a restart applies (health: restart_needed)
 	if old.HasDHCPv4() != cfg.HasDHCPv4() {
 		log.Warn("reload: adding or removing the dhcpv4 section needs a restart")
+		restart = append(restart, "the dhcpv4 section")
 		cfg.DHCPv4 = old.DHCPv4
 	}
 	srv.SetCampaignConfig(campaignConfig(cfg))
@@ -394,17 +396,21 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 		} else if !slices.Equal(cfg.DHCPv6.Interfaces, old.DHCPv6.Interfaces) || cfg.DHCPv6.Port != old.DHCPv6.Port {
 			log.Warn("reload: dhcpv6 interface or port changes need a restart; still serving the old ones",
 				"interfaces", old.DHCPv6.Interfaces, "port", old.DHCPv6.Port)
+			restart = append(restart, "dhcpv6.interfaces/port")
 		}
 	case old.HasDHCPv6() != cfg.HasDHCPv6():
 		log.Warn("reload: adding or removing the dhcpv6 section needs a restart")
+		restart = append(restart, "the dhcpv6 section")
 		cfg.DHCPv6 = old.DHCPv6
 	}
 	if !slices.Equal(cfg.DHCPv4.Interfaces, old.DHCPv4.Interfaces) || cfg.DHCPv4.Port != old.DHCPv4.Port {
 		log.Warn("reload: interface or port changes need a restart; still serving the old ones",
 			"interfaces", old.DHCPv4.Interfaces, "port", old.DHCPv4.Port)
+		restart = append(restart, "dhcpv4.interfaces/port")
 	}
 	if cfg.DataDir != old.DataDir || cfg.Control != old.Control || cfg.Store.FsyncEnabled() != old.Store.FsyncEnabled() {
 		log.Warn("reload: data_dir, control and store changes need a restart")
+		restart = append(restart, "data_dir/control/store")
 	}
 	level.Set(cfg.SlogLevel())
 	for _, w := range cfg.Warnings() {
@@ -412,6 +418,7 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 	}
 	log.Info("reloaded", "pools", len(cfg.DHCPv4.Pools))
 	srv.ReloadResult(path, reloadErr)
+	srv.RestartNeeded(path, restart)
 	// Keep the settings that were not applied, so a later reload compares
 	// against what is actually running.
 	cfg.DHCPv4.Interfaces, cfg.DHCPv4.Port = old.DHCPv4.Interfaces, old.DHCPv4.Port
