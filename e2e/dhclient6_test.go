@@ -42,7 +42,7 @@ func TestDhclient6(t *testing.T) {
 			if !pd && a != addr || pd && p != prefix {
 				e.fatalf("renew gave %v %v, want %v", a, p, want)
 			}
-			srv.waitExpiry6After(want, l.Expires, 5*time.Second)
+			srv.waitExpiry6After(want, l, 5*time.Second)
 
 			c.release()
 			c.waitEvent(10*time.Second, 0, "RELEASE6")

@@ -57,24 +57,22 @@ func TestDhcpcd6(t *testing.T) {
 	}
 
 	// Renew: dhcpcd -N sends Renew to the server that gave the lease.
-	time.Sleep(1100 * time.Millisecond)
 	c.ctl("-N")
 	ev, n = c.waitEvent(10*time.Second, n, "RENEW6")
 	if a, p := checkBound6(e, ev, true, true, dns6); a != addr || p != pd {
 		e.fatalf("renew gave %v %v, want %v %v", a, p, addr, pd)
 	}
-	l = srv.waitExpiry6After(na, l.Expires, 5*time.Second)
-	lp = srv.waitExpiry6After(pd, lp.Expires, 5*time.Second)
+	l = srv.waitExpiry6After(na, l, 5*time.Second)
+	lp = srv.waitExpiry6After(pd, lp, 5*time.Second)
 
 	// Rebind: dhcpcd -n sends Rebind (no server id) to ff02::1:2.
-	time.Sleep(1100 * time.Millisecond)
 	c.ctl("-n")
 	ev, n = c.waitEvent(10*time.Second, n, "REBIND6")
 	if a, p := checkBound6(e, ev, true, true, dns6); a != addr || p != pd {
 		e.fatalf("rebind gave %v %v, want %v %v", a, p, addr, pd)
 	}
-	srv.waitExpiry6After(na, l.Expires, 5*time.Second)
-	srv.waitExpiry6After(pd, lp.Expires, 5*time.Second)
+	srv.waitExpiry6After(na, l, 5*time.Second)
+	srv.waitExpiry6After(pd, lp, 5*time.Second)
 	if lines := logLines(c.log, "REBIND6"); len(lines) == 0 {
 		e.fatalf("dhcpcd log shows no REBIND6 sent")
 	}
@@ -184,23 +182,21 @@ func TestDhcpcd6Reconfigure(t *testing.T) {
 		e.fatalf("lease changed after the forged Reconfigure: %+v, was %+v", x, l)
 	}
 	// Control: the same message signed with the key dhcpcd holds works.
-	time.Sleep(1100 * time.Millisecond)
 	if _, err := conn.WriteToUDPAddrPort(reconfigurePacket(t, serverID, clientID, dhcpv6.Renew, auth.TimeFloor(time.Now()), key), to); err != nil {
 		e.fatalf("send Reconfigure: %v", err)
 	}
 	ev, n = c.waitEvent(10*time.Second, n, "RENEW6")
 	checkBound6(e, ev, true, true, dns6)
-	l = srv.waitExpiry6After(na, l.Expires, 5*time.Second)
+	l = srv.waitExpiry6After(na, l, 5*time.Second)
 
 	// One Reconfigure from leased itself (signed with the key of the
 	// renewal's Reply, from its link-local address): dhcpcd renews.
-	time.Sleep(1100 * time.Millisecond) // leasectl shows expiries to the second
 	if code, out, errs := srv.leasectl("reconfigure", "send", addr.String()); code != 0 || strings.TrimSpace(out) != "Reconfigure sent to "+addr.String() {
 		e.fatalf("leasectl reconfigure send %v: exit %d, stdout %q, stderr %q", addr, code, out, errs)
 	}
 	ev, n = c.waitEvent(5*time.Second, n, "RENEW6")
 	checkBound6(e, ev, true, true, dns6)
-	l = srv.waitExpiry6After(na, l.Expires, 5*time.Second)
+	l = srv.waitExpiry6After(na, l, 5*time.Second)
 
 	// The operator changes the DNS server and reloads.
 	cfg.Pools[0].DNS = []string{newDNS}
@@ -209,7 +205,6 @@ func TestDhcpcd6Reconfigure(t *testing.T) {
 
 	// --wait follows the campaign to its end: exit 0 only when every
 	// selected client (dhcpcd) renewed, rebound or informed.
-	time.Sleep(1100 * time.Millisecond)
 	start := time.Now()
 	code, out, errs := srv.leasectl(reconfigureStartArgs("office6")...)
 	if code != 0 {
@@ -222,7 +217,7 @@ func TestDhcpcd6Reconfigure(t *testing.T) {
 		e.fatalf("%s after Reconfigure gave %v, want %v", ev.Reason, a, addr)
 	}
 	t.Logf("campaign start to hook %s with the new DNS: %v", ev.Reason, took)
-	srv.waitExpiry6After(na, l.Expires, 5*time.Second)
+	srv.waitExpiry6After(na, l, 5*time.Second)
 	e.checkUnique6(srv.Leases6())
 	srv.Stop()
 	t.Logf("dhcpcd -6 hook: %s", c.reasons())

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -33,15 +34,17 @@ func (l *Leased) waitState(addr netip.Addr, state string, d time.Duration) Lease
 	return got
 }
 
-// waitExpiryAfter waits until leasectl shows addr bound with an expiry
-// later than prev.
-func (l *Leased) waitExpiryAfter(addr netip.Addr, prev time.Time, d time.Duration) LeaseJSON {
+// waitExpiryAfter waits until leasectl shows addr bound by a newer record
+// than prev (a higher seq: the renewal was committed) whose expiry is not
+// earlier. Waiting on seq, not on the clock, means no sleep is needed for
+// the expiry to move by a whole second.
+func (l *Leased) waitExpiryAfter(addr netip.Addr, prev LeaseJSON, d time.Duration) LeaseJSON {
 	l.e.t.Helper()
 	var got LeaseJSON
-	l.e.waitFor(d, "leasectl to show "+addr.String()+" bound with expiry after "+prev.Format(time.RFC3339Nano), func() bool {
+	l.e.waitFor(d, fmt.Sprintf("leasectl to show %v bound with seq > %d and expiry >= %s", addr, prev.Seq, prev.Expires.Format(time.RFC3339Nano)), func() bool {
 		x, ok := l.Lease(addr)
 		got = x
-		return ok && x.State == "bound" && x.Expires.After(prev)
+		return ok && x.State == "bound" && x.Seq > prev.Seq && !x.Expires.Before(prev.Expires)
 	})
 	return got
 }
@@ -88,23 +91,21 @@ func TestDhcpcd(t *testing.T) {
 	}
 
 	// Renew: RFC 2131 §4.3.2 RENEWING, unicast REQUEST with ciaddr.
-	time.Sleep(1100 * time.Millisecond) // expiry moves by whole seconds at least
 	c.ctl("-N")
 	ev, n = c.waitEvent(10*time.Second, n, "RENEW")
 	if a := checkBoundVars(e, ev); a != addr {
 		e.fatalf("renew gave %v, want %v", a, addr)
 	}
-	l = srv.waitExpiryAfter(addr, l.Expires, 5*time.Second)
+	l = srv.waitExpiryAfter(addr, l, 5*time.Second)
 
 	// Rebind: dhcpcd -n re-reads its lease and broadcasts a REQUEST
 	// without server id (REBINDING); its hook then says RENEW or REBIND.
-	time.Sleep(1100 * time.Millisecond)
 	c.ctl("-n")
 	ev, n = c.waitEvent(10*time.Second, n, "REBIND", "RENEW")
 	if a := checkBoundVars(e, ev); a != addr {
 		e.fatalf("rebind gave %v, want %v", a, addr)
 	}
-	l = srv.waitExpiryAfter(addr, l.Expires, 5*time.Second)
+	l = srv.waitExpiryAfter(addr, l, 5*time.Second)
 
 	// Restart: the lease file is gone (reconfigure key), DORA again gives
 	// the client its previous address (RFC 2131 §4.3.1).
@@ -112,13 +113,12 @@ func TestDhcpcd(t *testing.T) {
 	if x, _ := srv.Lease(addr); x.State != "bound" {
 		e.fatalf("after dhcpcd stopped without release: %+v, want bound", x)
 	}
-	time.Sleep(1100 * time.Millisecond)
 	c.start()
 	ev, n = c.waitEvent(15*time.Second, n, "REBOOT", "BOUND")
 	if a := checkBoundVars(e, ev); a != addr {
 		e.fatalf("after restart dhcpcd got %v, want its previous %v", a, addr)
 	}
-	l = srv.waitExpiryAfter(addr, l.Expires, 5*time.Second)
+	l = srv.waitExpiryAfter(addr, l, 5*time.Second)
 
 	// Release: dhcpcd -k sends DHCPRELEASE and exits.
 	c.ctl("-k")
@@ -147,7 +147,6 @@ func TestDhcpcdInitReboot(t *testing.T) {
 	l := srv.waitState(addr, "bound", 5*time.Second)
 	c.stop()
 
-	time.Sleep(1100 * time.Millisecond)
 	c.start()
 	ev, _ = c.waitEvent(15*time.Second, n, "REBOOT", "BOUND")
 	if ev.Reason != "REBOOT" {
@@ -156,7 +155,7 @@ func TestDhcpcdInitReboot(t *testing.T) {
 	if a := checkBoundVars(e, ev); a != addr {
 		e.fatalf("INIT-REBOOT gave %v, want the same %v", a, addr)
 	}
-	srv.waitExpiryAfter(addr, l.Expires, 5*time.Second)
+	srv.waitExpiryAfter(addr, l, 5*time.Second)
 	e.checkUnique(srv.Leases())
 	t.Logf("dhcpcd hook: %s", c.reasons())
 }

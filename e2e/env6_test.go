@@ -149,6 +149,7 @@ type Lease6JSON struct {
 	Pool     string     `json:"pool"`
 	State    string     `json:"state"`
 	Expires  time.Time  `json:"expires"`
+	Seq      uint64     `json:"seq"`
 	XID      string     `json:"xid"`
 }
 
@@ -227,15 +228,15 @@ func (l *Leased6) waitState6(p netip.Prefix, state string, d time.Duration) Leas
 	return got
 }
 
-// waitExpiry6After waits until leasectl shows p bound with an expiry later
-// than prev.
-func (l *Leased6) waitExpiry6After(p netip.Prefix, prev time.Time, d time.Duration) Lease6JSON {
+// waitExpiry6After waits until leasectl shows p bound by a newer record
+// than prev (a higher seq) whose expiry is not earlier (see waitExpiryAfter).
+func (l *Leased6) waitExpiry6After(p netip.Prefix, prev Lease6JSON, d time.Duration) Lease6JSON {
 	l.e.t.Helper()
 	var got Lease6JSON
-	l.e.waitFor(d, "leasectl to show "+p.String()+" bound with expiry after "+prev.Format(time.RFC3339Nano), func() bool {
+	l.e.waitFor(d, fmt.Sprintf("leasectl to show %v bound with seq > %d and expiry >= %s", p, prev.Seq, prev.Expires.Format(time.RFC3339Nano)), func() bool {
 		x, ok := l.Lease6(p)
 		got = x
-		return ok && x.State == "bound" && x.Expires.After(prev)
+		return ok && x.State == "bound" && x.Seq > prev.Seq && !x.Expires.Before(prev.Expires)
 	})
 	return got
 }

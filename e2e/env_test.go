@@ -243,6 +243,7 @@ type LeaseJSON struct {
 	Section  int        `json:"section"`
 	State    string     `json:"state"`
 	Expires  time.Time  `json:"expires"`
+	Seq      uint64     `json:"seq"`
 }
 
 func (l *Leased) leasesErr() ([]LeaseJSON, error) {

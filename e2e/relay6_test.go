@@ -58,19 +58,17 @@ func testRelay6(t *testing.T, relay string) {
 		e.fatalf("dibbler-relay did not get a Relay-reply with link fd78::1 and interface-id 5555")
 	}
 
-	time.Sleep(1100 * time.Millisecond)
 	c.ctl("-N")
 	ev, n = c.waitEvent(10*time.Second, n, "RENEW6")
 	if a, p, _ := ev.v6(); a != addr || p != pd {
 		e.fatalf("renew through the relay gave %v %v, want %v %v", a, p, addr, pd)
 	}
-	srv.waitExpiry6After(na, l.Expires, 5*time.Second)
+	srv.waitExpiry6After(na, l, 5*time.Second)
 
 	// A Reconfigure to a relayed client goes as a Relay-reply to the
 	// relay it came through (RFC 8415 §19.3), which passes it down from
 	// its own link-local address (dhcpcd accepts Reconfigure only from
 	// one).
-	time.Sleep(1100 * time.Millisecond)
 	l = srv.waitState6(na, "bound", time.Second)
 	if code, out, errs := srv.leasectl("reconfigure", "send", addr.String()); code != 0 {
 		e.fatalf("leasectl reconfigure send %v: exit %d %s %s", addr, code, out, errs)
@@ -82,7 +80,7 @@ func testRelay6(t *testing.T, relay string) {
 	if len(logLines(c.log, "RECONFIGURE6 from fe80:")) == 0 {
 		e.fatalf("dhcpcd log shows no RECONFIGURE6 from a link-local address")
 	}
-	srv.waitExpiry6After(na, l.Expires, 5*time.Second)
+	srv.waitExpiry6After(na, l, 5*time.Second)
 
 	c.ctl("-k")
 	c.waitEvent(10*time.Second, n, "RELEASE6")
@@ -142,15 +140,13 @@ func TestRelay6TwoHops(t *testing.T) {
 		e.fatalf("the Reply did not come down through both relays")
 	}
 
-	time.Sleep(1100 * time.Millisecond)
 	c.ctl("-N")
 	ev, n = c.waitEvent(10*time.Second, n, "RENEW6")
 	if a, p, _ := ev.v6(); a != addr || p != pd {
 		e.fatalf("renew through two relays gave %v %v, want %v %v", a, p, addr, pd)
 	}
-	l = srv.waitExpiry6After(na, l.Expires, 5*time.Second)
+	l = srv.waitExpiry6After(na, l, 5*time.Second)
 
-	time.Sleep(1100 * time.Millisecond)
 	if code, out, errs := srv.leasectl("reconfigure", "send", addr.String()); code != 0 {
 		e.fatalf("leasectl reconfigure send %v: exit %d %s %s", addr, code, out, errs)
 	}
@@ -158,7 +154,7 @@ func TestRelay6TwoHops(t *testing.T) {
 	if a, _, _ := ev.v6(); a != addr {
 		e.fatalf("renew after a Reconfigure through two relays gave %v, want %v", a, addr)
 	}
-	srv.waitExpiry6After(na, l.Expires, 5*time.Second)
+	srv.waitExpiry6After(na, l, 5*time.Second)
 
 	c.ctl("-k")
 	c.waitEvent(10*time.Second, n, "RELEASE6")
