@@ -86,11 +86,24 @@ type Store struct {
 	// CompactEvery is the number of log records written between snapshots.
 	// Default 100000.
 	CompactEvery int `yaml:"compact_every"`
-	// AllowCorruptMiddle lets recovery skip a damaged record in the middle
-	// of the log (losing it) instead of refusing to start. Default false;
-	// a damaged tail is always truncated.
+	// AllowDataLoss lets leased start when store files are damaged (a bad
+	// record or header that a crash cannot produce) or missing from the
+	// chain newest snapshot → first segment → … → last segment (deleted,
+	// emptied, or left out of a restored backup), losing the leases they
+	// held, instead of refusing to start. Each loss is logged at error
+	// level, what was recovered becomes a new snapshot and the old files
+	// are kept as *.lost, so remove the key again after that one start.
+	// Default false; a torn tail (a write cut short by a crash) is always
+	// truncated without it.
+	AllowDataLoss bool `yaml:"allow_data_loss"`
+	// AllowCorruptMiddle is the former name of allow_data_loss and does the
+	// same. Deprecated: use allow_data_loss (leased warns).
 	AllowCorruptMiddle bool `yaml:"allow_corrupt_middle"`
 }
+
+// DataLossAllowed reports whether store.allow_data_loss (or its deprecated
+// alias store.allow_corrupt_middle) is set.
+func (s Store) DataLossAllowed() bool { return s.AllowDataLoss || s.AllowCorruptMiddle }
 
 // FsyncEnabled reports whether the store must fsync (the default).
 func (s Store) FsyncEnabled() bool { return s.Fsync == nil || *s.Fsync }
@@ -437,7 +450,10 @@ func (c *Config) Warnings() []string {
 		w = append(w, "store.fsync is false: leases are acknowledged before they are on disk; a crash loses leases clients hold (use only for benchmarks)")
 	}
 	if c.Store.AllowCorruptMiddle {
-		w = append(w, "store.allow_corrupt_middle is true: recovery will drop damaged records instead of stopping")
+		w = append(w, "store.allow_corrupt_middle is deprecated: it is now store.allow_data_loss (same effect; it also covers missing store files)")
+	}
+	if c.Store.DataLossAllowed() {
+		w = append(w, "store.allow_data_loss is true: if store files are damaged or missing, leased starts without the leases in them instead of refusing; remove it after this start")
 	}
 	for _, p := range c.DHCPv4.Pools {
 		if p.ForceRenew.Auth == "none" {

@@ -694,8 +694,8 @@ func TestWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := c.Warnings(); len(w) != 3 {
-		t.Errorf("warnings %q, want 3", w)
+	if w := c.Warnings(); len(w) != 4 { // fsync, deprecated key, data loss, http
+		t.Errorf("warnings %q, want 4", w)
 	}
 	c, err = Parse("w.yaml", []byte(doc()))
 	if err != nil {
@@ -703,5 +703,42 @@ func TestWarnings(t *testing.T) {
 	}
 	if w := c.Warnings(); len(w) != 0 {
 		t.Errorf("warnings %q for a default config", w)
+	}
+}
+
+// TestAllowDataLoss: store.allow_data_loss is the override; the former
+// store.allow_corrupt_middle still works, with a deprecation warning, and
+// every warning names the keys as written in the file.
+func TestAllowDataLoss(t *testing.T) {
+	for _, tc := range []struct {
+		store      string
+		allowed    bool
+		deprecated bool
+	}{
+		{"{}", false, false},
+		{"{allow_data_loss: true}", true, false},
+		{"{allow_corrupt_middle: true}", true, true},
+		{"{allow_data_loss: false, allow_corrupt_middle: true}", true, true},
+	} {
+		c, err := Parse("w.yaml", []byte(lines(
+			"store: "+tc.store,
+			"dhcpv4: {interfaces: [eth0], pools: [{name: a, subnet: 10.0.0.0/24}]}",
+		)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Store.DataLossAllowed() != tc.allowed {
+			t.Errorf("store %s: DataLossAllowed = %v", tc.store, !tc.allowed)
+		}
+		w := strings.Join(c.Warnings(), "\n")
+		if got := strings.Contains(w, "store.allow_data_loss is true"); got != tc.allowed {
+			t.Errorf("store %s: warnings %q", tc.store, w)
+		}
+		if got := strings.Contains(w, "store.allow_corrupt_middle is deprecated: it is now store.allow_data_loss"); got != tc.deprecated {
+			t.Errorf("store %s: warnings %q", tc.store, w)
+		}
+		if strings.Contains(w, "Allow") {
+			t.Errorf("store %s: a warning names a Go field: %q", tc.store, w)
+		}
 	}
 }

@@ -207,7 +207,12 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	wopts := wal.Options{Logger: log, AllowCorruptMiddle: cfg.Store.AllowCorruptMiddle}
+	wopts := wal.Options{
+		Logger:        log,
+		AllowDataLoss: cfg.Store.DataLossAllowed(),
+		OverrideHint: fmt.Sprintf("restore every file of %s from one backup, or set store.allow_data_loss: true in %s for one start to accept losing these leases",
+			cfg.DataDir, path),
+	}
 	if !cfg.Store.FsyncEnabled() {
 		wopts.SyncMode = wal.NoSync
 	}
