@@ -165,6 +165,7 @@ func (e *Engine) discover(n int64, req *Request, key []byte) Decision {
 	return Decision{HasReply: true, Reply: Reply{
 		Type: dhcpv4.Offer, YIAddr: l.Addr, ServerID: req.ServerAddr,
 		LeaseTime: lt, T1: t1, T2: t2, Pool: p.cfg, Lease: l, Replay: replay,
+		Hostname: p.hostnameFor(req),
 	}}
 }
 
@@ -473,7 +474,7 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 	d.Reply = Reply{
 		Type: dhcpv4.Ack, YIAddr: l.Addr, ServerID: req.ServerAddr,
 		LeaseTime: lt, T1: t1, T2: t2, Pool: p.cfg, Lease: &l,
-		Replay: sentReplay,
+		Replay: sentReplay, Hostname: p.hostnameFor(req),
 	}
 	if sentReplay != 0 && p.cfg.ForceRenew.Mode == AuthRFC6704 {
 		d.Reply.ReconfKey = l.ReconfKey // a key was issued in this ACK
@@ -550,5 +551,8 @@ func (e *Engine) inform(n int64, req *Request, key []byte) Decision {
 	if p.cfg.ForceRenew.Mode == AuthToken {
 		replay = e.replay.Next(fromNanos(n), e.clientReplay(key))
 	}
-	return Decision{HasReply: true, Reply: Reply{Type: dhcpv4.Ack, ServerID: req.ServerAddr, Pool: p.cfg, Replay: replay}}
+	// The client's reserved name is local configuration too (RFC 2131
+	// §3.4), so it goes in the ACK of an INFORM as well.
+	return Decision{HasReply: true, Reply: Reply{Type: dhcpv4.Ack, ServerID: req.ServerAddr, Pool: p.cfg, Replay: replay,
+		Hostname: p.hostnameFor(req)}}
 }

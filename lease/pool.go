@@ -271,6 +271,15 @@ func (p *pool) reservationFor(req *Request) int {
 	return -1
 }
 
+// hostnameFor is the host name of the client's reservation in p (option
+// 12 in replies), "" when it has none.
+func (p *pool) hostnameFor(req *Request) string {
+	if ri := p.reservationFor(req); ri >= 0 {
+		return p.cfg.Reservations[ri].Hostname
+	}
+	return ""
+}
+
 // linkSelection parses option 82 (RFC 3046 §2.0: a sequence of sub-option
 // code, length, value) for sub-option 5, link selection (RFC 3527 §3),
 // whose value is a 4-byte IPv4 address.

@@ -75,6 +75,9 @@ type Reply struct {
 	Pool *Pool
 	// Message is option 56 text, mainly for NAK.
 	Message string
+	// Hostname is option 12: the host name of the client's reservation
+	// (OFFER, ACK and the ACK of an INFORM); "" for none.
+	Hostname string
 	// Lease is the binding as it stands after this exchange (for logging
 	// and authentication); nil for NAK and INFORM.
 	Lease *Lease

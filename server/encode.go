@@ -173,6 +173,10 @@ func encodeReply(w *dhcpv4.Writer, dst []byte, req *dhcpv4.Header, r *lease.Repl
 				w.Option(po.opts[i].code, po.opts[i].data)
 			}
 		}
+		if r.Hostname != "" {
+			// Option 12 (RFC 2132 §3.14): the reservation's host name.
+			w.OptionString(dhcpv4.OptHostname, r.Hostname)
+		}
 	}
 	if r.Message != "" {
 		w.OptionString(dhcpv4.OptMessage, r.Message)
