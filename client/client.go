@@ -1,19 +1,26 @@
-// Package client is a DHCPv4 client state machine (RFC 2131 §4.4, figure 5)
-// with RFC 3203 FORCERENEW and RFC 6704 nonce authentication.
+// Package client holds DHCP client state machines for load generation and
+// tests: a DHCPv4 client (RFC 2131 §4.4, figure 5) with RFC 3203
+// FORCERENEW and RFC 6704 nonce authentication, and a DHCPv6 client
+// (RFC 8415: Solicit, Request, Renew, Rebind, Release, Rapid Commit,
+// IA_NA and IA_PD, RKAP-authenticated Reconfigure; v6.go).
 //
 // It is pure: methods take the current time and decoded messages and return
 // the packet to send, an event, and (through Deadline) the next timer. No
 // sockets, no clock reads, no goroutines. A Client is a compact value (see
 // Size) so that a load generator can simulate a million of them; everything
-// the clients share (relay address, timers, encode buffers) lives in Env.
+// the clients share (relay address, timers, encode buffers) lives in Env
+// (Env6 for DHCPv6).
 //
 //	var e client.Env
 //	e.GIAddr = relay
-//	c := client.New(mac, true)
-//	out := c.Discover(&e, now)      // send out.Packet
-//	out, err := c.Handle(&e, now, &msg) // for each reply addressed to c
-//	if c.Deadline() <= now { out = c.Timer(&e, now) }
+//	c := client.New(mac, true)           // true: sends option 145 (RFC 6704)
+//	out := c.Discover(&e, now)           // send out.Packet to out.Dest
+//	out, err := c.Handle(&e, now, &msg)  // for each reply addressed to c
+//	if d := c.Deadline(&e); d != 0 && d <= now.UnixNano() {
+//		out = c.Timer(&e, now)
+//	}
 //
+// example_test.go has this as a compiled, run example for both families.
 // Not thread-safe: one goroutine owns a Client and an Env at a time.
 package client
 
