@@ -837,11 +837,12 @@ func (a *app) notCapableLine(ctx context.Context, c *api.Client, camp api.Campai
 	if onFailure == "recycle" {
 		what = "its address is recycled"
 	}
-	until := "its lease ends"
-	if l, err := c.Lease(ctx, cs[0].Address); err == nil && !l.Expires.IsZero() {
-		until = l.Expires.UTC().Format(time.RFC3339)
+	held := "the address is not held any more"
+	if l, err := c.Lease(ctx, cs[0].Address); err == nil && !l.Expires.IsZero() && (l.State == "quarantined" || l.State == "bound") {
+		// bound: a recycle not executed yet; it keeps the expiry.
+		held = "the address is held (quarantined) until " + l.Expires.UTC().Format(time.RFC3339) + ", when the client must stop using it"
 	}
-	_, err = fmt.Fprintf(a.stdout, "%s is not capable (it ignores FORCERENEW/Reconfigure), outcome %s: %s; the address is held (quarantined) until %s, when the client must stop using it\n",
-		addr, cs[0].Outcome, what, until)
+	_, err = fmt.Fprintf(a.stdout, "%s is not capable (it ignores FORCERENEW/Reconfigure), outcome %s: %s; %s\n",
+		addr, cs[0].Outcome, what, held)
 	return err
 }
