@@ -55,6 +55,9 @@ type Config struct {
 	// DHCPv6 configures the DHCPv6 service. Optional: nil when the file
 	// has no dhcpv6 section (DHCPv4 only).
 	DHCPv6 *DHCPv6 `yaml:"dhcpv6"`
+	// Campaigns sets how long finished reconfiguration campaigns are
+	// remembered (both families).
+	Campaigns Campaigns `yaml:"campaigns"`
 
 	file  string         // name given to Parse, for messages
 	lines map[string]int // field path -> line, for every key present
@@ -135,6 +138,10 @@ type DHCPv4 struct {
 	// that were running (true, default) or mark them halted with their
 	// pending clients aborted (false).
 	ForceRenewResume *bool `yaml:"forcerenew_resume"`
+	// ForceRenew holds the global FORCERENEW campaign defaults of every
+	// pool: a pool's forcerenew settings beat them, and an option given
+	// with the campaign command beats both.
+	ForceRenew ForceRenewDefaults `yaml:"forcerenew"`
 	// Authoritative is the default for pools that do not set it: NAK
 	// requests for addresses unknown on the subnet instead of staying
 	// silent. Default false.
@@ -440,6 +447,7 @@ func (c *Config) applyDefaults() {
 		v4.DeclineQuarantine = DefaultDeclineQuarantine
 	}
 	c.applyDefaults6()
+	c.applyCampaignDefaults()
 }
 
 // Warnings lists settings that are valid but risky, for the daemon to log

@@ -48,6 +48,10 @@ type DHCPv6 struct {
 	// of all pools must not overlap; pool names are unique across dhcpv4
 	// and dhcpv6.
 	Pools []Pool6 `yaml:"pools"`
+	// Reconfigure holds the global Reconfigure campaign defaults of every
+	// pool: a pool's reconfigure settings beat them, and an option given
+	// with the campaign command beats both.
+	Reconfigure ReconfigureDefaults `yaml:"reconfigure"`
 }
 
 // Pool6 is one link: its on-link prefix, IA_NA address ranges, an IA_PD

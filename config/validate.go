@@ -55,6 +55,7 @@ func (c *Config) validate(d *decoder) {
 	if c.DHCPv6 != nil {
 		v.dhcpv6(c.DHCPv6)
 	}
+	v.campaigns(c)
 }
 
 func (v *validator) control(ct *Control) {

@@ -449,10 +449,16 @@ func oneLine(err error) error {
 	return errors.New(strings.Join(ms, "; "))
 }
 
-// campaignConfig maps the per-pool forcerenew campaign settings and
-// dhcpv4.forcerenew_resume to the server's campaign configuration.
+// campaignConfig maps the per-pool forcerenew campaign settings, the
+// global defaults (dhcpv4.forcerenew, dhcpv6.reconfigure), the campaigns
+// retention and dhcpv4.forcerenew_resume to the server's campaign
+// configuration.
 func campaignConfig(cfg *config.Config) server.CampaignConfig {
-	cc := server.CampaignConfig{Resume: true, Pools: map[string]server.PoolCampaign{}}
+	cc := server.CampaignConfig{Resume: true, Pools: map[string]server.PoolCampaign{},
+		Defaults4: cfg.DHCPv4.ForceRenew.Override(), Retention: cfg.Campaigns.Retention.D(), Keep: cfg.Campaigns.Keep}
+	if cfg.DHCPv6 != nil {
+		cc.Defaults6 = cfg.DHCPv6.Reconfigure.Override()
+	}
 	if r := cfg.DHCPv4.ForceRenewResume; r != nil {
 		cc.Resume = *r
 	}
@@ -486,7 +492,7 @@ func campaignConfig(cfg *config.Config) server.CampaignConfig {
 	if cfg.DHCPv6 != nil {
 		for i := range cfg.DHCPv6.Pools {
 			p := &cfg.DHCPv6.Pools[i]
-			cc.Pools[p.Name] = server.PoolCampaign{Override: p.CampaignOverride(), OnChange: p.Reconfigure.OnChange}
+			cc.Pools[p.Name] = server.PoolCampaign{Override: p.CampaignOverride(), OnChange: p.Reconfigure.OnChange, V6: true}
 		}
 	}
 	return cc
