@@ -46,7 +46,7 @@ type HealthReason struct {
 	// Code is machine-readable: starting, draining, store_commit_failing,
 	// listener_down (severity failing); store_commit_errors,
 	// store_compaction_failed, listener_errors, reload_failed,
-	// restart_needed (degraded).
+	// restart_needed, interface_down (degraded).
 	Code string `json:"code"`
 	// Severity is "degraded" or "failing".
 	Severity string `json:"severity"`

@@ -2,6 +2,8 @@ package server
 
 import (
 	"fmt"
+	"net"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -37,6 +39,7 @@ const (
 	reasonListenerErrors   = "listener_errors"         // degraded: a socket read failed within the window
 	reasonReloadFailed     = "reload_failed"           // degraded: the last reload failed; the running config is not the file
 	reasonRestartNeeded    = "restart_needed"          // degraded: the file changes settings that only a restart applies
+	reasonInterfaceDown    = "interface_down"          // degraded: a served interface is gone, down or without carrier
 )
 
 // healthReasons lists every reason code with its severity, in the order
@@ -51,6 +54,7 @@ var healthReasons = []struct{ code, severity string }{
 	{reasonListenerErrors, healthDegraded},
 	{reasonReloadFailed, healthDegraded},
 	{reasonRestartNeeded, healthDegraded},
+	{reasonInterfaceDown, healthDegraded},
 }
 
 // fault is one observed problem: when it began, when it was last seen
@@ -252,6 +256,9 @@ func (s *Server) healthStatus() (string, []api.HealthReason) {
 		add(reasonRestartNeeded, f.since, "%s (reloaded at %s)", f.err, stamp(f.last))
 	}
 	h.mu.Unlock()
+	for _, msg := range s.interfacesDown() {
+		add(reasonInterfaceDown, time.Time{}, "%s", msg)
+	}
 
 	sev := map[string]string{}
 	for _, r := range healthReasons {
@@ -267,6 +274,47 @@ func (s *Server) healthStatus() (string, []api.HealthReason) {
 		}
 	}
 	return status, rs
+}
+
+// interfacesDown says, per served interface (DHCPv4 and DHCPv6) that is
+// gone, administratively down or without carrier, what is wrong. Clients
+// on that link get no answers while it lasts. One link dump per call.
+func (s *Server) interfacesDown() []string {
+	type served struct {
+		name  string
+		index int
+	}
+	var want []served
+	for _, ifc := range s.ifaces {
+		want = append(want, served{ifc.name, ifc.index})
+	}
+	if s.v6 != nil {
+		for _, ifc := range s.v6.ifaces {
+			if !slices.ContainsFunc(want, func(w served) bool { return w.index == ifc.index }) {
+				want = append(want, served{ifc.name, ifc.index})
+			}
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil // cannot tell; the sockets' own errors are reported
+	}
+	var out []string
+	for _, w := range want {
+		i := slices.IndexFunc(ifs, func(ni net.Interface) bool { return ni.Index == w.index })
+		switch {
+		case i < 0:
+			out = append(out, fmt.Sprintf("interface %s (index %d) is gone; restart leased once it is back", w.name, w.index))
+		case ifs[i].Flags&net.FlagUp == 0:
+			out = append(out, fmt.Sprintf("interface %s is administratively down: its clients get no answers", w.name))
+		case ifs[i].Flags&net.FlagRunning == 0:
+			out = append(out, fmt.Sprintf("interface %s has no carrier (link down): its clients get no answers", w.name))
+		}
+	}
+	return out
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

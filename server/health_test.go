@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/leased/leased/api"
 	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/internal/netns"
 	"github.com/leased/leased/lease"
 	"github.com/leased/leased/store"
 )
@@ -35,6 +37,32 @@ func healthGauges(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 				if lp.GetName() == "status" || lp.GetName() == "reason" {
 					out[mf.GetName()+"{"+lp.GetValue()+"}"] = m.GetGauge().GetValue()
 				}
+			}
+		}
+	}
+	return out
+}
+
+// collectHealth is healthGauges from healthCollector.Collect called on
+// this goroutine.
+func collectHealth(t *testing.T, s *Server) map[string]float64 {
+	ch := make(chan prometheus.Metric, 64)
+	healthCollector{s}.Collect(ch)
+	close(ch)
+	out := map[string]float64{}
+	for m := range ch {
+		var d dto.Metric
+		if err := m.Write(&d); err != nil {
+			t.Error(err)
+			continue
+		}
+		name := "leased_health_status"
+		if strings.Contains(m.Desc().String(), `"leased_health_reason"`) {
+			name = "leased_health_reason"
+		}
+		for _, lp := range d.GetLabel() {
+			if lp.GetName() == "status" || lp.GetName() == "reason" {
+				out[name+"{"+lp.GetValue()+"}"] = d.GetGauge().GetValue()
 			}
 		}
 	}
@@ -223,4 +251,67 @@ func TestHealthReload(t *testing.T) {
 	}
 	s.RestartNeeded("/etc/leased/leased.yaml", nil)
 	checkHealth(t, s, "ok")
+}
+
+// TestHealthInterfaceDown: a served interface without carrier (its veth
+// peer down) or administratively down degrades health, in the API and the
+// metric, until it is up again.
+func TestHealthInterfaceDown(t *testing.T) {
+	netns.Require(t)
+	topo := netns.New(t)
+	var s *Server
+	if err := topo.Server.Do(func() error {
+		var err error
+		s, err = New(Options{Interfaces: []string{netns.ServerIf}, Port: -1, Engine: newScriptEngine(), Store: &memStore{},
+			Logger: testLogger(t), Registry: prometheus.NewRegistry()})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.closeConn(); s.closeRaw() })
+	s.running.Store(true) // serving as far as health is concerned
+	// Health and the gauges as seen from the server's namespace.
+	get := func() (api.Health, map[string]float64) {
+		t.Helper()
+		var h api.Health
+		var g map[string]float64
+		if err := topo.Server.Do(func() error {
+			// Registry.Gather runs collectors on goroutines of its own,
+			// outside this namespace: collect on this one.
+			h, g = s.Health(), collectHealth(t, s)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return h, g
+	}
+	want := func(status, msg string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			h, g := get()
+			ok := h.Status == status && (msg == "" && len(h.Reasons) == 0 ||
+				len(h.Reasons) == 1 && h.Reasons[0].Code == reasonInterfaceDown && strings.Contains(h.Reasons[0].Message, msg))
+			on := 0.0
+			if msg != "" {
+				on = 1
+			}
+			if ok && g["leased_health_reason{"+reasonInterfaceDown+"}"] == on && g["leased_health_status{"+status+"}"] == 1 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("health %s %+v gauges %v, want %s %q", h.Status, h.Reasons, g, status, msg)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	want("ok", "")
+	topo.Client.MustRun("ip", "link", "set", netns.ClientIf, "down")
+	want("degraded", "interface "+netns.ServerIf+" has no carrier")
+	topo.Client.MustRun("ip", "link", "set", netns.ClientIf, "up")
+	want("ok", "")
+	topo.Server.MustRun("ip", "link", "set", netns.ServerIf, "down")
+	want("degraded", "interface "+netns.ServerIf+" is administratively down")
+	topo.Server.MustRun("ip", "link", "set", netns.ServerIf, "up")
+	want("ok", "")
 }
