@@ -227,18 +227,19 @@ type ForceRenew struct {
 	// false.
 	Strict bool `yaml:"strict"`
 
-	// Campaign defaults for this pool's clients; they replace the
-	// server-wide defaults (8 attempts, 2s doubling, 1000/s, restore)
-	// unless a campaign request overrides the pool itself.
+	// Campaign defaults for this pool's clients: they beat the global
+	// dhcpv4.forcerenew defaults and the built-in ones (8 attempts, 2s
+	// doubling, 1000/s, restore); an option given with the campaign
+	// command beats them. "Unset" below: the global default applies.
 
 	// Attempts is the number of FORCERENEW messages per client, 1 to 20
-	// (0: the campaign's value).
+	// (0: the global default).
 	Attempts int `yaml:"attempts"`
 	// Interval is the wait after the first FORCERENEW, doubling after
-	// each, 1ms to 1h (0: the campaign's value).
+	// each, 1ms to 1h (0: the global default).
 	Interval Duration `yaml:"interval"`
 	// Pace is the maximum FORCERENEW messages per second to this pool,
-	// 0 to 100000 (0: unlimited); unset: the campaign's value.
+	// 0 to 100000 (0: unlimited); unset: the global default.
 	Pace *int `yaml:"pace"`
 	// OnFailure is applied to a client that never answers: restore
 	// (lease unchanged), delete (binding removed) or recycle (address
@@ -246,7 +247,7 @@ type ForceRenew struct {
 	// campaign's value.
 	OnFailure string `yaml:"on_failure"`
 	// ForceNAK NAKs every returning client so that it re-DISCOVERs
-	// (Junos behaviour); unset: the campaign's value.
+	// (Junos behaviour); unset: the global default.
 	ForceNAK *bool `yaml:"force_nak"`
 	// OnChange starts a campaign when a reload (SIGHUP) changes this
 	// pool's options (all its bound leases) or sections (the leases whose

@@ -173,34 +173,35 @@ type Reconfigure6 struct {
 	// false.
 	Strict bool `yaml:"strict"`
 
-	// Campaign defaults for this pool's clients; they replace the
-	// campaign's values (8 attempts, 2s doubling, 1000/s, restore)
-	// unless a campaign request overrides the pool itself.
+	// Campaign defaults for this pool's clients: they beat the global
+	// dhcpv6.reconfigure defaults and the built-in ones (8 attempts, 2s
+	// doubling, 1000/s, restore); an option given with the campaign
+	// command beats them. "Unset" below: the global default applies.
 
 	// Attempts is the number of Reconfigure messages per client, 1 to 20
-	// (0: the campaign's value, 8 = RFC 8415 REC_MAX_RC).
+	// (0: the global default, 8 = RFC 8415 REC_MAX_RC).
 	Attempts int `yaml:"attempts"`
 	// Interval is the wait after the first Reconfigure, doubling after
-	// each, 1ms to 1h (0: the campaign's value, 2s = REC_TIMEOUT).
+	// each, 1ms to 1h (0: the global default, 2s = REC_TIMEOUT).
 	Interval Duration `yaml:"interval"`
 	// Pace is the maximum Reconfigure messages per second to this pool,
-	// 0 to 100000 (0: unlimited); unset: the campaign's value.
+	// 0 to 100000 (0: unlimited); unset: the global default.
 	Pace *int `yaml:"pace"`
 	// OnFailure is applied to a client that never answers: restore,
-	// delete or recycle; unset: the campaign's value.
+	// delete or recycle; unset: the global default.
 	OnFailure string `yaml:"on_failure"`
 	// Force answers every returning client's Renew or Rebind with
 	// lifetime 0 so that it solicits again (the v6 form of force_nak);
-	// unset: the campaign's value.
+	// unset: the global default.
 	Force *bool `yaml:"force"`
 	// OnChange starts a campaign when a reload (SIGHUP) changes this
 	// pool's options (all its bound leases) or ranges and prefixes (the
 	// leases no longer servable). Default false.
 	OnChange bool `yaml:"on_change"`
 	// Message is what the Reconfigure asks the client to do (option 19):
-	// renew, rebind or information-request. When set it replaces a
-	// campaign's reconf_msg for this pool (CampaignOverride); unset: the
-	// campaign's (renew by default).
+	// renew, rebind or information-request. A reconf_msg (--message)
+	// given with the campaign command beats it (CampaignOverride); unset:
+	// the global default (renew by default).
 	Message string `yaml:"message"`
 }
 
