@@ -30,6 +30,13 @@ type Engine struct {
 	offerTim deadline.Heap[uint32] // offer hold deadlines
 	expTim   deadline.Heap[uint32] // Bound and Declined expiries
 
+	// forcedNAKs: client key → the transaction last NAKed because a
+	// campaign forced NAK; a copy of it is NAKed again (see forcedNAK).
+	// Memory only; entries end with the client's next binding or after
+	// forcedNAKMemory.
+	forcedNAKs map[string]nakMemo
+	nakSweep   int // sweep expired forcedNAKs when the map reaches this size
+
 	seq   uint64
 	names map[string]string // interned pool names of restored records
 
@@ -55,11 +62,12 @@ type offer struct {
 // before the first Handle.
 func New(cfg Config) (*Engine, error) {
 	e := &Engine{
-		rs:       newRecords(),
-		offers:   make(map[uint32]offer),
-		offerKey: make(map[string]uint32),
-		names:    make(map[string]string),
-		replay:   auth.NewCounter(0),
+		rs:         newRecords(),
+		offers:     make(map[uint32]offer),
+		offerKey:   make(map[string]uint32),
+		forcedNAKs: make(map[string]nakMemo),
+		names:      make(map[string]string),
+		replay:     auth.NewCounter(0),
 	}
 	if err := e.setConfig(cfg); err != nil {
 		return nil, err

@@ -220,6 +220,15 @@ func nak(req *Request, msg string) Decision {
 // SELECTING has option 54; INIT-REBOOT has option 50 and no ciaddr;
 // RENEWING and REBINDING have ciaddr, unicast and broadcast respectively.
 func (e *Engine) request(n int64, req *Request, key []byte) Decision {
+	if !isSet(req.ServerID) {
+		// One transaction, one answer: a copy of a REQUEST NAKed by a
+		// forced NAK (a retransmission, RFC 2131 §4.1, or the same renew
+		// relayed as well as received directly) gets the same NAK, also
+		// after the campaign stopped asking for one (it saw the NAK).
+		if m, ok := e.forcedNAKs[string(key)]; ok && m.xid == req.XID && n < m.exp {
+			return nak(req, forceNAKMessage)
+		}
+	}
 	switch {
 	case isSet(req.ServerID):
 		return e.selecting(n, req, key)
@@ -293,7 +302,7 @@ func (e *Engine) initReboot(n int64, req *Request, key []byte) Decision {
 		return Decision{Drop: DropInitRebootUnknown}
 	case v == vOK && ((r != nil && r.addr == a) || (ri >= 0 && u32(p.cfg.Reservations[ri].Addr) == a)):
 		if req.ForceNAK {
-			return nak(req, forceNAKMessage)
+			return e.forcedNAK(n, req, key)
 		}
 		return e.bind(n, req, key, p, a, sect)
 	}
@@ -342,13 +351,39 @@ func (e *Engine) renewing(n int64, req *Request, key []byte) Decision {
 		return nak(req, "address no longer available")
 	case mine:
 		if req.ForceNAK {
-			return nak(req, forceNAKMessage)
+			return e.forcedNAK(n, req, key)
 		}
 		return e.bind(n, req, key, p, a, sect)
 	case rebinding && !p.cfg.Authoritative:
 		return Decision{Drop: DropRebindUnknown}
 	}
 	return nak(req, "no binding for this client")
+}
+
+// forcedNAKMemory is how long a forced NAK's transaction is remembered:
+// longer than a client's retransmissions of one REQUEST (RFC 2131 §4.1:
+// about 4, 8, 16, 32 and 64 s, randomised) before it gives up.
+const forcedNAKMemory = 2 * time.Minute
+
+// nakMemo is the transaction (xid) of a forced NAK and when it is forgotten.
+type nakMemo struct {
+	xid uint32
+	exp int64
+}
+
+// forcedNAK NAKs req because a campaign forces NAK, and remembers the
+// transaction so that a copy of it gets the same NAK (see request).
+func (e *Engine) forcedNAK(n int64, req *Request, key []byte) Decision {
+	if len(e.forcedNAKs) >= e.nakSweep {
+		for k, m := range e.forcedNAKs {
+			if m.exp <= n {
+				delete(e.forcedNAKs, k)
+			}
+		}
+		e.nakSweep = 2*len(e.forcedNAKs) + 1024
+	}
+	e.forcedNAKs[string(key)] = nakMemo{xid: req.XID, exp: n + int64(forcedNAKMemory)}
+	return nak(req, forceNAKMessage)
 }
 
 // bind ACKs address a to the client: a new Bound record with a fresh Seq.
@@ -469,6 +504,7 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 	}
 	e.removeOffer(a)
 	e.refresh(a)
+	delete(e.forcedNAKs, nr.key) // a new binding: the NAKed transaction is over
 
 	l := d.Persist[0] // shares its byte slices with Persist[0]; neither aliases the engine
 	d.Reply = Reply{
