@@ -3,6 +3,7 @@ package wal
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -31,6 +32,10 @@ type faultFS struct {
 	// changes the directory or a file (create, write, sync, directory
 	// sync, rename, remove): a kill -9 can happen at any of these points.
 	before func(op, path string)
+	// failCreateOf fails the next create of a file with this base name;
+	// failSyncDir fails the next n directory syncs.
+	failCreateOf string
+	failSyncDir  int
 }
 
 func (fs *faultFS) hook(op, path string) {
@@ -44,6 +49,16 @@ func (fs *faultFS) hook(op, path string) {
 
 func (fs *faultFS) syncDir(dir string) error {
 	fs.hook("syncdir", dir)
+	fs.mu.Lock()
+	fail := fs.failSyncDir > 0
+	if fail {
+		fs.failSyncDir--
+	}
+	fs.mu.Unlock()
+	if fail {
+		fs.osFS.syncDir(dir)
+		return &pathErr{"fsync", dir, syscall.EIO}
+	}
 	return fs.osFS.syncDir(dir)
 }
 
@@ -68,6 +83,10 @@ func (fs *faultFS) create(path string) (writeFile, error) {
 	defer fs.mu.Unlock()
 	if fs.failCreate > 0 {
 		fs.failCreate--
+		return nil, &pathErr{"create", path, syscall.ENOSPC}
+	}
+	if fs.failCreateOf != "" && filepath.Base(path) == fs.failCreateOf {
+		fs.failCreateOf = ""
 		return nil, &pathErr{"create", path, syscall.ENOSPC}
 	}
 	f, err := fs.osFS.create(path)
@@ -154,6 +173,19 @@ func TestFailuresThenRecovery(t *testing.T) {
 		{"short write error", func(fs *faultFS) { fs.failWrite, fs.partial = 1, true }},
 		{"fsync error, then rotation fails once", func(fs *faultFS) { fs.failSync, fs.failCreate = 1, 1 }},
 		{"fsync error twice in a row", func(fs *faultFS) { fs.failSync = 2 }},
+		// The rotation's manifest update fails before its rename: the new
+		// segment is abandoned, the retry takes the next number.
+		{"fsync error, then the manifest update fails", func(fs *faultFS) { fs.failSync, fs.failCreateOf = 1, manifestTmp }},
+		// The directory sync after the manifest's rename fails: the
+		// manifest may name the new segment, so the writer must use it.
+		{"fsync error, then the manifest's directory sync fails", func(fs *faultFS) {
+			fs.failSync = 1
+			fs.before = func(op, path string) {
+				if op == "rename" && filepath.Base(path) == manifestTmp {
+					fs.set(func(fs *faultFS) { fs.failSyncDir, fs.before = 1, nil })
+				}
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
