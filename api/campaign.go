@@ -126,11 +126,11 @@ type Campaign struct {
 	PoolOptions []PoolOptions `json:"pool_options"`
 	// Existing: an answer to a start identical to this running campaign,
 	// which was returned instead of starting another.
-	Existing bool   `json:"existing,omitempty"`
-	State    string `json:"state"` // running, done, stopped, halted
-	Created     time.Time        `json:"created"`
-	Ended       time.Time        `json:"ended,omitzero"`
-	Pools       []string         `json:"pools"`
+	Existing bool      `json:"existing,omitempty"`
+	State    string    `json:"state"` // running, done, stopped, halted
+	Created  time.Time `json:"created"`
+	Ended    time.Time `json:"ended,omitzero"`
+	Pools    []string  `json:"pools"`
 	// Families are the address families of the pools covered (4, 6 or
 	// both), or, when those are unknown, the one the selector names.
 	Families []int         `json:"families"`
@@ -250,12 +250,12 @@ func campaignFrom(s *reconf.CampaignStatus, poolFamily func(string) int) Campaig
 		Options:  optionsJSON(&eff, fam != 4),
 		Existing: s.Existing,
 		State:    s.State.String(),
-		Created: utcMilli(s.Created),
-		Ended:   utcMilli(s.Ended),
-		Pools:   s.Pools,
-		Clients: s.Clients,
-		Sent:    s.Sent,
-		Counts:  s.Counts,
+		Created:  utcMilli(s.Created),
+		Ended:    utcMilli(s.Ended),
+		Pools:    s.Pools,
+		Clients:  s.Clients,
+		Sent:     s.Sent,
+		Counts:   s.Counts,
 	}
 	if c.Pools == nil {
 		c.Pools = []string{}

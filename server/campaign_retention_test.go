@@ -17,11 +17,11 @@ import (
 func TestCampaignPrecedence(t *testing.T) {
 	global := reconf.Override{Attempts: ptr(5), Interval: ptr(3 * time.Second), Pace: ptr(50), OnFailure: ptr(reconf.Recycle)}
 	for _, tc := range []struct {
-		name  string
-		pool  reconf.Override
-		glob  reconf.Override
-		cmd   func(*reconf.Options)
-		want  reconf.Options
+		name string
+		pool reconf.Override
+		glob reconf.Override
+		cmd  func(*reconf.Options)
+		want reconf.Options
 	}{
 		{name: "built-in", want: reconf.Options{Attempts: 8, Interval: 2 * time.Second, Pace: 1000}},
 		{name: "global", glob: global, want: reconf.Options{Attempts: 5, Interval: 3 * time.Second, Pace: 50, OnFailure: reconf.Recycle}},
