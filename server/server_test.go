@@ -195,7 +195,8 @@ func TestRelayDORA(t *testing.T) {
 	}
 
 	// A REQUEST for an address we did not offer: NAK via the relay with
-	// the broadcast bit set (RFC 2131 §4.3.2) and only 53, 54, 56, 82.
+	// the broadcast bit set (RFC 2131 §4.3.2) and only 53, 54, 56, 82 and
+	// the client's 61 echoed (RFC 6842 §3).
 	relay.send(clientMsg{typ: dhcpv4.Request, xid: 0x1236, mac: [6]byte{2, 0, 0, 0, 0, 9}, reqIP: yi, relay: relay1})
 	nak, _, ok := relay.recv(2 * time.Second)
 	if !ok {
@@ -206,7 +207,7 @@ func TestRelayDORA(t *testing.T) {
 	}
 	for c := range nak.Options() {
 		switch c {
-		case dhcpv4.OptMessageType, dhcpv4.OptServerID, dhcpv4.OptMessage, dhcpv4.OptRelayAgentInfo:
+		case dhcpv4.OptMessageType, dhcpv4.OptServerID, dhcpv4.OptMessage, dhcpv4.OptRelayAgentInfo, dhcpv4.OptClientID:
 		default:
 			t.Errorf("NAK carries option %d", c)
 		}
