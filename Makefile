@@ -4,7 +4,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 BIN := bin
 
-.PHONY: all build demo test test-unit deps fuzz bench vet clean
+.PHONY: all build demo test test-unit deps fuzz bench vet lint clean
 
 all: build
 
@@ -19,9 +19,17 @@ demo: deps build
 	./scripts/demo.sh
 
 # Every test, including the network-namespace and crash tests, with -race.
-test: deps
-	$(GO) vet ./...
+test: deps lint
 	$(GO) test -race -count=1 -timeout 30m ./...
+
+# Static checks, part of make test: formatting, go.mod/go.sum exactly as
+# go mod tidy leaves them, go vet, and staticcheck (pinned in go.mod as a
+# go tool; fetched through the Go module proxy like any dependency).
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$out"; exit 1; fi
+	$(GO) mod tidy -diff
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 
 # Unit tests only (no root, no namespaces needed).
 test-unit:

@@ -25,18 +25,17 @@ import (
 // what the handler passed and answers with canned statuses or errors.
 type fakeCampaigns struct {
 	*fakeBackend
-	cmu       sync.Mutex
-	sel       reconf.Selector
-	opts      reconf.Options
-	startErr  error
-	list      []reconf.CampaignStatus
-	clients   []reconf.ClientProgress
-	filter    reconf.ClientFilter
-	stopErr   error
-	discAddr  netip.Addr
-	discOF    reconf.OnFailure
-	discErr   error
-	startedAt time.Time
+	cmu      sync.Mutex
+	sel      reconf.Selector
+	opts     reconf.Options
+	startErr error
+	list     []reconf.CampaignStatus
+	clients  []reconf.ClientProgress
+	filter   reconf.ClientFilter
+	stopErr  error
+	discAddr netip.Addr
+	discOF   reconf.OnFailure
+	discErr  error
 }
 
 var _ Campaigns = (*fakeCampaigns)(nil)

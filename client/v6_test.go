@@ -456,12 +456,12 @@ func TestV6RenewRebindExpire(t *testing.T) {
 	b := start.Add(1600 * time.Second)
 	sent6(t, c.Timer(e, b.Add(1000*time.Second)), dhcpv6.Renew)
 	sent6(t, c.Timer(e, b.Add(1600*time.Second)), dhcpv6.Rebind)
-	for now := b.Add(1600 * time.Second); ; {
+	for {
 		d := c.Deadline(e)
 		if d == 0 {
 			t.Fatal("no deadline while rebinding")
 		}
-		now = time.Unix(0, d)
+		now := time.Unix(0, d)
 		out := c.Timer(e, now)
 		if out.Event == Ev6Expired {
 			if now != b.Add(4000*time.Second) || c.State() != V6Init || c.Addr().IsValid() || c.HasKey() {

@@ -3,7 +3,6 @@ package lease
 import (
 	"fmt"
 	"math/bits"
-	"net/netip"
 	"sort"
 )
 
@@ -297,5 +296,3 @@ func linkSelection(o82 []byte) (uint32, bool) {
 	}
 	return 0, false
 }
-
-func (p *pool) prefix() netip.Prefix { return p.cfg.Subnet }

@@ -137,13 +137,6 @@ func famIdx(v6 bool) int {
 
 func cmpAddr(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) }
 
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
 func timeOf(ns int64) time.Time {
 	if ns == 0 {
 		return time.Time{}

@@ -144,6 +144,9 @@ func TestLinkDeliveryInNetns(t *testing.T) {
 
 	discover(0x1002, dhcpv4.FlagBroadcast)
 	fa, offer = awaitOffer(0x1002, false)
+	if offer.Type() != dhcpv4.Offer {
+		t.Fatalf("got %v", offer.Type())
+	}
 	if fa.DstMAC != bcastMAC || fa.Dst != limitedBroadcast || fa.SrcMAC != srvMAC || fa.Src != netip.MustParseAddr("10.77.0.1") {
 		t.Errorf("broadcast OFFER frame %+v", fa)
 	}

@@ -468,5 +468,3 @@ func (w *worker) badPacket() []byte {
 func listenRelay(addr netip.AddrPort) (*net.UDPConn, error) {
 	return listenReuse(addr)
 }
-
-func isRoot() bool { return os.Geteuid() == 0 }

@@ -241,7 +241,6 @@ func writeManifest(fs fileSystem, dir string, m manifest) (renamed bool, err err
 	}
 	if err == nil {
 		err = fs.rename(tmp, filepath.Join(dir, manifestName))
-		renamed = err == nil
 	}
 	if err != nil {
 		fs.remove(tmp) // best effort; Open removes a leftover

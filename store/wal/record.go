@@ -37,7 +37,6 @@ const (
 type Kind uint8
 
 const (
-	kindInvalid Kind = 0
 	// KindLease: one lease.Lease record.
 	KindLease Kind = 1
 	// kindSnapEnd closes a snapshot: payload is the record count (uvarint).

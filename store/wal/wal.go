@@ -91,7 +91,6 @@ type WAL struct {
 	// The commit queue.
 	mu     sync.Mutex
 	queue  []*request
-	spare  []*request
 	closed bool
 	wake   chan struct{}
 	done   chan struct{} // writer exited
