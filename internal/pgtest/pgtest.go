@@ -1,7 +1,7 @@
 // Package pgtest starts a private PostgreSQL server for tests: Debian's
 // binaries (/usr/lib/postgresql/N/bin, the highest N), a data directory in a
 // fresh temporary directory, trust authentication, a unix socket in that
-// directory and no TCP listener (listen_addresses=''), fsync and
+// directory and no TCP listener (listen_addresses=”), fsync and
 // synchronous_commit on. The system's own cluster is never used.
 //
 // PostgreSQL refuses to run as root; when the test runs as root, initdb

@@ -1,0 +1,643 @@
+// Package postgres is the PostgreSQL implementation of store.Store: lease
+// records and blobs in a database several leased servers may share
+// (issue #12). The schema is created and migrated by Open; commits are
+// grouped into one transaction per batch, sent as one pipelined pgx batch.
+//
+// See README.md for the schema, the commit path and what Compact means here.
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"iter"
+	"log/slog"
+	"math"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/leased/leased/lease"
+	"github.com/leased/leased/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// migrationLock is the pg_advisory_xact_lock key taken while migrating
+// (any fixed number; "leased" in ASCII).
+const migrationLock int64 = 0x6c6561736564
+
+// ErrClosed is returned by Commit and CommitBlobs after Close.
+var ErrClosed = errors.New("postgres: store closed")
+
+// Options configure Open.
+type Options struct {
+	// ServerName names this server among those sharing the database
+	// (top-level server_name). Required.
+	ServerName string
+	// Version is written to the servers table (informational).
+	Version string
+	// Logger receives store events; nil: slog.Default().
+	Logger *slog.Logger
+	// MaxBatch bounds the records (leases and blobs) of one transaction.
+	// Default 2000.
+	MaxBatch int
+	// Writers is the number of transactions in flight at once. Default 2:
+	// while one waits for its commit (the WAL flush), the next gathers.
+	Writers int
+	// CommitTimeout bounds one batch transaction; past it every caller of
+	// the batch gets an error. Default 30 s.
+	CommitTimeout time.Duration
+	// TombstoneAge: Compact removes lease tombstones (state deleted)
+	// written longer ago than this. Default 1 h.
+	TombstoneAge time.Duration
+	// MaxConns bounds the pool's connections. Default Writers + 2.
+	MaxConns int32
+}
+
+// Stats are counters since Open.
+type Stats struct {
+	Commits      uint64 // Commit and CommitBlobs calls that succeeded
+	Transactions uint64 // batch transactions committed
+	Records      uint64 // leases and blobs committed
+	Failed       uint64 // batch transactions that failed
+}
+
+// Store is a store.Store on PostgreSQL.
+type Store struct {
+	pool  *pgxpool.Pool
+	opts  Options
+	log   *slog.Logger
+	epoch int64
+
+	mu     sync.Mutex
+	queue  []*request
+	closed bool
+	wake   chan struct{}
+	wg     sync.WaitGroup
+
+	commits, txs, records, failed atomic.Uint64
+}
+
+// request is one Commit or CommitBlobs call waiting for its batch.
+type request struct {
+	leases []lease.Lease
+	blobs  []store.Blob
+	done   chan error
+}
+
+func (r *request) size() int { return len(r.leases) + len(r.blobs) }
+
+// ParseDSN checks a libpq connection string (keyword=value or URL; several
+// hosts and target_session_attrs accepted) without connecting.
+func ParseDSN(dsn string) error {
+	if strings.TrimSpace(dsn) == "" {
+		return errors.New("empty connection string")
+	}
+	_, err := pgxpool.ParseConfig(dsn)
+	return err
+}
+
+// Open connects, creates or migrates the schema, and registers the server
+// in the servers table (its epoch grows by one at each Open).
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if opts.ServerName == "" {
+		return nil, errors.New("postgres: open: no server name")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 2000
+	}
+	if opts.Writers <= 0 {
+		opts.Writers = 2
+	}
+	if opts.CommitTimeout <= 0 {
+		opts.CommitTimeout = 30 * time.Second
+	}
+	if opts.TombstoneAge <= 0 {
+		opts.TombstoneAge = time.Hour
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = int32(opts.Writers) + 2
+	}
+	pc, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connection string: %w", err)
+	}
+	pc.MaxConns = opts.MaxConns
+	if pc.ConnConfig.RuntimeParams == nil {
+		pc.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	// Durable before reply: whatever the server's default, our commits
+	// wait for the WAL flush (and for synchronous standbys, if any).
+	pc.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	pc.ConnConfig.RuntimeParams["application_name"] = "leased " + opts.ServerName
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	s := &Store{pool: pool, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := s.register(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.wg.Add(opts.Writers)
+	for range opts.Writers {
+		go s.writer()
+	}
+	return s, nil
+}
+
+// migrations lists the embedded migrations in version order.
+func migrations() ([]migration, error) {
+	ents, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range ents {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("migration file %s: want NNNN_name.sql", e.Name())
+		}
+		b, err := migrationFS.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return cmp.Compare(a.version, b.version) })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: version %d, want %d", m.name, m.version, i+1)
+		}
+	}
+	return ms, nil
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// SchemaVersion is the schema version this binary migrates to.
+func SchemaVersion() int {
+	ms, _ := migrations()
+	return len(ms)
+}
+
+// migrate applies the missing migrations in one transaction holding an
+// advisory lock, so servers starting at once migrate one after the other
+// (the second finds nothing to do).
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
+		return fmt.Errorf("postgres: migrate: lock: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version integer PRIMARY KEY, name text NOT NULL, applied timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return fmt.Errorf("postgres: migrate: schema_version: %w", err)
+	}
+	var cur int
+	if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&cur); err != nil {
+		return fmt.Errorf("postgres: migrate: read version: %w", err)
+	}
+	if cur > len(ms) {
+		return fmt.Errorf("postgres: the database schema is version %d, newer than this leased knows (%d): upgrade leased", cur, len(ms))
+	}
+	for _, m := range ms[cur:] {
+		if _, err := tx.Exec(ctx, m.sql); err != nil {
+			return fmt.Errorf("postgres: migration %s: %w", m.name, err)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO schema_version (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
+			return fmt.Errorf("postgres: migration %s: %w", m.name, err)
+		}
+		s.log.Info("postgres: schema migrated", "version", m.version, "migration", m.name)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: migrate: commit: %w", err)
+	}
+	return nil
+}
+
+// register inserts or refreshes this server's row and takes its new epoch.
+func (s *Store) register(ctx context.Context) error {
+	err := s.pool.QueryRow(ctx, `INSERT INTO servers (server_name, started, heartbeat, epoch, version)
+		VALUES ($1, now(), now(), 1, $2)
+		ON CONFLICT (server_name) DO UPDATE SET started = now(), heartbeat = now(),
+			epoch = servers.epoch + 1, version = excluded.version
+		RETURNING epoch`, s.opts.ServerName, s.opts.Version).Scan(&s.epoch)
+	if err != nil {
+		return fmt.Errorf("postgres: register server %q: %w", s.opts.ServerName, err)
+	}
+	return nil
+}
+
+// Epoch is this server's epoch, taken at Open.
+func (s *Store) Epoch() int64 { return s.epoch }
+
+// Pool is the connection pool (for the cluster work and tools; leases go
+// through Commit).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Stats returns the counters.
+func (s *Store) Stats() Stats {
+	return Stats{Commits: s.commits.Load(), Transactions: s.txs.Load(), Records: s.records.Load(), Failed: s.failed.Load()}
+}
+
+const leaseColumns = `addr, family, prefix_len, seq, state, pool, section, client_id, htype, hwaddr, hostname,
+	start_ns, t1_ns, t2_ns, expiry_ns, preferred_ns, xid, prev_xid, giaddr, relay_info, fr_nonce,
+	reconf_key, replay_counter, iaid`
+
+// upsertLease writes a record unless the row holds a higher seq. Equal
+// seq: the later write wins, as in the WAL's recovery.
+const upsertLease = `INSERT INTO leases (` + leaseColumns + `, server_name, updated)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, now())
+	ON CONFLICT (addr) DO UPDATE SET
+		family = excluded.family, prefix_len = excluded.prefix_len, seq = excluded.seq, state = excluded.state,
+		pool = excluded.pool, section = excluded.section, client_id = excluded.client_id, htype = excluded.htype,
+		hwaddr = excluded.hwaddr, hostname = excluded.hostname, start_ns = excluded.start_ns, t1_ns = excluded.t1_ns,
+		t2_ns = excluded.t2_ns, expiry_ns = excluded.expiry_ns, preferred_ns = excluded.preferred_ns,
+		xid = excluded.xid, prev_xid = excluded.prev_xid, giaddr = excluded.giaddr, relay_info = excluded.relay_info,
+		fr_nonce = excluded.fr_nonce, reconf_key = excluded.reconf_key, replay_counter = excluded.replay_counter,
+		iaid = excluded.iaid, server_name = excluded.server_name, updated = excluded.updated
+	WHERE excluded.seq >= leases.seq`
+
+const (
+	upsertBlob = `INSERT INTO blobs (kind, key, value, seq, updated) VALUES ($1, $2, $3, nextval('blobs_seq'), now())
+		ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, seq = excluded.seq, updated = excluded.updated`
+	deleteBlob = `DELETE FROM blobs WHERE kind = $1 AND key = $2`
+)
+
+// checkLease rejects what the schema cannot hold exactly.
+func checkLease(l *lease.Lease) error {
+	switch {
+	case !l.Addr.IsValid():
+		return fmt.Errorf("record seq %d has no address", l.Seq)
+	case l.Seq > math.MaxInt64:
+		return fmt.Errorf("record %s: seq %d above 2^63-1", l.Addr, l.Seq)
+	case l.PrefixLen > 128 || (l.PrefixLen != 0 && !l.Addr.Is6()):
+		return fmt.Errorf("record %s: prefix length %d", l.Addr, l.PrefixLen)
+	case l.Section < math.MinInt32 || l.Section > math.MaxInt32:
+		return fmt.Errorf("record %s: section %d", l.Addr, l.Section)
+	case strings.IndexByte(l.Hostname, 0) >= 0 || strings.IndexByte(l.Pool, 0) >= 0:
+		return fmt.Errorf("record %s: NUL byte in hostname or pool (PostgreSQL text cannot hold it)", l.Addr)
+	}
+	return nil
+}
+
+func nsOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+func bytesOrNil(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+func addrOrNil(a netip.Addr) any {
+	if !a.IsValid() {
+		return nil
+	}
+	return a.WithZone("")
+}
+
+func family(a netip.Addr) int16 {
+	if a.Is4() {
+		return 4
+	}
+	return 6
+}
+
+func leaseArgs(l *lease.Lease, server string) []any {
+	return []any{
+		l.Addr.WithZone(""), family(l.Addr), int16(l.PrefixLen), int64(l.Seq), int16(l.State), l.Pool, int32(l.Section),
+		bytesOrNil(l.ClientID), int16(l.HType), bytesOrNil(l.HWAddr), l.Hostname,
+		nsOrNil(l.Start), nsOrNil(l.T1), nsOrNil(l.T2), nsOrNil(l.Expiry), nsOrNil(l.Preferred),
+		int64(l.XID), int64(l.PrevXID), addrOrNil(l.GIAddr), bytesOrNil(l.RelayInfo), l.ForceRenewNonceCapable,
+		bytesOrNil(l.ReconfKey), int64(l.ReplayCounter), int64(l.IAID), server,
+	}
+}
+
+// Commit makes recs durable: it returns nil only after the transaction
+// holding them committed (synchronous_commit on). Concurrent calls share
+// one transaction; if it fails, every caller of that batch gets the
+// error. ctx is honoured until the records are handed to a writer; from
+// then on Commit waits for the outcome (bounded by Options.CommitTimeout),
+// so the caller never reuses records a transaction may still be sending.
+func (s *Store) Commit(ctx context.Context, recs []lease.Lease) error {
+	for i := range recs {
+		if err := checkLease(&recs[i]); err != nil {
+			return fmt.Errorf("postgres: commit: %w", err)
+		}
+	}
+	return s.enqueue(ctx, &request{leases: recs})
+}
+
+// CommitBlobs makes blobs durable with Commit's promise. Blobs of one key
+// committed by sequential calls keep their order; an empty Value deletes
+// the key.
+func (s *Store) CommitBlobs(ctx context.Context, blobs []store.Blob) error {
+	return s.enqueue(ctx, &request{blobs: blobs})
+}
+
+func (s *Store) enqueue(ctx context.Context, r *request) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r.size() == 0 {
+		return nil
+	}
+	r.done = make(chan error, 1)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.queue = append(s.queue, r)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	err := <-r.done
+	if err == nil {
+		s.commits.Add(1)
+	}
+	return err
+}
+
+// take removes up to MaxBatch records' worth of requests from the queue
+// (at least one request). It blocks until there is one, or returns nil
+// once the store is closed and the queue empty.
+func (s *Store) take() []*request {
+	for {
+		s.mu.Lock()
+		if len(s.queue) > 0 {
+			n, size := 0, 0
+			for n < len(s.queue) && (n == 0 || size+s.queue[n].size() <= s.opts.MaxBatch) {
+				size += s.queue[n].size()
+				n++
+			}
+			batch := slices.Clone(s.queue[:n])
+			clear(s.queue[:n])
+			s.queue = s.queue[n:]
+			more := len(s.queue) > 0
+			s.mu.Unlock()
+			if more { // let another writer start on the rest
+				select {
+				case s.wake <- struct{}{}:
+				default:
+				}
+			}
+			return batch
+		}
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			return nil
+		}
+		<-s.wake
+	}
+}
+
+func (s *Store) writer() {
+	defer s.wg.Done()
+	for {
+		batch := s.take()
+		if batch == nil {
+			select { // wake the other writers so they see closed too
+			case s.wake <- struct{}{}:
+			default:
+			}
+			return
+		}
+		err := s.write(batch)
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+// write commits one batch in one transaction: one pipelined pgx batch of
+// prepared statements whose implicit transaction ends at its Sync; the
+// results are read only after PostgreSQL answered the Sync, that is after
+// the commit is durable.
+func (s *Store) write(batch []*request) error {
+	var leases []*lease.Lease
+	var blobs []*store.Blob
+	for _, r := range batch {
+		for i := range r.leases {
+			leases = append(leases, &r.leases[i])
+		}
+		for i := range r.blobs {
+			blobs = append(blobs, &r.blobs[i])
+		}
+	}
+	// One lock order for every transaction (addresses, then blob keys),
+	// so two writers never deadlock; stable, so writes of one key keep
+	// their order.
+	slices.SortStableFunc(leases, func(a, b *lease.Lease) int { return a.Addr.Compare(b.Addr) })
+	slices.SortStableFunc(blobs, func(a, b *store.Blob) int {
+		if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.Key), string(b.Key))
+	})
+	b := &pgx.Batch{}
+	for _, l := range leases {
+		b.Queue(upsertLease, leaseArgs(l, s.opts.ServerName)...)
+	}
+	for _, bl := range blobs {
+		key := bl.Key
+		if key == nil {
+			key = []byte{}
+		}
+		if len(bl.Value) == 0 {
+			b.Queue(deleteBlob, int16(bl.Kind), key)
+		} else {
+			b.Queue(upsertBlob, int16(bl.Kind), key, bl.Value)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.CommitTimeout)
+	defer cancel()
+	err := s.pool.SendBatch(ctx, b).Close()
+	n := len(leases) + len(blobs)
+	if err != nil {
+		s.failed.Add(1)
+		s.log.Error("postgres: commit failed; no record of the batch is acknowledged", "records", n, "err", err)
+		return fmt.Errorf("postgres: commit %d records: %w", n, err)
+	}
+	s.txs.Add(1)
+	s.records.Add(uint64(n))
+	return nil
+}
+
+// Load calls fn for the current record of every live address (tombstones
+// excluded), streaming the rows.
+func (s *Store) Load(fn func(lease.Lease) error) error {
+	return s.load(context.Background(), fn)
+}
+
+func (s *Store) load(ctx context.Context, fn func(lease.Lease) error) error {
+	rows, err := s.pool.Query(ctx, `SELECT `+leaseColumns+` FROM leases WHERE state <> $1`, int16(lease.StateDeleted))
+	if err != nil {
+		return fmt.Errorf("postgres: load leases: %w", err)
+	}
+	defer rows.Close()
+	var (
+		addr                         netip.Prefix
+		giaddr                       *netip.Prefix
+		fam, plen, state, htype      int16
+		seq, xid, prevXID, rc, iaid  int64
+		section                      int32
+		start, t1, t2, expiry, pref  *int64
+		pool, host                   string
+		clientID, hw, relay, reconfK []byte
+		nonce                        bool
+	)
+	dest := []any{&addr, &fam, &plen, &seq, &state, &pool, &section, &clientID, &htype, &hw, &host,
+		&start, &t1, &t2, &expiry, &pref, &xid, &prevXID, &giaddr, &relay, &nonce, &reconfK, &rc, &iaid}
+	n := 0
+	for rows.Next() {
+		giaddr, start, t1, t2, expiry, pref = nil, nil, nil, nil, nil, nil
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("postgres: load leases: row %d: %w", n, err)
+		}
+		l := lease.Lease{
+			Seq: uint64(seq), Addr: addr.Addr(), ClientID: nilIfEmpty(clientID), HType: uint8(htype),
+			HWAddr: nilIfEmpty(hw), Hostname: host, Pool: pool, Section: int(section), State: lease.State(state),
+			Start: fromNS(start), T1: fromNS(t1), T2: fromNS(t2), Expiry: fromNS(expiry),
+			XID: uint32(xid), PrevXID: uint32(prevXID), RelayInfo: nilIfEmpty(relay),
+			ForceRenewNonceCapable: nonce, ReconfKey: nilIfEmpty(reconfK), ReplayCounter: uint64(rc),
+			IAID: uint32(iaid), PrefixLen: uint8(plen), Preferred: fromNS(pref),
+		}
+		if giaddr != nil {
+			l.GIAddr = giaddr.Addr()
+		}
+		n++
+		if err := fn(l); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: load leases after %d rows: %w", n, err)
+	}
+	return nil
+}
+
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+func fromNS(p *int64) time.Time {
+	if p == nil {
+		return time.Time{}
+	}
+	return time.Unix(0, *p).UTC()
+}
+
+// LoadBlobs calls fn for every live blob in the order of their last
+// writes, streaming the rows; fn must not keep the slices.
+func (s *Store) LoadBlobs(fn func(store.Blob) error) error {
+	ctx := context.Background()
+	rows, err := s.pool.Query(ctx, `SELECT kind, key, value FROM blobs ORDER BY seq`)
+	if err != nil {
+		return fmt.Errorf("postgres: load blobs: %w", err)
+	}
+	defer rows.Close()
+	var kind int16
+	var key, value []byte
+	for rows.Next() {
+		if err := rows.Scan(&kind, &key, &value); err != nil {
+			return fmt.Errorf("postgres: load blobs: %w", err)
+		}
+		if err := fn(store.Blob{Kind: uint8(kind), Key: key, Value: value}); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: load blobs: %w", err)
+	}
+	return nil
+}
+
+// Compact: the database keeps no history to compact, only the current row
+// of every address and key, which concurrent commits update in place, so
+// all and blobs are not read (the rows are already the state; rows other
+// servers own must not be replaced by this server's view). What Compact
+// does is remove lease tombstones older than Options.TombstoneAge; a
+// younger tombstone stays so that a late record with a lower seq cannot
+// bring the address back.
+func (s *Store) Compact(all iter.Seq[lease.Lease], blobs iter.Seq[store.Blob]) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.CommitTimeout)
+	defer cancel()
+	_, err := s.PurgeTombstones(ctx, s.opts.TombstoneAge)
+	return err
+}
+
+// PurgeTombstones deletes lease tombstones written more than age ago and
+// returns how many.
+func (s *Store) PurgeTombstones(ctx context.Context, age time.Duration) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM leases WHERE state = $1 AND updated < now() - $2::interval`,
+		int16(lease.StateDeleted), fmt.Sprintf("%d microseconds", age.Microseconds()))
+	if err != nil {
+		return 0, fmt.Errorf("postgres: compact: purge tombstones: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// Close finishes the queued commits, then closes the connections.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	s.wg.Wait()
+	s.pool.Close()
+	return nil
+}
