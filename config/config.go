@@ -44,6 +44,11 @@ type Config struct {
 	// LogLevel is the minimum level logged: debug, info, warn or error.
 	// Default info. At debug every DHCP decision is logged.
 	LogLevel string `yaml:"log_level"`
+	// ServerName names this server among the leased servers sharing one
+	// PostgreSQL database (store.postgres): unique among them, registered
+	// in the database's servers table at start. Letters, digits, '.', '-'
+	// and '_', at most 253 characters. Default: the host name.
+	ServerName string `yaml:"server_name"`
 	// Control configures the control API (leasectl, metrics).
 	Control Control `yaml:"control"`
 	// Store configures the lease store.
@@ -102,7 +107,22 @@ type Store struct {
 	// AllowCorruptMiddle is the former name of allow_data_loss and does the
 	// same. Deprecated: use allow_data_loss (leased warns).
 	AllowCorruptMiddle bool `yaml:"allow_corrupt_middle"`
+	// Postgres selects PostgreSQL as the lease store instead of the
+	// embedded log in data_dir (leave data_dir out then).
+	Postgres StorePostgres `yaml:"postgres"`
 }
+
+// StorePostgres configures the PostgreSQL lease store.
+type StorePostgres struct {
+	// DSN is the libpq connection string (keyword=value or a postgres://
+	// URL), e.g. "host=db1,db2 dbname=leased user=leased
+	// target_session_attrs=read-write". Set: leases are stored in
+	// PostgreSQL; empty (default): in the embedded log.
+	DSN string `yaml:"dsn"`
+}
+
+// UsesPostgres reports whether store.postgres.dsn selects PostgreSQL.
+func (s Store) UsesPostgres() bool { return s.Postgres.DSN != "" }
 
 // DataLossAllowed reports whether store.allow_data_loss (or its deprecated
 // alias store.allow_corrupt_middle) is set.
@@ -420,6 +440,11 @@ func (c *Config) applyDefaults() {
 	}
 	if !c.has("log_level") {
 		c.LogLevel = DefaultLogLevel
+	}
+	if !c.has("server_name") {
+		if h, err := os.Hostname(); err == nil {
+			c.ServerName = h
+		}
 	}
 	if !c.has("control.socket") {
 		c.Control.Socket = DefaultSocket

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // maxExcluded bounds the addresses one pool may exclude (ranges are
@@ -42,6 +44,7 @@ func (c *Config) validate(d *decoder) {
 		v.errorf("log_level", "%q is not a log level; use debug, info, warn or error", c.LogLevel)
 	}
 	v.control(&c.Control)
+	v.storeBackend(c)
 	if c.Store.CompactEvery <= 0 {
 		v.errorf("store.compact_every", "%d: must be a positive number of records, e.g. %d", c.Store.CompactEvery, DefaultCompactEvery)
 	}
@@ -56,6 +59,31 @@ func (c *Config) validate(d *decoder) {
 		v.dhcpv6(c.DHCPv6)
 	}
 	v.campaigns(c)
+}
+
+// storeBackend checks server_name and store.postgres.dsn: PostgreSQL and
+// the embedded log (data_dir) are exclusive.
+func (v *validator) storeBackend(c *Config) {
+	switch {
+	case c.ServerName == "":
+		v.errorf("server_name", "must not be empty (the host name could not be read); e.g. dhcp-a")
+	case len(c.ServerName) > 253 || strings.TrimLeft(c.ServerName, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != "":
+		v.errorf("server_name", "%q: use letters, digits, '.', '-' and '_', at most 253 characters; e.g. dhcp-a", c.ServerName)
+	}
+	dsn := c.Store.Postgres.DSN
+	if !c.has("store.postgres.dsn") {
+		return
+	}
+	if strings.TrimSpace(dsn) == "" {
+		v.errorf("store.postgres.dsn", "must not be empty; remove the key to use the embedded log, or write a libpq connection string, e.g. \"host=db1 dbname=leased user=leased\"")
+		return
+	}
+	if _, err := pgconn.ParseConfig(dsn); err != nil {
+		v.errorf("store.postgres.dsn", "not a libpq connection string (keyword=value pairs or a postgres:// URL): %v", err)
+	}
+	if c.has("data_dir") {
+		v.errorf("store.postgres.dsn", "store.postgres.dsn and data_dir (line %d) are both set: leases go to PostgreSQL or to the embedded log in data_dir, not both; remove one", c.Line("data_dir"))
+	}
 }
 
 func (v *validator) control(ct *Control) {
