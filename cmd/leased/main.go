@@ -3,6 +3,7 @@
 //	leased --config /etc/leased/leased.yaml          serve
 //	leased --config /etc/leased/leased.yaml --check  validate (file and host) and exit
 //	leased --config FILE --check --offline           validate the file only
+//	leased store copy --from wal:DIR --to postgres:DSN  move leases between stores
 //
 // Signals: SIGTERM and SIGINT stop gracefully (in-flight lease writes are
 // finished, the store is closed); SIGHUP re-reads the configuration and
@@ -42,7 +43,6 @@ import (
 	"github.com/leased/leased/lease6"
 	"github.com/leased/leased/reconf"
 	"github.com/leased/leased/server"
-	"github.com/leased/leased/store/wal"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -57,6 +57,9 @@ func main() {
 // run is main without the process: it returns the exit code. sigs delivers
 // SIGTERM/SIGINT/SIGHUP (tests send on it directly).
 func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
+	if len(args) > 0 && args[0] == "store" { // leased store copy (storecopy.go)
+		return storeCommand(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("leased", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "/etc/leased/leased.yaml", "configuration `file`")
@@ -204,22 +207,10 @@ func printConfigErrors(w io.Writer, err error) {
 }
 
 func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelVar, sigs <-chan os.Signal, afterLoad func()) (err error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	wopts := wal.Options{
-		Logger:        log,
-		AllowDataLoss: cfg.Store.DataLossAllowed(),
-		OverrideHint: fmt.Sprintf("restore every file of %s from one backup, or set store.allow_data_loss: true in %s for one start to accept losing these leases",
-			cfg.DataDir, path),
-	}
-	if !cfg.Store.FsyncEnabled() {
-		wopts.SyncMode = wal.NoSync
-	}
 	for _, w := range cfg.Warnings() {
 		log.Warn("config: " + w)
 	}
-	st, err := wal.Open(cfg.DataDir, wopts)
+	st, storeName, err := openStore(cfg, path, log) // store.go: WAL or PostgreSQL
 	if err != nil {
 		return err
 	}
@@ -287,7 +278,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 		Registry:     reg,
 		CompactEvery: cfg.Store.CompactEvery,
 		Version:      version,
-		StoreName:    "wal " + cfg.DataDir,
+		StoreName:    storeName,
 		V6:           v6Options(cfg, eng6),
 	})
 	if err != nil {
@@ -413,7 +404,8 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 			"interfaces", old.DHCPv4.Interfaces, "port", old.DHCPv4.Port)
 		restart = append(restart, "dhcpv4.interfaces/port")
 	}
-	if cfg.DataDir != old.DataDir || cfg.Control != old.Control || cfg.Store.FsyncEnabled() != old.Store.FsyncEnabled() {
+	if cfg.DataDir != old.DataDir || cfg.Control != old.Control || cfg.Store.FsyncEnabled() != old.Store.FsyncEnabled() ||
+		cfg.Store.Postgres != old.Store.Postgres || cfg.ServerName != old.ServerName {
 		log.Warn("reload: data_dir, control and store changes need a restart")
 		restart = append(restart, "data_dir/control/store")
 	}
@@ -432,7 +424,7 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 		v6.Interfaces, v6.Port = old.DHCPv6.Interfaces, old.DHCPv6.Port
 		cfg.DHCPv6 = &v6
 	}
-	cfg.DataDir, cfg.Control, cfg.Store = old.DataDir, old.Control, old.Store
+	cfg.DataDir, cfg.Control, cfg.Store, cfg.ServerName = old.DataDir, old.Control, old.Store, old.ServerName
 	return cfg
 }
 

@@ -40,6 +40,10 @@ var migrationFS embed.FS
 // (any fixed number; "leased" in ASCII).
 const migrationLock int64 = 0x6c6561736564
 
+// blobLock is the pg_advisory_xact_lock key serialising transactions that
+// write blobs.
+const blobLock int64 = 0x6c6561736564 + 1
+
 // ErrClosed is returned by Commit and CommitBlobs after Close.
 var ErrClosed = errors.New("postgres: store closed")
 
@@ -66,6 +70,10 @@ type Options struct {
 	TombstoneAge time.Duration
 	// MaxConns bounds the pool's connections. Default Writers + 2.
 	MaxConns int32
+	// NoRegister: do not register ServerName in the servers table (tools
+	// such as leased store copy, which are not servers). ServerName is
+	// still written as the writer of the rows they commit.
+	NoRegister bool
 }
 
 // Stats are counters since Open.
@@ -156,9 +164,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	if err := s.register(ctx); err != nil {
-		pool.Close()
-		return nil, err
+	if !opts.NoRegister {
+		if err := s.register(ctx); err != nil {
+			pool.Close()
+			return nil, err
+		}
 	}
 	s.wg.Add(opts.Writers)
 	for range opts.Writers {
@@ -468,17 +478,17 @@ func (s *Store) write(batch []*request) error {
 			blobs = append(blobs, &r.blobs[i])
 		}
 	}
-	// One lock order for every transaction (addresses, then blob keys),
-	// so two writers never deadlock; stable, so writes of one key keep
-	// their order.
+	// One lock order for every transaction (addresses ascending), so two
+	// writers never deadlock; stable, so writes of one address keep their
+	// order. Blobs keep the order they were committed in (LoadBlobs
+	// yields that order, blobs_seq records it): a transaction writing
+	// blobs first takes blobLock, so blob transactions (of every server)
+	// run one at a time and their seqs follow their commits.
 	slices.SortStableFunc(leases, func(a, b *lease.Lease) int { return a.Addr.Compare(b.Addr) })
-	slices.SortStableFunc(blobs, func(a, b *store.Blob) int {
-		if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
-			return c
-		}
-		return strings.Compare(string(a.Key), string(b.Key))
-	})
 	b := &pgx.Batch{}
+	if len(blobs) > 0 {
+		b.Queue("SELECT pg_advisory_xact_lock($1)", blobLock)
+	}
 	for _, l := range leases {
 		b.Queue(upsertLease, leaseArgs(l, s.opts.ServerName)...)
 	}

@@ -402,11 +402,17 @@ func TestBlobs(t *testing.T) {
 	if d := cmp.Diff(want, blobsOf(t, s), cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("blobs (-want +got):\n%s", d)
 	}
-	// Sequential writes of one key from many goroutines' turns keep order.
+	// Within one call, the order of the call (not of the keys).
+	must(bl(1, "z", "z1"), bl(1, "y", "y1"))
+	got := blobsOf(t, s)
+	if n := len(got); n < 2 || string(got[n-2].Key) != "z" || string(got[n-1].Key) != "y" {
+		t.Errorf("blobs of one call out of order: %v", got)
+	}
+	// Sequential writes of one key keep their order.
 	for i := range 50 {
 		must(bl(1, "seq", fmt.Sprint(i)))
 	}
-	got := blobsOf(t, s)
+	got = blobsOf(t, s)
 	if last := got[len(got)-1]; string(last.Value) != "49" {
 		t.Errorf("last blob %q = %q, want 49", last.Key, last.Value)
 	}
