@@ -6,7 +6,10 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (network namespaces)" >&2; exit 1; }
-for b in bin/leased bin/leasectl; do
+# LEASED_BIN: where leased and leasectl are (the e2e test that runs this
+# script points it at its own build); default bin/ of `make build`.
+bin=${LEASED_BIN:-bin}
+for b in "$bin/leased" "$bin/leasectl"; do
 	[ -x "$b" ] || { echo "demo: $b missing; run 'make build' (make demo does)" >&2; exit 1; }
 done
 
@@ -82,10 +85,11 @@ grep -q '^dhcpv6:' examples/leased.yaml || { echo "demo: examples/leased.yaml ha
 sed -e "s#^data_dir:.*#data_dir: $work/data#" \
 	-e "s#socket: /run/leased/control.sock#socket: $work/control.sock#" \
 	examples/leased.yaml >"$work/leased.yaml"
-bin/leased --config "$work/leased.yaml" --check
-ip netns exec "$srv" bin/leased --config "$work/leased.yaml" >"$work/leased.log" 2>&1 &
+# --check inside the namespace: it also verifies that the interfaces exist.
+ip netns exec "$srv" "$bin/leased" --config "$work/leased.yaml" --check
+ip netns exec "$srv" "$bin/leased" --config "$work/leased.yaml" >"$work/leased.log" 2>&1 &
 pids+=($!)
-ctl() { bin/leasectl --socket "$work/control.sock" "$@"; }
+ctl() { "$bin/leasectl" --socket "$work/control.sock" "$@"; }
 wait_for 10 "leased's control socket" ctl health
 
 step "clients: dhcpcd, ISC dhclient and busybox udhcpc ask for leases"
