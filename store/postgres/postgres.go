@@ -288,10 +288,15 @@ const leaseColumns = `addr, family, prefix_len, seq, state, pool, section, clien
 	start_ns, t1_ns, t2_ns, expiry_ns, preferred_ns, xid, prev_xid, giaddr, relay_info, fr_nonce,
 	reconf_key, replay_counter, iaid`
 
-// upsertLease writes a record unless the row holds a higher seq. Equal
-// seq: the later write wins, as in the WAL's recovery.
-const upsertLease = `INSERT INTO leases (` + leaseColumns + `, server_name, updated)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, now())
+// upsertLeases writes a batch of records (one array per column, one
+// element per address; unnest turns them back into rows) in one
+// statement, each unless its row holds a higher seq. Equal seq: the
+// later write wins, as in the WAL's recovery.
+const upsertLeases = `INSERT INTO leases (` + leaseColumns + `, server_name, updated)
+	SELECT u.*, $25, now() FROM unnest($1::inet[], $2::int2[], $3::int2[], $4::int8[], $5::int2[], $6::text[],
+		$7::int4[], $8::bytea[], $9::int2[], $10::bytea[], $11::text[], $12::int8[], $13::int8[], $14::int8[],
+		$15::int8[], $16::int8[], $17::int8[], $18::int8[], $19::inet[], $20::bytea[], $21::bool[], $22::bytea[],
+		$23::int8[], $24::int8[]) AS u
 	ON CONFLICT (addr) DO UPDATE SET
 		family = excluded.family, prefix_len = excluded.prefix_len, seq = excluded.seq, state = excluded.state,
 		pool = excluded.pool, section = excluded.section, client_id = excluded.client_id, htype = excluded.htype,
@@ -325,25 +330,19 @@ func checkLease(l *lease.Lease) error {
 	return nil
 }
 
-func nsOrNil(t time.Time) any {
+func nsOrNil(t time.Time) *int64 {
 	if t.IsZero() {
 		return nil
 	}
-	return t.UnixNano()
+	ns := t.UnixNano()
+	return &ns
 }
 
-func bytesOrNil(b []byte) any {
+func bytesOrNil(b []byte) []byte {
 	if len(b) == 0 {
 		return nil
 	}
 	return b
-}
-
-func addrOrNil(a netip.Addr) any {
-	if !a.IsValid() {
-		return nil
-	}
-	return a.WithZone("")
 }
 
 func family(a netip.Addr) int16 {
@@ -353,14 +352,55 @@ func family(a netip.Addr) int16 {
 	return 6
 }
 
-func leaseArgs(l *lease.Lease, server string) []any {
-	return []any{
-		l.Addr.WithZone(""), family(l.Addr), int16(l.PrefixLen), int64(l.Seq), int16(l.State), l.Pool, int32(l.Section),
-		bytesOrNil(l.ClientID), int16(l.HType), bytesOrNil(l.HWAddr), l.Hostname,
-		nsOrNil(l.Start), nsOrNil(l.T1), nsOrNil(l.T2), nsOrNil(l.Expiry), nsOrNil(l.Preferred),
-		int64(l.XID), int64(l.PrevXID), addrOrNil(l.GIAddr), bytesOrNil(l.RelayInfo), l.ForceRenewNonceCapable,
-		bytesOrNil(l.ReconfKey), int64(l.ReplayCounter), int64(l.IAID), server,
+// leaseColumns holds a batch of records column by column: the arguments
+// of upsertLeases.
+type leaseCols struct {
+	addr                             []netip.Addr
+	giaddr                           []*netip.Addr
+	fam, plen, state, htype          []int16
+	seq, xid, prevXID, rc, iaid      []int64
+	section                          []int32
+	pool, host                       []string
+	clientID, hw, relay, key         [][]byte
+	start, t1, t2, expiry, preferred []*int64
+	nonce                            []bool
+}
+
+func (c *leaseCols) add(l *lease.Lease) {
+	c.addr = append(c.addr, l.Addr.WithZone(""))
+	var gi *netip.Addr
+	if l.GIAddr.IsValid() {
+		a := l.GIAddr.WithZone("")
+		gi = &a
 	}
+	c.giaddr = append(c.giaddr, gi)
+	c.fam = append(c.fam, family(l.Addr))
+	c.plen = append(c.plen, int16(l.PrefixLen))
+	c.state = append(c.state, int16(l.State))
+	c.htype = append(c.htype, int16(l.HType))
+	c.seq = append(c.seq, int64(l.Seq))
+	c.xid = append(c.xid, int64(l.XID))
+	c.prevXID = append(c.prevXID, int64(l.PrevXID))
+	c.rc = append(c.rc, int64(l.ReplayCounter))
+	c.iaid = append(c.iaid, int64(l.IAID))
+	c.section = append(c.section, int32(l.Section))
+	c.pool = append(c.pool, l.Pool)
+	c.host = append(c.host, l.Hostname)
+	c.clientID = append(c.clientID, bytesOrNil(l.ClientID))
+	c.hw = append(c.hw, bytesOrNil(l.HWAddr))
+	c.relay = append(c.relay, bytesOrNil(l.RelayInfo))
+	c.key = append(c.key, bytesOrNil(l.ReconfKey))
+	c.start = append(c.start, nsOrNil(l.Start))
+	c.t1 = append(c.t1, nsOrNil(l.T1))
+	c.t2 = append(c.t2, nsOrNil(l.T2))
+	c.expiry = append(c.expiry, nsOrNil(l.Expiry))
+	c.preferred = append(c.preferred, nsOrNil(l.Preferred))
+	c.nonce = append(c.nonce, l.ForceRenewNonceCapable)
+}
+
+func (c *leaseCols) args(server string) []any {
+	return []any{c.addr, c.fam, c.plen, c.seq, c.state, c.pool, c.section, c.clientID, c.htype, c.hw, c.host,
+		c.start, c.t1, c.t2, c.expiry, c.preferred, c.xid, c.prevXID, c.giaddr, c.relay, c.nonce, c.key, c.rc, c.iaid, server}
 }
 
 // Commit makes recs durable: it returns nil only after the transaction
@@ -489,8 +529,22 @@ func (s *Store) write(batch []*request) error {
 	if len(blobs) > 0 {
 		b.Queue("SELECT pg_advisory_xact_lock($1)", blobLock)
 	}
-	for _, l := range leases {
-		b.Queue(upsertLease, leaseArgs(l, s.opts.ServerName)...)
+	if len(leases) > 0 {
+		// One row per address (one statement cannot update a row twice):
+		// of several records of an address, the highest seq, the later on
+		// equal seq; they are adjacent after the stable sort.
+		var cols leaseCols
+		for i := 0; i < len(leases); {
+			best, j := leases[i], i+1
+			for ; j < len(leases) && leases[j].Addr == best.Addr; j++ {
+				if leases[j].Seq >= best.Seq {
+					best = leases[j]
+				}
+			}
+			cols.add(best)
+			i = j
+		}
+		b.Queue(upsertLeases, cols.args(s.opts.ServerName)...)
 	}
 	for _, bl := range blobs {
 		key := bl.Key

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/netip"
@@ -78,6 +79,9 @@ func open(t testing.TB, dsn string, opts Options) *Store {
 	t.Helper()
 	if opts.ServerName == "" {
 		opts.ServerName = "test"
+	}
+	if opts.Logger == nil && !testing.Verbose() {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

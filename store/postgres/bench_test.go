@@ -1,0 +1,56 @@
+package postgres
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"testing"
+
+	"github.com/leased/leased/internal/pgtest"
+	"github.com/leased/leased/lease"
+)
+
+// benchCommit commits one lease per Commit call from 1 or 64 concurrent
+// committers against the harness's PostgreSQL (fsync and
+// synchronous_commit on). Run:
+//
+//	go test -run '^$' -bench Commit -benchtime 5s ./store/postgres/
+func benchCommit(b *testing.B, writers int, opts Options) {
+	s := open(b, pgtest.DB(b), opts)
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	if writers > 1 {
+		b.SetParallelism((writers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+		b.RunParallel(func(pb *testing.PB) {
+			recs := make([]lease.Lease, 1)
+			for pb.Next() {
+				recs[0] = sample(int(next.Add(1)))
+				if err := s.Commit(context.Background(), recs); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	} else {
+		recs := make([]lease.Lease, 1)
+		for i := 0; b.Loop(); i++ {
+			recs[0] = sample(i)
+			if err := s.Commit(context.Background(), recs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
+	if st := s.Stats(); st.Transactions > 0 {
+		b.ReportMetric(float64(st.Commits)/float64(st.Transactions), "commits/tx")
+	}
+}
+
+func BenchmarkCommitSequential(b *testing.B) { benchCommit(b, 1, Options{}) }
+func BenchmarkCommitParallel(b *testing.B)   { benchCommit(b, 64, Options{}) }
+
+// One writer goroutine (one transaction in flight) for comparison with
+// the default two.
+func BenchmarkCommitParallel1Writer(b *testing.B) { benchCommit(b, 64, Options{Writers: 1}) }
