@@ -2,9 +2,12 @@ package postgres
 
 import (
 	"context"
+	"os"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/leased/leased/internal/pgtest"
 	"github.com/leased/leased/lease"
@@ -54,3 +57,36 @@ func BenchmarkCommitParallel(b *testing.B)   { benchCommit(b, 64, Options{}) }
 // One writer goroutine (one transaction in flight) for comparison with
 // the default two.
 func BenchmarkCommitParallel1Writer(b *testing.B) { benchCommit(b, 64, Options{Writers: 1}) }
+
+// TestLoadMany measures committing and loading many leases. It takes
+// tens of seconds: LEASED_PG_MANY=200000 go test -run TestLoadMany -v ./store/postgres/
+func TestLoadMany(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("LEASED_PG_MANY"))
+	if n <= 0 {
+		t.Skip("set LEASED_PG_MANY=N to measure N leases")
+	}
+	s := open(t, pgtest.DB(t), Options{})
+	const batch = 1000
+	recs := make([]lease.Lease, batch)
+	start := time.Now()
+	for i := 0; i < n; i += batch {
+		for k := range recs {
+			recs[k] = sample(i + k)
+		}
+		commit(t, s, recs...)
+	}
+	t.Logf("committed %d leases in %v (batches of %d)", n, time.Since(start), batch)
+	start = time.Now()
+	got := 0
+	if err := s.Load(func(lease.Lease) error { got++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got != n {
+		t.Fatalf("loaded %d, want %d", got, n)
+	}
+	var size string
+	if err := s.pool.QueryRow(context.Background(), "SELECT pg_size_pretty(pg_total_relation_size('leases'))").Scan(&size); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("loaded %d leases in %v; table with indexes %s", n, time.Since(start), size)
+}
