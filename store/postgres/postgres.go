@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/leased/leased/lease"
@@ -46,6 +47,14 @@ const blobLock int64 = 0x6c6561736564 + 1
 
 // ErrClosed is returned by Commit and CommitBlobs after Close.
 var ErrClosed = errors.New("postgres: store closed")
+
+// ErrFenced is wrapped by the error of a commit refused because another
+// process registered the same server name later (its epoch superseded
+// this one's).
+var ErrFenced = errors.New("postgres: fenced: another leased registered this server name with a newer epoch")
+
+// fencedCode is the SQLSTATE leased_fence raises.
+const fencedCode = "LF001"
 
 // Options configure Open.
 type Options struct {
@@ -72,8 +81,12 @@ type Options struct {
 	MaxConns int32
 	// NoRegister: do not register ServerName in the servers table (tools
 	// such as leased store copy, which are not servers). ServerName is
-	// still written as the writer of the rows they commit.
+	// still written as the writer of the rows they commit; their commits
+	// are not fenced.
 	NoRegister bool
+	// Heartbeat is how often a registered server refreshes its
+	// servers.heartbeat. Default 5 s.
+	Heartbeat time.Duration
 }
 
 // Stats are counters since Open.
@@ -90,6 +103,10 @@ type Store struct {
 	opts  Options
 	log   *slog.Logger
 	epoch int64
+
+	fenced atomic.Bool
+	stopHB chan struct{}
+	hbDone chan struct{}
 
 	mu     sync.Mutex
 	queue  []*request
@@ -143,6 +160,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = int32(opts.Writers) + 2
 	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = 5 * time.Second
+	}
 	pc, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connection string: %w", err)
@@ -174,8 +194,46 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	for range opts.Writers {
 		go s.writer()
 	}
+	s.stopHB, s.hbDone = make(chan struct{}), make(chan struct{})
+	if opts.NoRegister {
+		close(s.hbDone)
+	} else {
+		go s.heartbeat()
+	}
 	return s, nil
 }
+
+// heartbeat refreshes servers.heartbeat while this process holds its
+// epoch; once the epoch is superseded it stops and Fenced reports it.
+func (s *Store) heartbeat() {
+	defer close(s.hbDone)
+	t := time.NewTicker(s.opts.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopHB:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.Heartbeat)
+		tag, err := s.pool.Exec(ctx, "UPDATE servers SET heartbeat = now() WHERE server_name = $1 AND epoch = $2",
+			s.opts.ServerName, s.epoch)
+		cancel()
+		switch {
+		case err != nil:
+			s.log.Warn("postgres: heartbeat failed", "server_name", s.opts.ServerName, "err", err)
+		case tag.RowsAffected() == 0:
+			s.fenced.Store(true)
+			s.log.Error("postgres: this server is fenced: another leased registered the same server_name with a newer epoch; commits are refused",
+				"server_name", s.opts.ServerName, "epoch", s.epoch)
+			return
+		}
+	}
+}
+
+// Fenced reports whether the heartbeat found this server's epoch
+// superseded (commits fail with ErrFenced from then on).
+func (s *Store) Fenced() bool { return s.fenced.Load() }
 
 // migrations lists the embedded migrations in version order.
 func migrations() ([]migration, error) {
@@ -526,6 +584,9 @@ func (s *Store) write(batch []*request) error {
 	// run one at a time and their seqs follow their commits.
 	slices.SortStableFunc(leases, func(a, b *lease.Lease) int { return a.Addr.Compare(b.Addr) })
 	b := &pgx.Batch{}
+	if !s.opts.NoRegister {
+		b.Queue("SELECT leased_fence($1, $2)", s.opts.ServerName, s.epoch)
+	}
 	if len(blobs) > 0 {
 		b.Queue("SELECT pg_advisory_xact_lock($1)", blobLock)
 	}
@@ -563,6 +624,10 @@ func (s *Store) write(batch []*request) error {
 	n := len(leases) + len(blobs)
 	if err != nil {
 		s.failed.Add(1)
+		if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == fencedCode {
+			s.fenced.Store(true)
+			err = fmt.Errorf("%w (%s)", ErrFenced, pe.Message)
+		}
 		s.log.Error("postgres: commit failed; no record of the batch is acknowledged", "records", n, "err", err)
 		return fmt.Errorf("postgres: commit %d records: %w", n, err)
 	}
@@ -697,6 +762,8 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	close(s.stopHB)
+	<-s.hbDone
 	select {
 	case s.wake <- struct{}{}:
 	default:

@@ -689,3 +689,52 @@ func TestClose(t *testing.T) {
 	s2 := open(t, dsn, Options{})
 	diff(t, byAddr(ok...), loadAll(t, s2))
 }
+
+// TestFencing: a second process registering the same server name takes a
+// newer epoch; from then on the first one's commits fail with ErrFenced
+// (nothing of them stored), its heartbeat notices, and the second one
+// writes and heartbeats normally. Tools (NoRegister) are not fenced.
+func TestFencing(t *testing.T) {
+	dsn := pgtest.DB(t)
+	ctx := context.Background()
+	a := open(t, dsn, Options{ServerName: "x", Heartbeat: 20 * time.Millisecond})
+	commit(t, a, sample(1))
+	var hb0 time.Time
+	if err := a.pool.QueryRow(ctx, "SELECT heartbeat FROM servers WHERE server_name = 'x'").Scan(&hb0); err != nil {
+		t.Fatal(err)
+	}
+	b := open(t, dsn, Options{ServerName: "x", Heartbeat: 20 * time.Millisecond})
+	if b.Epoch() != a.Epoch()+1 {
+		t.Fatalf("epochs %d then %d", a.Epoch(), b.Epoch())
+	}
+	err := a.Commit(ctx, []lease.Lease{sample(2)})
+	if !errors.Is(err, ErrFenced) {
+		t.Fatalf("commit of the superseded process = %v, want ErrFenced", err)
+	}
+	commit(t, b, sample(3))
+	for deadline := time.Now().Add(10 * time.Second); !a.Fenced(); {
+		if time.Now().After(deadline) {
+			t.Fatal("the superseded process never noticed it is fenced")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if b.Fenced() {
+		t.Error("the newer process reports fenced")
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var hb time.Time
+		if err := b.pool.QueryRow(ctx, "SELECT heartbeat FROM servers WHERE server_name = 'x'").Scan(&hb); err != nil {
+			t.Fatal(err)
+		}
+		if hb.After(hb0) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("heartbeat never advanced")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	tool := open(t, dsn, Options{ServerName: "x", NoRegister: true})
+	commit(t, tool, sample(4))
+	diff(t, byAddr(sample(1), sample(3), sample(4)), loadAll(t, b))
+}

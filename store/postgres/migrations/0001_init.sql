@@ -67,3 +67,21 @@ CREATE TABLE servers (
     epoch       bigint      NOT NULL DEFAULT 1,
     version     text        NOT NULL DEFAULT ''
 );
+
+-- leased_fence fails the calling transaction unless the server still holds
+-- the epoch it registered with: every batch of a registered server calls
+-- it first, so once a later start (or, later, a take-over) has raised the
+-- epoch, the old process can no longer write. FOR SHARE makes a concurrent
+-- epoch change wait for batches in flight.
+CREATE FUNCTION leased_fence(name text, want bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    cur bigint;
+BEGIN
+    SELECT epoch INTO cur FROM servers WHERE server_name = name FOR SHARE;
+    IF cur IS DISTINCT FROM want THEN
+        RAISE EXCEPTION 'leased server % is fenced: its epoch % was superseded by %', name, want, cur
+            USING ERRCODE = 'LF001';
+    END IF;
+END
+$$;
