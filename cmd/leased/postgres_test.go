@@ -158,6 +158,22 @@ func TestServePostgres(t *testing.T) {
 		}
 		port, _ := logField(log.String(), "serving dhcpv6", "port").(float64)
 		c := newV6Client(t, int(port))
+		// A second server on the same database is refused while this one
+		// lives (one server per database until the cluster work).
+		dir2 := t.TempDir()
+		var out2, err2 lockedBuffer
+		done2 := make(chan int, 1)
+		go func() {
+			done2 <- run([]string{"--config", writeConfig(t, dir2, pgConfig(dir2, dsn, "pg-b"))}, &out2, &err2, nil)
+		}()
+		select {
+		case code := <-done2:
+			if code != 1 || !strings.Contains(err2.String(), `server \"pg-a\" is using this database`) {
+				t.Errorf("second server: exit %d; log:\n%s", code, err2.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("a second server on the same database started")
+		}
 		for i := range 5 {
 			b, err := c.bind([]byte{0, 3, 0, 1, 2, 0, 0, 0, 0, byte(i)}, uint32(10*i+1), 3*time.Second)
 			if err != nil {

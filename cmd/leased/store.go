@@ -29,6 +29,9 @@ func openStore(cfg *config.Config, path string, log *slog.Logger) (store.Store, 
 			ServerName: cfg.ServerName,
 			Version:    version,
 			Logger:     log,
+			// One server per database until the cluster work lets
+			// several share it (issue #12).
+			Exclusive: true,
 		})
 		if err != nil {
 			return nil, "", err

@@ -87,6 +87,10 @@ type Options struct {
 	// Heartbeat is how often a registered server refreshes its
 	// servers.heartbeat. Default 5 s.
 	Heartbeat time.Duration
+	// Exclusive: refuse to open while another registered server (another
+	// name) has a heartbeat younger than 3 × Heartbeat and did not stop
+	// cleanly. leased sets it until several servers may share a database.
+	Exclusive bool
 }
 
 // Stats are counters since Open.
@@ -319,12 +323,39 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // register inserts or refreshes this server's row and takes its new epoch.
 func (s *Store) register(ctx context.Context) error {
-	err := s.pool.QueryRow(ctx, `INSERT INTO servers (server_name, started, heartbeat, epoch, version)
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: register server %q: %w", s.opts.ServerName, err)
+	}
+	defer tx.Rollback(context.Background())
+	// The migration lock orders registrations too: of two exclusive
+	// servers starting at once, the second sees the first.
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
+		return fmt.Errorf("postgres: register server %q: %w", s.opts.ServerName, err)
+	}
+	if s.opts.Exclusive {
+		var other string
+		var age float64
+		err := tx.QueryRow(ctx, `SELECT server_name, extract(epoch FROM now() - heartbeat)::float8 FROM servers
+			WHERE server_name <> $1 AND stopped IS NULL AND heartbeat > now() - make_interval(secs => $2)
+			ORDER BY heartbeat DESC LIMIT 1`, s.opts.ServerName, 3*s.opts.Heartbeat.Seconds()).Scan(&other, &age)
+		switch {
+		case err == nil:
+			return fmt.Errorf("postgres: server %q is using this database (heartbeat %.1f s ago) and leased serves one server per database until cluster support exists: stop it, or give this server its name (server_name), or wait %v if it died",
+				other, age, 3*s.opts.Heartbeat)
+		case !errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("postgres: register server %q: %w", s.opts.ServerName, err)
+		}
+	}
+	err = tx.QueryRow(ctx, `INSERT INTO servers (server_name, started, heartbeat, epoch, version)
 		VALUES ($1, now(), now(), 1, $2)
-		ON CONFLICT (server_name) DO UPDATE SET started = now(), heartbeat = now(),
+		ON CONFLICT (server_name) DO UPDATE SET started = now(), heartbeat = now(), stopped = NULL,
 			epoch = servers.epoch + 1, version = excluded.version
 		RETURNING epoch`, s.opts.ServerName, s.opts.Version).Scan(&s.epoch)
 	if err != nil {
+		return fmt.Errorf("postgres: register server %q: %w", s.opts.ServerName, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: register server %q: %w", s.opts.ServerName, err)
 	}
 	return nil
@@ -753,7 +784,8 @@ func (s *Store) PurgeTombstones(ctx context.Context, age time.Duration) (int64, 
 	return tag.RowsAffected(), nil
 }
 
-// Close finishes the queued commits, then closes the connections.
+// Close finishes the queued commits, marks the server stopped (servers.stopped)
+// unless it was fenced, then closes the connections.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -769,6 +801,12 @@ func (s *Store) Close() error {
 	default:
 	}
 	s.wg.Wait()
+	if !s.opts.NoRegister && !s.fenced.Load() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, _ = s.pool.Exec(ctx, "UPDATE servers SET stopped = now() WHERE server_name = $1 AND epoch = $2",
+			s.opts.ServerName, s.epoch)
+		cancel()
+	}
 	s.pool.Close()
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -737,4 +738,54 @@ func TestFencing(t *testing.T) {
 	tool := open(t, dsn, Options{ServerName: "x", NoRegister: true})
 	commit(t, tool, sample(4))
 	diff(t, byAddr(sample(1), sample(3), sample(4)), loadAll(t, b))
+}
+
+// TestExclusive: an exclusive server refuses a database another live
+// server uses, and accepts it once that one stopped cleanly or its
+// heartbeat is stale; a restart under the same name is not refused.
+func TestExclusive(t *testing.T) {
+	dsn := pgtest.DB(t)
+	ctx := context.Background()
+	refused := func(name, other string) {
+		t.Helper()
+		s, err := Open(ctx, dsn, Options{ServerName: name, Exclusive: true})
+		if err == nil {
+			s.Close()
+			t.Fatalf("%s opened while %s is live", name, other)
+		}
+		if !strings.Contains(err.Error(), fmt.Sprintf("server %q is using this database", other)) {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	a, err := Open(ctx, dsn, Options{ServerName: "a", Exclusive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused("b", "a")
+	again, err := Open(ctx, dsn, Options{ServerName: "a", Exclusive: true}) // a restart of a
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Epoch() != a.Epoch()+1 {
+		t.Errorf("epoch %d after %d", again.Epoch(), a.Epoch())
+	}
+	a.Close()
+	refused("b", "a") // the old process's Close does not mark the new one stopped
+	again.Close()
+	b := open(t, dsn, Options{ServerName: "b", Exclusive: true})
+	b.Close()
+
+	// A server that died: fresh heartbeat refuses, stale one does not.
+	if _, err := b.pool.Exec(ctx, "SELECT 1"); err == nil {
+		t.Fatal("pool usable after Close")
+	}
+	admin := open(t, dsn, Options{ServerName: "admin", NoRegister: true})
+	if _, err := admin.pool.Exec(ctx, `INSERT INTO servers (server_name, started, heartbeat) VALUES ('dead', now(), now())`); err != nil {
+		t.Fatal(err)
+	}
+	refused("c", "dead")
+	if _, err := admin.pool.Exec(ctx, `UPDATE servers SET heartbeat = now() - interval '1 minute' WHERE server_name = 'dead'`); err != nil {
+		t.Fatal(err)
+	}
+	open(t, dsn, Options{ServerName: "c", Exclusive: true})
 }

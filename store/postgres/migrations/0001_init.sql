@@ -65,7 +65,10 @@ CREATE TABLE servers (
     started     timestamptz NOT NULL,
     heartbeat   timestamptz NOT NULL,
     epoch       bigint      NOT NULL DEFAULT 1,
-    version     text        NOT NULL DEFAULT ''
+    version     text        NOT NULL DEFAULT '',
+    -- Set by a clean stop, cleared at start: a stopped server is not a
+    -- dead one (nothing to wait for).
+    stopped     timestamptz
 );
 
 -- leased_fence fails the calling transaction unless the server still holds
