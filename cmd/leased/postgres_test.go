@@ -87,6 +87,7 @@ type bound struct {
 	duid   []byte
 	addr   netip.Addr
 	expiry time.Time
+	xid    uint32 // of the Request
 }
 
 // bind runs Solicit and Request for duid and returns what the Reply gave.
@@ -118,7 +119,7 @@ func (c *v6Client) bind(duid []byte, xid uint32, timeout time.Duration) (bound, 
 	if err != nil || a.ValidLifetime == 0 {
 		return bound{}, fmt.Errorf("Reply address %v: %v", a, err)
 	}
-	return bound{duid: duid, addr: a.Addr, expiry: sent.Add(time.Duration(a.ValidLifetime) * time.Second)}, nil
+	return bound{duid: duid, addr: a.Addr, expiry: sent.Add(time.Duration(a.ValidLifetime) * time.Second), xid: xid + 1}, nil
 }
 
 func waitHealthy(t *testing.T, sock string, log fmt.Stringer) {
@@ -253,10 +254,11 @@ func serveWith(t *testing.T, path, sock string, after func(log *lockedBuffer)) s
 	return stderr.String()
 }
 
-// TestCrashPostgres: leased on PostgreSQL, killed with SIGKILL while
-// many clients bind: every address a Reply gave is in the database with
-// that client and an expiry no earlier than promised, and leased serves
-// them again after a restart.
+// TestCrashPostgres: leased on PostgreSQL is killed with SIGKILL while
+// many clients bind and re-bind, three times; after that every address a
+// Reply gave is in the database with that client and an expiry no earlier
+// than the client's latest Reply promised, no client holds two addresses,
+// and leased serves them all again after a restart.
 func TestCrashPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the crash test runs leased under load for seconds")
@@ -266,77 +268,94 @@ func TestCrashPostgres(t *testing.T) {
 	path := writeConfig(t, dir, pgConfig(dir, dsn, "pg-crash"))
 	sock := filepath.Join(dir, "run", "control.sock")
 
-	var logb lockedBuffer
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "LEASED_TEST_DAEMON=1", "LEASED_TEST_ARGS=--config "+path+" --log-format json")
-	cmd.Stdout, cmd.Stderr = &logb, &logb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	killed := false
-	kill := func() {
-		if !killed {
-			killed = true
-			cmd.Process.Kill() // the PID this test started
-			<-exited
-		}
-	}
-	t.Cleanup(kill)
-	waitHealthy(t, sock, &logb)
-	port, _ := logField(logb.String(), "serving dhcpv6", "port").(float64)
-	if port == 0 {
-		t.Fatalf("no dhcpv6 port in the log:\n%s", logb.String())
-	}
-
-	const workers = 16
-	var (
-		mu    sync.Mutex
-		acked []bound
-		fails int
-		wg    sync.WaitGroup
+	const (
+		workers  = 16
+		perWork  = 10 // clients per worker: each binds, then re-binds again and again
+		cycles   = 3
+		perCycle = 200 // Replies before each kill
 	)
-	stop := make(chan struct{})
-	for w := range workers {
-		c := newV6Client(t, int(port))
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				duid := []byte{0, 3, 0, 1, 2, 0xc7, byte(w), byte(i >> 16), byte(i >> 8), byte(i)}
-				b, err := c.bind(duid, uint32(w<<20|i<<2), 500*time.Millisecond)
-				mu.Lock()
-				if err != nil {
-					fails++
-				} else {
-					acked = append(acked, b)
-				}
-				mu.Unlock()
+	var (
+		mu     sync.Mutex
+		latest = map[string]bound{} // by DUID: the latest Reply
+		total  int
+		fails  int
+	)
+	for cycle := range cycles {
+		var logb lockedBuffer
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "LEASED_TEST_DAEMON=1", "LEASED_TEST_ARGS=--config "+path+" --log-format json")
+		cmd.Stdout, cmd.Stderr = &logb, &logb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		killed := false
+		kill := func() {
+			if !killed {
+				killed = true
+				cmd.Process.Kill() // the PID this test started
+				<-exited
 			}
-		})
-	}
-	// Let the load run, then kill leased in the middle of it.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
-		if n >= 300 {
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d bindings in 20 s; log:\n%s", n, logb.String())
+		waitHealthy(t, sock, &logb)
+		port, _ := logField(logb.String(), "serving dhcpv6", "port").(float64)
+		if port == 0 {
+			kill()
+			t.Fatalf("no dhcpv6 port in the log:\n%s", logb.String())
 		}
-		time.Sleep(10 * time.Millisecond)
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		n := 0
+		for w := range workers {
+			c := newV6Client(t, int(port))
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					k := (i*7 + cycle*31) % perWork
+					duid := []byte{0, 3, 0, 1, 2, 0xc7, 0, byte(w), byte(k >> 8), byte(k)}
+					b, err := c.bind(duid, uint32(cycle*workers+w)<<18|uint32(i&0xffff)<<2, 500*time.Millisecond) // 24-bit xids
+					mu.Lock()
+					if err != nil {
+						fails++
+					} else {
+						latest[string(duid)] = b
+						total++
+						n++
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			mu.Lock()
+			got := n
+			mu.Unlock()
+			if got >= perCycle {
+				break
+			}
+			if time.Now().After(deadline) {
+				kill()
+				close(stop)
+				wg.Wait()
+				t.Fatalf("cycle %d: only %d Replies in 20 s; log:\n%s", cycle, got, logb.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		kill() // under load: requests are in flight
+		close(stop)
+		wg.Wait()
 	}
-	kill()
-	close(stop)
-	wg.Wait()
-	t.Logf("%d Replies before SIGKILL, %d exchanges unanswered", len(acked), fails)
+	acked := make([]bound, 0, len(latest))
+	for _, b := range latest {
+		acked = append(acked, b)
+	}
+	t.Logf("%d Replies in %d cycles (%d clients), %d exchanges unanswered", total, cycles, len(acked), fails)
 
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
@@ -348,8 +367,8 @@ func TestCrashPostgres(t *testing.T) {
 	for _, b := range acked {
 		var cid []byte
 		var state int16
-		var expiry int64
-		err := conn.QueryRow(ctx, "SELECT client_id, state, expiry_ns FROM leases WHERE addr = $1", b.addr).Scan(&cid, &state, &expiry)
+		var expiry, xid int64
+		err := conn.QueryRow(ctx, "SELECT client_id, state, expiry_ns, xid FROM leases WHERE addr = $1", b.addr).Scan(&cid, &state, &expiry, &xid)
 		switch {
 		case err != nil:
 			missing++
@@ -358,8 +377,12 @@ func TestCrashPostgres(t *testing.T) {
 			}
 		case !bytes.Equal(cid, b.duid) || lease.State(state) != lease.StateBound:
 			t.Errorf("acknowledged %v for %x: row has client %x state %v", b.addr, b.duid, cid, lease.State(state))
-		case time.Unix(0, expiry).Before(b.expiry.Add(-2 * time.Second)):
+		case time.Unix(0, expiry).Before(b.expiry.Add(-time.Second)):
 			t.Errorf("acknowledged %v until %v: row expires %v", b.addr, b.expiry, time.Unix(0, expiry))
+		case uint32(xid) < b.xid:
+			// A client's xids grow: an older xid in the row means the
+			// commit of its latest acknowledged Request was lost.
+			t.Errorf("acknowledged %v for %x at xid %#x: row holds older xid %#x", b.addr, b.duid, b.xid, xid)
 		}
 	}
 	if missing > 0 {
