@@ -25,6 +25,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -259,15 +260,30 @@ func (s *Server) Start() error {
 		c.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	c.SysProcAttr.Setpgid = true // a terminal's ^C reaches the test, not the server
-	if err := c.Start(); err != nil {
-		logf.Close()
+	// If the test process dies (a panic, go test's timeout) the server
+	// gets SIGQUIT (immediate shutdown) instead of running on. The signal
+	// follows the thread that started it, so that thread stays locked to
+	// the goroutine that waits for the server.
+	c.SysProcAttr.Pdeathsig = syscall.SIGQUIT
+	started := make(chan error, 1)
+	exited := make(chan struct{})
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine, after the server
+		if err := c.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		c.Wait()
+		close(exited)
+	}()
+	err = <-started
+	logf.Close()
+	if err != nil {
 		return fmt.Errorf("start postgres: %w", err)
 	}
-	logf.Close()
 	s.cmd, s.stopped = c, false
-	exited := make(chan struct{})
 	s.exited = exited
-	go func() { c.Wait(); close(exited) }()
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {

@@ -2,14 +2,64 @@ package pgtest
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
-func TestMain(m *testing.M) { Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv("PGTEST_ORPHAN") == "1" {
+		orphan()
+	}
+	Main(m)
+}
+
+// orphan starts a server, prints its PID and directory, and exits without
+// stopping it (a test binary that panicked or timed out).
+func orphan() {
+	bin, err := Bin()
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	s, err := start(bin)
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	fmt.Println(s.PID(), s.Dir())
+	os.Exit(3)
+}
+
+// TestOrphanStops: when the test process dies without stopping its
+// server, the server shuts down by itself (parent-death signal).
+func TestOrphanStops(t *testing.T) {
+	if _, err := Bin(); err != nil {
+		unavailable(t, err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "PGTEST_ORPHAN=1")
+	out, _ := cmd.Output()
+	var pid int
+	var dir string
+	if _, err := fmt.Sscan(string(out), &pid, &dir); err != nil || pid == 0 {
+		t.Fatalf("child output %q: %v", out, err)
+	}
+	defer os.RemoveAll(dir)
+	deadline := time.Now().Add(30 * time.Second)
+	for alive(pid) {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGQUIT) // the server this test's child started
+			t.Fatalf("postmaster %d of a dead test process still running after 30 s", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
 
 // TestServer: the server runs with the settings durability depends on, as
 // an unprivileged user, without TCP, and a fresh database is empty.
