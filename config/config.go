@@ -480,13 +480,16 @@ func (c *Config) applyDefaults() {
 // at startup and reload.
 func (c *Config) Warnings() []string {
 	var w []string
-	if !c.Store.FsyncEnabled() {
+	switch {
+	case c.Store.UsesPostgres() && (!c.Store.FsyncEnabled() || c.Store.DataLossAllowed()):
+		w = append(w, "store.fsync and store.allow_data_loss concern only the embedded log: with store.postgres every lease is committed (synchronous_commit on) before the reply")
+	case !c.Store.FsyncEnabled():
 		w = append(w, "store.fsync is false: leases are acknowledged before they are on disk; a crash loses leases clients hold (use only for benchmarks)")
 	}
 	if c.Store.AllowCorruptMiddle {
 		w = append(w, "store.allow_corrupt_middle is deprecated: it is now store.allow_data_loss (same effect; it also covers missing store files)")
 	}
-	if c.Store.DataLossAllowed() {
+	if c.Store.DataLossAllowed() && !c.Store.UsesPostgres() {
 		w = append(w, "store.allow_data_loss is true: if store files are damaged or missing, leased starts without the leases in them instead of refusing; remove it after this start")
 	}
 	for _, p := range c.DHCPv4.Pools {

@@ -71,3 +71,24 @@ func TestStorePostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestStorePostgresWarnings: the embedded log's risky settings are not
+// reported as risks with PostgreSQL, but as having no effect.
+func TestStorePostgresWarnings(t *testing.T) {
+	c, err := Parse("t.yaml", []byte(doc("store:", "  fsync: false", "  allow_data_loss: true", "  postgres:", "    dsn: dbname=leased")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(c.Warnings(), "\n")
+	if !strings.Contains(w, "concern only the embedded log") || strings.Contains(w, "acknowledged before they are on disk") ||
+		strings.Contains(w, "starts without the leases") {
+		t.Errorf("warnings:\n%s", w)
+	}
+	c, err = Parse("t.yaml", []byte(doc("store:", "  fsync: false")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(c.Warnings(), "\n"); !strings.Contains(w, "acknowledged before they are on disk") {
+		t.Errorf("warnings without postgres:\n%s", w)
+	}
+}
