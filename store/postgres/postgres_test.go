@@ -789,3 +789,20 @@ func TestExclusive(t *testing.T) {
 	}
 	open(t, dsn, Options{ServerName: "c", Exclusive: true})
 }
+
+// TestMultiHostDSN: a connection string with several hosts and
+// target_session_attrs=read-write connects to the one that answers and is
+// writable (here the first host does not exist).
+func TestMultiHostDSN(t *testing.T) {
+	srv := pgtest.Shared(t)
+	dsn := srv.CreateDB(t)
+	dsn = strings.Replace(dsn, "host="+srv.Dir(), "host="+t.TempDir()+"/nothing,"+srv.Dir(), 1)
+	dsn = strings.Replace(dsn, fmt.Sprintf("port=%d", pgtest.Port), fmt.Sprintf("port=%d,%d", pgtest.Port, pgtest.Port), 1)
+	dsn += " target_session_attrs=read-write"
+	if !strings.Contains(dsn, "nothing,") || !strings.Contains(dsn, ",5432") {
+		t.Fatalf("DSN not rewritten: %s", dsn)
+	}
+	s := open(t, dsn, Options{})
+	commit(t, s, sample(1))
+	diff(t, byAddr(sample(1)), loadAll(t, s))
+}
