@@ -63,6 +63,9 @@ type Config struct {
 	// Campaigns sets how long finished reconfiguration campaigns are
 	// remembered (both families).
 	Campaigns Campaigns `yaml:"campaigns"`
+	// Radius configures the RADIUS Dynamic Authorization Server (RFC
+	// 5176). Optional: off without this section.
+	Radius *Radius `yaml:"radius"`
 
 	file  string         // name given to Parse, for messages
 	lines map[string]int // field path -> line, for every key present
@@ -474,6 +477,7 @@ func (c *Config) applyDefaults() {
 	}
 	c.applyDefaults6()
 	c.applyCampaignDefaults()
+	c.applyRadiusDefaults()
 }
 
 // Warnings lists settings that are valid but risky, for the daemon to log

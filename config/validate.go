@@ -59,6 +59,7 @@ func (c *Config) validate(d *decoder) {
 		v.dhcpv6(c.DHCPv6)
 	}
 	v.campaigns(c)
+	v.radius(c.Radius)
 }
 
 // storeBackend checks server_name and store.postgres.dsn: PostgreSQL and

@@ -13,6 +13,9 @@ have perfdhcp || need+=(kea-admin)
 have dhcrelay || need+=(isc-dhcp-relay)    # DHCPv6 relays of e2e TestRelay6
 have dibbler-relay || need+=(dibbler-relay)
 have unshare  || need+=(util-linux)
+have radclient || need+=(freeradius-utils) # RADIUS DAS e2e (das/, issue #16)
+[ -x /usr/sbin/named ] || need+=(bind9)     # dynamic DNS e2e: the tests run their own named
+have nsupdate || need+=(bind9-dnsutils)
 # store/postgres and internal/pgtest: the tests run their own server from
 # these binaries in a temporary directory, never the system's cluster.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
@@ -26,7 +29,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# These packages ship daemons (dhcrelay, dibbler-relay, postgresql) that must never run
+# These packages ship daemons (dhcrelay, dibbler-relay, postgresql, named) that must never run
 # on this machine's real interfaces: keep the package scripts from starting
 # any service while they install (policy-rc.d exit 101 = "not allowed",
 # honoured by invoke-rc.d and deb-systemd-invoke). The tests start their

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -313,6 +314,14 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if cfg.Radius != nil { // RFC 5176 Dynamic Authorization Server (das.go)
+		addr, err := startDAS(ctx, cfg.Radius, srv, log, reg)
+		if err != nil {
+			return closeUnstarted(srv, err)
+		}
+		log.Info("radius: dynamic authorization server listening", "addr", addr.String(), "clients", len(cfg.Radius.Clients),
+			"disconnect", cfg.Radius.Disconnect)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	if eng6 != nil {
@@ -409,6 +418,10 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 		log.Warn("reload: data_dir, control and store changes need a restart")
 		restart = append(restart, "data_dir/control/store")
 	}
+	if !reflect.DeepEqual(cfg.Radius, old.Radius) {
+		log.Warn("reload: radius changes need a restart")
+		restart = append(restart, "radius")
+	}
 	level.Set(cfg.SlogLevel())
 	for _, w := range cfg.Warnings() {
 		log.Warn("reload: config: " + w)
@@ -425,6 +438,7 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 		cfg.DHCPv6 = &v6
 	}
 	cfg.DataDir, cfg.Control, cfg.Store, cfg.ServerName = old.DataDir, old.Control, old.Store, old.ServerName
+	cfg.Radius = old.Radius
 	return cfg
 }
 
