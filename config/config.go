@@ -66,6 +66,9 @@ type Config struct {
 	// Radius configures the RADIUS Dynamic Authorization Server (RFC
 	// 5176). Optional: off without this section.
 	Radius *Radius `yaml:"radius"`
+	// LeaseQuery configures leasequery (RFC 4388, RFC 6926). Optional:
+	// off without this section.
+	LeaseQuery *LeaseQuery `yaml:"leasequery"`
 
 	file  string         // name given to Parse, for messages
 	lines map[string]int // field path -> line, for every key present
@@ -478,6 +481,7 @@ func (c *Config) applyDefaults() {
 	c.applyDefaults6()
 	c.applyCampaignDefaults()
 	c.applyRadiusDefaults()
+	c.applyLeaseQueryDefaults()
 }
 
 // Warnings lists settings that are valid but risky, for the daemon to log

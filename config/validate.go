@@ -60,6 +60,7 @@ func (c *Config) validate(d *decoder) {
 	}
 	v.campaigns(c)
 	v.radius(c.Radius)
+	v.leaseQuery(c.LeaseQuery)
 }
 
 // storeBackend checks server_name and store.postgres.dsn: PostgreSQL and

@@ -25,16 +25,37 @@ func radiusSection(disconnect string) string {
 }
 
 func (l *Leased) writeRadiusConfig(dns, disconnect string) {
+	l.writeConfigTop(dns, radiusSection(disconnect))
+}
+
+// writeConfigTop writes the default configuration with the pool's DNS
+// server set to dns and top-level sections (YAML) appended.
+func (l *Leased) writeConfigTop(dns, top string) {
 	l.e.t.Helper()
 	y := defaultConfig().yaml(filepath.Join(filepath.Dir(l.cfgPath), "data"), l.sock)
 	old := "      dns: [" + gateway + "]\n"
 	if !strings.Contains(y, old) {
 		l.e.t.Fatalf("default config has no %q line", old)
 	}
-	y = strings.Replace(y, old, "      dns: ["+dns+"]\n", 1) + radiusSection(disconnect)
+	y = strings.Replace(y, old, "      dns: ["+dns+"]\n", 1) + top
 	if err := os.WriteFile(l.cfgPath, []byte(y), 0o644); err != nil {
 		l.e.t.Fatal(err)
 	}
+}
+
+// newLeasedTop starts leased with writeConfigTop(gateway, top).
+func (e *env) newLeasedTop(top string) *Leased {
+	e.t.Helper()
+	dir := e.path("leased")
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	l := &Leased{e: e, cfgPath: filepath.Join(dir, "leased.yaml"),
+		sock: filepath.Join(dir, "control.sock"), log: e.path("leased.log")}
+	e.addLog(l.log)
+	l.writeConfigTop(gateway, top)
+	l.Start()
+	return l
 }
 
 // radclient runs FreeRADIUS radclient in the server namespace: one
@@ -72,15 +93,7 @@ func TestRadiusDAS(t *testing.T) {
 	const newDNS, newerDNS = "10.77.0.53", "10.77.0.54"
 	das := netns.ServerPrefix.Addr().String() + ":3799"
 
-	dir := e.path("leased")
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	srv := &Leased{e: e, cfgPath: filepath.Join(dir, "leased.yaml"),
-		sock: filepath.Join(dir, "control.sock"), log: e.path("leased.log")}
-	e.addLog(srv.log)
-	srv.writeRadiusConfig(gateway, "delete")
-	srv.Start()
+	srv := e.newLeasedTop(radiusSection("delete"))
 	defer srv.Stop()
 
 	c := e.startDhcpcd("dhcpcd", false)

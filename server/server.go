@@ -151,6 +151,8 @@ type Server struct {
 
 	v6         *v6state // nil without DHCPv6
 	loadedDUID []byte   // the server DUID blob recovered from the store
+
+	lq4 atomic.Pointer[LeaseQuery4Func] // DHCPv4 leasequery hook (leasequery4.go)
 }
 
 // inPacket is a received packet and everything derived from it. Slices in
@@ -552,6 +554,9 @@ func (s *Server) handle(sd *sender, p *inPacket, oob []byte) bool {
 	switch t {
 	case dhcpv4.Discover, dhcpv4.Request, dhcpv4.Decline, dhcpv4.Release, dhcpv4.Inform:
 	default:
+		if s.leaseQuery4(sd, p, ifc, pi) { // RFC 4388 leasequery hook (leasequery4.go)
+			return false
+		}
 		s.m.drop(dropBadType)
 		return false
 	}

@@ -322,6 +322,17 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 		log.Info("radius: dynamic authorization server listening", "addr", addr.String(), "clients", len(cfg.Radius.Clients),
 			"disconnect", cfg.Radius.Disconnect)
 	}
+	if cfg.LeaseQuery != nil { // RFC 4388 / RFC 6926 leasequery (leasequery.go)
+		addr, err := startLeaseQuery(ctx, cfg.LeaseQuery, srv, log, reg)
+		if err != nil {
+			return closeUnstarted(srv, err)
+		}
+		bulk := "off"
+		if addr != nil {
+			bulk = addr.String()
+		}
+		log.Info("leasequery: serving", "bulk", bulk, "requestors", cfg.LeaseQuery.Requestors)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	if eng6 != nil {
@@ -422,6 +433,10 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 		log.Warn("reload: radius changes need a restart")
 		restart = append(restart, "radius")
 	}
+	if !reflect.DeepEqual(cfg.LeaseQuery, old.LeaseQuery) {
+		log.Warn("reload: leasequery changes need a restart")
+		restart = append(restart, "leasequery")
+	}
 	level.Set(cfg.SlogLevel())
 	for _, w := range cfg.Warnings() {
 		log.Warn("reload: config: " + w)
@@ -438,7 +453,7 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 		cfg.DHCPv6 = &v6
 	}
 	cfg.DataDir, cfg.Control, cfg.Store, cfg.ServerName = old.DataDir, old.Control, old.Store, old.ServerName
-	cfg.Radius = old.Radius
+	cfg.Radius, cfg.LeaseQuery = old.Radius, old.LeaseQuery
 	return cfg
 }
 

@@ -1,0 +1,59 @@
+package leasequery
+
+import (
+	"testing"
+	"time"
+
+	"github.com/leased/leased/dhcpv4"
+)
+
+// FuzzQuery4: any DHCPv4 message given to the single and the bulk answer
+// paths yields only messages that decode, and never panics.
+func FuzzQuery4(f *testing.F) {
+	for _, m := range [][]byte{
+		func() []byte {
+			var w dhcpv4.Writer
+			w.Reset(make([]byte, 0, 600))
+			h := dhcpv4.Header{Op: dhcpv4.BootRequest, XID: 1, HType: 1, HLen: 6, GIAddr: relay}
+			copy(h.CHAddr[:], macA)
+			w.Header(&h)
+			w.OptionByte(dhcpv4.OptMessageType, byte(TypeBulkLeaseQuery))
+			w.Option(dhcpv4.OptRelayAgentInfo, []byte{12, 4, 10, 99, 0, 1})
+			b, _ := w.End()
+			return b
+		}(),
+		func() []byte {
+			var w dhcpv4.Writer
+			w.Reset(make([]byte, 0, 600))
+			h := dhcpv4.Header{Op: dhcpv4.BootRequest, XID: 1, CIAddr: relay}
+			w.Header(&h)
+			w.OptionByte(dhcpv4.OptMessageType, byte(TypeLeaseQuery))
+			w.Option(dhcpv4.OptParamRequestList, []byte{82, 58})
+			b, _ := w.End()
+			return b
+		}(),
+	} {
+		f.Add(m)
+	}
+	s := &Server4{Source: source(), ServerID: srvID}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		check := func(out []byte) error {
+			var r dhcpv4.Message
+			if err := r.Decode(out); err != nil {
+				t.Fatalf("answer does not decode: %v", err)
+			}
+			return nil
+		}
+		if _, err := s.Answer4(time.Unix(1_800_000_000, 0), relay, srvID, b, check); err != nil {
+			return
+		}
+		var m dhcpv4.Message
+		if m.Decode(b) == nil {
+			if a, err := s.Query(time.Unix(1_800_000_000, 0), &m, srvID); err == nil {
+				for _, r := range a.Replies {
+					check(r)
+				}
+			}
+		}
+	})
+}
