@@ -18,6 +18,11 @@ type LeaseQuery struct {
 	// BulkListen is the TCP address of DHCPv4 bulk leasequery (RFC 6926
 	// §7: port 67), host:port, or "off". Default ":67".
 	BulkListen string `yaml:"bulk_listen"`
+	// BulkListen6 is the TCP address of DHCPv6 bulk leasequery (RFC 5460
+	// §5.1: port 547), host:port, or "off". Default ":547" with a dhcpv6
+	// section, else off. DHCPv6 leasequery (RFC 5007) on the DHCPv6 port
+	// is answered whenever this section and a dhcpv6 section are present.
+	BulkListen6 string `yaml:"bulk_listen6"`
 	// MaxConnections bounds concurrent bulk leasequery connections per
 	// listener, 1 to 1000. Default 10.
 	MaxConnections int `yaml:"max_connections"`
@@ -53,6 +58,12 @@ func (c *Config) applyLeaseQueryDefaults() {
 	if !c.has("leasequery.bulk_listen") {
 		l.BulkListen = ":67"
 	}
+	if !c.has("leasequery.bulk_listen6") {
+		l.BulkListen6 = "off"
+		if c.DHCPv6 != nil {
+			l.BulkListen6 = ":547"
+		}
+	}
 	if !c.has("leasequery.max_connections") {
 		l.MaxConnections = 10
 	}
@@ -73,6 +84,11 @@ func (v *validator) leaseQuery(l *LeaseQuery) {
 	if l.BulkListen != "off" {
 		if _, port, err := net.SplitHostPort(l.BulkListen); err != nil || port == "" {
 			v.errorf("leasequery.bulk_listen", "%q: want host:port (e.g. :67) or off", l.BulkListen)
+		}
+	}
+	if l.BulkListen6 != "off" {
+		if _, port, err := net.SplitHostPort(l.BulkListen6); err != nil || port == "" {
+			v.errorf("leasequery.bulk_listen6", "%q: want host:port (e.g. :547) or off", l.BulkListen6)
 		}
 	}
 	if l.MaxConnections < 1 || l.MaxConnections > 1000 {

@@ -11,7 +11,7 @@ func TestLeaseQueryConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := c.LeaseQuery
-	if l.BulkListen != ":67" || l.MaxConnections != 10 {
+	if l.BulkListen != ":67" || l.BulkListen6 != "off" || l.MaxConnections != 10 {
 		t.Errorf("defaults %+v", l)
 	}
 	if p := l.Prefixes(); len(p) != 2 || p[0].String() != "10.99.0.0/16" || p[1].String() != "192.0.2.1/32" {

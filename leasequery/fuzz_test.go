@@ -1,10 +1,12 @@
 package leasequery
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/dhcpv6"
 )
 
 // FuzzQuery4: any DHCPv4 message given to the single and the bulk answer
@@ -53,6 +55,43 @@ func FuzzQuery4(f *testing.F) {
 				for _, r := range a.Replies {
 					check(r)
 				}
+			}
+		}
+	})
+}
+
+// FuzzQuery6: any DHCPv6 message given to the single and bulk paths
+// yields only messages that decode, and never panics.
+func FuzzQuery6(f *testing.F) {
+	seed := func(typ uint8, qopts []byte) []byte {
+		var w dhcpv6.Writer
+		w.Reset(make([]byte, 0, 600))
+		w.Header(TypeLeaseQuery6, 7)
+		w.Option(dhcpv6.OptClientID, reqDUID)
+		w.Option(OptLQQuery, LQQuery(typ, link1.Addr(), qopts))
+		b, _ := w.End()
+		return b
+	}
+	v := netip.MustParseAddr("2001:db8:1::10").As16()
+	f.Add(seed(QueryByAddress, Opt6(dhcpv6.OptIAAddr, append(v[:], make([]byte, 8)...))))
+	f.Add(seed(QueryByClientID, Opt6(dhcpv6.OptClientID, duidA)))
+	f.Add(seed(QueryByLinkAddress, nil))
+	s := &Server6{Source: source6(), ServerID: srvDUID}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		check := func(out []byte) error {
+			var r dhcpv6.Message
+			if err := r.Decode(out); err != nil {
+				t.Fatalf("answer does not decode: %v", err)
+			}
+			return nil
+		}
+		if _, err := s.Answer6(time.Unix(1_800_000_000, 0), netip.Addr{}, netip.Addr{}, b, check); err != nil {
+			return
+		}
+		var m dhcpv6.Message
+		if m.Decode(b) == nil {
+			if out, _, err := s.Query(time.Unix(1_800_000_000, 0), &m); err == nil {
+				check(out)
 			}
 		}
 	})

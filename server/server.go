@@ -153,6 +153,7 @@ type Server struct {
 	loadedDUID []byte   // the server DUID blob recovered from the store
 
 	lq4 atomic.Pointer[LeaseQuery4Func] // DHCPv4 leasequery hook (leasequery4.go)
+	lq6 atomic.Pointer[LeaseQuery6Func] // DHCPv6 leasequery hook (leasequery6.go)
 }
 
 // inPacket is a received packet and everything derived from it. Slices in

@@ -370,6 +370,9 @@ func (s *Server) handle6(sd *sender6, p *inPacket6, oob []byte) bool {
 		return false
 	}
 	v.m.received[typeIndex6(m.Type)].Inc()
+	if s.leaseQuery6(p, ifc) { // RFC 5007 leasequery hook (leasequery6.go)
+		return false
+	}
 	if reason := checkClientMessage(m, pi.Dst, v.duid); reason != "" {
 		v.m.drop(reason)
 		s.log.Debug("dhcpv6 drop", "reason", reason, "type", m.Type, "interface", ifc.name, "from", p.src)

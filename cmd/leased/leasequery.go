@@ -17,6 +17,7 @@ import (
 
 	"github.com/leased/leased/config"
 	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/dhcpv6"
 	"github.com/leased/leased/lease"
 	"github.com/leased/leased/leasequery"
 	"github.com/leased/leased/server"
@@ -77,9 +78,40 @@ func (s lqSource) Bindings4(f func(*leasequery.Binding) bool) {
 	}
 }
 
-// startLeaseQuery installs the DHCPv4 hook and starts the bulk listener
-// (unless bulk_listen is off). It returns the bulk address (nil when off).
-func startLeaseQuery(ctx context.Context, lc *config.LeaseQuery, srv *server.Server, log *slog.Logger, reg prometheus.Registerer) (net.Addr, error) {
+func (s lqSource) poolSubnets() map[string]netip.Prefix {
+	m := map[string]netip.Prefix{}
+	for _, p := range s.srv.Pools() {
+		m[p.Name] = p.Subnet
+	}
+	return m
+}
+
+func (s lqSource) Bindings6(f func(*leasequery.Binding6) bool) {
+	subnets := s.poolSubnets()
+	for _, l := range s.srv.Leases(lease.Filter{}) {
+		if !l.IsV6() {
+			continue
+		}
+		b := leasequery.Binding6{Binding: bindingOf(&l), Link: subnets[l.Pool]}
+		if !f(&b) {
+			return
+		}
+	}
+}
+
+func (s lqSource) Links6() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range s.srv.Pools() {
+		if p.Subnet.Addr().Is6() {
+			out = append(out, p.Subnet)
+		}
+	}
+	return out
+}
+
+// startLeaseQuery installs the DHCPv4 and DHCPv6 hooks and starts the
+// bulk listeners that are not off. It returns their addresses.
+func startLeaseQuery(ctx context.Context, lc *config.LeaseQuery, srv *server.Server, log *slog.Logger, reg prometheus.Registerer) ([]net.Addr, error) {
 	log = log.With("component", "leasequery")
 	m, err := leasequery.NewMetrics(reg)
 	if err != nil {
@@ -105,19 +137,51 @@ func startLeaseQuery(ctx context.Context, lc *config.LeaseQuery, srv *server.Ser
 		log.Info("leasequery: answered", "giaddr", msg.GIAddr, "xid", fmt.Sprintf("%#08x", msg.XID), "answer", a.Kind)
 		return a.Replies[0]
 	})
-	if lc.BulkListen == "off" {
-		return nil, nil
+	var s6 *leasequery.Server6
+	if duid := srv.ServerDUID(); len(duid) > 0 {
+		s6 = &leasequery.Server6{Source: lqSource{srv}, ServerID: duid}
+		srv.SetLeaseQuery6(func(msg *dhcpv6.Message, from netip.Addr) []byte {
+			if !allowed.Allowed(from) {
+				m.Count("6", "udp", "refused")
+				log.Warn("leasequery: requestor not allowed", "from", from)
+				return nil
+			}
+			out, kind, err := s6.Query(time.Now(), msg)
+			if err != nil {
+				m.Count("6", "udp", "error")
+				log.Warn("leasequery: no answer", "from", from, "err", err)
+				return nil
+			}
+			m.Count("6", "udp", kind)
+			log.Info("leasequery: answered", "family", 6, "from", from, "xid", fmt.Sprintf("%#06x", msg.TransactionID), "answer", kind)
+			return out
+		})
 	}
-	ln, err := net.Listen("tcp", lc.BulkListen)
-	if err != nil {
-		return nil, fmt.Errorf("leasequery.bulk_listen: %w", err)
-	}
-	bs := &leasequery.BulkServer{Family: 4, Answer: s4.Answer4, Requestors: allowed, MaxConns: lc.MaxConnections,
-		Log: log, Metrics: m}
-	go func() {
-		if err := bs.Serve(ctx, ln); err != nil {
-			log.Error("leasequery: bulk listener stopped", "err", err)
+	var addrs []net.Addr
+	for _, l := range []struct {
+		family int
+		addr   string
+		key    string
+		answer func(time.Time, netip.Addr, netip.Addr, []byte, func([]byte) error) (string, error)
+	}{{4, lc.BulkListen, "bulk_listen", s4.Answer4}, {6, lc.BulkListen6, "bulk_listen6", nil}} {
+		if l.family == 6 && s6 != nil {
+			l.answer = s6.Answer6
 		}
-	}()
-	return ln.Addr(), nil
+		if l.addr == "off" || l.answer == nil {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return addrs, fmt.Errorf("leasequery.%s: %w", l.key, err)
+		}
+		bs := &leasequery.BulkServer{Family: l.family, Answer: l.answer, Requestors: allowed, MaxConns: lc.MaxConnections,
+			Log: log, Metrics: m}
+		go func() {
+			if err := bs.Serve(ctx, ln); err != nil {
+				log.Error("leasequery: bulk listener stopped", "family", bs.Family, "err", err)
+			}
+		}()
+		addrs = append(addrs, ln.Addr())
+	}
+	return addrs, nil
 }

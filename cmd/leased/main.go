@@ -323,15 +323,11 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 			"disconnect", cfg.Radius.Disconnect)
 	}
 	if cfg.LeaseQuery != nil { // RFC 4388 / RFC 6926 leasequery (leasequery.go)
-		addr, err := startLeaseQuery(ctx, cfg.LeaseQuery, srv, log, reg)
+		addrs, err := startLeaseQuery(ctx, cfg.LeaseQuery, srv, log, reg)
 		if err != nil {
 			return closeUnstarted(srv, err)
 		}
-		bulk := "off"
-		if addr != nil {
-			bulk = addr.String()
-		}
-		log.Info("leasequery: serving", "bulk", bulk, "requestors", cfg.LeaseQuery.Requestors)
+		log.Info("leasequery: serving", "bulk", fmt.Sprint(addrs), "requestors", cfg.LeaseQuery.Requestors)
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
