@@ -69,6 +69,9 @@ type Config struct {
 	// LeaseQuery configures leasequery (RFC 4388, RFC 6926). Optional:
 	// off without this section.
 	LeaseQuery *LeaseQuery `yaml:"leasequery"`
+	// DDNS configures dynamic DNS updates (RFC 2136, RFC 4703).
+	// Optional: off without this section.
+	DDNS *DDNS `yaml:"ddns"`
 
 	file  string         // name given to Parse, for messages
 	lines map[string]int // field path -> line, for every key present
@@ -482,6 +485,7 @@ func (c *Config) applyDefaults() {
 	c.applyCampaignDefaults()
 	c.applyRadiusDefaults()
 	c.applyLeaseQueryDefaults()
+	c.applyDDNSDefaults()
 }
 
 // Warnings lists settings that are valid but risky, for the daemon to log

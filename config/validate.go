@@ -61,6 +61,7 @@ func (c *Config) validate(d *decoder) {
 	v.campaigns(c)
 	v.radius(c.Radius)
 	v.leaseQuery(c.LeaseQuery)
+	v.ddns(c.DDNS)
 }
 
 // storeBackend checks server_name and store.postgres.dsn: PostgreSQL and

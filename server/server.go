@@ -152,8 +152,9 @@ type Server struct {
 	v6         *v6state // nil without DHCPv6
 	loadedDUID []byte   // the server DUID blob recovered from the store
 
-	lq4 atomic.Pointer[LeaseQuery4Func] // DHCPv4 leasequery hook (leasequery4.go)
-	lq6 atomic.Pointer[LeaseQuery6Func] // DHCPv6 leasequery hook (leasequery6.go)
+	lq4       atomic.Pointer[LeaseQuery4Func] // DHCPv4 leasequery hook (leasequery4.go)
+	lq6       atomic.Pointer[LeaseQuery6Func] // DHCPv6 leasequery hook (leasequery6.go)
+	leaseHook atomic.Pointer[LeaseHook]       // after-commit lease events (leaseevents.go)
 }
 
 // inPacket is a received packet and everything derived from it. Slices in
@@ -738,6 +739,7 @@ func (s *Server) commitRecords(ctx context.Context, recs []lease.Lease, what str
 	}
 	s.m.committed.Add(float64(len(recs)))
 	s.noteCommitted(len(recs))
+	s.leasesCommitted(recs) // lease event hook (leaseevents.go)
 	return true
 }
 
@@ -1022,6 +1024,7 @@ func (s *Server) DeleteLease(ctx context.Context, addr netip.Addr) error {
 	}
 	s.m.committed.Add(float64(len(d.Persist)))
 	s.noteCommitted(len(d.Persist))
+	s.leasesCommitted(d.Persist) // lease event hook (leaseevents.go)
 	if s.campaignsActive() {
 		s.observeRecords(d.Persist)
 	}

@@ -329,6 +329,12 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 		}
 		log.Info("leasequery: serving", "bulk", fmt.Sprint(addrs), "requestors", cfg.LeaseQuery.Requestors)
 	}
+	if cfg.DDNS != nil { // RFC 2136 / RFC 4703 dynamic DNS (ddns.go)
+		if err := startDDNS(ctx, cfg.DDNS, srv, log, reg); err != nil {
+			return closeUnstarted(srv, err)
+		}
+		log.Info("ddns: updating", "server", cfg.DDNS.Server, "zone", cfg.DDNS.ForwardZone, "tsig", cfg.DDNS.TSIG.Name)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	if eng6 != nil {
@@ -433,6 +439,10 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 		log.Warn("reload: leasequery changes need a restart")
 		restart = append(restart, "leasequery")
 	}
+	if !reflect.DeepEqual(cfg.DDNS, old.DDNS) {
+		log.Warn("reload: ddns changes need a restart")
+		restart = append(restart, "ddns")
+	}
 	level.Set(cfg.SlogLevel())
 	for _, w := range cfg.Warnings() {
 		log.Warn("reload: config: " + w)
@@ -449,7 +459,7 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 		cfg.DHCPv6 = &v6
 	}
 	cfg.DataDir, cfg.Control, cfg.Store, cfg.ServerName = old.DataDir, old.Control, old.Store, old.ServerName
-	cfg.Radius, cfg.LeaseQuery = old.Radius, old.LeaseQuery
+	cfg.Radius, cfg.LeaseQuery, cfg.DDNS = old.Radius, old.LeaseQuery, old.DDNS
 	return cfg
 }
 

@@ -1,0 +1,152 @@
+package config
+
+import (
+	"encoding/base64"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// DDNS configures dynamic DNS: RFC 2136 updates signed with TSIG keep
+// forward (A/AAAA) and reverse (PTR) records in step with leases, with
+// the DHCID conflict resolution of RFC 4701/4703. Off without this
+// section.
+type DDNS struct {
+	// Server is the primary authoritative DNS server, host:port.
+	// Required.
+	Server string `yaml:"server"`
+	// ForwardZone is the zone the clients' names go in: a client
+	// announcing host name "alpha" gets alpha.<forward_zone>. Required.
+	ForwardZone string `yaml:"forward_zone"`
+	// ReverseZoneV4 is the in-addr.arpa zone for PTR records of DHCPv4
+	// addresses; unset: no PTR updates for DHCPv4.
+	ReverseZoneV4 string `yaml:"reverse_zone_v4"`
+	// ReverseZoneV6 is the ip6.arpa zone for PTR records of DHCPv6
+	// addresses; unset: no PTR updates for DHCPv6.
+	ReverseZoneV6 string `yaml:"reverse_zone_v6"`
+	// TSIG is the key signing every update (RFC 8945). Recommended;
+	// without it updates are unsigned.
+	TSIG DDNSKey `yaml:"tsig"`
+	// TTL of the records added, 1s to 1d. Default 300s.
+	TTL Duration `yaml:"ttl"`
+	// Queue is the most lease events waiting for DNS, 1 to 1000000;
+	// more are dropped and counted. Default 4096.
+	Queue int `yaml:"queue"`
+	// Attempts per lease event before giving up, 1 to 20. Default 5.
+	Attempts int `yaml:"attempts"`
+	// RetryInterval is the wait before the first retry, doubling, 100ms
+	// to 1h. Default 2s.
+	RetryInterval Duration `yaml:"retry_interval"`
+}
+
+// DDNSKey is a TSIG key.
+type DDNSKey struct {
+	// Name is the key's name as the DNS server knows it. Required with
+	// a secret.
+	Name string `yaml:"name"`
+	// Algorithm: hmac-sha256 (default), hmac-sha384, hmac-sha512 or
+	// hmac-sha1.
+	Algorithm string `yaml:"algorithm"`
+	// Secret is the key in base64 (as tsig-keygen prints it). One of
+	// secret and secret_file.
+	Secret string `yaml:"secret"`
+	// SecretFile is a file holding the base64 secret.
+	SecretFile string `yaml:"secret_file"`
+}
+
+// SecretValue returns the base64 secret (from secret_file when set).
+func (k *DDNSKey) SecretValue() (string, error) {
+	if k.SecretFile == "" {
+		return k.Secret, nil
+	}
+	b, err := os.ReadFile(k.SecretFile)
+	return strings.TrimSpace(string(b)), err
+}
+
+func (c *Config) applyDDNSDefaults() {
+	d := c.DDNS
+	if d == nil {
+		return
+	}
+	if d.TSIG.Algorithm == "" {
+		d.TSIG.Algorithm = "hmac-sha256"
+	}
+	if !c.has("ddns.ttl") {
+		d.TTL = Duration(300 * time.Second)
+	}
+	if !c.has("ddns.queue") {
+		d.Queue = 4096
+	}
+	if !c.has("ddns.attempts") {
+		d.Attempts = 5
+	}
+	if !c.has("ddns.retry_interval") {
+		d.RetryInterval = Duration(2 * time.Second)
+	}
+}
+
+func (v *validator) ddns(d *DDNS) {
+	if d == nil {
+		return
+	}
+	if _, port, err := net.SplitHostPort(d.Server); err != nil || port == "" {
+		v.errorf("ddns.server", "%q: want host:port, e.g. 192.0.2.53:53", d.Server)
+	}
+	for _, z := range []struct{ key, name, suffix string }{
+		{"ddns.forward_zone", d.ForwardZone, ""},
+		{"ddns.reverse_zone_v4", d.ReverseZoneV4, ".in-addr.arpa."},
+		{"ddns.reverse_zone_v6", d.ReverseZoneV6, ".ip6.arpa."},
+	} {
+		switch {
+		case z.name == "" && z.key == "ddns.forward_zone":
+			v.errorf(z.key, "required: the zone of the clients' names, e.g. lan.example.com")
+		case z.name == "":
+		case !isDomain(z.name):
+			v.errorf(z.key, "%q is not a domain name", z.name)
+		case z.suffix != "" && !strings.HasSuffix(dns.Fqdn(strings.ToLower(z.name)), z.suffix):
+			v.errorf(z.key, "%q: want a zone under %s", z.name, strings.TrimSuffix(z.suffix[1:], "."))
+		}
+	}
+	k := &d.TSIG
+	switch k.Algorithm {
+	case "hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha1":
+	default:
+		v.errorf("ddns.tsig.algorithm", "%q: want hmac-sha256, hmac-sha384, hmac-sha512 or hmac-sha1", k.Algorithm)
+	}
+	if k.Secret != "" && k.SecretFile != "" {
+		v.errorf("ddns.tsig.secret", "give secret or secret_file, not both")
+	}
+	secret, err := k.SecretValue()
+	switch {
+	case err != nil:
+		v.errorf("ddns.tsig.secret_file", "%v", err)
+	case secret != "" && k.Name == "":
+		v.errorf("ddns.tsig.name", "required with a secret: the key name the DNS server knows")
+	case k.Name != "" && secret == "":
+		v.errorf("ddns.tsig.secret", "required with a key name (base64, as tsig-keygen prints it)")
+	case secret != "":
+		if _, err := base64.StdEncoding.DecodeString(secret); err != nil {
+			v.errorf("ddns.tsig.secret", "not base64: %v", err)
+		}
+	}
+	if t := d.TTL.D(); t < time.Second || t > 24*time.Hour {
+		v.errorf("ddns.ttl", "%v: want 1s to 24h (default 300s)", t)
+	}
+	if d.Queue < 1 || d.Queue > 1000000 {
+		v.errorf("ddns.queue", "%d: want 1 to 1000000 (default 4096)", d.Queue)
+	}
+	if d.Attempts < 1 || d.Attempts > 20 {
+		v.errorf("ddns.attempts", "%d: want 1 to 20 (default 5)", d.Attempts)
+	}
+	if r := d.RetryInterval.D(); r < 100*time.Millisecond || r > time.Hour {
+		v.errorf("ddns.retry_interval", "%v: want 100ms to 1h (default 2s)", r)
+	}
+}
+
+func isDomain(s string) bool {
+	_, ok := dns.IsDomainName(s)
+	return ok && s != "." && s != ""
+}

@@ -1,0 +1,64 @@
+package ddns
+
+import (
+	"io"
+	"log/slog"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// Enqueue never blocks: with the worker stuck (not running) a full queue
+// drops the event and counts it.
+func TestEnqueueNeverBlocks(t *testing.T) {
+	u, err := New(Config{Server: "127.0.0.1:1", Forward: "lan.test", QueueSize: 2},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan []bool)
+	go func() {
+		var ok []bool
+		for i := range 5 {
+			ok = append(ok, u.Enqueue(Event{Bound: true, Addr: netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), Hostname: "h"}))
+		}
+		done <- ok
+	}()
+	select {
+	case ok := <-done:
+		if !ok[0] || !ok[1] || ok[2] || ok[3] || ok[4] {
+			t.Errorf("accepted %v, want the first 2", ok)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Enqueue blocked")
+	}
+	var m dto.Metric
+	u.m.dropped.Write(&m)
+	if m.GetCounter().GetValue() != 3 {
+		t.Errorf("dropped %v, want 3", m.GetCounter().GetValue())
+	}
+}
+
+func TestLabel(t *testing.T) {
+	for in, want := range map[string]string{
+		"Alpha":                  "alpha",
+		"alpha.example.com":      "alpha",
+		"Bob's Laptop":           "bobs-laptop",
+		"--x--":                  "x",
+		"":                       "",
+		"ünï":                    "n",
+		"a_b":                    "a-b",
+		string(make([]byte, 70)): "",
+	} {
+		if got := Label(in); got != want {
+			t.Errorf("Label(%q) = %q, want %q", in, got, want)
+		}
+	}
+	long := Label("abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij")
+	if len(long) != 63 {
+		t.Errorf("long label %d octets", len(long))
+	}
+}

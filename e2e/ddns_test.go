@@ -1,0 +1,100 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/leased/leased/internal/namedtest"
+	"github.com/leased/leased/internal/netns"
+)
+
+// TestDDNS: BIND 9 (Debian bind9) runs in the server namespace with
+// lan.test (holding a static name "printer" without DHCID) and
+// 77.10.in-addr.arpa; leased updates it with TSIG. dhcpcd announcing host
+// name "alpha" binds: alpha.lan.test gets its address and a DHCID, the
+// address its PTR. A second client announcing "alpha" and a third
+// announcing "printer" bind too, but the names stay with their owners
+// (RFC 4703) and their addresses get no PTR. The first client releases:
+// its name and PTR disappear.
+func TestDDNS(t *testing.T) {
+	e := newEnv(t, "dhcpcd", "ss", "nsenter")
+	namedtest.Require(t)
+	dnsAddr := netns.ServerPrefix.Addr().String()
+	named := namedtest.Start(t, []string{"ip", "netns", "exec", e.top.Server.Name}, dnsAddr, 53, map[string]string{
+		"lan.test.":           namedtest.Zone("lan.test.", "printer IN A 10.77.0.9"),
+		"77.10.in-addr.arpa.": namedtest.Zone("77.10.in-addr.arpa."),
+	})
+	lookup := func(name string, qtype uint16) []string {
+		var out []string
+		err := e.top.Server.Do(func() error {
+			var err error
+			out, err = namedtest.Lookup(named.Addr, name, qtype)
+			return err
+		})
+		if err != nil {
+			return []string{"error: " + err.Error()}
+		}
+		return out
+	}
+	named.Ready(t, func() error {
+		if r := lookup("lan.test.", dns.TypeSOA); len(r) != 1 {
+			return fmt.Errorf("SOA: %v", r)
+		}
+		return nil
+	})
+	waitDNS := func(name string, qtype uint16, want ...string) {
+		t.Helper()
+		var got []string
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+			if got = lookup(name, qtype); slices.Equal(got, want) {
+				return
+			}
+		}
+		e.fatalf("%s %s: %q, want %q", name, dns.TypeToString[qtype], got, want)
+	}
+
+	srv := e.newLeasedTop(fmt.Sprintf("ddns:\n  server: %s:53\n  forward_zone: lan.test\n  reverse_zone_v4: 77.10.in-addr.arpa\n"+
+		"  tsig: {name: %s, secret: %q}\n  retry_interval: 200ms\n", dnsAddr, named.KeyName, named.Secret))
+	defer srv.Stop()
+
+	a := e.startDhcpcdInConf("alpha", e.clientNS(0), "hostname alpha\n")
+	ev, _ := a.waitEvent(15*time.Second, 0, "BOUND")
+	addrA := ev.addr()
+	if !addrA.IsValid() {
+		e.fatalf("alpha bound without an address: %+v", ev)
+	}
+	rev := func(s string) string { r, _ := dns.ReverseAddr(s); return r }
+	waitDNS("alpha.lan.test.", dns.TypeA, "alpha.lan.test. 0 IN A "+addrA.String())
+	waitDNS(rev(addrA.String()), dns.TypePTR, rev(addrA.String())+" 0 IN PTR alpha.lan.test.")
+	if d := lookup("alpha.lan.test.", dns.TypeDHCID); len(d) != 1 {
+		e.fatalf("alpha.lan.test DHCID: %q", d)
+	}
+
+	// Two more clients want names that are taken.
+	b := e.startDhcpcdInConf("beta", e.clientNS(1), "hostname alpha\n")
+	evB, _ := b.waitEvent(15*time.Second, 0, "BOUND")
+	c := e.startDhcpcdInConf("gamma", e.clientNS(2), "hostname printer\n")
+	evC, _ := c.waitEvent(15*time.Second, 0, "BOUND")
+	srv.waitState(evB.addr(), "bound", 5*time.Second)
+	srv.waitState(evC.addr(), "bound", 5*time.Second)
+	time.Sleep(2 * time.Second) // the updates for them have run (and were refused)
+	waitDNS("alpha.lan.test.", dns.TypeA, "alpha.lan.test. 0 IN A "+addrA.String())
+	waitDNS("printer.lan.test.", dns.TypeA, "printer.lan.test. 0 IN A 10.77.0.9")
+	waitDNS(rev(evB.addr().String()), dns.TypePTR)
+	waitDNS(rev(evC.addr().String()), dns.TypePTR)
+
+	// alpha releases: its records go.
+	// Release through dhcpcd's control socket in its mount namespace.
+	e.nsRun("", "nsenter", "-t", strconv.Itoa(a.cmd.Process.Pid), "-m", "-n", "dhcpcd", "-f", filepath.Join(a.dir, "dhcpcd.conf"), "-k", "-4", "vcli")
+	srv.waitState(addrA, "released", 5*time.Second)
+	waitDNS("alpha.lan.test.", dns.TypeA)
+	waitDNS("alpha.lan.test.", dns.TypeDHCID)
+	waitDNS(rev(addrA.String()), dns.TypePTR)
+	waitDNS("printer.lan.test.", dns.TypeA, "printer.lan.test. 0 IN A 10.77.0.9")
+}
