@@ -44,6 +44,18 @@ type DHCPv6 struct {
 	// Solicit with Rapid Commit (option 14) by a committed Reply (RFC 8415
 	// §18.3.1). Default false.
 	RapidCommit bool `yaml:"rapid_commit"`
+	// DNS are the global DNS recursive name servers (option 23): sent by
+	// pools that set no dns, and in the Reply to an Information-request
+	// that matches no pool (stateless service, RFC 3736).
+	DNS []netip.Addr `yaml:"dns"`
+	// DomainSearch is the global domain search list (option 24),
+	// inherited like dns.
+	DomainSearch []string `yaml:"domain_search"`
+	// NTP are the global NTP servers (option 56), inherited like dns.
+	NTP []netip.Addr `yaml:"ntp"`
+	// Options are global options sent verbatim, inherited by every pool;
+	// a pool's option of the same code replaces the global one.
+	Options []Option6 `yaml:"options"`
 	// Pools are the links served. Subnets, ranges and delegated prefixes
 	// of all pools must not overlap; pool names are unique across dhcpv4
 	// and dhcpv6.
@@ -73,13 +85,27 @@ type Pool6 struct {
 	// dhcpv6.interfaces; needed when the interface has no global address
 	// in subnet.
 	Interface string `yaml:"interface"`
-	// DNS are the DNS recursive name servers (option 23).
+	// InterfaceID selects this pool for relayed requests whose innermost
+	// relay sent this Interface-ID (option 18, as text, e.g. the relay's
+	// port name "eth1" or "ge-0/0/7"); it is tried before the
+	// link-address. Unique across pools.
+	InterfaceID string `yaml:"interface_id"`
+	// SharedNetwork puts the pool in the named shared network: several
+	// prefixes on one link. A request that selects any of its pools is
+	// served by the pool holding the client's reservation or binding,
+	// else by the first (in file order) with room.
+	SharedNetwork string `yaml:"shared_network"`
+	// DNS are the DNS recursive name servers (option 23). Default: the
+	// global dhcpv6.dns.
 	DNS []netip.Addr `yaml:"dns"`
-	// DomainSearch is the domain search list (option 24).
+	// DomainSearch is the domain search list (option 24). Default: the
+	// global dhcpv6.domain_search.
 	DomainSearch []string `yaml:"domain_search"`
 	// NTP are the NTP servers (option 56, server address sub-option).
+	// Default: the global dhcpv6.ntp.
 	NTP []netip.Addr `yaml:"ntp"`
-	// Options are further options sent verbatim.
+	// Options are further options sent verbatim, after the global
+	// dhcpv6.options whose codes they do not replace.
 	Options []Option6 `yaml:"options"`
 	// PreferredLifetime overrides dhcpv6.preferred_lifetime for this pool.
 	PreferredLifetime Duration `yaml:"preferred_lifetime"`
@@ -139,6 +165,13 @@ type PrefixDelegation struct {
 	// and at most 128, at most 64 bits more than prefix's, e.g. 56.
 	// Required.
 	Length int `yaml:"length"`
+	// MaxLength is the longest prefix a client may ask for with a
+	// prefix-length hint in its IA_PD (RFC 8415 §18.3.1, e.g. dhcpcd's
+	// "ia_pd 1/::/60"): a hint between length and max_length is honoured
+	// (the first prefix of that length in a free length-sized slot, which
+	// is then used whole); other hints get length. Default 64 (length when
+	// that is longer); at most 128.
+	MaxLength int `yaml:"max_length"`
 }
 
 // Reservation6 binds an address and/or a delegated prefix to one client.
@@ -154,6 +187,15 @@ type Reservation6 struct {
 	Prefix netip.Prefix `yaml:"prefix"`
 	// Hostname names the client in leases and the API.
 	Hostname string `yaml:"hostname"`
+	// DNS replaces the pool's dns for this client.
+	DNS []netip.Addr `yaml:"dns"`
+	// DomainSearch replaces the pool's domain_search for this client.
+	DomainSearch []string `yaml:"domain_search"`
+	// NTP replaces the pool's ntp for this client.
+	NTP []netip.Addr `yaml:"ntp"`
+	// Options are this client's options sent verbatim; they replace the
+	// pool's (and global) options of the same code.
+	Options []Option6 `yaml:"options"`
 }
 
 // Reconfigure6 is a pool's Reconfigure policy and campaign defaults.

@@ -46,7 +46,7 @@ func TestExample6Loads(t *testing.T) {
 			Subnet:      netip.MustParsePrefix("fd77::/64"),
 			DNS:         []netip.Addr{netip.MustParseAddr("fd77::1")},
 			Ranges:      []lease6.Range{{Start: netip.MustParseAddr("fd77::1:0"), End: netip.MustParseAddr("fd77::1:ffff")}},
-			PD:          &lease6.PrefixPool{Prefix: netip.MustParsePrefix("fd77:100::/40"), Length: 56},
+			PD:          &lease6.PrefixPool{Prefix: netip.MustParsePrefix("fd77:100::/40"), Length: 56, MaxLength: 64},
 			Preferred:   45 * time.Minute,
 			Valid:       time.Hour,
 			Reconfigure: lease6.ReconfigureConfig{RequireAccept: true},
@@ -132,7 +132,7 @@ func TestDHCPv6Values(t *testing.T) {
 				{Start: a("2001:db8:1::100"), End: a("2001:db8:1::1ff")},
 				{Start: a("2001:db8:1::1000"), End: a("2001:db8:1::1000")},
 			},
-			PD: &lease6.PrefixPool{Prefix: netip.MustParsePrefix("2001:db8:8000::/33"), Length: 48},
+			PD: &lease6.PrefixPool{Prefix: netip.MustParsePrefix("2001:db8:8000::/33"), Length: 48, MaxLength: 64},
 			Reservations: []lease6.Reservation{
 				{DUID: []byte{0, 3, 0, 1, 0x52, 0x54, 0, 0x12, 0x34, 0x56}, Addr: a("2001:db8:1::5"), Prefix: netip.MustParsePrefix("2001:db8:8001::/48"), Hostname: "r1"},
 				{DUID: []byte{0, 2, 0, 0, 0, 9, 0xaa, 0xbb}, Addr: a("2001:db8:1::6")},
@@ -202,7 +202,7 @@ func TestInvalid6(t *testing.T) {
 			`t.yaml:6: dhcpv6.pools[1].links[0]: "fe80::1%eth0" is not an IPv6 address; write it without a zone, e.g. fd77::1 (quote it)`,
 		}},
 		{"unknown key", doc6("      range: []"), []string{
-			`t.yaml:11: dhcpv6.pools[0].range: unknown key "range" (did you mean "ranges"?); valid keys here: name, subnet, links, interface, dns, domain_search, ntp, options, preferred_lifetime, valid_lifetime, t1, t2, rapid_commit, preference, ranges, prefix_delegation, reservations, reconfigure`,
+			`t.yaml:11: dhcpv6.pools[0].range: unknown key "range" (did you mean "ranges"?); valid keys here: name, subnet, links, interface, interface_id, shared_network, dns, domain_search, ntp, options, preferred_lifetime, valid_lifetime, t1, t2, rapid_commit, preference, ranges, prefix_delegation, reservations, reconfigure`,
 		}},
 		{"empty section", lines("dhcpv4: {interfaces: [eth0], pools: [{name: a, subnet: 10.0.0.0/24}]}", "dhcpv6: {port: 70000}"), []string{
 			`t.yaml:2: dhcpv6.interfaces: required: list the interfaces to serve on, e.g. [eth0]`,

@@ -27,25 +27,30 @@ func (c *Config) Lease6() lease6.Config {
 		T2:                v6.T2.D(),
 		OfferHold:         v6.OfferHold.D(),
 		DeclineQuarantine: v6.DeclineQuarantine.D(),
+		DNS:               slices.Clone(v6.DNS),
+		DomainSearch:      trimDots(v6.DomainSearch),
+		NTP:               slices.Clone(v6.NTP),
+		RawOptions:        rawOptions6(v6.Options),
 		Pools:             make([]lease6.Pool, 0, len(v6.Pools)),
 	}
 	for i := range v6.Pools {
 		p := &v6.Pools[i]
 		lt := c.resolve6(p, poolField6(i))
 		lp := lease6.Pool{
-			Name:         p.Name,
-			Subnet:       p.Subnet,
-			Links:        slices.Clone(p.Links),
-			Interface:    p.Interface,
-			DNS:          slices.Clone(p.DNS),
-			DomainSearch: trimDots(p.DomainSearch),
-			NTP:          slices.Clone(p.NTP),
-			Preferred:    lt.pref.D(),
-			Valid:        lt.valid.D(),
-			T1:           lt.t1.D(),
-			T2:           lt.t2.D(),
-			RapidCommit:  v6.RapidCommit,
-			Preference:   uint8(p.Preference),
+			Name:          p.Name,
+			Subnet:        p.Subnet,
+			Links:         slices.Clone(p.Links),
+			Interface:     p.Interface,
+			SharedNetwork: p.SharedNetwork,
+			DNS:           slices.Clone(p.DNS),
+			DomainSearch:  trimDots(p.DomainSearch),
+			NTP:           slices.Clone(p.NTP),
+			Preferred:     lt.pref.D(),
+			Valid:         lt.valid.D(),
+			T1:            lt.t1.D(),
+			T2:            lt.t2.D(),
+			RapidCommit:   v6.RapidCommit,
+			Preference:    uint8(p.Preference),
 			Reconfigure: lease6.ReconfigureConfig{
 				RequireAccept: p.Reconfigure.RequireReconfigureAccept == nil || *p.Reconfigure.RequireReconfigureAccept,
 				Disabled:      p.Reconfigure.Disabled,
@@ -55,27 +60,49 @@ func (c *Config) Lease6() lease6.Config {
 		if p.RapidCommit != nil {
 			lp.RapidCommit = *p.RapidCommit
 		}
+		if p.InterfaceID != "" {
+			lp.InterfaceID = []byte(p.InterfaceID)
+		}
 		for _, r := range p.Ranges {
 			lp.Ranges = append(lp.Ranges, lease6.Range{Start: r.Start, End: r.End})
 		}
 		if pd := p.PrefixDelegation; pd != nil {
-			lp.PD = &lease6.PrefixPool{Prefix: pd.Prefix, Length: pd.Length}
+			lp.PD = &lease6.PrefixPool{Prefix: pd.Prefix, Length: pd.Length, MaxLength: pd.maxLength()}
 		}
-		for j := range p.Options {
-			o := &p.Options[j]
-			lp.RawOptions = append(lp.RawOptions, lease6.RawOption{Code: uint16(o.Code), Data: o.data()})
-		}
+		lp.RawOptions = rawOptions6(p.Options)
 		for _, r := range p.Reservations {
 			lp.Reservations = append(lp.Reservations, lease6.Reservation{
-				DUID:     slices.Clone([]byte(r.DUID)),
-				Addr:     r.Address,
-				Prefix:   r.Prefix,
-				Hostname: r.Hostname,
+				DUID:         slices.Clone([]byte(r.DUID)),
+				Addr:         r.Address,
+				Prefix:       r.Prefix,
+				Hostname:     r.Hostname,
+				DNS:          slices.Clone(r.DNS),
+				DomainSearch: trimDots(r.DomainSearch),
+				NTP:          slices.Clone(r.NTP),
+				RawOptions:   rawOptions6(r.Options),
 			})
 		}
 		out.Pools = append(out.Pools, lp)
 	}
 	return out
+}
+
+func rawOptions6(opts []Option6) []lease6.RawOption {
+	var out []lease6.RawOption
+	for j := range opts {
+		o := &opts[j]
+		out = append(out, lease6.RawOption{Code: uint16(o.Code), Data: o.data()})
+	}
+	return out
+}
+
+// maxLength is the effective max_length: 64 by default, never shorter
+// than length.
+func (pd *PrefixDelegation) maxLength() int {
+	if pd.MaxLength != 0 {
+		return max(pd.MaxLength, pd.Length)
+	}
+	return max(64, pd.Length)
 }
 
 func poolField6(i int) string { return fmt.Sprintf("dhcpv6.pools[%d]", i) }

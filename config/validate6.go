@@ -118,6 +118,23 @@ func (v *validator) dhcpv6(c *DHCPv6) {
 	if len(c.Pools) == 0 {
 		v.errorf(s+".pools", "required: at least one pool with a name and a subnet")
 	}
+	v.domains6(c.DomainSearch, s)
+	v.options6(c.Options, s)
+	ifids := map[string]int{}
+	for i := range c.Pools {
+		id := c.Pools[i].InterfaceID
+		if id == "" {
+			continue
+		}
+		f := fmt.Sprintf("%s.pools[%d].interface_id", s, i)
+		if j, dup := ifids[id]; dup {
+			v.errorf(f, "%q already selects dhcpv6.pools[%d] (%s); an interface-id selects one pool", id, j, c.Pools[j].Name)
+		} else if len(id) > 255 {
+			v.errorf(f, "is %d bytes; at most 255", len(id))
+		} else {
+			ifids[id] = i
+		}
+	}
 
 	// Pool names are unique across both families: campaigns and the API
 	// select pools by name.
@@ -218,12 +235,11 @@ func (v *validator) pool6(p *Pool6, f string) {
 			v.errorf(fmt.Sprintf("%s.links[%d]", f, i), "%s is inside subnet %s and selects this pool without being listed; list only link-addresses outside it", l, sub)
 		}
 	}
-	for i, d := range p.DomainSearch {
-		if !isDomainName(d) {
-			v.errorf(fmt.Sprintf("%s.domain_search[%d]", f, i), "%q is not a domain name; e.g. example.net", d)
-		}
+	v.domains6(p.DomainSearch, f)
+	if n := p.SharedNetwork; n != "" && strings.ContainsAny(n, " \t\n/") {
+		v.errorf(f+".shared_network", "%q: use letters, digits, '-', '_' or '.', no spaces or '/'", n)
 	}
-	v.options6(p, f)
+	v.options6(p.Options, f)
 	if v.c.has(f+".preferred_lifetime") || v.c.has(f+".valid_lifetime") || v.c.has(f+".t1") || v.c.has(f+".t2") {
 		v.times6(f, v.c.resolve6(p, f))
 	}
@@ -283,6 +299,9 @@ func (v *validator) pool6(p *Pool6, f string) {
 		case pd.Prefix.IsValid() && pd.Length-pd.Prefix.Bits() > maxPDBits:
 			v.errorf(pf+".length", "%d delegates 2^%d prefixes of %s; at most %d bits more than the prefix (e.g. a /%d)", pd.Length, pd.Length-pd.Prefix.Bits(), pd.Prefix, maxPDBits, pd.Prefix.Bits()+maxPDBits)
 		}
+		if v.c.has(pf+".max_length") && (pd.MaxLength < pd.Length || pd.MaxLength > 128) {
+			v.errorf(pf+".max_length", "%d: want length (%d) to 128, e.g. 64", pd.MaxLength, pd.Length)
+		}
 	}
 	v.reconfigure6(&p.Reconfigure, f+".reconfigure")
 
@@ -339,6 +358,16 @@ func (v *validator) pool6(p *Pool6, f string) {
 		if r.Hostname != "" && !isDomainName(r.Hostname) {
 			v.errorf(rf+".hostname", "%q is not a host name; use letters, digits and '-', e.g. printer-1", r.Hostname)
 		}
+		v.domains6(r.DomainSearch, rf)
+		v.options6(r.Options, rf)
+	}
+}
+
+func (v *validator) domains6(list []string, f string) {
+	for i, d := range list {
+		if !isDomainName(d) {
+			v.errorf(fmt.Sprintf("%s.domain_search[%d]", f, i), "%q is not a domain name; e.g. example.net", d)
+		}
 	}
 }
 
@@ -368,9 +397,9 @@ var managedOptions6 = map[int]string{
 	79: "option 79 (client link-layer address) is sent by relays",
 }
 
-func (v *validator) options6(p *Pool6, f string) {
+func (v *validator) options6(opts []Option6, f string) {
 	codes := map[int]int{}
-	for i, o := range p.Options {
+	for i, o := range opts {
 		of := fmt.Sprintf("%s.options[%d]", f, i)
 		if !v.c.has(of + ".code") {
 			v.errorf(of+".code", "required: the option code, 1 to 65535")

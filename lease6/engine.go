@@ -18,7 +18,10 @@ type Engine struct {
 	mu  sync.Mutex
 	cfg Config
 	ps  pools
-	rs  records
+	// global is the Pool (named "") of the global options: the options of
+	// a stateless Reply that matches no pool.
+	global *Pool
+	rs     records
 
 	offers   map[netip.Addr]offer // in memory only, never persisted
 	offerTim deadline.Heap[netip.Addr]
@@ -66,6 +69,7 @@ func New(cfg Config) (*Engine, error) {
 
 func (e *Engine) setConfig(cfg Config) error {
 	cfg.Pools = append([]Pool(nil), cfg.Pools...)
+	inherit(&cfg)
 	ps, err := compile(&cfg)
 	if err != nil {
 		return err
@@ -77,6 +81,7 @@ func (e *Engine) setConfig(cfg Config) error {
 		cfg.DeclineQuarantine = DefaultDeclineQuarantine
 	}
 	e.cfg, e.ps = cfg, ps
+	e.global = &Pool{DNS: cfg.DNS, DomainSearch: cfg.DomainSearch, NTP: cfg.NTP, RawOptions: cfg.RawOptions}
 	return nil
 }
 

@@ -86,7 +86,7 @@ func (e *Engine) Handle(now time.Time, req *Request) Decision {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.dropStaleOffers(n)
-	x := txn{e: e, n: n, now: now, req: req, p: e.ps.selectPool(req)}
+	x := txn{e: e, n: n, now: now, req: req, p: e.inGroup(e.ps.selectPool(req), req)}
 	switch req.Type {
 	case dhcpv6.Release:
 		return x.release()
@@ -94,6 +94,11 @@ func (e *Engine) Handle(now time.Time, req *Request) Decision {
 		return x.decline()
 	}
 	if x.p == nil {
+		if req.Type == dhcpv6.InformationRequest {
+			// RFC 3736 / RFC 8415 §18.3.6: stateless service needs no
+			// link: the Reply carries the global options.
+			return Decision{HasReply: true, Reply: Reply{Type: dhcpv6.Reply, Pool: e.global}}
+		}
 		return Decision{Drop: DropNoPool}
 	}
 	if rc := &x.p.cfg.Reconfigure; rc.Strict && !rc.Disabled && !req.ReconfAccept {
@@ -125,7 +130,7 @@ func (e *Engine) Handle(now time.Time, req *Request) Decision {
 		return x.confirm()
 	case dhcpv6.InformationRequest:
 		// §18.3.6: Reply with the configuration options, no IA.
-		return Decision{HasReply: true, Reply: Reply{Type: dhcpv6.Reply, Pool: x.p.cfg}}
+		return Decision{HasReply: true, Reply: Reply{Type: dhcpv6.Reply, Pool: x.p.options(req.ClientID)}}
 	}
 	return Decision{Drop: DropUnknownType}
 }
@@ -377,7 +382,7 @@ func (e *Engine) servable(p *pool, k IAKind, a netip.Addr, plen uint8, duid []by
 			return true
 		}
 	}
-	if p.pd == nil || plen != p.plen || !p.pd.contains(a) {
+	if p.pd == nil || plen < p.plen || plen > p.maxPlen || !p.pd.contains(a) {
 		return false
 	}
 	_, r := p.reserved(p.pd, a)
@@ -437,9 +442,19 @@ func (x *txn) choose(ia *IA) (netip.Addr, uint8, bool) {
 			}
 		}
 	} else {
+		// RFC 8415 §18.3.1: the server uses the IA_PD hints (a prefix, or
+		// ::/L for a length alone) when it can. A length between the
+		// pool's and its MaxLength is honoured (the first /L of a free
+		// slot); any other gets the pool's length.
 		for _, h := range ia.Prefixes {
-			if h.IsValid() && h.Bits() == int(plen) && !h.Addr().IsUnspecified() {
-				if a := h.Masked().Addr(); e.check(p, ia, a, plen, duid) {
+			if h.IsValid() && h.Bits() > int(plen) && h.Bits() <= int(p.maxPlen) {
+				plen = uint8(h.Bits())
+				break
+			}
+		}
+		for _, h := range ia.Prefixes {
+			if h.IsValid() && int(plen) == max(h.Bits(), int(p.plen)) && !h.Addr().IsUnspecified() && p.pd != nil {
+				if a := netip.PrefixFrom(h.Addr(), int(p.plen)).Masked().Addr(); e.check(p, ia, a, plen, duid) {
 					return a, plen, true
 				}
 			}
@@ -521,7 +536,7 @@ func (x *txn) advertise() Decision {
 		}
 	}
 	rc := x.p.cfg.Reconfigure
-	return Decision{HasReply: true, Reply: Reply{Type: dhcpv6.Advertise, IAs: x.res, Pool: x.p.cfg, Lease: first,
+	return Decision{HasReply: true, Reply: Reply{Type: dhcpv6.Advertise, IAs: x.res, Pool: x.p.options(req.ClientID), Lease: first,
 		ReconfAccept: req.ReconfAccept && !rc.Disabled}}
 }
 
@@ -571,7 +586,7 @@ func (x *txn) onLink(ia *IA) bool {
 func (x *txn) reply() Decision {
 	d := x.d
 	d.HasReply = true
-	d.Reply = Reply{Type: dhcpv6.Reply, IAs: x.res, Pool: x.p.cfg}
+	d.Reply = Reply{Type: dhcpv6.Reply, IAs: x.res, Pool: x.p.options(x.req.ClientID)}
 	if x.first >= 0 {
 		l := d.Persist[x.first]
 		d.Reply.Lease = &l

@@ -5,6 +5,8 @@ import (
 	"math"
 	"net/netip"
 	"time"
+
+	"github.com/leased/leased/lease"
 )
 
 // Default lifetimes when neither the pool nor the Config sets them (the
@@ -72,6 +74,13 @@ type pool struct {
 	resSlot   map[netip.Addr]int // PD slot base containing a reserved prefix → reservation
 	resWide   []int              // reserved prefixes shorter than the delegated length
 	links     map[netip.Addr]struct{}
+	// hosts[ri] is the Pool whose options a client with reservation ri
+	// gets (nil: the pool's own).
+	hosts []*Pool
+	// group is the pool's shared network in configuration order (nil:
+	// none).
+	group   []*pool
+	maxPlen uint8 // longest delegated prefix a hint may ask for
 
 	preferred, valid, t1, t2 time.Duration
 }
@@ -114,6 +123,10 @@ func compile(cfg *Config) (pools, error) {
 				return pools{}, fmt.Errorf("lease6: pool %q: cannot delegate /%d prefixes from %v", pc.Name, pc.PD.Length, pc.PD.Prefix)
 			}
 			p.plen = uint8(pc.PD.Length)
+			p.maxPlen = p.plen
+			if m := pc.PD.MaxLength; m > pc.PD.Length && m <= 128 {
+				p.maxPlen = uint8(m)
+			}
 			p.pd = &space{pool: p, kind: IAPD, base: u128Of(pp.Addr()), n: pow2(pc.PD.Length - pp.Bits()), shift: uint(128 - pc.PD.Length)}
 		}
 		for ri, r := range pc.Reservations {
@@ -136,12 +149,24 @@ func compile(cfg *Config) (pools, error) {
 				}
 			}
 		}
+		p.hosts = hostPools(pc)
 		p.preferred, p.valid, p.t1, p.t2 = lifetimes(cfg, pc)
 		ps.list = append(ps.list, p)
 		ps.names[pc.Name] = p
 		ps.spaces = append(ps.spaces, p.na...)
 		if p.pd != nil {
 			ps.spaces = append(ps.spaces, p.pd)
+		}
+	}
+	groups := map[string][]*pool{}
+	for _, p := range ps.list {
+		if n := p.cfg.SharedNetwork; n != "" {
+			groups[n] = append(groups[n], p)
+		}
+	}
+	for _, p := range ps.list {
+		if n := p.cfg.SharedNetwork; n != "" && len(groups[n]) > 1 {
+			p.group = groups[n]
 		}
 	}
 	// Reserved slots count as held from the start.
@@ -194,31 +219,225 @@ func lifetimes(cfg *Config, p *Pool) (pref, valid, t1, t2 time.Duration) {
 	return
 }
 
-// selectPool picks the pool of the client's link: by served interface for
-// a direct client, else by link-address (innermost relay's, or the
-// interface's global address) inside Subnet or listed in Links.
+// selectPool picks the pool of the client's link (RFC 8415 §13.1): for a
+// direct client by served interface, then by the interface's global
+// address; for a relayed one by the innermost relay's Interface-ID
+// (option 18), then its link-address inside Subnet or listed in Links,
+// and when that matches no pool (a relay that sends its own or the
+// server's address, or ::) by the interface the packet arrived on, as Kea
+// does.
 func (ps *pools) selectPool(req *Request) *pool {
 	if req.Interface != "" {
+		if p := ps.byInterface(req.Interface); p != nil {
+			return p
+		}
+	}
+	if len(req.InterfaceID) > 0 {
 		for _, p := range ps.list {
-			if p.cfg.Interface == req.Interface {
+			if len(p.cfg.InterfaceID) > 0 && string(p.cfg.InterfaceID) == string(req.InterfaceID) {
 				return p
 			}
 		}
 	}
-	if !req.LinkAddr.IsValid() || req.LinkAddr.IsUnspecified() {
-		return nil
+	if p := ps.byAddr(req.LinkAddr); p != nil {
+		return p
 	}
-	for _, p := range ps.list {
-		if _, ok := p.links[req.LinkAddr]; ok {
+	if req.Interface == "" && req.Ingress != "" {
+		if p := ps.byInterface(req.Ingress); p != nil {
 			return p
 		}
+		return ps.byAddr(req.IngressAddr)
 	}
+	return nil
+}
+
+func (ps *pools) byInterface(name string) *pool {
 	for _, p := range ps.list {
-		if p.cfg.Subnet.Contains(req.LinkAddr) {
+		if p.cfg.Interface == name {
 			return p
 		}
 	}
 	return nil
+}
+
+func (ps *pools) byAddr(a netip.Addr) *pool {
+	if !a.IsValid() || a.IsUnspecified() {
+		return nil
+	}
+	for _, p := range ps.list {
+		if _, ok := p.links[a]; ok {
+			return p
+		}
+	}
+	for _, p := range ps.list {
+		if p.cfg.Subnet.Contains(a) {
+			return p
+		}
+	}
+	return nil
+}
+
+// inGroup picks, among p's shared network, the pool that serves the
+// client: the one holding its reservation, else its pending offer or its
+// binding (bound first, then its newest record of any state), else the
+// first pool with room for every kind of IA it asks for; p itself when it
+// has no shared network or nothing fits.
+func (e *Engine) inGroup(p *pool, req *Request) *pool {
+	if p == nil || len(p.group) == 0 {
+		return p
+	}
+	for _, q := range p.group {
+		if q.reservation(req.ClientID) >= 0 {
+			return q
+		}
+	}
+	in := func(name string) *pool {
+		for _, q := range p.group {
+			if q.cfg.Name == name {
+				return q
+			}
+		}
+		return nil
+	}
+	for i := range req.IAs {
+		if a, ok := e.offerOf(req.ClientID, req.IAs[i].IAID, req.IAs[i].Kind); ok {
+			if q := in(e.offers[a].pool); q != nil {
+				return q
+			}
+		}
+	}
+	if c := e.rs.client(req.ClientID); c != nil {
+		var bound, latest *rec
+		for _, i := range c.recs {
+			r := e.rs.arena.At(i)
+			if in(r.pool) == nil {
+				continue
+			}
+			if r.state == lease.StateBound && (bound == nil || r.seq > bound.seq) {
+				bound = r
+			}
+			if latest == nil || r.seq > latest.seq {
+				latest = r
+			}
+		}
+		if bound != nil {
+			return in(bound.pool)
+		}
+		if latest != nil {
+			return in(latest.pool)
+		}
+	}
+	for _, q := range p.group {
+		if q.hasRoom(req) {
+			return q
+		}
+	}
+	return p
+}
+
+// hasRoom reports whether q has a free slot for every kind of IA req asks
+// for (a pool that offers none of a kind has no room for it).
+func (q *pool) hasRoom(req *Request) bool {
+	for i := range req.IAs {
+		switch req.IAs[i].Kind {
+		case IANA:
+			ok := false
+			for _, s := range q.na {
+				if (u128{0, s.held}).cmp(s.n) < 0 {
+					ok = true
+					break
+				}
+			}
+			if !ok {
+				return false
+			}
+		case IAPD:
+			if q.pd == nil || (u128{0, q.pd.held}).cmp(q.pd.n) >= 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// hostPools derives, for each reservation of pc that carries options, the
+// Pool whose options its client gets: the pool's, with the reservation's
+// lists replacing the pool's and its raw options replacing those of the
+// same code.
+func hostPools(pc *Pool) []*Pool {
+	var hosts []*Pool
+	for ri := range pc.Reservations {
+		r := &pc.Reservations[ri]
+		if len(r.DNS) == 0 && len(r.DomainSearch) == 0 && len(r.NTP) == 0 && len(r.RawOptions) == 0 {
+			continue
+		}
+		if hosts == nil {
+			hosts = make([]*Pool, len(pc.Reservations))
+		}
+		h := *pc
+		h.Name = fmt.Sprintf("%s#host%d", pc.Name, ri)
+		if len(r.DNS) > 0 {
+			h.DNS = r.DNS
+		}
+		if len(r.DomainSearch) > 0 {
+			h.DomainSearch = r.DomainSearch
+		}
+		if len(r.NTP) > 0 {
+			h.NTP = r.NTP
+		}
+		h.RawOptions = mergeRaw(r.RawOptions, pc.RawOptions)
+		hosts[ri] = &h
+	}
+	return hosts
+}
+
+// mergeRaw returns over followed by the options of base whose code over
+// does not have.
+func mergeRaw(over, base []RawOption) []RawOption {
+	if len(over) == 0 {
+		return base
+	}
+	out := append([]RawOption(nil), over...)
+	for _, b := range base {
+		dup := false
+		for _, o := range over {
+			if o.Code == b.Code {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// inherit gives every pool the global options it does not set itself.
+func inherit(cfg *Config) {
+	for i := range cfg.Pools {
+		p := &cfg.Pools[i]
+		if len(p.DNS) == 0 {
+			p.DNS = cfg.DNS
+		}
+		if len(p.DomainSearch) == 0 {
+			p.DomainSearch = cfg.DomainSearch
+		}
+		if len(p.NTP) == 0 {
+			p.NTP = cfg.NTP
+		}
+		p.RawOptions = mergeRaw(p.RawOptions, cfg.RawOptions)
+	}
+}
+
+// options is the Pool whose options the client duid gets from p.
+func (p *pool) options(duid []byte) *Pool {
+	if p.hosts != nil {
+		if ri := p.reservation(duid); ri >= 0 && p.hosts[ri] != nil {
+			return p.hosts[ri]
+		}
+	}
+	return p.cfg
 }
 
 // spaceOf returns the space slot a is the base of (nil when none).

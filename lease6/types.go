@@ -68,7 +68,16 @@ type Config struct {
 	OfferHold time.Duration
 	// DeclineQuarantine is how long a declined address stays out of use.
 	DeclineQuarantine time.Duration
-	Pools             []Pool
+	// Global options: sent to every client (also in a stateless Reply to
+	// an Information-request that matches no pool, RFC 8415 §18.3.6 /
+	// RFC 3736), and inherited by pools that do not set their own (a
+	// pool's DNS, DomainSearch or NTP replaces the global list; its raw
+	// options replace global ones of the same code).
+	DNS          []netip.Addr
+	DomainSearch []string
+	NTP          []netip.Addr
+	RawOptions   []RawOption
+	Pools        []Pool
 }
 
 // Pool is one link's configuration: its on-link prefix, address ranges
@@ -86,6 +95,16 @@ type Pool struct {
 	// relayed and arrive on that interface (the interface may have no
 	// global address in Subnet).
 	Interface string
+	// InterfaceID selects this pool for relayed requests whose innermost
+	// Relay-forward carries this Interface-ID (option 18, RFC 8415
+	// §21.18); it is tried before the link-address.
+	InterfaceID []byte
+	// SharedNetwork names the shared network (several prefixes on one
+	// link) the pool belongs to; "" none. A request that selects any pool
+	// of a shared network is served by the pool of the network that
+	// holds the client's reservation or binding, else by the first pool
+	// (in configuration order) with room for what it asks.
+	SharedNetwork string
 
 	Ranges []Range
 	// PD is the prefix-delegation pool; nil when the pool delegates none.
@@ -120,9 +139,15 @@ type Range struct {
 
 // PrefixPool delegates prefixes of length Length carved from Prefix
 // (e.g. /56 out of fd77:100::/40).
+//
+// MaxLength (0: Length) is the longest prefix a client may ask for with a
+// prefix-length hint (RFC 8415 §18.3.1): a hint of length L with Length ≤
+// L ≤ MaxLength gets an /L, the first /L of a free Length-sized slot (the
+// slot is held whole); other hints get Length.
 type PrefixPool struct {
-	Prefix netip.Prefix
-	Length int
+	Prefix    netip.Prefix
+	Length    int
+	MaxLength int
 }
 
 // Reservation binds an address and/or a prefix to one client, matched by
@@ -132,6 +157,12 @@ type Reservation struct {
 	Addr     netip.Addr   // invalid: none
 	Prefix   netip.Prefix // invalid: none
 	Hostname string
+	// Per-host options: a non-empty list replaces the pool's; raw options
+	// replace the pool's of the same code.
+	DNS          []netip.Addr
+	DomainSearch []string
+	NTP          []netip.Addr
+	RawOptions   []RawOption
 }
 
 // RawOption is an option sent verbatim.
@@ -212,6 +243,16 @@ type Request struct {
 	// direct client, "" when relayed.
 	LinkAddr  netip.Addr
 	Interface string
+	// InterfaceID is the innermost relay's Interface-ID (option 18), nil
+	// when absent or not relayed.
+	InterfaceID []byte
+	// Ingress and IngressAddr are the served interface the packet arrived
+	// on and its global address (also for relayed packets): when a relayed
+	// request's link-address lies in no pool (a relay that puts its own or
+	// the server's address there, or ::), the pool of the arrival
+	// interface serves it, as Kea does.
+	Ingress     string
+	IngressAddr netip.Addr
 	// Peer is where a later Reconfigure goes (stored as GIAddr): the
 	// outermost relay's address, or the client's source address.
 	Peer netip.Addr
@@ -266,7 +307,10 @@ type Reply struct {
 	Message   string
 	IAs       []IAResult
 	// Pool supplies the configured options (DNS, search, ...); nil for a
-	// Reply that carries only a status.
+	// Reply that carries only a status. For a client whose reservation
+	// carries options it is a derived Pool named "<pool>#host<n>" with the
+	// merged options; for a stateless Reply without a pool, the global
+	// options as a Pool named "" (Config.DNS, ...).
 	Pool *Pool
 	// Lease is one binding after this exchange (for logging and
 	// authentication; for a Reconfigure, the binding it is sent for).

@@ -483,6 +483,11 @@ func (s *Server) fillRequest6(p *inPacket6, pi pktInfo6) {
 		if ll, ok := inner.LinkLayerAddr(); ok {
 			req.HType, req.HWAddr = ll.HType, ll.Addr
 		}
+		// RFC 8415 §13.1: the link is the innermost relay's link-address
+		// or Interface-ID; the engine falls back to the arrival interface
+		// when neither selects a pool.
+		req.InterfaceID = inner.InterfaceID()
+		req.Ingress, req.IngressAddr = ifc.name, ifc.global
 		req.Peer = p.src.Addr()
 	} else {
 		req.LinkAddr = ifc.global
