@@ -214,3 +214,78 @@ func TestRadiusDAS(t *testing.T) {
 	c.ctl("-N") // dhcpcd renews: its binding is gone
 	_, _ = c.waitEvent(10*time.Second, n, "NAK")
 }
+
+// TestRadiusDAS6: the same DAS with dhcpcd -6 holding an address and a
+// delegated prefix. After a DNS change, a CoA-Request naming the
+// delegated prefix (Delegated-IPv6-Prefix) gets a CoA-ACK and dhcpcd,
+// sent a Reconfigure, renews with the new DNS server; a
+// Disconnect-Request by Framed-IPv6-Prefix (the link's /64, holding the
+// IA_NA address) gets a Disconnect-ACK and the address binding is
+// deleted (quarantined until its valid lifetime ends).
+func TestRadiusDAS6(t *testing.T) {
+	e := newEnv(t, "dhcpcd", "radclient", "ss")
+	const newDNS = "fd77::53"
+	das := netns.ServerPrefix.Addr().String() + ":3799"
+	cfg := defaultConfig6()
+	cfg.T1, cfg.T2 = "50s", "55s"
+	// The last pool's Extra ends the file: a top-level section after it.
+	cfg.Pools[0].Extra = radiusSection("delete")
+	srv := e.startLeased6(cfg)
+	c := e.startDhcpcd6("dhcpcd6", dhcpcd6Opts{PD: true})
+	ev, n := c.waitEvent(15*time.Second, 0, "BOUND6")
+	addr, pd := checkBound6(e, ev, true, true, dns6)
+	na := netip.PrefixFrom(addr, 128)
+	srv.waitState6(na, "bound", 5*time.Second)
+
+	cfg.Pools[0].DNS = []string{newDNS}
+	srv.writeConfig6(cfg)
+	srv.reload()
+	out := e.radclient(das, "coa", radiusSecret, "Delegated-IPv6-Prefix = "+pd.String(),
+		eventTimestamp(time.Now()), "Message-Authenticator = 0x00")
+	if !strings.Contains(out, "Received CoA-ACK") {
+		e.fatalf("CoA-Request by Delegated-IPv6-Prefix %v: no CoA-ACK:\n%s", pd, out)
+	}
+	ev, _ = c.waitEvent(10*time.Second, n, "RENEW6", "REBIND6")
+	if a, p := checkBound6(e, ev, true, true, newDNS); a != addr || p != pd {
+		e.fatalf("%s after CoA: %v %v, want %v %v", ev.Reason, a, p, addr, pd)
+	}
+
+	out = e.radclient(das, "disconnect", radiusSecret, "Framed-IPv6-Prefix = "+subnet6.String(),
+		eventTimestamp(time.Now()), "Message-Authenticator = 0x00")
+	if !strings.Contains(out, "Received Disconnect-ACK") {
+		e.fatalf("Disconnect-Request by Framed-IPv6-Prefix %v: no Disconnect-ACK:\n%s", subnet6, out)
+	}
+	srv.waitState6(na, "quarantined", 5*time.Second)
+	srv.waitState6(pd, "bound", 2*time.Second) // the prefix was not named
+}
+
+// TestRadiusDisconnectReconfigure: with radius.disconnect: reconfigure a
+// Disconnect-Request does not delete dhcpcd's binding: leased sends a
+// FORCERENEW, NAKs the renewal, and dhcpcd comes back with a new DORA
+// (Junos' reconfigure instead of delete); the one-client campaign records
+// it rebound.
+func TestRadiusDisconnectReconfigure(t *testing.T) {
+	e := newEnv(t, "dhcpcd", "radclient", "ss")
+	das := netns.ServerPrefix.Addr().String() + ":3799"
+	srv := e.newLeasedTop(radiusSection("reconfigure"))
+	defer srv.Stop()
+	c := e.startDhcpcd("dhcpcd", false)
+	ev, n := c.waitEvent(15*time.Second, 0, "BOUND")
+	addr := checkBoundVars(e, ev)
+	srv.waitState(addr, "bound", 5*time.Second)
+
+	out := e.radclient(das, "disconnect", radiusSecret, "Framed-IP-Address = "+addr.String(),
+		eventTimestamp(time.Now()), "Message-Authenticator = 0x00")
+	if !strings.Contains(out, "Received Disconnect-ACK") {
+		e.fatalf("Disconnect-Request: no Disconnect-ACK:\n%s", out)
+	}
+	_, n = c.waitEvent(10*time.Second, n, "NAK")
+	ev, _ = c.waitEvent(15*time.Second, n, "BOUND", "REBOOT")
+	if ev.addr() != addr {
+		e.fatalf("dhcpcd came back with %v, want %v", ev.addr(), addr)
+	}
+	srv.waitState(addr, "bound", 5*time.Second)
+	e.waitFor(10*time.Second, "the disconnect campaign to record rebound", func() bool {
+		return srv.campaignClients(1)[addr].Outcome == "rebound"
+	})
+}
