@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -58,6 +59,9 @@ type Updater struct {
 		updates *prometheus.CounterVec
 		dropped prometheus.Counter
 	}
+	mu         sync.Mutex
+	last       map[netip.Addr]eventKey // last event queued per address (Enqueue)
+	droppedLog time.Time
 	// worker state
 	applied map[netip.Addr]Binding // what DNS holds for an address, as far as we know
 	gen     map[netip.Addr]uint64
@@ -99,7 +103,7 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Updater, err
 		cfg.Timeout = 3 * time.Second
 	}
 	u := &Updater{cfg: cfg, log: log, q: make(chan Event, cfg.QueueSize),
-		applied: map[netip.Addr]Binding{}, gen: map[netip.Addr]uint64{}}
+		applied: map[netip.Addr]Binding{}, gen: map[netip.Addr]uint64{}, last: map[netip.Addr]eventKey{}}
 	u.client = &dns.Client{Net: "udp", Timeout: cfg.Timeout}
 	if cfg.KeyName != "" {
 		u.cfg.KeyName = dns.Fqdn(cfg.KeyName)
@@ -124,17 +128,58 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Updater, err
 	return u, nil
 }
 
-// Enqueue queues ev without blocking; a full queue drops it (counted,
-// logged) and returns false.
+// Enqueue queues ev without blocking; a full queue drops it (counted;
+// logged at most every 10 s) and returns false. An event identical to the
+// last one queued for its address (a renewal: same state, name and
+// client) is not queued again: renewals do not fill the queue.
 func (u *Updater) Enqueue(ev Event) bool {
+	k := eventKey{bound: ev.Bound, host: Label(ev.Hostname), v6: ev.Client.V6, id: string(ev.Client.ClientID),
+		hw: string(ev.Client.HWAddr), htype: ev.Client.HType}
+	u.mu.Lock()
+	if last, ok := u.last[ev.Addr]; ok && last == k {
+		u.mu.Unlock()
+		return true
+	}
+	u.mu.Unlock()
 	select {
 	case u.q <- ev:
+		u.mu.Lock()
+		if ev.Bound {
+			u.last[ev.Addr] = k
+		} else {
+			delete(u.last, ev.Addr)
+		}
+		u.mu.Unlock()
 		return true
 	default:
 		u.m.dropped.Inc()
-		u.log.Warn("ddns: queue full; lease event dropped", "addr", ev.Addr, "bound", ev.Bound)
+		u.mu.Lock()
+		now := time.Now()
+		logIt := now.Sub(u.droppedLog) >= 10*time.Second
+		if logIt {
+			u.droppedLog = now
+		}
+		u.mu.Unlock()
+		if logIt {
+			u.log.Warn("ddns: queue full; lease events dropped (leased_ddns_dropped_total counts them)", "addr", ev.Addr, "bound", ev.Bound, "queue", cap(u.q))
+		}
 		return false
 	}
+}
+
+// forget lets the next event for a be queued even if it repeats the last
+// one (after an event was given up).
+func (u *Updater) forget(a netip.Addr) {
+	u.mu.Lock()
+	delete(u.last, a)
+	u.mu.Unlock()
+}
+
+type eventKey struct {
+	bound, v6 bool
+	host      string
+	id, hw    string
+	htype     uint8
 }
 
 // Run applies queued events until ctx ends.
@@ -174,6 +219,7 @@ func (u *Updater) try(ctx context.Context, r retry) {
 	}
 	if r.attempt >= u.cfg.Attempts {
 		u.m.updates.WithLabelValues("failed").Inc()
+		u.forget(r.ev.Addr)
 		u.log.Error("ddns: update failed; giving up", "addr", r.ev.Addr, "bound", r.ev.Bound, "attempts", r.attempt, "err", err)
 		return
 	}
