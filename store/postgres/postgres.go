@@ -91,6 +91,11 @@ type Options struct {
 	// name) has a heartbeat younger than 3 × Heartbeat and did not stop
 	// cleanly. leased sets it until several servers may share a database.
 	Exclusive bool
+	// Cluster: lease writes are conditional on ownership (cluster.go,
+	// docs/cluster.md): a record that would take another server's address
+	// or overwrite a lease another server holds is rejected, its Commit
+	// fails with a *RejectedError, and the rest of the batch commits.
+	Cluster bool
 }
 
 // Stats are counters since Open.
@@ -126,6 +131,9 @@ type request struct {
 	leases []lease.Lease
 	blobs  []store.Blob
 	done   chan error
+	// rejected: set by a cluster batch that committed without this
+	// request's records (cluster.go).
+	rejected error
 }
 
 func (r *request) size() int { return len(r.leases) + len(r.blobs) }
@@ -587,6 +595,10 @@ func (s *Store) writer() {
 		}
 		err := s.write(batch)
 		for _, r := range batch {
+			if err == nil && r.rejected != nil {
+				r.done <- r.rejected
+				continue
+			}
 			r.done <- err
 		}
 	}
@@ -597,6 +609,9 @@ func (s *Store) writer() {
 // results are read only after PostgreSQL answered the Sync, that is after
 // the commit is durable.
 func (s *Store) write(batch []*request) error {
+	if s.opts.Cluster && !s.opts.NoRegister {
+		return s.writeOwned(batch)
+	}
 	var leases []*lease.Lease
 	var blobs []*store.Blob
 	for _, r := range batch {
@@ -674,7 +689,12 @@ func (s *Store) Load(fn func(lease.Lease) error) error {
 }
 
 func (s *Store) load(ctx context.Context, fn func(lease.Lease) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT `+leaseColumns+` FROM leases WHERE state <> $1`, int16(lease.StateDeleted))
+	return s.query(ctx, `SELECT `+leaseColumns+` FROM leases WHERE state <> $1`, fn, int16(lease.StateDeleted))
+}
+
+// query streams the lease rows of sql (selecting leaseColumns) to fn.
+func (s *Store) query(ctx context.Context, sql string, fn func(lease.Lease) error, args ...any) error {
+	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return fmt.Errorf("postgres: load leases: %w", err)
 	}
