@@ -469,6 +469,10 @@ func (s *Server) query(p *radius.Packet) (q Query, cause uint32, why string) {
 			} else {
 				q.Prefixes = append(q.Prefixes, pfx)
 			}
+		case radius.ServiceType:
+			// RFC 5176 §3.2: Service-Type (e.g. Authorize Only, 17) asks
+			// for a service this DAS does not offer.
+			bad(radius.CauseUnsupportedService, "Service-Type is not supported")
 		case radius.CallingStationID:
 			mac, err := ParseMAC(string(a.Value))
 			if err != nil {

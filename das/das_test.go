@@ -210,6 +210,7 @@ func TestNAK(t *testing.T) {
 	}{
 		{"unsupported attribute", Config{}, nil, radius.DisconnectRequest, []attr{ip("10.77.1.10"), {radius.UserName, []byte("bob")}}, radius.CauseUnsupportedAttribute},
 		{"unsupported vendor", Config{}, nil, radius.CoARequest, []attr{ip("10.77.1.10"), vsa(9, "x")}, radius.CauseUnsupportedAttribute},
+		{"service type", Config{}, nil, radius.CoARequest, []attr{ip("10.77.1.10"), {radius.ServiceType, []byte{0, 0, 0, 17}}}, radius.CauseUnsupportedService},
 		{"no identification", Config{}, nil, radius.DisconnectRequest, nil, radius.CauseMissingAttribute},
 		{"nas identifier", Config{NASIdentifier: "leased-a"}, nil, radius.CoARequest, []attr{ip("10.77.1.10"), {radius.NASIdentifier, []byte("leased-b")}}, radius.CauseNASIdentificationMismatch},
 		{"nas address", Config{NASAddrs: []netip.Addr{netip.MustParseAddr("192.0.2.53")}}, nil, radius.CoARequest, []attr{ip("10.77.1.10"), {radius.NASIPAddress, []byte{192, 0, 2, 54}}}, radius.CauseNASIdentificationMismatch},
