@@ -40,6 +40,10 @@ type Engine struct {
 	seq   uint64
 	names map[string]string // interned pool names of restored records
 
+	// claims: pool name → the ranges new clients may get (SetClaims,
+	// claims.go); a pool not in the map is unrestricted.
+	claims map[string][]claimRange
+
 	// replay hands out RFC 3118 replay detection values for every
 	// authenticated message (ACK with key or token, OFFER with token,
 	// FORCERENEW); seeded from restored records.

@@ -195,17 +195,12 @@ func (e *Engine) choose(p *pool, req *Request, key []byte) (uint32, int32, bool)
 			return r.addr, sect, true
 		}
 	}
-	if isSet(req.RequestedIP) {
+	if isSet(req.RequestedIP) && e.claimed(p, u32(req.RequestedIP)) {
 		if sect, v := e.check(p, u32(req.RequestedIP), req, key); v == vOK {
 			return u32(req.RequestedIP), sect, true
 		}
 	}
-	for _, s := range p.sections {
-		if a, ok := s.next(); ok {
-			return a, int32(s.index), true
-		}
-	}
-	return 0, 0, false
+	return e.nextFree(p)
 }
 
 // forceNAKMessage is option 56 of a NAK forced by a reconfiguration.
