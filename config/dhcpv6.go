@@ -56,6 +56,8 @@ type DHCPv6 struct {
 	// Options are global options sent verbatim, inherited by every pool;
 	// a pool's option of the same code replaces the global one.
 	Options []Option6 `yaml:"options"`
+	// Classes are the client classes, tested in file order (at most 64).
+	Classes []Class6 `yaml:"classes"`
 	// Pools are the links served. Subnets, ranges and delegated prefixes
 	// of all pools must not overlap; pool names are unique across dhcpv4
 	// and dhcpv6.
@@ -95,6 +97,13 @@ type Pool6 struct {
 	// served by the pool holding the client's reservation or binding,
 	// else by the first (in file order) with room.
 	SharedNetwork string `yaml:"shared_network"`
+	// Allow: only clients in one of these classes are served by this
+	// pool (default: everyone); known and unknown are built in (has a
+	// reservation in this pool, or not).
+	Allow []string `yaml:"allow"`
+	// Deny: clients in one of these classes are not served by this pool;
+	// deny beats allow.
+	Deny []string `yaml:"deny"`
 	// DNS are the DNS recursive name servers (option 23). Default: the
 	// global dhcpv6.dns.
 	DNS []netip.Addr `yaml:"dns"`

@@ -32,6 +32,7 @@ func (c *Config) Lease6() lease6.Config {
 		NTP:               slices.Clone(v6.NTP),
 		RawOptions:        rawOptions6(v6.Options),
 		Pools:             make([]lease6.Pool, 0, len(v6.Pools)),
+		Classes:           c.classes6(),
 	}
 	for i := range v6.Pools {
 		p := &v6.Pools[i]
@@ -42,6 +43,8 @@ func (c *Config) Lease6() lease6.Config {
 			Links:         slices.Clone(p.Links),
 			Interface:     p.Interface,
 			SharedNetwork: p.SharedNetwork,
+			Allow:         slices.Clone(p.Allow),
+			Deny:          slices.Clone(p.Deny),
 			DNS:           slices.Clone(p.DNS),
 			DomainSearch:  trimDots(p.DomainSearch),
 			NTP:           slices.Clone(p.NTP),

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/leased/leased/lease6"
 )
 
 // Global options, interface_id, shared_network, max_length and per-host
@@ -89,5 +91,58 @@ func TestInvalidLinkSelection6(t *testing.T) {
 	slices.Sort(got)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("errors (-want +got):\n%s\n%s", diff, strings.Join(got, "\n"))
+	}
+}
+
+func TestClasses6(t *testing.T) {
+	in := lines(
+		"dhcpv6:",
+		"  interfaces: [eth0]",
+		"  classes:",
+		"    - {name: ipxe, match: {user_class: iPXE}, options: [{code: 59, text: \"http://b/x\"}]}",
+		"    - {name: oui, match: {duid: \"00:03:00:01:52:54:00*\", remote_id: \"olt1:7\"}, dns: [\"fd00::1\"]}",
+		"  pools:",
+		"    - {name: a, subnet: fd77::/64, allow: [ipxe, known], deny: [oui]}",
+	)
+	c, err := Parse("t.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.Lease6()
+	if len(l.Classes) != 2 || l.Classes[0].Match.UserClass.Value == nil || string(l.Classes[0].RawOptions[0].Data) != "http://b/x" {
+		t.Fatalf("classes: %+v", l.Classes)
+	}
+	m := l.Classes[1].Match
+	if m.DUID.Op != lease6.OpPrefix || len(m.DUID.Value) != 7 || m.RemoteID.Op != lease6.OpExact || string(m.RemoteID.Value) != "olt1:7" {
+		t.Fatalf("oui match: %+v", m)
+	}
+	if !slices.Equal(l.Pools[0].Allow, []string{"ipxe", "known"}) || !slices.Equal(l.Pools[0].Deny, []string{"oui"}) {
+		t.Fatalf("pool access: %+v", l.Pools[0])
+	}
+
+	in = lines(
+		"dhcpv6:",
+		"  interfaces: [eth0]",
+		"  classes:",
+		"    - {name: known, match: {user_class: x}}",
+		"    - {name: a, match: {}}",
+		"    - {name: a, match: {duid: \"zz*\"}}",
+		"  pools:",
+		"    - {name: p, subnet: fd77::/64, allow: [nope]}",
+	)
+	_, err = Parse("t.yaml", []byte(in))
+	var got []string
+	for _, e := range Errors(err) {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`t.yaml:4: dhcpv6.classes[0].name: "known" is built in (the client has a reservation in the pool, or not); choose another name`,
+		`t.yaml:5: dhcpv6.classes[1].match: required: at least one of duid, vendor_class, user_class, remote_id, interface_id`,
+		`t.yaml:6: dhcpv6.classes[2].name: "a" is already dhcpv6.classes[1]`,
+		`t.yaml:6: dhcpv6.classes[2].match.duid: "zz" is not hex bytes; write pairs of hex digits, optionally separated by colons, e.g. 01:aa:bb (a trailing * matches by prefix)`,
+		`t.yaml:8: dhcpv6.pools[0].allow[0]: "nope" is not a class; define it under dhcpv6.classes, or use known or unknown`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
 	}
 }

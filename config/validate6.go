@@ -120,6 +120,7 @@ func (v *validator) dhcpv6(c *DHCPv6) {
 	}
 	v.domains6(c.DomainSearch, s)
 	v.options6(c.Options, s)
+	v.classes6(c)
 	ifids := map[string]int{}
 	for i := range c.Pools {
 		id := c.Pools[i].InterfaceID

@@ -21,7 +21,9 @@ type Engine struct {
 	// global is the Pool (named "") of the global options: the options of
 	// a stateless Reply that matches no pool.
 	global *Pool
-	rs     records
+	// optClasses has the bits of the classes that carry options.
+	optClasses uint64
+	rs         records
 
 	offers   map[netip.Addr]offer // in memory only, never persisted
 	offerTim deadline.Heap[netip.Addr]
@@ -69,6 +71,9 @@ func New(cfg Config) (*Engine, error) {
 
 func (e *Engine) setConfig(cfg Config) error {
 	cfg.Pools = append([]Pool(nil), cfg.Pools...)
+	if len(cfg.Classes) > MaxClasses {
+		return fmt.Errorf("lease6: %d classes; at most %d", len(cfg.Classes), MaxClasses)
+	}
 	inherit(&cfg)
 	ps, err := compile(&cfg)
 	if err != nil {
@@ -82,6 +87,12 @@ func (e *Engine) setConfig(cfg Config) error {
 	}
 	e.cfg, e.ps = cfg, ps
 	e.global = &Pool{DNS: cfg.DNS, DomainSearch: cfg.DomainSearch, NTP: cfg.NTP, RawOptions: cfg.RawOptions}
+	e.optClasses = 0
+	for i := range cfg.Classes {
+		if cfg.Classes[i].hasOptions() {
+			e.optClasses |= 1 << i
+		}
+	}
 	return nil
 }
 

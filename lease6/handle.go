@@ -23,6 +23,9 @@ const (
 	// DropNoReconfigureAccept: a strict pool (ReconfigureConfig.Strict)
 	// refused a client that sent no Reconfigure Accept.
 	DropNoReconfigureAccept = "no_reconfigure_accept"
+	// DropClassDenied: the pools of the client's link exclude its classes
+	// (Pool.Allow, Pool.Deny).
+	DropClassDenied = "class_denied"
 )
 
 // UseMulticast status message (RFC 8415 §18.3.2 and others).
@@ -86,7 +89,12 @@ func (e *Engine) Handle(now time.Time, req *Request) Decision {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.dropStaleOffers(n)
-	x := txn{e: e, n: n, now: now, req: req, p: e.inGroup(e.ps.selectPool(req), req)}
+	var cls uint64
+	if len(e.cfg.Classes) > 0 {
+		cls = e.classify(req)
+	}
+	sel := e.ps.selectPool(req)
+	x := txn{e: e, n: n, now: now, req: req, cls: cls, p: e.inGroup(sel, req, cls)}
 	switch req.Type {
 	case dhcpv6.Release:
 		return x.release()
@@ -94,6 +102,10 @@ func (e *Engine) Handle(now time.Time, req *Request) Decision {
 		return x.decline()
 	}
 	if x.p == nil {
+		if sel != nil {
+			// The link's pools exclude the client's classes (Allow/Deny).
+			return Decision{Drop: DropClassDenied}
+		}
 		if req.Type == dhcpv6.InformationRequest {
 			// RFC 3736 / RFC 8415 §18.3.6: stateless service needs no
 			// link: the Reply carries the global options.
@@ -130,7 +142,7 @@ func (e *Engine) Handle(now time.Time, req *Request) Decision {
 		return x.confirm()
 	case dhcpv6.InformationRequest:
 		// §18.3.6: Reply with the configuration options, no IA.
-		return Decision{HasReply: true, Reply: Reply{Type: dhcpv6.Reply, Pool: x.p.options(req.ClientID)}}
+		return Decision{HasReply: true, Reply: Reply{Type: dhcpv6.Reply, Pool: e.optionsFor(x.p, req.ClientID, x.cls)}}
 	}
 	return Decision{Drop: DropUnknownType}
 }
@@ -142,6 +154,7 @@ type txn struct {
 	now time.Time
 	req *Request
 	p   *pool
+	cls uint64 // the client's classes
 	d   Decision
 
 	res      []IAResult
@@ -536,7 +549,7 @@ func (x *txn) advertise() Decision {
 		}
 	}
 	rc := x.p.cfg.Reconfigure
-	return Decision{HasReply: true, Reply: Reply{Type: dhcpv6.Advertise, IAs: x.res, Pool: x.p.options(req.ClientID), Lease: first,
+	return Decision{HasReply: true, Reply: Reply{Type: dhcpv6.Advertise, IAs: x.res, Pool: e.optionsFor(x.p, req.ClientID, x.cls), Lease: first,
 		ReconfAccept: req.ReconfAccept && !rc.Disabled}}
 }
 
@@ -586,7 +599,7 @@ func (x *txn) onLink(ia *IA) bool {
 func (x *txn) reply() Decision {
 	d := x.d
 	d.HasReply = true
-	d.Reply = Reply{Type: dhcpv6.Reply, IAs: x.res, Pool: x.p.options(x.req.ClientID)}
+	d.Reply = Reply{Type: dhcpv6.Reply, IAs: x.res, Pool: x.e.optionsFor(x.p, x.req.ClientID, x.cls)}
 	if x.first >= 0 {
 		l := d.Persist[x.first]
 		d.Reply.Lease = &l

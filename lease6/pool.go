@@ -81,6 +81,10 @@ type pool struct {
 	// none).
 	group   []*pool
 	maxPlen uint8 // longest delegated prefix a hint may ask for
+	acc     access
+	// derived caches option sets of member classes (optionsFor), under
+	// the engine's mutex.
+	derived map[optKey]*Pool
 
 	preferred, valid, t1, t2 time.Duration
 }
@@ -150,6 +154,11 @@ func compile(cfg *Config) (pools, error) {
 			}
 		}
 		p.hosts = hostPools(pc)
+		acc, err := compileAccess(cfg, pc)
+		if err != nil {
+			return pools{}, err
+		}
+		p.acc = acc
 		p.preferred, p.valid, p.t1, p.t2 = lifetimes(cfg, pc)
 		ps.list = append(ps.list, p)
 		ps.names[pc.Name] = p
@@ -280,19 +289,35 @@ func (ps *pools) byAddr(a netip.Addr) *pool {
 // inGroup picks, among p's shared network, the pool that serves the
 // client: the one holding its reservation, else its pending offer or its
 // binding (bound first, then its newest record of any state), else the
-// first pool with room for every kind of IA it asks for; p itself when it
-// has no shared network or nothing fits.
-func (e *Engine) inGroup(p *pool, req *Request) *pool {
-	if p == nil || len(p.group) == 0 {
+// first pool with room for every kind of IA it asks for, else the first.
+// Pools whose Allow/Deny exclude the client's classes (mask) are skipped;
+// nil when none is left.
+func (e *Engine) inGroup(p *pool, req *Request, mask uint64) *pool {
+	if p == nil {
+		return nil
+	}
+	if len(p.group) == 0 {
+		if !p.permits(mask, req.ClientID) {
+			return nil
+		}
 		return p
 	}
+	group := make([]*pool, 0, len(p.group))
 	for _, q := range p.group {
+		if q.permits(mask, req.ClientID) {
+			group = append(group, q)
+		}
+	}
+	if len(group) == 0 {
+		return nil
+	}
+	for _, q := range group {
 		if q.reservation(req.ClientID) >= 0 {
 			return q
 		}
 	}
 	in := func(name string) *pool {
-		for _, q := range p.group {
+		for _, q := range group {
 			if q.cfg.Name == name {
 				return q
 			}
@@ -327,12 +352,12 @@ func (e *Engine) inGroup(p *pool, req *Request) *pool {
 			return in(latest.pool)
 		}
 	}
-	for _, q := range p.group {
+	for _, q := range group {
 		if q.hasRoom(req) {
 			return q
 		}
 	}
-	return p
+	return group[0]
 }
 
 // hasRoom reports whether q has a free slot for every kind of IA req asks

@@ -78,6 +78,9 @@ type Config struct {
 	NTP          []netip.Addr
 	RawOptions   []RawOption
 	Pools        []Pool
+	// Classes are the client classes in configuration order (at most
+	// MaxClasses); see Class.
+	Classes []Class
 }
 
 // Pool is one link's configuration: its on-link prefix, address ranges
@@ -105,6 +108,10 @@ type Pool struct {
 	// holds the client's reservation or binding, else by the first pool
 	// (in configuration order) with room for what it asks.
 	SharedNetwork string
+	// Allow: only clients in one of these classes are served by this pool
+	// (empty: everyone); Deny: clients in one of these are not. ClassKnown
+	// and ClassUnknown are built in (has a reservation here or not).
+	Allow, Deny []string
 
 	Ranges []Range
 	// PD is the prefix-delegation pool; nil when the pool delegates none.
@@ -246,6 +253,13 @@ type Request struct {
 	// InterfaceID is the innermost relay's Interface-ID (option 18), nil
 	// when absent or not relayed.
 	InterfaceID []byte
+	// VendorClass and UserClass are the client's options 16 and 15 as
+	// sent (nil when absent); RemoteID is the remote-id of a relay's
+	// option 37 (RFC 4649), without the enterprise number. Client classes
+	// match on them.
+	VendorClass []byte
+	UserClass   []byte
+	RemoteID    []byte
 	// Ingress and IngressAddr are the served interface the packet arrived
 	// on and its global address (also for relayed packets): when a relayed
 	// request's link-address lies in no pool (a relay that puts its own or

@@ -154,3 +154,66 @@ func TestV6LinkSelectionRelayed(t *testing.T) {
 		t.Fatalf("office6 reply DNS %x", []byte(dns))
 	}
 }
+
+// Client classes on the wire: a user class (option 15) from the client and
+// a relay's remote-id (option 37) select class options and pools.
+func TestV6ClassesRelayed(t *testing.T) {
+	cfg := v6Config()
+	cfg.Classes = []lease6.Class{
+		{Name: "ipxe", Match: lease6.ClassMatch{UserClass: lease6.StrMatch{Op: lease6.OpExact, Value: []byte("iPXE")}},
+			DNS: []netip.Addr{netip.MustParseAddr("fd77::bbbb")}},
+		{Name: "olt", Match: lease6.ClassMatch{RemoteID: lease6.StrMatch{Op: lease6.OpPrefix, Value: []byte("olt1:")}}},
+	}
+	cfg.Pools[0].Allow = []string{"olt"}
+	s := runCfg6(t, cfg)
+	relay := newRelay6(t, s.Port6())
+	solicit := func(duid []byte, userClass bool, remoteID string) (*dhcpv6.Message, bool) {
+		t.Helper()
+		var w dhcpv6.Writer
+		w.Reset(make([]byte, 0, 512))
+		w.Header(dhcpv6.Solicit, 0x42)
+		w.Option(dhcpv6.OptClientID, duid)
+		w.OptionUint16(dhcpv6.OptElapsedTime, 0)
+		w.BeginIA(dhcpv6.OptIANA, 1, 0, 0)
+		w.EndOption()
+		if userClass {
+			w.Option(dhcpv6.OptUserClass, []byte{0, 4, 'i', 'P', 'X', 'E'})
+		}
+		inner, err := w.End()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Reset(make([]byte, 0, 1024))
+		w.RelayHeader(dhcpv6.RelayForward, 0, relayLink, clientLL)
+		if remoteID != "" {
+			w.Option(dhcpv6.OptRemoteID, append([]byte{0, 0, 0x0d, 0xe9}, remoteID...))
+		}
+		w.OptionUint16(OptRelaySourcePort, 0)
+		w.Option(dhcpv6.OptRelayMsg, inner)
+		pkt, err := w.End()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := relay.conn.WriteToUDPAddrPort(pkt, relay.server); err != nil {
+			t.Fatal(err)
+		}
+		return relay.recv(time.Second)
+	}
+	if _, ok := solicit([]byte{0, 3, 0, 1, 2, 0, 0, 0, 8, 1}, true, ""); ok {
+		t.Fatal("a client outside class olt was answered")
+	}
+	adv, ok := solicit([]byte{0, 3, 0, 1, 2, 0, 0, 0, 8, 2}, true, "olt1:port3")
+	if !ok {
+		t.Fatal("no Advertise for an olt client")
+	}
+	if dns := adv.DNSServers(); dns.Len() != 1 || dns.At(0) != netip.MustParseAddr("fd77::bbbb") {
+		t.Fatalf("ipxe member DNS %x", []byte(dns))
+	}
+	adv, ok = solicit([]byte{0, 3, 0, 1, 2, 0, 0, 0, 8, 3}, false, "olt1:port4")
+	if !ok {
+		t.Fatal("no Advertise for an olt client without user class")
+	}
+	if dns := adv.DNSServers(); dns.Len() != 1 || dns.At(0) != netip.MustParseAddr("fd77::1") {
+		t.Fatalf("non-member DNS %x", []byte(dns))
+	}
+}

@@ -469,6 +469,9 @@ func (s *Server) fillRequest6(p *inPacket6, pi pktInfo6) {
 		ReconfAccept: m.ReconfigureAccept(),
 	}
 	req.ServerIDOurs = req.ServerID != nil && string(req.ServerID) == string(s.v6.duid)
+	// Client classes match on these (lease6.ClassMatch).
+	req.VendorClass, _ = m.Options().Get(dhcpv6.OptVendorClass)
+	req.UserClass, _ = m.Options().Get(dhcpv6.OptUserClass)
 	fillIAs(p)
 	if f, ok := m.FQDN(); ok {
 		req.Hostname = fqdnText(p.host[:0], f.Name)
@@ -487,6 +490,11 @@ func (s *Server) fillRequest6(p *inPacket6, pi pktInfo6) {
 		// or Interface-ID; the engine falls back to the arrival interface
 		// when neither selects a pool.
 		req.InterfaceID = inner.InterfaceID()
+		for i := len(rs) - 1; i >= 0 && req.RemoteID == nil; i-- {
+			if id, ok := rs[i].RemoteID(); ok {
+				req.RemoteID = id.ID
+			}
+		}
 		req.Ingress, req.IngressAddr = ifc.name, ifc.global
 		req.Peer = p.src.Addr()
 	} else {
