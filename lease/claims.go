@@ -124,3 +124,28 @@ func (e *Engine) nextFree(p *pool) (uint32, int32, bool) {
 	}
 	return 0, 0, false
 }
+
+// Adopt makes l, a row read from the shared database, the engine's record
+// of l.Addr whatever the Seqs (read-through in a cluster: Seqs written by
+// different servers are not comparable, and the database is the arbiter).
+// The engine's Seq counter moves past the adopted record, as with Restore.
+// An offer this engine holds on the address for another client is
+// withdrawn when l holds the address.
+func (e *Engine) Adopt(l Lease) {
+	if !l.Addr.Unmap().Is4() {
+		return
+	}
+	e.mu.Lock()
+	a := u32(l.Addr)
+	if cur := e.rs.get(a); cur != nil && cur.seq >= l.Seq {
+		l.Seq = cur.seq + 1
+	}
+	if l.Seq <= e.seq {
+		l.Seq = e.seq + 1
+	}
+	if o, ok := e.offers[a]; ok && l.State.Holds() && o.key != string(l.ClientID) {
+		e.removeOffer(a)
+	}
+	e.mu.Unlock()
+	e.Restore(l)
+}

@@ -139,3 +139,28 @@ func TestClaimsRandom(t *testing.T) {
 		t.Errorf("only %d offers", news)
 	}
 }
+
+// TestAdopt: a row read from the database replaces the engine's record of
+// the address even when its Seq is lower (another server wrote it).
+func TestAdopt(t *testing.T) {
+	e := newEngine(t, lanConfig())
+	a := dora(t, e, t0, discover(mac(1)))
+	for range 5 { // raise this engine's Seqs
+		dora(t, e, t0, discover(mac(1)))
+	}
+	other := Lease{Seq: 1, Addr: a, ClientID: clientKey(nil, discover(mac(2))), HType: 1, HWAddr: mac(2),
+		Pool: "lan", Section: 0, State: StateBound, Start: t0, Expiry: t0.Add(2 * time.Hour)}
+	e.Restore(other)
+	if l, _ := e.Lookup(a); string(l.HWAddr) != string(mac(1)) {
+		t.Fatal("Restore with a lower Seq replaced the record (test premise)")
+	}
+	e.Adopt(other)
+	if l, _ := e.Lookup(a); string(l.HWAddr) != string(mac(2)) {
+		t.Fatalf("after Adopt the record is %+v", l)
+	}
+	// Client 1's renewal of the address is now refused, client 2's answered.
+	if d := e.Handle(t0.Add(time.Minute), renew(mac(1), a, true)); d.HasReply && d.Reply.Type == dhcpv4.Ack {
+		t.Fatal("the old client's renewal was ACKed")
+	}
+	wantReply(t, e.Handle(t0.Add(time.Minute), renew(mac(2), a, true)), dhcpv4.Ack, a)
+}
