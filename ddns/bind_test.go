@@ -115,3 +115,39 @@ func waitCount(t *testing.T, u *Updater, result string, want float64) {
 	}
 	t.Fatalf("%s: %v, want %v", result, got, want)
 }
+
+// TestBIND6: a DHCPv6 binding gets AAAA, a DHCID of its DUID and an
+// ip6.arpa PTR; its end removes them.
+func TestBIND6(t *testing.T) {
+	namedtest.Require(t)
+	n := namedtest.Start(t, nil, "127.0.0.1", namedtest.FreePort(t), map[string]string{
+		"lan.test.":                         namedtest.Zone("lan.test."),
+		"0.0.0.0.0.0.0.0.7.7.d.f.ip6.arpa.": namedtest.Zone("0.0.0.0.0.0.0.0.7.7.d.f.ip6.arpa."),
+	})
+	n.Ready(t, func() error { _, err := namedtest.Lookup(n.Addr, "lan.test.", dns.TypeSOA); return err })
+	u, err := New(Config{Server: n.Addr, Forward: "lan.test", Reverse6: "0.0.0.0.0.0.0.0.7.7.d.f.ip6.arpa", KeyName: n.KeyName,
+		Algorithm: "hmac-sha256", Secret: n.Secret, Retry: 100 * time.Millisecond, Attempts: 2, Timeout: time.Second},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { u.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	c := Client{V6: true, ClientID: []byte{0, 3, 0, 1, 2, 0, 0, 0, 0, 0x66}}
+	addr := netip.MustParseAddr("fd77::1:10")
+	dhcid, _ := DHCID(&c, "six.lan.test.")
+	rev := ReverseName(addr)
+	u.Enqueue(Event{Bound: true, Addr: addr, Hostname: "six.example.net", Client: c})
+	waitRecords(t, n, "six.lan.test", dns.TypeAAAA, "six.lan.test. 0 IN AAAA fd77::1:10")
+	waitRecords(t, n, "six.lan.test", dns.TypeDHCID, "six.lan.test. 0 IN DHCID "+dhcid)
+	waitRecords(t, n, rev, dns.TypePTR, rev+" 0 IN PTR six.lan.test.")
+	if dhcid[:4] != "AAIB" { // identifier type 2 (DUID), digest type 1
+		t.Errorf("DHCID %s does not start with type 2, digest 1", dhcid)
+	}
+	u.Enqueue(Event{Bound: false, Addr: addr, Hostname: "six.example.net", Client: c})
+	waitRecords(t, n, "six.lan.test", dns.TypeAAAA)
+	waitRecords(t, n, "six.lan.test", dns.TypeDHCID)
+	waitRecords(t, n, rev, dns.TypePTR)
+}

@@ -72,6 +72,8 @@ type dhcpcd6Opts struct {
 	// NoReconfAccept leaves out Reconfigure Accept (option 20). dhcpcd
 	// 9.4 sends it only when told (`option reconfigure_accept`).
 	NoReconfAccept bool
+	// Extra are global dhcpcd.conf lines (before the interface block).
+	Extra string
 }
 
 // startDhcpcd6 starts `dhcpcd -6` (stateful DHCPv6 without waiting for a
@@ -92,8 +94,8 @@ func (e *env) startDhcpcd6(name string, o dhcpcd6Opts) *dhcpcd6 {
 	if !o.NoReconfAccept {
 		opts += ", reconfigure_accept"
 	}
-	conf := fmt.Sprintf("script %s\nnodelay\nipv6only\nnoipv6rs\noption %s\ninterface %s\n  ia_na 1\n",
-		hook, opts, netns.ClientIf)
+	conf := fmt.Sprintf("script %s\nnodelay\nipv6only\nnoipv6rs\noption %s\n%sinterface %s\n  ia_na 1\n",
+		hook, opts, o.Extra, netns.ClientIf)
 	if o.PD {
 		conf += "  ia_pd 2 -\n"
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -97,4 +98,65 @@ func TestDDNS(t *testing.T) {
 	waitDNS("alpha.lan.test.", dns.TypeDHCID)
 	waitDNS(rev(addrA.String()), dns.TypePTR)
 	waitDNS("printer.lan.test.", dns.TypeA, "printer.lan.test. 0 IN A 10.77.0.9")
+}
+
+// TestDDNS6: dhcpcd -6 announcing "six" in its FQDN option (39) binds an
+// address: six.lan.test gets its AAAA and a DHCID, the address its
+// ip6.arpa PTR; when dhcpcd releases they disappear.
+func TestDDNS6(t *testing.T) {
+	e := newEnv(t, "dhcpcd", "ss", "nsenter")
+	namedtest.Require(t)
+	dnsAddr := netns.ServerPrefix.Addr().String()
+	const rev6 = "0.0.0.0.0.0.0.0.7.7.d.f.ip6.arpa." // fd77::/64
+	named := namedtest.Start(t, []string{"ip", "netns", "exec", e.top.Server.Name}, dnsAddr, 53, map[string]string{
+		"lan.test.": namedtest.Zone("lan.test."),
+		rev6:        namedtest.Zone(rev6),
+	})
+	lookup := func(name string, qtype uint16) []string {
+		var out []string
+		if err := e.top.Server.Do(func() error {
+			var err error
+			out, err = namedtest.Lookup(named.Addr, name, qtype)
+			return err
+		}); err != nil {
+			return []string{"error: " + err.Error()}
+		}
+		return out
+	}
+	named.Ready(t, func() error {
+		if r := lookup("lan.test.", dns.TypeSOA); len(r) != 1 {
+			return fmt.Errorf("SOA: %v", r)
+		}
+		return nil
+	})
+	waitDNS := func(name string, qtype uint16, want ...string) {
+		t.Helper()
+		var got []string
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+			if got = lookup(name, qtype); slices.Equal(got, want) {
+				return
+			}
+		}
+		e.fatalf("%s %s: %q, want %q", name, dns.TypeToString[qtype], got, want)
+	}
+	cfg := defaultConfig6()
+	// The last pool's Extra ends the file: a top-level section after it.
+	cfg.Pools[0].Extra = fmt.Sprintf("ddns:\n  server: %s:53\n  forward_zone: lan.test\n  reverse_zone_v6: %s\n"+
+		"  tsig: {name: %s, secret: %q}\n  retry_interval: 200ms\n", dnsAddr, rev6, named.KeyName, named.Secret)
+	srv := e.startLeased6(cfg)
+	c := e.startDhcpcd6("dhcpcd6", dhcpcd6Opts{Extra: "hostname six\nfqdn both\n"})
+	ev, _ := c.waitEvent(15*time.Second, 0, "BOUND6")
+	addr, _ := checkBound6(e, ev, true, false, dns6)
+	srv.waitState6(netip.PrefixFrom(addr, 128), "bound", 5*time.Second)
+	rev, _ := dns.ReverseAddr(addr.String())
+	waitDNS("six.lan.test.", dns.TypeAAAA, "six.lan.test. 0 IN AAAA "+addr.String())
+	waitDNS(rev, dns.TypePTR, rev+" 0 IN PTR six.lan.test.")
+	if d := lookup("six.lan.test.", dns.TypeDHCID); len(d) != 1 {
+		e.fatalf("six.lan.test DHCID: %q", d)
+	}
+	c.ctl("-k")
+	srv.waitState6(netip.PrefixFrom(addr, 128), "released", 5*time.Second)
+	waitDNS("six.lan.test.", dns.TypeAAAA)
+	waitDNS("six.lan.test.", dns.TypeDHCID)
+	waitDNS(rev, dns.TypePTR)
 }
