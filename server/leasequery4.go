@@ -1,11 +1,13 @@
 package server
 
 // DHCPv4 leasequery (RFC 4388) arrives on the DHCP port like any request:
-// handle hands a DHCPLEASEQUERY to the function installed here (package
-// leasequery, wired in cmd/leased) and sends its answer back to the
-// requestor. This file and the marked lines in handle are the whole hook.
+// handle hands a copy of a DHCPLEASEQUERY to the function installed here
+// (package leasequery, wired in cmd/leased), which answers later, off the
+// reader goroutine, through the reply function it is given. This file and
+// the marked lines in handle are the whole hook.
 
 import (
+	"bytes"
 	"net/netip"
 
 	"github.com/leased/leased/dhcpv4"
@@ -14,12 +16,14 @@ import (
 // msgLeaseQuery is DHCPLEASEQUERY (RFC 4388 §6.1).
 const msgLeaseQuery dhcpv4.MessageType = 10
 
-// LeaseQuery4Func answers a DHCPLEASEQUERY: m is the decoded query, local
-// the address it arrived on (the server identifier to answer with). It
-// returns the encoded answer, or nil to drop the query (a requestor not
-// allowed, an undecodable query). It runs on a reader goroutine: it must
-// not block.
-type LeaseQuery4Func func(m *dhcpv4.Message, local netip.Addr) []byte
+// LeaseQuery4Func receives a DHCPLEASEQUERY: pkt is a copy of the packet
+// (the function may keep it), local the address it arrived on (the server
+// identifier to answer with). It runs on a reader goroutine and must
+// return at once (queue the work, drop it when the queue is full); it
+// answers, from any goroutine, by calling reply with the encoded answer,
+// which is sent to giaddr at the relay port. Not calling reply drops the
+// query.
+type LeaseQuery4Func func(pkt []byte, local netip.Addr, reply func([]byte))
 
 // SetLeaseQuery4 installs f; nil (the default) drops leasequery messages
 // as any unknown message type.
@@ -48,12 +52,9 @@ func (s *Server) leaseQuery4(sd *sender, p *inPacket, ifc *iface, pi pktInfo) bo
 	if pi.Local.IsValid() && !pi.Local.IsUnspecified() {
 		local = pi.Local
 	}
-	out := (*fp)(&p.msg, local)
-	if out == nil {
-		s.m.drop("leasequery_refused")
-		return true
-	}
 	dest := netip.AddrPortFrom(p.msg.GIAddr, s.relayPort)
-	s.batch.send(out, dest, true, 0, local, DestRelay, 0, false)
+	(*fp)(bytes.Clone(p.buf[:p.n]), local, func(out []byte) {
+		s.batch.send(out, dest, true, 0, local, DestRelay, 0, false)
+	})
 	return true
 }

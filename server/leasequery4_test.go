@@ -10,9 +10,10 @@ import (
 )
 
 // TestLeaseQuery4Hook: without a handler a DHCPLEASEQUERY is dropped as
-// an unknown type; with one, the handler sees the query and the address
-// it arrived on, its answer goes to giaddr at the relay port, a nil
-// answer sends nothing, and a query without giaddr never reaches it.
+// an unknown type; with one, the handler gets a copy of the query and the
+// address it arrived on, its answer (sent later from another goroutine)
+// goes to giaddr at the relay port, no answer sends nothing, and a query
+// without giaddr never reaches it.
 func TestLeaseQuery4Hook(t *testing.T) {
 	s, relay, _ := startServer(t, newScriptEngine(), &memStore{}, nil)
 	query := func(giaddr netip.Addr) []byte {
@@ -40,10 +41,15 @@ func TestLeaseQuery4Hook(t *testing.T) {
 	var calls atomic.Int32
 	var answer atomic.Bool
 	answer.Store(true)
-	s.SetLeaseQuery4(func(m *dhcpv4.Message, local netip.Addr) []byte {
+	s.SetLeaseQuery4(func(pkt []byte, local netip.Addr, reply func([]byte)) {
 		calls.Add(1)
 		if !answer.Load() {
-			return nil
+			return
+		}
+		var m dhcpv4.Message
+		if err := m.Decode(pkt); err != nil {
+			t.Errorf("hook got an undecodable copy: %v", err)
+			return
 		}
 		h := dhcpv4.Header{Op: dhcpv4.BootReply, XID: m.XID, GIAddr: m.GIAddr, CIAddr: m.CIAddr}
 		var w dhcpv4.Writer
@@ -52,7 +58,7 @@ func TestLeaseQuery4Hook(t *testing.T) {
 		w.OptionByte(dhcpv4.OptMessageType, 12)
 		w.OptionAddr(dhcpv4.OptServerID, local)
 		b, _ := w.End()
-		return b
+		go reply(b) // answered later, from another goroutine
 	})
 	send(query(relay.addr))
 	m, _, ok := relay.recv(2 * time.Second)

@@ -1,11 +1,13 @@
 package server
 
 // DHCPv6 leasequery (RFC 5007) arrives on the DHCPv6 port: handle6 hands
-// a LEASEQUERY to the function installed here (package leasequery, wired
-// in cmd/leased) and sends its answer back to the requestor. This file
-// and the marked lines in handle6 are the whole hook.
+// a copy of a LEASEQUERY to the function installed here (package
+// leasequery, wired in cmd/leased), which answers later, off the reader
+// goroutine, through the reply function it is given. This file and the
+// marked lines in handle6 are the whole hook.
 
 import (
+	"bytes"
 	"net/netip"
 
 	"github.com/leased/leased/dhcpv6"
@@ -14,10 +16,12 @@ import (
 // msgLeaseQuery6 is LEASEQUERY (RFC 5007 §4.2).
 const msgLeaseQuery6 dhcpv6.MessageType = 14
 
-// LeaseQuery6Func answers a LEASEQUERY: m is the decoded query, from the
-// requestor's address. It returns the encoded LEASEQUERY-REPLY, or nil to
-// drop the query. It runs on a reader goroutine: it must not block.
-type LeaseQuery6Func func(m *dhcpv6.Message, from netip.Addr) []byte
+// LeaseQuery6Func receives a LEASEQUERY: pkt is a copy of the message
+// (the function may keep it), from the requestor's address. It runs on a
+// reader goroutine and must return at once; it answers, from any
+// goroutine, by calling reply with the encoded LEASEQUERY-REPLY, which is
+// sent back to the requestor. Not calling reply drops the query.
+type LeaseQuery6Func func(pkt []byte, from netip.Addr, reply func([]byte))
 
 // SetLeaseQuery6 installs f; nil (the default) drops LEASEQUERY as any
 // unknown message type.
@@ -38,15 +42,13 @@ func (s *Server) leaseQuery6(p *inPacket6, ifc *iface6) bool {
 	if fp == nil || p.msg.Type != msgLeaseQuery6 || len(p.msg.Relays()) > 0 {
 		return false
 	}
-	out := (*fp)(&p.msg, p.src.Addr())
-	if out == nil {
-		s.v6.m.drop("leasequery_refused")
-		return true
-	}
-	if p.src.Addr().IsLinkLocalUnicast() {
-		s.v6.batch.send(out, p.src, true, ifc.index, netip.Addr{}, 1, 0, false)
-	} else {
-		s.v6.batch.send(out, p.src, false, 0, netip.Addr{}, 0, 0, false)
-	}
+	src, index, b := p.src, ifc.index, s.v6.batch
+	(*fp)(bytes.Clone(p.buf[:p.n]), src.Addr(), func(out []byte) {
+		if src.Addr().IsLinkLocalUnicast() {
+			b.send(out, src, true, index, netip.Addr{}, 1, 0, false)
+		} else {
+			b.send(out, src, false, 0, netip.Addr{}, 0, 0, false)
+		}
+	})
 	return true
 }

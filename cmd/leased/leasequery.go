@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,7 +25,27 @@ import (
 )
 
 // lqSource implements leasequery.Source with a *server.Server.
-type lqSource struct{ srv *server.Server }
+type lqSource struct {
+	srv   *server.Server
+	pools *poolCache
+}
+
+// poolCache keeps the pools' names and subnets for 10 s: Server.Pools
+// counts every lease, too much to do for each query.
+type poolCache struct {
+	mu   sync.Mutex
+	at   time.Time
+	list []lease.PoolStats
+}
+
+func (c *poolCache) get(srv *server.Server) []lease.PoolStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.list == nil || time.Since(c.at) > 10*time.Second {
+		c.list, c.at = srv.Pools(), time.Now()
+	}
+	return c.list
+}
 
 var _ leasequery.Source = lqSource{}
 
@@ -53,7 +74,7 @@ func bindingOf(l *lease.Lease) leasequery.Binding {
 
 func (s lqSource) Lookup4(a netip.Addr) (leasequery.Binding, bool, bool) {
 	managed := false
-	for _, p := range s.srv.Pools() {
+	for _, p := range s.pools.get(s.srv) {
 		if p.Subnet.Contains(a) {
 			managed = true
 			break
@@ -80,7 +101,7 @@ func (s lqSource) Bindings4(f func(*leasequery.Binding) bool) {
 
 func (s lqSource) poolSubnets() map[string]netip.Prefix {
 	m := map[string]netip.Prefix{}
-	for _, p := range s.srv.Pools() {
+	for _, p := range s.pools.get(s.srv) {
 		m[p.Name] = p.Subnet
 	}
 	return m
@@ -101,7 +122,7 @@ func (s lqSource) Bindings6(f func(*leasequery.Binding6) bool) {
 
 func (s lqSource) Links6() []netip.Prefix {
 	var out []netip.Prefix
-	for _, p := range s.srv.Pools() {
+	for _, p := range s.pools.get(s.srv) {
 		if p.Subnet.Addr().Is6() {
 			out = append(out, p.Subnet)
 		}
@@ -118,43 +139,79 @@ func startLeaseQuery(ctx context.Context, lc *config.LeaseQuery, srv *server.Ser
 		return nil, err
 	}
 	allowed := leasequery.Requestors(lc.Prefixes())
-	s4 := &leasequery.Server4{Source: lqSource{srv}}
-	srv.SetLeaseQuery4(func(msg *dhcpv4.Message, local netip.Addr) []byte {
-		// RFC 4388 §6.3: the answer goes to giaddr; only configured
-		// requestors get one.
-		if !allowed.Allowed(msg.GIAddr) {
-			m.Count("4", "udp", "refused")
-			log.Warn("leasequery: requestor not allowed", "giaddr", msg.GIAddr)
-			return nil
+	src := lqSource{srv: srv, pools: &poolCache{}}
+	s4 := &leasequery.Server4{Source: src}
+	// Queries on the DHCP ports are answered by one worker off the reader
+	// goroutines (a query by MAC or client id scans the leases); a full
+	// queue drops the query (counted).
+	work := make(chan func(), 64)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case f := <-work:
+				f()
+			}
 		}
-		a, err := s4.Query(time.Now(), msg, local)
-		if err != nil || len(a.Replies) != 1 {
-			m.Count("4", "udp", "error")
-			log.Warn("leasequery: no answer", "giaddr", msg.GIAddr, "err", err)
-			return nil
+	}()
+	queue := func(family string, f func()) {
+		select {
+		case work <- f:
+		default:
+			m.Count(family, "udp", "dropped")
 		}
-		m.Count("4", "udp", a.Kind)
-		log.Info("leasequery: answered", "giaddr", msg.GIAddr, "xid", fmt.Sprintf("%#08x", msg.XID), "answer", a.Kind)
-		return a.Replies[0]
+	}
+	srv.SetLeaseQuery4(func(pkt []byte, local netip.Addr, reply func([]byte)) {
+		queue("4", func() {
+			var msg dhcpv4.Message
+			if err := msg.Decode(pkt); err != nil {
+				m.Count("4", "udp", "malformed")
+				return
+			}
+			// RFC 4388 §6.3: the answer goes to giaddr; only configured
+			// requestors get one.
+			if !allowed.Allowed(msg.GIAddr) {
+				m.Count("4", "udp", "refused")
+				log.Warn("leasequery: requestor not allowed", "giaddr", msg.GIAddr)
+				return
+			}
+			a, err := s4.Query(time.Now(), &msg, local)
+			if err != nil || len(a.Replies) != 1 {
+				m.Count("4", "udp", "error")
+				log.Warn("leasequery: no answer", "giaddr", msg.GIAddr, "err", err)
+				return
+			}
+			m.Count("4", "udp", a.Kind)
+			log.Info("leasequery: answered", "giaddr", msg.GIAddr, "xid", fmt.Sprintf("%#08x", msg.XID), "answer", a.Kind)
+			reply(a.Replies[0])
+		})
 	})
 	var s6 *leasequery.Server6
 	if duid := srv.ServerDUID(); len(duid) > 0 {
-		s6 = &leasequery.Server6{Source: lqSource{srv}, ServerID: duid}
-		srv.SetLeaseQuery6(func(msg *dhcpv6.Message, from netip.Addr) []byte {
-			if !allowed.Allowed(from) {
-				m.Count("6", "udp", "refused")
-				log.Warn("leasequery: requestor not allowed", "from", from)
-				return nil
-			}
-			out, kind, err := s6.Query(time.Now(), msg)
-			if err != nil {
-				m.Count("6", "udp", "error")
-				log.Warn("leasequery: no answer", "from", from, "err", err)
-				return nil
-			}
-			m.Count("6", "udp", kind)
-			log.Info("leasequery: answered", "family", 6, "from", from, "xid", fmt.Sprintf("%#06x", msg.TransactionID), "answer", kind)
-			return out
+		s6 = &leasequery.Server6{Source: src, ServerID: duid}
+		srv.SetLeaseQuery6(func(pkt []byte, from netip.Addr, reply func([]byte)) {
+			queue("6", func() {
+				if !allowed.Allowed(from) {
+					m.Count("6", "udp", "refused")
+					log.Warn("leasequery: requestor not allowed", "from", from)
+					return
+				}
+				var msg dhcpv6.Message
+				if err := msg.Decode(pkt); err != nil {
+					m.Count("6", "udp", "malformed")
+					return
+				}
+				out, kind, err := s6.Query(time.Now(), &msg)
+				if err != nil {
+					m.Count("6", "udp", "error")
+					log.Warn("leasequery: no answer", "from", from, "err", err)
+					return
+				}
+				m.Count("6", "udp", kind)
+				log.Info("leasequery: answered", "family", 6, "from", from, "xid", fmt.Sprintf("%#06x", msg.TransactionID), "answer", kind)
+				reply(out)
+			})
 		})
 	}
 	var addrs []net.Addr
