@@ -617,16 +617,35 @@ func (h *handler) deleteLease(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	err := h.b.DeleteLease(r.Context(), a)
-	switch {
+	switch code := errStatus(err); {
 	case err == nil:
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "lease deleted by operator", slog.String("address", a.String()))
 		w.WriteHeader(http.StatusNoContent)
-	case errors.Is(err, lease.ErrNotFound):
-		h.fail(w, r, http.StatusNotFound, "no lease for "+a.String())
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		h.fail(w, r, http.StatusServiceUnavailable, "delete "+a.String()+": "+err.Error())
+	case code == http.StatusNotFound:
+		h.fail(w, r, code, "no lease for "+a.String())
 	default:
-		h.fail(w, r, http.StatusInternalServerError, "delete "+a.String()+": "+err.Error())
+		h.fail(w, r, code, "delete "+a.String()+": "+err.Error())
+	}
+}
+
+// errStatus is the one mapping of a Backend error to an HTTP status, the
+// same for both families and every lease operation: no such lease 404; a
+// lease in the wrong state or a client that cannot be reconfigured 409; a
+// request cancelled or timed out (also while its store commit waited) 503;
+// anything else, a store failure included, 500. Backends return the
+// store's error wrapped (%w) so that it is recognised here.
+func errStatus(err error) int {
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.Is(err, lease.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, lease.ErrNotBound), errors.Is(err, lease.ErrNotCapable):
+		return http.StatusConflict
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
 	}
 }
 
@@ -670,17 +689,15 @@ func (h *handler) reconfigure(w http.ResponseWriter, r *http.Request) {
 		err = h.b.ForceRenew(r.Context(), a)
 	}
 	t := target(a, plen)
-	switch {
-	case err == nil:
+	switch code := errStatus(err); code {
+	case http.StatusOK:
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, what+" sent by operator", slog.String("address", t))
 		h.writeJSON(w, r, http.StatusOK, ForceRenewResult{Address: a, Status: "sent"})
-	case errors.Is(err, lease.ErrNotFound):
-		h.fail(w, r, http.StatusNotFound, "no lease for "+t)
-	case errors.Is(err, lease.ErrNotBound), errors.Is(err, lease.ErrNotCapable):
-		h.fail(w, r, http.StatusConflict, err.Error())
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		h.fail(w, r, http.StatusServiceUnavailable, what+" "+t+": "+err.Error())
+	case http.StatusNotFound:
+		h.fail(w, r, code, "no lease for "+t)
+	case http.StatusConflict:
+		h.fail(w, r, code, err.Error())
 	default:
-		h.fail(w, r, http.StatusInternalServerError, what+" "+t+": "+err.Error())
+		h.fail(w, r, code, what+" "+t+": "+err.Error())
 	}
 }

@@ -266,21 +266,12 @@ func (s *Server) flushRecords(ctx context.Context) error {
 	if forgot {
 		blobs = append(blobs, c.idMarkBlob())
 	}
-	start := time.Now()
-	err := s.st.CommitBlobs(ctx, blobs)
-	s.m.observeCommit(time.Since(start))
-	s.commitResult(err)
-	if err != nil {
+	if err := s.persistBlobs(ctx, blobs, "campaign state"); err != nil {
 		if len(recs) <= maxRecordRetry {
 			c.recRetry = recs
 		}
-		s.m.commitFail.Inc()
-		s.commitErrors.Add(1)
-		s.log.Error("store commit of campaign records failed", "records", len(recs), "err", err)
-		return fmt.Errorf("server: persist campaign state: %w", err)
+		return err
 	}
-	s.m.committed.Add(float64(len(blobs)))
-	s.noteCommitted(len(blobs))
 	return nil
 }
 
@@ -464,8 +455,8 @@ func (s *Server) recycle(ctx context.Context, now time.Time, addr netip.Addr, ke
 	if err != nil {
 		return err
 	}
-	if !s.commit(ctx, &d, "recycle") {
-		return fmt.Errorf("server: recycle %s: store commit failed", addr)
+	if err := s.commit(ctx, &d, "recycle "+addr.String()); err != nil {
+		return err
 	}
 	return nil
 }

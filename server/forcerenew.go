@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"time"
 
 	"github.com/leased/leased/auth"
 	"github.com/leased/leased/dhcpv4"
@@ -101,19 +100,9 @@ func (s *Server) forceRenewOnce(ctx context.Context, addr netip.Addr) (lease.Lea
 	}
 	// Durable before sending: the replay value must never be reused after
 	// a restart (RFC 3118 §2).
-	start := time.Now()
-	err = s.st.Commit(ctx, d.Persist)
-	s.m.observeCommit(time.Since(start))
-	s.commitResult(err)
-	if err != nil {
-		s.eng.Revert(&d)
-		s.m.commitFail.Inc()
-		s.commitErrors.Add(1)
-		s.log.Error("store commit failed; forcerenew not sent", "addr", addr, "err", err)
+	if err := s.commit(ctx, &d, "forcerenew "+addr.String()); err != nil {
 		return fail(frCommit, err)
 	}
-	s.m.committed.Add(float64(len(d.Persist)))
-	s.noteCommitted(len(d.Persist))
 
 	ifindex, src := s.forceRenewSource(addr)
 	var w dhcpv4.Writer

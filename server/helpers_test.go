@@ -92,6 +92,9 @@ func (m *memStore) Commit(ctx context.Context, recs []lease.Lease) error {
 	if m.hold != nil {
 		<-m.hold
 	}
+	if err := ctx.Err(); err != nil {
+		return err // as the WAL and PostgreSQL stores do
+	}
 	if m.fail.Load() {
 		return errDisk
 	}

@@ -2,9 +2,9 @@ package server
 
 // The lease event hook: after a lease change is durable, the installed
 // function sees its records (dynamic DNS, wired in cmd/leased). It is
-// called from commitRecords (every DHCPv4/DHCPv6 request and expiry
-// commit) and DeleteLease, after the commit succeeded and before the
-// reply is sent; it must not block.
+// called from persist (persist.go: every DHCPv4/DHCPv6 request, expiry,
+// delete, recycle and FORCERENEW/Reconfigure commit), after the commit
+// succeeded and before any reply is sent; it must not block.
 
 import "github.com/leased/leased/lease"
 

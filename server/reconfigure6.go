@@ -37,8 +37,8 @@ func (s *Server) deleteLease6(ctx context.Context, addr netip.Addr) error {
 	if err != nil {
 		return err
 	}
-	if !s.commit6(ctx, &d, "dhcpv6 delete") {
-		return fmt.Errorf("server: delete %s: store commit failed", addr)
+	if err := s.commit6(ctx, &d, "dhcpv6 delete "+addr.String()); err != nil {
+		return err
 	}
 	if s.campaignsActive() {
 		s.observeRecords(d.Persist)
@@ -52,8 +52,8 @@ func (s *Server) recycle6(ctx context.Context, now time.Time, addr netip.Addr, k
 	if err != nil {
 		return err
 	}
-	if !s.commit6(ctx, &d, "dhcpv6 recycle") {
-		return fmt.Errorf("server: recycle %s: store commit failed", addr)
+	if err := s.commit6(ctx, &d, "dhcpv6 recycle "+addr.String()); err != nil {
+		return err
 	}
 	return nil
 }
@@ -131,8 +131,8 @@ func (s *Server) reconfigure6(ctx context.Context, addr netip.Addr, msg dhcpv6.M
 	}
 	// Durable before sending: a replay value must never be reused after a
 	// restart (RFC 8415 §20.3: strictly increasing).
-	if !s.commit6(ctx, &d, "dhcpv6 reconfigure") {
-		return fail(frCommit, errors.New("store commit failed"))
+	if err := s.commit6(ctx, &d, "dhcpv6 reconfigure "+addr.String()); err != nil {
+		return fail(frCommit, err)
 	}
 	if err := s.sendReconfigure(&path, ifc, pkt); err != nil {
 		return fail(frSend, err)

@@ -698,7 +698,7 @@ func (s *Server) commitWorker() {
 	ctx := context.Background()
 	for j := range s.jobs {
 		sd.d = j.d
-		if s.commit(ctx, &sd.d, "request") {
+		if s.commit(ctx, &sd.d, "request") == nil {
 			s.finish(sd, j.p, &sd.d)
 		} else {
 			s.m.drop(dropCommit)
@@ -707,40 +707,6 @@ func (s *Server) commitWorker() {
 		s.putPacket(j.p)
 		s.m.inflight.Set(float64(s.inflight.Add(-1)))
 	}
-}
-
-// commit makes d.Persist durable. On failure it reverts d, counts and logs,
-// and returns false: the caller must not send d's reply.
-func (s *Server) commit(ctx context.Context, d *lease.Decision, what string) bool {
-	if !s.commitRecords(ctx, d.Persist, what) {
-		s.eng.Revert(d)
-		return false
-	}
-	return true
-}
-
-// commitRecords makes recs durable for either family, with the commit
-// metrics; on failure it counts and logs (the caller reverts its
-// decision and sends nothing) and returns false.
-func (s *Server) commitRecords(ctx context.Context, recs []lease.Lease, what string) bool {
-	if len(recs) == 0 {
-		return true
-	}
-	start := time.Now()
-	err := s.st.Commit(ctx, recs)
-	s.m.observeCommit(time.Since(start))
-	s.commitResult(err)
-	if err != nil {
-		s.m.commitFail.Inc()
-		s.commitErrors.Add(1)
-		s.log.Error("store commit failed; no reply sent, decision reverted",
-			"what", what, "records", len(recs), "addr", recs[0].Addr, "err", err)
-		return false
-	}
-	s.m.committed.Add(float64(len(recs)))
-	s.noteCommitted(len(recs))
-	s.leasesCommitted(recs) // lease event hook (leaseevents.go)
-	return true
 }
 
 // finish encodes and sends d's reply, if it has one.
@@ -936,7 +902,7 @@ func (s *Server) expireOnce() {
 	if len(d.Persist) == 0 {
 		return
 	}
-	if s.commit(context.Background(), &d, "expiry") {
+	if s.commit(context.Background(), &d, "expiry") == nil {
 		s.m.expired.Add(float64(len(d.Persist)))
 		if s.campaignsActive() {
 			s.observeRecords(d.Persist)
@@ -1008,23 +974,9 @@ func (s *Server) DeleteLease(ctx context.Context, addr netip.Addr) error {
 	if err != nil {
 		return err
 	}
-	if len(d.Persist) == 0 {
-		return nil
+	if err := s.commit(ctx, &d, "delete "+addr.String()); err != nil {
+		return err
 	}
-	start := time.Now()
-	err = s.st.Commit(ctx, d.Persist)
-	s.m.observeCommit(time.Since(start))
-	s.commitResult(err)
-	if err != nil {
-		s.eng.Revert(&d)
-		s.m.commitFail.Inc()
-		s.commitErrors.Add(1)
-		s.log.Error("store commit failed; lease delete reverted", "addr", addr, "err", err)
-		return fmt.Errorf("server: delete %s: %w", addr, err)
-	}
-	s.m.committed.Add(float64(len(d.Persist)))
-	s.noteCommitted(len(d.Persist))
-	s.leasesCommitted(d.Persist) // lease event hook (leaseevents.go)
 	if s.campaignsActive() {
 		s.observeRecords(d.Persist)
 	}

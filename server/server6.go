@@ -583,7 +583,7 @@ func (s *Server) commitWorker6() {
 	ctx := context.Background()
 	for j := range v.jobs {
 		sd.d = j.d
-		if s.commit6(ctx, &sd.d, "dhcpv6 request") {
+		if s.commit6(ctx, &sd.d, "dhcpv6 request") == nil {
 			s.finish6(sd, j.p, &sd.d)
 		} else {
 			v.m.drop(drop6Commit)
@@ -594,14 +594,13 @@ func (s *Server) commitWorker6() {
 	}
 }
 
-// commit6 makes d.Persist durable; on failure it reverts d, counts, logs
-// and returns false: the caller must not send d's reply.
-func (s *Server) commit6(ctx context.Context, d *lease6.Decision, what string) bool {
-	if !s.commitRecords(ctx, d.Persist, what) {
+// commit6 makes a DHCPv6 decision durable; on failure it reverts d.
+func (s *Server) commit6(ctx context.Context, d *lease6.Decision, what string) error {
+	if err := s.persist(ctx, d.Persist, what); err != nil {
 		s.v6.eng.Revert(d)
-		return false
+		return err
 	}
-	return true
+	return nil
 }
 
 // finish6 encodes and sends d's reply, if it has one.
@@ -744,7 +743,7 @@ func (s *Server) expireOnce6() {
 	if len(d.Persist) == 0 {
 		return
 	}
-	if s.commit6(context.Background(), &d, "dhcpv6 expiry") {
+	if s.commit6(context.Background(), &d, "dhcpv6 expiry") == nil {
 		s.m.expired.Add(float64(len(d.Persist)))
 		if s.campaignsActive() {
 			s.observeRecords(d.Persist)
