@@ -47,13 +47,13 @@ type Backend interface {
 	Health() Health
 }
 
-// Reconfigurer is implemented by a Backend that serves DHCPv6: Reconfigure
-// sends one authenticated Reconfigure (RFC 8415 §18.3.11) to the client
+// Reconfigurer is implemented by a Backend that serves DHCPv6:
+// SendReconfigure sends one authenticated Reconfigure (RFC 8415 §18.3.11) to the client
 // bound to addr (an IA_NA address or the first address of a delegated
 // prefix) and returns once it is sent, with the same errors as
 // Backend.ForceRenew.
 type Reconfigurer interface {
-	Reconfigure(ctx context.Context, addr netip.Addr) error
+	SendReconfigure(ctx context.Context, addr netip.Addr) error
 }
 
 //go:embed openapi.yaml
@@ -83,6 +83,7 @@ var routes = []route{
 	{"POST", "/v1/campaigns/{id}/stop", "stop_campaign", (*handler).stopCampaign},
 	{"GET", "/v1/campaigns/{id}/clients", "campaign_clients", (*handler).campaignClients},
 	{"GET", "/v1/pools", "pools", (*handler).pools},
+	{"GET", "/v1/cluster", "cluster", (*handler).cluster},
 	{"GET", "/v1/openapi.yaml", "openapi", (*handler).openapi},
 	{"GET", "/metrics", "metrics", nil}, // promhttp, see NewHandler
 }
@@ -90,6 +91,7 @@ var routes = []route{
 type handler struct {
 	b        Backend
 	c        Campaigns // nil: the campaign routes answer 501
+	cl       Cluster   // nil: GET /v1/cluster answers 501
 	log      *slog.Logger
 	metrics  http.Handler
 	requests *prometheus.CounterVec
@@ -122,6 +124,7 @@ func NewHandler(b Backend, reg *prometheus.Registry, log *slog.Logger) http.Hand
 		}, []string{"route"})),
 	}
 	h.c, _ = b.(Campaigns)
+	h.cl, _ = b.(Cluster)
 	h.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)})
 
 	mux := http.NewServeMux()
@@ -684,7 +687,7 @@ func (h *handler) reconfigure(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		err = rc.Reconfigure(r.Context(), a)
+		err = rc.SendReconfigure(r.Context(), a)
 	} else {
 		err = h.b.ForceRenew(r.Context(), a)
 	}

@@ -286,7 +286,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 		return err
 	}
 
-	handler := api.NewHandler(srv, reg, log)
+	handler := api.NewHandler(withCluster(srv, st), reg, log)
 	var https []*http.Server
 	ln, err := api.ListenUnix(cfg.Control.Socket, cfg.Control.SocketMode.Perm())
 	if err != nil {

@@ -665,3 +665,6 @@ func (s *Store) CampaignLeaders(ctx context.Context) ([]CampaignLeader, error) {
 	}
 	return out, nil
 }
+
+// ServerName is this server's name (Options.ServerName).
+func (s *Store) ServerName() string { return s.opts.ServerName }
