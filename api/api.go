@@ -47,13 +47,13 @@ type Backend interface {
 	Health() Health
 }
 
-// Reconfigurer is implemented by a Backend that serves DHCPv6:
-// SendReconfigure sends one authenticated Reconfigure (RFC 8415 §18.3.11) to the client
+// Reconfigurer is implemented by a Backend that serves DHCPv6: Reconfigure
+// sends one authenticated Reconfigure (RFC 8415 §18.3.11) to the client
 // bound to addr (an IA_NA address or the first address of a delegated
 // prefix) and returns once it is sent, with the same errors as
 // Backend.ForceRenew.
 type Reconfigurer interface {
-	SendReconfigure(ctx context.Context, addr netip.Addr) error
+	Reconfigure(ctx context.Context, addr netip.Addr) error
 }
 
 //go:embed openapi.yaml
@@ -687,7 +687,7 @@ func (h *handler) reconfigure(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		err = rc.SendReconfigure(r.Context(), a)
+		err = rc.Reconfigure(r.Context(), a)
 	} else {
 		err = h.b.ForceRenew(r.Context(), a)
 	}
