@@ -148,8 +148,9 @@ type DHCPv4 struct {
 	// Port is the UDP port to listen on. Default 67; 0 picks a free port
 	// (tests only).
 	Port int `yaml:"port"`
-	// LeaseTime is the default lease duration (option 51), at least 60s.
-	// Default 1h.
+	// LeaseTime is the default lease duration (option 51), at least 2s
+	// (below 60s leased warns: clients renew every few seconds). Default
+	// 1h.
 	LeaseTime Duration `yaml:"lease_time"`
 	// T1 is the renewal time (option 58). Default 50 % of the lease time.
 	// Must be less than t2.
@@ -177,6 +178,14 @@ type DHCPv4 struct {
 	Authoritative bool `yaml:"authoritative"`
 	// Pools are the subnets served. Subnets must not overlap.
 	Pools []Pool `yaml:"pools"`
+	// Options are global options every pool inherits; a pool's own key
+	// or option with the same code beats them.
+	Options []Option `yaml:"options"`
+	// ClientClasses are named client classes (Kea's client-classes): a
+	// match rule on what the client sends, and the options, lease time
+	// and boot fields members get; pools admit or refuse classes with
+	// allow and deny. Evaluated in this order, at most 62.
+	ClientClasses []ClientClass `yaml:"client_classes"`
 }
 
 // Pool is one subnet with its options, address sections, exclusions and
@@ -190,6 +199,9 @@ type Pool struct {
 	Subnet netip.Prefix `yaml:"subnet"`
 	// Gateway is the default router (option 3), inside subnet.
 	Gateway netip.Addr `yaml:"gateway"`
+	// Routers are the routers (option 3) in order of preference, when
+	// there are several; instead of gateway.
+	Routers []netip.Addr `yaml:"routers"`
 	// DNS are the DNS servers (option 6).
 	DNS []netip.Addr `yaml:"dns"`
 	// DomainName is the domain name (option 15).
@@ -233,6 +245,26 @@ type Pool struct {
 	// ForceRenew sets how FORCERENEW messages (RFC 3203) to this pool's
 	// clients are authenticated. Default: RFC 6704 reconfigure keys.
 	ForceRenew ForceRenew `yaml:"forcerenew"`
+	// Allow: only clients in one of these classes get addresses from
+	// this pool (client_classes names, or known/unknown: with or without
+	// a reservation here). Default: every client.
+	Allow []string `yaml:"allow"`
+	// Deny: clients in one of these classes get no address from this
+	// pool, e.g. [unknown] to serve only reserved clients.
+	Deny []string `yaml:"deny"`
+	// Boot sets the BOOTP header boot fields of replies (PXE).
+	Boot Boot `yaml:"boot"`
+	// BOOTP serves BOOTP clients (RFC 951: no message type) with
+	// addresses from this pool (RFC 1534 dynamic BOOTP). Default false.
+	BOOTP bool `yaml:"bootp"`
+	// BOOTPLeaseTime is how long a BOOTP client's address is kept (BOOTP
+	// clients never renew). Default: infinite.
+	BOOTPLeaseTime Duration `yaml:"bootp_lease_time"`
+	// SharedNetwork names the link (wire) this pool shares with the
+	// other pools of the same name: when the first is full or refuses the
+	// client's classes, the next one (in file order) is used, and a
+	// client's lease in any of them is honoured.
+	SharedNetwork string `yaml:"shared_network"`
 }
 
 // ForceRenew is a pool's FORCERENEW authentication.
@@ -292,11 +324,21 @@ type Route struct {
 	Gateway netip.Addr `yaml:"gateway"`
 }
 
-// Option is a DHCP option sent as given. Exactly one of hex, text, ip or
-// ips gives its value.
+// Option is a DHCP option: by name from the RFC 2132 / IANA registry
+// (Kea's names, e.g. domain-name-servers) with a type-checked value, or by
+// code sent as given. Exactly one of value, hex, text, ip, ips or
+// suboptions gives its value.
 type Option struct {
+	// Name is the option's registry name (Kea's), e.g. routers,
+	// domain-name-servers, ntp-servers, tftp-server-name, boot-file-name,
+	// time-offset, interface-mtu; see docs/config.md for the table.
+	Name string `yaml:"name"`
+	// Value is a named option's value, checked against its type: an
+	// IPv4 address, a comma-separated list of them, text, a number, true
+	// or false, a domain name or a comma-separated list of them.
+	Value OptionValue `yaml:"value"`
 	// Code is the option code, 1 to 254, not one leased sets itself.
-	// Required.
+	// Required without name; with name it must be the name's code.
 	Code int `yaml:"code"`
 	// Hex is the value as hex bytes, e.g. "01:02:0a".
 	Hex HexBytes `yaml:"hex"`
@@ -306,6 +348,13 @@ type Option struct {
 	IP netip.Addr `yaml:"ip"`
 	// IPs is the value as a list of IPv4 addresses.
 	IPs []netip.Addr `yaml:"ips"`
+	// Enterprise is the IANA enterprise number of vivco-suboptions (124)
+	// and vivso-suboptions (125) (RFC 3925), e.g. 4491 for CableLabs.
+	Enterprise int `yaml:"enterprise"`
+	// Suboptions are the sub-options of vendor-encapsulated-options (43)
+	// and vivso-suboptions (125), or the vendor class data items of
+	// vivco-suboptions (124, code unused).
+	Suboptions []SubOption `yaml:"suboptions"`
 }
 
 // Section is a numbered address range (as on Huawei VRP:
@@ -322,7 +371,7 @@ type Section struct {
 // Reservation binds one address to one client.
 type Reservation struct {
 	// HWAddr is the client's hardware address, e.g. 52:54:00:12:34:56.
-	// One of hwaddr and client_id is required.
+	// One of hwaddr, client_id, circuit_id and remote_id is required.
 	HWAddr HWAddr `yaml:"hwaddr"`
 	// ClientID is the client identifier (option 61) in hex, e.g.
 	// 01:52:54:00:12:34:56.
@@ -331,6 +380,20 @@ type Reservation struct {
 	Address netip.Addr `yaml:"address"`
 	// Hostname is sent to the client (option 12).
 	Hostname string `yaml:"hostname"`
+	// CircuitID identifies the client by option 82 circuit-id
+	// (sub-option 1): text, or hex bytes written 0x0102...
+	CircuitID BytesValue `yaml:"circuit_id"`
+	// RemoteID identifies the client by option 82 remote-id (sub-option
+	// 2): text, or hex bytes written 0x0102...
+	RemoteID BytesValue `yaml:"remote_id"`
+	// Options are sent to this client, beating the pool's, the global
+	// and its classes' options with the same code.
+	Options []Option `yaml:"options"`
+	// Boot sets this client's BOOTP header boot fields.
+	Boot Boot `yaml:"boot"`
+	// ClientClasses puts the client in these classes (besides those it
+	// matches).
+	ClientClasses []string `yaml:"client_classes"`
 }
 
 // Load reads, decodes and validates the file at path. Errors are
@@ -477,6 +540,9 @@ func (c *Config) applyDefaults() {
 	}
 	if !c.has("dhcpv4.offer_hold") {
 		v4.OfferHold = DefaultOfferHold
+		if l := v4.LeaseTime.D(); l >= MinLeaseTime && l <= 2*DefaultOfferHold.D() {
+			v4.OfferHold = Duration(l / 2) // short lab leases
+		}
 	}
 	if !c.has("dhcpv4.decline_quarantine") {
 		v4.DeclineQuarantine = DefaultDeclineQuarantine
@@ -504,6 +570,7 @@ func (c *Config) Warnings() []string {
 	if c.Store.DataLossAllowed() && !c.Store.UsesPostgres() {
 		w = append(w, "store.allow_data_loss is true: if store files are damaged or missing, leased starts without the leases in them instead of refusing; remove it after this start")
 	}
+	w = append(w, c.shortLeaseWarnings()...) // classes4.go
 	for _, p := range c.DHCPv4.Pools {
 		if p.ForceRenew.Auth == "none" {
 			w = append(w, fmt.Sprintf("dhcpv4 pool %s: forcerenew.auth is none (insecure): anyone who can reach its clients can make them renew", p.Name))

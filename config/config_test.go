@@ -259,7 +259,7 @@ func TestInvalid(t *testing.T) {
 		want []string // every error line, in order
 	}{
 		{"unknown key", doc("      gatway: 10.0.0.1"), []string{
-			`t.yaml:6: dhcpv4.pools[0].gatway: unknown key "gatway" (did you mean "gateway"?); valid keys here: name, subnet, gateway, dns, domain_name, domain_search, ntp, mtu, routes, tftp_server, boot_file, options, lease_time, t1, t2, authoritative, relays, sections, exclude, reservations, forcerenew`,
+			`t.yaml:6: dhcpv4.pools[0].gatway: unknown key "gatway" (did you mean "gateway"?); valid keys here: name, subnet, gateway, routers, dns, domain_name, domain_search, ntp, mtu, routes, tftp_server, boot_file, options, lease_time, t1, t2, authoritative, relays, sections, exclude, reservations, forcerenew, allow, deny, boot, bootp, bootp_lease_time, shared_network`,
 		}},
 		{"unknown top-level key", lines("dhcp4: {}"), []string{
 			`t.yaml:1: dhcp4: unknown key "dhcp4" (did you mean "dhcpv4"?); valid keys here: data_dir, log_level, server_name, control, store, dhcpv4, dhcpv6, campaigns, radius, leasequery, ddns`,
@@ -309,10 +309,10 @@ func TestInvalid(t *testing.T) {
 			`t.yaml:4: dhcpv4.pools[0].sections[0].index: required: the section number, 0 or more`,
 			`t.yaml:4: dhcpv4.pools[0].sections[0].end: required: the last address of the section, e.g. 10.0.0.10`,
 			`t.yaml:5: dhcpv4.pools[0].reservations[0].address: required: the reserved address, e.g. 10.0.0.10`,
-			`t.yaml:5: dhcpv4.pools[0].reservations[0]: required: hwaddr or client_id to identify the client`,
+			`t.yaml:5: dhcpv4.pools[0].reservations[0]: required: hwaddr, client_id, circuit_id or remote_id to identify the client`,
 			`t.yaml:6: dhcpv4.pools[0].routes[0].gateway: required: the next-hop router, e.g. 10.0.0.1`,
-			`t.yaml:7: dhcpv4.pools[0].options[0].code: required: the option code, 1 to 254`,
-			`t.yaml:7: dhcpv4.pools[0].options[1]: needs a value: one of hex, text, ip or ips`,
+			`t.yaml:7: dhcpv4.pools[0].options[0].code: required: the option code, 1 to 254 (or a name, e.g. domain-name-servers)`,
+			`t.yaml:7: dhcpv4.pools[0].options[1]: needs a value: one of hex, text, ip or ips (or value with a name)`,
 		}},
 		{"no dhcpv4", lines("data_dir: /x"), []string{
 			`t.yaml:1: dhcpv4: required: a dhcpv4 section, a dhcpv6 section or both, each with at least interfaces and pools`,
@@ -417,7 +417,7 @@ func TestInvalid(t *testing.T) {
 		{"lease times", lines(
 			"dhcpv4:",
 			"  interfaces: [eth0]",
-			"  lease_time: 59s",
+			"  lease_time: 1s",
 			"  offer_hold: 0s",
 			"  decline_quarantine: 0s",
 			"  pools:",
@@ -427,7 +427,7 @@ func TestInvalid(t *testing.T) {
 			"    - {name: d, subnet: 10.0.3.0/24, lease_time: 1h, t2: 20m}",
 			"    - {name: e, subnet: 10.0.4.0/24, lease_time: 1m}",
 		), []string{
-			`t.yaml:3: dhcpv4.lease_time: 59s is too short; use at least 60s, e.g. 1h`,
+			`t.yaml:3: dhcpv4.lease_time: 1s is too short; use at least 2s, e.g. 1h`,
 			`t.yaml:4: dhcpv4.offer_hold: must be more than 0s, e.g. 10s`,
 			`t.yaml:5: dhcpv4.decline_quarantine: must be more than 0s, e.g. 1h`,
 			`t.yaml:7: dhcpv4.pools[0].t1: 40m must be less than t2 (30m)`,
@@ -465,9 +465,9 @@ func TestInvalid(t *testing.T) {
 			`t.yaml:9: dhcpv4.pools[0].options[2].code: option 53 (message type) is managed by leased; choose another code`,
 			`t.yaml:10: dhcpv4.pools[0].options[3].code: option 54 (server identifier) is managed by leased; choose another code`,
 			`t.yaml:11: dhcpv4.pools[0].options[4].code: option 51 (lease time) is set with lease_time; choose another code`,
-			`t.yaml:12: dhcpv4.pools[0].options[5].code: option 3 (router) is set with gateway; choose another code`,
+			`t.yaml:12: dhcpv4.pools[0].options[5].code: option 3 (router) is set with gateway or with name: routers; choose another code`,
 			`t.yaml:13: dhcpv4.pools[0].options[6].code: 300 is not an option code; use 1 to 254`,
-			`t.yaml:14: dhcpv4.pools[0].options[7]: has text and ip; give exactly one of hex, text, ip or ips`,
+			`t.yaml:14: dhcpv4.pools[0].options[7]: has text and ip; give exactly one of value, hex, text, ip, ips or suboptions`,
 			`t.yaml:16: dhcpv4.pools[0].options[9].code: option 251 is already set by dhcpv4.pools[0].options[8]`,
 			`t.yaml:17: dhcpv4.pools[0].options[10].hex: "0g" is not hex bytes; write pairs of hex digits, optionally separated by colons, e.g. 01:aa:bb`,
 		}},

@@ -20,25 +20,36 @@ func (c *Config) Lease() lease.Config {
 		OfferHold:         v4.OfferHold.D(),
 		DeclineQuarantine: v4.DeclineQuarantine.D(),
 		Pools:             make([]lease.Pool, 0, len(v4.Pools)),
+		Classes:           v4.leaseClasses(),
 	}
 	for i := range v4.Pools {
 		p := &v4.Pools[i]
 		lp := lease.Pool{
-			Name:          p.Name,
-			Subnet:        p.Subnet,
-			Gateway:       p.Gateway,
-			DNS:           slices.Clone(p.DNS),
-			DomainName:    strings.TrimSuffix(p.DomainName, "."),
-			DomainSearch:  trimDots(p.DomainSearch),
-			NTP:           slices.Clone(p.NTP),
-			MTU:           uint16(p.MTU),
-			TFTPServer:    p.TFTPServer,
-			BootFile:      p.BootFile,
-			LeaseTime:     p.LeaseTime.D(),
-			T1:            p.T1.D(),
-			T2:            p.T2.D(),
-			Authoritative: v4.Authoritative,
-			Relays:        slices.Clone(p.Relays),
+			Name:           p.Name,
+			Subnet:         p.Subnet,
+			Gateway:        p.Gateway,
+			DNS:            slices.Clone(p.DNS),
+			DomainName:     strings.TrimSuffix(p.DomainName, "."),
+			DomainSearch:   trimDots(p.DomainSearch),
+			NTP:            slices.Clone(p.NTP),
+			MTU:            uint16(p.MTU),
+			TFTPServer:     p.TFTPServer,
+			BootFile:       p.BootFile,
+			LeaseTime:      p.LeaseTime.D(),
+			T1:             p.T1.D(),
+			T2:             p.T2.D(),
+			Authoritative:  v4.Authoritative,
+			Relays:         slices.Clone(p.Relays),
+			Routers:        slices.Clone(p.Routers),
+			Allow:          slices.Clone(p.Allow),
+			Deny:           slices.Clone(p.Deny),
+			Boot:           p.Boot.lease(),
+			BOOTP:          p.BOOTP,
+			BOOTPLeaseTime: p.BOOTPLeaseTime.D(),
+			SharedNetwork:  p.SharedNetwork,
+		}
+		if len(p.Routers) > 0 {
+			lp.Gateway = p.Routers[0]
 		}
 		if p.Authoritative != nil {
 			lp.Authoritative = *p.Authoritative
@@ -53,10 +64,8 @@ func (c *Config) Lease() lease.Config {
 		for _, r := range p.Routes {
 			lp.Routes = append(lp.Routes, lease.Route{Dest: r.Dest, Gateway: r.Gateway})
 		}
-		for j := range p.Options {
-			o := &p.Options[j]
-			lp.RawOptions = append(lp.RawOptions, lease.RawOption{Code: uint8(o.Code), Data: o.data()})
-		}
+		// The pool's options, then the global ones it does not set.
+		lp.RawOptions = leaseOptions(p.Options, poolOptionCodes(p), v4.Options)
 		for _, s := range p.Sections {
 			lp.Sections = append(lp.Sections, lease.Section{Index: s.Index, Start: s.Start, End: s.End})
 		}
@@ -65,10 +74,15 @@ func (c *Config) Lease() lease.Config {
 		lp.Exclude = expand(p.Exclude)
 		for _, r := range p.Reservations {
 			lp.Reservations = append(lp.Reservations, lease.Reservation{
-				HWAddr:   slices.Clone([]byte(r.HWAddr)),
-				ClientID: slices.Clone([]byte(r.ClientID)),
-				Addr:     r.Address,
-				Hostname: r.Hostname,
+				HWAddr:    slices.Clone([]byte(r.HWAddr)),
+				ClientID:  slices.Clone([]byte(r.ClientID)),
+				Addr:      r.Address,
+				Hostname:  r.Hostname,
+				CircuitID: slices.Clone([]byte(r.CircuitID)),
+				RemoteID:  slices.Clone([]byte(r.RemoteID)),
+				Options:   leaseOptions(r.Options, nil),
+				Boot:      r.Boot.lease(),
+				Classes:   slices.Clone(r.ClientClasses),
 			})
 		}
 		out.Pools = append(out.Pools, lp)

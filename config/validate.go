@@ -146,6 +146,7 @@ func (v *validator) dhcpv4(c *DHCPv4) {
 	if len(c.Pools) == 0 {
 		v.errorf("dhcpv4.pools", "required: at least one pool with a name and a subnet")
 	}
+	v.classes4(c) // classes4.go
 	names := map[string]int{}
 	for i := range c.Pools {
 		p := &c.Pools[i]
@@ -246,8 +247,10 @@ func overlapping(spans []span) []overlap {
 // a pool's own or those it inherits from dhcpv4).
 func (v *validator) times(f string, lt, t1, t2 Duration) {
 	lease, r1, r2 := lt.D(), t1.D(), t2.D()
-	if lease < time.Minute {
-		v.errorf(f+".lease_time", "%s is too short; use at least 60s, e.g. 1h", lt)
+	// Labs and tests use leases of a few seconds: accepted, with a
+	// warning below MinQuietLease (Config.Warnings).
+	if lease < MinLeaseTime {
+		v.errorf(f+".lease_time", "%s is too short; use at least %s, e.g. 1h", lt, Duration(MinLeaseTime))
 		return
 	}
 	e1, e2 := r1, r2
@@ -324,7 +327,7 @@ func (v *validator) pool(svc *DHCPv4, p *Pool, f string) {
 	if len(p.BootFile) > 255 {
 		v.errorf(f+".boot_file", "is %d bytes long; an option holds at most 255", len(p.BootFile))
 	}
-	v.options(p, f)
+	v.options(p.Options, f, poolOptionCodes(p))
 
 	if v.c.has(f+".lease_time") || v.c.has(f+".t1") || v.c.has(f+".t2") {
 		lt, t1, t2 := p.LeaseTime, p.T1, p.T2
@@ -337,7 +340,7 @@ func (v *validator) pool(svc *DHCPv4, p *Pool, f string) {
 		if !v.c.has(f + ".t2") {
 			t2 = svc.T2
 		}
-		if lt.D() >= time.Minute || v.c.has(f+".lease_time") {
+		if lt.D() >= MinLeaseTime || v.c.has(f+".lease_time") {
 			v.times(f, lt, t1, t2)
 		}
 	}
@@ -395,9 +398,9 @@ func (v *validator) pool(svc *DHCPv4, p *Pool, f string) {
 				addrs[r.Address] = i
 			}
 		}
-		if len(r.HWAddr) == 0 && len(r.ClientID) == 0 {
-			if !v.c.has(rf+".hwaddr") && !v.c.has(rf+".client_id") {
-				v.errorf(rf, "required: hwaddr or client_id to identify the client")
+		if len(r.HWAddr) == 0 && len(r.ClientID) == 0 && len(r.CircuitID) == 0 && len(r.RemoteID) == 0 {
+			if !v.c.has(rf+".hwaddr") && !v.c.has(rf+".client_id") && !v.c.has(rf+".circuit_id") && !v.c.has(rf+".remote_id") {
+				v.errorf(rf, "required: hwaddr, client_id, circuit_id or remote_id to identify the client")
 			}
 		}
 		if len(r.HWAddr) > 0 {
@@ -496,62 +499,6 @@ var managedOptions = map[int]string{
 	119: "option 119 (domain search) is set with domain_search",
 	121: "option 121 (classless static routes) is set with routes",
 	145: "option 145 (FORCERENEW nonce capable) is managed by leased",
-}
-
-func (v *validator) options(p *Pool, f string) {
-	codes := map[int]int{}
-	for i, o := range p.Options {
-		of := fmt.Sprintf("%s.options[%d]", f, i)
-		if !v.c.has(of + ".code") {
-			v.errorf(of+".code", "required: the option code, 1 to 254")
-		} else if why, managed := managedOptions[o.Code]; managed {
-			v.errorf(of+".code", "%s; choose another code", why)
-		} else if o.Code < 1 || o.Code > 254 {
-			v.errorf(of+".code", "%d is not an option code; use 1 to 254", o.Code)
-		} else if j, dup := codes[o.Code]; dup {
-			v.errorf(of+".code", "option %d is already set by %s.options[%d]", o.Code, f, j)
-		} else {
-			codes[o.Code] = i
-		}
-		var given []string
-		for _, k := range []string{"hex", "text", "ip", "ips"} {
-			if v.c.has(of + "." + k) {
-				given = append(given, k)
-			}
-		}
-		if len(given) != 1 {
-			if len(given) == 0 {
-				v.errorf(of, "needs a value: one of hex, text, ip or ips")
-			} else {
-				v.errorf(of, "has %s; give exactly one of hex, text, ip or ips", strings.Join(given, " and "))
-			}
-			continue
-		}
-		if n := len(o.data()); n > 255 {
-			v.errorf(of+"."+given[0], "is %d bytes long; an option holds at most 255", n)
-		}
-	}
-}
-
-// data is the option's value on the wire.
-func (o *Option) data() []byte {
-	switch {
-	case o.Hex != nil:
-		return []byte(o.Hex)
-	case o.Text != nil:
-		return []byte(*o.Text)
-	case o.IP.IsValid():
-		b := o.IP.As4()
-		return b[:]
-	}
-	out := make([]byte, 0, 4*len(o.IPs))
-	for _, a := range o.IPs {
-		if a.Is4() {
-			b := a.As4()
-			out = append(out, b[:]...)
-		}
-	}
-	return out
 }
 
 func broadcast(p netip.Prefix) netip.Addr {

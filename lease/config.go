@@ -21,6 +21,9 @@ type Config struct {
 	// (DHCPDECLINE) is kept out of use.
 	DeclineQuarantine time.Duration
 	Pools             []Pool
+	// Classes are the client classes in configuration order (at most
+	// MaxClasses); see Class.
+	Classes []Class
 }
 
 // Pool is a subnet with its options, address sections, reservations and
@@ -29,6 +32,9 @@ type Pool struct {
 	Name    string
 	Subnet  netip.Prefix
 	Gateway netip.Addr // option 3; invalid when none
+	// Routers, when set, is the whole option 3 list (Gateway is then its
+	// first element); every one inside Subnet is kept out of allocation.
+	Routers []netip.Addr
 	DNS     []netip.Addr
 	// Further options sent in OFFER/ACK/INFORM.
 	DomainName   string
@@ -60,6 +66,23 @@ type Pool struct {
 	// pool's clients, and the keys or tokens that make them believable,
 	// are authenticated.
 	ForceRenew ForceRenewAuth
+
+	// Allow: only clients in one of these classes are served from this
+	// pool (empty: everyone); Deny: clients in one of these are not.
+	// "known" and "unknown" are built in (has a reservation here or not).
+	Allow, Deny []string
+	// Boot are the pool's BOOTP header boot fields (siaddr, sname, file).
+	Boot Boot
+	// BOOTP serves BOOTP clients (RFC 951: no message type option) from
+	// this pool, with dynamic addresses (RFC 1534) bound for
+	// BOOTPLeaseTime (0: infinite, RFC 2131 §4.3.1 0xffffffff).
+	BOOTP          bool
+	BOOTPLeaseTime time.Duration
+	// SharedNetwork names the link this pool shares with the other pools
+	// of the same name (several subnets on one wire): a client selected
+	// into any of them may be served from any of them, in configuration
+	// order, when the first is full or denies its classes.
+	SharedNetwork string
 }
 
 // AuthMode is the authentication of FORCERENEW messages for a pool.
@@ -110,13 +133,23 @@ type Section struct {
 	Start, End netip.Addr
 }
 
-// Reservation binds one address to one client, matched by hardware address
-// or client identifier (option 61).
+// Reservation binds one address to one client, matched by client
+// identifier (option 61), hardware address, or option 82 circuit-id or
+// remote-id, in that order.
 type Reservation struct {
 	HWAddr   []byte
 	ClientID []byte
-	Addr     netip.Addr
-	Hostname string
+	// CircuitID, RemoteID: option 82 sub-options 1 and 2 (RFC 3046) that
+	// identify the client (access networks key on the port, not the MAC).
+	CircuitID []byte
+	RemoteID  []byte
+	Addr      netip.Addr
+	Hostname  string
+	// Options beat the classes', the pool's and the global ones.
+	Options []RawOption
+	Boot    Boot
+	// Classes the client is put in (besides those it matches).
+	Classes []string
 }
 
 // Route is one classless static route (option 121).

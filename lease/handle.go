@@ -67,6 +67,8 @@ func (e *Engine) Handle(now time.Time, req *Request) Decision {
 		return e.release(n, req, key)
 	case dhcpv4.Inform:
 		return e.inform(n, req, key)
+	case 0: // no option 53: BOOTP (RFC 951, RFC 1542)
+		return e.bootp(n, req, key)
 	}
 	return Decision{Drop: DropUnknownType}
 }
@@ -102,8 +104,12 @@ func (e *Engine) check(p *pool, a uint32, req *Request, key []byte) (int32, verd
 
 // times is the lease timing for p, shortened to the client's requested
 // lease time (option 51) when that is shorter.
-func (e *Engine) times(p *pool, req *Request) (lt, t1, t2 time.Duration) {
+func (e *Engine) times(p *pool, m uint64, req *Request) (lt, t1, t2 time.Duration) {
+	if req.Type == 0 {
+		return bootpTimes(p)
+	}
 	lt, t1, t2 = e.cfg.Times(p.cfg)
+	lt, t1, t2 = e.classTimes(m, lt, t1, t2)
 	if req.LeaseTime > 0 {
 		if r := time.Duration(req.LeaseTime) * time.Second; r < lt {
 			lt = r
@@ -129,9 +135,9 @@ func (e *Engine) discover(n int64, req *Request, key []byte) Decision {
 	if refuses(p, req) {
 		return Decision{Drop: DropNotReconfigurable}
 	}
-	a, sect, ok := e.choose(p, req, key)
-	if !ok {
-		return Decision{Drop: DropPoolExhausted}
+	p, m, a, sect, drop := e.place(p, e.ps.cls.static(req), req, key, false)
+	if p == nil {
+		return Decision{Drop: drop}
 	}
 	// One offer per client: withdraw a pending one for another address.
 	if old, ok := e.offerKey[string(key)]; ok && old != a {
@@ -150,7 +156,7 @@ func (e *Engine) discover(n int64, req *Request, key []byte) Decision {
 	e.offerTim.Push(deadline.Entry[uint32]{Exp: o.exp, Key: a})
 	e.refresh(a)
 
-	lt, t1, t2 := e.times(p, req)
+	lt, t1, t2 := e.times(p, m, req)
 	l := &Lease{
 		Addr: addr4(a), ClientID: []byte(o.key), HType: o.htype, HWAddr: []byte(o.hw),
 		Pool: o.pool, Section: int(sect), State: StateOffered, XID: req.XID,
@@ -162,11 +168,13 @@ func (e *Engine) discover(n int64, req *Request, key []byte) Decision {
 	if p.cfg.ForceRenew.Mode == AuthToken {
 		replay = e.replay.Next(fromNanos(n), e.clientReplay(key))
 	}
-	return Decision{HasReply: true, Reply: Reply{
+	d := Decision{HasReply: true, Reply: Reply{
 		Type: dhcpv4.Offer, YIAddr: l.Addr, ServerID: req.ServerAddr,
 		LeaseTime: lt, T1: t1, T2: t2, Pool: p.cfg, Lease: l, Replay: replay,
 		Hostname: p.hostnameFor(req),
 	}}
+	e.decorate(&d.Reply, p, m, req)
+	return d
 }
 
 // clientReplay is the last replay detection value sent to the client with
@@ -257,10 +265,15 @@ func (e *Engine) selecting(n int64, req *Request, key []byte) Decision {
 		return Decision{Drop: DropNotReconfigurable}
 	}
 	a := u32(req.RequestedIP)
+	p = e.onLink(p, a)
+	m, _ := e.clientIn(p, e.ps.cls.static(req), req)
+	if !p.admits(m) {
+		return Decision{Drop: DropClassDenied}
+	}
 	sect, v := e.check(p, a, req, key)
 	switch v {
 	case vOK:
-		return e.bind(n, req, key, p, a, sect)
+		return e.bind(n, req, key, p, a, sect, m)
 	case vWrongNet:
 		return nak(req, "requested address not on this network")
 	case vTaken:
@@ -282,9 +295,13 @@ func (e *Engine) initReboot(n int64, req *Request, key []byte) Decision {
 		return Decision{Drop: DropNotReconfigurable}
 	}
 	a := u32(req.RequestedIP)
+	p = e.onLink(p, a)
+	m, ri := e.clientIn(p, e.ps.cls.static(req), req)
+	if !p.admits(m) {
+		return Decision{Drop: DropClassDenied}
+	}
 	sect, v := e.check(p, a, req, key)
 	r := e.rs.ofKey(key)
-	ri := p.reservationFor(req)
 	switch {
 	case v == vWrongNet:
 		return nak(req, "requested address not on this network")
@@ -299,7 +316,7 @@ func (e *Engine) initReboot(n int64, req *Request, key []byte) Decision {
 		if req.ForceNAK {
 			return e.forcedNAK(n, req, key)
 		}
-		return e.bind(n, req, key, p, a, sect)
+		return e.bind(n, req, key, p, a, sect, m)
 	}
 	return nak(req, "requested address incorrect")
 }
@@ -333,6 +350,12 @@ func (e *Engine) renewing(n int64, req *Request, key []byte) Decision {
 	if refuses(p, req) {
 		return Decision{Drop: DropNotReconfigurable}
 	}
+	m, _ := e.clientIn(p, e.ps.cls.static(req), req)
+	if !p.admits(m) {
+		// The client's classes are no longer served here (reservation
+		// removed under deny: [unknown], ...): back to INIT.
+		return nak(req, "client class not served")
+	}
 	sect, v := e.check(p, a, req, key)
 	if !mine {
 		if ri := p.reservationFor(req); ri >= 0 && u32(p.cfg.Reservations[ri].Addr) == a {
@@ -348,7 +371,7 @@ func (e *Engine) renewing(n int64, req *Request, key []byte) Decision {
 		if req.ForceNAK {
 			return e.forcedNAK(n, req, key)
 		}
-		return e.bind(n, req, key, p, a, sect)
+		return e.bind(n, req, key, p, a, sect, m)
 	case rebinding && !p.cfg.Authoritative:
 		return Decision{Drop: DropRebindUnknown}
 	}
@@ -384,13 +407,13 @@ func (e *Engine) forcedNAK(n int64, req *Request, key []byte) Decision {
 // bind ACKs address a to the client: a new Bound record with a fresh Seq.
 // If the client held a record on another address, that one is freed
 // (persisted as an anonymous StateFree record) so a client has one binding.
-func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect int32) Decision {
+func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect int32, m uint64) Decision {
 	var old rec
 	hasOld := false
 	if r := e.rs.ofKey(key); r != nil {
 		old, hasOld = *r, true
 	}
-	lt, t1, t2 := e.times(p, req)
+	lt, t1, t2 := e.times(p, m, req)
 	nr := rec{
 		seq: e.nextSeq(), addr: a, sect: sect, pool: p.cfg.Name, state: StateBound,
 		start: n, t1: n + int64(t1), t2: n + int64(t2), expiry: n + int64(lt),
@@ -507,6 +530,7 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 		LeaseTime: lt, T1: t1, T2: t2, Pool: p.cfg, Lease: &l,
 		Replay: sentReplay, Hostname: p.hostnameFor(req),
 	}
+	e.decorate(&d.Reply, p, m, req)
 	if sentReplay != 0 && p.cfg.ForceRenew.Mode == AuthRFC6704 {
 		d.Reply.ReconfKey = l.ReconfKey // a key was issued in this ACK
 	}
@@ -584,6 +608,9 @@ func (e *Engine) inform(n int64, req *Request, key []byte) Decision {
 	}
 	// The client's reserved name is local configuration too (RFC 2131
 	// §3.4), so it goes in the ACK of an INFORM as well.
-	return Decision{HasReply: true, Reply: Reply{Type: dhcpv4.Ack, ServerID: req.ServerAddr, Pool: p.cfg, Replay: replay,
+	d := Decision{HasReply: true, Reply: Reply{Type: dhcpv4.Ack, ServerID: req.ServerAddr, Pool: p.cfg, Replay: replay,
 		Hostname: p.hostnameFor(req)}}
+	m, _ := e.clientIn(p, e.ps.cls.static(req), req)
+	e.decorate(&d.Reply, p, m, req)
+	return d
 }

@@ -14,6 +14,13 @@ type pool struct {
 	resAddr  map[uint32]int
 	resHW    map[string]int
 	resCID   map[string]int
+	// option 82 circuit-id / remote-id reservations (nil when none)
+	resCircuit, resRemote map[string]int
+	resClasses            []uint64 // per reservation: its classes' bits
+	allow, deny           uint64   // class masks (see Pool.Allow)
+	// group is the shared network this pool is on, in configuration
+	// order (the pool itself when it shares none).
+	group []*pool
 }
 
 // section is an allocatable range with two bitmaps: static (network,
@@ -130,10 +137,16 @@ type pools struct {
 	sections []*section
 	relays   map[uint32]*pool
 	names    map[string]*pool
+	cls      classes
 }
 
 func compile(cfg *Config) (pools, error) {
 	ps := pools{relays: make(map[uint32]*pool), names: make(map[string]*pool)}
+	var err error
+	if ps.cls, err = compileClasses(cfg.Classes); err != nil {
+		return ps, err
+	}
+	shared := map[string][]*pool{}
 	for i := range cfg.Pools {
 		pc := &cfg.Pools[i]
 		if !pc.Subnet.IsValid() || !pc.Subnet.Addr().Is4() {
@@ -170,6 +183,18 @@ func compile(cfg *Config) (pools, error) {
 		if isSet(pc.Gateway) {
 			blocked = append(blocked, u32(pc.Gateway))
 		}
+		for _, r := range pc.Routers {
+			if r.Is4() && u32(r) >= lo && u32(r) <= hi {
+				blocked = append(blocked, u32(r))
+			}
+		}
+		if p.allow, err = ps.cls.mask(pc.Allow); err != nil {
+			return ps, fmt.Errorf("lease: pool %q allow: %w", pc.Name, err)
+		}
+		if p.deny, err = ps.cls.mask(pc.Deny); err != nil {
+			return ps, fmt.Errorf("lease: pool %q deny: %w", pc.Name, err)
+		}
+		p.resClasses = make([]uint64, len(pc.Reservations))
 		for _, x := range pc.Exclude {
 			blocked = append(blocked, u32(x))
 		}
@@ -186,6 +211,24 @@ func compile(cfg *Config) (pools, error) {
 			if len(r.ClientID) > 0 {
 				p.resCID[string(r.ClientID)] = ri
 			}
+			if len(r.CircuitID) > 0 {
+				if p.resCircuit == nil {
+					p.resCircuit = make(map[string]int)
+				}
+				p.resCircuit[string(r.CircuitID)] = ri
+			}
+			if len(r.RemoteID) > 0 {
+				if p.resRemote == nil {
+					p.resRemote = make(map[string]int)
+				}
+				p.resRemote[string(r.RemoteID)] = ri
+			}
+			if p.resClasses[ri], err = ps.cls.mask(r.Classes); err != nil {
+				return ps, fmt.Errorf("lease: pool %q reservation %v: %w", pc.Name, r.Addr, err)
+			}
+		}
+		if pc.SharedNetwork != "" {
+			shared[pc.SharedNetwork] = append(shared[pc.SharedNetwork], p)
 		}
 		for _, s := range p.sections {
 			for _, a := range blocked {
@@ -199,6 +242,13 @@ func compile(cfg *Config) (pools, error) {
 		ps.list = append(ps.list, p)
 		ps.names[pc.Name] = p
 		ps.sections = append(ps.sections, p.sections...)
+	}
+	for _, p := range ps.list {
+		if g, ok := shared[p.cfg.SharedNetwork]; ok && p.cfg.SharedNetwork != "" {
+			p.group = g
+		} else {
+			p.group = []*pool{p}
+		}
 	}
 	ps.byAddr = append([]*pool(nil), ps.list...)
 	sort.Slice(ps.byAddr, func(a, b int) bool { return ps.byAddr[a].lo < ps.byAddr[b].lo })
@@ -255,7 +305,8 @@ func (ps *pools) selectPool(req *Request) *pool {
 }
 
 // reservationFor returns the index of the reservation of p that matches the
-// client (client identifier first, then hardware address), or -1.
+// client (client identifier first, then hardware address, then option 82
+// circuit-id, then remote-id), or -1.
 func (p *pool) reservationFor(req *Request) int {
 	if len(req.ClientID) > 0 {
 		if i, ok := p.resCID[string(req.ClientID)]; ok {
@@ -265,6 +316,20 @@ func (p *pool) reservationFor(req *Request) int {
 	if len(req.HWAddr) > 0 {
 		if i, ok := p.resHW[string(req.HWAddr)]; ok {
 			return i
+		}
+	}
+	if p.resCircuit != nil {
+		if v, ok := relaySub(req.RelayInfo, 1); ok {
+			if i, ok := p.resCircuit[string(v)]; ok {
+				return i
+			}
+		}
+	}
+	if p.resRemote != nil {
+		if v, ok := relaySub(req.RelayInfo, 2); ok {
+			if i, ok := p.resRemote[string(v)]; ok {
+				return i
+			}
 		}
 	}
 	return -1

@@ -24,6 +24,11 @@ type Request struct {
 	ServerID    netip.Addr // option 54, invalid when absent
 	Hostname    []byte     // option 12
 	RelayInfo   []byte     // option 82, raw, echoed in the reply
+	// Class inputs (nil when absent): option 60 vendor class, option 77
+	// user class (raw), option 93 client system architectures (RFC 4578).
+	VendorClass []byte
+	UserClass   []byte
+	ClientArch  []byte
 	// ForceRenewNonce is option 145's payload (RFC 6704), nil when absent.
 	ForceRenewNonce []byte
 	// ReconfKey is a fresh random 16-byte RFC 6704 reconfigure key for the
@@ -78,6 +83,18 @@ type Reply struct {
 	// Hostname is option 12: the host name of the client's reservation
 	// (OFFER, ACK and the ACK of an INFORM); "" for none.
 	Hostname string
+	// Classes are the client classes the client is in (bit i: Classes[i]
+	// of ClassList, plus ClassKnown or ClassUnknown); ClassList is the
+	// engine's class list (shared, read-only).
+	Classes   uint64
+	ClassList []Class
+	// Reservation is the client's reservation in Pool (its options and
+	// boot fields beat everything else); nil when none.
+	Reservation *Reservation
+	// BOOTP: the request had no message type (RFC 951 / RFC 1534); the
+	// reply is a BOOTREPLY without DHCP message type, server identifier
+	// or lease times.
+	BOOTP bool
 	// Lease is the binding as it stands after this exchange (for logging
 	// and authentication); nil for NAK and INFORM.
 	Lease *Lease

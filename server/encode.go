@@ -56,7 +56,10 @@ func buildPoolOptions(p *lease.Pool) (po *poolOptions, errs []error) {
 		}
 		add(dhcpv4.OptSubnetMask, mask[:])
 	}
-	if p.Gateway.IsValid() {
+	switch {
+	case len(p.Routers) > 0:
+		addrs(dhcpv4.OptRouter, p.Routers)
+	case p.Gateway.IsValid():
 		addrs(dhcpv4.OptRouter, []netip.Addr{p.Gateway})
 	}
 	addrs(dhcpv4.OptDNS, p.DNS)
@@ -145,8 +148,29 @@ func encodeReply(w *dhcpv4.Writer, dst []byte, req *dhcpv4.Header, r *lease.Repl
 			h.Flags |= dhcpv4.FlagBroadcast
 		}
 	}
+	if r.Type != dhcpv4.Nak {
+		// Boot fields (RFC 2131 §2: siaddr is the next server of the
+		// bootstrap; sname and file): reservation, class, pool.
+		b := r.BootFor()
+		h.SIAddr, h.SName, h.File = b.NextServer, b.ServerName, b.File
+	}
 	w.Reset(dst)
 	w.Header(&h)
+	if r.BOOTP {
+		// RFC 1534 §2: a BOOTREPLY carries no DHCP message type, server
+		// identifier or lease times; the other options are vendor
+		// extensions (RFC 1497) a BOOTP client may use.
+		var sent optSet
+		writeOverrides(w, r, &sent)
+		writePoolOptions(w, po, &sent)
+		if r.Hostname != "" && !sent.has(dhcpv4.OptHostname) {
+			w.OptionString(dhcpv4.OptHostname, r.Hostname)
+		}
+		if len(relayInfo) > 0 {
+			w.Option(dhcpv4.OptRelayAgentInfo, relayInfo) // RFC 3046 §2.2
+		}
+		return w.End()
+	}
 	w.OptionByte(dhcpv4.OptMessageType, byte(r.Type))
 	w.OptionAddr(dhcpv4.OptServerID, serverID)
 	if len(clientID) > 0 {
@@ -168,12 +192,13 @@ func encodeReply(w *dhcpv4.Writer, dst []byte, req *dhcpv4.Header, r *lease.Repl
 				w.OptionUint32(dhcpv4.OptRebindingTime, seconds(r.T2))
 			}
 		}
-		if po != nil {
-			for i := range po.opts {
-				w.Option(po.opts[i].code, po.opts[i].data)
-			}
-		}
-		if r.Hostname != "" {
+		// Precedence (Kea's): reservation, then classes in configuration
+		// order, then the pool block (which holds the global options the
+		// pool does not set); the first to set a code wins.
+		var sent optSet
+		writeOverrides(w, r, &sent)
+		writePoolOptions(w, po, &sent)
+		if r.Hostname != "" && !sent.has(dhcpv4.OptHostname) {
 			// Option 12 (RFC 2132 §3.14): the reservation's host name.
 			w.OptionString(dhcpv4.OptHostname, r.Hostname)
 		}
@@ -203,5 +228,53 @@ func writeReplyAuth(w *dhcpv4.Writer, r *lease.Reply) {
 		auth.WriteKeyOption(w, [auth.KeyLen]byte(r.ReconfKey), r.Replay)
 	case r.Pool != nil && r.Pool.ForceRenew.Mode == lease.AuthToken && len(r.Pool.ForceRenew.Token) > 0:
 		w.OptionAuth(auth.TokenOption(r.Pool.ForceRenew.Token, r.Replay))
+	}
+}
+
+// optSet is a set of option codes (one bit per code), on the stack.
+type optSet [4]uint64
+
+func (s *optSet) has(c dhcpv4.OptionCode) bool { return s[c/64]&(1<<(c%64)) != 0 }
+func (s *optSet) add(c dhcpv4.OptionCode)      { s[c/64] |= 1 << (c % 64) }
+
+// writeOverrides writes the options of the client's reservation and then
+// of its classes (configuration order), each code once, recording them in
+// sent. No allocation: the values were encoded at configuration load.
+func writeOverrides(w *dhcpv4.Writer, r *lease.Reply, sent *optSet) {
+	if r.Reservation != nil {
+		for _, o := range r.Reservation.Options {
+			if c := dhcpv4.OptionCode(o.Code); !sent.has(c) {
+				sent.add(c)
+				w.Option(c, o.Data)
+			}
+		}
+	}
+	if r.Classes&^(lease.ClassKnown|lease.ClassUnknown) == 0 {
+		return
+	}
+	for i := range r.ClassList {
+		if r.Classes&(1<<i) == 0 {
+			continue
+		}
+		for _, o := range r.ClassList[i].Options {
+			if c := dhcpv4.OptionCode(o.Code); !sent.has(c) {
+				sent.add(c)
+				w.Option(c, o.Data)
+			}
+		}
+	}
+}
+
+// writePoolOptions writes the pool's pre-encoded block, leaving out codes
+// already in sent.
+func writePoolOptions(w *dhcpv4.Writer, po *poolOptions, sent *optSet) {
+	if po == nil {
+		return
+	}
+	for i := range po.opts {
+		if c := po.opts[i].code; !sent.has(c) {
+			sent.add(c)
+			w.Option(c, po.opts[i].data)
+		}
 	}
 }

@@ -538,14 +538,20 @@ func (s *Server) handle(sd *sender, p *inPacket, oob []byte) bool {
 		s.m.drop(dropInterface)
 		return false
 	}
+	bootp := false
 	if err := p.msg.Decode(p.buf[:p.n]); err != nil {
-		if errors.Is(err, dhcpv4.ErrNoMessageType) {
-			s.m.drop(dropBOOTP)
-		} else {
-			s.m.drop(dropDecode)
+		// RFC 1542: a BOOTREQUEST without option 53; served only where a
+		// pool has bootp: true (classes4.go).
+		bootp = errors.Is(err, dhcpv4.ErrNoMessageType) && s.servesBOOTP()
+		if !bootp {
+			if errors.Is(err, dhcpv4.ErrNoMessageType) {
+				s.m.drop(dropBOOTP)
+			} else {
+				s.m.drop(dropDecode)
+			}
+			s.log.Debug("drop: decode", "interface", ifc.name, "err", err)
+			return false
 		}
-		s.log.Debug("drop: decode", "interface", ifc.name, "err", err)
-		return false
 	}
 	if p.msg.Op != dhcpv4.BootRequest {
 		s.m.drop(dropNotRequest)
@@ -553,8 +559,9 @@ func (s *Server) handle(sd *sender, p *inPacket, oob []byte) bool {
 	}
 	t := p.msg.Type()
 	s.m.received[typeIndex(t)].Inc()
-	switch t {
-	case dhcpv4.Discover, dhcpv4.Request, dhcpv4.Decline, dhcpv4.Release, dhcpv4.Inform:
+	switch {
+	case t == dhcpv4.Discover, t == dhcpv4.Request, t == dhcpv4.Decline, t == dhcpv4.Release, t == dhcpv4.Inform:
+	case bootp && t == 0:
 	default:
 		if s.leaseQuery4(sd, p, ifc, pi) { // RFC 4388 leasequery hook (leasequery4.go)
 			return false
@@ -657,6 +664,7 @@ func fillRequest(req *lease.Request, m *dhcpv4.Message, ifc *iface, pi pktInfo, 
 		RelayInfo: m.RelayAgentInfo(),
 		LinkAddr:  ifc.addr,
 	}
+	fillClassInputs(req, m) // classes4.go
 	if a, ok := m.RequestedIP(); ok {
 		req.RequestedIP = a
 	}
