@@ -47,14 +47,19 @@ type Backend interface {
 	Health() Health
 }
 
-// Reconfigurer is implemented by a Backend that serves DHCPv6: Reconfigure
-// sends one authenticated Reconfigure (RFC 8415 §18.3.11) to the client
+// Reconfigurer is implemented by a Backend that serves DHCPv6:
+// SendReconfigure sends one authenticated Reconfigure (RFC 8415 §18.3.11) to the client
 // bound to addr (an IA_NA address or the first address of a delegated
 // prefix) and returns once it is sent, with the same errors as
 // Backend.ForceRenew.
 type Reconfigurer interface {
-	Reconfigure(ctx context.Context, addr netip.Addr) error
+	SendReconfigure(ctx context.Context, addr netip.Addr) error
 }
+
+// ErrWrongFamily is returned (wrapped) for an operation of one family on
+// an address of the other, e.g. a FORCERENEW (DHCPv4) for an IPv6
+// address: the API answers 400.
+var ErrWrongFamily = errors.New("wrong address family for this operation")
 
 //go:embed openapi.yaml
 var openAPI []byte
@@ -643,6 +648,8 @@ func errStatus(err error) int {
 		return http.StatusOK
 	case errors.Is(err, lease.ErrNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, ErrWrongFamily):
+		return http.StatusBadRequest
 	case errors.Is(err, lease.ErrNotBound), errors.Is(err, lease.ErrNotCapable):
 		return http.StatusConflict
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
@@ -687,7 +694,7 @@ func (h *handler) reconfigure(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		err = rc.Reconfigure(r.Context(), a)
+		err = rc.SendReconfigure(r.Context(), a)
 	} else {
 		err = h.b.ForceRenew(r.Context(), a)
 	}

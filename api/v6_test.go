@@ -24,7 +24,7 @@ type backend6 struct {
 	reconfigured []netip.Addr
 }
 
-func (b *backend6) Reconfigure(ctx context.Context, a netip.Addr) error {
+func (b *backend6) SendReconfigure(ctx context.Context, a netip.Addr) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.reconfErr != nil {

@@ -95,11 +95,11 @@ func (e *Engine) setConfig(cfg Config) error {
 	return nil
 }
 
-// Reconfigure replaces pools and sections (SIGHUP). Every record is kept;
+// ApplyConfig replaces pools and sections (SIGHUP). Every record is kept;
 // an address that is no longer inside a section of its pool is never
 // allocated again and is NAKed at its client's next REQUEST. Offers for
 // such addresses are withdrawn.
-func (e *Engine) Reconfigure(cfg Config) error {
+func (e *Engine) ApplyConfig(cfg Config) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := e.setConfig(cfg); err != nil {

@@ -694,7 +694,7 @@ func TestReconfigureShrink(t *testing.T) {
 	}
 	cfg := lanConfig()
 	cfg.Pools[0].Sections = []Section{{Index: 0, Start: ip("10.0.0.10"), End: ip("10.0.0.14")}}
-	if err := e.Reconfigure(cfg); err != nil {
+	if err := e.ApplyConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(e.Leases(Filter{})); got != 12 {
@@ -711,7 +711,7 @@ func TestReconfigureShrink(t *testing.T) {
 	wantReply(t, e.Handle(t0, discover(mac(6))), dhcpv4.Offer, addrs[0])
 	bad := lanConfig()
 	bad.Pools[0].Sections[0].End = ip("10.1.0.1")
-	if err := e.Reconfigure(bad); err == nil {
+	if err := e.ApplyConfig(bad); err == nil {
 		t.Fatal("section outside the subnet accepted")
 	}
 }

@@ -194,7 +194,7 @@ func TestTokenAndNoneModes(t *testing.T) {
 	}
 
 	cfg.Pools[0].ForceRenew = ForceRenewAuth{Mode: AuthNone}
-	if err := e.Reconfigure(cfg); err != nil {
+	if err := e.ApplyConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
 	d, err = e.ForceRenew(t0, a.Reply.YIAddr)
@@ -202,7 +202,7 @@ func TestTokenAndNoneModes(t *testing.T) {
 		t.Fatalf("none-mode forcerenew: %v %+v", err, d.Reply)
 	}
 	cfg.Pools[0].ForceRenew = ForceRenewAuth{Mode: AuthToken}
-	if err := e.Reconfigure(cfg); err != nil {
+	if err := e.ApplyConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.ForceRenew(t0, a.Reply.YIAddr); !errors.Is(err, ErrNotCapable) {

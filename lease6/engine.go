@@ -96,11 +96,11 @@ func (e *Engine) setConfig(cfg Config) error {
 	return nil
 }
 
-// Reconfigure replaces the pools (SIGHUP). Every record is kept; a binding
+// ApplyConfig replaces the pools (SIGHUP). Every record is kept; a binding
 // whose address or prefix is no longer servable by its link's pool gets
 // lifetime 0 at its client's next Renew or Rebind. Offers that are no
 // longer servable are withdrawn.
-func (e *Engine) Reconfigure(cfg Config) error {
+func (e *Engine) ApplyConfig(cfg Config) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := e.setConfig(cfg); err != nil {

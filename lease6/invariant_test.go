@@ -172,7 +172,7 @@ func randomRun(t *testing.T, seed uint64, steps int) {
 				d, _ = e.ReconfigureClient(now, l.Addr)
 			}
 		default:
-			if err := e.Reconfigure(cfg); err != nil { // reload: recount must agree
+			if err := e.ApplyConfig(cfg); err != nil { // reload: recount must agree
 				t.Fatal(err)
 			}
 			continue

@@ -235,7 +235,7 @@ func TestRequest(t *testing.T) {
 		// An operator reservation moves it: the old address is freed.
 		cfg := testConfig()
 		cfg.Pools[0].Reservations = []Reservation{{DUID: duidA, Addr: netip.MustParseAddr("fd77::1:77")}}
-		if err := e.Reconfigure(cfg); err != nil {
+		if err := e.ApplyConfig(cfg); err != nil {
 			t.Fatal(err)
 		}
 		d = e.Handle(t0, msg(dhcpv6.Request, duidA, na(1)))
@@ -286,7 +286,7 @@ func TestRenewRebind(t *testing.T) {
 		cfg.Pools[0].Ranges[0].Start = netip.MustParseAddr("fd77::2:0")
 		cfg.Pools[0].Ranges[0].End = netip.MustParseAddr("fd77::2:ffff")
 		cfg.Pools[0].PD.Prefix = netip.MustParsePrefix("fd77:200::/40")
-		if err := e.Reconfigure(cfg); err != nil {
+		if err := e.ApplyConfig(cfg); err != nil {
 			t.Fatal(err)
 		}
 		d := e.Handle(later, msg(dhcpv6.Renew, duidA, asIA(ias[0]), asIA(ias[1])))

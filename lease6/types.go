@@ -26,7 +26,7 @@
 // Engine methods (the contract the server relies on):
 //
 //	New(cfg Config) (*Engine, error)
-//	(*Engine) Reconfigure(cfg Config) error                      // reload
+//	(*Engine) ApplyConfig(cfg Config) error                      // reload
 //	(*Engine) Handle(now time.Time, req *Request) Decision
 //	(*Engine) Revert(d *Decision)                                // commit failed
 //	(*Engine) Restore(l lease.Lease)                             // recovery, before serving

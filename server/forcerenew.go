@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 
+	"github.com/leased/leased/api"
 	"github.com/leased/leased/auth"
 	"github.com/leased/leased/dhcpv4"
 	"github.com/leased/leased/lease"
@@ -58,8 +59,9 @@ func (e *ForceRenewError) Unwrap() error { return e.Err }
 // are *ForceRenewError; errors.Is(err, lease.ErrNotCapable) when the
 // client cannot be sent an authenticated FORCERENEW.
 //
-// For a DHCPv6 lease (addr is IPv6) it sends a Reconfigure instead (see
-// Server.Reconfigure).
+// FORCERENEW is DHCPv4 only: for an IPv6 address it sends nothing and
+// returns an error wrapping api.ErrWrongFamily (a DHCPv6 client is sent a
+// Reconfigure by SendReconfigure).
 //
 // This is the one-shot send (API, `leasectl forcerenew send`): when the
 // lease records a previous xid next to the latest (the client's xid
@@ -68,8 +70,8 @@ func (e *ForceRenewError) Unwrap() error { return e.Err }
 // xid whichever it is; it drops the other. Campaigns send one per attempt
 // (forceRenewOnce) and alternate the xid between attempts.
 func (s *Server) ForceRenew(ctx context.Context, addr netip.Addr) error {
-	if s.isV6Addr(addr) {
-		return s.Reconfigure(ctx, addr)
+	if addr.Is6() && !addr.Is4In6() {
+		return fmt.Errorf("server: forcerenew %s: FORCERENEW (RFC 3203) is DHCPv4; a DHCPv6 client is sent a Reconfigure (SendReconfigure): %w", addr, api.ErrWrongFamily)
 	}
 	l, err := s.forceRenewOnce(ctx, addr)
 	if err != nil || l.PrevXID == 0 || l.PrevXID == l.XID {

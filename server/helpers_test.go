@@ -215,7 +215,7 @@ func (e *scriptEngine) Recycle(now time.Time, addr netip.Addr, key []byte) (leas
 }
 func (e *scriptEngine) Lookup(addr netip.Addr) (lease.Lease, bool) { return lease.Lease{}, false }
 func (e *scriptEngine) All() iter.Seq[lease.Lease]                 { return func(func(lease.Lease) bool) {} }
-func (e *scriptEngine) Reconfigure(cfg lease.Config) error         { return nil }
+func (e *scriptEngine) ApplyConfig(cfg lease.Config) error         { return nil }
 func (e *scriptEngine) Leases(f lease.Filter) []lease.Lease        { return nil }
 func (e *scriptEngine) Pools(now time.Time) []lease.PoolStats {
 	return []lease.PoolStats{{Name: "test", Size: 100}}

@@ -58,7 +58,7 @@ func (s *Server) recycle6(ctx context.Context, now time.Time, addr netip.Addr, k
 	return nil
 }
 
-// Reconfigure sends one authenticated DHCPv6 Reconfigure (RFC 8415
+// SendReconfigure sends one authenticated DHCPv6 Reconfigure (RFC 8415
 // §18.3.11) to the client bound to addr (an IA_NA address or the first
 // address of a delegated prefix) and returns once it is sent. The message
 // carries Server ID, Client ID, the Reconfigure Message option (renew,
@@ -70,11 +70,11 @@ func (s *Server) recycle6(ctx context.Context, now time.Time, addr netip.Addr, k
 //
 // The raised replay value is committed before sending. Errors are
 // *ForceRenewError (the same reasons as ForceRenew).
-func (s *Server) Reconfigure(ctx context.Context, addr netip.Addr) error {
+func (s *Server) SendReconfigure(ctx context.Context, addr netip.Addr) error {
 	return s.reconfigure6(ctx, addr, 0)
 }
 
-// reconfigure6 is Reconfigure with the Reconfigure Message msg (0: the
+// reconfigure6 is SendReconfigure with the Reconfigure Message msg (0: the
 // pool's configured one, else the engine's).
 func (s *Server) reconfigure6(ctx context.Context, addr netip.Addr, msg dhcpv6.MessageType) error {
 	v := s.v6

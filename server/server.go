@@ -30,19 +30,34 @@ import (
 	"github.com/leased/leased/store"
 )
 
-// Engine is what the server needs of the lease engine (*lease.Engine).
+// Engine is what the server needs of the DHCPv4 lease engine
+// (*lease.Engine): the request path and the admin calls.
 type Engine interface {
+	RequestEngine
+	AdminEngine
+}
+
+// RequestEngine is the request path of the DHCPv4 engine, all the
+// pipeline calls per client message: a decision, undone when its commit
+// fails.
+type RequestEngine interface {
 	Handle(now time.Time, req *lease.Request) lease.Decision
 	Revert(d *lease.Decision)
+}
+
+// AdminEngine is the rest of the DHCPv4 engine: configuration, expiry,
+// queries for the API, and the operator's and campaigns' lease changes
+// (each returns a decision the server persists, or Reverts on failure).
+type AdminEngine interface {
+	ApplyConfig(cfg lease.Config) error
 	Expire(now time.Time, max int) lease.Decision
 	Delete(now time.Time, addr netip.Addr) (lease.Decision, error)
-	All() iter.Seq[lease.Lease]
-	Reconfigure(cfg lease.Config) error
-	Leases(f lease.Filter) []lease.Lease
-	Pools(now time.Time) []lease.PoolStats
 	ForceRenew(now time.Time, addr netip.Addr) (lease.Decision, error)
 	Recycle(now time.Time, addr netip.Addr, key []byte) (lease.Decision, error)
 	Lookup(addr netip.Addr) (lease.Lease, bool)
+	All() iter.Seq[lease.Lease]
+	Leases(f lease.Filter) []lease.Lease
+	Pools(now time.Time) []lease.PoolStats
 }
 
 var _ Engine = (*lease.Engine)(nil)
@@ -862,7 +877,7 @@ func (s *Server) poolOptions(p *lease.Pool) *poolOptions {
 // whose options or sections changed gets a campaign for the affected
 // leases.
 func (s *Server) Reload(cfg lease.Config) error {
-	if err := s.eng.Reconfigure(cfg); err != nil {
+	if err := s.eng.ApplyConfig(cfg); err != nil {
 		return err
 	}
 	s.camp.cfgM.Lock()

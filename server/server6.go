@@ -24,19 +24,33 @@ import (
 )
 
 // Engine6 is what the server needs of the DHCPv6 lease engine
-// (*lease6.Engine).
+// (*lease6.Engine): the request path and the admin calls.
 type Engine6 interface {
+	RequestEngine6
+	AdminEngine6
+}
+
+// RequestEngine6 is the request path of the DHCPv6 engine (see
+// RequestEngine).
+type RequestEngine6 interface {
 	Handle(now time.Time, req *lease6.Request) lease6.Decision
 	Revert(d *lease6.Decision)
+}
+
+// AdminEngine6 is the rest of the DHCPv6 engine: configuration, expiry,
+// queries, and the operator's and campaigns' binding changes.
+// ReconfigureClient prepares a Reconfigure message (the replay value to
+// persist) for SendReconfigure.
+type AdminEngine6 interface {
+	ApplyConfig(cfg lease6.Config) error
 	Expire(now time.Time, max int) lease6.Decision
 	Delete(now time.Time, addr netip.Addr) (lease6.Decision, error)
 	Recycle(now time.Time, addr netip.Addr, key []byte) (lease6.Decision, error)
+	ReconfigureClient(now time.Time, addr netip.Addr) (lease6.Decision, error)
 	Lookup(addr netip.Addr) (lease.Lease, bool)
 	All() iter.Seq[lease.Lease]
 	Leases(f lease.Filter) []lease.Lease
 	Pools(now time.Time) []lease.PoolStats
-	Reconfigure(cfg lease6.Config) error
-	ReconfigureClient(now time.Time, addr netip.Addr) (lease6.Decision, error)
 }
 
 var (
@@ -701,7 +715,7 @@ func (s *Server) Reload6(cfg lease6.Config, msgs map[string]dhcpv6.MessageType) 
 	if v == nil {
 		return errors.New("server: DHCPv6 is not enabled (it needs a restart)")
 	}
-	if err := v.eng.Reconfigure(cfg); err != nil {
+	if err := v.eng.ApplyConfig(cfg); err != nil {
 		return err
 	}
 	v.cfgMu.Lock()

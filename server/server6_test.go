@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -15,6 +16,8 @@ import (
 	idhcp "github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/leased/leased/api"
 
 	"github.com/leased/leased/dhcpv6"
 	"github.com/leased/leased/lease"
@@ -361,7 +364,14 @@ func testV6Exchange(t *testing.T, twoHops bool) {
 	}
 
 	// Reconfigure through the relay chain: signed, replay raised, durable.
-	if err := s.ForceRenew(context.Background(), a); err != nil {
+	// FORCERENEW is DHCPv4: refused for the DHCPv6 binding, nothing sent.
+	if err := s.ForceRenew(context.Background(), a); !errors.Is(err, api.ErrWrongFamily) {
+		t.Fatalf("ForceRenew on a DHCPv6 address: %v, want api.ErrWrongFamily", err)
+	}
+	if m, ok := relay.recv(200 * time.Millisecond); ok {
+		t.Fatalf("ForceRenew on a DHCPv6 address sent %v", m.Type)
+	}
+	if err := s.SendReconfigure(context.Background(), a); err != nil {
 		t.Fatalf("Reconfigure: %v", err)
 	}
 	rc, ok := relay.recv(2 * time.Second)

@@ -136,7 +136,9 @@ func addressArg(cmd *cobra.Command, args []string) error {
 	if len(args) != 1 {
 		return usagef("%s needs one IPv4 address, got %d arguments", cmd.CommandPath(), len(args))
 	}
-	if a, err := netip.ParseAddr(args[0]); err != nil || !a.Is4() {
+	if a, err := netip.ParseAddr(args[0]); err == nil && a.Is6() && !a.Is4In6() {
+		return usagef("%q is an IPv6 address: FORCERENEW is DHCPv4; send a DHCPv6 client a Reconfigure with 'leasectl reconfigure send'", args[0])
+	} else if err != nil || !a.Is4() {
 		return usagef("%q is not an IPv4 address", args[0])
 	}
 	return nil

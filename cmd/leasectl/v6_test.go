@@ -22,7 +22,7 @@ type backend6 struct {
 	reconfigured []netip.Addr
 }
 
-func (b *backend6) Reconfigure(_ context.Context, a netip.Addr) error {
+func (b *backend6) SendReconfigure(_ context.Context, a netip.Addr) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, l := range b.leases {
@@ -115,6 +115,12 @@ func TestLeases6(t *testing.T) {
 	r = run("reconfigure", "send", "10.0.0.10")
 	if r.code != 0 || r.stdout != "FORCERENEW sent to 10.0.0.10\n" {
 		t.Errorf("reconfigure send v4: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	// forcerenew send is DHCPv4: an IPv6 address is refused (usage, exit
+	// 2) with a pointer to reconfigure send, and nothing is sent.
+	r = run("forcerenew", "send", "fd77::1:5")
+	if r.code != 2 || !strings.Contains(r.stderr, "reconfigure send") || len(b.reconfigured) != 1 {
+		t.Errorf("forcerenew send v6: exit %d %q %q, %d sent", r.code, r.stdout, r.stderr, len(b.reconfigured))
 	}
 	r = run("reconfigure", "send", "fd77::9")
 	if r.code != 1 || !strings.Contains(r.stderr, "no lease for fd77::9") {

@@ -77,7 +77,7 @@ func (d dasSessions) Reconfigure(ctx context.Context, s das.Session) error {
 	switch {
 	case errors.Is(err, reconf.ErrOverlap):
 		if fam == 6 {
-			err = d.srv.Reconfigure(ctx, s.Addr)
+			err = d.srv.SendReconfigure(ctx, s.Addr)
 		} else {
 			err = d.srv.ForceRenew(ctx, s.Addr)
 		}
