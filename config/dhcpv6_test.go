@@ -207,7 +207,7 @@ func TestInvalid6(t *testing.T) {
 		{"empty section", lines("dhcpv4: {interfaces: [eth0], pools: [{name: a, subnet: 10.0.0.0/24}]}", "dhcpv6: {port: 70000}"), []string{
 			`t.yaml:2: dhcpv6.interfaces: required: list the interfaces to serve on, e.g. [eth0]`,
 			`t.yaml:2: dhcpv6.port: 70000 is not a port; use 1-65535 (default 547)`,
-			`t.yaml:2: dhcpv6.pools: required: at least one pool with a name and a subnet`,
+			`t.yaml:2: dhcpv6.pools: required: at least one pool with a name and a subnet, or global options (dns, domain_search, ntp, options) for stateless service only`,
 		}},
 		{"ranges", doc6(
 			"      ranges:",

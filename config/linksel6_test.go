@@ -146,3 +146,19 @@ func TestClasses6(t *testing.T) {
 		t.Errorf("errors (-want +got):\n%s", diff)
 	}
 }
+
+// A dhcpv6 section with global options and no pool is a stateless server
+// (RFC 3736); without either it is an error.
+func TestStatelessOnly6(t *testing.T) {
+	c, err := Parse("t.yaml", []byte(lines("dhcpv6:", "  interfaces: [eth0]", "  dns: [\"fd00::53\"]")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := c.Lease6(); len(l.Pools) != 0 || len(l.DNS) != 1 {
+		t.Fatalf("stateless: %+v", l)
+	}
+	_, err = Parse("t.yaml", []byte(lines("dhcpv6:", "  interfaces: [eth0]")))
+	if err == nil || !strings.Contains(err.Error(), "dhcpv6.pools: required") {
+		t.Fatalf("no pools and no options: %v", err)
+	}
+}

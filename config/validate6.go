@@ -115,8 +115,10 @@ func (v *validator) dhcpv6(c *DHCPv6) {
 	if c.DeclineQuarantine <= 0 {
 		v.errorf(s+".decline_quarantine", "must be more than 0s, e.g. 1h")
 	}
-	if len(c.Pools) == 0 {
-		v.errorf(s+".pools", "required: at least one pool with a name and a subnet")
+	if len(c.Pools) == 0 && len(c.DNS) == 0 && len(c.DomainSearch) == 0 && len(c.NTP) == 0 && len(c.Options) == 0 {
+		// Without pools leased answers only Information-requests, with the
+		// global options (stateless service, RFC 3736).
+		v.errorf(s+".pools", "required: at least one pool with a name and a subnet, or global options (dns, domain_search, ntp, options) for stateless service only")
 	}
 	v.domains6(c.DomainSearch, s)
 	v.options6(c.Options, s)

@@ -1,0 +1,128 @@
+package migrate
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/leased/leased/config"
+)
+
+func TestStripComments(t *testing.T) {
+	in := "{ // a\n \"u\": \"http://x/#y\", # b\n /* c\n d */ \"v\": \"/* no */\" }"
+	got := string(StripComments([]byte(in)))
+	want := "{     \n \"u\": \"http://x/#y\",    \n     \n      \"v\": \"/* no */\" }"
+	if got != want {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
+
+func convert(t *testing.T, f string, conv func(string, []byte) (*Result, error)) (*config.Config, []string) {
+	t.Helper()
+	src, err := os.ReadFile("testdata/" + f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := conv(f, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Parse(f+".yaml", r.YAML)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, r.YAML)
+	}
+	var items []string
+	for _, it := range r.Skipped {
+		items = append(items, it.String())
+	}
+	return c, items
+}
+
+func has(items []string, s string) bool {
+	for _, it := range items {
+		if strings.Contains(it, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// What the Debian kea-dhcp6.conf holds, as leased sees it.
+func TestKeaDhcp6Conf(t *testing.T) {
+	c, items := convert(t, "kea-dhcp6.conf", FromKea)
+	l := c.Lease6()
+	if len(l.Pools) != 1 {
+		t.Fatalf("pools %+v", l.Pools)
+	}
+	p := l.Pools[0]
+	if p.Subnet.String() != "2001:db8:1::/64" || len(p.Ranges) != 1 || p.Ranges[0].End.String() != "2001:db8:1::ffff:ffff:ffff" {
+		t.Fatalf("pool %+v", p)
+	}
+	if p.PD == nil || p.PD.Prefix.String() != "2001:db8:8::/56" || p.PD.Length != 64 {
+		t.Fatalf("pd %+v", p.PD)
+	}
+	if len(p.DNS) != 2 || p.DNS[0].String() != "2001:db8:2::dead:beef" {
+		t.Fatalf("pool DNS %v (the subnet's, not the global)", p.DNS)
+	}
+	if len(p.Reservations) != 2 || p.Reservations[0].Addr.String() != "2001:db8:1::100" || p.Reservations[1].Hostname != "foo.example.com" {
+		t.Fatalf("reservations %+v", p.Reservations)
+	}
+	for _, want := range []string{
+		"kea-dhcp6.conf:", "hw-address", // the hw-address reservation
+		"2001:db8:2:abcd::/64 is not a /64 inside", // prefix outside the pd-pool
+		"flex-id", `option "new-posix-timezone"`, "option preference", "loggers",
+	} {
+		if !has(items, want) {
+			t.Errorf("report lacks %q:\n%s", want, strings.Join(items, "\n"))
+		}
+	}
+	if v := c.DHCPv6.PreferredLifetime.D().Seconds(); v != 3000 {
+		t.Errorf("preferred lifetime %v", v)
+	}
+}
+
+func TestKeaDhcp4Conf(t *testing.T) {
+	c, items := convert(t, "kea-dhcp4.conf", FromKea)
+	p := c.DHCPv4.Pools[0]
+	if p.Gateway.String() != "192.0.2.1" || len(p.DNS) != 2 || p.DomainName != "example.org" || len(p.Reservations) != 4 {
+		t.Fatalf("pool %+v", p)
+	}
+	if !has(items, `client class "voip"`) || !has(items, "reservation of 192.0.2.203: identified neither") {
+		t.Errorf("report:\n%s", strings.Join(items, "\n"))
+	}
+}
+
+func TestDhcpdExamplesConf(t *testing.T) {
+	c, items := convert(t, "dhcpd-examples.conf", FromDhcpd)
+	if len(c.DHCPv4.Pools) != 6 || !c.DHCPv4.Authoritative {
+		t.Fatalf("pools %+v", c.DHCPv4.Pools)
+	}
+	var found bool
+	for _, p := range c.DHCPv4.Pools {
+		if p.Subnet.String() == "10.5.5.0/27" {
+			found = p.Gateway.String() == "10.5.5.1" && p.DomainName == "internal.example.org" && len(p.Sections) == 1
+		}
+	}
+	if !found {
+		t.Errorf("10.5.5.0/27 not converted: %+v", c.DHCPv4.Pools)
+	}
+	for _, want := range []string{"dhcpd-examples.conf:10: option domain-name-servers", "is a host name", `allow members of "foo"`, "class foo", "max-lease-time"} {
+		if !has(items, want) {
+			t.Errorf("report lacks %q:\n%s", want, strings.Join(items, "\n"))
+		}
+	}
+}
+
+func TestDhcpd6ExamplesConf(t *testing.T) {
+	c, items := convert(t, "dhcpd6-examples.conf", FromDhcpd)
+	l := c.Lease6()
+	if len(l.Pools) != 3 || len(l.DNS) != 1 || len(l.DomainSearch) != 2 {
+		t.Fatalf("config %+v", l)
+	}
+	if r := l.Pools[0].Reservations; len(r) != 1 || r[0].Addr.String() != "3ffe:501:ffff:100::1234" {
+		t.Fatalf("host myclient: %+v", r)
+	}
+	if !has(items, "temporary addresses") || !has(items, "hardware ethernet matches DUIDs") {
+		t.Errorf("report:\n%s", strings.Join(items, "\n"))
+	}
+}
