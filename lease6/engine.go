@@ -32,6 +32,10 @@ type Engine struct {
 	seq    uint64
 	names  map[string]string // interned pool names of restored records
 	replay *auth.Counter     // RFC 8415 §20.3 replay detection values
+
+	// claims: the ranges new IAs may get per pool and kind (SetClaims,
+	// claims.go); absent: unrestricted.
+	claims map[claimKey][]claimRange
 }
 
 // offer is an address or prefix advertised to one client's IA, held for

@@ -450,7 +450,7 @@ func (x *txn) choose(ia *IA) (netip.Addr, uint8, bool) {
 	}
 	if ia.Kind == IANA {
 		for _, a := range ia.Addrs {
-			if a.Is6() && !a.IsUnspecified() && e.check(p, ia, a, 0, duid) {
+			if a.Is6() && !a.IsUnspecified() && e.claimed(p, IANA, a) && e.check(p, ia, a, 0, duid) {
 				return a, 0, true
 			}
 		}
@@ -467,7 +467,7 @@ func (x *txn) choose(ia *IA) (netip.Addr, uint8, bool) {
 		}
 		for _, h := range ia.Prefixes {
 			if h.IsValid() && int(plen) == max(h.Bits(), int(p.plen)) && !h.Addr().IsUnspecified() && p.pd != nil {
-				if a := netip.PrefixFrom(h.Addr(), int(p.plen)).Masked().Addr(); e.check(p, ia, a, plen, duid) {
+				if a := netip.PrefixFrom(h.Addr(), int(p.plen)).Masked().Addr(); e.claimed(p, IAPD, a) && e.check(p, ia, a, plen, duid) {
 					return a, plen, true
 				}
 			}
@@ -481,7 +481,7 @@ func (x *txn) choose(ia *IA) (netip.Addr, uint8, bool) {
 		spaces = []*space{p.pd}
 	}
 	for _, s := range spaces {
-		if a, ok := e.allocate(s); ok {
+		if a, ok := e.allocateIn(p, ia.Kind, s); ok {
 			return a, plen, true
 		}
 	}
