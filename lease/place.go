@@ -136,6 +136,7 @@ func (e *Engine) decorate(r *Reply, p *pool, m uint64, req *Request) {
 		r.Reservation = &p.cfg.Reservations[ri]
 	}
 	r.BOOTP = req.Type == 0
+	r.MaxMessageSize = req.MaxMessageSize
 }
 
 // bootp answers a BOOTP request (no option 53): RFC 1534 dynamic BOOTP,

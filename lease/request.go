@@ -29,6 +29,8 @@ type Request struct {
 	VendorClass []byte
 	UserClass   []byte
 	ClientArch  []byte
+	// MaxMessageSize is option 57 (RFC 2132 §9.10), 0 when absent.
+	MaxMessageSize uint16
 	// ForceRenewNonce is option 145's payload (RFC 6704), nil when absent.
 	ForceRenewNonce []byte
 	// ReconfKey is a fresh random 16-byte RFC 6704 reconfigure key for the
@@ -95,6 +97,9 @@ type Reply struct {
 	// reply is a BOOTREPLY without DHCP message type, server identifier
 	// or lease times.
 	BOOTP bool
+	// MaxMessageSize is the request's option 57 (0: none), for the encoder
+	// (option overload when the reply is too large).
+	MaxMessageSize uint16
 	// Lease is the binding as it stands after this exchange (for logging
 	// and authentication); nil for NAK and INFORM.
 	Lease *Lease

@@ -23,6 +23,9 @@ func fillClassInputs(req *lease.Request, m *dhcpv4.Message) {
 	if v, ok := m.Option(optClientArch); ok {
 		req.ClientArch = v
 	}
+	if v, ok := m.MaxMessageSize(); ok {
+		req.MaxMessageSize = v
+	}
 }
 
 // servesBOOTP reports whether a pool of the current configuration serves

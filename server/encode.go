@@ -169,7 +169,7 @@ func encodeReply(w *dhcpv4.Writer, dst []byte, req *dhcpv4.Header, r *lease.Repl
 		if len(relayInfo) > 0 {
 			w.Option(dhcpv4.OptRelayAgentInfo, relayInfo) // RFC 3046 §2.2
 		}
-		return w.End()
+		return endReply(w, r, &h)
 	}
 	w.OptionByte(dhcpv4.OptMessageType, byte(r.Type))
 	w.OptionAddr(dhcpv4.OptServerID, serverID)
@@ -212,7 +212,21 @@ func encodeReply(w *dhcpv4.Writer, dst []byte, req *dhcpv4.Header, r *lease.Repl
 		// option as the last DHCP option in the response.
 		w.Option(dhcpv4.OptRelayAgentInfo, relayInfo)
 	}
-	return w.End()
+	return endReply(w, r, &h)
+}
+
+// endReply ends the message; when it is larger than the client accepts
+// (option 57, else 576 bytes) and the sname/file fields carry no boot
+// values, options move there with option 52 (overload4.go).
+func endReply(w *dhcpv4.Writer, r *lease.Reply, h *dhcpv4.Header) ([]byte, error) {
+	out, err := w.End()
+	if err != nil {
+		return nil, err
+	}
+	if limit := replyLimit(r.MaxMessageSize); len(out) > limit {
+		out, _ = overload(out, limit, len(h.File) == 0, len(h.SName) == 0)
+	}
+	return out, nil
 }
 
 // writeReplyAuth writes option 90 of an OFFER or ACK when the engine asked
