@@ -311,54 +311,55 @@ func (h *header) append(b []byte) []byte {
 	s := &h.sel
 	var f byte
 	if s.Pool != "" {
-		f |= 1
+		f |= selPool
 	}
 	if s.Section != nil {
-		f |= 2
+		f |= selSection
 	}
 	if s.From.IsValid() {
-		f |= 4
+		f |= selRange
 	}
 	if s.Client != "" {
-		f |= 8
+		f |= selClient
 	}
 	if s.PrefixPool != "" {
-		f |= 16
+		f |= selPrefixPool
 	}
 	if s.Family != 0 {
-		f |= 32
+		f |= selFamily
 	}
 	if s.From.IsValid() && !s.From.Unmap().Is4() {
-		f |= 64
+		f |= selRange6
 	}
 	b = append(b, f)
-	if f&1 != 0 {
+	if f&selPool != 0 {
 		b = appendString(b, s.Pool)
 	}
-	if f&2 != 0 {
+	if f&selSection != 0 {
 		b = binary.AppendUvarint(b, uint64(*s.Section))
 	}
 	switch {
-	case f&64 != 0:
+	case f&selRange6 != 0:
 		from, to := s.From.As16(), s.To.As16()
 		b = append(append(b, from[:]...), to[:]...)
-	case f&4 != 0:
+	case f&selRange != 0:
 		from, to := s.From.Unmap().As4(), s.To.Unmap().As4()
 		b = append(append(b, from[:]...), to[:]...)
 	}
-	if f&8 != 0 {
+	if f&selClient != 0 {
 		b = appendString(b, s.Client)
 	}
-	if f&16 != 0 {
+	if f&selPrefixPool != 0 {
 		b = appendString(b, s.PrefixPool)
 	}
-	if f&32 != 0 {
+	if f&selFamily != 0 {
 		b = append(b, byte(s.Family))
 	}
 	o := &h.opts
 	b = binary.AppendUvarint(b, uint64(o.Attempts))
 	b = binary.AppendUvarint(b, uint64(o.Interval))
 	b = binary.AppendUvarint(b, uint64(o.Pace))
+	// The option flags: optForceNAK, optRecycleNotCapable, optAssumeCapable.
 	b = append(b, byte(o.OnFailure), boolBits(o.ForceNAK, o.RecycleNotCapable, o.AssumeCapable), byte(o.ReconfMsg))
 	pools := make([]string, 0, len(o.Pools))
 	for p := range o.Pools {
@@ -373,7 +374,7 @@ func (h *header) append(b []byte) []byte {
 		for k, set := range []bool{v.Attempts != nil, v.Interval != nil, v.Pace != nil, v.OnFailure != nil,
 			v.ForceNAK != nil, v.RecycleNotCapable != nil, v.AssumeCapable != nil, v.ReconfMsg != nil} {
 			if set {
-				mask |= 1 << k
+				mask |= ovAttempts << k // the override mask bits, in this order
 			}
 		}
 		b = append(b, mask)
@@ -405,6 +406,53 @@ func (h *header) append(b []byte) []byte {
 	return b
 }
 
+// Selector flags (campaign record): which selector fields follow.
+const (
+	selPool       byte = 1 << iota // string pool
+	selSection                     // uvarint section
+	selRange                       // a range: 4+4 bytes, or 16+16 with selRange6
+	selClient                      // string client
+	selPrefixPool                  // string prefix pool (version 2)
+	selFamily                      // byte family (version 2)
+	selRange6                      // the range is IPv6 (version 2)
+
+	selFlagsV1  = selPool | selSection | selRange | selClient
+	selFlagsAll = selFlagsV1 | selPrefixPool | selFamily | selRange6
+)
+
+// Option flags (campaign record), written by boolBits in this order.
+const (
+	optForceNAK byte = 1 << iota
+	optRecycleNotCapable
+	optAssumeCapable
+
+	optFlagsAll = optForceNAK | optRecycleNotCapable | optAssumeCapable
+)
+
+// Per-pool override mask (campaign record): which fields follow, in this
+// order; the three booleans are consecutive (ovForceNAK << k).
+const (
+	ovAttempts byte = 1 << iota
+	ovInterval
+	ovPace
+	ovOnFailure
+	ovForceNAK
+	ovRecycleNotCapable
+	ovAssumeCapable
+	ovReconfMsg // version 2
+)
+
+// Client flags (client and client6 records).
+const (
+	clPhase   byte = 7      // bits 0-2: the phase
+	clCapable byte = 1 << 3 // the client can be reconfigured
+	clHasNext byte = 1 << 4 // a next-when follows
+	clHasMore byte = 1 << 5 // client6: the client's other bindings follow
+
+	clFlagsV4  = clPhase | clCapable | clHasNext
+	clFlagsAll = clFlagsV4 | clHasMore
+)
+
 func boolBits(v ...bool) byte {
 	var x byte
 	for i, t := range v {
@@ -425,13 +473,13 @@ func (cl *client) append(b []byte, v6 bool, more [][16]byte) []byte {
 	b = binary.AppendUvarint(b, uint64(cl.group))
 	f := byte(cl.phase)
 	if cl.capable {
-		f |= 1 << 3
+		f |= clCapable
 	}
 	if cl.next != 0 {
-		f |= 1 << 4
+		f |= clHasNext
 	}
 	if len(more) > 0 {
-		f |= 1 << 5
+		f |= clHasMore
 	}
 	b = append(b, f, cl.sent, byte(cl.outcome), byte(cl.last))
 	when := cl.when / int64(time.Millisecond)
@@ -576,37 +624,37 @@ func (d *decoder) header() *header {
 	h.created = d.varint("created")
 	h.ended = d.varint("ended")
 	f := d.byte("selector flags")
-	if f&^15 != 0 && d.ver < 2 || f&^127 != 0 || f&64 != 0 && f&4 == 0 {
+	if f&^selFlagsV1 != 0 && d.ver < 2 || f&^selFlagsAll != 0 || f&selRange6 != 0 && f&selRange == 0 {
 		d.fail("selector flags")
 	}
 	s := &h.sel
-	if f&1 != 0 {
+	if f&selPool != 0 {
 		s.Pool = d.string("selector pool")
 	}
-	if f&2 != 0 {
+	if f&selSection != 0 {
 		v := int(d.uvarint("selector section", 1<<31-1))
 		s.Section = &v
 	}
 	switch {
-	case f&64 != 0:
+	case f&selRange6 != 0:
 		from, to := d.addr16("range from"), d.addr16("range to")
 		s.From, s.To = netip.AddrFrom16(from), netip.AddrFrom16(to)
 		if d.err == nil && (s.From.Is4In6() || s.To.Is4In6()) {
 			d.fail("IPv6 range holds IPv4 addresses")
 		}
-	case f&4 != 0:
+	case f&selRange != 0:
 		s.From, s.To = d.addr("range from"), d.addr("range to")
 	}
-	if f&8 != 0 {
+	if f&selClient != 0 {
 		s.Client = d.string("selector client")
 	}
-	if f&16 != 0 {
+	if f&selPrefixPool != 0 {
 		s.PrefixPool = d.string("selector prefix pool")
 		if d.err == nil && s.PrefixPool == "" {
 			d.fail("empty prefix pool")
 		}
 	}
-	if f&32 != 0 {
+	if f&selFamily != 0 {
 		s.Family = int(d.byte("selector family"))
 		if d.err == nil && s.Family == 0 {
 			d.fail("selector family 0")
@@ -623,10 +671,10 @@ func (d *decoder) header() *header {
 	o.Pace = int(d.uvarint("pace", MaxPace))
 	o.OnFailure = OnFailure(d.byte("on-failure"))
 	fl := d.byte("option flags")
-	if fl&^7 != 0 {
+	if fl&^optFlagsAll != 0 {
 		d.fail("option flags")
 	}
-	o.ForceNAK, o.RecycleNotCapable, o.AssumeCapable = fl&1 != 0, fl&2 != 0, fl&4 != 0
+	o.ForceNAK, o.RecycleNotCapable, o.AssumeCapable = fl&optForceNAK != 0, fl&optRecycleNotCapable != 0, fl&optAssumeCapable != 0
 	if d.ver >= 2 {
 		o.ReconfMsg = ReconfMsg(d.byte("reconfigure message"))
 	}
@@ -637,28 +685,28 @@ func (d *decoder) header() *header {
 		}
 		p := d.string("override pool")
 		mask := d.byte("override mask")
-		if mask&^127 != 0 && d.ver < 2 {
+		if mask&ovReconfMsg != 0 && d.ver < 2 {
 			d.fail("override mask")
 		}
 		var v Override
-		if mask&1 != 0 {
+		if mask&ovAttempts != 0 {
 			x := int(d.uvarint("override attempts", MaxAttempts))
 			v.Attempts = &x
 		}
-		if mask&2 != 0 {
+		if mask&ovInterval != 0 {
 			x := time.Duration(d.uvarint("override interval", uint64(MaxInterval)))
 			v.Interval = &x
 		}
-		if mask&4 != 0 {
+		if mask&ovPace != 0 {
 			x := int(d.uvarint("override pace", MaxPace))
 			v.Pace = &x
 		}
-		if mask&8 != 0 {
+		if mask&ovOnFailure != 0 {
 			x := OnFailure(d.byte("override on-failure"))
 			v.OnFailure = &x
 		}
 		for k, dst := range []**bool{&v.ForceNAK, &v.RecycleNotCapable, &v.AssumeCapable} {
-			if mask&(16<<k) != 0 {
+			if mask&(ovForceNAK<<k) != 0 {
 				x := d.byte("override flag")
 				if x > 1 {
 					d.fail("override flag")
@@ -667,7 +715,7 @@ func (d *decoder) header() *header {
 				*dst = &t
 			}
 		}
-		if mask&128 != 0 {
+		if mask&ovReconfMsg != 0 {
 			x := ReconfMsg(d.byte("override reconfigure message"))
 			v.ReconfMsg = &x
 		}
@@ -707,10 +755,10 @@ func (d *decoder) client(v6 bool) (client, [][16]byte) {
 	cl.key = d.string("client key")
 	cl.group = uint16(d.uvarint("client group", 1<<16-1))
 	f := d.byte("client flags")
-	if f&^31 != 0 && !v6 || f&^63 != 0 || phase(f&7) >= numPhases {
+	if f&^clFlagsV4 != 0 && !v6 || f&^clFlagsAll != 0 || phase(f&clPhase) >= numPhases {
 		d.fail("client flags")
 	}
-	cl.phase, cl.capable = phase(f&7), f&8 != 0
+	cl.phase, cl.capable = phase(f&clPhase), f&clCapable != 0
 	cl.sent = d.byte("sent")
 	if cl.sent > MaxAttempts {
 		d.fail("sent")
@@ -729,7 +777,7 @@ func (d *decoder) client(v6 bool) (client, [][16]byte) {
 		d.fail("when")
 	}
 	cl.when = when * int64(time.Millisecond)
-	if f&16 != 0 {
+	if f&clHasNext != 0 {
 		dn := d.varint("next")
 		if dn > lim || dn < -lim || when+dn > lim || when+dn < -lim || when+dn == 0 {
 			d.fail("next")
@@ -737,7 +785,7 @@ func (d *decoder) client(v6 bool) (client, [][16]byte) {
 		cl.next = (when + dn) * int64(time.Millisecond)
 	}
 	var more [][16]byte
-	if f&32 != 0 {
+	if f&clHasMore != 0 {
 		n := d.uvarint("more bindings", uint64(len(d.b)/16))
 		if d.err == nil && n == 0 {
 			d.fail("more bindings")

@@ -468,6 +468,10 @@ func ParseOutcome(s string) (Outcome, error) {
 
 func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
 
+// NumOutcomes is the number of outcomes: an array indexed by Outcome
+// (e.g. sums over campaigns) is [NumOutcomes]T.
+const NumOutcomes = int(numOutcomes)
+
 // Outcomes lists every outcome in order (for metrics and tables).
 func Outcomes() []Outcome {
 	out := make([]Outcome, numOutcomes)

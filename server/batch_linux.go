@@ -26,19 +26,29 @@ import (
 // maxBatch bounds one sendmmsg call (the kernel caps vlen at UIO_MAXIOV).
 const maxBatch = 64
 
-// outMsg is one queued datagram with everything its metrics need.
-type outMsg struct {
-	buf  []byte // the batcher's bufSize bytes; the datagram is buf[:n]
-	n    int
-	oob  []byte // the batcher's oobSize bytes, pointer-aligned (from make); unused when !pktInfo
-	to   netip.AddrPort
-	kind DestKind // DHCPv4: the delivery path; DHCPv6: 0 relayed, 1 direct
-	typ  int      // index into the family's sent-by-type counters
-	// pktInfo: send the control message in oob (interface, source).
+// outSpec says where one datagram goes and what its report counts.
+type outSpec struct {
+	to netip.AddrPort
+	// pktInfo: the datagram carries the family's packet-info control
+	// message with ifindex (the interface to leave by, 0 to route; a
+	// DHCPv6 link-local destination also takes its zone from it) and src
+	// (the source address, invalid: the kernel's choice).
 	pktInfo bool
+	ifindex int
+	src     netip.Addr
+	kind    DestKind // DHCPv4: the delivery path; DHCPv6: via6Relay or via6Direct
+	typ     int      // index into the family's sent-by-type counters
 	// nakCopy: the best-effort unicast copy of a NAK (RFC 2131 §4.1 is
 	// satisfied by the broadcast; the copy reaches dhcpcd in RENEWING).
 	nakCopy bool
+}
+
+// outMsg is one queued datagram with everything its metrics need.
+type outMsg struct {
+	buf []byte // the batcher's bufSize bytes; the datagram is buf[:n]
+	n   int
+	oob []byte // the batcher's oobSize bytes, pointer-aligned (from make); unused when !pktInfo
+	outSpec
 	// name is the destination in kernel form, filled by the combiner
 	// (a sockaddr_in or sockaddr_in6).
 	name    [unix.SizeofSockaddrInet6]byte
@@ -114,21 +124,17 @@ func (b *replyBatcher) get() *outMsg {
 	return &outMsg{buf: make([]byte, b.bufSize), oob: make([]byte, b.oobSize)}
 }
 
-// send queues a copy of pkt for to and sends what is queued unless another
-// sender is doing so already. With pktInfo the datagram carries the
-// family's packet-info control message choosing the interface (ifindex, 0
-// to route) and source address (invalid: the kernel's choice); a DHCPv6
-// link-local destination takes its zone from ifindex. Results (success or
-// error) are reported through done, possibly by another goroutine.
-func (b *replyBatcher) send(pkt []byte, to netip.AddrPort, pktInfo bool, ifindex int, src netip.Addr, kind DestKind, typ int, nakCopy bool) {
+// send queues a copy of pkt, to go as o says, and sends what is queued
+// unless another sender is doing so already. Results (success or error)
+// are reported through done, possibly by another goroutine.
+func (b *replyBatcher) send(pkt []byte, o outSpec) {
 	m := b.get()
 	m.n = copy(m.buf, pkt)
-	m.pktInfo = pktInfo
-	if pktInfo {
-		b.putInfo(m.oob, ifindex, src)
+	m.outSpec = o
+	if o.pktInfo {
+		b.putInfo(m.oob, o.ifindex, o.src)
 	}
-	m.to, m.kind, m.typ, m.nakCopy = to, kind, typ, nakCopy
-	m.namelen = b.sockaddr(m, ifindex)
+	m.namelen = b.sockaddr(m, o.ifindex)
 	b.qmu.Lock()
 	b.q = append(b.q, m)
 	b.qmu.Unlock()

@@ -89,7 +89,7 @@ func TestReplyBatcherDeliversEveryDatagramOnce(t *testing.T) {
 				id := uint32(g*each + i)
 				binary.BigEndian.PutUint32(pkt, id)
 				pkt[299] = byte(id)
-				b.send(pkt, to, true, 0, src, DestUnicast, 0, false)
+				b.send(pkt, outSpec{to: to, pktInfo: true, src: src, kind: DestUnicast})
 			}
 		}()
 	}
@@ -129,9 +129,9 @@ func TestReplyBatcherReportsFailureInsideBatch(t *testing.T) {
 	// Hold the combiner so the three datagrams form one batch; UDP
 	// refuses destination port 0 (EINVAL).
 	b.mu.Lock()
-	b.send([]byte("first"), to, true, 0, src, DestUnicast, 0, false)
-	b.send([]byte("port0"), netip.MustParseAddrPort("127.0.0.1:0"), true, 0, src, DestUnicast, 0, false)
-	b.send([]byte("third"), to, true, 0, src, DestUnicast, 0, false)
+	b.send([]byte("first"), outSpec{to: to, pktInfo: true, src: src, kind: DestUnicast})
+	b.send([]byte("port0"), outSpec{to: netip.MustParseAddrPort("127.0.0.1:0"), pktInfo: true, src: src, kind: DestUnicast})
+	b.send([]byte("third"), outSpec{to: to, pktInfo: true, src: src, kind: DestUnicast})
 	b.mu.Unlock()
 	b.flush()
 	buf := make([]byte, 64)
@@ -169,8 +169,8 @@ func TestReplyBatcher6(t *testing.T) {
 	b := newReplyBatcher6(rc, rec.done)
 	to := recv.LocalAddr().(*net.UDPAddr).AddrPort()
 	b.mu.Lock()
-	b.send([]byte("relayed"), to, false, 0, netip.Addr{}, 0, 0, false)
-	b.send([]byte("direct"), to, true, 0, netip.MustParseAddr("::1"), 1, 0, false)
+	b.send([]byte("relayed"), outSpec{to: to, kind: via6Relay})
+	b.send([]byte("direct"), outSpec{to: to, pktInfo: true, src: netip.MustParseAddr("::1"), kind: via6Direct})
 	b.mu.Unlock()
 	b.flush()
 	buf := make([]byte, 64)

@@ -185,7 +185,7 @@ func (cc *campaignCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (cc *campaignCollector) Collect(ch chan<- prometheus.Metric) {
-	var sum [16]int
+	var sum [reconf.NumOutcomes]int // per outcome, over every campaign
 	running, pending := 0, 0
 	for _, st := range cc.mgr.List() {
 		for _, o := range reconf.Outcomes() {

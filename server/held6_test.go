@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/netip"
 	"testing"
 	"time"
@@ -87,9 +86,7 @@ func TestHeldV6RecordsSurviveCompaction(t *testing.T) {
 	if err := s4.compact(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := s4.Run(ctx); err != nil {
+	if err := s4.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {

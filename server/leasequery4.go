@@ -54,7 +54,7 @@ func (s *Server) leaseQuery4(sd *sender, p *inPacket, ifc *iface, pi pktInfo) bo
 	}
 	dest := netip.AddrPortFrom(p.msg.GIAddr, s.relayPort)
 	(*fp)(bytes.Clone(p.buf[:p.n]), local, func(out []byte) {
-		s.batch.send(out, dest, true, 0, local, DestRelay, 0, false)
+		s.batch.send(out, outSpec{to: dest, pktInfo: true, src: local, kind: DestRelay})
 	})
 	return true
 }

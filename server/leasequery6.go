@@ -45,9 +45,9 @@ func (s *Server) leaseQuery6(p *inPacket6, ifc *iface6) bool {
 	src, index, b := p.src, ifc.index, s.v6.batch
 	(*fp)(bytes.Clone(p.buf[:p.n]), src.Addr(), func(out []byte) {
 		if src.Addr().IsLinkLocalUnicast() {
-			b.send(out, src, true, index, netip.Addr{}, 1, 0, false)
+			b.send(out, outSpec{to: src, pktInfo: true, ifindex: index, kind: via6Direct})
 		} else {
-			b.send(out, src, false, 0, netip.Addr{}, 0, 0, false)
+			b.send(out, outSpec{to: src, kind: via6Relay})
 		}
 	})
 	return true

@@ -2,13 +2,20 @@ package server
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"net"
 	"net/netip"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/leased/leased/dhcpv4"
 	"github.com/leased/leased/lease"
+	"github.com/leased/leased/lease6"
 )
 
 // dora runs DISCOVER/REQUEST for mac through relay and returns the address.
@@ -91,5 +98,71 @@ func TestReloadRebuildsPoolOptions(t *testing.T) {
 	}
 	if !offer.Has(dhcpv4.OptInterfaceMTU) {
 		t.Error("no MTU after reload")
+	}
+}
+
+// TestClose: Close releases the sockets of a Server that never ran (the
+// ports can be bound again), is idempotent, and a closed Server does not
+// Run; while Run serves, Close refuses and Run still stops on its context.
+func TestClose(t *testing.T) {
+	eng6, err := lease6.New(v6Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	newServer := func() *Server {
+		eng, err := lease.New(loopConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := v6Config()
+		s, err := New(Options{Interfaces: []string{"lo"}, Port: -1, Engine: eng, Store: &memStore{},
+			Logger: testLogger(t), Registry: prometheus.NewRegistry(), Readers: 1, MaxInFlight: 1,
+			V6: &V6Options{Interfaces: []string{"lo"}, Port: -1, Engine: eng6, Config: &cfg}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := newServer()
+	p4, p6 := s.Port(), s.Port6()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	for _, a := range []string{"127.0.0.1:" + strconv.Itoa(p4), "[::]:" + strconv.Itoa(p6)} {
+		c, err := net.ListenPacket("udp", a)
+		if err != nil {
+			t.Fatalf("port still taken after Close: %v", err)
+		}
+		c.Close()
+	}
+	if err := s.Run(context.Background()); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Run after Close: %v, want net.ErrClosed", err)
+	}
+
+	s = newServer()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for !s.inRun.Load() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if err := s.Close(); err == nil {
+		t.Error("Close while Run serves: no error")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close after Run: %v", err)
 	}
 }

@@ -6,12 +6,20 @@ import (
 	"github.com/leased/leased/dhcpv6"
 )
 
+// Delivery paths of a DHCPv6 datagram (outSpec.kind, the index into
+// metrics6.sentVia: leased_dhcpv6_replies_sent_by_path_total{path}).
+const (
+	via6Relay  DestKind = iota // "relay": a Relay-reply to the outermost relay, routed
+	via6Direct                 // "direct": to a client on a served link, out of its interface
+	numVia6
+)
+
 // metrics6 are the DHCPv6 service's own counters; commit, expiry and pool
 // metrics are shared with DHCPv4.
 type metrics6 struct {
 	received  [14]prometheus.Counter // by message type 0..13 (0: unknown)
 	sent      [14]prometheus.Counter
-	sentVia   [2]prometheus.Counter // relay, direct
+	sentVia   [numVia6]prometheus.Counter // by delivery path
 	dropped   *prometheus.CounterVec
 	dropFixed map[string]prometheus.Counter
 
@@ -50,7 +58,7 @@ func newMetrics6(reg prometheus.Registerer) *metrics6 {
 		Name: "leased_dhcpv6_replies_sent_by_path_total",
 		Help: "DHCPv6 messages sent, by path (relay: a Relay-reply; direct: to a client on a served link).",
 	}, []string{"path"})
-	m.sentVia[0], m.sentVia[1] = via.WithLabelValues("relay"), via.WithLabelValues("direct")
+	m.sentVia[via6Relay], m.sentVia[via6Direct] = via.WithLabelValues("relay"), via.WithLabelValues("direct")
 	for i := range m.received {
 		name := "UNKNOWN"
 		if i > 0 {

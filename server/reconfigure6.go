@@ -152,7 +152,7 @@ func (s *Server) sendReconfigure(path *path6, ifc *iface6, pkt []byte) error {
 	if path.relayed() {
 		_, _, err := v.conn.WriteMsgUDPAddrPort(pkt, nil, path.to)
 		if err == nil {
-			v.m.sentVia[0].Inc()
+			v.m.sentVia[via6Relay].Inc()
 		}
 		return err
 	}
@@ -161,7 +161,7 @@ func (s *Server) sendReconfigure(path *path6, ifc *iface6, pkt []byte) error {
 	oob := make([]byte, oobSize6)
 	_, _, err := v.conn.WriteMsgUDPAddrPort(pkt, putPktInfo6(oob, ifc.index, src), to)
 	if err == nil {
-		v.m.sentVia[1].Inc()
+		v.m.sentVia[via6Direct].Inc()
 	}
 	return err
 }

@@ -147,7 +147,12 @@ type Server struct {
 	jobs    chan job
 	stopped atomic.Bool
 	running atomic.Bool
-	started time.Time
+	inRun   atomic.Bool // Run was called and has not returned
+
+	closeOnce sync.Once // closeSockets
+	closed    atomic.Bool
+	closeErr  error
+	started   time.Time
 
 	commitErrors atomic.Uint64
 	health       healthState // what Health reports (health.go)
@@ -437,11 +442,42 @@ func (s *Server) Port() int { return s.port }
 // Registry is the registry the server's metrics are registered in.
 func (s *Server) Registry() *prometheus.Registry { return s.reg }
 
+// Close releases the server's sockets (DHCPv4 UDP and AF_PACKET, DHCPv6)
+// without serving: for a Server whose Run is never called, e.g. when
+// start-up fails after New. Run closes the sockets itself when it
+// returns, so Close after Run is a no-op; while Run runs Close refuses
+// (cancel Run's context to stop it). Close is idempotent; the store is
+// the caller's to close.
+func (s *Server) Close() error {
+	if s.inRun.Load() {
+		return errors.New("server: Close while Run is serving; cancel Run's context to stop it")
+	}
+	return s.closeSockets()
+}
+
+// closeSockets closes every socket once.
+func (s *Server) closeSockets() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		s.closeErr = s.closeConn()
+		s.closeRaw()
+		if s.v6 != nil {
+			_ = s.v6.conn.Close()
+		}
+	})
+	return s.closeErr
+}
+
 // Run serves until ctx is done. It then stops reading, lets every request
 // already handed to a commit worker finish (commit and reply), stops the
 // expiry loop, waits for a running compaction and closes the sockets. The
-// store is left open for the caller to close.
+// store is left open for the caller to close. A Server runs once: Run
+// after Run or Close returns net.ErrClosed.
 func (s *Server) Run(ctx context.Context) error {
+	if s.closed.Load() || !s.inRun.CompareAndSwap(false, true) {
+		return fmt.Errorf("server: Run: %w", net.ErrClosed)
+	}
+	defer s.inRun.Store(false)
 	s.jobs = make(chan job, s.opts.MaxInFlight)
 	var readers, workers, bg sync.WaitGroup
 	if s.conn != nil {
@@ -492,8 +528,7 @@ func (s *Server) Run(ctx context.Context) error {
 	close(stopExpire)
 	bg.Wait()
 	s.compactWG.Wait()
-	err := s.closeConn()
-	s.closeRaw()
+	err := s.closeSockets()
 	s.log.Info("server stopped", "port", s.port)
 	return err
 }
@@ -810,11 +845,11 @@ func (s *Server) send(sd *sender, ifc *iface, src netip.Addr, dest Dest, out []b
 	case DestBroadcast:
 		// Leave through the ingress interface (ipi_ifindex), from our
 		// address on it.
-		s.batch.send(out, dest.Addr, true, ifc.index, src, kind, typ, nakCopy)
+		s.batch.send(out, outSpec{to: dest.Addr, pktInfo: true, ifindex: ifc.index, src: src, kind: kind, typ: typ, nakCopy: nakCopy})
 		return true, nil
 	default:
 		// Routed unicast; only the source address is chosen.
-		s.batch.send(out, dest.Addr, true, 0, src, kind, typ, nakCopy)
+		s.batch.send(out, outSpec{to: dest.Addr, pktInfo: true, src: src, kind: kind, typ: typ, nakCopy: nakCopy})
 		return true, nil
 	}
 	if err == nil {

@@ -273,7 +273,7 @@ func (s *Server) ServerDUID() []byte {
 }
 
 // runV6 starts the DHCPv6 readers and commit workers; the returned
-// function stops them (after the v4 readers stopped) and closes the
+// function stops them (after the v4 readers stopped); Run then closes the
 // socket.
 func (s *Server) runV6() func() {
 	v := s.v6
@@ -298,7 +298,6 @@ func (s *Server) runV6() func() {
 		readers.Wait()
 		close(v.jobs)
 		workers.Wait()
-		_ = v.conn.Close()
 	}
 }
 
@@ -654,10 +653,10 @@ func (s *Server) finish6(sd *sender6, p *inPacket6, d *lease6.Decision) {
 func (s *Server) send6(path *path6, ifindex int, out []byte, typ int) {
 	v := s.v6
 	if path.relayed() {
-		v.batch.send(out, path.to, false, 0, netip.Addr{}, 0, typ, false)
+		v.batch.send(out, outSpec{to: path.to, kind: via6Relay, typ: typ})
 		return
 	}
-	v.batch.send(out, path.to, true, ifindex, netip.Addr{}, 1, typ, false)
+	v.batch.send(out, outSpec{to: path.to, pktInfo: true, ifindex: ifindex, kind: via6Direct, typ: typ})
 }
 
 // sendDone6 is the reply batcher's report on one DHCPv6 datagram.

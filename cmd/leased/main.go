@@ -579,10 +579,9 @@ func shutdownHTTP(hs []*http.Server) {
 	}
 }
 
-// closeUnstarted releases a Server whose Run was never called.
+// closeUnstarted releases the sockets of a Server whose Run was never
+// called.
 func closeUnstarted(srv *server.Server, err error) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_ = srv.Run(ctx)
+	_ = srv.Close()
 	return err
 }
