@@ -166,6 +166,14 @@ func (v *validator) classes4(c *DHCPv4) {
 		for k, n := range p.Deny {
 			known(fmt.Sprintf("%s.deny[%d]", f, k), n)
 		}
+		for j, s := range p.Sections {
+			for k, n := range s.Allow {
+				known(fmt.Sprintf("%s.sections[%d].allow[%d]", f, j, k), n)
+			}
+			for k, n := range s.Deny {
+				known(fmt.Sprintf("%s.sections[%d].deny[%d]", f, j, k), n)
+			}
+		}
 		if p.Gateway.IsValid() && len(p.Routers) > 0 {
 			v.errorf(f+".routers", "gateway (line %d) and routers are both set; use routers for several routers, gateway for one", v.c.Line(f+".gateway"))
 		}

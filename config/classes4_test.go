@@ -47,6 +47,9 @@ const classesYAML = `dhcpv4:
       bootp_lease_time: 1h
       shared_network: lan
       boot: {next_server: 10.0.0.4, server_name: tftp, file: pxelinux.0}
+      sections:
+        - {index: 0, start: 10.0.0.100, end: 10.0.0.199, allow: [voip]}
+        - {index: 1, start: 10.0.0.200, end: 10.0.0.250, deny: [voip, unknown]}
       reservations:
         - address: 10.0.0.20
           circuit_id: "eth0/1:7"
@@ -126,6 +129,9 @@ func TestClassesConfig(t *testing.T) {
 	if !p.BOOTP || p.BOOTPLeaseTime != time.Hour || p.SharedNetwork != "lan" || string(p.Boot.ServerName) != "tftp" || p.Boot.NextServer != netip.MustParseAddr("10.0.0.4") {
 		t.Errorf("pool %+v", p)
 	}
+	if s := p.Sections; len(s) != 2 || s[0].Allow[0] != "voip" || len(s[1].Deny) != 2 {
+		t.Errorf("sections %+v", s)
+	}
 	if _, err := lease.New(lc); err != nil {
 		t.Errorf("engine refuses the configuration: %v", err)
 	}
@@ -155,6 +161,7 @@ func TestClassesConfigErrors(t *testing.T) {
 		"      gateway: 10.0.0.1",
 		"      routers: [10.0.0.2]",
 		"      allow: [nosuch]",
+		"      sections: [{index: 0, start: 10.0.0.10, end: 10.0.0.20, deny: [nope]}]",
 		"      options: [{name: domain-name-servers, value: 10.0.0.1}]",
 		"      dns: [10.0.0.53]",
 		"      boot: {file: \""+strings.Repeat("f", 128)+"\"}",
@@ -184,11 +191,12 @@ func TestClassesConfigErrors(t *testing.T) {
 		`t.yaml:16: dhcpv4.client_classes[2].name: "a" is already the name of dhcpv4.client_classes[1]`,
 		`t.yaml:21: dhcpv4.pools[0].routers: gateway (line 20) and routers are both set; use routers for several routers, gateway for one`,
 		`t.yaml:22: dhcpv4.pools[0].allow[0]: "nosuch" is not a client class; define it in dhcpv4.client_classes (or use known / unknown)`,
-		`t.yaml:23: dhcpv4.pools[0].options[0]: option 6 is already set by dns in this pool; set it once`,
-		`t.yaml:25: dhcpv4.pools[0].boot.file: is 128 bytes long; the file field holds at most 127 and a NUL`,
-		`t.yaml:26: dhcpv4.pools[0].bootp_lease_time: has no effect without bootp: true`,
-		`t.yaml:28: dhcpv4.pools[0].reservations[0].client_classes[0]: "known" is built in and set by leased`,
-		`t.yaml:29: dhcpv4.pools[0].reservations[1].circuit_id: already the circuit_id of dhcpv4.pools[0].reservations[0]`,
+		`t.yaml:23: dhcpv4.pools[0].sections[0].deny[0]: "nope" is not a client class; define it in dhcpv4.client_classes (or use known / unknown)`,
+		`t.yaml:24: dhcpv4.pools[0].options[0]: option 6 is already set by dns in this pool; set it once`,
+		`t.yaml:26: dhcpv4.pools[0].boot.file: is 128 bytes long; the file field holds at most 127 and a NUL`,
+		`t.yaml:27: dhcpv4.pools[0].bootp_lease_time: has no effect without bootp: true`,
+		`t.yaml:29: dhcpv4.pools[0].reservations[0].client_classes[0]: "known" is built in and set by leased`,
+		`t.yaml:30: dhcpv4.pools[0].reservations[1].circuit_id: already the circuit_id of dhcpv4.pools[0].reservations[0]`,
 	}
 	var got []string
 	for _, e := range unwrapAll(err) {

@@ -366,6 +366,12 @@ type Section struct {
 	Start netip.Addr `yaml:"start"`
 	// End is the last address, inside subnet, not before start. Required.
 	End netip.Addr `yaml:"end"`
+	// Allow: only clients in one of these classes get addresses of this
+	// section (as the pool's allow). Default: every client.
+	Allow []string `yaml:"allow"`
+	// Deny: clients in one of these classes get no address of this
+	// section.
+	Deny []string `yaml:"deny"`
 }
 
 // Reservation binds one address to one client.

@@ -67,7 +67,8 @@ func (c *Config) Lease() lease.Config {
 		// The pool's options, then the global ones it does not set.
 		lp.RawOptions = leaseOptions(p.Options, poolOptionCodes(p), v4.Options)
 		for _, s := range p.Sections {
-			lp.Sections = append(lp.Sections, lease.Section{Index: s.Index, Start: s.Start, End: s.End})
+			lp.Sections = append(lp.Sections, lease.Section{Index: s.Index, Start: s.Start, End: s.End,
+				Allow: slices.Clone(s.Allow), Deny: slices.Clone(s.Deny)})
 		}
 		// Sections are handed out in index order.
 		slices.SortStableFunc(lp.Sections, func(a, b lease.Section) int { return a.Index - b.Index })

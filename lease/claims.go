@@ -101,10 +101,13 @@ func (e *Engine) claimed(p *pool, a uint32) bool {
 // nextFree returns the next free address of p for a new client: next fit
 // over the sections, or, when p has claims set, the first free address
 // inside them.
-func (e *Engine) nextFree(p *pool) (uint32, int32, bool) {
+func (e *Engine) nextFree(p *pool, m uint64) (uint32, int32, bool) {
 	cs, ok := e.claims[p.cfg.Name]
 	if !ok {
 		for _, s := range p.sections {
+			if !s.admits(m) { // section allow/deny (classes.go)
+				continue
+			}
 			if a, ok := s.next(); ok {
 				return a, int32(s.index), true
 			}
@@ -113,7 +116,7 @@ func (e *Engine) nextFree(p *pool) (uint32, int32, bool) {
 	}
 	for _, c := range cs {
 		for _, s := range p.sections {
-			if s.nfree <= 0 || c.hi < s.start || c.lo > s.end {
+			if s.nfree <= 0 || c.hi < s.start || c.lo > s.end || !s.admits(m) {
 				continue
 			}
 			lo, hi := max(c.lo, s.start), min(c.hi, s.end)

@@ -317,6 +317,36 @@ func (c *classes) forPool(static uint64, p *pool, ri int) uint64 {
 	return (static &^ c.needKnow) | ClassUnknown
 }
 
+// admits reports whether a client with class set m may get addresses of
+// section s (section allow/deny).
+func (s *section) admits(m uint64) bool {
+	return (s.allow == 0 || m&s.allow != 0) && m&s.deny == 0
+}
+
+// sectionAdmits: the section with configured index idx of p (-1: the
+// pool without sections) admits class set m.
+func (p *pool) sectionAdmits(idx int32, m uint64) bool {
+	if idx < 0 {
+		return true
+	}
+	for _, s := range p.sections {
+		if s.index == int(idx) {
+			return s.admits(m)
+		}
+	}
+	return true
+}
+
+// anySectionAdmits: some section of p admits class set m.
+func (p *pool) anySectionAdmits(m uint64) bool {
+	for _, s := range p.sections {
+		if s.admits(m) {
+			return true
+		}
+	}
+	return false
+}
+
 // admits reports whether a client with class set m may be served by p
 // (pool allow/deny).
 func (p *pool) admits(m uint64) bool {

@@ -327,3 +327,30 @@ func BenchmarkClassify(b *testing.B) {
 		b.Fatal("matched")
 	}
 }
+
+// TestSectionAllowDeny: phones get addresses of section 0 only, other
+// clients of section 1 only; a PC asking for a phone address is NAKed.
+func TestSectionAllowDeny(t *testing.T) {
+	cfg := lanConfig() // section 1 = .20-.29 listed first, section 0 = .10-.19
+	cfg.Classes = []Class{{Name: "phone", Match: Match{VendorClass: prefix("Polycom")}}}
+	cfg.Pools[0].Sections[1].Allow = []string{"phone"} // index 0
+	cfg.Pools[0].Sections[0].Deny = []string{"phone"}  // index 1
+	e := newEngine(t, cfg)
+	phone := discover(mac(1))
+	phone.VendorClass = []byte("Polycom VVX")
+	if a := dora(t, e, t0, phone); a != ip("10.0.0.10") {
+		t.Errorf("phone got %v, want section 0", a)
+	}
+	if a := dora(t, e, t0, discover(mac(2))); a != ip("10.0.0.20") {
+		t.Errorf("PC got %v, want section 1", a)
+	}
+	if d := e.Handle(t0, selecting(mac(3), ip("10.0.0.11"))); d.Reply.Type != dhcpv4.Nak {
+		t.Errorf("PC selecting a phone address: %+v", d)
+	}
+	// Only phone sections: a PC is refused, not "exhausted".
+	cfg.Pools[0].Sections[0].Deny, cfg.Pools[0].Sections[0].Allow = nil, []string{"phone"}
+	e = newEngine(t, cfg)
+	if d := e.Handle(t0, discover(mac(2))); d.HasReply || d.Drop != DropClassDenied {
+		t.Errorf("PC with only phone sections: %+v", d)
+	}
+}

@@ -131,6 +131,9 @@ type ForceRenewAuth struct {
 type Section struct {
 	Index      int
 	Start, End netip.Addr
+	// Allow, Deny: as Pool.Allow/Deny, for the addresses of this section
+	// (e.g. phones from section 1 only).
+	Allow, Deny []string
 }
 
 // Reservation binds one address to one client, matched by client

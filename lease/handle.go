@@ -186,9 +186,9 @@ func (e *Engine) clientReplay(key []byte) uint64 {
 	return 0
 }
 
-func (e *Engine) choose(p *pool, req *Request, key []byte) (uint32, int32, bool) {
+func (e *Engine) choose(p *pool, m uint64, req *Request, key []byte) (uint32, int32, bool) {
 	if a, ok := e.offerKey[string(key)]; ok {
-		if sect, v := e.check(p, a, req, key); v == vOK {
+		if sect, v := e.check(p, a, req, key); v == vOK && p.sectionAdmits(sect, m) {
 			return a, sect, true
 		}
 	}
@@ -199,16 +199,16 @@ func (e *Engine) choose(p *pool, req *Request, key []byte) (uint32, int32, bool)
 		}
 	}
 	if r := e.rs.ofKey(key); r != nil {
-		if sect, v := e.check(p, r.addr, req, key); v == vOK {
+		if sect, v := e.check(p, r.addr, req, key); v == vOK && p.sectionAdmits(sect, m) {
 			return r.addr, sect, true
 		}
 	}
 	if isSet(req.RequestedIP) && e.claimed(p, u32(req.RequestedIP)) {
-		if sect, v := e.check(p, u32(req.RequestedIP), req, key); v == vOK {
+		if sect, v := e.check(p, u32(req.RequestedIP), req, key); v == vOK && p.sectionAdmits(sect, m) {
 			return u32(req.RequestedIP), sect, true
 		}
 	}
-	return e.nextFree(p)
+	return e.nextFree(p, m)
 }
 
 // forceNAKMessage is option 56 of a NAK forced by a reconfiguration.
@@ -271,6 +271,9 @@ func (e *Engine) selecting(n int64, req *Request, key []byte) Decision {
 		return Decision{Drop: DropClassDenied}
 	}
 	sect, v := e.check(p, a, req, key)
+	if v == vOK && !p.sectionAdmits(sect, m) {
+		v = vUnavailable // the section refuses the client's classes
+	}
 	switch v {
 	case vOK:
 		return e.bind(n, req, key, p, a, sect, m)

@@ -71,11 +71,11 @@ func (e *Engine) place(p *pool, static uint64, req *Request, key []byte, bootp b
 			return false
 		}
 		cm, _ := e.clientIn(c, static, req)
-		if !c.admits(cm) {
+		if !c.admits(cm) || !c.anySectionAdmits(cm) {
 			denied = true
 			return false
 		}
-		ca, cs, ok := e.choose(c, req, key)
+		ca, cs, ok := e.choose(c, cm, req, key)
 		if !ok {
 			exhausted = true
 			return false

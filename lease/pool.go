@@ -36,6 +36,8 @@ type section struct {
 	size       int // addresses not statically blocked
 	nfree      int // addresses neither static nor held
 	cursor     uint32
+	allow      uint64 // class masks (Section.Allow/Deny); 0: everyone
+	deny       uint64
 }
 
 func (s *section) contains(a uint32) bool { return a >= s.start && a <= s.end }
@@ -173,7 +175,14 @@ func compile(cfg *Config) (pools, error) {
 				if !sc.Start.Is4() || !sc.End.Is4() || st > en || st < lo || en > hi {
 					return ps, fmt.Errorf("lease: pool %q section %d: range %v-%v not inside %v", pc.Name, sc.Index, sc.Start, sc.End, pc.Subnet)
 				}
-				p.sections = append(p.sections, newSection(p, sc.Index, st, en))
+				s := newSection(p, sc.Index, st, en)
+				if s.allow, err = ps.cls.mask(sc.Allow); err != nil {
+					return ps, fmt.Errorf("lease: pool %q section %d allow: %w", pc.Name, sc.Index, err)
+				}
+				if s.deny, err = ps.cls.mask(sc.Deny); err != nil {
+					return ps, fmt.Errorf("lease: pool %q section %d deny: %w", pc.Name, sc.Index, err)
+				}
+				p.sections = append(p.sections, s)
 			}
 		}
 		var blocked []uint32
