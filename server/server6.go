@@ -386,11 +386,14 @@ func (s *Server) handle6(sd *sender6, p *inPacket6, oob []byte) bool {
 	if s.leaseQuery6(p, ifc) { // RFC 5007 leasequery hook (leasequery6.go)
 		return false
 	}
-	if reason := checkClientMessage(m, pi.Dst, v.duid); reason != "" {
-		v.m.drop(reason)
-		s.log.Debug("dhcpv6 drop", "reason", reason, "type", m.Type, "interface", ifc.name, "from", p.src)
+	if !relayChainValid(m) {
+		v.m.drop(drop6BadType)
+		s.log.Debug("dhcpv6 drop", "reason", drop6BadType, "type", m.Type, "interface", ifc.name, "from", p.src)
 		return false
 	}
+	// RFC 8415 §16 validation (message type, Client and Server
+	// Identifier, unicast) is the engine's, in lease6.Engine.Handle: its
+	// drops are counted under the labels below (validationDrop6).
 	p.ifc = ifc
 	s.fillRequest6(p, pi)
 	if s.campaignsActive() && (m.Type == dhcpv6.Renew || m.Type == dhcpv6.Rebind) {
@@ -411,47 +414,38 @@ func (s *Server) handle6(sd *sender6, p *inPacket6, oob []byte) bool {
 	return false
 }
 
-// checkClientMessage applies RFC 8415 §16 (validation of client messages)
-// and returns the drop reason, "" when the message is to be handled. dst
-// is the packet's destination address; ours the server DUID.
-func checkClientMessage(m *dhcpv6.Message, dst netip.Addr, ours []byte) string {
+// relayChainValid reports whether every relay layer of m is a
+// Relay-forward (a Relay-reply is never sent to a server). The rest of
+// RFC 8415 §16 is checked by the engine.
+func relayChainValid(m *dhcpv6.Message) bool {
 	for _, r := range m.Relays() {
 		if r.Type != dhcpv6.RelayForward {
-			return drop6BadType
+			return false
 		}
 	}
-	switch m.Type {
-	case dhcpv6.Solicit, dhcpv6.Request, dhcpv6.Confirm, dhcpv6.Renew, dhcpv6.Rebind,
-		dhcpv6.Release, dhcpv6.Decline, dhcpv6.InformationRequest:
-	default:
-		return drop6BadType
+	return true
+}
+
+// validationDrop6 maps the engine's RFC 8415 §16 drop reasons to the
+// labels leased_dhcpv6_packets_dropped_total has always used for them
+// (the server checked them before the engine did); other engine drops
+// are counted as "engine_" + reason.
+func validationDrop6(reason string) (label string, ok bool) {
+	switch reason {
+	case lease6.DropUnknownType:
+		return drop6BadType, true
+	case lease6.DropNoClient:
+		return drop6NoClientID, true
+	case lease6.DropNoServerID:
+		return drop6NoServerID, true
+	case lease6.DropServerIDSent:
+		return drop6ServerIDSet, true
+	case lease6.DropOtherServer:
+		return drop6NotOurs, true
+	case lease6.DropUnicast:
+		return drop6Unicast, true
 	}
-	cid, sid := m.ClientID(), m.ServerID()
-	if len(cid) == 0 && m.Type != dhcpv6.InformationRequest {
-		return drop6NoClientID
-	}
-	switch m.Type {
-	case dhcpv6.Solicit, dhcpv6.Confirm, dhcpv6.Rebind:
-		if sid != nil {
-			return drop6ServerIDSet
-		}
-	case dhcpv6.Request, dhcpv6.Renew, dhcpv6.Release, dhcpv6.Decline:
-		if sid == nil {
-			return drop6NoServerID
-		}
-	}
-	if sid != nil && string(sid) != string(ours) {
-		return drop6NotOurs
-	}
-	if len(m.Relays()) == 0 && isUnicast6(dst) {
-		switch m.Type {
-		case dhcpv6.Solicit, dhcpv6.Rebind, dhcpv6.Confirm, dhcpv6.InformationRequest:
-			// RFC 8415 §16.2, .5, .7, .12 (via §18.4): the server MUST
-			// discard these when received by unicast.
-			return drop6Unicast
-		}
-	}
-	return ""
+	return "", false
 }
 
 func isUnicast6(dst netip.Addr) bool {
@@ -619,6 +613,15 @@ func (s *Server) commit6(ctx context.Context, d *lease6.Decision, what string) e
 // finish6 encodes and sends d's reply, if it has one.
 func (s *Server) finish6(sd *sender6, p *inPacket6, d *lease6.Decision) {
 	v := s.v6
+	if label, invalid := validationDrop6(d.Drop); invalid {
+		// Not a valid client message (RFC 8415 §16): not observed by
+		// campaigns either.
+		v.m.drop(label)
+		if s.log.Enabled(context.Background(), slog.LevelDebug) {
+			s.log.Debug("dhcpv6 drop", "reason", label, "type", p.req.Type, "interface", p.ifc.name, "from", p.src)
+		}
+		return
+	}
 	if s.campaignsActive() {
 		s.observe6(&p.req, d)
 	}

@@ -791,3 +791,50 @@ func TestV6HotPathAllocs(t *testing.T) {
 		t.Errorf("request %+v", p.req)
 	}
 }
+
+// TestV6ValidationDropLabels: RFC 8415 §16 validation is the engine's
+// (lease6.Engine.Handle); the server counts its drops under the labels
+// leased_dhcpv6_packets_dropped_total had when the server checked them,
+// sends nothing, and does not count them as engine_ drops.
+func TestV6ValidationDropLabels(t *testing.T) {
+	eng6, err := lease6.New(v6Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := run6(t, &memStore{}, eng6)
+	relay := newRelay6(t, s.Port6())
+	raw := func(typ dhcpv6.MessageType) []byte {
+		var w dhcpv6.Writer
+		w.Reset(make([]byte, 0, 64))
+		w.Header(typ, 0x42)
+		out, err := w.End()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	foreign := &client6{duid: []byte{0, 3, 0, 1, 2, 0, 0, 0, 0, 8}, serverID: []byte{0, 3, 0, 1, 9, 9, 9, 9, 9, 9}}
+	noSID := &client6{duid: []byte{0, 3, 0, 1, 2, 0, 0, 0, 0, 9}}
+	for _, tc := range []struct {
+		label string
+		msg   []byte
+	}{
+		{drop6NotOurs, foreign.msg(t, dhcpv6.Request, 1, false)},
+		{drop6NoServerID, noSID.msg(t, dhcpv6.Renew, 2, false)},
+		{drop6NoClientID, raw(dhcpv6.Solicit)},
+		{drop6BadType, raw(dhcpv6.Advertise)},
+	} {
+		c := s.v6.m.dropFixed[tc.label]
+		before := counterValue(c)
+		relay.send(tc.msg)
+		waitCounter(t, c, before+1)
+		if m, ok := relay.recv(100 * time.Millisecond); ok {
+			t.Errorf("%s: got a %v", tc.label, m.Type)
+		}
+	}
+	for _, r := range []string{lease6.DropOtherServer, lease6.DropNoServerID, lease6.DropNoClient, lease6.DropUnknownType} {
+		if v := counterValue(s.v6.m.dropped.WithLabelValues("engine_" + r)); v != 0 {
+			t.Errorf("engine_%s counted %v times", r, v)
+		}
+	}
+}
