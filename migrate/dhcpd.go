@@ -16,6 +16,7 @@ type dtok struct {
 	s      string
 	line   int
 	quoted bool
+	raw    string // a quoted string's bytes with \NNN octal escapes decoded (dhcpd.leases uid)
 }
 
 // dstmt is one statement: its words, and its block when it has one.
@@ -63,9 +64,15 @@ func tokenize(src []byte) ([]dtok, error) {
 			}
 		case c == '"':
 			start := line
-			var b strings.Builder
+			var b, raw strings.Builder
 			i++
 			for ; i < len(src) && src[i] != '"'; i++ {
+				if src[i] == '\\' && i+3 < len(src) && isOctal(src[i+1]) && isOctal(src[i+2]) && isOctal(src[i+3]) {
+					raw.WriteByte((src[i+1]-'0')<<6 | (src[i+2]-'0')<<3 | (src[i+3] - '0'))
+					b.WriteString(string(src[i : i+4]))
+					i += 3
+					continue
+				}
 				if src[i] == '\\' && i+1 < len(src) {
 					i++
 				}
@@ -73,12 +80,13 @@ func tokenize(src []byte) ([]dtok, error) {
 					line++
 				}
 				b.WriteByte(src[i])
+				raw.WriteByte(src[i])
 			}
 			if i >= len(src) {
 				return nil, fmt.Errorf("line %d: unterminated string", start)
 			}
 			i++
-			out = append(out, dtok{s: b.String(), line: start, quoted: true})
+			out = append(out, dtok{s: b.String(), line: start, quoted: true, raw: raw.String()})
 		case c == '{' || c == '}' || c == ';' || c == ',':
 			out = append(out, dtok{s: string(c), line: line})
 			i++
@@ -93,6 +101,8 @@ func tokenize(src []byte) ([]dtok, error) {
 	}
 	return out, nil
 }
+
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 
 // parseStmts reads statements until '}' (inner) or the end.
 func parseStmts(toks []dtok, pos *int, inner bool) ([]*dstmt, error) {

@@ -18,7 +18,9 @@ func checkOffline(t *testing.T, name string, y []byte) {
 }
 
 func TestKeaExamples(t *testing.T) {
-	files, _ := filepath.Glob("testdata/kea*")
+	files, _ := filepath.Glob("testdata/kea*.conf")
+	js, _ := filepath.Glob("testdata/kea*.json")
+	files = append(files, js...)
 	if len(files) < 5 {
 		t.Fatalf("testdata has %d Kea examples", len(files))
 	}
@@ -49,7 +51,7 @@ func TestKeaExamples(t *testing.T) {
 }
 
 func TestDhcpdExamples(t *testing.T) {
-	files, _ := filepath.Glob("testdata/dhcpd*")
+	files, _ := filepath.Glob("testdata/dhcpd*.conf")
 	if len(files) < 4 {
 		t.Fatalf("testdata has %d dhcpd examples", len(files))
 	}

@@ -19,6 +19,8 @@ func TestImportedConfigsCheck(t *testing.T) {
 		base := filepath.Base(f)
 		var conv func(string, []byte) (*migrate.Result, error)
 		switch {
+		case strings.HasSuffix(base, ".csv") || strings.HasSuffix(base, ".leases") || strings.HasSuffix(base, ".sh") || strings.HasSuffix(base, ".md"):
+			continue // lease files, scripts
 		case strings.HasPrefix(base, "kea"):
 			conv = migrate.FromKea
 		case strings.HasPrefix(base, "dhcpd") && base != "dhcpd.conf": // dhcpd.conf declares no subnet

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/leased/leased/lease"
 	"github.com/leased/leased/store"
@@ -17,6 +18,7 @@ import (
 )
 
 const storeUsage = `usage: leased store copy --from wal:DIR|postgres:DSN --to wal:DIR|postgres:DSN [--force]
+       leased store import --from kea-csv|isc-dhcpd-leases [--config FILE] [--force] LEASEFILE
 
 Copies every lease and blob (campaigns, the DHCPv6 server DUID) from one
 lease store to another: between the embedded log (wal:DIR, the data_dir)
@@ -29,6 +31,9 @@ blobs are overwritten).
 
 // storeCommand runs "leased store ...".
 func storeCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "import" { // storeimport.go
+		return storeImport(args[1:], stdout, stderr, time.Now())
+	}
 	if len(args) == 0 || args[0] != "copy" {
 		fmt.Fprint(stderr, storeUsage)
 		return 2
