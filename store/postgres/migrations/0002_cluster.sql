@@ -61,6 +61,8 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     locked inet[];
+    whys text[];
+    bad int4[];
     now_ns int8 := (extract(epoch FROM clock_timestamp()) * 1e9)::int8;
 BEGIN
     PERFORM leased_fence(srv, ep);
@@ -68,25 +70,29 @@ BEGIN
     -- writer), so the verdicts below hold until the commit.
     SELECT coalesce(array_agg(l.addr ORDER BY l.addr), '{}') INTO locked
         FROM (SELECT leases.addr FROM leases WHERE leases.addr = ANY (a) ORDER BY leases.addr FOR UPDATE) l;
-    IF to_regclass('pg_temp.leased_verdict') IS NULL THEN
-        CREATE TEMP TABLE leased_verdict (g int4, ad inet, i int8, why text) ON COMMIT DELETE ROWS;
-    END IF;
-    INSERT INTO leased_verdict
-    SELECT u.g, u.ad, u.i, CASE
-        WHEN l.addr IS NULL AND NOT leased_holds(u.ust) THEN 'skip'
-        WHEN l.addr IS NOT NULL AND l.server_name = srv AND u.usq < l.seq THEN 'skip'
-        WHEN leased_holds(u.ust) AND l.addr IS NOT NULL AND leased_holds(l.state)
-             AND coalesce(l.expiry_ns, 9223372036854775807) > now_ns
-             AND NOT (l.client_id IS NOT DISTINCT FROM u.ucid AND l.iaid = u.uia) THEN 'held by another client'
-        WHEN leased_holds(u.ust) AND NOT (l.addr IS NOT NULL AND u.ucid IS NOT NULL AND l.client_id = u.ucid AND l.iaid = u.uia)
-             AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.owner = srv AND c.epoch = ep AND c.expires > now()
-                             AND c.first <= u.ad AND c.last >= u.ad) THEN 'not owner'
-        WHEN NOT leased_holds(u.ust) AND l.server_name <> srv AND leased_holds(l.state)
-             AND coalesce(l.expiry_ns, 9223372036854775807) > now_ns
-             AND NOT (u.ust = 3 AND u.ucid IS NOT NULL AND l.client_id = u.ucid AND l.iaid = u.uia) THEN 'held elsewhere'
-        END
-    FROM unnest(grp, a, st, cid, ia, sq) WITH ORDINALITY AS u(g, ad, ust, ucid, uia, usq, i)
-    LEFT JOIN leases l ON l.addr = u.ad;
+    -- One verdict per record (NULL: write it).
+    SELECT array_agg(v.why ORDER BY v.i) INTO whys FROM (
+        SELECT u.i, CASE
+            WHEN l.addr IS NULL AND NOT leased_holds(u.ust) THEN 'skip'
+            WHEN l.addr IS NOT NULL AND l.server_name = srv AND u.usq < l.seq THEN 'skip'
+            WHEN leased_holds(u.ust) AND l.addr IS NOT NULL AND leased_holds(l.state)
+                 AND coalesce(l.expiry_ns, 9223372036854775807) > now_ns
+                 AND NOT (l.client_id IS NOT DISTINCT FROM u.ucid AND l.iaid = u.uia) THEN 'held by another client'
+            WHEN leased_holds(u.ust) AND NOT (l.addr IS NOT NULL AND u.ucid IS NOT NULL AND l.client_id = u.ucid AND l.iaid = u.uia)
+                 AND NOT EXISTS (SELECT 1 FROM (SELECT * FROM claims c WHERE c.first <= u.ad
+                                 ORDER BY c.first DESC LIMIT 1) c
+                                 WHERE c.last >= u.ad AND c.owner = srv AND c.epoch = ep AND c.expires > now()) THEN 'not owner'
+            WHEN NOT leased_holds(u.ust) AND l.server_name <> srv AND leased_holds(l.state)
+                 AND coalesce(l.expiry_ns, 9223372036854775807) > now_ns
+                 AND NOT (u.ust = 3 AND u.ucid IS NOT NULL AND l.client_id = u.ucid AND l.iaid = u.uia) THEN 'held elsewhere'
+            END AS why
+        FROM unnest(a, st, cid, ia, sq) WITH ORDINALITY AS u(ad, ust, ucid, uia, usq, i)
+        -- LATERAL: one primary-key probe per record, never a scan of
+        -- the table (the planner cannot count unnest's rows).
+        LEFT JOIN LATERAL (SELECT * FROM leases WHERE leases.addr = u.ad) l ON true) v;
+    -- Groups with a refused record: none of their records is written.
+    SELECT coalesce(array_agg(DISTINCT x.g), '{}') INTO bad
+        FROM unnest(grp, whys) AS x(g, w) WHERE x.w IS NOT NULL AND x.w <> 'skip';
 
     INSERT INTO leases (addr, family, prefix_len, seq, state, pool, section, client_id, htype, hwaddr, hostname,
         start_ns, t1_ns, t2_ns, expiry_ns, preferred_ns, xid, prev_xid, giaddr, relay_info, fr_nonce, reconf_key,
@@ -94,11 +100,9 @@ BEGIN
     SELECT u.c1, u.c2, u.c3, u.c4, u.c5, u.c6, u.c7, u.c8, u.c9, u.c10, u.c11, u.c12, u.c13, u.c14, u.c15, u.c16,
         u.c17, u.c18, u.c19, u.c20, u.c21, u.c22, u.c23, u.c24, srv, now()
     FROM unnest(a, fam, plen, sq, st, pl, sect, cid, ht, hw, host, t_start, t_t1, t_t2, t_exp, t_pref, x, px, gi,
-        ri, nonce, rk, rc, ia) WITH ORDINALITY AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15,
-        c16, c17, c18, c19, c20, c21, c22, c23, c24, ord)
-    JOIN leased_verdict v ON v.i = u.ord
-    WHERE v.why IS NULL
-      AND v.g NOT IN (SELECT g FROM leased_verdict WHERE why IS NOT NULL AND why <> 'skip')
+        ri, nonce, rk, rc, ia, grp, whys) AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15,
+        c16, c17, c18, c19, c20, c21, c22, c23, c24, g, w)
+    WHERE u.w IS NULL AND NOT (u.g = ANY (bad))
     ON CONFLICT ON CONSTRAINT leases_pkey DO UPDATE SET
         family = excluded.family, prefix_len = excluded.prefix_len, seq = excluded.seq, state = excluded.state,
         pool = excluded.pool, section = excluded.section, client_id = excluded.client_id, htype = excluded.htype,
@@ -114,9 +118,8 @@ BEGIN
     WHERE CASE WHEN leases.server_name = srv THEN excluded.seq >= leases.seq
                ELSE leases.addr = ANY (locked) END;
 
-    RETURN QUERY SELECT v.ad, coalesce(v.why, 'group') FROM leased_verdict v
-        WHERE v.g IN (SELECT g FROM leased_verdict WHERE why IS NOT NULL AND why <> 'skip')
-          AND (v.why IS NULL OR v.why <> 'skip');
+    RETURN QUERY SELECT x.ad, coalesce(x.w, 'group') FROM unnest(a, grp, whys) AS x(ad, g, w)
+        WHERE x.g = ANY (bad) AND (x.w IS NULL OR x.w <> 'skip');
 END
 $$;
 
