@@ -27,9 +27,9 @@ func TestHandleDiscoverAllocs(t *testing.T) {
 	}
 	defer s.conn.Close()
 	newTestRelay(t, "127.0.0.2", relayPort, s.Port()) // receives the OFFERs
-	s.jobs = make(chan job, 1)
+	s.l4.jobs = make(chan job4, 1)
 	sd := newSender()
-	p := s.getPacket()
+	p := s.l4.get()
 	pkt := buildMsg(t, clientMsg{typ: dhcpv4.Discover, xid: 1, mac: mac1, giaddr: netip.MustParseAddr("127.0.0.2"), relay: relay1})
 	p.n = copy(p.buf[:], pkt)
 	lo := s.ifaces[0]

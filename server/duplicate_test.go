@@ -55,6 +55,9 @@ func TestForceNAKDuplicateRequest(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("no answer to the relayed copy")
 	}
+	// The batcher counts a reply after sendmmsg returns, which may be
+	// after the relay read it: wait for the count.
+	waitCounter(t, naks, 2)
 	if got := counterValue(naks); got != 2 {
 		t.Fatalf("%v NAKs sent, want 2", got)
 	}

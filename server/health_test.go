@@ -211,7 +211,7 @@ func TestHealthCompactionAndListener(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.readLoop()
+		s.l4.readLoop()
 	}()
 	s.conn.Close()
 	select {

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -33,16 +32,17 @@ import (
 // Engine is what the server needs of the DHCPv4 lease engine
 // (*lease.Engine): the request path and the admin calls.
 type Engine interface {
-	RequestEngine
+	RequestEngine[lease.Request, lease.Decision]
 	AdminEngine
 }
 
-// RequestEngine is the request path of the DHCPv4 engine, all the
-// pipeline calls per client message: a decision, undone when its commit
-// fails.
-type RequestEngine interface {
-	Handle(now time.Time, req *lease.Request) lease.Decision
-	Revert(d *lease.Decision)
+// RequestEngine is the request path of a lease engine, all the pipeline
+// calls per client message: a decision (Req, D: lease.Request and
+// lease.Decision for DHCPv4, lease6.Request and lease6.Decision for
+// DHCPv6), undone when its commit fails.
+type RequestEngine[Req any, D any] interface {
+	Handle(now time.Time, req *Req) D
+	Revert(d *D)
 }
 
 // AdminEngine is the rest of the DHCPv4 engine: configuration, expiry,
@@ -143,8 +143,7 @@ type Server struct {
 
 	m       *metrics
 	reg     *prometheus.Registry
-	pkts    sync.Pool // *inPacket
-	jobs    chan job
+	l4      *lane4 // the DHCPv4 pipeline (pipeline.go); nil without a DHCPv4 socket
 	stopped atomic.Bool
 	running atomic.Bool
 	inRun   atomic.Bool // Run was called and has not returned
@@ -157,8 +156,7 @@ type Server struct {
 	commitErrors atomic.Uint64
 	health       healthState // what Health reports (health.go)
 
-	poolMu   sync.Mutex
-	poolOpts atomic.Pointer[map[string]*poolOptions]
+	poolOpts *optionCache[lease.Pool, poolOptions] // pre-encoded option blocks
 
 	camp campaignState
 
@@ -193,11 +191,6 @@ type inPacket struct {
 // maxPacket is the largest DHCP message read; larger datagrams are
 // truncated by the kernel and then fail to decode.
 const maxPacket = 1500
-
-type job struct {
-	p *inPacket
-	d lease.Decision
-}
 
 // sender holds the buffers one goroutine uses to encode and send replies.
 type sender struct {
@@ -285,9 +278,9 @@ func New(opts Options) (*Server, error) {
 	if s.opts.ExpireInterval <= 0 {
 		s.opts.ExpireInterval = time.Second
 	}
-	s.pkts.New = func() any { return &inPacket{oob: make([]byte, 128)} }
-	empty := map[string]*poolOptions{}
-	s.poolOpts.Store(&empty)
+	s.poolOpts = newOptionCache(buildPoolOptions, func(po *poolOptions) *lease.Pool { return po.pool },
+		func(p *lease.Pool) string { return p.Name },
+		func(pool string, err error) { s.log.Warn("pool option left out of replies", "pool", pool, "err", err) })
 
 	for _, name := range opts.Interfaces {
 		ifc, addrs, err := resolveInterface(name)
@@ -374,8 +367,37 @@ func New(opts Options) (*Server, error) {
 			closeAll()
 			return nil, err
 		}
+		s.v6.l6 = s.newLane6()
+	}
+	if s.conn != nil {
+		s.l4 = s.newLane4()
 	}
 	return s, nil
+}
+
+// newLane4 binds the DHCPv4 family part of the pipeline.
+func (s *Server) newLane4() *lane4 {
+	return newLane(s, s.conn, s.opts.Readers, familyPart[*inPacket, *sender, lease.Decision]{
+		name: "dhcpv4", what: "request",
+		newPacket: func() *inPacket { return &inPacket{oob: make([]byte, 128)} },
+		reset: func(p *inPacket) {
+			p.req = lease.Request{}
+			p.ifc = nil
+		},
+		read: func(conn *net.UDPConn, p *inPacket) ([]byte, error) {
+			n, oobn, _, _, err := conn.ReadMsgUDPAddrPort(p.buf[:], p.oob)
+			p.n = n
+			return p.oob[:oobn], err
+		},
+		newSender: newSender,
+		decision:  func(sd *sender) *lease.Decision { return &sd.d },
+		handle:    s.handle,
+		records:   func(d *lease.Decision) int { return len(d.Persist) },
+		revert:    func(d *lease.Decision) { s.eng.Revert(d) },
+		commit:    s.commit,
+		finish:    s.finish,
+		drop:      s.m.drop,
+	})
 }
 
 // resolveInterface finds a served interface and its IPv4 addresses.
@@ -478,23 +500,12 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("server: Run: %w", net.ErrClosed)
 	}
 	defer s.inRun.Store(false)
-	s.jobs = make(chan job, s.opts.MaxInFlight)
-	var readers, workers, bg sync.WaitGroup
-	if s.conn != nil {
-		for range s.opts.MaxInFlight {
-			workers.Add(1)
-			go func() {
-				defer workers.Done()
-				s.commitWorker()
-			}()
-		}
-		for range s.opts.Readers {
-			readers.Add(1)
-			go func() {
-				defer readers.Done()
-				s.readLoop()
-			}()
-		}
+	var bg sync.WaitGroup
+	if s.l4 != nil {
+		s.l4.start()
+	}
+	if s.v6 != nil {
+		s.v6.l6.start()
 	}
 	stopExpire := make(chan struct{})
 	bg.Add(1)
@@ -507,72 +518,30 @@ func (s *Server) Run(ctx context.Context) error {
 		defer bg.Done()
 		s.campaignLoop(stopExpire)
 	}()
-	stop6 := func() {}
-	if s.v6 != nil {
-		stop6 = s.runV6()
-	}
 	s.running.Store(true)
 	s.log.Debug("server running", "port", s.port, "readers", s.opts.Readers, "max_inflight", s.opts.MaxInFlight)
 
 	<-ctx.Done()
 	s.stopped.Store(true)
-	// Unblock the readers; the socket stays open so queued replies can still
-	// be sent.
-	if s.conn != nil {
-		_ = s.conn.SetReadDeadline(time.Unix(1, 0))
+	// Stop reading, then answer what is queued (the sockets stay open).
+	if s.l4 != nil {
+		s.l4.stopReading()
 	}
-	readers.Wait()
-	close(s.jobs)
-	workers.Wait()
-	stop6()
+	if s.v6 != nil {
+		s.v6.l6.stopReading()
+	}
+	if s.l4 != nil {
+		s.l4.drain()
+	}
+	if s.v6 != nil {
+		s.v6.l6.drain()
+	}
 	close(stopExpire)
 	bg.Wait()
 	s.compactWG.Wait()
 	err := s.closeSockets()
 	s.log.Info("server stopped", "port", s.port)
 	return err
-}
-
-func (s *Server) getPacket() *inPacket { return s.pkts.Get().(*inPacket) }
-
-func (s *Server) putPacket(p *inPacket) {
-	p.req = lease.Request{}
-	p.ifc = nil
-	s.pkts.Put(p)
-}
-
-func (s *Server) readLoop() {
-	sd := newSender()
-	p := s.getPacket()
-	defer func() { s.putPacket(p) }()
-	for {
-		n, oobn, _, _, err := s.conn.ReadMsgUDPAddrPort(p.buf[:], p.oob)
-		if err != nil {
-			if s.stopped.Load() {
-				return
-			}
-			if errors.Is(err, net.ErrClosed) {
-				s.readerStopped("dhcpv4", err)
-				return
-			}
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				continue
-			}
-			s.readFailed("dhcpv4", err)
-			s.log.Warn("read", "err", err)
-			// Bound the rate of a persistent error.
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		if s.stopped.Load() {
-			s.m.drop(dropShuttingDwn)
-			return
-		}
-		p.n = n
-		if s.handle(sd, p, p.oob[:oobn]) {
-			p = s.getPacket()
-		}
-	}
 }
 
 // handle processes one received packet. It returns true when p was handed
@@ -635,49 +604,7 @@ func (s *Server) handle(sd *sender, p *inPacket, oob []byte) bool {
 	d := &sd.d
 	*d = s.eng.Handle(s.now(), &p.req)
 	defer func() { *d = lease.Decision{} }()
-	if len(d.Persist) == 0 {
-		s.finish(sd, p, d)
-		return false
-	}
-	if enqueue(s, s.jobs, job{p: p, d: *d}, &sd.wait) {
-		return true
-	}
-	// The commit never happened: undo the decision's in-memory effects.
-	s.eng.Revert(d)
-	s.m.drop(dropOverload)
-	return false
-}
-
-// overloadWait is how long a reader waits for a free commit slot before it
-// drops a request as overload. A group commit takes a few milliseconds.
-const overloadWait = 100 * time.Millisecond
-
-// enqueue hands j to a commit worker and reports whether it did. When
-// every commit slot is taken (a burst, e.g. an INIT-REBOOT storm after a
-// power cut) it waits up to overloadWait rather than drop at once: while
-// the reader waits, the kernel's receive buffer holds the next requests,
-// and the slots free up one group commit later. wait is the reader's
-// reusable timer.
-func enqueue[J any](s *Server, jobs chan<- J, j J, wait **time.Timer) bool {
-	select {
-	case jobs <- j:
-		s.m.inflight.Set(float64(s.inflight.Add(1)))
-		return true
-	default:
-	}
-	if *wait == nil {
-		*wait = time.NewTimer(overloadWait)
-	} else {
-		(*wait).Reset(overloadWait)
-	}
-	select {
-	case jobs <- j:
-		(*wait).Stop()
-		s.m.inflight.Set(float64(s.inflight.Add(1)))
-		return true
-	case <-(*wait).C:
-		return false
-	}
+	return s.l4.dispatch(sd, p, d, &sd.wait)
 }
 
 func (s *Server) ifaceByIndex(i int) *iface {
@@ -749,22 +676,6 @@ func isDirectedBroadcast(a netip.Addr, p netip.Prefix) bool {
 	host := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 	mask := ^uint32(0) >> p.Bits()
 	return host&mask == mask
-}
-
-func (s *Server) commitWorker() {
-	sd := newSender()
-	ctx := context.Background()
-	for j := range s.jobs {
-		sd.d = j.d
-		if s.commit(ctx, &sd.d, "request") == nil {
-			s.finish(sd, j.p, &sd.d)
-		} else {
-			s.m.drop(dropCommit)
-		}
-		sd.d = lease.Decision{}
-		s.putPacket(j.p)
-		s.m.inflight.Set(float64(s.inflight.Add(-1)))
-	}
 }
 
 // finish encodes and sends d's reply, if it has one.
@@ -877,32 +788,12 @@ func (s *Server) sendDone(m *outMsg, err error) {
 	}
 }
 
-// poolOptions returns the pre-encoded option block of p, building it on
-// first use after a (re)load.
+// poolOptions returns the pre-encoded option block of p.
 func (s *Server) poolOptions(p *lease.Pool) *poolOptions {
 	if p == nil {
 		return nil
 	}
-	if po := (*s.poolOpts.Load())[p.Name]; po != nil && po.pool == p {
-		return po
-	}
-	s.poolMu.Lock()
-	defer s.poolMu.Unlock()
-	cur := *s.poolOpts.Load()
-	if po := cur[p.Name]; po != nil && po.pool == p {
-		return po
-	}
-	po, errs := buildPoolOptions(p)
-	for _, err := range errs {
-		s.log.Warn("pool option left out of replies", "pool", p.Name, "err", err)
-	}
-	next := make(map[string]*poolOptions, len(cur)+1)
-	for k, v := range cur {
-		next[k] = v
-	}
-	next[p.Name] = po
-	s.poolOpts.Store(&next)
-	return po
+	return s.poolOpts.get(p.Name, p)
 }
 
 // Reload applies a new lease configuration (pools, options, timing); the
@@ -924,18 +815,7 @@ func (s *Server) Reload(cfg lease.Config) error {
 	if old != nil {
 		defer s.reloadTrigger(old, &nc)
 	}
-	s.poolMu.Lock()
-	empty := map[string]*poolOptions{}
-	s.poolOpts.Store(&empty)
-	s.poolMu.Unlock()
-	// Blocks are built from the engine's pools on first use; encode them
-	// here once too so that bad options are reported at reload time.
-	for i := range cfg.Pools {
-		_, errs := buildPoolOptions(&cfg.Pools[i])
-		for _, err := range errs {
-			s.log.Warn("pool option will be left out of replies", "pool", cfg.Pools[i].Name, "err", err)
-		}
-	}
+	s.poolOpts.reload(cfg.Pools)
 	return nil
 }
 

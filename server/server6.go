@@ -10,11 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/leased/leased/api"
@@ -26,15 +24,8 @@ import (
 // Engine6 is what the server needs of the DHCPv6 lease engine
 // (*lease6.Engine): the request path and the admin calls.
 type Engine6 interface {
-	RequestEngine6
+	RequestEngine[lease6.Request, lease6.Decision]
 	AdminEngine6
-}
-
-// RequestEngine6 is the request path of the DHCPv6 engine (see
-// RequestEngine).
-type RequestEngine6 interface {
-	Handle(now time.Time, req *lease6.Request) lease6.Decision
-	Revert(d *lease6.Decision)
 }
 
 // AdminEngine6 is the rest of the DHCPv6 engine: configuration, expiry,
@@ -102,11 +93,9 @@ type v6state struct {
 
 	m     *metrics6
 	batch *replyBatcher // Advertise/Reply through conn (sendmmsg)
-	pkts  sync.Pool     // *inPacket6
-	jobs  chan job6
+	l6    *lane6        // the DHCPv6 pipeline (pipeline.go)
 
-	poolMu   sync.Mutex
-	poolOpts atomic.Pointer[map[string]*poolOptions6]
+	poolOpts *optionCache[lease6.Pool, poolOptions6] // pre-encoded option blocks
 	cfgMu    sync.Mutex
 	cfg      *lease6.Config
 	msgs     map[string]dhcpv6.MessageType // under cfgMu
@@ -144,11 +133,6 @@ type inPacket6 struct {
 	key   [reconfKeyLen]byte
 }
 
-type job6 struct {
-	p *inPacket6
-	d lease6.Decision
-}
-
 // sender6 holds one goroutine's encoding buffers.
 type sender6 struct {
 	w    dhcpv6.Writer
@@ -175,9 +159,11 @@ func (s *Server) initV6(o *V6Options) error {
 	if v.opts.Readers <= 0 {
 		v.opts.Readers = max(2, runtime.GOMAXPROCS(0))
 	}
-	v.pkts.New = func() any { return &inPacket6{oob: make([]byte, 128)} }
-	empty := map[string]*poolOptions6{}
-	v.poolOpts.Store(&empty)
+	v.poolOpts = newOptionCache(buildPoolOptions6, func(po *poolOptions6) *lease6.Pool { return po.pool },
+		func(p *lease6.Pool) string { return p.Name },
+		func(pool string, err error) {
+			s.log.Warn("dhcpv6 pool option left out of replies", "pool", pool, "err", err)
+		})
 	for _, name := range o.Interfaces {
 		ifc, err := resolveInterface6(name)
 		if err != nil {
@@ -272,76 +258,31 @@ func (s *Server) ServerDUID() []byte {
 	return append([]byte(nil), s.v6.duid...)
 }
 
-// runV6 starts the DHCPv6 readers and commit workers; the returned
-// function stops them (after the v4 readers stopped); Run then closes the
-// socket.
-func (s *Server) runV6() func() {
+// newLane6 binds the DHCPv6 family part of the pipeline.
+func (s *Server) newLane6() *lane6 {
 	v := s.v6
-	v.jobs = make(chan job6, s.opts.MaxInFlight)
-	var readers, workers sync.WaitGroup
-	for range s.opts.MaxInFlight {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			s.commitWorker6()
-		}()
-	}
-	for range v.opts.Readers {
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			s.readLoop6()
-		}()
-	}
-	return func() {
-		_ = v.conn.SetReadDeadline(time.Unix(1, 0))
-		readers.Wait()
-		close(v.jobs)
-		workers.Wait()
-	}
-}
-
-func (v *v6state) getPacket() *inPacket6 { return v.pkts.Get().(*inPacket6) }
-
-func (v *v6state) putPacket(p *inPacket6) {
-	p.req = lease6.Request{}
-	p.ifc = nil
-	p.path = path6{}
-	v.pkts.Put(p)
-}
-
-func (s *Server) readLoop6() {
-	v := s.v6
-	sd := newSender6()
-	p := v.getPacket()
-	defer func() { v.putPacket(p) }()
-	for {
-		n, oobn, _, src, err := v.conn.ReadMsgUDPAddrPort(p.buf[:], p.oob)
-		if err != nil {
-			if s.stopped.Load() {
-				return
-			}
-			if errors.Is(err, net.ErrClosed) {
-				s.readerStopped("dhcpv6", err)
-				return
-			}
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				continue
-			}
-			s.readFailed("dhcpv6", err)
-			s.log.Warn("dhcpv6 read", "err", err)
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		if s.stopped.Load() {
-			v.m.drop(drop6Shutdown)
-			return
-		}
-		p.n, p.src = n, src
-		if s.handle6(sd, p, p.oob[:oobn]) {
-			p = v.getPacket()
-		}
-	}
+	return newLane(s, v.conn, v.opts.Readers, familyPart[*inPacket6, *sender6, lease6.Decision]{
+		name: "dhcpv6", what: "dhcpv6 request",
+		newPacket: func() *inPacket6 { return &inPacket6{oob: make([]byte, 128)} },
+		reset: func(p *inPacket6) {
+			p.req = lease6.Request{}
+			p.ifc = nil
+			p.path = path6{}
+		},
+		read: func(conn *net.UDPConn, p *inPacket6) ([]byte, error) {
+			n, oobn, _, src, err := conn.ReadMsgUDPAddrPort(p.buf[:], p.oob)
+			p.n, p.src = n, src
+			return p.oob[:oobn], err
+		},
+		newSender: newSender6,
+		decision:  func(sd *sender6) *lease6.Decision { return &sd.d },
+		handle:    s.handle6,
+		records:   func(d *lease6.Decision) int { return len(d.Persist) },
+		revert:    func(d *lease6.Decision) { v.eng.Revert(d) },
+		commit:    s.commit6,
+		finish:    s.finish6,
+		drop:      v.m.drop,
+	})
 }
 
 // DHCPv6 drop reasons (label values of leased_dhcpv6_packets_dropped_total).
@@ -402,16 +343,7 @@ func (s *Server) handle6(sd *sender6, p *inPacket6, oob []byte) bool {
 	d := &sd.d
 	*d = v.eng.Handle(s.now(), &p.req)
 	defer func() { *d = lease6.Decision{} }()
-	if len(d.Persist) == 0 {
-		s.finish6(sd, p, d)
-		return false
-	}
-	if enqueue(s, v.jobs, job6{p: p, d: *d}, &sd.wait) {
-		return true
-	}
-	v.eng.Revert(d) // never committed
-	v.m.drop(drop6Overload)
-	return false
+	return v.l6.dispatch(sd, p, d, &sd.wait)
 }
 
 // relayChainValid reports whether every relay layer of m is a
@@ -584,23 +516,6 @@ func fqdnText(dst, wire []byte) []byte {
 	return dst
 }
 
-func (s *Server) commitWorker6() {
-	v := s.v6
-	sd := newSender6()
-	ctx := context.Background()
-	for j := range v.jobs {
-		sd.d = j.d
-		if s.commit6(ctx, &sd.d, "dhcpv6 request") == nil {
-			s.finish6(sd, j.p, &sd.d)
-		} else {
-			v.m.drop(drop6Commit)
-		}
-		sd.d = lease6.Decision{}
-		v.putPacket(j.p)
-		s.m.inflight.Set(float64(s.inflight.Add(-1)))
-	}
-}
-
 // commit6 makes a DHCPv6 decision durable; on failure it reverts d.
 func (s *Server) commit6(ctx context.Context, d *lease6.Decision, what string) error {
 	if err := s.persist(ctx, d.Persist, what); err != nil {
@@ -674,33 +589,12 @@ func (s *Server) sendDone6(m *outMsg, err error) {
 	v.m.sent[m.typ].Inc()
 }
 
-// poolOptions6 returns the pre-encoded option block of p, building it on
-// first use after a (re)load.
+// poolOptions6 returns the pre-encoded option block of p.
 func (s *Server) poolOptions6(p *lease6.Pool) *poolOptions6 {
 	if p == nil {
 		return nil
 	}
-	v := s.v6
-	if po := (*v.poolOpts.Load())[p.Name]; po != nil && po.pool == p {
-		return po
-	}
-	v.poolMu.Lock()
-	defer v.poolMu.Unlock()
-	cur := *v.poolOpts.Load()
-	if po := cur[p.Name]; po != nil && po.pool == p {
-		return po
-	}
-	po, errs := buildPoolOptions6(p)
-	for _, err := range errs {
-		s.log.Warn("dhcpv6 pool option left out of replies", "pool", p.Name, "err", err)
-	}
-	next := make(map[string]*poolOptions6, len(cur)+1)
-	for k, x := range cur {
-		next[k] = x
-	}
-	next[p.Name] = po
-	v.poolOpts.Store(&next)
-	return po
+	return s.v6.poolOpts.get(p.Name, p)
 }
 
 // Reload6 applies a new DHCPv6 configuration (pools, options, lifetimes);
@@ -732,16 +626,7 @@ func (s *Server) Reload6(cfg lease6.Config, msgs map[string]dhcpv6.MessageType) 
 		// because of the campaign gets the new options.
 		defer s.reloadTrigger6(old, &nc)
 	}
-	v.poolMu.Lock()
-	empty := map[string]*poolOptions6{}
-	v.poolOpts.Store(&empty)
-	v.poolMu.Unlock()
-	for i := range cfg.Pools {
-		_, errs := buildPoolOptions6(&cfg.Pools[i])
-		for _, err := range errs {
-			s.log.Warn("dhcpv6 pool option will be left out of replies", "pool", cfg.Pools[i].Name, "err", err)
-		}
-	}
+	v.poolOpts.reload(cfg.Pools)
 	return nil
 }
 

@@ -1,0 +1,302 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/leased/leased/lease"
+	"github.com/leased/leased/lease6"
+)
+
+// The pipeline, the same for both families:
+//
+//	read ─▶ decode ─▶ request ─▶ engine ─┬─ nothing to persist ─▶ encode ─▶ send
+//	                                     └─ records ─▶ queue ─▶ commit worker:
+//	                                          persist ─ ok ─▶ encode ─▶ send
+//	                                                  └ err ─▶ Revert, no reply
+//
+// A lane runs it for one family: readers on the family's socket, the
+// bounded queue (MaxInFlight) and the commit workers. What differs by
+// family — reading a datagram, decoding and building the engine's request
+// (handle, handle6), persisting a decision (commit, commit6), encoding and
+// addressing the reply (finish, finish6) — is the lane's family part,
+// bound once when the lane is made, so the hot path makes no allocation.
+
+// job is a decision waiting for its commit, with the packet it answers.
+type job[P any, D any] struct {
+	p P
+	d D
+}
+
+// The two lanes' types.
+type (
+	lane4 = lane[*inPacket, *sender, lease.Decision]
+	lane6 = lane[*inPacket6, *sender6, lease6.Decision]
+	job4  = job[*inPacket, lease.Decision]
+	job6  = job[*inPacket6, lease6.Decision]
+)
+
+// familyPart is what a lane needs of its family.
+type familyPart[P any, S any, D any] struct {
+	name string // "dhcpv4", "dhcpv6": health reasons, logs
+	what string // what a request commit is called in logs and errors
+
+	newPacket func() P
+	reset     func(p P) // before p returns to the pool
+	// read reads one datagram into p and returns its control messages.
+	read      func(conn *net.UDPConn, p P) (oob []byte, err error)
+	newSender func() S // one goroutine's encoding buffers and decision slot
+	decision  func(sd S) *D
+	// handle decodes p, builds the request and asks the engine; a
+	// decision without records is answered at once, one with records is
+	// queued (lane.enqueue). It reports whether p was queued (the commit
+	// worker owns it then).
+	handle func(sd S, p P, oob []byte) bool
+	// records is the number of records d needs persisted; revert undoes
+	// d's in-memory effects (its commit never happened).
+	records func(d *D) int
+	revert  func(d *D)
+	// commit persists d (persist), reverting it on failure.
+	commit func(ctx context.Context, d *D, what string) error
+	// finish encodes and sends d's reply (or counts its drop).
+	finish func(sd S, p P, d *D)
+
+	// drop counts a dropped packet; the lane's reasons (dropOverload,
+	// dropShuttingDwn, dropCommit) are the same labels in both families.
+	drop func(reason string)
+}
+
+// lane runs the pipeline for one family.
+type lane[P any, S any, D any] struct {
+	s    *Server
+	conn *net.UDPConn
+	fam  familyPart[P, S, D]
+	pkts sync.Pool
+	jobs chan job[P, D]
+
+	readersN         int
+	readers, workers sync.WaitGroup
+}
+
+func newLane[P any, S any, D any](s *Server, conn *net.UDPConn, readers int, fam familyPart[P, S, D]) *lane[P, S, D] {
+	l := &lane[P, S, D]{s: s, conn: conn, fam: fam, readersN: readers,
+		jobs: make(chan job[P, D], s.opts.MaxInFlight)}
+	l.pkts.New = func() any { return fam.newPacket() }
+	return l
+}
+
+func (l *lane[P, S, D]) get() P { return l.pkts.Get().(P) }
+
+func (l *lane[P, S, D]) put(p P) {
+	l.fam.reset(p)
+	l.pkts.Put(p)
+}
+
+// start starts the commit workers (MaxInFlight) and the readers.
+func (l *lane[P, S, D]) start() {
+	for range cap(l.jobs) {
+		l.workers.Add(1)
+		go func() {
+			defer l.workers.Done()
+			l.commitWorker()
+		}()
+	}
+	for range l.readersN {
+		l.readers.Add(1)
+		go func() {
+			defer l.readers.Done()
+			l.readLoop()
+		}()
+	}
+}
+
+// stopReading unblocks and waits for the readers (Server.stopped is set);
+// the socket stays open so that queued replies can still be sent.
+func (l *lane[P, S, D]) stopReading() {
+	_ = l.conn.SetReadDeadline(time.Unix(1, 0))
+	l.readers.Wait()
+}
+
+// drain lets the commit workers finish what is queued, then stops them.
+func (l *lane[P, S, D]) drain() {
+	close(l.jobs)
+	l.workers.Wait()
+}
+
+func (l *lane[P, S, D]) readLoop() {
+	s := l.s
+	sd := l.fam.newSender()
+	p := l.get()
+	defer func() { l.put(p) }()
+	for {
+		oob, err := l.fam.read(l.conn, p)
+		if err != nil {
+			if s.stopped.Load() {
+				return
+			}
+			if errors.Is(err, net.ErrClosed) {
+				s.readerStopped(l.fam.name, err)
+				return
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			s.readFailed(l.fam.name, err)
+			s.log.Warn("read", "family", l.fam.name, "err", err)
+			// Bound the rate of a persistent error.
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if s.stopped.Load() {
+			l.fam.drop(dropShuttingDwn)
+			return
+		}
+		if l.fam.handle(sd, p, oob) {
+			p = l.get()
+		}
+	}
+}
+
+// dispatch answers d at once when it has nothing to persist, or queues it
+// for a commit worker; a decision that finds no free commit slot is
+// reverted and dropped as overload. It reports whether p was queued.
+func (l *lane[P, S, D]) dispatch(sd S, p P, d *D, wait **time.Timer) bool {
+	if l.fam.records(d) == 0 {
+		l.fam.finish(sd, p, d)
+		return false
+	}
+	if l.enqueue(p, d, wait) {
+		return true
+	}
+	l.fam.revert(d)
+	l.fam.drop(dropOverload)
+	return false
+}
+
+// enqueue hands a decision with records to a commit worker (see enqueue).
+func (l *lane[P, S, D]) enqueue(p P, d *D, wait **time.Timer) bool {
+	return enqueue(l.s, l.jobs, job[P, D]{p: p, d: *d}, wait)
+}
+
+func (l *lane[P, S, D]) commitWorker() {
+	s := l.s
+	sd := l.fam.newSender()
+	d := l.fam.decision(sd)
+	ctx := context.Background()
+	var zero D
+	for j := range l.jobs {
+		*d = j.d
+		if l.fam.commit(ctx, d, l.fam.what) == nil {
+			l.fam.finish(sd, j.p, d)
+		} else {
+			l.fam.drop(dropCommit)
+		}
+		*d = zero
+		l.put(j.p)
+		s.m.inflight.Set(float64(s.inflight.Add(-1)))
+	}
+}
+
+// overloadWait is how long a reader waits for a free commit slot before it
+// drops a request as overload. A group commit takes a few milliseconds.
+const overloadWait = 100 * time.Millisecond
+
+// enqueue hands j to a commit worker and reports whether it did. When
+// every commit slot is taken (a burst, e.g. an INIT-REBOOT storm after a
+// power cut) it waits up to overloadWait rather than drop at once: while
+// the reader waits, the kernel's receive buffer holds the next requests,
+// and the slots free up one group commit later. wait is the reader's
+// reusable timer.
+func enqueue[J any](s *Server, jobs chan<- J, j J, wait **time.Timer) bool {
+	select {
+	case jobs <- j:
+		s.m.inflight.Set(float64(s.inflight.Add(1)))
+		return true
+	default:
+	}
+	if *wait == nil {
+		*wait = time.NewTimer(overloadWait)
+	} else {
+		(*wait).Reset(overloadWait)
+	}
+	select {
+	case jobs <- j:
+		(*wait).Stop()
+		s.m.inflight.Set(float64(s.inflight.Add(1)))
+		return true
+	case <-(*wait).C:
+		return false
+	}
+}
+
+// optionCache holds the pre-encoded option blocks of one family's pools,
+// built on first use after a (re)load and read without a lock.
+type optionCache[Pool any, PO any] struct {
+	mu    sync.Mutex
+	m     atomic.Pointer[map[string]*PO]
+	build func(p *Pool) (*PO, []error)
+	owner func(po *PO) *Pool // the pool a block was built from
+	name  func(p *Pool) string
+	log   func(pool string, err error)
+}
+
+func newOptionCache[Pool any, PO any](build func(*Pool) (*PO, []error), owner func(*PO) *Pool,
+	name func(*Pool) string, log func(string, error)) *optionCache[Pool, PO] {
+	c := &optionCache[Pool, PO]{build: build, owner: owner, name: name, log: log}
+	c.reset()
+	return c
+}
+
+// get returns the block of pool p (named name), building it if p is not
+// the pool the cached block was built from.
+func (c *optionCache[Pool, PO]) get(name string, p *Pool) *PO {
+	if p == nil {
+		return nil
+	}
+	if po := (*c.m.Load())[name]; po != nil && c.owner(po) == p {
+		return po
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur := *c.m.Load()
+	if po := cur[name]; po != nil && c.owner(po) == p {
+		return po
+	}
+	po, errs := c.build(p)
+	for _, err := range errs {
+		c.log(name, err)
+	}
+	next := make(map[string]*PO, len(cur)+1)
+	for k, v := range cur {
+		next[k] = v
+	}
+	next[name] = po
+	c.m.Store(&next)
+	return po
+}
+
+// reload forgets every block after a configuration load; blocks are
+// built from the engine's pools on first use, but pools are encoded here
+// once too so that bad options are reported at reload time.
+func (c *optionCache[Pool, PO]) reload(pools []Pool) {
+	c.reset()
+	for i := range pools {
+		_, errs := c.build(&pools[i])
+		for _, err := range errs {
+			c.log(c.name(&pools[i]), err)
+		}
+	}
+}
+
+// reset forgets every block.
+func (c *optionCache[Pool, PO]) reset() {
+	c.mu.Lock()
+	empty := map[string]*PO{}
+	c.m.Store(&empty)
+	c.mu.Unlock()
+}
