@@ -89,9 +89,14 @@ type Pool6 struct {
 	Interface string `yaml:"interface"`
 	// InterfaceID selects this pool for relayed requests whose innermost
 	// relay sent this Interface-ID (option 18, as text, e.g. the relay's
-	// port name "eth1" or "ge-0/0/7"); it is tried before the
+	// port name "ge-0/0/7"); it is tried before the
 	// link-address. Unique across pools.
 	InterfaceID string `yaml:"interface_id"`
+	// InterfaceIDHex is interface_id given as hex bytes, for relays that
+	// send binary Interface-IDs (ISC dhcrelay -I sends the interface
+	// index as a 4-byte host-order integer, e.g. "05:00:00:00" on x86).
+	// At most one of interface_id and interface_id_hex.
+	InterfaceIDHex HexBytes `yaml:"interface_id_hex"`
 	// SharedNetwork puts the pool in the named shared network: several
 	// prefixes on one link. A request that selects any of its pools is
 	// served by the pool holding the client's reservation or binding,

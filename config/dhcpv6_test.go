@@ -202,7 +202,7 @@ func TestInvalid6(t *testing.T) {
 			`t.yaml:6: dhcpv6.pools[1].links[0]: "fe80::1%eth0" is not an IPv6 address; write it without a zone, e.g. fd77::1 (quote it)`,
 		}},
 		{"unknown key", doc6("      range: []"), []string{
-			`t.yaml:11: dhcpv6.pools[0].range: unknown key "range" (did you mean "ranges"?); valid keys here: name, subnet, links, interface, interface_id, shared_network, allow, deny, dns, domain_search, ntp, options, preferred_lifetime, valid_lifetime, t1, t2, rapid_commit, preference, ranges, prefix_delegation, reservations, reconfigure`,
+			`t.yaml:11: dhcpv6.pools[0].range: unknown key "range" (did you mean "ranges"?); valid keys here: name, subnet, links, interface, interface_id, interface_id_hex, shared_network, allow, deny, dns, domain_search, ntp, options, preferred_lifetime, valid_lifetime, t1, t2, rapid_commit, preference, ranges, prefix_delegation, reservations, reconfigure`,
 		}},
 		{"empty section", lines("dhcpv4: {interfaces: [eth0], pools: [{name: a, subnet: 10.0.0.0/24}]}", "dhcpv6: {port: 70000}"), []string{
 			`t.yaml:2: dhcpv6.interfaces: required: list the interfaces to serve on, e.g. [eth0]`,

@@ -63,8 +63,8 @@ func (c *Config) Lease6() lease6.Config {
 		if p.RapidCommit != nil {
 			lp.RapidCommit = *p.RapidCommit
 		}
-		if p.InterfaceID != "" {
-			lp.InterfaceID = []byte(p.InterfaceID)
+		if id := p.interfaceID(); len(id) > 0 {
+			lp.InterfaceID = id
 		}
 		for _, r := range p.Ranges {
 			lp.Ranges = append(lp.Ranges, lease6.Range{Start: r.Start, End: r.End})
@@ -88,6 +88,15 @@ func (c *Config) Lease6() lease6.Config {
 		out.Pools = append(out.Pools, lp)
 	}
 	return out
+}
+
+// interfaceID is the pool's Interface-ID (interface_id or
+// interface_id_hex), nil when none.
+func (p *Pool6) interfaceID() []byte {
+	if p.InterfaceID != "" {
+		return []byte(p.InterfaceID)
+	}
+	return slices.Clone([]byte(p.InterfaceIDHex))
 }
 
 func rawOptions6(opts []Option6) []lease6.RawOption {

@@ -125,11 +125,18 @@ func (v *validator) dhcpv6(c *DHCPv6) {
 	v.classes6(c)
 	ifids := map[string]int{}
 	for i := range c.Pools {
-		id := c.Pools[i].InterfaceID
+		id := string(c.Pools[i].interfaceID())
 		if id == "" {
 			continue
 		}
 		f := fmt.Sprintf("%s.pools[%d].interface_id", s, i)
+		if c.Pools[i].InterfaceID != "" && len(c.Pools[i].InterfaceIDHex) > 0 {
+			v.errorf(f, "give interface_id or interface_id_hex, not both")
+			continue
+		}
+		if len(c.Pools[i].InterfaceIDHex) > 0 {
+			f += "_hex"
+		}
 		if j, dup := ifids[id]; dup {
 			v.errorf(f, "%q already selects dhcpv6.pools[%d] (%s); an interface-id selects one pool", id, j, c.Pools[j].Name)
 		} else if len(id) > 255 {

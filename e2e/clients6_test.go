@@ -74,6 +74,9 @@ type dhcpcd6Opts struct {
 	NoReconfAccept bool
 	// Extra are global dhcpcd.conf lines (before the interface block).
 	Extra string
+	// PDHint asks for a prefix of this length in the IA_PD ("ia_pd
+	// 2/::/LEN -", RFC 8415 §18.2.1 hint); 0: no hint. Implies PD.
+	PDHint int
 }
 
 // startDhcpcd6 starts `dhcpcd -6` (stateful DHCPv6 without waiting for a
@@ -96,7 +99,10 @@ func (e *env) startDhcpcd6(name string, o dhcpcd6Opts) *dhcpcd6 {
 	}
 	conf := fmt.Sprintf("script %s\nnodelay\nipv6only\nnoipv6rs\noption %s\n%sinterface %s\n  ia_na 1\n",
 		hook, opts, o.Extra, netns.ClientIf)
-	if o.PD {
+	switch {
+	case o.PDHint > 0:
+		conf += fmt.Sprintf("  ia_pd 2/::/%d -\n", o.PDHint)
+	case o.PD:
 		conf += "  ia_pd 2 -\n"
 	}
 	c.conf = filepath.Join(dir, "dhcpcd.conf")
