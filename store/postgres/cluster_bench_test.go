@@ -48,11 +48,11 @@ func (a *allocator) next(ctx context.Context, blockSize int) (netip.Addr, error)
 // (conditional commit), claiming blocks of 256 as it goes. Run:
 //
 //	go test -run '^$' -bench Cluster -benchtime 5s ./store/postgres/
-func benchCluster(b *testing.B, servers int) {
+func benchCluster(b *testing.B, servers, writers int) {
 	dsn := pgtest.DB(b)
 	ms := make([]*allocator, servers)
 	for i := range ms {
-		ms[i] = &allocator{st: open(b, dsn, Options{ServerName: fmt.Sprintf("s%d", i), Cluster: true})}
+		ms[i] = &allocator{st: open(b, dsn, Options{ServerName: fmt.Sprintf("s%d", i), Cluster: true, Writers: writers})}
 	}
 	var next atomic.Int64
 	ctx := context.Background()
@@ -97,5 +97,9 @@ func benchCluster(b *testing.B, servers int) {
 	b.ReportMetric(float64(claims), "claims")
 }
 
-func BenchmarkClusterCommit1(b *testing.B) { benchCluster(b, 1) }
-func BenchmarkClusterCommit3(b *testing.B) { benchCluster(b, 3) }
+func BenchmarkClusterCommit1(b *testing.B) { benchCluster(b, 1, 0) }
+func BenchmarkClusterCommit3(b *testing.B) { benchCluster(b, 3, 0) }
+
+// Three servers with one transaction in flight each: the same number of
+// transactions in flight as one server with two, and larger batches.
+func BenchmarkClusterCommit3Writers1(b *testing.B) { benchCluster(b, 3, 1) }
