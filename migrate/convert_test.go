@@ -106,6 +106,15 @@ func TestDhcpdExamplesConf(t *testing.T) {
 	if !found {
 		t.Errorf("10.5.5.0/27 not converted: %+v", c.DHCPv4.Pools)
 	}
+	shared := 0
+	for _, p := range c.DHCPv4.Pools {
+		if p.SharedNetwork == "224-29" {
+			shared++
+		}
+	}
+	if shared != 2 {
+		t.Errorf("shared-network 224-29: %d pools carry it, want 2", shared)
+	}
 	for _, want := range []string{"dhcpd-examples.conf:10: option domain-name-servers", "is a host name", `allow members of "foo"`, "class foo", "max-lease-time"} {
 		if !has(items, want) {
 			t.Errorf("report lacks %q:\n%s", want, strings.Join(items, "\n"))
@@ -124,5 +133,18 @@ func TestDhcpd6ExamplesConf(t *testing.T) {
 	}
 	if !has(items, "temporary addresses") || !has(items, "hardware ethernet matches DUIDs") {
 		t.Errorf("report:\n%s", strings.Join(items, "\n"))
+	}
+}
+
+func TestKea4SharedNetwork(t *testing.T) {
+	c, _ := convert(t, "kea4-shared-network.json", FromKea)
+	n := 0
+	for _, p := range c.DHCPv4.Pools {
+		if p.SharedNetwork != "" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d pools in a shared network, want the 2 subnets of Kea's shared-network", n)
 	}
 }

@@ -250,16 +250,13 @@ func (x *dhcpdCtx) scope(stmts []*dstmt, sc *dscope, shared string) {
 		switch s.word(0) {
 		case "subnet":
 			inner := *sc
-			x.subnet4(s, &inner)
+			x.subnet4(s, &inner, shared)
 		case "subnet6":
 			inner := *sc
 			x.subnet6(s, &inner, shared)
 		case "shared-network":
 			inner := *sc
 			name := sanitize(s.word(1))
-			if !x.v6 {
-				x.rep.add(s.line, "shared-network %s: its subnets are imported as separate pools (DHCPv4 shared networks are not carried over)", s.word(1))
-			}
 			x.scope(s.block, &inner, name)
 		case "group":
 			inner := *sc
@@ -347,9 +344,9 @@ func (x *dhcpdCtx) option(s *dstmt, sc *dscope) {
 	switch name {
 	case "routers":
 		if l, ok := x.addrs(s, vals, false); ok {
-			sc.o4.Gateway = l[0]
+			sc.o4.Gateway, sc.o4.Routers = l[0], nil
 			if len(l) > 1 {
-				x.rep.add(s.line, "option routers: leased sends one router (gateway); %s not carried over", strings.Join(l[1:], ", "))
+				sc.o4.Gateway, sc.o4.Routers = "", l
 			}
 		}
 	case "domain-name-servers":
@@ -410,7 +407,7 @@ func poolName(p netip.Prefix) string {
 	return "net-" + strings.NewReplacer(".", "-", ":", "-", "/", "-").Replace(strings.TrimSuffix(p.String(), "::"))
 }
 
-func (x *dhcpdCtx) subnet4(s *dstmt, sc *dscope) {
+func (x *dhcpdCtx) subnet4(s *dstmt, sc *dscope, shared string) {
 	if x.v6 {
 		x.rep.add(s.line, "subnet %s in a DHCPv6 configuration: not carried over", s.word(1))
 		return
@@ -434,7 +431,7 @@ func (x *dhcpdCtx) subnet4(s *dstmt, sc *dscope) {
 			x.param(st, sc)
 		}
 	}
-	p := &pool4{Name: x.uniq(poolName(sub)), Subnet: sub.String(), LeaseTime: sc.leaseTime, T1: sc.t1, T2: sc.t2, Authoritative: sc.auth}
+	p := &pool4{Name: x.uniq(poolName(sub)), Subnet: sub.String(), SharedNetwork: shared, LeaseTime: sc.leaseTime, T1: sc.t1, T2: sc.t2, Authoritative: sc.auth}
 	p.opts4 = sc.o4
 	for _, st := range s.block {
 		switch {

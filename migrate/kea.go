@@ -277,12 +277,9 @@ func (x *keaCtx) dhcp4(n *yaml.Node) *out4 {
 		case "shared-networks":
 			for _, sn := range items(p.v) {
 				nm := str(get(sn, "name"))
-				x.rep.add(sn.Line, "shared-network %q: its subnets are imported as separate pools (DHCPv4 shared networks are not carried over)", nm)
 				for i, s := range items(get(sn, "subnet4")) {
-					if i > 0 && get(sn, "relay") != nil && get(s, "relay") == nil {
-						x.rep.add(get(sn, "relay").Line, "shared-network %q relay: a relay address selects one pool in leased; it selects the first subnet only", nm)
-					}
 					if pl := x.subnet4(withParent(s, sn, i == 0, "subnet4"), i, &global); pl != nil {
+						pl.SharedNetwork = sanitize(nm)
 						o.Pools = append(o.Pools, pl)
 					}
 				}
@@ -303,8 +300,8 @@ func (x *keaCtx) dhcp4(n *yaml.Node) *out4 {
 }
 
 func inherit4(o, parent opts4) opts4 {
-	if o.Gateway == "" {
-		o.Gateway = parent.Gateway
+	if o.Gateway == "" && o.Routers == nil {
+		o.Gateway, o.Routers = parent.Gateway, parent.Routers
 	}
 	if o.DNS == nil {
 		o.DNS = parent.DNS
@@ -374,8 +371,7 @@ func (x *keaCtx) options4(n *yaml.Node, o *opts4) {
 		csv := str(get(od, "csv-format")) != "false"
 		if code == 3 && csv {
 			if l, ok := addrList(data, false); ok && len(l) > 1 {
-				o.Gateway = l[0]
-				x.rep.add(od.Line, "option routers: leased sends one router (gateway); %s written, %s not carried over", l[0], strings.Join(l[1:], ", "))
+				o.Gateway, o.Routers = "", l
 				continue
 			}
 		}
@@ -407,7 +403,7 @@ func (x *keaCtx) option4(code int, data string, csv bool, o *opts4) bool {
 		if !ok {
 			return false
 		}
-		o.Gateway = l[0]
+		o.Gateway, o.Routers = l[0], nil
 	case 6:
 		l, ok := addrList(data, false)
 		if !ok {

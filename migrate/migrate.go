@@ -54,6 +54,7 @@ type out4 struct {
 
 type opts4 struct {
 	Gateway      string   `yaml:"gateway,omitempty"`
+	Routers      []string `yaml:"routers,omitempty,flow"`
 	DNS          []string `yaml:"dns,omitempty,flow"`
 	DomainName   string   `yaml:"domain_name,omitempty"`
 	DomainSearch []string `yaml:"domain_search,omitempty,flow"`
@@ -67,6 +68,7 @@ type opts4 struct {
 type pool4 struct {
 	Name          string `yaml:"name"`
 	Subnet        string `yaml:"subnet"`
+	SharedNetwork string `yaml:"shared_network,omitempty"`
 	opts4         `yaml:",inline"`
 	LeaseTime     string     `yaml:"lease_time,omitempty"`
 	T1            string     `yaml:"t1,omitempty"`
