@@ -87,6 +87,9 @@ func (c *Config) Lease6() lease6.Config {
 		}
 		out.Pools = append(out.Pools, lp)
 	}
+	// Pools carry the global options they inherit, so that a reload that
+	// changes a global option changes the pools (reconfigure.on_change).
+	lease6.Inherit(&out)
 	return out
 }
 

@@ -45,6 +45,9 @@ func TestDHCPv6LinkSelectionAndOptions(t *testing.T) {
 		t.Fatalf("global options: %+v", l)
 	}
 	a, b := l.Pools[0], l.Pools[1]
+	if !slices.Equal(a.DNS, l.DNS) || len(a.RawOptions) != 1 || !slices.Equal(b.DNS, []netip.Addr{netip.MustParseAddr("fd78::53")}) {
+		t.Fatalf("pools inherit the global options they do not set: %+v %+v", a.DNS, b.DNS)
+	}
 	if string(a.InterfaceID) != "ge-0/0/7" || a.SharedNetwork != "campus" || b.SharedNetwork != "campus" {
 		t.Fatalf("link selection: %+v %+v", a, b)
 	}

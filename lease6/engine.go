@@ -78,7 +78,7 @@ func (e *Engine) setConfig(cfg Config) error {
 	if len(cfg.Classes) > MaxClasses {
 		return fmt.Errorf("lease6: %d classes; at most %d", len(cfg.Classes), MaxClasses)
 	}
-	inherit(&cfg)
+	Inherit(&cfg)
 	ps, err := compile(&cfg)
 	if err != nil {
 		return err

@@ -438,8 +438,11 @@ func mergeRaw(over, base []RawOption) []RawOption {
 	return out
 }
 
-// inherit gives every pool the global options it does not set itself.
-func inherit(cfg *Config) {
+// Inherit gives every pool of cfg the global options (Config.DNS, ...) it
+// does not set itself, as the engine does when it loads cfg. Idempotent;
+// callers that compare configurations (a reload deciding which pools'
+// options changed) call it so that a global change shows in the pools.
+func Inherit(cfg *Config) {
 	for i := range cfg.Pools {
 		p := &cfg.Pools[i]
 		if len(p.DNS) == 0 {
