@@ -3,22 +3,23 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
-	"strings"
 
+	"github.com/leased/leased/lease"
 	"github.com/leased/leased/lease6"
 )
 
-// Class6 is a DHCPv6 client class: a match rule on what the client or its
-// relays send, and the options its members get. A pool's allow and deny
-// lists name classes.
+// Class6 is a DHCPv6 client class, in the shape of dhcpv4.client_classes:
+// a match rule on what the client or its relays send, and the options its
+// members get. Pools' allow and deny lists name classes.
 type Class6 struct {
 	// Name identifies the class in pools' allow and deny lists. Required,
 	// unique; "known" and "unknown" are built in (the client has a
 	// reservation in the pool, or not) and cannot be defined.
 	Name string `yaml:"name"`
-	// Match is the rule: every key given must hold. Required, at least one
-	// key.
+	// Match is the rule: every condition given must hold. Required, at
+	// least one condition.
 	Match ClassMatch6 `yaml:"match"`
 	// DNS replaces the pool's dns for members (the first member class in
 	// file order that sets it wins; a reservation's beats it).
@@ -32,65 +33,60 @@ type Class6 struct {
 	Options []Option6 `yaml:"options"`
 }
 
-// ClassMatch6 is a class's rule. A value ending in "*" matches by prefix
-// (the "*" is not part of it), any other value exactly.
+// ClassMatch6 is a DHCPv6 class's rule; each condition is a StringMatch
+// (exact, prefix, substring or regex; text, or hex bytes written 0x...).
 type ClassMatch6 struct {
-	// DUID matches the client's DUID (option 1), in hex, e.g.
-	// "00:03:00:01:52:54:00*" for DUID-LLs of one vendor's MAC prefix.
-	DUID string `yaml:"duid"`
-	// VendorClass matches one vendor-class-data instance of the client's
-	// option 16 (the enterprise number is not compared), as text.
-	VendorClass string `yaml:"vendor_class"`
-	// UserClass matches one user-class-data instance of the client's
-	// option 15, as text, e.g. "iPXE".
-	UserClass string `yaml:"user_class"`
-	// RemoteID matches the remote-id of a relay's option 37 (RFC 4649,
-	// without the enterprise number), as text.
-	RemoteID string `yaml:"remote_id"`
-	// InterfaceID matches the innermost relay's Interface-ID (option 18),
-	// as text.
-	InterfaceID string `yaml:"interface_id"`
+	// DUID tests the client's DUID (option 1), e.g. {prefix: "0x0003000152540"}.
+	DUID *StringMatch `yaml:"duid"`
+	// VendorClass tests each vendor-class-data instance of option 16 (the
+	// enterprise number is not compared).
+	VendorClass *StringMatch `yaml:"vendor_class"`
+	// UserClass tests each user-class-data instance of option 15, e.g.
+	// {exact: iPXE}.
+	UserClass *StringMatch `yaml:"user_class"`
+	// RemoteID tests the remote-id of a relay's option 37 (RFC 4649,
+	// without the enterprise number).
+	RemoteID *StringMatch `yaml:"remote_id"`
+	// InterfaceID tests the innermost relay's Interface-ID (option 18).
+	InterfaceID *StringMatch `yaml:"interface_id"`
 }
 
-// strMatch6 compiles one match value; hex for DUIDs.
-func strMatch6(v string, isHex bool) (lease6.StrMatch, error) {
-	if v == "" {
-		return lease6.StrMatch{}, nil
+// lease6 converts a validated StringMatch.
+func strMatch6(s *StringMatch) lease6.StrMatch {
+	m := s.lease()
+	out := lease6.StrMatch{Value: m.Value, Re: m.Re}
+	switch m.Op {
+	case lease.OpExact:
+		out.Op = lease6.OpExact
+	case lease.OpPrefix:
+		out.Op = lease6.OpPrefix
+	case lease.OpSubstring:
+		out.Op = lease6.OpSubstring
+	case lease.OpRegex:
+		out.Op = lease6.OpRegex
 	}
-	op := lease6.OpExact
-	if s, ok := strings.CutSuffix(v, "*"); ok {
-		op, v = lease6.OpPrefix, s
-	}
-	b := []byte(v)
-	if isHex {
-		var err error
-		if b, err = parseHex(v, ":"); err != nil {
-			return lease6.StrMatch{}, err
-		}
-	}
-	return lease6.StrMatch{Op: op, Value: b}, nil
+	return out
 }
 
-func (m *ClassMatch6) compile() (lease6.ClassMatch, error) {
-	var out lease6.ClassMatch
-	var err error
-	if out.DUID, err = strMatch6(m.DUID, true); err != nil {
-		return out, err
-	}
-	out.VendorClass, _ = strMatch6(m.VendorClass, false)
-	out.UserClass, _ = strMatch6(m.UserClass, false)
-	out.RemoteID, _ = strMatch6(m.RemoteID, false)
-	out.InterfaceID, _ = strMatch6(m.InterfaceID, false)
-	return out, nil
+func (m *ClassMatch6) conditions() []struct {
+	key string
+	m   *StringMatch
+} {
+	return []struct {
+		key string
+		m   *StringMatch
+	}{{"duid", m.DUID}, {"vendor_class", m.VendorClass}, {"user_class", m.UserClass}, {"remote_id", m.RemoteID}, {"interface_id", m.InterfaceID}}
 }
 
 func (c *Config) classes6() []lease6.Class {
 	var out []lease6.Class
-	for i := range c.DHCPv6.Classes {
-		k := &c.DHCPv6.Classes[i]
-		m, _ := k.Match.compile() // validated
+	for i := range c.DHCPv6.ClientClasses {
+		k := &c.DHCPv6.ClientClasses[i]
+		m := &k.Match
 		out = append(out, lease6.Class{
-			Name: k.Name, Match: m,
+			Name: k.Name,
+			Match: lease6.ClassMatch{DUID: strMatch6(m.DUID), VendorClass: strMatch6(m.VendorClass), UserClass: strMatch6(m.UserClass),
+				RemoteID: strMatch6(m.RemoteID), InterfaceID: strMatch6(m.InterfaceID)},
 			DNS: slices.Clone(k.DNS), DomainSearch: trimDots(k.DomainSearch), NTP: slices.Clone(k.NTP),
 			RawOptions: rawOptions6(k.Options),
 		})
@@ -99,13 +95,14 @@ func (c *Config) classes6() []lease6.Class {
 }
 
 func (v *validator) classes6(c *DHCPv6) {
-	if len(c.Classes) > lease6.MaxClasses {
-		v.errorf("dhcpv6.classes", "%d classes; at most %d", len(c.Classes), lease6.MaxClasses)
+	const s = "dhcpv6.client_classes"
+	if len(c.ClientClasses) > lease6.MaxClasses {
+		v.errorf(s, "%d classes; at most %d", len(c.ClientClasses), lease6.MaxClasses)
 	}
 	names := map[string]int{}
-	for i := range c.Classes {
-		k := &c.Classes[i]
-		f := fmt.Sprintf("dhcpv6.classes[%d]", i)
+	for i := range c.ClientClasses {
+		k := &c.ClientClasses[i]
+		f := fmt.Sprintf("%s[%d]", s, i)
 		switch {
 		case k.Name == "":
 			v.errorf(f+".name", "required: a unique class name, e.g. phones")
@@ -113,18 +110,35 @@ func (v *validator) classes6(c *DHCPv6) {
 			v.errorf(f+".name", "%q is built in (the client has a reservation in the pool, or not); choose another name", k.Name)
 		default:
 			if j, dup := names[k.Name]; dup {
-				v.errorf(f+".name", "%q is already dhcpv6.classes[%d]", k.Name, j)
+				v.errorf(f+".name", "%q is already %s[%d]", k.Name, s, j)
 			}
 			names[k.Name] = i
 		}
-		m := &k.Match
-		if m.DUID == "" && m.VendorClass == "" && m.UserClass == "" && m.RemoteID == "" && m.InterfaceID == "" {
-			v.errorf(f+".match", "required: at least one of duid, vendor_class, user_class, remote_id, interface_id")
-		}
-		if m.DUID != "" {
-			if _, err := strMatch6(m.DUID, true); err != nil {
-				v.errorf(f+".match.duid", "%v (a trailing * matches by prefix)", err)
+		n := 0
+		for _, cond := range k.Match.conditions() {
+			if cond.m == nil {
+				continue
 			}
+			n++
+			cf := f + ".match." + cond.key
+			given := 0
+			for _, p := range []bool{cond.m.Exact != nil, cond.m.Prefix != nil, cond.m.Substring != nil, cond.m.Regex != nil} {
+				if p {
+					given++
+				}
+			}
+			if given != 1 {
+				v.errorf(cf, "give exactly one of exact, prefix, substring or regex")
+				continue
+			}
+			if cond.m.Regex != nil {
+				if _, err := regexp.Compile(*cond.m.Regex); err != nil {
+					v.errorf(cf+".regex", "%q is not a regular expression: %v", *cond.m.Regex, err)
+				}
+			}
+		}
+		if n == 0 {
+			v.errorf(f+".match", "required: at least one of duid, vendor_class, user_class, remote_id, interface_id")
 		}
 		v.domains6(k.DomainSearch, f)
 		v.options6(k.Options, f)
@@ -137,7 +151,7 @@ func (v *validator) classes6(c *DHCPv6) {
 		}{{"allow", p.Allow}, {"deny", p.Deny}} {
 			for j, n := range l.names {
 				if _, ok := names[n]; !ok && n != lease6.ClassKnown && n != lease6.ClassUnknown {
-					v.errorf(fmt.Sprintf("dhcpv6.pools[%d].%s[%d]", i, l.key, j), "%q is not a class; define it under dhcpv6.classes, or use known or unknown", n)
+					v.errorf(fmt.Sprintf("dhcpv6.pools[%d].%s[%d]", i, l.key, j), "%q is not a class; define it under dhcpv6.client_classes, or use known or unknown", n)
 				}
 			}
 		}

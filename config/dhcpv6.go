@@ -56,8 +56,9 @@ type DHCPv6 struct {
 	// Options are global options sent verbatim, inherited by every pool;
 	// a pool's option of the same code replaces the global one.
 	Options []Option6 `yaml:"options"`
-	// Classes are the client classes, tested in file order (at most 64).
-	Classes []Class6 `yaml:"classes"`
+	// ClientClasses are the client classes, tested in file order (at most
+	// 64), in the shape of dhcpv4.client_classes.
+	ClientClasses []Class6 `yaml:"client_classes"`
 	// Pools are the links served. Subnets, ranges and delegated prefixes
 	// of all pools must not overlap; pool names are unique across dhcpv4
 	// and dhcpv6.

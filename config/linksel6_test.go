@@ -101,9 +101,9 @@ func TestClasses6(t *testing.T) {
 	in := lines(
 		"dhcpv6:",
 		"  interfaces: [eth0]",
-		"  classes:",
-		"    - {name: ipxe, match: {user_class: iPXE}, options: [{code: 59, text: \"http://b/x\"}]}",
-		"    - {name: oui, match: {duid: \"00:03:00:01:52:54:00*\", remote_id: \"olt1:7\"}, dns: [\"fd00::1\"]}",
+		"  client_classes:",
+		"    - {name: ipxe, match: {user_class: {exact: iPXE}}, options: [{code: 59, text: \"http://b/x\"}]}",
+		"    - {name: oui, match: {duid: {prefix: \"0x00030001525400\"}, remote_id: {exact: \"olt1:7\"}, interface_id: {regex: \"^ge-\"}}, dns: [\"fd00::1\"]}",
 		"  pools:",
 		"    - {name: a, subnet: fd77::/64, allow: [ipxe, known], deny: [oui]}",
 	)
@@ -116,7 +116,8 @@ func TestClasses6(t *testing.T) {
 		t.Fatalf("classes: %+v", l.Classes)
 	}
 	m := l.Classes[1].Match
-	if m.DUID.Op != lease6.OpPrefix || len(m.DUID.Value) != 7 || m.RemoteID.Op != lease6.OpExact || string(m.RemoteID.Value) != "olt1:7" {
+	if m.DUID.Op != lease6.OpPrefix || len(m.DUID.Value) != 7 || m.RemoteID.Op != lease6.OpExact || string(m.RemoteID.Value) != "olt1:7" ||
+		m.InterfaceID.Op != lease6.OpRegex || !m.InterfaceID.Re.MatchString("ge-0/0/1") {
 		t.Fatalf("oui match: %+v", m)
 	}
 	if !slices.Equal(l.Pools[0].Allow, []string{"ipxe", "known"}) || !slices.Equal(l.Pools[0].Deny, []string{"oui"}) {
@@ -126,10 +127,10 @@ func TestClasses6(t *testing.T) {
 	in = lines(
 		"dhcpv6:",
 		"  interfaces: [eth0]",
-		"  classes:",
-		"    - {name: known, match: {user_class: x}}",
+		"  client_classes:",
+		"    - {name: known, match: {user_class: {exact: x}}}",
 		"    - {name: a, match: {}}",
-		"    - {name: a, match: {duid: \"zz*\"}}",
+		"    - {name: a, match: {duid: {exact: a, prefix: b}, vendor_class: {regex: \"(\"}}}",
 		"  pools:",
 		"    - {name: p, subnet: fd77::/64, allow: [nope]}",
 	)
@@ -139,11 +140,12 @@ func TestClasses6(t *testing.T) {
 		got = append(got, e.Error())
 	}
 	want := []string{
-		`t.yaml:4: dhcpv6.classes[0].name: "known" is built in (the client has a reservation in the pool, or not); choose another name`,
-		`t.yaml:5: dhcpv6.classes[1].match: required: at least one of duid, vendor_class, user_class, remote_id, interface_id`,
-		`t.yaml:6: dhcpv6.classes[2].name: "a" is already dhcpv6.classes[1]`,
-		`t.yaml:6: dhcpv6.classes[2].match.duid: "zz" is not hex bytes; write pairs of hex digits, optionally separated by colons, e.g. 01:aa:bb (a trailing * matches by prefix)`,
-		`t.yaml:8: dhcpv6.pools[0].allow[0]: "nope" is not a class; define it under dhcpv6.classes, or use known or unknown`,
+		`t.yaml:4: dhcpv6.client_classes[0].name: "known" is built in (the client has a reservation in the pool, or not); choose another name`,
+		`t.yaml:5: dhcpv6.client_classes[1].match: required: at least one of duid, vendor_class, user_class, remote_id, interface_id`,
+		`t.yaml:6: dhcpv6.client_classes[2].name: "a" is already dhcpv6.client_classes[1]`,
+		`t.yaml:6: dhcpv6.client_classes[2].match.duid: give exactly one of exact, prefix, substring or regex`,
+		"t.yaml:6: dhcpv6.client_classes[2].match.vendor_class.regex: \"(\" is not a regular expression: error parsing regexp: missing closing ): `(`",
+		`t.yaml:8: dhcpv6.pools[0].allow[0]: "nope" is not a class; define it under dhcpv6.client_classes, or use known or unknown`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)

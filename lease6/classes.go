@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"regexp"
 )
 
 // Client classes (Kea's client-classes) for DHCPv6: a class is a match
@@ -28,15 +29,19 @@ const (
 type StrOp uint8
 
 const (
-	OpNone   StrOp = iota // the field is not tested
-	OpExact               // equal bytes
-	OpPrefix              // starts with Value
+	OpNone      StrOp = iota // the field is not tested
+	OpExact                  // equal bytes
+	OpPrefix                 // starts with Value
+	OpSubstring              // contains Value
+	OpRegex                  // Re matches
 )
 
-// StrMatch tests one byte-string field of a request.
+// StrMatch tests one byte-string field of a request (the DHCPv4 engine's
+// lease.StrMatch, for DHCPv6 fields).
 type StrMatch struct {
 	Op    StrOp
 	Value []byte
+	Re    *regexp.Regexp // OpRegex only
 }
 
 func (m *StrMatch) test(v []byte) bool {
@@ -45,6 +50,10 @@ func (m *StrMatch) test(v []byte) bool {
 		return bytes.Equal(v, m.Value)
 	case OpPrefix:
 		return bytes.HasPrefix(v, m.Value)
+	case OpSubstring:
+		return bytes.Contains(v, m.Value)
+	case OpRegex:
+		return m.Re != nil && m.Re.Match(v)
 	}
 	return true
 }

@@ -2,6 +2,7 @@ package lease6
 
 import (
 	"net/netip"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -125,5 +126,31 @@ func TestClassesSharedNetwork(t *testing.T) {
 	r.VendorClass = append([]byte{0, 0, 0, 11}, instances("hp")...)
 	if a := offeredAddr(t, e.Handle(t0, r)); !netip.MustParsePrefix("fd79::/64").Contains(a) {
 		t.Fatalf("printer offered %v, want the second pool", a)
+	}
+}
+
+// Substring and regex conditions (the dhcpv4.client_classes shape).
+func TestClassesSubstringRegex(t *testing.T) {
+	cfg := testConfig()
+	cfg.Classes = []Class{
+		{Name: "olt", Match: ClassMatch{RemoteID: StrMatch{Op: OpSubstring, Value: []byte(":port")}}},
+		{Name: "ge", Match: ClassMatch{InterfaceID: StrMatch{Op: OpRegex, Re: regexp.MustCompile(`^ge-\d+/\d+/\d+$`)}}},
+	}
+	cfg.Pools[0].Allow = []string{"olt", "ge"}
+	e := newEngine(t, cfg)
+	for _, tt := range []struct {
+		remote, ifid string
+		served       bool
+	}{{"olt1:port3", "", true}, {"olt1-3", "", false}, {"", "ge-0/0/1", true}, {"", "xe-0/0/1", false}} {
+		r := msg(dhcpv6.Solicit, duidA, na(1))
+		if tt.remote != "" {
+			r.RemoteID = []byte(tt.remote)
+		}
+		if tt.ifid != "" {
+			r.InterfaceID = []byte(tt.ifid)
+		}
+		if d := e.Handle(t0, r); d.HasReply != tt.served {
+			t.Errorf("remote-id %q interface-id %q: served %v, want %v (%s)", tt.remote, tt.ifid, d.HasReply, tt.served, d.Drop)
+		}
 	}
 }

@@ -564,7 +564,7 @@ func (x *keaCtx) dhcp6(n *yaml.Node) *out6 {
 			}
 		case "client-classes":
 			for _, c := range items(p.v) {
-				x.rep.add(c.Line, "client class %q: Kea class expressions are not carried over; define it under dhcpv6.classes by hand", str(get(c, "name")))
+				x.rep.add(c.Line, "client class %q: Kea class expressions are not carried over; define it under dhcpv6.client_classes by hand", str(get(c, "name")))
 			}
 		default:
 			x.other(p, handled)
@@ -740,7 +740,7 @@ func (x *keaCtx) subnet6(s *yaml.Node, i int) *pool6 {
 			v := str(q.v) == "true"
 			p.RapidCommit = &v
 		case "client-class", "require-client-classes":
-			x.skip(q, "client class restrictions are not carried over (use allow/deny with dhcpv6.classes)")
+			x.skip(q, "client class restrictions are not carried over (use allow/deny with dhcpv6.client_classes)")
 		default:
 			if !timerKeys[q.key] {
 				x.other(q, handled)
