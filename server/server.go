@@ -1,8 +1,17 @@
-// Package server is leased's DHCPv4 network front end: it receives client
-// messages on UDP port 67, decodes them, asks the lease engine for a
-// decision, makes the decision's records durable through the store, and only
-// then sends the reply (to a relay, to ciaddr, as a broadcast, or as a raw
-// Ethernet frame to a client that has no address yet).
+// Package server is leased's network front end for DHCPv4 and DHCPv6: it
+// receives client messages (UDP 67 and 547), decodes them, asks the
+// family's lease engine (lease, lease6) for a decision, makes the
+// decision's records durable through the store, and only then sends the
+// reply — DHCPv4 to a relay, to ciaddr, as a broadcast or as a raw
+// Ethernet frame to a client without an address; DHCPv6 as Relay-replies
+// through the relay chain or to a direct client on its link.
+//
+// Both families run through one pipeline (pipeline.go: read → decode →
+// engine → persist → encode → send) with a small family part each
+// (server.go and encode.go for DHCPv4, server6.go, encode6.go and path6.go
+// for DHCPv6). Every durable write goes through persist (persist.go).
+// Around it: FORCERENEW and Reconfigure sends, reconfiguration campaigns,
+// expiry, compaction, health and the control API's Backend.
 package server
 
 import (
