@@ -23,6 +23,15 @@ import (
 // as before. Only UDP sends through the shared socket are batched; raw
 // frames to address-less clients keep their own path.
 
+// replySink takes a family's encoded replies: the replyBatcher, which
+// sends them through the socket, or a test's recorder. Either reports each
+// datagram's outcome through the sendResult it was made with.
+type replySink interface {
+	send(pkt []byte, o outSpec)
+}
+
+var _ replySink = (*replyBatcher)(nil)
+
 // maxBatch bounds one sendmmsg call (the kernel caps vlen at UIO_MAXIOV).
 const maxBatch = 64
 

@@ -99,18 +99,24 @@ func (l *lane[P, S, D]) put(p P) {
 
 // start starts the commit workers (MaxInFlight) and the readers.
 func (l *lane[P, S, D]) start() {
-	for range cap(l.jobs) {
-		l.workers.Add(1)
-		go func() {
-			defer l.workers.Done()
-			l.commitWorker()
-		}()
-	}
+	l.startWorkers()
 	for range l.readersN {
 		l.readers.Add(1)
 		go func() {
 			defer l.readers.Done()
 			l.readLoop()
+		}()
+	}
+}
+
+// startWorkers starts the commit workers only (tests without a socket
+// feed the lane through its family part's handle).
+func (l *lane[P, S, D]) startWorkers() {
+	for range cap(l.jobs) {
+		l.workers.Add(1)
+		go func() {
+			defer l.workers.Done()
+			l.commitWorker()
 		}()
 	}
 }

@@ -117,6 +117,12 @@ type Options struct {
 	Campaigns CampaignConfig
 	// V6 enables the DHCPv6 service (nil: DHCPv4 only).
 	V6 *V6Options
+	// replies, when set (tests only), receives the DHCPv4 replies instead
+	// of a socket: New then opens no DHCPv4 socket, Run starts no DHCPv4
+	// readers, and a test feeds packets to the pipeline and reads the
+	// replies from its recorder (recorder_test.go).
+	replies replySink
+
 	// Held are records of the store the server keeps as they are and
 	// writes back at every compaction without serving them: the records
 	// of a family that is not configured (DHCPv6 records without V6,
@@ -169,7 +175,7 @@ type Server struct {
 
 	camp campaignState
 
-	batch *replyBatcher // DHCPv4 replies through conn (sendmmsg)
+	batch replySink // DHCPv4 replies: the batcher on conn (sendmmsg), or a test's recorder
 
 	sinceCompact atomic.Int64
 	compacting   atomic.Bool
@@ -300,7 +306,9 @@ func New(opts Options) (*Server, error) {
 		s.ifaces = append(s.ifaces, ifc)
 		s.ours = append(s.ours, addrs...)
 	}
-	if len(s.ifaces) > 0 {
+	if len(s.ifaces) > 0 && opts.replies != nil {
+		s.batch = opts.replies // no socket: the test's recorder
+	} else if len(s.ifaces) > 0 {
 		conn, err := listenUDP(s.port)
 		if err != nil {
 			s.closeRaw()
@@ -335,7 +343,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.m = newMetrics(s.reg, s.Pools)
 	s.reg.MustRegister(healthCollector{s})
-	if b := s.batch; b != nil {
+	if b, ok := s.batch.(*replyBatcher); ok {
 		s.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "leased_dhcpv4_send_syscalls_total",
 			Help: "sendmmsg system calls that sent DHCPv4 replies through the UDP socket; replies sent ÷ calls is the mean batch.",
@@ -378,7 +386,7 @@ func New(opts Options) (*Server, error) {
 		}
 		s.v6.l6 = s.newLane6()
 	}
-	if s.conn != nil {
+	if s.conn != nil || opts.replies != nil {
 		s.l4 = s.newLane4()
 	}
 	return s, nil
@@ -510,7 +518,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	defer s.inRun.Store(false)
 	var bg sync.WaitGroup
-	if s.l4 != nil {
+	if s.l4 != nil && s.conn != nil {
 		s.l4.start()
 	}
 	if s.v6 != nil {
@@ -533,13 +541,13 @@ func (s *Server) Run(ctx context.Context) error {
 	<-ctx.Done()
 	s.stopped.Store(true)
 	// Stop reading, then answer what is queued (the sockets stay open).
-	if s.l4 != nil {
+	if s.l4 != nil && s.conn != nil {
 		s.l4.stopReading()
 	}
 	if s.v6 != nil {
 		s.v6.l6.stopReading()
 	}
-	if s.l4 != nil {
+	if s.l4 != nil && s.conn != nil {
 		s.l4.drain()
 	}
 	if s.v6 != nil {
