@@ -529,7 +529,13 @@ func TestCampaignNoResponse(t *testing.T) {
 			if p := outcomes(t, n.s, st.ID)[cs[1].addr]; p.Outcome != reconf.NoResponse || p.Sent != 3 {
 				t.Errorf("silent client progress %+v", p)
 			}
-			time.Sleep(100 * time.Millisecond) // the action runs in the same tick; let a commit land
+			// The on-failure action runs in the tick that ended the attempts:
+			// wait until it shows in the engine (stopping the server then
+			// waits for that tick, commit included). Restore changes
+			// nothing.
+			if tc.of != reconf.Restore {
+				waitLeaseLeft(t, n, cs[1].addr, lease.StateBound)
+			}
 			if tc.of == reconf.Recycle {
 				// Its history is kept: a DORA gives it the same address.
 				old := cs[1].addr
@@ -684,7 +690,8 @@ func TestCampaignRestart(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(100 * time.Millisecond) // first FORCERENEWs out
+			// Wait until every client's first FORCERENEW is out.
+			waitSent(t, n.s, st.ID, len(cs))
 			fr := n.fr
 			n.stop()
 			n2 := newSimNet(t, dir, campConfig(), CampaignConfig{Resume: resume}, fr)
@@ -748,6 +755,45 @@ func TestDisconnect(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// waitLeaseLeft waits (bounded) until the engine's lease of addr is no
+// longer in state from (or gone).
+func waitLeaseLeft(t *testing.T, n *simNet, addr netip.Addr, from lease.State) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l, ok := n.eng.Lookup(addr)
+		if !ok || l.State != from {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lease of %v still %v", addr, from)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitSent waits (bounded) until n clients of campaign id were sent at
+// least one FORCERENEW/Reconfigure.
+func waitSent(t *testing.T, s *Server, id uint32, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		sent := 0
+		for _, p := range outcomes(t, s, id) {
+			if p.Sent > 0 {
+				sent++
+			}
+		}
+		if sent >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("campaign %d: %d clients sent to, want %d", id, sent, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
 
 // TestReloadTrigger: a pool with OnChange whose DNS changes gets a
 // campaign over all its bound leases; one whose section shrinks gets one
