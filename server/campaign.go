@@ -334,8 +334,6 @@ func (s *Server) campaignsActive() bool { return s.camp.active.Load() }
 // campaignLoop runs due campaign actions until stop is closed, sleeping
 // until the manager's next wake-up (at most campaignIdle) or a kick.
 func (s *Server) campaignLoop(stop <-chan struct{}) {
-	t := time.NewTimer(campaignIdle)
-	defer t.Stop()
 	for {
 		now := s.now()
 		s.campaignTick(now)
@@ -343,7 +341,7 @@ func (s *Server) campaignLoop(stop <-chan struct{}) {
 		if next := s.camp.mgr.NextWake(now); !next.IsZero() {
 			wait = min(max(next.Sub(s.now()), time.Millisecond), campaignIdle)
 		}
-		t.Reset(wait)
+		wake := s.after(wait) // the injected clock's (Options.Clock)
 		select {
 		case <-stop:
 			if err := s.flushRecords(context.Background()); err != nil {
@@ -351,7 +349,7 @@ func (s *Server) campaignLoop(stop <-chan struct{}) {
 			}
 			return
 		case <-s.camp.kick:
-		case <-t.C:
+		case <-wake:
 		}
 	}
 }

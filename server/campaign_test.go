@@ -86,6 +86,12 @@ type simNet struct {
 
 func newSimNet(t testing.TB, dir string, cfg lease.Config, cc CampaignConfig, fr *net.UDPConn) *simNet {
 	t.Helper()
+	return newSimNetWith(t, dir, cfg, cc, fr, nil)
+}
+
+// newSimNetWith is newSimNet with mod applied to the server's Options.
+func newSimNetWith(t testing.TB, dir string, cfg lease.Config, cc CampaignConfig, fr *net.UDPConn, mod func(*Options)) *simNet {
+	t.Helper()
 	n := &simNet{t: t, dir: dir, byAddr: map[netip.Addr]*simClient{}, waiting: map[uint32]chan *dhcpv4.Message{}, quit: make(chan struct{})}
 	if fr == nil {
 		c, err := net.ListenUDP("udp4", &net.UDPAddr{Port: dhcpv4.ClientPort})
@@ -109,11 +115,15 @@ func newSimNet(t testing.TB, dir string, cfg lease.Config, cc CampaignConfig, fr
 		t.Fatal(err)
 	}
 	relayPort := freeUDPPort(t)
-	s, err := New(Options{
+	opts := Options{
 		Interfaces: []string{"lo"}, Port: freeUDPPort(t), RelayPort: relayPort,
 		Engine: eng, Store: w, Logger: testLogger(t), Registry: prometheus.NewRegistry(),
 		Config: &cfg, Campaigns: cc, MaxInFlight: 1024,
-	})
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,6 +88,11 @@ type Options struct {
 	Logger    *slog.Logger         // nil: discard
 	Registry  *prometheus.Registry // nil: a private registry
 	Now       func() time.Time     // nil: time.Now
+	// Clock, when set, replaces Now as the server's time source and is
+	// what campaign wake-ups wait on, so that a test drives campaigns with
+	// a fake clock instead of wall time. nil: Now and the wall clock's
+	// timers.
+	Clock Clock
 	// CompactEvery: compact the store after this many committed records;
 	// 0 means 100000, negative disables compaction.
 	CompactEvery int
@@ -131,6 +136,14 @@ type Options struct {
 	Held []lease.Lease
 }
 
+// Clock is a time source with timers (Options.Clock).
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives the time once d has passed
+	// on this clock.
+	After(d time.Duration) <-chan time.Time
+}
+
 // iface is one served interface.
 type iface struct {
 	name   string
@@ -148,6 +161,7 @@ type Server struct {
 	eng       Engine
 	st        store.Store
 	now       func() time.Time
+	after     func(d time.Duration) <-chan time.Time // Clock.After or time.After
 	port      int
 	relayPort uint16
 	opts      Options
@@ -265,6 +279,10 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.after = time.After
+	if opts.Clock != nil {
+		s.now, s.after = opts.Clock.Now, opts.Clock.After
 	}
 	switch {
 	case s.port == 0:
