@@ -37,8 +37,7 @@ type job[P any, D any] struct {
 type (
 	lane4 = lane[*inPacket, *sender, lease.Decision]
 	lane6 = lane[*inPacket6, *sender6, lease6.Decision]
-	job4  = job[*inPacket, lease.Decision]
-	job6  = job[*inPacket6, lease6.Decision]
+	job4  = job[*inPacket, lease.Decision] // tests set s.l4.jobs
 )
 
 // familyPart is what a lane needs of its family.
