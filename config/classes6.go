@@ -47,6 +47,8 @@ type ClassMatch6 struct {
 	// RemoteID tests the remote-id of a relay's option 37 (RFC 4649,
 	// without the enterprise number).
 	RemoteID *StringMatch `yaml:"remote_id"`
+	// SubscriberID tests a relay's Subscriber-ID (option 38, RFC 4580).
+	SubscriberID *StringMatch `yaml:"subscriber_id"`
 	// InterfaceID tests the innermost relay's Interface-ID (option 18).
 	InterfaceID *StringMatch `yaml:"interface_id"`
 }
@@ -75,7 +77,7 @@ func (m *ClassMatch6) conditions() []struct {
 	return []struct {
 		key string
 		m   *StringMatch
-	}{{"duid", m.DUID}, {"vendor_class", m.VendorClass}, {"user_class", m.UserClass}, {"remote_id", m.RemoteID}, {"interface_id", m.InterfaceID}}
+	}{{"duid", m.DUID}, {"vendor_class", m.VendorClass}, {"user_class", m.UserClass}, {"remote_id", m.RemoteID}, {"subscriber_id", m.SubscriberID}, {"interface_id", m.InterfaceID}}
 }
 
 func (c *Config) classes6() []lease6.Class {
@@ -86,7 +88,7 @@ func (c *Config) classes6() []lease6.Class {
 		out = append(out, lease6.Class{
 			Name: k.Name,
 			Match: lease6.ClassMatch{DUID: strMatch6(m.DUID), VendorClass: strMatch6(m.VendorClass), UserClass: strMatch6(m.UserClass),
-				RemoteID: strMatch6(m.RemoteID), InterfaceID: strMatch6(m.InterfaceID)},
+				RemoteID: strMatch6(m.RemoteID), SubscriberID: strMatch6(m.SubscriberID), InterfaceID: strMatch6(m.InterfaceID)},
 			DNS: slices.Clone(k.DNS), DomainSearch: trimDots(k.DomainSearch), NTP: slices.Clone(k.NTP),
 			RawOptions: rawOptions6(k.Options),
 		})
@@ -138,7 +140,7 @@ func (v *validator) classes6(c *DHCPv6) {
 			}
 		}
 		if n == 0 {
-			v.errorf(f+".match", "required: at least one of duid, vendor_class, user_class, remote_id, interface_id")
+			v.errorf(f+".match", "required: at least one of duid, vendor_class, user_class, remote_id, subscriber_id, interface_id")
 		}
 		v.domains6(k.DomainSearch, f)
 		v.options6(k.Options, f)

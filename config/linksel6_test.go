@@ -103,7 +103,7 @@ func TestClasses6(t *testing.T) {
 		"  interfaces: [eth0]",
 		"  client_classes:",
 		"    - {name: ipxe, match: {user_class: {exact: iPXE}}, options: [{code: 59, text: \"http://b/x\"}]}",
-		"    - {name: oui, match: {duid: {prefix: \"0x00030001525400\"}, remote_id: {exact: \"olt1:7\"}, interface_id: {regex: \"^ge-\"}}, dns: [\"fd00::1\"]}",
+		"    - {name: oui, match: {duid: {prefix: \"0x00030001525400\"}, remote_id: {exact: \"olt1:7\"}, subscriber_id: {prefix: \"cust-\"}, interface_id: {regex: \"^ge-\"}}, dns: [\"fd00::1\"]}",
 		"  pools:",
 		"    - {name: a, subnet: fd77::/64, allow: [ipxe, known], deny: [oui]}",
 	)
@@ -117,7 +117,8 @@ func TestClasses6(t *testing.T) {
 	}
 	m := l.Classes[1].Match
 	if m.DUID.Op != lease6.OpPrefix || len(m.DUID.Value) != 7 || m.RemoteID.Op != lease6.OpExact || string(m.RemoteID.Value) != "olt1:7" ||
-		m.InterfaceID.Op != lease6.OpRegex || !m.InterfaceID.Re.MatchString("ge-0/0/1") {
+		m.InterfaceID.Op != lease6.OpRegex || !m.InterfaceID.Re.MatchString("ge-0/0/1") ||
+		m.SubscriberID.Op != lease6.OpPrefix || string(m.SubscriberID.Value) != "cust-" {
 		t.Fatalf("oui match: %+v", m)
 	}
 	if !slices.Equal(l.Pools[0].Allow, []string{"ipxe", "known"}) || !slices.Equal(l.Pools[0].Deny, []string{"oui"}) {
@@ -141,7 +142,7 @@ func TestClasses6(t *testing.T) {
 	}
 	want := []string{
 		`t.yaml:4: dhcpv6.client_classes[0].name: "known" is built in (the client has a reservation in the pool, or not); choose another name`,
-		`t.yaml:5: dhcpv6.client_classes[1].match: required: at least one of duid, vendor_class, user_class, remote_id, interface_id`,
+		`t.yaml:5: dhcpv6.client_classes[1].match: required: at least one of duid, vendor_class, user_class, remote_id, subscriber_id, interface_id`,
 		`t.yaml:6: dhcpv6.client_classes[2].name: "a" is already dhcpv6.client_classes[1]`,
 		`t.yaml:6: dhcpv6.client_classes[2].match.duid: give exactly one of exact, prefix, substring or regex`,
 		"t.yaml:6: dhcpv6.client_classes[2].match.vendor_class.regex: \"(\" is not a regular expression: error parsing regexp: missing closing ): `(`",

@@ -71,13 +71,16 @@ type ClassMatch struct {
 	// RemoteID is the remote-id of option 37 (RFC 4649, without the
 	// enterprise number) of any relay.
 	RemoteID StrMatch
+	// SubscriberID is the Subscriber-ID (option 38, RFC 4580) of any
+	// relay.
+	SubscriberID StrMatch
 	// InterfaceID is the innermost relay's option 18.
 	InterfaceID StrMatch
 }
 
 func (m *ClassMatch) empty() bool {
 	return m.DUID.Op == OpNone && m.VendorClass.Op == OpNone && m.UserClass.Op == OpNone &&
-		m.RemoteID.Op == OpNone && m.InterfaceID.Op == OpNone
+		m.RemoteID.Op == OpNone && m.SubscriberID.Op == OpNone && m.InterfaceID.Op == OpNone
 }
 
 func (m *ClassMatch) matches(req *Request) bool {
@@ -94,6 +97,9 @@ func (m *ClassMatch) matches(req *Request) bool {
 		return false
 	}
 	if m.RemoteID.Op != OpNone && (req.RemoteID == nil || !m.RemoteID.test(req.RemoteID)) {
+		return false
+	}
+	if m.SubscriberID.Op != OpNone && (req.SubscriberID == nil || !m.SubscriberID.test(req.SubscriberID)) {
 		return false
 	}
 	if m.InterfaceID.Op != OpNone && (req.InterfaceID == nil || !m.InterfaceID.test(req.InterfaceID)) {

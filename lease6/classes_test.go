@@ -135,22 +135,27 @@ func TestClassesSubstringRegex(t *testing.T) {
 	cfg.Classes = []Class{
 		{Name: "olt", Match: ClassMatch{RemoteID: StrMatch{Op: OpSubstring, Value: []byte(":port")}}},
 		{Name: "ge", Match: ClassMatch{InterfaceID: StrMatch{Op: OpRegex, Re: regexp.MustCompile(`^ge-\d+/\d+/\d+$`)}}},
+		{Name: "sub", Match: ClassMatch{SubscriberID: StrMatch{Op: OpPrefix, Value: []byte("cust-")}}},
 	}
-	cfg.Pools[0].Allow = []string{"olt", "ge"}
+	cfg.Pools[0].Allow = []string{"olt", "ge", "sub"}
 	e := newEngine(t, cfg)
 	for _, tt := range []struct {
-		remote, ifid string
-		served       bool
-	}{{"olt1:port3", "", true}, {"olt1-3", "", false}, {"", "ge-0/0/1", true}, {"", "xe-0/0/1", false}} {
+		remote, ifid, sub string
+		served            bool
+	}{{"olt1:port3", "", "", true}, {"olt1-3", "", "", false}, {"", "ge-0/0/1", "", true}, {"", "xe-0/0/1", "", false},
+		{"", "", "cust-42", true}, {"", "", "acct-42", false}, {"cust-42", "", "", false}} {
 		r := msg(dhcpv6.Solicit, duidA, na(1))
 		if tt.remote != "" {
 			r.RemoteID = []byte(tt.remote)
+		}
+		if tt.sub != "" {
+			r.SubscriberID = []byte(tt.sub)
 		}
 		if tt.ifid != "" {
 			r.InterfaceID = []byte(tt.ifid)
 		}
 		if d := e.Handle(t0, r); d.HasReply != tt.served {
-			t.Errorf("remote-id %q interface-id %q: served %v, want %v (%s)", tt.remote, tt.ifid, d.HasReply, tt.served, d.Drop)
+			t.Errorf("remote-id %q interface-id %q subscriber-id %q: served %v, want %v (%s)", tt.remote, tt.ifid, tt.sub, d.HasReply, tt.served, d.Drop)
 		}
 	}
 }

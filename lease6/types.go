@@ -255,11 +255,12 @@ type Request struct {
 	InterfaceID []byte
 	// VendorClass and UserClass are the client's options 16 and 15 as
 	// sent (nil when absent); RemoteID is the remote-id of a relay's
-	// option 37 (RFC 4649), without the enterprise number. Client classes
-	// match on them.
-	VendorClass []byte
-	UserClass   []byte
-	RemoteID    []byte
+	// option 37 (RFC 4649), without the enterprise number; SubscriberID
+	// is a relay's option 38 (RFC 4580). Client classes match on them.
+	VendorClass  []byte
+	UserClass    []byte
+	RemoteID     []byte
+	SubscriberID []byte
 	// Ingress and IngressAddr are the served interface the packet arrived
 	// on and its global address (also for relayed packets): when a relayed
 	// request's link-address lies in no pool (a relay that puts its own or

@@ -163,10 +163,12 @@ func TestV6ClassesRelayed(t *testing.T) {
 		{Name: "ipxe", Match: lease6.ClassMatch{UserClass: lease6.StrMatch{Op: lease6.OpExact, Value: []byte("iPXE")}},
 			DNS: []netip.Addr{netip.MustParseAddr("fd77::bbbb")}},
 		{Name: "olt", Match: lease6.ClassMatch{RemoteID: lease6.StrMatch{Op: lease6.OpPrefix, Value: []byte("olt1:")}}},
+		{Name: "cust", Match: lease6.ClassMatch{SubscriberID: lease6.StrMatch{Op: lease6.OpExact, Value: []byte("cust-9")}}},
 	}
-	cfg.Pools[0].Allow = []string{"olt"}
+	cfg.Pools[0].Allow = []string{"olt", "cust"}
 	s := runCfg6(t, cfg)
 	relay := newRelay6(t, s.Port6())
+	subscriberID := ""
 	solicit := func(duid []byte, userClass bool, remoteID string) (*dhcpv6.Message, bool) {
 		t.Helper()
 		var w dhcpv6.Writer
@@ -187,6 +189,9 @@ func TestV6ClassesRelayed(t *testing.T) {
 		w.RelayHeader(dhcpv6.RelayForward, 0, relayLink, clientLL)
 		if remoteID != "" {
 			w.Option(dhcpv6.OptRemoteID, append([]byte{0, 0, 0x0d, 0xe9}, remoteID...))
+		}
+		if subscriberID != "" {
+			w.Option(dhcpv6.OptSubscriberID, []byte(subscriberID))
 		}
 		w.OptionUint16(OptRelaySourcePort, 0)
 		w.Option(dhcpv6.OptRelayMsg, inner)
@@ -215,5 +220,14 @@ func TestV6ClassesRelayed(t *testing.T) {
 	}
 	if dns := adv.DNSServers(); dns.Len() != 1 || dns.At(0) != netip.MustParseAddr("fd77::1") {
 		t.Fatalf("non-member DNS %x", []byte(dns))
+	}
+	// A relay's Subscriber-ID (option 38, RFC 4580) selects class cust.
+	subscriberID = "cust-8"
+	if _, ok := solicit([]byte{0, 3, 0, 1, 2, 0, 0, 0, 8, 4}, false, ""); ok {
+		t.Fatal("subscriber-id cust-8 was answered; only cust-9 is in class cust")
+	}
+	subscriberID = "cust-9"
+	if _, ok := solicit([]byte{0, 3, 0, 1, 2, 0, 0, 0, 8, 5}, false, ""); !ok {
+		t.Fatal("no Advertise for subscriber-id cust-9 (class cust)")
 	}
 }

@@ -434,6 +434,9 @@ func (s *Server) fillRequest6(p *inPacket6, pi pktInfo6) {
 				req.RemoteID = id.ID
 			}
 		}
+		for i := len(rs) - 1; i >= 0 && req.SubscriberID == nil; i-- {
+			req.SubscriberID = rs[i].SubscriberID()
+		}
 		req.Ingress, req.IngressAddr = ifc.name, ifc.global
 		req.Peer = p.src.Addr()
 	} else {
