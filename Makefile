@@ -8,8 +8,14 @@ BIN := bin
 
 all: build
 
+# The version leased --version, leasectl version and /v1/health report;
+# the VCS revision comes from the toolchain's stamp (-buildvcs=auto: a
+# GOFLAGS=-buildvcs=false in the environment would drop it).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+LDFLAGS := $(if $(VERSION),-X github.com/leased/leased/internal/buildinfo.version=$(VERSION))
+
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -buildvcs=auto -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
 deps:
 	./scripts/deps.sh

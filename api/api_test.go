@@ -573,7 +573,7 @@ func TestOpenAPIJSONFields(t *testing.T) {
 	sec := 1
 	full := map[string]any{
 		"Lease":        Lease{Section: &sec, Start: t0, T1: t0, T2: t0, Expires: t0, GIAddr: "10.0.0.1", Prefix: "fd77:100::/56", IAID: new(uint32(1)), DUID: "0003", Preferred: t0},
-		"Health":       Health{Store: "x", Message: "y", ServerDUID: "0004", Reasons: []HealthReason{{Since: t0}}},
+		"Health":       Health{Store: "x", Revision: "r", Message: "y", ServerDUID: "0004", Reasons: []HealthReason{{Since: t0}}},
 		"HealthReason": HealthReason{Since: t0},
 		"Pool":         Pool{},
 		"Section":      Section{},

@@ -21,9 +21,13 @@ type Health struct {
 	// are not acknowledged, a socket is down, starting or draining).
 	Status string `json:"status"`
 	// Reasons say why Status is not "ok", worst first; empty when ok.
-	Reasons       []HealthReason `json:"reasons,omitempty"`
-	Version       string         `json:"version"`
-	UptimeSeconds float64        `json:"uptime_seconds"`
+	Reasons []HealthReason `json:"reasons,omitempty"`
+	// Version is the server's build version (leased --version).
+	Version string `json:"version"`
+	// Revision is the VCS commit it was built from ("-dirty" when the
+	// tree had uncommitted changes); absent when the build has no stamp.
+	Revision      string  `json:"revision,omitempty"`
+	UptimeSeconds float64 `json:"uptime_seconds"`
 	// Leases is the number of bound leases.
 	Leases int `json:"leases"`
 	// Pools is the number of configured pools.

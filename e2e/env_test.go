@@ -195,7 +195,12 @@ func (l *Leased) Start() {
 		fmt.Fprintf(f, "===== e2e: start #%d at %s\n", l.starts, time.Now().Format(time.RFC3339Nano))
 		f.Close()
 	}
-	l.proc, err = e.top.Server.Start(l.log, leasedBin, "--config", l.cfgPath)
+	if l.starts == 1 {
+		// Registered before the process's own cleanup, so it runs after
+		// leased stopped: every line it wrote is strict JSON (issue #14).
+		e.t.Cleanup(func() { checkLeasedLog(e.t, l.log) })
+	}
+	l.proc, err = e.top.Server.Start(l.log, leasedBin, "--config", l.cfgPath, "--log-format", "json")
 	if err != nil {
 		e.t.Fatal(err)
 	}

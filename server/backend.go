@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 
 	"github.com/leased/leased/api"
+	"github.com/leased/leased/internal/buildinfo"
 )
 
 var _ api.Backend = (*Server)(nil)
@@ -13,6 +14,7 @@ var _ api.Backend = (*Server)(nil)
 func (s *Server) Health() api.Health {
 	h := api.Health{
 		Version:       s.opts.Version,
+		Revision:      buildinfo.Get().ShortRevision(),
 		UptimeSeconds: s.Uptime().Seconds(),
 		Store:         s.opts.StoreName,
 		CommitErrors:  s.commitErrors.Load(),

@@ -108,7 +108,7 @@ listener with --url and --token-file.`,
 
 	root.AddCommand(a.leasesCommand(), a.leaseCommand(), a.deleteCommand(), a.poolsCommand(), a.healthCommand(),
 		a.forceRenewCommand(), a.reconfigureCommand(), a.disconnectCommand(), a.clusterCommand())
-	root.AddCommand(a.importCommand())
+	root.AddCommand(a.importCommand(), a.versionCommand())
 	return root
 }
 

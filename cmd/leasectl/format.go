@@ -147,6 +147,9 @@ func writeHealth(w io.Writer, h api.Health) error {
 		fmt.Fprintf(tw, "message:\t%s\n", h.Message)
 	}
 	fmt.Fprintf(tw, "version:\t%s\n", dash(h.Version))
+	if h.Revision != "" {
+		fmt.Fprintf(tw, "revision:\t%s\n", h.Revision)
+	}
 	fmt.Fprintf(tw, "uptime:\t%s\n", span(time.Duration(h.UptimeSeconds*float64(time.Second))))
 	fmt.Fprintf(tw, "leases:\t%d bound\n", h.Leases)
 	fmt.Fprintf(tw, "pools:\t%d\n", h.Pools)
