@@ -19,6 +19,7 @@ import (
 
 const storeUsage = `usage: leased store copy --from wal:DIR|postgres:DSN --to wal:DIR|postgres:DSN [--force]
        leased store import --from kea-csv|isc-dhcpd-leases [--config FILE] [--force] LEASEFILE
+       leased store dump (--data-dir DIR | --dsn DSN) [--json]
 
 Copies every lease and blob (campaigns, the DHCPv6 server DUID) from one
 lease store to another: between the embedded log (wal:DIR, the data_dir)
@@ -33,6 +34,9 @@ blobs are overwritten).
 func storeCommand(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "import" { // storeimport.go
 		return storeImport(args[1:], stdout, stderr, time.Now())
+	}
+	if len(args) > 0 && args[0] == "dump" { // storedump.go
+		return storeDump(args[1:], stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "copy" {
 		fmt.Fprint(stderr, storeUsage)
