@@ -106,6 +106,35 @@ func RequireToken(token string, h http.Handler) http.Handler {
 	})
 }
 
+// ScrapeToken puts a second, scrape-only token in front of next (the
+// handler behind the admin token): a request whose bearer token is
+// scrapeToken may GET (or HEAD) /metrics, served by metrics, and gets 403
+// for anything else; every other request goes to next, which checks the
+// admin token (so the admin token also reaches /metrics). An empty
+// scrapeToken returns next unchanged. Prometheus needs read access to
+// /metrics, not the power to delete leases or start campaigns.
+func ScrapeToken(scrapeToken string, metrics, next http.Handler) http.Handler {
+	if scrapeToken == "" {
+		return next
+	}
+	want := sha256.Sum256([]byte(scrapeToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := bearer(r.Header.Get("Authorization"))
+		gotSum := sha256.Sum256([]byte(got))
+		if !ok || subtle.ConstantTimeCompare(gotSum[:], want[:]) != 1 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path != "/metrics" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"error":"the scrape token only allows GET /metrics"}` + "\n"))
+			return
+		}
+		metrics.ServeHTTP(w, r)
+	})
+}
+
 func bearer(h string) (string, bool) {
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {

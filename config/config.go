@@ -90,8 +90,15 @@ type Control struct {
 	// and /metrics, e.g. 127.0.0.1:8067. Requires token_file.
 	HTTP string `yaml:"http"`
 	// TokenFile is the file holding the bearer token clients of the TCP
-	// listener must present. Required when http is set.
+	// listener must present. Required when http is set. This admin token
+	// reaches the whole API (it can delete leases and start campaigns)
+	// and /metrics.
 	TokenFile string `yaml:"token_file"`
+	// MetricsTokenFile is an optional file holding a second, scrape-only
+	// token for the TCP listener: it reaches GET /metrics and nothing else
+	// (403). Give it to Prometheus instead of the admin token. It must
+	// differ from the admin token. Only with http.
+	MetricsTokenFile string `yaml:"metrics_token_file"`
 }
 
 // Store configures the lease store.

@@ -111,6 +111,11 @@ func (v *validator) control(ct *Control) {
 		if ct.TokenFile == "" {
 			v.errorf("control.token_file", "required when control.http is set: a file holding the bearer token for the TCP API")
 		}
+		if ct.MetricsTokenFile != "" && ct.MetricsTokenFile == ct.TokenFile {
+			v.errorf("control.metrics_token_file", "is the admin token_file: the scrape-only token needs a file (and a token) of its own")
+		}
+	} else if ct.MetricsTokenFile != "" {
+		v.errorf("control.metrics_token_file", "only used with control.http (the TCP listener); the unix socket needs no token")
 	}
 }
 
