@@ -87,8 +87,24 @@ func TestKeaDhcp4Conf(t *testing.T) {
 	if p.Gateway.String() != "192.0.2.1" || len(p.DNS) != 2 || p.DomainName != "example.org" || len(p.Reservations) != 4 {
 		t.Fatalf("pool %+v", p)
 	}
-	if !has(items, `client class "voip"`) || !has(items, "reservation of 192.0.2.203: identified neither") {
+	if !has(items, "reservation of 192.0.2.203: identified neither") || !has(items, `"tftp-servers" (0) in space "vendor-4491"`) {
 		t.Errorf("report:\n%s", strings.Join(items, "\n"))
+	}
+	// The voip class: substring(option[60].hex,0,6) == 'Aastra' and its
+	// boot fields; the reservation's boot fields.
+	if len(c.DHCPv4.ClientClasses) != 1 {
+		t.Fatalf("classes %+v", c.DHCPv4.ClientClasses)
+	}
+	k := c.DHCPv4.ClientClasses[0]
+	if k.Name != "voip" || k.Match.VendorClass == nil || string(*k.Match.VendorClass.Prefix) != "Aastra" ||
+		k.Boot.NextServer.String() != "192.0.2.254" || k.Boot.ServerName != "hal9000" || k.Boot.File != "/dev/null" {
+		t.Errorf("class voip %+v", k)
+	}
+	if r := p.Reservations[3]; r.Address.String() != "192.0.2.205" || r.Boot.NextServer.String() != "192.0.2.1" || r.Boot.ServerName != "hal9000" {
+		t.Errorf("reservation boot fields %+v", r)
+	}
+	if has(items, `client class "voip"`) || has(items, "default-ip-ttl") {
+		t.Errorf("converted items reported:\n%s", strings.Join(items, "\n"))
 	}
 }
 

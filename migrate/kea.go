@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/leased/leased/config"
 	yaml "go.yaml.in/yaml/v4"
 )
 
@@ -112,6 +113,9 @@ func items(n *yaml.Node) []*yaml.Node {
 type keaCtx struct {
 	rep   report
 	names map[string]bool
+	// classes maps the Kea DHCPv4 client classes carried over to their
+	// leased names.
+	classes map[string]string
 }
 
 // FromKea converts a Kea 2.x configuration (kea-dhcp4.conf or
@@ -125,7 +129,7 @@ func FromKea(file string, src []byte) (*Result, error) {
 	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("migrate: %s: not a Kea configuration (want an object with Dhcp4 or Dhcp6)", file)
 	}
-	x := &keaCtx{rep: report{file: file}, names: map[string]bool{}}
+	x := &keaCtx{rep: report{file: file}, names: map[string]bool{}, classes: map[string]string{}}
 	out := &outConfig{}
 	found := false
 	for _, p := range pairs(doc.Content[0]) {
@@ -262,6 +266,10 @@ func (x *keaCtx) dhcp4(n *yaml.Node) *out4 {
 	o.LeaseTime, o.T1, o.T2 = t.valid, t.t1, t.t2
 	var global opts4
 	handled := map[string]bool{"interfaces-config": true, "option-data": true, "subnet4": true, "shared-networks": true, "authoritative": true}
+	// Classes first: subnets, pools and reservations refer to them.
+	if c := get(n, "client-classes"); c != nil {
+		o.ClientClasses = x.keaClasses4(c)
+	}
 	for _, p := range pairs(n) {
 		switch p.key {
 		case "option-data":
@@ -285,9 +293,6 @@ func (x *keaCtx) dhcp4(n *yaml.Node) *out4 {
 				}
 			}
 		case "client-classes":
-			for _, c := range items(p.v) {
-				x.rep.add(c.Line, "client class %q: Kea class expressions are not carried over; define the class in leased by hand", str(get(c, "name")))
-			}
 		default:
 			x.other(p, handled)
 		}
@@ -359,7 +364,13 @@ func (x *keaCtx) options4(n *yaml.Node, o *opts4) {
 		if !hasCode {
 			c, ok := keaNames4[name]
 			if !ok {
-				x.rep.add(od.Line, "option %q: no leased key for it; add it under options with its code and hex value", name)
+				// A registry option leased has no key for: {name, value}.
+				rc, known := x.registryCode(name)
+				if err := config.CheckOption4(name, data); !known || err != nil || str(get(od, "csv-format")) == "false" {
+					x.rep.add(od.Line, "option %q: no leased key for it; add it under options with its code and hex value", name)
+					continue
+				}
+				o.Options = append(o.Options, rawOpt{Name: name, Value: data, Code: rc})
 				continue
 			}
 			code = int64(c)
@@ -461,12 +472,19 @@ func (x *keaCtx) subnet4(s *yaml.Node, i int, parent *opts4) *pool4 {
 					x.rep.add(pl.Line, "pool %q: not a range inside %s; skipped", str(get(pl, "pool")), sub)
 					continue
 				}
-				p.Sections = append(p.Sections, section4{Index: len(p.Sections), Start: a.String(), End: b.String()})
+				sec := section4{Index: len(p.Sections), Start: a.String(), End: b.String()}
 				for _, r := range pairs(pl) {
-					if r.key != "pool" {
+					switch r.key {
+					case "pool":
+					case "client-class":
+						sec.Allow, _ = x.classRefs(r.k.Line, []string{str(r.v)}, fmt.Sprintf("pool %s client-class", str(get(pl, "pool"))))
+					case "require-client-classes":
+						x.skip(r, "require-client-classes (classes evaluated late, only-if-required): leased evaluates every class for every request; not carried over")
+					default:
 						x.skip(r, "pool-level parameter: "+noEquivalent)
 					}
 				}
+				p.Sections = append(p.Sections, sec)
 			}
 		case "reservations":
 			for _, r := range items(q.v) {
@@ -488,8 +506,10 @@ func (x *keaCtx) subnet4(s *yaml.Node, i int, parent *opts4) *pool4 {
 			p.Authoritative = &v
 		case "interface":
 			// leased picks the pool by the interface's address in subnet.
-		case "client-class", "require-client-classes":
-			x.skip(q, "client class restrictions are not carried over")
+		case "client-class":
+			p.Allow, _ = x.classRefs(q.k.Line, []string{str(q.v)}, fmt.Sprintf("subnet %s client-class", sub))
+		case "require-client-classes":
+			x.skip(q, "require-client-classes (classes evaluated late, only-if-required): leased evaluates every class for every request; not carried over")
 		default:
 			x.other(q, handled)
 		}
@@ -507,10 +527,11 @@ func (x *keaCtx) res4(r *yaml.Node, sub netip.Prefix) (res4, bool) {
 	}
 	out.Address = ip.String()
 	out.Hostname = str(get(r, "hostname"))
-	if get(r, "hw-address") == nil && get(r, "client-id") == nil {
-		x.rep.add(r.Line, "reservation of %s: identified neither by hw-address nor client-id (leased's DHCPv4 reservations); skipped", ip)
+	if get(r, "hw-address") == nil && get(r, "client-id") == nil && get(r, "circuit-id") == nil {
+		x.rep.add(r.Line, "reservation of %s: identified neither by hw-address, client-id nor circuit-id (leased's DHCPv4 reservations); skipped", ip)
 		return out, false
 	}
+	who := fmt.Sprintf("reservation of %s", ip)
 	for _, q := range pairs(r) {
 		switch q.key {
 		case "ip-address", "hostname":
@@ -518,9 +539,33 @@ func (x *keaCtx) res4(r *yaml.Node, sub netip.Prefix) (res4, bool) {
 			out.HWAddr = strings.ToLower(str(q.v))
 		case "client-id":
 			out.ClientID = strings.ToLower(str(q.v))
+		case "circuit-id":
+			// Kea: hex (01:11:22) or a quoted string ('port1').
+			v, ok := keaIdentifier(str(q.v))
+			if !ok {
+				x.rep.add(q.k.Line, "%s: circuit-id %q is neither hex nor a quoted string; skipped", who, str(q.v))
+				return out, false
+			}
+			out.CircuitID = bytesValue(v)
+		case "option-data":
+			out.Options = x.namedOptions4(q.v, who)
+		case "next-server", "server-hostname", "boot-file-name":
+			if out.Boot == nil {
+				out.Boot = &boot4{}
+			}
+			x.bootField(q, out.Boot, who)
+		case "client-classes":
+			var names []string
+			for _, c := range items(q.v) {
+				names = append(names, str(c))
+			}
+			out.ClientClasses = x.resClasses(q.k.Line, names, who)
 		default:
 			x.skip(q, fmt.Sprintf("reservation of %s: %s", ip, noEquivalent))
 		}
+	}
+	if out.Boot.empty() {
+		out.Boot = nil
 	}
 	return out, true
 }

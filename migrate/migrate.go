@@ -49,6 +49,7 @@ type out4 struct {
 	T1            string   `yaml:"t1,omitempty"`
 	T2            string   `yaml:"t2,omitempty"`
 	Authoritative bool     `yaml:"authoritative,omitempty"`
+	ClientClasses []class4 `yaml:"client_classes,omitempty"`
 	Pools         []*pool4 `yaml:"pools"`
 }
 
@@ -75,27 +76,38 @@ type pool4 struct {
 	T2            string     `yaml:"t2,omitempty"`
 	Authoritative *bool      `yaml:"authoritative,omitempty"`
 	Relays        []string   `yaml:"relays,omitempty,flow"`
+	Allow         []string   `yaml:"allow,omitempty,flow"`
+	Deny          []string   `yaml:"deny,omitempty,flow"`
 	Sections      []section4 `yaml:"sections,omitempty"`
 	Reservations  []res4     `yaml:"reservations,omitempty"`
 }
 
 type section4 struct {
-	Index int    `yaml:"index"`
-	Start string `yaml:"start"`
-	End   string `yaml:"end"`
+	Index int      `yaml:"index"`
+	Start string   `yaml:"start"`
+	End   string   `yaml:"end"`
+	Allow []string `yaml:"allow,omitempty,flow"`
+	Deny  []string `yaml:"deny,omitempty,flow"`
 }
 
 type res4 struct {
-	HWAddr   string `yaml:"hwaddr,omitempty"`
-	ClientID string `yaml:"client_id,omitempty"`
-	Address  string `yaml:"address"`
-	Hostname string `yaml:"hostname,omitempty"`
+	HWAddr        string   `yaml:"hwaddr,omitempty"`
+	ClientID      string   `yaml:"client_id,omitempty"`
+	CircuitID     string   `yaml:"circuit_id,omitempty"`
+	RemoteID      string   `yaml:"remote_id,omitempty"`
+	Address       string   `yaml:"address"`
+	Hostname      string   `yaml:"hostname,omitempty"`
+	Options       []rawOpt `yaml:"options,omitempty"`
+	Boot          *boot4   `yaml:"boot,omitempty"`
+	ClientClasses []string `yaml:"client_classes,omitempty,flow"`
 }
 
 type rawOpt struct {
-	Code int    `yaml:"code"`
-	Hex  string `yaml:"hex,omitempty"`
-	Text string `yaml:"text,omitempty"`
+	Name  string `yaml:"name,omitempty"`
+	Value string `yaml:"value,omitempty"`
+	Code  int    `yaml:"code,omitempty"`
+	Hex   string `yaml:"hex,omitempty"`
+	Text  string `yaml:"text,omitempty"`
 }
 
 type out6 struct {
