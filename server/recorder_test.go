@@ -9,7 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/dhcpv6"
 	"github.com/leased/leased/lease"
+	"github.com/leased/leased/lease6"
 )
 
 // recorder is a replySink that keeps the replies — a copy of each
@@ -142,5 +144,97 @@ func TestRecorderDORA(t *testing.T) {
 	rec.none(t) // the drop is counted after the point where a reply would have been recorded
 	if l, ok := s.Lookup(offer2.YIAddr); ok && l.State == lease.StateBound {
 		t.Errorf("%v bound although its commit failed", offer2.YIAddr)
+	}
+}
+
+// newRecorded6 is a DHCPv6-only Server (real lease6 engine) whose
+// replies go to a recorder: no socket, the commit workers run, the test
+// feeds packets with feed6.
+func newRecorded6(t *testing.T, st *memStore) (*Server, *recorder) {
+	t.Helper()
+	eng6, err := lease6.New(v6Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := v6Config()
+	rec := &recorder{got: make(chan recorded, 64)}
+	s, err := New(Options{Store: st, Logger: testLogger(t), Registry: prometheus.NewRegistry(), MaxInFlight: 4,
+		V6:       &V6Options{Interfaces: []string{"lo"}, Engine: eng6, Config: &cfg},
+		replies6: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.v6.conn != nil {
+		t.Fatal("a DHCPv6 socket was opened")
+	}
+	rec.done = s.sendDone6
+	s.v6.l6.startWorkers()
+	t.Cleanup(s.v6.l6.drain)
+	return s, rec
+}
+
+// feed6 hands one datagram to the DHCPv6 pipeline as if a relay at from
+// had sent it to ::1 on lo.
+func feed6(t *testing.T, s *Server, pkt []byte, from netip.AddrPort) {
+	t.Helper()
+	v := s.v6
+	p := v.l6.get()
+	p.n, p.src = copy(p.buf[:], pkt), from
+	oob := putPktInfo6(make([]byte, oobSize6), v.ifaces[0].index, netip.IPv6Loopback())
+	if !s.handle6(newSender6(), p, oob) {
+		v.l6.put(p)
+	}
+}
+
+// next6 returns the next recorded reply, the inner message of its
+// Relay-reply decoded.
+func (r *recorder) next6(t *testing.T) (recorded, *dhcpv6.Message) {
+	t.Helper()
+	select {
+	case x := <-r.got:
+		m := new(dhcpv6.Message)
+		if err := m.Decode(x.pkt); err != nil {
+			t.Fatalf("recorded reply does not decode: %v", err)
+		}
+		return x, m
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reply recorded")
+	}
+	panic("unreachable")
+}
+
+// TestRecorderSolicitRequest drives the DHCPv6 pipeline without sockets:
+// a relayed Solicit gets an Advertise (nothing committed) as a
+// Relay-reply to the relay, the Request a Reply only after its bindings
+// are committed.
+func TestRecorderSolicitRequest(t *testing.T) {
+	st := &memStore{}
+	s, rec := newRecorded6(t, st)
+	relay := &relay6{t: t}
+	from := netip.MustParseAddrPort("[::1]:5470")
+	c := &client6{duid: []byte{0, 3, 0, 1, 2, 0, 0, 0, 0, 7}}
+
+	feed6(t, s, relay.wrap(c.msg(t, dhcpv6.Solicit, 0x10, true)), from)
+	out, adv := rec.next6(t)
+	if out.kind != via6Relay || out.to.Addr() != from.Addr() {
+		t.Fatalf("reply via %v to %v, want via the relay %v", out.kind, out.to, from)
+	}
+	if len(adv.Relays()) == 0 || adv.Type != dhcpv6.Advertise {
+		t.Fatalf("got %v with %d relay layers, want an Advertise in a Relay-reply", adv.Type, len(adv.Relays()))
+	}
+	if len(st.committed()) != 0 {
+		t.Fatal("an Advertise was committed")
+	}
+	a, _, p, _ := bindings(t, adv)
+
+	c.serverID, c.addr, c.prefix = s.ServerDUID(), a, p
+	feed6(t, s, relay.wrap(c.msg(t, dhcpv6.Request, 0x11, true)), from)
+	_, rep := rec.next6(t)
+	ra, _, rp, _ := bindings(t, rep)
+	if rep.Type != dhcpv6.Reply || ra != a || rp != p {
+		t.Fatalf("got %v %v %v, want the Reply for %v %v", rep.Type, ra, rp, a, p)
+	}
+	if recs := st.committed(); len(recs) != 2 {
+		t.Fatalf("committed %d records, want the address and the prefix", len(recs))
 	}
 }

@@ -127,6 +127,8 @@ type Options struct {
 	// readers, and a test feeds packets to the pipeline and reads the
 	// replies from its recorder (recorder_test.go).
 	replies replySink
+	// replies6 is replies for DHCPv6 (no DHCPv6 socket).
+	replies6 replySink
 
 	// Held are records of the store the server keeps as they are and
 	// writes back at every compaction without serving them: the records
@@ -389,7 +391,7 @@ func New(opts Options) (*Server, error) {
 	closeAll := func() {
 		s.closeConn()
 		s.closeRaw()
-		if s.v6 != nil {
+		if s.v6 != nil && s.v6.conn != nil {
 			s.v6.conn.Close()
 		}
 	}
@@ -518,7 +520,7 @@ func (s *Server) closeSockets() error {
 		s.closed.Store(true)
 		s.closeErr = s.closeConn()
 		s.closeRaw()
-		if s.v6 != nil {
+		if s.v6 != nil && s.v6.conn != nil {
 			_ = s.v6.conn.Close()
 		}
 	})
@@ -539,7 +541,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.l4 != nil && s.conn != nil {
 		s.l4.start()
 	}
-	if s.v6 != nil {
+	if s.v6 != nil && s.v6.conn != nil {
 		s.v6.l6.start()
 	}
 	stopExpire := make(chan struct{})
@@ -562,13 +564,13 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.l4 != nil && s.conn != nil {
 		s.l4.stopReading()
 	}
-	if s.v6 != nil {
+	if s.v6 != nil && s.v6.conn != nil {
 		s.v6.l6.stopReading()
 	}
 	if s.l4 != nil && s.conn != nil {
 		s.l4.drain()
 	}
-	if s.v6 != nil {
+	if s.v6 != nil && s.v6.conn != nil {
 		s.v6.l6.drain()
 	}
 	close(stopExpire)

@@ -92,8 +92,8 @@ type v6state struct {
 	duid   []byte
 
 	m     *metrics6
-	batch *replyBatcher // Advertise/Reply through conn (sendmmsg)
-	l6    *lane6        // the DHCPv6 pipeline (pipeline.go)
+	batch replySink // Advertise/Reply: the batcher on conn (sendmmsg), or a test's recorder
+	l6    *lane6    // the DHCPv6 pipeline (pipeline.go)
 
 	poolOpts *optionCache[lease6.Pool, poolOptions6] // pre-encoded option blocks
 	cfgMu    sync.Mutex
@@ -170,6 +170,13 @@ func (s *Server) initV6(o *V6Options) error {
 			return err
 		}
 		v.ifaces = append(v.ifaces, ifc)
+	}
+	if s.opts.replies6 != nil {
+		// No socket: the test's recorder (recorder_test.go).
+		v.batch = s.opts.replies6
+		v.m = newMetrics6(s.reg)
+		s.v6 = v
+		return nil
 	}
 	port := o.Port
 	switch {
