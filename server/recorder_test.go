@@ -38,13 +38,19 @@ func (r *recorder) send(pkt []byte, o outSpec) {
 // commit is recorded by a commit worker, so next waits for it (bounded).
 func (r *recorder) next(t *testing.T) (recorded, *dhcpv4.Message) {
 	t.Helper()
+	x, m := r.take(t), new(dhcpv4.Message)
+	if err := m.Decode(x.pkt); err != nil {
+		t.Fatalf("recorded reply does not decode: %v", err)
+	}
+	return x, m
+}
+
+// take waits (bounded) for the next recorded reply.
+func (r *recorder) take(t *testing.T) recorded {
+	t.Helper()
 	select {
 	case x := <-r.got:
-		m := new(dhcpv4.Message)
-		if err := m.Decode(x.pkt); err != nil {
-			t.Fatalf("recorded reply does not decode: %v", err)
-		}
-		return x, m
+		return x
 	case <-time.After(5 * time.Second):
 		t.Fatal("no reply recorded")
 	}
@@ -190,17 +196,11 @@ func feed6(t *testing.T, s *Server, pkt []byte, from netip.AddrPort) {
 // Relay-reply decoded.
 func (r *recorder) next6(t *testing.T) (recorded, *dhcpv6.Message) {
 	t.Helper()
-	select {
-	case x := <-r.got:
-		m := new(dhcpv6.Message)
-		if err := m.Decode(x.pkt); err != nil {
-			t.Fatalf("recorded reply does not decode: %v", err)
-		}
-		return x, m
-	case <-time.After(5 * time.Second):
-		t.Fatal("no reply recorded")
+	x, m := r.take(t), new(dhcpv6.Message)
+	if err := m.Decode(x.pkt); err != nil {
+		t.Fatalf("recorded reply does not decode: %v", err)
 	}
-	panic("unreachable")
+	return x, m
 }
 
 // TestRecorderSolicitRequest drives the DHCPv6 pipeline without sockets:
