@@ -53,7 +53,7 @@ func TestHandleDiscoverAllocs(t *testing.T) {
 	fillRequest(&req, &m, lo, pktInfo{IfIndex: lo.index, Dst: netip.MustParseAddr("127.0.0.1")}, s.isOurs)
 	engineOnly := testing.AllocsPerRun(200, func() { _ = eng.Handle(now, &req) })
 	t.Logf("allocations per DISCOVER handled: %v, of which the engine's: %v", n, engineOnly)
-	if got := counter(t, s.Registry(), "leased_dhcpv4_replies_sent_total", "OFFER"); got < 200 {
+	if got := counter(t, s.Registry(), "leased_replies_sent_total", "OFFER"); got < 200 {
 		t.Fatalf("only %v OFFERs sent", got)
 	}
 	if n > engineOnly {

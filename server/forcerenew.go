@@ -14,7 +14,7 @@ import (
 )
 
 // FORCERENEW failure reasons (label values of
-// leased_dhcpv4_forcerenew_failed_total).
+// leased_reconfigure_failed_total{family="dhcpv4"}).
 const (
 	frNotFound   = "not_found"
 	frNotBound   = "not_bound"

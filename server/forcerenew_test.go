@@ -105,10 +105,10 @@ func TestForceRenewEndToEndLoopback(t *testing.T) {
 	if err := s.ForceRenew(context.Background(), netip.MustParseAddr("127.0.0.240")); !errors.Is(err, lease.ErrNotFound) {
 		t.Fatalf("ForceRenew to no lease: %v", err)
 	}
-	if got := counter(t, s.Registry(), "leased_dhcpv4_forcerenew_sent_total", ""); got != 1 {
+	if got := counter(t, s.Registry(), "leased_reconfigure_sent_total", "dhcpv4"); got != 1 {
 		t.Errorf("forcerenew sent = %v, want 1", got)
 	}
-	if got := counter(t, s.Registry(), "leased_dhcpv4_forcerenew_failed_total", "not_capable"); got != 1 {
+	if got := counter(t, s.Registry(), "leased_reconfigure_failed_total", "not_capable"); got != 1 {
 		t.Errorf("forcerenew failed{not_capable} = %v, want 1", got)
 	}
 

@@ -1,15 +1,18 @@
 package server
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/leased/leased/api"
 	"github.com/leased/leased/dhcpv4"
 	"github.com/leased/leased/lease"
 )
 
-// Drop reasons (label values of leased_dhcpv4_packets_dropped_total). Engine
+// Drop reasons (label values of leased_packets_dropped_total{family="dhcpv4"}). Engine
 // decisions without a reply are counted as "engine_" + Decision.Drop.
 const (
 	dropDecode      = "decode"       // malformed packet
@@ -22,6 +25,23 @@ const (
 	dropEncode      = "encode"       // reply could not be encoded
 	dropSend        = "send_error"   // the kernel refused the reply
 	dropShuttingDwn = "shutdown"     // arrived while draining
+)
+
+// The per-family counters of DHCPv4 and DHCPv6 are one metric each with a
+// family label ("dhcpv4", "dhcpv6"), so both families register the same
+// name and help with their own constant label.
+var (
+	family4 = prometheus.Labels{"family": "dhcpv4"}
+	family6 = prometheus.Labels{"family": "dhcpv6"}
+)
+
+const (
+	helpReceived     = "Client messages received and decoded, by family and message type (DHCPv6: the innermost message)."
+	helpSent         = "Messages sent to clients and relays, by family and message type (FORCERENEW and Reconfigure included)."
+	helpSentByPath   = "Messages sent, by family and delivery path (dhcpv4: relay, unicast, broadcast, hardware; dhcpv6: relay, direct)."
+	helpDropped      = "Packets received and not answered, by family and reason."
+	helpReconfSent   = "Server-initiated reconfigure messages sent (DHCPv4 FORCERENEW, DHCPv6 Reconfigure), their replay value committed first."
+	helpReconfFailed = "Reconfigure requests (FORCERENEW, Reconfigure) that sent nothing, by family and reason."
 )
 
 type metrics struct {
@@ -44,12 +64,14 @@ type metrics struct {
 func newMetrics(reg *prometheus.Registry, pools func() []lease.PoolStats) *metrics {
 	m := &metrics{
 		sentVia: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "leased_dhcpv4_replies_sent_by_path_total",
-			Help: "DHCPv4 replies sent, by delivery path (relay, unicast, broadcast, hardware).",
+			Name:        "leased_replies_sent_by_path_total",
+			Help:        helpSentByPath,
+			ConstLabels: family4,
 		}, []string{"path"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "leased_dhcpv4_packets_dropped_total",
-			Help: "DHCPv4 packets received and not answered, by reason.",
+			Name:        "leased_packets_dropped_total",
+			Help:        helpDropped,
+			ConstLabels: family4,
 		}, []string{"reason"}),
 		commitFail: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "leased_store_commit_failures_total",
@@ -65,8 +87,8 @@ func newMetrics(reg *prometheus.Registry, pools func() []lease.PoolStats) *metri
 			Help: "Lease records made durable.",
 		}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "leased_dhcpv4_inflight_commits",
-			Help: "Requests waiting for their records to become durable.",
+			Name: "leased_inflight_commits",
+			Help: "Requests (DHCPv4 and DHCPv6) waiting for their records to become durable.",
 		}),
 		expired: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "leased_leases_expired_records_total",
@@ -78,24 +100,28 @@ func newMetrics(reg *prometheus.Registry, pools func() []lease.PoolStats) *metri
 		}, []string{"result"}),
 		dropFixed: map[string]prometheus.Counter{},
 		forceRenewSent: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "leased_dhcpv4_forcerenew_sent_total",
-			Help: "DHCPFORCERENEW messages sent (their replay value committed first).",
+			Name:        "leased_reconfigure_sent_total",
+			Help:        helpReconfSent,
+			ConstLabels: family4,
 		}),
 		forceRenewFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "leased_dhcpv4_forcerenew_failed_total",
-			Help: "DHCPFORCERENEW requests that sent nothing, by reason.",
+			Name:        "leased_reconfigure_failed_total",
+			Help:        helpReconfFailed,
+			ConstLabels: family4,
 		}, []string{"reason"}),
 	}
 	for _, r := range []string{frNotFound, frNotBound, frNotCapable, frCommit, frEncode, frSend} {
 		m.forceRenewFailed.WithLabelValues(r)
 	}
 	recv := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "leased_dhcpv4_packets_received_total",
-		Help: "DHCPv4 client messages received and decoded, by message type.",
+		Name:        "leased_packets_received_total",
+		Help:        helpReceived,
+		ConstLabels: family4,
 	}, []string{"type"})
 	sent := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "leased_dhcpv4_replies_sent_total",
-		Help: "DHCPv4 replies sent, by message type.",
+		Name:        "leased_replies_sent_total",
+		Help:        helpSent,
+		ConstLabels: family4,
 	}, []string{"type"})
 	for i := range m.received {
 		name := "UNKNOWN"
@@ -139,25 +165,43 @@ type poolCollector struct {
 	pools func() []lease.PoolStats
 }
 
+// Pool gauges: leased_pool_size{family,pool,kind} is what the pool can
+// hand out and leased_pool_leases{family,pool,kind,state} splits it by
+// state (free, offered, bound, declined: declined or quarantined), so
+// "pool 95 % full" is
+//
+//	sum without (state) (leased_pool_leases{state!="free"}) / leased_pool_size > 0.95
+//
+// kind is "addresses" (DHCPv4, DHCPv6 IA_NA) or "prefixes" (a DHCPv6
+// pool's delegated prefixes, IA_PD: the engine's "<pool>/pd" entry).
 var (
-	descPoolSize     = prometheus.NewDesc("leased_pool_addresses", "Assignable addresses in the pool.", []string{"pool"}, nil)
-	descPoolBound    = prometheus.NewDesc("leased_pool_leases_bound", "Bound leases in the pool.", []string{"pool"}, nil)
-	descPoolDeclined = prometheus.NewDesc("leased_pool_leases_declined", "Declined (quarantined) addresses in the pool.", []string{"pool"}, nil)
-	descPoolOffered  = prometheus.NewDesc("leased_pool_leases_offered", "Addresses offered and not yet requested in the pool.", []string{"pool"}, nil)
+	poolLabels    = []string{"family", "pool", "kind"}
+	descPoolSize  = prometheus.NewDesc("leased_pool_size", "Assignable addresses (kind=addresses) or delegable prefixes (kind=prefixes) of a pool.", poolLabels, nil)
+	descPoolState = prometheus.NewDesc("leased_pool_leases", "Addresses or prefixes of a pool by state: free, offered (not yet requested), bound, declined (declined or quarantined).",
+		append(slices.Clone(poolLabels), "state"), nil)
 )
 
 func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descPoolSize
-	ch <- descPoolBound
-	ch <- descPoolDeclined
-	ch <- descPoolOffered
+	ch <- descPoolState
 }
 
 func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range c.pools() {
-		ch <- prometheus.MustNewConstMetric(descPoolSize, prometheus.GaugeValue, float64(p.Size), p.Name)
-		ch <- prometheus.MustNewConstMetric(descPoolBound, prometheus.GaugeValue, float64(p.Bound), p.Name)
-		ch <- prometheus.MustNewConstMetric(descPoolDeclined, prometheus.GaugeValue, float64(p.Declined), p.Name)
-		ch <- prometheus.MustNewConstMetric(descPoolOffered, prometheus.GaugeValue, float64(p.Offered), p.Name)
+		family, kind, name := "dhcpv4", "addresses", p.Name
+		if p.Subnet.Addr().Is6() {
+			family = "dhcpv6"
+			if n, ok := strings.CutSuffix(p.Name, api.PDSuffix); ok {
+				kind, name = "prefixes", n
+			}
+		}
+		free := max(p.Size-p.Bound-p.Declined-p.Offered, 0)
+		ch <- prometheus.MustNewConstMetric(descPoolSize, prometheus.GaugeValue, float64(p.Size), family, name, kind)
+		for _, st := range [...]struct {
+			state string
+			n     int
+		}{{"free", free}, {"offered", p.Offered}, {"bound", p.Bound}, {"declined", p.Declined}} {
+			ch <- prometheus.MustNewConstMetric(descPoolState, prometheus.GaugeValue, float64(st.n), family, name, kind, st.state)
+		}
 	}
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // Delivery paths of a DHCPv6 datagram (outSpec.kind, the index into
-// metrics6.sentVia: leased_dhcpv6_replies_sent_by_path_total{path}).
+// metrics6.sentVia: leased_replies_sent_by_path_total{family="dhcpv6",path}).
 const (
 	via6Relay  DestKind = iota // "relay": a Relay-reply to the outermost relay, routed
 	via6Direct                 // "direct": to a client on a served link, out of its interface
@@ -30,33 +30,39 @@ type metrics6 struct {
 func newMetrics6(reg prometheus.Registerer) *metrics6 {
 	m := &metrics6{
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "leased_dhcpv6_packets_dropped_total",
-			Help: "DHCPv6 packets received and not answered, by reason.",
+			Name:        "leased_packets_dropped_total",
+			Help:        helpDropped,
+			ConstLabels: family6,
 		}, []string{"reason"}),
 		dropFixed: map[string]prometheus.Counter{},
 		reconfSent: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "leased_dhcpv6_reconfigure_sent_total",
-			Help: "DHCPv6 Reconfigure messages sent (their replay value committed first).",
+			Name:        "leased_reconfigure_sent_total",
+			Help:        helpReconfSent,
+			ConstLabels: family6,
 		}),
 		reconfFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "leased_dhcpv6_reconfigure_failed_total",
-			Help: "DHCPv6 Reconfigure requests that sent nothing, by reason.",
+			Name:        "leased_reconfigure_failed_total",
+			Help:        helpReconfFailed,
+			ConstLabels: family6,
 		}, []string{"reason"}),
 	}
 	for _, r := range []string{frNotFound, frNotBound, frNotCapable, frCommit, frEncode, frSend} {
 		m.reconfFailed.WithLabelValues(r)
 	}
 	recv := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "leased_dhcpv6_packets_received_total",
-		Help: "DHCPv6 messages received and decoded, by (innermost) message type.",
+		Name:        "leased_packets_received_total",
+		Help:        helpReceived,
+		ConstLabels: family6,
 	}, []string{"type"})
 	sent := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "leased_dhcpv6_replies_sent_total",
-		Help: "DHCPv6 messages sent, by message type.",
+		Name:        "leased_replies_sent_total",
+		Help:        helpSent,
+		ConstLabels: family6,
 	}, []string{"type"})
 	via := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "leased_dhcpv6_replies_sent_by_path_total",
-		Help: "DHCPv6 messages sent, by path (relay: a Relay-reply; direct: to a client on a served link).",
+		Name:        "leased_replies_sent_by_path_total",
+		Help:        helpSentByPath,
+		ConstLabels: family6,
 	}, []string{"path"})
 	m.sentVia[via6Relay], m.sentVia[via6Direct] = via.WithLabelValues("relay"), via.WithLabelValues("direct")
 	for i := range m.received {

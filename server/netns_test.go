@@ -154,7 +154,7 @@ func TestLinkDeliveryInNetns(t *testing.T) {
 	// here first.
 	for _, path := range []string{"hardware", "broadcast"} {
 		waitFor(t, path+" path counter", func() bool {
-			return counter(t, s.Registry(), "leased_dhcpv4_replies_sent_by_path_total", path) == 1
+			return counter(t, s.Registry(), "leased_replies_sent_by_path_total", path) == 1
 		})
 	}
 }

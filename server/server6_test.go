@@ -794,7 +794,7 @@ func TestV6HotPathAllocs(t *testing.T) {
 
 // TestV6ValidationDropLabels: RFC 8415 §16 validation is the engine's
 // (lease6.Engine.Handle); the server counts its drops under the labels
-// leased_dhcpv6_packets_dropped_total had when the server checked them,
+// leased_packets_dropped_total{family="dhcpv6"} had when the server checked them,
 // sends nothing, and does not count them as engine_ drops.
 func TestV6ValidationDropLabels(t *testing.T) {
 	eng6, err := lease6.New(v6Config())

@@ -185,12 +185,12 @@ func TestRelayDORA(t *testing.T) {
 	reg := s.Registry()
 	// Counted just after the send returns: the ACK can arrive first.
 	waitFor(t, "ACK sent counter", func() bool {
-		return counter(t, reg, "leased_dhcpv4_replies_sent_total", "ACK") == 1
+		return counter(t, reg, "leased_replies_sent_total", "ACK") == 1
 	})
-	if v := counter(t, reg, "leased_dhcpv4_packets_received_total", "DISCOVER"); v != 1 {
+	if v := counter(t, reg, "leased_packets_received_total", "DISCOVER"); v != 1 {
 		t.Errorf("DISCOVER received counter %v", v)
 	}
-	if v := counter(t, reg, "leased_pool_addresses", "test"); v != 100 {
+	if v := counter(t, reg, "leased_pool_size", "test"); v != 100 {
 		t.Errorf("pool size gauge %v", v)
 	}
 
@@ -304,7 +304,7 @@ func TestOverloadDropsAndReverts(t *testing.T) {
 	// One commit is running, one request waits in the queue; the other
 	// two are dropped as overload and their decisions reverted.
 	waitFor(t, "overload drops", func() bool {
-		return counter(t, s.Registry(), "leased_dhcpv4_packets_dropped_total", dropOverload) == n-2
+		return counter(t, s.Registry(), "leased_packets_dropped_total", dropOverload) == n-2
 	})
 	if r := eng.revertCount(); r != n-2 {
 		t.Errorf("reverted %d, want %d", r, n-2)
@@ -335,7 +335,7 @@ func TestDropReasons(t *testing.T) {
 	reg := s.Registry()
 	for _, reason := range []string{dropDecode, dropNotRequest, dropBadType, dropBOOTP} {
 		waitFor(t, "drop "+reason, func() bool {
-			return counter(t, reg, "leased_dhcpv4_packets_dropped_total", reason) == 1
+			return counter(t, reg, "leased_packets_dropped_total", reason) == 1
 		})
 	}
 	if _, _, ok := relay.recv(100 * time.Millisecond); ok {

@@ -1,0 +1,73 @@
+package server
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/leased/leased/lease"
+)
+
+// TestPoolCollector: every pool reports its size and its leases by state
+// (free = size minus the others), with the family and the kind as labels:
+// a DHCPv6 pool's delegated prefixes ("lan6/pd" in the engine) are
+// pool="lan6",kind="prefixes".
+func TestPoolCollector(t *testing.T) {
+	pools := []lease.PoolStats{
+		{Name: "lan", Subnet: netip.MustParsePrefix("10.0.0.0/24"), Size: 100, Bound: 90, Declined: 2, Offered: 3},
+		{Name: "lan6", Subnet: netip.MustParsePrefix("fd00::/64"), Size: 1000, Bound: 10},
+		{Name: "lan6/pd", Subnet: netip.MustParsePrefix("fd01::/48"), Size: 256, Bound: 250, Offered: 10},
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(&poolCollector{pools: func() []lease.PoolStats { return pools }})
+	want := `
+# HELP leased_pool_leases Addresses or prefixes of a pool by state: free, offered (not yet requested), bound, declined (declined or quarantined).
+# TYPE leased_pool_leases gauge
+leased_pool_leases{family="dhcpv4",kind="addresses",pool="lan",state="bound"} 90
+leased_pool_leases{family="dhcpv4",kind="addresses",pool="lan",state="declined"} 2
+leased_pool_leases{family="dhcpv4",kind="addresses",pool="lan",state="free"} 5
+leased_pool_leases{family="dhcpv4",kind="addresses",pool="lan",state="offered"} 3
+leased_pool_leases{family="dhcpv6",kind="addresses",pool="lan6",state="bound"} 10
+leased_pool_leases{family="dhcpv6",kind="addresses",pool="lan6",state="declined"} 0
+leased_pool_leases{family="dhcpv6",kind="addresses",pool="lan6",state="free"} 990
+leased_pool_leases{family="dhcpv6",kind="addresses",pool="lan6",state="offered"} 0
+leased_pool_leases{family="dhcpv6",kind="prefixes",pool="lan6",state="bound"} 250
+leased_pool_leases{family="dhcpv6",kind="prefixes",pool="lan6",state="declined"} 0
+leased_pool_leases{family="dhcpv6",kind="prefixes",pool="lan6",state="free"} 0
+leased_pool_leases{family="dhcpv6",kind="prefixes",pool="lan6",state="offered"} 10
+# HELP leased_pool_size Assignable addresses (kind=addresses) or delegable prefixes (kind=prefixes) of a pool.
+# TYPE leased_pool_size gauge
+leased_pool_size{family="dhcpv4",kind="addresses",pool="lan"} 100
+leased_pool_size{family="dhcpv6",kind="addresses",pool="lan6"} 1000
+leased_pool_size{family="dhcpv6",kind="prefixes",pool="lan6"} 256
+`
+	if got := gatherText(t, reg); got != strings.TrimSpace(want) {
+		t.Errorf("got\n%s\nwant\n%s", got, strings.TrimSpace(want))
+	}
+}
+
+// gatherText renders reg's gauges and counters in the text format (HELP,
+// TYPE and samples with labels sorted).
+func gatherText(t *testing.T, reg *prometheus.Registry) string {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, mf := range mfs {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", mf.GetName(), mf.GetHelp(), mf.GetName(), strings.ToLower(mf.GetType().String()))
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, lp := range m.GetLabel() {
+				ls = append(ls, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
+			}
+			v := m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			fmt.Fprintf(&b, "%s{%s} %v\n", mf.GetName(), strings.Join(ls, ","), v)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
