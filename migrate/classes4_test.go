@@ -133,3 +133,102 @@ func TestKeaTest4(t *testing.T) {
 		t.Errorf("PXEClient prefix: %+v %s", m, why)
 	}
 }
+
+// dhcpd classes, pool access, per-host options and boot fields.
+func TestDhcpdClasses(t *testing.T) {
+	src := `authoritative;
+next-server 10.0.0.4;
+class "pxe" {
+  match if substring (option vendor-class-identifier, 0, 9) = "PXEClient";
+  filename "undionly.kpxe";
+  option tftp-server-name "10.0.0.4";
+}
+class "ipxe" { match if option user-class = "iPXE"; filename "http://10.0.0.4/boot.ipxe"; }
+class "oui" { match if substring (hardware, 1, 3) = 52:54:0; }
+class "port" { match if option agent.circuit-id = "eth0"; }
+class "fancy" { match if option vendor-class-identifier = "a" or option user-class = "b"; }
+class "sub" { match pick-first-value (option dhcp-client-identifier, hardware); }
+subnet 10.0.0.0 netmask 255.255.255.0 {
+  pool { allow members of "pxe"; allow members of "ipxe"; range 10.0.0.10 10.0.0.19; }
+  pool { deny unknown-clients; range 10.0.0.20 10.0.0.29; }
+  pool { deny members of "oui"; allow known-clients; range 10.0.0.30 10.0.0.39; }
+  pool { allow members of "fancy"; range 10.0.0.40 10.0.0.49; }
+  pool { allow dynamic bootp clients; range 10.0.0.50 10.0.0.59; }
+}
+host a {
+  hardware ethernet 52:54:00:00:00:01;
+  fixed-address 10.0.0.100;
+  option domain-name-servers 10.0.0.2, 10.0.0.3;
+  option host-name "alpha";
+  option ip-forwarding off;
+  option routers gw.example.org;
+  next-server 10.0.0.5;
+  server-name "boot1";
+  filename "pxelinux.0";
+}
+host b {
+  host-identifier option agent.circuit-id "ge-0/0/7";
+  fixed-address 10.0.0.101;
+}
+`
+	r, err := FromDhcpd("d.conf", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Parse("d.yaml", r.YAML)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, r.YAML)
+	}
+	var items []string
+	for _, it := range r.Skipped {
+		items = append(items, it.String())
+	}
+	byName := map[string]config.ClientClass{}
+	for _, k := range c.DHCPv4.ClientClasses {
+		byName[k.Name] = k
+	}
+	if len(byName) != 4 {
+		t.Fatalf("classes %+v\n%s", c.DHCPv4.ClientClasses, r.YAML)
+	}
+	if m := byName["pxe"].Match; m.VendorClass == nil || string(*m.VendorClass.Prefix) != "PXEClient" || byName["pxe"].Boot.File != "undionly.kpxe" ||
+		byName["pxe"].Options[0].Name != "tftp-server-name" {
+		t.Errorf("pxe %+v", byName["pxe"])
+	}
+	if m := byName["ipxe"].Match; m.UserClass == nil || string(*m.UserClass.Exact) != "iPXE" {
+		t.Errorf("ipxe %+v", m)
+	}
+	if byName["oui"].Match.HWAddr != "52:54:00/24" || byName["port"].Match.CircuitID == nil || string(*byName["port"].Match.CircuitID.Exact) != "eth0" {
+		t.Errorf("oui %+v port %+v", byName["oui"].Match, byName["port"].Match)
+	}
+	p := c.DHCPv4.Pools[0]
+	if p.Boot.NextServer.String() != "10.0.0.4" {
+		t.Errorf("pool boot %+v", p.Boot)
+	}
+	s := p.Sections
+	if len(s) != 5 || !slices.Equal(s[0].Allow, []string{"pxe", "ipxe"}) || !slices.Equal(s[1].Deny, []string{"unknown"}) ||
+		!slices.Equal(s[2].Deny, []string{"oui"}) || !slices.Equal(s[2].Allow, []string{"known"}) || s[3].Allow != nil || s[4].Allow != nil {
+		t.Errorf("sections %+v", s)
+	}
+	if len(p.Reservations) != 2 {
+		t.Fatalf("reservations %+v", p.Reservations)
+	}
+	a := p.Reservations[0]
+	if a.Hostname != "alpha" || len(a.Options) != 2 || a.Options[0].Name != "domain-name-servers" || string(a.Options[0].Value) != "10.0.0.2, 10.0.0.3" ||
+		a.Options[1].Name != "ip-forwarding" || a.Boot.NextServer.String() != "10.0.0.5" || a.Boot.ServerName != "boot1" || a.Boot.File != "pxelinux.0" {
+		t.Errorf("host a %+v", a)
+	}
+	if b := p.Reservations[1]; string(b.CircuitID) != "ge-0/0/7" || b.Address.String() != "10.0.0.101" {
+		t.Errorf("host b %+v", b)
+	}
+	for _, want := range []string{
+		`d.conf:11: class fancy: match if option vendor-class-identifier = "a" or option user-class = "b"`,
+		`d.conf:12: class sub: match pick-first-value`,
+		`d.conf:17: allow members of "fancy": class "fancy" was not carried over`,
+		`d.conf:18: allow dynamic bootp clients: pool access rules other than`,
+		`d.conf:26: host a: option routers gw.example.org`,
+	} {
+		if !has(items, want) {
+			t.Errorf("report lacks %q:\n%s", want, strings.Join(items, "\n"))
+		}
+	}
+}

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -131,10 +132,30 @@ func TestDhcpdExamplesConf(t *testing.T) {
 	if shared != 2 {
 		t.Errorf("shared-network 224-29: %d pools carry it, want 2", shared)
 	}
-	for _, want := range []string{"dhcpd-examples.conf:10: option domain-name-servers", "is a host name", `allow members of "foo"`, "class foo", "max-lease-time"} {
+	for _, want := range []string{"dhcpd-examples.conf:10: option domain-name-servers", "is a host name", "max-lease-time"} {
 		if !has(items, want) {
 			t.Errorf("report lacks %q:\n%s", want, strings.Join(items, "\n"))
 		}
+	}
+	// class "foo" { match if substring (option vendor-class-identifier, 0, 4) = "SUNW"; }
+	// and the shared network's pools: allow / deny members of "foo".
+	if k := c.DHCPv4.ClientClasses; len(k) != 1 || k[0].Name != "foo" || k[0].Match.VendorClass == nil || string(*k[0].Match.VendorClass.Prefix) != "SUNW" {
+		t.Errorf("class foo: %+v", k)
+	}
+	for _, p := range c.DHCPv4.Pools {
+		switch p.Subnet.String() {
+		case "10.17.224.0/24":
+			if len(p.Sections) != 1 || !slices.Equal(p.Sections[0].Allow, []string{"foo"}) {
+				t.Errorf("10.17.224.0/24 sections %+v", p.Sections)
+			}
+		case "10.0.29.0/24":
+			if len(p.Sections) != 1 || !slices.Equal(p.Sections[0].Deny, []string{"foo"}) {
+				t.Errorf("10.0.29.0/24 sections %+v", p.Sections)
+			}
+		}
+	}
+	if has(items, "class foo") || has(items, "members of") {
+		t.Errorf("converted items reported:\n%s", strings.Join(items, "\n"))
 	}
 }
 

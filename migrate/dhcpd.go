@@ -165,6 +165,7 @@ type dscope struct {
 	pref      string
 	t1, t2    string
 	auth      *bool
+	boot      *boot4
 }
 
 type dhcpdCtx struct {
@@ -174,6 +175,10 @@ type dhcpdCtx struct {
 	out6  *out6
 	hosts []*dstmt // collected; placed once the subnets are known
 	names map[string]bool
+	// classes maps the dhcpd classes carried over to their leased names;
+	// done marks the class declarations converted.
+	classes map[string]string
+	done    map[*dstmt]bool
 }
 
 // FromDhcpd converts an ISC dhcpd configuration (dhcpd.conf, or a DHCPv6
@@ -189,7 +194,7 @@ func FromDhcpd(file string, src []byte) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %s: %w", file, err)
 	}
-	x := &dhcpdCtx{rep: report{file: file}, names: map[string]bool{}}
+	x := &dhcpdCtx{rep: report{file: file}, names: map[string]bool{}, classes: map[string]string{}, done: map[*dstmt]bool{}}
 	for _, t := range toks {
 		if t.s == "subnet6" || strings.HasPrefix(t.s, "dhcp6.") {
 			x.v6 = true
@@ -202,6 +207,7 @@ func FromDhcpd(file string, src []byte) (*Result, error) {
 		x.out6 = &out6{Interfaces: []string{placeholderInterface}}
 	} else {
 		x.out4 = &out4{Interfaces: []string{placeholderInterface}}
+		x.classes4(stmts)
 	}
 	x.scope(stmts, &top, "")
 	if x.v6 {
@@ -266,6 +272,9 @@ func (x *dhcpdCtx) scope(stmts []*dstmt, sc *dscope, shared string) {
 		case "pool", "pool6":
 			pools = append(pools, s)
 		case "class", "subclass":
+			if x.done[s] {
+				continue
+			}
 			x.rep.add(s.line, "%s %s: dhcpd classes are not carried over; define the class in leased by hand", s.word(0), s.word(1))
 		default:
 			x.rep.add(s.line, "%s: declaration not carried over", s.text())
@@ -303,6 +312,8 @@ func (x *dhcpdCtx) param(s *dstmt, sc *dscope) {
 		x.rep.add(s.line, "%s: %s", s.text(), noEquivalent)
 	case "filename":
 		sc.o4.BootFile = s.word(1)
+	case "next-server", "server-name":
+		x.bootStmt(s, &sc.boot, "scope")
 	case "range", "range6", "prefix6", "fixed-address", "fixed-address6", "fixed-prefix6", "hardware", "host-identifier":
 		// handled by the enclosing declaration
 	default:
@@ -433,6 +444,7 @@ func (x *dhcpdCtx) subnet4(s *dstmt, sc *dscope, shared string) {
 	}
 	p := &pool4{Name: x.uniq(poolName(sub)), Subnet: sub.String(), SharedNetwork: shared, LeaseTime: sc.leaseTime, T1: sc.t1, T2: sc.t2, Authoritative: sc.auth}
 	p.opts4 = sc.o4
+	p.Boot = sc.boot
 	for _, st := range s.block {
 		switch {
 		case st.word(0) == "range":
@@ -469,12 +481,15 @@ func (x *dhcpdCtx) range4(st *dstmt, p *pool4, sub netip.Prefix) bool {
 
 // poolInto4 imports a pool declaration's ranges into p.
 func (x *dhcpdCtx) poolInto4(s *dstmt, p *pool4, sub netip.Prefix) {
+	allow, deny, _ := x.poolAccess(s.block)
 	for _, st := range s.block {
 		switch st.word(0) {
 		case "range":
-			x.range4(st, p, sub)
+			if x.range4(st, p, sub) {
+				sec := &p.Sections[len(p.Sections)-1]
+				sec.Allow, sec.Deny = allow, deny
+			}
 		case "allow", "deny":
-			x.rep.add(st.line, "%s: pool access rules are not carried over; the range is open to every client", st.text())
 		default:
 			x.rep.add(st.line, "%s (in a pool): %s", st.text(), noEquivalent)
 		}
@@ -484,6 +499,7 @@ func (x *dhcpdCtx) poolInto4(s *dstmt, p *pool4, sub netip.Prefix) {
 // pool places a shared-network level pool's ranges into the subnet that
 // contains them.
 func (x *dhcpdCtx) pool(s *dstmt) {
+	allow, deny, _ := x.poolAccess(s.block)
 	for _, st := range s.block {
 		switch st.word(0) {
 		case "range":
@@ -505,11 +521,13 @@ func (x *dhcpdCtx) pool(s *dstmt) {
 				x.rep.add(st.line, "%s: in no declared subnet; skipped", st.text())
 				continue
 			}
-			x.range4(st, target, netip.MustParsePrefix(target.Subnet))
+			if x.range4(st, target, netip.MustParsePrefix(target.Subnet)) {
+				sec := &target.Sections[len(target.Sections)-1]
+				sec.Allow, sec.Deny = allow, deny
+			}
 		case "range6":
 			x.rep.add(st.line, "%s: pool6 ranges outside a subnet6 are not carried over", st.text())
 		case "allow", "deny":
-			x.rep.add(st.line, "%s: pool access rules are not carried over; the range is open to every client", st.text())
 		default:
 			x.rep.add(st.line, "%s (in a pool): %s", st.text(), noEquivalent)
 		}
@@ -601,7 +619,9 @@ func cover(a, b netip.Addr, dlen int) (netip.Prefix, bool) {
 // host turns a host declaration into a reservation of the pool whose
 // subnet holds its fixed address.
 func (x *dhcpdCtx) host(s *dstmt) {
-	var hw, cid, duid string
+	var hw, cid, duid, circuit, remote, hostname string
+	var opts []rawOpt
+	var boot *boot4
 	var addrs []netip.Addr
 	var pfx netip.Prefix
 	name := s.word(1)
@@ -627,9 +647,15 @@ func (x *dhcpdCtx) host(s *dstmt) {
 				pfx = p.Masked()
 			}
 		case "host-identifier":
-			if st.word(1) == "option" && st.word(2) == "dhcp6.client-id" {
+			kind, v, isAgent := hostID(st)
+			switch {
+			case st.word(1) == "option" && st.word(2) == "dhcp6.client-id":
 				duid = normHex(st.word(3))
-			} else {
+			case isAgent && kind == "circuit" && !x.v6:
+				circuit = v
+			case isAgent && kind == "remote" && !x.v6:
+				remote = v
+			default:
 				x.rep.add(st.line, "host %s: %s: %s", name, st.text(), noEquivalent)
 			}
 		case "option":
@@ -642,7 +668,23 @@ func (x *dhcpdCtx) host(s *dstmt) {
 				}
 				continue
 			}
-			x.rep.add(st.line, "host %s: %s: per-host options from dhcpd are not carried over", name, st.text())
+			if st.word(1) == "host-name" && len(st.words) == 3 && !x.v6 {
+				hostname = st.word(2)
+				continue
+			}
+			if x.v6 {
+				x.rep.add(st.line, "host %s: %s: per-host DHCPv6 options from dhcpd are not carried over", name, st.text())
+				continue
+			}
+			if o, ok := x.namedOption(st, "host "+name); ok {
+				opts = append(opts, o)
+			}
+		case "next-server", "server-name", "filename":
+			if x.v6 {
+				x.rep.add(st.line, "host %s: %s: %s", name, st.text(), noEquivalent)
+				continue
+			}
+			x.bootStmt(st, &boot, "host "+name)
 		default:
 			x.rep.add(st.line, "host %s: %s: %s", name, st.text(), noEquivalent)
 		}
@@ -655,8 +697,8 @@ func (x *dhcpdCtx) host(s *dstmt) {
 		x.rep.add(s.line, "host %s: no fixed address; leased reservations bind an address; not carried over", name)
 		return
 	}
-	if hw == "" && cid == "" {
-		x.rep.add(s.line, "host %s: neither hardware ethernet nor dhcp-client-identifier; not carried over", name)
+	if hw == "" && cid == "" && circuit == "" && remote == "" {
+		x.rep.add(s.line, "host %s: neither hardware ethernet, dhcp-client-identifier nor host-identifier option agent.circuit-id/agent.remote-id; not carried over", name)
 		return
 	}
 	if len(addrs) > 1 {
@@ -664,9 +706,18 @@ func (x *dhcpdCtx) host(s *dstmt) {
 	}
 	for _, p := range x.out4.Pools {
 		if netip.MustParsePrefix(p.Subnet).Contains(addrs[0]) {
-			r := res4{HWAddr: hw, Address: addrs[0].String(), Hostname: hostLabel(name)}
-			if hw == "" {
+			r := res4{HWAddr: hw, Address: addrs[0].String(), Hostname: hostLabel(name), Options: opts, Boot: boot}
+			if hostname != "" {
+				r.Hostname = hostLabel(hostname)
+			}
+			switch {
+			case hw != "":
+			case cid != "":
 				r.ClientID = cid
+			case circuit != "":
+				r.CircuitID = circuit
+			default:
+				r.RemoteID = remote
 			}
 			p.Reservations = append(p.Reservations, r)
 			return

@@ -76,6 +76,7 @@ type pool4 struct {
 	T2            string     `yaml:"t2,omitempty"`
 	Authoritative *bool      `yaml:"authoritative,omitempty"`
 	Relays        []string   `yaml:"relays,omitempty,flow"`
+	Boot          *boot4     `yaml:"boot,omitempty"`
 	Allow         []string   `yaml:"allow,omitempty,flow"`
 	Deny          []string   `yaml:"deny,omitempty,flow"`
 	Sections      []section4 `yaml:"sections,omitempty"`
