@@ -161,11 +161,11 @@ func (s *Server) initCampaigns(opts *Options) error {
 	s.updateActive()
 	s.reg.MustRegister(&campaignCollector{
 		mgr: c.mgr,
-		outcomes: prometheus.NewDesc("leased_forcerenew_outcomes_total",
+		outcomes: prometheus.NewDesc("leased_campaign_outcomes_total",
 			"Clients of reconfiguration campaigns by outcome (every campaign the server knows).", []string{"outcome"}, nil),
-		pending: prometheus.NewDesc("leased_forcerenew_pending",
+		pending: prometheus.NewDesc("leased_campaign_pending",
 			"Clients of running campaigns still waiting for an outcome.", nil, nil),
-		running: prometheus.NewDesc("leased_forcerenew_campaigns_running",
+		running: prometheus.NewDesc("leased_campaigns_running",
 			"Reconfiguration campaigns running.", nil, nil),
 	})
 	return nil

@@ -478,7 +478,7 @@ func TestCampaignRenewed(t *testing.T) {
 		t.Errorf("%d bad FORCERENEWs", n.bad.Load())
 	}
 	if got := gatherOutcome(t, n.s, "renewed"); got != 8 {
-		t.Errorf("leased_forcerenew_outcomes_total{outcome=renewed} = %v", got)
+		t.Errorf("leased_campaign_outcomes_total{outcome=renewed} = %v", got)
 	}
 	n.stop()
 	_, m := reopenWAL(t, dir)
@@ -487,7 +487,7 @@ func TestCampaignRenewed(t *testing.T) {
 	}
 }
 
-// gatherOutcome returns leased_forcerenew_outcomes_total{outcome}.
+// gatherOutcome returns leased_campaign_outcomes_total{outcome}.
 func gatherOutcome(t testing.TB, s *Server, outcome string) float64 {
 	t.Helper()
 	mfs, err := s.reg.Gather()
@@ -495,7 +495,7 @@ func gatherOutcome(t testing.TB, s *Server, outcome string) float64 {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() != "leased_forcerenew_outcomes_total" {
+		if mf.GetName() != "leased_campaign_outcomes_total" {
 			continue
 		}
 		for _, m := range mf.Metric {
@@ -504,7 +504,7 @@ func gatherOutcome(t testing.TB, s *Server, outcome string) float64 {
 			}
 		}
 	}
-	t.Fatalf("no leased_forcerenew_outcomes_total{outcome=%q}", outcome)
+	t.Fatalf("no leased_campaign_outcomes_total{outcome=%q}", outcome)
 	return 0
 }
 
