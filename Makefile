@@ -4,7 +4,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 BIN := bin
 
-.PHONY: all build demo test test-unit deps fuzz bench vet lint clean
+.PHONY: all build demo test test-unit deps fuzz bench vet lint clean deb
 
 all: build
 
@@ -19,6 +19,11 @@ build:
 
 deps:
 	./scripts/deps.sh
+
+# A Debian package in dist/: binaries, unit, example config, man pages
+# (packaging/README.md). VERSION as for build.
+deb:
+	VERSION=$(VERSION) ./packaging/mkdeb.sh dist
 
 # The main job: leased and real DHCP clients in network namespaces.
 demo: deps build
