@@ -365,8 +365,9 @@ func New(opts Options) (*Server, error) {
 	s.reg.MustRegister(healthCollector{s})
 	if b, ok := s.batch.(*replyBatcher); ok {
 		s.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "leased_dhcpv4_send_syscalls_total",
-			Help: "sendmmsg system calls that sent DHCPv4 replies through the UDP socket; replies sent ÷ calls is the mean batch.",
+			Name:        "leased_send_syscalls_total",
+			Help:        "sendmmsg system calls that sent replies through the UDP socket; replies sent ÷ calls is the mean batch.",
+			ConstLabels: family4,
 		}, func() float64 { return float64(b.calls.Load()) }))
 	}
 	if opts.V6 != nil {

@@ -292,7 +292,7 @@ func (s *Server) newLane6() *lane6 {
 	})
 }
 
-// DHCPv6 drop reasons (label values of leased_dhcpv6_packets_dropped_total).
+// DHCPv6 drop reasons (label values of leased_packets_dropped_total{family="dhcpv6"}).
 // Engine decisions without a reply are counted as "engine_" + Drop.
 const (
 	drop6Decode      = "decode"         // malformed packet
@@ -366,7 +366,7 @@ func relayChainValid(m *dhcpv6.Message) bool {
 }
 
 // validationDrop6 maps the engine's RFC 8415 §16 drop reasons to the
-// labels leased_dhcpv6_packets_dropped_total has always used for them
+// labels leased_packets_dropped_total{family="dhcpv6"} has always used for them
 // (the server checked them before the engine did); other engine drops
 // are counted as "engine_" + reason.
 func validationDrop6(reason string) (label string, ok bool) {
