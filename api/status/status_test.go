@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -208,5 +209,14 @@ func TestBrowserLogin(t *testing.T) {
 	}
 	if got := text(`tr.pool[data-pool="office"] .pct`); got != "42.0 %" {
 		t.Errorf("used: %q", got)
+	}
+	if path := os.Getenv("LEASED_STATUS_SCREENSHOT"); path != "" { // a PNG to look at
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err == nil {
+			err = os.WriteFile(path, png, 0o644)
+		}
+		if err != nil {
+			t.Errorf("screenshot: %v", err)
+		}
 	}
 }
