@@ -133,11 +133,12 @@ func (e *Engine) discover(n int64, req *Request, key []byte) Decision {
 		return Decision{Drop: DropNoPool}
 	}
 	if refuses(p, req) {
-		return Decision{Drop: DropNotReconfigurable}
+		return Decision{Drop: DropNotReconfigurable, DropPool: p.cfg.Name}
 	}
+	link := p.cfg.Name
 	p, m, a, sect, drop := e.place(p, e.ps.cls.static(req), req, key, false)
 	if p == nil {
-		return Decision{Drop: drop}
+		return Decision{Drop: drop, DropPool: link}
 	}
 	// One offer per client: withdraw a pending one for another address.
 	if old, ok := e.offerKey[string(key)]; ok && old != a {

@@ -150,7 +150,7 @@ func (e *Engine) bootp(n int64, req *Request, key []byte) Decision {
 	static := e.ps.cls.static(req)
 	q, m, a, sect, drop := e.place(p, static, req, key, true)
 	if q == nil {
-		return Decision{Drop: drop}
+		return Decision{Drop: drop, DropPool: p.cfg.Name}
 	}
 	return e.bind(n, req, key, q, a, sect, m)
 }

@@ -130,6 +130,10 @@ type Decision struct {
 	// Drop names why no reply is sent ("" when HasReply or when silence is
 	// the protocol's answer, e.g. a RELEASE); used as a metric label.
 	Drop string
+	// DropPool names the pool a Drop concerns when the engine knows it
+	// (pool_exhausted, class_denied, not_reconfigurable: the pool of the
+	// client's link); "" otherwise. For logs and metric labels.
+	DropPool string
 
 	// undo[i] is the in-memory record of Persist[i].Addr before this
 	// decision (state StateDeleted: there was none); see Engine.Revert.

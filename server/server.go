@@ -724,9 +724,18 @@ func (s *Server) finish(sd *sender, p *inPacket, d *lease.Decision) {
 	if !d.HasReply {
 		if d.Drop != "" {
 			s.m.drop("engine_" + d.Drop)
-			if d.Drop == lease.DropNotReconfigurable {
+			switch {
+			case d.Drop == lease.DropPoolExhausted:
+				// Rate-limited per pool by cmd/leased's log handler.
+				s.log.Warn("dhcpv4 pool exhausted: no free address to offer", "pool", d.DropPool,
+					"chaddr", net.HardwareAddr(p.req.HWAddr).String())
+			case d.Drop == lease.DropNotReconfigurable:
 				s.log.Debug("dhcpv4 client refused by strict pool: no RFC 6704 HMAC-MD5 in option 145",
-					"type", p.req.Type, "chaddr", net.HardwareAddr(p.req.HWAddr).String(), "xid", p.req.XID)
+					"type", p.req.Type, "chaddr", net.HardwareAddr(p.req.HWAddr).String(), "xid", p.req.XID, "pool", d.DropPool)
+			case s.log.Enabled(context.Background(), slog.LevelDebug):
+				s.log.Debug("dhcpv4 decision: no reply", "reason", d.Drop, "pool", d.DropPool, "type", p.req.Type,
+					"chaddr", net.HardwareAddr(p.req.HWAddr).String(), "xid", p.req.XID,
+					"requested", p.req.RequestedIP, "ciaddr", p.msg.CIAddr, "giaddr", p.msg.GIAddr, "interface", p.ifc.name)
 			}
 		}
 		return
@@ -757,8 +766,13 @@ func (s *Server) finish(sd *sender, p *inPacket, d *lease.Decision) {
 		s.m.sent[typeIndex(r.Type)].Inc()
 	}
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
-		s.log.Debug("reply", "type", r.Type, "yiaddr", r.YIAddr, "xid", p.msg.XID,
-			"to", dest.Addr, "path", dest.Kind, "interface", p.ifc.name)
+		pool := ""
+		if r.Pool != nil {
+			pool = r.Pool.Name
+		}
+		// One line per decision: who, what, which pool and (NAK) why.
+		s.log.Debug("reply", "type", r.Type, "chaddr", net.HardwareAddr(p.req.HWAddr).String(), "yiaddr", r.YIAddr,
+			"pool", pool, "reason", r.Message, "xid", p.msg.XID, "to", dest.Addr, "path", dest.Kind, "interface", p.ifc.name)
 	}
 	if extra, ok := NakCopyDest(&t); ok {
 		// Best effort: the broadcast above is the RFC's answer.

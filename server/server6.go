@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -556,6 +557,9 @@ func (s *Server) finish6(sd *sender6, p *inPacket6, d *lease6.Decision) {
 			if d.Drop == lease6.DropNoReconfigureAccept {
 				s.log.Debug("dhcpv6 client refused by strict pool: no Reconfigure Accept (option 20)",
 					"type", p.req.Type, "duid", hex.EncodeToString(p.req.ClientID), "xid", p.req.XID)
+			} else if s.log.Enabled(context.Background(), slog.LevelDebug) {
+				s.log.Debug("dhcpv6 decision: no reply", "reason", d.Drop, "type", p.req.Type,
+					"duid", hex.EncodeToString(p.req.ClientID), "xid", p.req.XID, "interface", p.ifc.name, "from", p.src)
 			}
 		}
 		return
@@ -570,9 +574,43 @@ func (s *Server) finish6(sd *sender6, p *inPacket6, d *lease6.Decision) {
 	}
 	s.send6(&p.path, p.ifc.index, out, typeIndex6(r.Type))
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
-		s.log.Debug("dhcpv6 reply", "type", r.Type, "xid", p.msg.TransactionID, "to", p.path.to,
-			"relays", p.path.n, "interface", p.ifc.name, "ias", len(r.IAs))
+		pool := ""
+		if r.Pool != nil {
+			pool = r.Pool.Name
+		}
+		// One line per decision: the client, what each IA got (or its
+		// status: NoAddrsAvail …), the pool.
+		s.log.Debug("dhcpv6 reply", "type", r.Type, "duid", hex.EncodeToString(p.req.ClientID), "pool", pool,
+			"ias", iaSummary(r.IAs), "status", r.Status, "reason", r.Message, "xid", p.msg.TransactionID,
+			"to", p.path.to, "relays", p.path.n, "interface", p.ifc.name)
 	}
+}
+
+// iaSummary describes a reply's IAs for the debug log: "na 1: fd00::5"
+// per IA, its bindings or its status code and message.
+func iaSummary(ias []lease6.IAResult) []string {
+	out := make([]string, 0, len(ias))
+	for i := range ias {
+		ia := &ias[i]
+		kind := "na"
+		if ia.Kind == lease6.IAPD {
+			kind = "pd"
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s %d:", kind, ia.IAID)
+		for _, bd := range ia.Bindings {
+			if bd.Prefix.IsValid() {
+				fmt.Fprintf(&b, " %s", bd.Prefix)
+			} else {
+				fmt.Fprintf(&b, " %s", bd.Addr)
+			}
+		}
+		if ia.HasStatus {
+			fmt.Fprintf(&b, " status %d %s", ia.Status, ia.Message)
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
 
 // send6 queues one encoded reply for the batcher: to the outermost relay

@@ -1,0 +1,102 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/lease"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) lines(t *testing.T) []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestDecisionLog: with a one-address pool, the first DISCOVER gets an
+// OFFER logged at debug with the client, address and pool; the next three
+// DISCOVERs (pool exhausted) each log a WARN naming the pool and a debug
+// decision with the reason, and are counted as drops.
+func TestDecisionLog(t *testing.T) {
+	cfg := loopConfig()
+	cfg.Pools[0].Sections[0].End = cfg.Pools[0].Sections[0].Start
+	eng, err := lease.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logb syncBuffer
+	log := slog.New(slog.NewJSONHandler(&logb, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rec := &recorder{got: make(chan recorded, 64)}
+	reg := prometheus.NewRegistry()
+	s, err := New(Options{Interfaces: []string{"lo"}, Engine: eng, Store: &memStore{}, Logger: log,
+		Registry: reg, MaxInFlight: 4, replies: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.done = s.sendDone
+	s.l4.startWorkers()
+	t.Cleanup(s.l4.drain)
+	relay, server := netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.1")
+
+	feed(t, s, buildMsg(t, clientMsg{typ: dhcpv4.Discover, xid: 1, mac: [6]byte{2, 0, 0, 0, 0, 1}, giaddr: relay}), server)
+	if _, offer := rec.next(t); offer.Type() != dhcpv4.Offer {
+		t.Fatalf("got %v, want an OFFER", offer.Type())
+	}
+	for i := range 3 {
+		feed(t, s, buildMsg(t, clientMsg{typ: dhcpv4.Discover, xid: uint32(10 + i), mac: [6]byte{2, 0, 0, 0, 1, byte(i)}, giaddr: relay}), server)
+	}
+	rec.none(t)
+	var offers, warns, decisions int
+	for _, m := range logb.lines(t) {
+		switch m["msg"] {
+		case "reply":
+			offers++
+			if m["chaddr"] != "02:00:00:00:00:01" || m["yiaddr"] != "127.0.0.100" || m["pool"] != "loop" {
+				t.Errorf("reply line lacks client, address or pool: %v", m)
+			}
+		case "dhcpv4 pool exhausted: no free address to offer":
+			warns++
+			if m["level"] != "WARN" || m["pool"] != "loop" {
+				t.Errorf("exhaustion line: %v", m)
+			}
+		case "dhcpv4 decision: no reply":
+			decisions++
+		}
+	}
+	if offers != 1 || warns != 3 {
+		t.Errorf("%d reply lines (want 1), %d exhaustion warnings (want 3; the daemon's handler rate-limits them)", offers, warns)
+	}
+	if decisions != 0 {
+		t.Errorf("%d generic decision lines beside the exhaustion warnings", decisions)
+	}
+	if got := counter(t, reg, "leased_packets_dropped_total", "engine_pool_exhausted"); got != 3 {
+		t.Errorf("engine_pool_exhausted drops %v, want 3", got)
+	}
+}
