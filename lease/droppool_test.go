@@ -20,3 +20,22 @@ func TestDropPool(t *testing.T) {
 		t.Errorf("an offer carries DropPool %q", d.DropPool)
 	}
 }
+
+// TestNakReasons: every NAK reason has its option 56 text, and a NAK
+// carries both.
+func TestNakReasons(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range NakReasons() {
+		if nakMessages[r] == "" || seen[nakMessages[r]] {
+			t.Errorf("reason %q: message %q missing or shared", r, nakMessages[r])
+		}
+		seen[nakMessages[r]] = true
+	}
+	if len(nakMessages) != len(NakReasons()) {
+		t.Errorf("%d messages, %d reasons", len(nakMessages), len(NakReasons()))
+	}
+	d := nak(&Request{}, NakNoBinding)
+	if d.Reply.NakReason != NakNoBinding || d.Reply.Message != "no binding for this client" {
+		t.Errorf("nak: %+v", d.Reply)
+	}
+}

@@ -212,11 +212,46 @@ func (e *Engine) choose(p *pool, m uint64, req *Request, key []byte) (uint32, in
 	return e.nextFree(p, m)
 }
 
+// NAK reasons (Reply.NakReason; the reason label of leased_naks_total).
+const (
+	NakForced            = "forced"              // a reconfiguration campaign forces the client to restart
+	NakWrongNetwork      = "wrong_network"       // the address is not on the client's network
+	NakInUse             = "in_use"              // the requested address is in use
+	NakNotAvailable      = "not_available"       // the requested address cannot be given
+	NakNoBinding         = "no_binding"          // renew or rebind of a lease we do not know
+	NakIncorrect         = "incorrect"           // the requested address is not the client's
+	NakNotServed         = "not_served"          // the address is in no pool served here
+	NakClassDenied       = "class_denied"        // the client's classes are refused by the pool
+	NakInUseOther        = "in_use_by_other"     // the address is bound to another client
+	NakNoLongerAvailable = "no_longer_available" // the client's address left the pool (reload)
+)
+
+// nakMessages are the option 56 texts of the NAK reasons.
+var nakMessages = map[string]string{
+	NakForced:            forceNAKMessage,
+	NakWrongNetwork:      "requested address not on this network",
+	NakInUse:             "requested address in use",
+	NakNotAvailable:      "requested address not available",
+	NakNoBinding:         "no binding for this client",
+	NakIncorrect:         "requested address incorrect",
+	NakNotServed:         "address not served here",
+	NakClassDenied:       "client class not served",
+	NakInUseOther:        "address in use by another client",
+	NakNoLongerAvailable: "address no longer available",
+}
+
+// NakReasons lists every NAK reason (metric label values).
+func NakReasons() []string {
+	return []string{NakForced, NakWrongNetwork, NakInUse, NakNotAvailable, NakNoBinding, NakIncorrect,
+		NakNotServed, NakClassDenied, NakInUseOther, NakNoLongerAvailable}
+}
+
 // forceNAKMessage is option 56 of a NAK forced by a reconfiguration.
 const forceNAKMessage = "reconfiguration: restart with DHCPDISCOVER"
 
-func nak(req *Request, msg string) Decision {
-	return Decision{HasReply: true, Reply: Reply{Type: dhcpv4.Nak, ServerID: req.ServerAddr, Message: msg}}
+func nak(req *Request, reason string) Decision {
+	return Decision{HasReply: true, Reply: Reply{Type: dhcpv4.Nak, ServerID: req.ServerAddr,
+		Message: nakMessages[reason], NakReason: reason}}
 }
 
 // request answers DHCPREQUEST (RFC 2131 §4.3.2). The client's state is
@@ -230,7 +265,7 @@ func (e *Engine) request(n int64, req *Request, key []byte) Decision {
 		// relayed as well as received directly) gets the same NAK, also
 		// after the campaign stopped asking for one (it saw the NAK).
 		if m, ok := e.forcedNAKs[string(key)]; ok && m.xid == req.XID && n < m.exp {
-			return nak(req, forceNAKMessage)
+			return nak(req, NakForced)
 		}
 	}
 	switch {
@@ -279,11 +314,11 @@ func (e *Engine) selecting(n int64, req *Request, key []byte) Decision {
 	case vOK:
 		return e.bind(n, req, key, p, a, sect, m)
 	case vWrongNet:
-		return nak(req, "requested address not on this network")
+		return nak(req, NakWrongNetwork)
 	case vTaken:
-		return nak(req, "requested address in use")
+		return nak(req, NakInUse)
 	}
-	return nak(req, "requested address not available")
+	return nak(req, NakNotAvailable)
 }
 
 // initReboot: RFC 2131 §4.3.2 INIT-REBOOT. The server SHOULD NAK an
@@ -308,12 +343,12 @@ func (e *Engine) initReboot(n int64, req *Request, key []byte) Decision {
 	r := e.rs.ofKey(key)
 	switch {
 	case v == vWrongNet:
-		return nak(req, "requested address not on this network")
+		return nak(req, NakWrongNetwork)
 	case v == vTaken:
-		return nak(req, "requested address in use")
+		return nak(req, NakInUse)
 	case r == nil && ri < 0:
 		if p.cfg.Authoritative {
-			return nak(req, "no binding for this client")
+			return nak(req, NakNoBinding)
 		}
 		return Decision{Drop: DropInitRebootUnknown}
 	case v == vOK && ((r != nil && r.addr == a) || (ri >= 0 && u32(p.cfg.Reservations[ri].Addr) == a)):
@@ -322,7 +357,7 @@ func (e *Engine) initReboot(n int64, req *Request, key []byte) Decision {
 		}
 		return e.bind(n, req, key, p, a, sect, m)
 	}
-	return nak(req, "requested address incorrect")
+	return nak(req, NakIncorrect)
 }
 
 // renewing handles RENEWING (unicast to us) and REBINDING (broadcast),
@@ -347,7 +382,7 @@ func (e *Engine) renewing(n int64, req *Request, key []byte) Decision {
 	p := e.ps.poolOf(a)
 	if p == nil {
 		if mine || !rebinding {
-			return nak(req, "address not served here")
+			return nak(req, NakNotServed)
 		}
 		return Decision{Drop: DropRebindForeign}
 	}
@@ -358,7 +393,7 @@ func (e *Engine) renewing(n int64, req *Request, key []byte) Decision {
 	if !p.admits(m) {
 		// The client's classes are no longer served here (reservation
 		// removed under deny: [unknown], ...): back to INIT.
-		return nak(req, "client class not served")
+		return nak(req, NakClassDenied)
 	}
 	sect, v := e.check(p, a, req, key)
 	if !mine {
@@ -368,9 +403,9 @@ func (e *Engine) renewing(n int64, req *Request, key []byte) Decision {
 	}
 	switch {
 	case v == vTaken:
-		return nak(req, "address in use by another client")
+		return nak(req, NakInUseOther)
 	case v != vOK:
-		return nak(req, "address no longer available")
+		return nak(req, NakNoLongerAvailable)
 	case mine:
 		if req.ForceNAK {
 			return e.forcedNAK(n, req, key)
@@ -379,7 +414,7 @@ func (e *Engine) renewing(n int64, req *Request, key []byte) Decision {
 	case rebinding && !p.cfg.Authoritative:
 		return Decision{Drop: DropRebindUnknown}
 	}
-	return nak(req, "no binding for this client")
+	return nak(req, NakNoBinding)
 }
 
 // forcedNAKMemory is how long a forced NAK's transaction is remembered:
@@ -405,7 +440,7 @@ func (e *Engine) forcedNAK(n int64, req *Request, key []byte) Decision {
 		e.nakSweep = 2*len(e.forcedNAKs) + 1024
 	}
 	e.forcedNAKs[string(key)] = nakMemo{xid: req.XID, exp: n + int64(forcedNAKMemory)}
-	return nak(req, forceNAKMessage)
+	return nak(req, NakForced)
 }
 
 // bind ACKs address a to the client: a new Bound record with a fresh Seq.

@@ -82,6 +82,8 @@ type Reply struct {
 	Pool *Pool
 	// Message is option 56 text, mainly for NAK.
 	Message string
+	// NakReason is why a NAK is sent (one of NakReasons); "" otherwise.
+	NakReason string
 	// Hostname is option 12: the host name of the client's reservation
 	// (OFFER, ACK and the ACK of an INFORM); "" for none.
 	Hostname string

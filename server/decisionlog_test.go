@@ -73,10 +73,28 @@ func TestDecisionLog(t *testing.T) {
 		feed(t, s, buildMsg(t, clientMsg{typ: dhcpv4.Discover, xid: uint32(10 + i), mac: [6]byte{2, 0, 0, 0, 1, byte(i)}, giaddr: relay}), server)
 	}
 	rec.none(t)
+	// INIT-REBOOT for an address of another network: a NAK, counted by
+	// reason and logged with it.
+	feed(t, s, buildMsg(t, clientMsg{typ: dhcpv4.Request, xid: 20, mac: [6]byte{2, 0, 0, 0, 2, 0}, giaddr: relay,
+		reqIP: netip.MustParseAddr("10.9.9.9")}), server)
+	if _, nak := rec.next(t); nak.Type() != dhcpv4.Nak {
+		t.Fatalf("got %v, want a NAK", nak.Type())
+	}
+	if got := counter(t, reg, "leased_naks_total", lease.NakWrongNetwork); got != 1 {
+		t.Errorf("leased_naks_total{reason=wrong_network} = %v, want 1", got)
+	}
+	var naks int
 	var offers, warns, decisions int
 	for _, m := range logb.lines(t) {
 		switch m["msg"] {
 		case "reply":
+			if m["message"] == "requested address not on this network" { // type is a number without cmd/leased's ReplaceAttr
+				naks++
+				if m["reason"] != lease.NakWrongNetwork || m["chaddr"] != "02:00:00:00:02:00" {
+					t.Errorf("NAK line: %v", m)
+				}
+				continue
+			}
 			offers++
 			if m["chaddr"] != "02:00:00:00:00:01" || m["yiaddr"] != "127.0.0.100" || m["pool"] != "loop" {
 				t.Errorf("reply line lacks client, address or pool: %v", m)
@@ -89,6 +107,9 @@ func TestDecisionLog(t *testing.T) {
 		case "dhcpv4 decision: no reply":
 			decisions++
 		}
+	}
+	if naks != 1 {
+		t.Errorf("%d NAK lines, want 1", naks)
 	}
 	if offers != 1 || warns != 3 {
 		t.Errorf("%d reply lines (want 1), %d exhaustion warnings (want 3; the daemon's handler rate-limits them)", offers, warns)

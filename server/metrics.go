@@ -59,6 +59,7 @@ type metrics struct {
 
 	forceRenewSent   prometheus.Counter
 	forceRenewFailed *prometheus.CounterVec
+	naks             map[string]prometheus.Counter // by lease.NakReasons
 }
 
 func newMetrics(reg *prometheus.Registry, pools func() []lease.PoolStats) *metrics {
@@ -113,6 +114,15 @@ func newMetrics(reg *prometheus.Registry, pools func() []lease.PoolStats) *metri
 	for _, r := range []string{frNotFound, frNotBound, frNotCapable, frCommit, frEncode, frSend} {
 		m.forceRenewFailed.WithLabelValues(r)
 	}
+	naks := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name:        "leased_naks_total",
+		Help:        "DHCPNAKs sent, by reason (the engine's; option 56 carries its text).",
+		ConstLabels: family4,
+	}, []string{"reason"})
+	m.naks = map[string]prometheus.Counter{}
+	for _, r := range lease.NakReasons() {
+		m.naks[r] = naks.WithLabelValues(r)
+	}
 	recv := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name:        "leased_packets_received_total",
 		Help:        helpReceived,
@@ -135,7 +145,7 @@ func newMetrics(reg *prometheus.Registry, pools func() []lease.PoolStats) *metri
 		dropOverload, dropCommit, dropEncode, dropSend, dropShuttingDwn} {
 		m.dropFixed[r] = m.dropped.WithLabelValues(r)
 	}
-	reg.MustRegister(recv, sent, m.sentVia, m.dropped, m.commitFail, m.commitLatency,
+	reg.MustRegister(recv, sent, naks, m.sentVia, m.dropped, m.commitFail, m.commitLatency,
 		m.committed, m.inflight, m.expired, m.compactions, m.forceRenewSent, m.forceRenewFailed, &poolCollector{pools: pools})
 	return m
 }

@@ -765,6 +765,9 @@ func (s *Server) finish(sd *sender, p *inPacket, d *lease.Decision) {
 	if !queued {
 		s.m.sent[typeIndex(r.Type)].Inc()
 	}
+	if c, ok := s.m.naks[r.NakReason]; ok {
+		c.Inc()
+	}
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
 		pool := ""
 		if r.Pool != nil {
@@ -772,7 +775,7 @@ func (s *Server) finish(sd *sender, p *inPacket, d *lease.Decision) {
 		}
 		// One line per decision: who, what, which pool and (NAK) why.
 		s.log.Debug("reply", "type", r.Type, "chaddr", net.HardwareAddr(p.req.HWAddr).String(), "yiaddr", r.YIAddr,
-			"pool", pool, "reason", r.Message, "xid", p.msg.XID, "to", dest.Addr, "path", dest.Kind, "interface", p.ifc.name)
+			"pool", pool, "reason", r.NakReason, "message", r.Message, "xid", p.msg.XID, "to", dest.Addr, "path", dest.Kind, "interface", p.ifc.name)
 	}
 	if extra, ok := NakCopyDest(&t); ok {
 		// Best effort: the broadcast above is the RFC's answer.
