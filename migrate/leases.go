@@ -192,7 +192,9 @@ func hexBytes(s string) ([]byte, error) {
 // ReadDhcpdLeases reads an ISC dhcpd.leases file (DHCPv4 "lease A { ... }"
 // entries; dhcpd appends, so the last entry of an address is its state).
 // Only entries in "binding state active" whose ends is after now (or
-// "never") are kept. DHCPv6 entries (ia-na, ia-pd) are reported, not read.
+// "never") are kept. DHCPv6 entries of a dhcpd -6 lease file (ia-na
+// addresses, ia-pd prefixes) are read the same way (leases6.go); ia-ta
+// entries are reported.
 func ReadDhcpdLeases(file string, src []byte, now time.Time) (*Leases, error) {
 	toks, err := tokenize(src)
 	if err != nil {
@@ -207,6 +209,7 @@ func ReadDhcpdLeases(file string, src []byte, now time.Time) (*Leases, error) {
 	rep := report{file: file}
 	last := map[netip.Addr]*dstmt{}
 	var order []netip.Addr
+	r6 := &dhcpd6Reader{file: file, rep: &rep, last: map[netip.Prefix]dhcpd6Entry{}}
 	for _, s := range stmts {
 		switch s.word(0) {
 		case "lease":
@@ -219,9 +222,14 @@ func ReadDhcpdLeases(file string, src []byte, now time.Time) (*Leases, error) {
 				order = append(order, a)
 			}
 			last[a] = s
-		case "ia-na", "ia-pd", "ia-ta":
-			rep.add(s.line, "%s entry: DHCPv6 dhcpd leases are not imported (export them with dhcp-lease-list or import the Kea CSV)", s.word(0))
-		case "authoring-byte-order", "server-duid", "failover", "host", "group", "subclass":
+		case "ia-na", "ia-pd":
+			r6.add(s)
+		case "ia-ta":
+			rep.add(s.line, "ia-ta entry: leased serves no temporary addresses (IA_TA); not imported")
+		case "authoring-byte-order":
+			// the byte order of the IAIDs in ia-na/ia-pd (dhcpd writes host order)
+			r6.bigEndian = s.word(1) == "big-endian"
+		case "server-duid", "failover", "host", "group", "subclass":
 		default:
 			rep.add(s.line, "%s: not a lease; ignored", s.text())
 		}
@@ -292,6 +300,7 @@ func ReadDhcpdLeases(file string, src []byte, now time.Time) (*Leases, error) {
 		l.ClientID = clientKey(uid, l.HWAddr)
 		out.Found = append(out.Found, Found{Where: fmt.Sprintf("%s:%d", file, s.line), Lease: l})
 	}
+	r6.leases(now, out)
 	sortItems(rep.items)
 	out.Skipped = rep.items
 	return out, nil

@@ -89,7 +89,68 @@ ia-na "x" { cltt 5 2026/12/04 12:00:00; }
 	if len(l.Found) != 1 || string(l.Found[0].Lease.ClientID) != "\x01\x01\x02\x03\x04\x05\x06" {
 		t.Fatalf("found %+v", l.Found)
 	}
-	if len(l.Skipped) != 2 || !strings.Contains(l.Skipped[0].What, "binding state free") || !strings.Contains(l.Skipped[1].What, "DHCPv6") {
+	if len(l.Skipped) != 2 || !strings.Contains(l.Skipped[0].What, "binding state free") || !strings.Contains(l.Skipped[1].What, "not an IA entry") {
+		t.Fatalf("skipped %v", l.Skipped)
+	}
+}
+
+// dhcpd6.leases was written by dhcpd 4.4.3 -6 answering three dhclient -6
+// -N -P (IA_NA and IA_PD, DUID-LL of 52:54:00:99:06:0N, IAID the MAC's
+// last 4 bytes); the third released both afterwards.
+func TestDhcpd6Leases(t *testing.T) {
+	now := time.Date(2026, 12, 4, 14, 0, 0, 0, time.UTC)
+	l := read(t, "dhcpd6.leases", ReadDhcpdLeases, now)
+	if len(l.Found) != 4 {
+		t.Fatalf("found %d, want 2 addresses and 2 prefixes: %+v %v", len(l.Found), l.Found, l.Skipped)
+	}
+	want := []struct {
+		pfx  string
+		plen uint8
+		n    byte
+	}{{"fd99::56/128", 0, 1}, {"fd98:0:0:ff00::/56", 56, 1}, {"fd99::59/128", 0, 2}, {"fd98:0:0:fe00::/56", 56, 2}}
+	got := map[string]lease.Lease{}
+	for _, f := range l.Found {
+		p := netip.PrefixFrom(f.Lease.Addr, 128)
+		if f.Lease.PrefixLen > 0 {
+			p = f.Lease.Prefix()
+		}
+		got[p.String()] = f.Lease
+		if !strings.HasPrefix(f.Where, "dhcpd6.leases:") {
+			t.Errorf("where %q", f.Where)
+		}
+	}
+	for _, w := range want {
+		f, ok := got[w.pfx]
+		duid := []byte{0, 3, 0, 1, 0x52, 0x54, 0, 0x99, 6, w.n}
+		if !ok || f.PrefixLen != w.plen || string(f.ClientID) != string(duid) || f.IAID != 0x00990600|uint32(w.n) ||
+			f.Expiry.Sub(f.Start) != 24*time.Hour || f.Preferred.Sub(f.Start) != 3000*time.Second || !f.Addr.Is6() || f.State != lease.StateBound {
+			t.Errorf("%s: %+v (found %v)", w.pfx, f, ok)
+		}
+	}
+	if len(l.Skipped) != 2 || !strings.Contains(l.Skipped[0].What, "address fd99::5e: binding state released") ||
+		!strings.Contains(l.Skipped[1].What, "prefix fd98:0:0:fd00::/56: binding state released") {
+		t.Errorf("skipped %v", l.Skipped)
+	}
+	// Two days later every lease has ended.
+	if l := read(t, "dhcpd6.leases", ReadDhcpdLeases, now.Add(48*time.Hour)); len(l.Found) != 0 || len(l.Skipped) != 6 {
+		t.Errorf("after the end: %d found, %d skipped", len(l.Found), len(l.Skipped))
+	}
+	// A big-endian file, and malformed entries.
+	src := []byte(`authoring-byte-order big-endian;
+ia-na "\000\000\000\007\000\003\000\001RT\000\000\000\001" { cltt 5 2026/12/04 12:00:00;
+  iaaddr fd99::7 { binding state active; preferred-life 100; max-life 200; ends 5 2026/12/04 14:03:20; } }
+ia-pd "\000\000\000\007\000\003\000\001RT\000\000\000\001" { cltt 5 2026/12/04 12:00:00;
+  iaaddr fd99::8 { binding state active; } }
+ia-ta "\000\000\000\007\000\003\000\001RT\000\000\000\001" { }
+`)
+	l, err := ReadDhcpdLeases("t.leases", src, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Found) != 1 || l.Found[0].Lease.IAID != 7 || l.Found[0].Lease.Preferred.Sub(l.Found[0].Lease.Start) != 100*time.Second {
+		t.Fatalf("found %+v", l.Found)
+	}
+	if len(l.Skipped) != 3 {
 		t.Fatalf("skipped %v", l.Skipped)
 	}
 }

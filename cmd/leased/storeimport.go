@@ -19,7 +19,8 @@ import (
 const storeImportUsage = `usage: leased store import --from kea-csv|isc-dhcpd-leases [--config FILE] [--force] LEASEFILE
 
 Loads the active, unexpired leases of another server's lease file (a Kea
-memfile CSV, DHCPv4 or DHCPv6, or an ISC dhcpd.leases) into the lease store
+memfile CSV, DHCPv4 or DHCPv6, or an ISC dhcpd.leases or dhcpd6.leases:
+lease, ia-na and ia-pd entries) into the lease store
 of the configuration, so that clients keep their addresses on cut-over.
 Stop leased first. Every lease must fall in a pool of the configuration and
 agree with the store: a lease outside every pool, on an address the store

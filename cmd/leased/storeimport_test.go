@@ -167,3 +167,71 @@ lease 10.99.0.127 { starts 5 2026/12/04 12:00:00; ends 6 2026/12/05 12:00:00; bi
 		t.Fatalf("exit %d", code)
 	}
 }
+
+// DHCPv6 leases of dhcpd -6 (migrate/testdata/dhcpd6.leases, written by
+// dhcpd 4.4.3 for three dhclient -6 -N -P; the third released) with
+// --from isc-dhcpd-leases, and their conflicts.
+func TestStoreImportDhcpd6(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "leased.yaml")
+	if err := os.WriteFile(cfg, []byte(`data_dir: `+filepath.Join(dir, "data")+`
+dhcpv6:
+  interfaces: [eth0]
+  pools:
+    - name: lan6
+      subnet: fd99::/64
+      ranges: [{start: "fd99::50", end: "fd99::5f"}]
+      prefix_delegation: {prefix: "fd98::/48", length: 56}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	now := importNow.Add(time.Hour) // after the leases were written
+	run := func(file string, force bool) (int, string, string) {
+		args := []string{"--from", "isc-dhcpd-leases", "--config", cfg}
+		if force {
+			args = append(args, "--force")
+		}
+		var out, errb bytes.Buffer
+		code := storeImport(append(args, file), &out, &errb, now)
+		return code, out.String(), errb.String()
+	}
+	if code, out, errb := run(td+"dhcpd6.leases", false); code != 0 || !strings.Contains(out, "imported 4 leases") {
+		t.Fatalf("dhcpd6: exit %d\n%s%s", code, out, errb)
+	}
+	_, e6 := restored(t, cfg)
+	l, ok := e6.Lookup(netip.MustParseAddr("fd99::59"))
+	if !ok || l.State != lease.StateBound || l.Pool != "lan6" || l.IAID != 0x00990602 || len(l.ClientID) != 10 {
+		t.Fatalf("fd99::59 after import: %+v %v", l, ok)
+	}
+	l, ok = e6.Lookup(netip.MustParseAddr("fd98:0:0:ff00::"))
+	if !ok || l.PrefixLen != 56 || l.IAID != 0x00990601 {
+		t.Fatalf("fd98:0:0:ff00::/56 after import: %+v %v", l, ok)
+	}
+	if _, ok := e6.Lookup(netip.MustParseAddr("fd99::5e")); ok {
+		t.Fatal("the released fd99::5e was imported")
+	}
+
+	// fd99::56 is bound in the store to the first client; fd97::1 is in
+	// no pool.
+	other := filepath.Join(dir, "other6.leases")
+	os.WriteFile(other, []byte(`authoring-byte-order little-endian;
+ia-na "\007\000\000\000\000\003\000\001RT\000\252\273\314" { cltt 5 2026/12/04 13:30:00;
+  iaaddr fd99::56 { binding state active; preferred-life 3000; max-life 86400; ends 6 2026/12/05 13:30:00; } }
+ia-na "\010\000\000\000\000\003\000\001RT\000\252\273\315" { cltt 5 2026/12/04 13:30:00;
+  iaaddr fd97::1 { binding state active; preferred-life 3000; max-life 86400; ends 6 2026/12/05 13:30:00; } }
+ia-na "\011\000\000\000\000\003\000\001RT\000\252\273\316" { cltt 5 2026/12/04 13:30:00;
+  iaaddr fd99::5a { binding state active; preferred-life 3000; max-life 86400; ends 6 2026/12/05 13:30:00; } }
+`), 0o644)
+	code, out, errb := run(other, false)
+	for _, want := range []string{"other6.leases:3: fd99::56 is bound in the store to another client", "other6.leases:5: fd97::1 is outside every dhcpv6 pool"} {
+		if !strings.Contains(errb, want) {
+			t.Errorf("missing %q in:\n%s", want, errb)
+		}
+	}
+	if code != 1 {
+		t.Fatalf("exit %d\n%s%s", code, out, errb)
+	}
+	if code, out, errb := run(other, true); code != 0 || !strings.Contains(out, "imported 1 leases") {
+		t.Fatalf("--force: exit %d\n%s%s", code, out, errb)
+	}
+}

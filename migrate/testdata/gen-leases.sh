@@ -32,6 +32,40 @@ ip -n $S link set vs up
 ip -n $C link set vc up
 sleep 1
 
+# --- ISC dhcpd -6 + dhclient -6 (IA_NA and IA_PD; DUID-LL from each MAC;
+# the third client releases). ONLY=dhcpd6 stops after this part (X then
+# needs only isc-dhcp-server).
+cat >"$W/dhcpd6.conf" <<CONF
+default-lease-time 86400;
+preferred-lifetime 3000;
+max-lease-time 86400;
+authoritative;
+subnet6 fd99::/64 { range6 fd99::50 fd99::5f; prefix6 fd98:: fd98:0:0:ff00:: /56; }
+CONF
+touch "$W/dhcpd6.leases"
+ip netns exec $S "$X/usr/sbin/dhcpd" -6 -f -cf "$W/dhcpd6.conf" -lf "$W/dhcpd6.leases" -pf "$W/dhcpd6.pid.file" vs >"$W/dhcpd6.log" 2>&1 &
+echo $! >"$W/dhcpd6.pid"
+sleep 1
+printf '#!/bin/sh\nexit 0\n' >"$W/hook"; chmod +x "$W/hook"
+for i in 1 2 3; do
+	ip -n $C link set vc address 52:54:00:99:06:0$i
+	ip -n $S neigh flush dev vs # replies must go to the new MAC
+	sleep 1
+	: >"$W/dhclient6-$i.conf"
+	ip netns exec $C timeout 15 dhclient -6 -N -P -D LL -1 -d -sf "$W/hook" -cf "$W/dhclient6-$i.conf" -lf "$W/dhclient6-$i.leases" \
+		-pf "$W/dhclient6-$i.pid" vc >"$W/dhclient6-$i.log" 2>&1 || true
+	if [ "$i" = 3 ]; then
+		ip netns exec $C timeout 10 dhclient -6 -N -P -D LL -r -sf "$W/hook" -cf "$W/dhclient6-$i.conf" -lf "$W/dhclient6-$i.leases" \
+			-pf "$W/dhclient6-$i.pid" vc >>"$W/dhclient6-$i.log" 2>&1 || true
+	fi
+done
+kill "$(cat "$W/dhcpd6.pid")" || cat "$W/dhcpd6.log"; sleep 1
+cp "$W/dhcpd6.leases" "$OUT/dhcpd6.leases"
+if [ "${ONLY:-}" = dhcpd6 ]; then
+	wc -l "$OUT/dhcpd6.leases"
+	exit 0
+fi
+
 # --- Kea DHCPv4 + perfdhcp (perfdhcp -4 acts as a relay: giaddr 10.99.0.2)
 cat >"$W/kea4.json" <<JSON
 { "Dhcp4": {
