@@ -12,7 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/dhcpv6"
 	"github.com/leased/leased/lease"
+	"github.com/leased/leased/lease6"
 )
 
 type syncBuffer struct {
@@ -119,5 +121,53 @@ func TestDecisionLog(t *testing.T) {
 	}
 	if got := counter(t, reg, "leased_packets_dropped_total", "engine_pool_exhausted"); got != 3 {
 		t.Errorf("engine_pool_exhausted drops %v, want 3", got)
+	}
+}
+
+// TestDecisionLog6: with one address in the pool, a second client's
+// Solicit gets NoAddrsAvail for its IA_NA: a WARN names the pool and the
+// kind, and the debug reply line carries the DUID, pool and IA status.
+func TestDecisionLog6(t *testing.T) {
+	cfg := v6Config()
+	cfg.Pools[0].Ranges[0].End = cfg.Pools[0].Ranges[0].Start
+	eng6, err := lease6.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logb syncBuffer
+	log := slog.New(slog.NewJSONHandler(&logb, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rec := &recorder{got: make(chan recorded, 64)}
+	s, err := New(Options{Store: &memStore{}, Logger: log, Registry: prometheus.NewRegistry(), MaxInFlight: 4,
+		V6: &V6Options{Interfaces: []string{"lo"}, Engine: eng6, Config: &cfg}, replies6: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.done = s.sendDone6
+	s.v6.l6.startWorkers()
+	t.Cleanup(s.v6.l6.drain)
+	relay := &relay6{t: t}
+	from := netip.MustParseAddrPort("[::1]:5470")
+	for i, duid := range [][]byte{{0, 3, 0, 1, 2, 0, 0, 0, 0, 7}, {0, 3, 0, 1, 2, 0, 0, 0, 0, 8}} {
+		c := &client6{duid: duid}
+		feed6(t, s, relay.wrap(c.msg(t, dhcpv6.Solicit, uint32(0x10+i), true)), from)
+		rec.next6(t)
+	}
+	var warns, replies int
+	for _, m := range logb.lines(t) {
+		switch m["msg"] {
+		case "dhcpv6 pool exhausted: nothing to offer":
+			warns++
+			if m["pool"] != "office6" || m["kind"] != "addresses" || m["duid"] != "00030001020000000008" {
+				t.Errorf("exhaustion line: %v", m)
+			}
+		case "dhcpv6 reply":
+			replies++
+			if m["pool"] != "office6" || m["duid"] == nil || m["ias"] == nil {
+				t.Errorf("reply line: %v", m)
+			}
+		}
+	}
+	if warns != 1 || replies != 2 {
+		t.Errorf("%d exhaustion warnings (want 1), %d reply lines (want 2):\n%v", warns, replies, logb.lines(t))
 	}
 }

@@ -573,6 +573,22 @@ func (s *Server) finish6(sd *sender6, p *inPacket6, d *lease6.Decision) {
 		return
 	}
 	s.send6(&p.path, p.ifc.index, out, typeIndex6(r.Type))
+	for i := range r.IAs {
+		ia := &r.IAs[i]
+		if ia.HasStatus && (ia.Status == dhcpv6.StatusNoAddrsAvail || ia.Status == dhcpv6.StatusNoPrefixAvail) {
+			kind, pool := "addresses", ""
+			if ia.Kind == lease6.IAPD {
+				kind = "prefixes"
+			}
+			if r.Pool != nil {
+				pool = r.Pool.Name
+			}
+			// Rate-limited per pool by cmd/leased's log handler.
+			s.log.Warn("dhcpv6 pool exhausted: nothing to offer", "pool", pool, "kind", kind,
+				"duid", hex.EncodeToString(p.req.ClientID), "status", ia.Message)
+			break
+		}
+	}
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
 		pool := ""
 		if r.Pool != nil {
