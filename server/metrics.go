@@ -145,6 +145,21 @@ func newMetrics(reg *prometheus.Registry, pools func() []lease.PoolStats) *metri
 		dropOverload, dropCommit, dropEncode, dropSend, dropShuttingDwn} {
 		m.dropFixed[r] = m.dropped.WithLabelValues(r)
 	}
+	// Every label value that can occur starts at 0 (rate() and absent()
+	// work from the first scrape): the engine's drop reasons, the
+	// delivery paths, the compaction results.
+	for _, r := range []string{lease.DropNoPool, lease.DropPoolExhausted, lease.DropOtherServer, lease.DropInitRebootUnknown,
+		lease.DropRebindUnknown, lease.DropRebindForeign, lease.DropBadRequest, lease.DropNoClient, lease.DropUnknownType,
+		lease.DropDeclineUnknown, lease.DropReleaseUnknown, lease.DropNotReconfigurable, lease.DropClassDenied,
+		lease.DropBOOTPNotAllowed} {
+		m.dropFixed["engine_"+r] = m.dropped.WithLabelValues("engine_" + r)
+	}
+	for _, k := range []DestKind{DestRelay, DestUnicast, DestBroadcast, DestHardware} {
+		m.sentVia.WithLabelValues(k.String())
+	}
+	m.sentVia.WithLabelValues("nak_unicast_copy")
+	m.compactions.WithLabelValues("ok")
+	m.compactions.WithLabelValues("error")
 	reg.MustRegister(recv, sent, naks, m.sentVia, m.dropped, m.commitFail, m.commitLatency,
 		m.committed, m.inflight, m.expired, m.compactions, m.forceRenewSent, m.forceRenewFailed, &poolCollector{pools: pools})
 	return m

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/leased/leased/dhcpv6"
+	"github.com/leased/leased/lease6"
 )
 
 // Delivery paths of a DHCPv6 datagram (outSpec.kind, the index into
@@ -76,6 +77,12 @@ func newMetrics6(reg prometheus.Registerer) *metrics6 {
 	for _, r := range []string{drop6Decode, drop6Interface, drop6BadType, drop6NoClientID, drop6NoServerID,
 		drop6ServerIDSet, drop6NotOurs, drop6Unicast, drop6Overload, drop6Commit, drop6Encode, drop6Send, drop6Shutdown} {
 		m.dropFixed[r] = m.dropped.WithLabelValues(r)
+	}
+	// The engine's drop reasons that are not validation drops
+	// (validationDrop6 counts those under the labels above).
+	for _, r := range []string{lease6.DropNoPool, lease6.DropConfirmEmpty, lease6.DropInfoReqWithIA,
+		lease6.DropNoReconfigureAccept, lease6.DropClassDenied} {
+		m.dropFixed["engine_"+r] = m.dropped.WithLabelValues("engine_" + r)
 	}
 	reg.MustRegister(recv, sent, via, m.dropped, m.reconfSent, m.reconfFailed)
 	return m

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/leased/leased/lease"
+	"github.com/leased/leased/lease6"
 )
 
 // TestPoolCollector: every pool reports its size and its leases by state
@@ -70,4 +71,39 @@ func gatherText(t *testing.T, reg *prometheus.Registry) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// TestLabelsInitialised: the label values that can occur are there from
+// the first scrape, at 0 — engine drop reasons, delivery paths, NAK
+// reasons, compaction results — for each family.
+func TestLabelsInitialised(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	newMetrics(reg, func() []lease.PoolStats { return nil })
+	newMetrics6(reg)
+	text := gatherText(t, reg)
+	for _, want := range []string{
+		`leased_packets_dropped_total{family="dhcpv4",reason="engine_pool_exhausted"} 0`,
+		`leased_packets_dropped_total{family="dhcpv4",reason="engine_class_denied"} 0`,
+		`leased_packets_dropped_total{family="dhcpv4",reason="overload"} 0`,
+		`leased_packets_dropped_total{family="dhcpv6",reason="engine_no_pool"} 0`,
+		`leased_packets_dropped_total{family="dhcpv6",reason="not_ours"} 0`,
+		`leased_replies_sent_by_path_total{family="dhcpv4",path="hardware"} 0`,
+		`leased_replies_sent_by_path_total{family="dhcpv4",path="nak_unicast_copy"} 0`,
+		`leased_replies_sent_by_path_total{family="dhcpv6",path="direct"} 0`,
+		`leased_naks_total{family="dhcpv4",reason="no_binding"} 0`,
+		`leased_store_compactions_total{result="error"} 0`,
+		`leased_reconfigure_failed_total{family="dhcpv6",reason="not_capable"} 0`,
+	} {
+		if !strings.Contains(text, want+"\n") && !strings.HasSuffix(text, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+	// None that cannot occur: DHCPv6 validation drops are counted under
+	// their own labels (validationDrop6), never as engine_*.
+	for _, r := range []string{lease6.DropUnknownType, lease6.DropNoClient, lease6.DropNoServerID,
+		lease6.DropServerIDSent, lease6.DropOtherServer, lease6.DropUnicast} {
+		if strings.Contains(text, `family="dhcpv6",reason="engine_`+r+`"`) {
+			t.Errorf("DHCPv6 validation drop %s initialised as engine_%s", r, r)
+		}
+	}
 }
