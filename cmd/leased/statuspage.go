@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,5 +60,15 @@ func (s *statusPage) tcp(token string, apiHandler http.Handler) http.Handler {
 func notifyLog(log *slog.Logger, err error) {
 	if err != nil {
 		log.Warn("systemd notification failed", "err", err)
+	}
+}
+
+// waitServing waits, at most d, until h's health no longer says
+// "starting" (Run has started serving), so that READY=1 means serving.
+func waitServing(h interface{ Health() api.Health }, d time.Duration) {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if !slices.ContainsFunc(h.Health().Reasons, func(r api.HealthReason) bool { return r.Code == "starting" }) {
+			return
+		}
 	}
 }

@@ -76,6 +76,12 @@ func TestStatusMux(t *testing.T) {
 		t.Fatal("watch did not stop")
 	}
 
+	start := time.Now()
+	waitServing(pageBackend{}, 5*time.Second) // healthy: at once
+	if time.Since(start) > time.Second {
+		t.Errorf("waitServing on a serving backend took %v", time.Since(start))
+	}
+
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	notifyLog(log, nil)
