@@ -116,6 +116,8 @@ type keaCtx struct {
 	// classes maps the Kea DHCPv4 client classes carried over to their
 	// leased names.
 	classes map[string]string
+	// classes6 is the same for Dhcp6.
+	classes6 map[string]string
 }
 
 // FromKea converts a Kea 2.x configuration (kea-dhcp4.conf or
@@ -129,7 +131,7 @@ func FromKea(file string, src []byte) (*Result, error) {
 	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("migrate: %s: not a Kea configuration (want an object with Dhcp4 or Dhcp6)", file)
 	}
-	x := &keaCtx{rep: report{file: file}, names: map[string]bool{}, classes: map[string]string{}}
+	x := &keaCtx{rep: report{file: file}, names: map[string]bool{}, classes: map[string]string{}, classes6: map[string]string{}}
 	out := &outConfig{}
 	found := false
 	for _, p := range pairs(doc.Content[0]) {
@@ -580,6 +582,9 @@ func (x *keaCtx) dhcp6(n *yaml.Node) *out6 {
 		o.PreferredLifetime = t.valid // Kea's default preferred lifetime is its valid one
 	}
 	handled := map[string]bool{"interfaces-config": true, "option-data": true, "subnet6": true, "shared-networks": true, "rapid-commit": true}
+	if c := get(n, "client-classes"); c != nil {
+		o.ClientClasses = x.keaClasses6(c)
+	}
 	var subnets []struct {
 		n      *yaml.Node
 		shared string
@@ -608,9 +613,7 @@ func (x *keaCtx) dhcp6(n *yaml.Node) *out6 {
 				}
 			}
 		case "client-classes":
-			for _, c := range items(p.v) {
-				x.rep.add(c.Line, "client class %q: Kea class expressions are not carried over; define it under dhcpv6.client_classes by hand", str(get(c, "name")))
-			}
+			// converted first (below: pools refer to them)
 		default:
 			x.other(p, handled)
 		}
@@ -643,7 +646,7 @@ func sanitize(s string) string {
 	}, s)
 }
 
-var keaNames6 = map[string]int{"dns-servers": 23, "domain-search": 24, "sntp-servers": 31, "preference": 7}
+var keaNames6 = map[string]int{"dns-servers": 23, "domain-search": 24, "sntp-servers": 31, "preference": 7, "bootfile-url": 59}
 
 // DHCPv6 option codes leased sets itself.
 var managed6 = map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 9: true, 11: true, 12: true, 13: true,
@@ -690,6 +693,10 @@ func (x *keaCtx) options6(n *yaml.Node, o *opts6, pref bool) (preference int) {
 				o.Options = append(o.Options, rawOpt{Code: 31, Hex: hex.EncodeToString(b)})
 				ok = true
 			}
+		case code == 59 && strings.TrimSpace(data) != "":
+			// bootfile-url (RFC 5970 §3.1): a URL, sent as text
+			o.Options = append(o.Options, rawOpt{Code: 59, Text: strings.TrimSpace(data)})
+			ok = true
 		case code == 7 && !pref:
 			x.rep.add(od.Line, "option preference: leased sets it per pool (preference); not carried over here")
 			continue
@@ -784,8 +791,10 @@ func (x *keaCtx) subnet6(s *yaml.Node, i int) *pool6 {
 		case "rapid-commit":
 			v := str(q.v) == "true"
 			p.RapidCommit = &v
-		case "client-class", "require-client-classes":
-			x.skip(q, "client class restrictions are not carried over (use allow/deny with dhcpv6.client_classes)")
+		case "client-class":
+			p.Allow = x.classRefs6(q.k.Line, str(q.v), fmt.Sprintf("subnet6 %s client-class", sub))
+		case "require-client-classes":
+			x.skip(q, "require-client-classes (classes evaluated late, only-if-required): leased evaluates every class for every request; not carried over")
 		default:
 			if !timerKeys[q.key] {
 				x.other(q, handled)

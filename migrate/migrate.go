@@ -119,6 +119,7 @@ type out6 struct {
 	T2                string   `yaml:"t2,omitempty"`
 	RapidCommit       bool     `yaml:"rapid_commit,omitempty"`
 	opts6             `yaml:",inline"`
+	ClientClasses     []class6 `yaml:"client_classes,omitempty"`
 	Pools             []*pool6 `yaml:"pools"`
 }
 
@@ -135,6 +136,7 @@ type pool6 struct {
 	Interface         string   `yaml:"interface,omitempty"`
 	InterfaceID       string   `yaml:"interface_id,omitempty"`
 	SharedNetwork     string   `yaml:"shared_network,omitempty"`
+	Allow             []string `yaml:"allow,omitempty,flow"`
 	opts6             `yaml:",inline"`
 	PreferredLifetime string   `yaml:"preferred_lifetime,omitempty"`
 	ValidLifetime     string   `yaml:"valid_lifetime,omitempty"`
