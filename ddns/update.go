@@ -20,6 +20,10 @@ type Binding struct {
 	// FQDN is the client's fully qualified name (with the trailing dot).
 	FQDN   string
 	Client Client
+	// PTROnly: the client updates its own A/AAAA record (its FQDN
+	// option's S bit was 0, RFC 4702 §3.1, RFC 4704 §4.1); the server
+	// adds and removes only the PTR.
+	PTROnly bool
 }
 
 // rrType is A for DHCPv4, AAAA for DHCPv6.

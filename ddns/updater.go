@@ -47,6 +47,9 @@ type Event struct {
 	// FQDN option); "" means no forward name.
 	Hostname string
 	Client   Client
+	// PTROnly: the client updates its A/AAAA record itself (FQDN option
+	// S=0); only the PTR is the server's.
+	PTROnly bool
 }
 
 // Updater applies Events to DNS, one worker, in order.
@@ -134,7 +137,7 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Updater, err
 // client) is not queued again: renewals do not fill the queue.
 func (u *Updater) Enqueue(ev Event) bool {
 	k := eventKey{bound: ev.Bound, host: Label(ev.Hostname), v6: ev.Client.V6, id: string(ev.Client.ClientID),
-		hw: string(ev.Client.HWAddr), htype: ev.Client.HType}
+		hw: string(ev.Client.HWAddr), htype: ev.Client.HType, ptrOnly: ev.PTROnly}
 	u.mu.Lock()
 	if last, ok := u.last[ev.Addr]; ok && last == k {
 		u.mu.Unlock()
@@ -177,6 +180,7 @@ func (u *Updater) forget(a netip.Addr) {
 
 type eventKey struct {
 	bound, v6 bool
+	ptrOnly   bool
 	host      string
 	id, hw    string
 	htype     uint8
@@ -237,7 +241,7 @@ func (u *Updater) try(ctx context.Context, r retry) {
 }
 
 func (u *Updater) binding(ev *Event) Binding {
-	b := Binding{Addr: ev.Addr, Client: ev.Client}
+	b := Binding{Addr: ev.Addr, Client: ev.Client, PTROnly: ev.PTROnly}
 	if l := Label(ev.Hostname); l != "" {
 		b.FQDN = l + "." + u.cfg.Forward
 	}
@@ -252,7 +256,7 @@ func (u *Updater) reverseZone(a netip.Addr) string {
 }
 
 func same(a, b *Binding) bool {
-	if a.FQDN != b.FQDN {
+	if a.FQDN != b.FQDN || a.PTROnly != b.PTROnly {
 		return false
 	}
 	da, _ := DHCID(&a.Client, a.FQDN)
@@ -296,6 +300,9 @@ func (u *Updater) apply(ctx context.Context, ev Event) error {
 // add runs RFC 4703 §5.3: add if the name is free, replace if the DHCID
 // is ours, else leave the other client's name alone; then the PTR.
 func (u *Updater) add(ctx context.Context, b *Binding) error {
+	if b.PTROnly {
+		return u.ptr(ctx, b, "added")
+	}
 	m, err := AddNew(u.cfg.Forward, b, u.cfg.TTL)
 	if err != nil {
 		return err
@@ -332,6 +339,12 @@ func (u *Updater) add(ctx context.Context, b *Binding) error {
 	default:
 		return rcodeErr("add "+b.FQDN, r)
 	}
+	return u.ptr(ctx, b, result)
+}
+
+// ptr sets the PTR of b (when a reverse zone is configured) and records b
+// as applied; result is the counter label.
+func (u *Updater) ptr(ctx context.Context, b *Binding, result string) error {
 	u.applied[b.Addr] = *b
 	if z := u.reverseZone(b.Addr); z != "" {
 		r, err := u.exchange(ctx, SetPTR(z, b, u.cfg.TTL))
@@ -343,13 +356,17 @@ func (u *Updater) add(ctx context.Context, b *Binding) error {
 		}
 	}
 	u.m.updates.WithLabelValues(result).Inc()
-	u.log.Info("ddns: "+result, "name", b.FQDN, "addr", b.Addr)
+	u.log.Info("ddns: "+result, "name", b.FQDN, "addr", b.Addr, "ptr_only", b.PTROnly)
 	return nil
 }
 
 // remove runs RFC 4703 §5.5: delete the address record and then the DHCID
 // only while the DHCID is ours; then the PTR if it still names us.
 func (u *Updater) remove(ctx context.Context, b *Binding) error {
+	if b.PTROnly {
+		// The A/AAAA record is the client's (S=0): only the PTR is ours.
+		return u.removePTR(ctx, b)
+	}
 	m, err := RemoveAddr(u.cfg.Forward, b)
 	if err != nil {
 		return err
@@ -378,6 +395,11 @@ func (u *Updater) remove(ctx context.Context, b *Binding) error {
 	default:
 		return rcodeErr("remove "+b.FQDN, r)
 	}
+	return u.removePTR(ctx, b)
+}
+
+// removePTR removes the PTR of b if it still names b's client.
+func (u *Updater) removePTR(ctx context.Context, b *Binding) error {
 	if z := u.reverseZone(b.Addr); z != "" {
 		r, err := u.exchange(ctx, RemovePTR(z, b))
 		if err != nil {

@@ -116,7 +116,22 @@ type Lease struct {
 	IAID      uint32
 	PrefixLen uint8
 	Preferred time.Time
+
+	// DDNS says which DNS records the server updates for this binding. It
+	// lives in memory only (not stored): the server sets it on the records
+	// of a request from the client's FQDN option (RFC 4702 §4, RFC 4704
+	// §5) before the commit, for the lease event hook.
+	DDNS DDNSMode
 }
+
+// DDNSMode is who updates a binding's DNS records (RFC 4702 §3.1).
+type DDNSMode uint8
+
+const (
+	DDNSBoth    DDNSMode = iota // the server updates A/AAAA and PTR (also: no FQDN option)
+	DDNSPTROnly                 // the client updates A/AAAA (its S bit was 0): the server only the PTR
+	DDNSNone                    // the client's N bit: the server updates nothing
+)
 
 // IsV6 reports whether l is a DHCPv6 binding.
 func (l *Lease) IsV6() bool { return l.Addr.Is6() && !l.Addr.Is4In6() }

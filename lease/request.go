@@ -115,6 +115,11 @@ type Reply struct {
 	// only in a DHCPACK (RFC 6704 §3.3.1: never in an OFFER) and in a
 	// FORCERENEW (the key to sign it with, never sent).
 	ReconfKey []byte
+	// FQDN is the value of the client FQDN option 81 to send in an OFFER
+	// or ACK (RFC 4702 §4: the server MUST include it when the client
+	// sent one), nil for none. The server, not the engine, fills it (it
+	// points into the server's per-packet buffer).
+	FQDN []byte
 	// XID is the xid a FORCERENEW carries: Lease.XID or, on alternate
 	// calls, Lease.PrevXID (see Engine.ForceRenew). Unused in replies,
 	// which echo the request's xid.

@@ -342,6 +342,11 @@ type Reply struct {
 	// Reconfigure: dhcpv6.Renew, dhcpv6.Rebind or
 	// dhcpv6.InformationRequest.
 	ReconfMsg dhcpv6.MessageType
+	// FQDN is the value of the Client FQDN option 39 to send in an
+	// Advertise or Reply (RFC 4704 §5: the server MUST include it when
+	// the client sent one), nil for none. The server fills it (from its
+	// per-packet buffer), not the engine.
+	FQDN []byte
 }
 
 // Decision is the engine's answer to one request.
