@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/leased/leased/config"
 )
@@ -27,7 +28,7 @@ func TestKeaClasses4(t *testing.T) {
   ],
   "subnet4": [ {
     "id": 1, "subnet": "10.0.0.0/24",
-    "client-class": "phones",
+    "client-class": "phones", "next-server": "10.0.0.9", "boot-file-name": "pxelinux.0",
     "pools": [ { "pool": "10.0.0.10 - 10.0.0.19", "client-class": "KNOWN" },
                { "pool": "10.0.0.20 - 10.0.0.29", "client-class": "fancy" },
                { "pool": "10.0.0.30 - 10.0.0.39", "require-client-classes": [ "uefi" ] } ],
@@ -88,6 +89,9 @@ func TestKeaClasses4(t *testing.T) {
 		t.Errorf("cid %+v", m("cid"))
 	}
 	p := c.DHCPv4.Pools[0]
+	if p.Boot.NextServer.String() != "10.0.0.9" || p.Boot.File != "pxelinux.0" {
+		t.Errorf("subnet boot fields %+v", p.Boot)
+	}
 	if !slices.Equal(p.Allow, []string{"phones"}) || !slices.Equal(p.Sections[0].Allow, []string{"known"}) || p.Sections[1].Allow != nil {
 		t.Errorf("allow: pool %v sections %+v", p.Allow, p.Sections)
 	}
@@ -137,6 +141,7 @@ func TestKeaTest4(t *testing.T) {
 // dhcpd classes, pool access, per-host options and boot fields.
 func TestDhcpdClasses(t *testing.T) {
 	src := `authoritative;
+default-lease-time 30;
 next-server 10.0.0.4;
 class "pxe" {
   match if substring (option vendor-class-identifier, 0, 9) = "PXEClient";
@@ -201,6 +206,9 @@ host b {
 		t.Errorf("oui %+v port %+v", byName["oui"].Match, byName["port"].Match)
 	}
 	p := c.DHCPv4.Pools[0]
+	if p.LeaseTime.D() != 30*time.Second {
+		t.Errorf("lease time %v, want dhcpd's 30s", p.LeaseTime.D())
+	}
 	if p.Boot.NextServer.String() != "10.0.0.4" {
 		t.Errorf("pool boot %+v", p.Boot)
 	}
@@ -221,11 +229,11 @@ host b {
 		t.Errorf("host b %+v", b)
 	}
 	for _, want := range []string{
-		`d.conf:11: class fancy: match if option vendor-class-identifier = "a" or option user-class = "b"`,
-		`d.conf:12: class sub: match pick-first-value`,
-		`d.conf:17: allow members of "fancy": class "fancy" was not carried over`,
-		`d.conf:18: allow dynamic bootp clients: pool access rules other than`,
-		`d.conf:26: host a: option routers gw.example.org`,
+		`d.conf:12: class fancy: match if option vendor-class-identifier = "a" or option user-class = "b"`,
+		`d.conf:13: class sub: match pick-first-value`,
+		`d.conf:18: allow members of "fancy": class "fancy" was not carried over`,
+		`d.conf:19: allow dynamic bootp clients: pool access rules other than`,
+		`d.conf:27: host a: option routers gw.example.org`,
 	} {
 		if !has(items, want) {
 			t.Errorf("report lacks %q:\n%s", want, strings.Join(items, "\n"))

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/leased/leased/config"
 )
@@ -174,7 +175,20 @@ func TestDhcpd6ExamplesConf(t *testing.T) {
 }
 
 func TestKea4SharedNetwork(t *testing.T) {
-	c, _ := convert(t, "kea4-shared-network.json", FromKea)
+	c, items := convert(t, "kea4-shared-network.json", FromKea)
+	// next-server 0.0.0.0 and empty server-hostname / boot-file-name are
+	// Kea's "unset"; valid-lifetime 30 is a short DHCPv4 lease leased takes.
+	if has(items, "next-server") || has(items, "boot-file-name") || has(items, "valid-lifetime") {
+		t.Errorf("report:\n%s", strings.Join(items, "\n"))
+	}
+	for _, p := range c.DHCPv4.Pools {
+		if p.Boot.NextServer.IsValid() || p.Boot.File != "" {
+			t.Errorf("pool %s boot %+v from Kea's unset values", p.Name, p.Boot)
+		}
+		if p.SharedNetwork != "" && p.LeaseTime.D() != 30*time.Second {
+			t.Errorf("pool %s lease time %v, want Kea's 30s", p.Name, p.LeaseTime.D())
+		}
+	}
 	n := 0
 	for _, p := range c.DHCPv4.Pools {
 		if p.SharedNetwork != "" {

@@ -6,6 +6,9 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/leased/leased/config"
 )
 
 // ISC dhcpd's dhcpd.conf(5) grammar, as far as a conversion needs it:
@@ -291,10 +294,16 @@ func (x *dhcpdCtx) param(s *dstmt, sc *dscope) {
 	case "option":
 		x.option(s, sc)
 	case "default-lease-time":
-		if n, err := strconv.ParseInt(s.word(1), 10, 64); err == nil && n >= 60 {
+		// DHCPv4 lease times down to config.MinLeaseTime are accepted;
+		// DHCPv6 valid lifetimes need 60s.
+		min := int64(config.MinLeaseTime / time.Second)
+		if x.v6 {
+			min = 60
+		}
+		if n, err := strconv.ParseInt(s.word(1), 10, 64); err == nil && n >= min {
 			sc.leaseTime = seconds(n)
 		} else {
-			x.rep.add(s.line, "%s: leased needs a lease time of at least 60s; not carried over", s.text())
+			x.rep.add(s.line, "%s: leased needs a lease time of at least %ds; not carried over", s.text(), min)
 		}
 	case "preferred-lifetime":
 		if n, err := strconv.ParseInt(s.word(1), 10, 64); err == nil && n > 0 {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/leased/leased/config"
 	yaml "go.yaml.in/yaml/v4"
@@ -118,6 +119,8 @@ type keaCtx struct {
 	classes map[string]string
 	// classes6 is the same for Dhcp6.
 	classes6 map[string]string
+	// v4 is set while Dhcp4 is converted.
+	v4 bool
 }
 
 // FromKea converts a Kea 2.x configuration (kea-dhcp4.conf or
@@ -215,8 +218,14 @@ func (x *keaCtx) timers(n *yaml.Node) timers {
 		}
 		switch p.key {
 		case "valid-lifetime":
-			if v < 60 {
-				x.rep.add(p.k.Line, "valid-lifetime %d: leased needs at least 60s; the default is used", v)
+			// DHCPv4 lease times down to config.MinLeaseTime are
+			// accepted (with a warning below a minute); DHCPv6 needs 60s.
+			min := int64(60)
+			if x.v4 {
+				min = int64(config.MinLeaseTime / time.Second)
+			}
+			if v < min {
+				x.rep.add(p.k.Line, "valid-lifetime %d: leased needs at least %ds; the default is used", v, min)
 				continue
 			}
 			t.valid = seconds(v)
@@ -263,6 +272,8 @@ func (x *keaCtx) other(p kv, handled map[string]bool) {
 // ---- DHCPv4 ----
 
 func (x *keaCtx) dhcp4(n *yaml.Node) *out4 {
+	x.v4 = true
+	defer func() { x.v4 = false }()
 	o := &out4{Interfaces: x.interfaces(n)}
 	t := x.timers(n)
 	o.LeaseTime, o.T1, o.T2 = t.valid, t.t1, t.t2
@@ -508,6 +519,11 @@ func (x *keaCtx) subnet4(s *yaml.Node, i int, parent *opts4) *pool4 {
 			p.Authoritative = &v
 		case "interface":
 			// leased picks the pool by the interface's address in subnet.
+		case "next-server", "server-hostname", "boot-file-name":
+			if p.Boot == nil {
+				p.Boot = &boot4{}
+			}
+			x.bootField(q, p.Boot, fmt.Sprintf("subnet %s", sub))
 		case "client-class":
 			p.Allow, _ = x.classRefs(q.k.Line, []string{str(q.v)}, fmt.Sprintf("subnet %s client-class", sub))
 		case "require-client-classes":
@@ -517,6 +533,9 @@ func (x *keaCtx) subnet4(s *yaml.Node, i int, parent *opts4) *pool4 {
 		}
 	}
 	p.opts4 = inherit4(own, *parent)
+	if p.Boot.empty() {
+		p.Boot = nil
+	}
 	return p
 }
 
