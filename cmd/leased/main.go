@@ -39,15 +39,18 @@ import (
 	"github.com/leased/leased/api"
 	"github.com/leased/leased/config"
 	"github.com/leased/leased/dhcpv6"
+	"github.com/leased/leased/internal/buildinfo"
 	"github.com/leased/leased/internal/memlimit"
+	"github.com/leased/leased/internal/sdnotify"
 	"github.com/leased/leased/lease"
 	"github.com/leased/leased/lease6"
 	"github.com/leased/leased/reconf"
 	"github.com/leased/leased/server"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is the running build's version (internal/buildinfo: -ldflags
+// -X for release builds, else the toolchain's module version and VCS stamp).
+var version = buildinfo.Get().Version
 
 func main() {
 	sigs := make(chan os.Signal, 4)
@@ -68,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	offline := fs.Bool("offline", false, "with --check: validate the file only, not this host (for a file written for another host)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	logFormat := fs.String("log-format", "json", "log format on stderr: json or text")
+	logTarget := fs.String("log-target", targetAuto, "where logs go: stderr; journald (stderr with <N> priority prefixes); syslog (datagrams to --syslog-socket); auto: journald when stderr is the journal (JOURNAL_STREAM), else stderr")
+	syslogSocket := fs.String("syslog-socket", defaultSyslogSocket, "with --log-target syslog: the local syslog `socket`")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to `file` until leased stops")
 	memLimit := fs.String("memory-limit", "auto", "`auto`: a soft memory limit that follows the live heap (max(256 MiB, 1.1×live + 24 MiB)); off: Go's default (GOGC=100, about 2× the live heap). GOMEMLIMIT, when set, wins")
 	if err := fs.Parse(args); err != nil {
@@ -86,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 		return 2
 	}
 	if *showVersion {
-		fmt.Fprintln(stdout, "leased", version)
+		fmt.Fprintln(stdout, "leased", buildinfo.Get())
 		return 0
 	}
 	cfg, err := loadConfig(*path)
@@ -111,12 +116,19 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 
 	level := new(slog.LevelVar)
 	level.Set(cfg.SlogLevel())
-	hopts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler = slog.NewJSONHandler(stderr, hopts)
-	if *logFormat == "text" {
-		h = slog.NewTextHandler(stderr, hopts)
+	logw, err := logOutput(*logTarget, *syslogSocket, stderr) // logtarget.go
+	if err != nil {
+		fmt.Fprintf(stderr, "leased: %v\n", err)
+		return 2
 	}
-	log := slog.New(h)
+	hopts := &slog.HandlerOptions{Level: level, ReplaceAttr: logVocabulary} // logging.go
+	var h slog.Handler = slog.NewJSONHandler(logw, hopts)
+	if *logFormat == "text" {
+		h = slog.NewTextHandler(logw, hopts)
+	}
+	// A WARN or ERROR repeated with the same message (a failing disk: one
+	// per request) is written 5 times per 10 s, then counted.
+	log := slog.New(newRateLimited(h, 5, 10*time.Second, time.Now))
 	if n := minProcs(os.Getenv("GOMAXPROCS"), runtime.GOMAXPROCS(0)); n > 0 {
 		runtime.GOMAXPROCS(n)
 	}
@@ -262,6 +274,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ops := newOpsMetrics(reg, time.Now()) // opsmetrics.go: build info, reloads
 	port := cfg.DHCPv4.Port
 	if port == 0 {
 		port = -1 // config: 0 picks a free port
@@ -287,28 +300,35 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 	}
 
 	handler := api.NewHandler(withCluster(srv, st), reg, log)
+	sp := newStatusPage(withCluster(srv, st)) // statuspage.go: /status/ beside the API
 	var https []*http.Server
 	ln, err := api.ListenUnix(cfg.Control.Socket, cfg.Control.SocketMode.Perm())
 	if err != nil {
 		return closeUnstarted(srv, fmt.Errorf("control socket: %w", err))
 	}
-	https = append(https, startHTTP(ln, handler, log))
+	https = append(https, startHTTP(ln, sp.unix(handler), log))
 	if cfg.Control.HTTP != "" {
-		tok, err := os.ReadFile(cfg.Control.TokenFile)
-		token := strings.TrimSpace(string(tok))
-		if err == nil && token == "" {
-			err = errors.New("file is empty")
-		}
+		token, err := readToken(cfg.Control.TokenFile)
 		if err != nil {
 			shutdownHTTP(https)
 			return closeUnstarted(srv, fmt.Errorf("control.token_file %s: %w", cfg.Control.TokenFile, err))
+		}
+		var scrapeToken string // control.metrics_token_file: GET /metrics only
+		if f := cfg.Control.MetricsTokenFile; f != "" {
+			if scrapeToken, err = readToken(f); err == nil && scrapeToken == token {
+				err = errors.New("holds the admin token (token_file): the scrape-only token must differ")
+			}
+			if err != nil {
+				shutdownHTTP(https)
+				return closeUnstarted(srv, fmt.Errorf("control.metrics_token_file %s: %w", f, err))
+			}
 		}
 		tln, err := net.Listen("tcp", cfg.Control.HTTP)
 		if err != nil {
 			shutdownHTTP(https)
 			return closeUnstarted(srv, fmt.Errorf("control.http: %w", err))
 		}
-		https = append(https, startHTTP(tln, api.RequireToken(token, handler), log))
+		https = append(https, startHTTP(tln, api.ScrapeToken(scrapeToken, handler, sp.tcp(token, handler)), log))
 	}
 	defer shutdownHTTP(https)
 
@@ -337,6 +357,7 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
+	go sp.watch(ctx)
 	if eng6 != nil {
 		log.Info("serving dhcpv6", "interfaces", cfg.DHCPv6.Interfaces, "port", srv.Port6(),
 			"pools", len(cfg.DHCPv6.Pools), "leases_restored", restored6,
@@ -344,7 +365,15 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 	}
 	log.Info("serving", "interfaces", cfg.DHCPv4.Interfaces, "port", srv.Port(),
 		"pools", len(cfg.DHCPv4.Pools), "leases_restored", restored, "dhcpv4", cfg.HasDHCPv4(),
-		"data_dir", cfg.DataDir, "control", cfg.Control.Socket, "version", version)
+		"data_dir", cfg.DataDir, "control", cfg.Control.Socket, "version", version,
+		"revision", buildinfo.Get().ShortRevision())
+	// systemd Type=notify (sdnotify.go): the sockets are open and the
+	// store is loaded.
+	notify := sdnotify.FromEnv()
+	waitServing(srv, 10*time.Second)
+	serving := fmt.Sprintf("serving %d DHCPv4 pools, %d leases restored", len(cfg.DHCPv4.Pools), restored+restored6)
+	notifyLog(log, notify.Ready(serving))
+	sp.events.Add("server", serving)
 
 	running := cfg
 	for {
@@ -353,10 +382,20 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 			return err
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
+				notifyLog(log, notify.Reloading())
+				prev := running
 				running = reload(running, path, srv, log, level)
+				ops.reloaded(running != prev, time.Now())
+				msg := "configuration reloaded"
+				if running == prev {
+					msg = "reload failed: kept the running configuration (health says why)"
+				}
+				sp.events.Add("server", msg)
+				notifyLog(log, notify.Ready(msg))
 				continue
 			}
 			log.Info("stopping: finishing in-flight lease writes", "signal", sig.String())
+			notifyLog(log, notify.Stopping("stopping: finishing in-flight lease writes"))
 			cancel()
 			select {
 			case err := <-done:
@@ -384,7 +423,7 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 	if err != nil {
 		errs := config.Errors(err)
 		for _, e := range errs {
-			log.Error("reload: configuration error; keeping the running configuration", "file", e.File, "line", e.Line, "field", e.Field, "msg", e.Msg)
+			log.Error("reload: configuration error; keeping the running configuration", "file", e.File, "line", e.Line, "field", e.Field, "error", e.Msg)
 		}
 		if len(errs) == 0 {
 			log.Error("reload: keeping the running configuration", "err", err)
@@ -461,6 +500,20 @@ func reload(old *config.Config, path string, srv *server.Server, log *slog.Logge
 	cfg.DataDir, cfg.Control, cfg.Store, cfg.ServerName = old.DataDir, old.Control, old.Store, old.ServerName
 	cfg.Radius, cfg.LeaseQuery, cfg.DDNS = old.Radius, old.LeaseQuery, old.DDNS
 	return cfg
+}
+
+// readToken reads a bearer token file (surrounding white space trimmed);
+// an empty file is an error.
+func readToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", errors.New("file is empty")
+	}
+	return tok, nil
 }
 
 // oneLine joins the configuration errors in err with "; " (for Health).
