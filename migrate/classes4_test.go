@@ -175,6 +175,7 @@ host b {
   host-identifier option agent.circuit-id "ge-0/0/7";
   fixed-address 10.0.0.101;
 }
+subnet 10.1.0.0 netmask 255.255.255.0 { range dynamic-bootp 10.1.0.10 10.1.0.20; range 10.1.0.30 10.1.0.40; }
 `
 	r, err := FromDhcpd("d.conf", []byte(src))
 	if err != nil {
@@ -234,6 +235,7 @@ host b {
 		`d.conf:18: allow members of "fancy": class "fancy" was not carried over`,
 		`d.conf:19: allow dynamic bootp clients: pool access rules other than`,
 		`d.conf:27: host a: option routers gw.example.org`,
+		`d.conf:36: range dynamic-bootp: leased serves BOOTP clients per pool (bootp), and 10.1.0.0/24 also has ranges without dynamic-bootp`,
 	} {
 		if !has(items, want) {
 			t.Errorf("report lacks %q:\n%s", want, strings.Join(items, "\n"))

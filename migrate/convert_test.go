@@ -120,6 +120,10 @@ func TestDhcpdExamplesConf(t *testing.T) {
 		if p.Subnet.String() == "10.5.5.0/27" {
 			found = p.Gateway.String() == "10.5.5.1" && p.DomainName == "internal.example.org" && len(p.Sections) == 1
 		}
+		// range dynamic-bootp 10.254.239.40 10.254.239.60: the subnet's only range
+		if p.Subnet.String() == "10.254.239.32/27" && !p.BOOTP {
+			t.Errorf("10.254.239.32/27 (range dynamic-bootp only): bootp not set")
+		}
 	}
 	if !found {
 		t.Errorf("10.5.5.0/27 not converted: %+v", c.DHCPv4.Pools)

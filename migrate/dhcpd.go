@@ -182,6 +182,9 @@ type dhcpdCtx struct {
 	// done marks the class declarations converted.
 	classes map[string]string
 	done    map[*dstmt]bool
+	// bootp counts each pool's ranges: [dynamic-bootp, all], and the
+	// line of its first dynamic-bootp range.
+	bootp map[*pool4]*[3]int
 }
 
 // FromDhcpd converts an ISC dhcpd configuration (dhcpd.conf, or a DHCPv6
@@ -197,7 +200,7 @@ func FromDhcpd(file string, src []byte) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %s: %w", file, err)
 	}
-	x := &dhcpdCtx{rep: report{file: file}, names: map[string]bool{}, classes: map[string]string{}, done: map[*dstmt]bool{}}
+	x := &dhcpdCtx{rep: report{file: file}, names: map[string]bool{}, classes: map[string]string{}, done: map[*dstmt]bool{}, bootp: map[*pool4]*[3]int{}}
 	for _, t := range toks {
 		if t.s == "subnet6" || strings.HasPrefix(t.s, "dhcp6.") {
 			x.v6 = true
@@ -227,6 +230,19 @@ func FromDhcpd(file string, src []byte) (*Result, error) {
 	}
 	for _, h := range x.hosts {
 		x.host(h)
+	}
+	// leased serves BOOTP per pool (bootp: true): when every range of a
+	// subnet is dynamic-bootp.
+	if x.out4 != nil {
+		for _, p := range x.out4.Pools {
+			switch n := x.bootp[p]; {
+			case n == nil || n[0] == 0:
+			case n[0] == n[1]:
+				p.BOOTP = true
+			default:
+				x.rep.add(n[2], "range dynamic-bootp: leased serves BOOTP clients per pool (bootp), and %s also has ranges without dynamic-bootp; BOOTP is not enabled, the range is imported for DHCP clients", p.Subnet)
+			}
+		}
 	}
 	out := &outConfig{DHCPv4: x.out4, DHCPv6: x.out6}
 	if x.out4 != nil && len(x.out4.Pools) == 0 {
@@ -471,8 +487,17 @@ func (x *dhcpdCtx) subnet4(s *dstmt, sc *dscope, shared string) {
 
 func (x *dhcpdCtx) range4(st *dstmt, p *pool4, sub netip.Prefix) bool {
 	vals := values(st, 1)
+	n := x.bootp[p]
+	if n == nil {
+		n = &[3]int{}
+		x.bootp[p] = n
+	}
+	n[1]++
 	if len(vals) > 0 && vals[0].s == "dynamic-bootp" {
-		x.rep.add(st.line, "range dynamic-bootp: BOOTP clients are not carried over; the range is imported for DHCP clients")
+		if n[0] == 0 {
+			n[2] = st.line
+		}
+		n[0]++
 		vals = vals[1:]
 	}
 	if len(vals) == 1 {

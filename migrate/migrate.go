@@ -77,6 +77,7 @@ type pool4 struct {
 	Authoritative *bool      `yaml:"authoritative,omitempty"`
 	Relays        []string   `yaml:"relays,omitempty,flow"`
 	Boot          *boot4     `yaml:"boot,omitempty"`
+	BOOTP         bool       `yaml:"bootp,omitempty"`
 	Allow         []string   `yaml:"allow,omitempty,flow"`
 	Deny          []string   `yaml:"deny,omitempty,flow"`
 	Sections      []section4 `yaml:"sections,omitempty"`
