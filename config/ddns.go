@@ -40,6 +40,15 @@ type DDNS struct {
 	// RetryInterval is the wait before the first retry, doubling, 100ms
 	// to 1h. Default 2s.
 	RetryInterval Duration `yaml:"retry_interval"`
+	// OverrideClientUpdate: a client whose FQDN option (DHCPv4 81, RFC
+	// 4702; DHCPv6 39, RFC 4704) asks to update its own A/AAAA record
+	// (S=0) is overridden: leased updates both and replies S=1, O=1.
+	// Default false: leased then updates only the PTR for such a client.
+	// A client's N bit (no update) is always honoured. The name is always
+	// the first label of the client's name in forward_zone (a partial name
+	// is qualified, a name in another zone is replaced), told to the
+	// client in the reply's FQDN option.
+	OverrideClientUpdate bool `yaml:"override_client_update"`
 }
 
 // DDNSKey is a TSIG key.
