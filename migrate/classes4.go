@@ -283,10 +283,29 @@ func (x *keaCtx) classRefs(line int, names []string, who string) ([]string, bool
 // against leased's registry) or {code, hex} for csv-format false.
 func (x *keaCtx) namedOptions4(n *yaml.Node, who string) []rawOpt {
 	var out []rawOpt
+	// Options in a space vendor-N go into vivso-suboptions (125) with
+	// enterprise N when the list has that option.
+	vendor := map[string][]*yaml.Node{}
+	for _, od := range items(n) {
+		if sp := str(get(od, "space")); strings.HasPrefix(sp, "vendor-") {
+			vendor[sp] = append(vendor[sp], od)
+		}
+	}
+	used := map[string]bool{}
 	for _, od := range items(n) {
 		name, data := str(get(od, "name")), strings.ReplaceAll(str(get(od, "data")), `\,`, ",")
 		code, hasCode := num(get(od, "code"))
-		if sp := str(get(od, "space")); sp != "" && sp != "dhcp4" {
+		sp := str(get(od, "space"))
+		if used[sp] {
+			continue
+		}
+		if (name == "vivso-suboptions" || code == 125) && (sp == "" || sp == "dhcp4") {
+			if o, ok := x.vivso(od, data, vendor, used, who); ok {
+				out = append(out, o)
+			}
+			continue
+		}
+		if sp != "" && sp != "dhcp4" {
 			x.rep.add(od.Line, "%s: option %s in space %q: encapsulated option spaces are not carried over", who, optLabel(name, code), sp)
 			continue
 		}
@@ -352,4 +371,54 @@ func (x *keaCtx) resClasses(line int, names []string, who string) []string {
 		out = append(out, x.classes[n])
 	}
 	return out
+}
+
+// Kea's standard vendor-4491 (CableLabs) DHCPv4 sub-options leased can
+// write: name → code; their values are IPv4 address lists.
+var vendor4491 = map[string]int{"tftp-servers": 2}
+
+// vivso converts vivso-suboptions (data: the enterprise number) with the
+// options of space vendor-N of the same list.
+func (x *keaCtx) vivso(od *yaml.Node, data string, vendor map[string][]*yaml.Node, used map[string]bool, who string) (rawOpt, bool) {
+	ent, err := strconv.ParseUint(strings.TrimSpace(data), 10, 32)
+	if err != nil {
+		x.rep.add(od.Line, "%s: option vivso-suboptions = %q: not an enterprise number; not carried over", who, data)
+		return rawOpt{}, false
+	}
+	sp := fmt.Sprintf("vendor-%d", ent)
+	used[sp] = true
+	o := rawOpt{Name: "vivso-suboptions", Code: 125, Enterprise: int(ent)}
+	for _, s := range vendor[sp] {
+		name, v := str(get(s, "name")), strings.ReplaceAll(str(get(s, "data")), `\,`, ",")
+		code, hasCode := num(get(s, "code"))
+		if !hasCode && ent == 4491 {
+			c, ok := vendor4491[name]
+			code, hasCode = int64(c), ok
+		}
+		switch {
+		case !hasCode || code < 1 || code > 254:
+			x.rep.add(s.Line, "%s: option %q in space %q: no code leased knows; not carried over", who, name, sp)
+		case str(get(s, "csv-format")) == "false":
+			b, err := hex.DecodeString(strings.NewReplacer(":", "", " ", "", "0x", "").Replace(v))
+			if err != nil {
+				x.rep.add(s.Line, "%s: option %s in space %q = %q: not hex bytes; not carried over", who, optLabel(name, code), sp, v)
+				continue
+			}
+			o.Suboptions = append(o.Suboptions, subOpt{Code: int(code), Hex: hex.EncodeToString(b)})
+		case ent == 4491 && vendor4491[name] == int(code):
+			l, ok := addrList(v, false)
+			if !ok {
+				x.rep.add(s.Line, "%s: option %s in space %q = %q: not IPv4 addresses; not carried over", who, optLabel(name, code), sp, v)
+				continue
+			}
+			o.Suboptions = append(o.Suboptions, subOpt{Code: int(code), IPs: l})
+		default:
+			x.rep.add(s.Line, "%s: option %s in space %q: its type is unknown to leased (give csv-format false and hex); not carried over", who, optLabel(name, code), sp)
+		}
+	}
+	if len(o.Suboptions) == 0 {
+		x.rep.add(od.Line, "%s: option vivso-suboptions %d: no sub-option carried over; not carried over", who, ent)
+		return rawOpt{}, false
+	}
+	return o, true
 }

@@ -89,8 +89,13 @@ func TestKeaDhcp4Conf(t *testing.T) {
 	if p.Gateway.String() != "192.0.2.1" || len(p.DNS) != 2 || p.DomainName != "example.org" || len(p.Reservations) != 4 {
 		t.Fatalf("pool %+v", p)
 	}
-	if !has(items, "reservation of 192.0.2.203: identified neither") || !has(items, `"tftp-servers" (0) in space "vendor-4491"`) {
+	if !has(items, "reservation of 192.0.2.203: identified neither") || has(items, "vendor-4491") || has(items, "vivso") {
 		t.Errorf("report:\n%s", strings.Join(items, "\n"))
+	}
+	// vivso-suboptions 4491 with tftp-servers (sub-option 2) in space vendor-4491.
+	if r := p.Reservations[2]; r.Address.String() != "192.0.2.204" || len(r.Options) != 1 || r.Options[0].Enterprise != 4491 ||
+		len(r.Options[0].Suboptions) != 1 || r.Options[0].Suboptions[0].Code != 2 || len(r.Options[0].Suboptions[0].IPs) != 2 {
+		t.Errorf("reservation 192.0.2.204 %+v", r)
 	}
 	// The voip class: substring(option[60].hex,0,6) == 'Aastra' and its
 	// boot fields; the reservation's boot fields.

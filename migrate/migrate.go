@@ -105,11 +105,19 @@ type res4 struct {
 }
 
 type rawOpt struct {
-	Name  string `yaml:"name,omitempty"`
-	Value string `yaml:"value,omitempty"`
-	Code  int    `yaml:"code,omitempty"`
-	Hex   string `yaml:"hex,omitempty"`
-	Text  string `yaml:"text,omitempty"`
+	Name       string   `yaml:"name,omitempty"`
+	Value      string   `yaml:"value,omitempty"`
+	Code       int      `yaml:"code,omitempty"`
+	Hex        string   `yaml:"hex,omitempty"`
+	Text       string   `yaml:"text,omitempty"`
+	Enterprise int      `yaml:"enterprise,omitempty"`
+	Suboptions []subOpt `yaml:"suboptions,omitempty"`
+}
+
+type subOpt struct {
+	Code int      `yaml:"code"`
+	Hex  string   `yaml:"hex,omitempty"`
+	IPs  []string `yaml:"ips,omitempty,flow"`
 }
 
 type out6 struct {
