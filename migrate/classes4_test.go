@@ -13,7 +13,7 @@ import (
 // reservations by circuit-id with options, boot fields and classes.
 func TestKeaClasses4(t *testing.T) {
 	src := `{ "Dhcp4": {
-  "interfaces-config": { "interfaces": [ "eth1" ] },
+  "interfaces-config": { "interfaces": [ "eth1" ] }, "server-hostname": "boot.example", "next-server": "10.0.0.1",
   "client-classes": [
     { "name": "pxe-bios", "test": "option[93].hex == 0x0000", "boot-file-name": "undionly.kpxe", "next-server": "10.0.0.5" },
     { "name": "uefi", "test": "option[93].hex == 0x0007 and not member('KNOWN')", "boot-file-name": "ipxe.efi" },
@@ -89,7 +89,7 @@ func TestKeaClasses4(t *testing.T) {
 		t.Errorf("cid %+v", m("cid"))
 	}
 	p := c.DHCPv4.Pools[0]
-	if p.Boot.NextServer.String() != "10.0.0.9" || p.Boot.File != "pxelinux.0" {
+	if p.Boot.NextServer.String() != "10.0.0.9" || p.Boot.File != "pxelinux.0" || p.Boot.ServerName != "boot.example" {
 		t.Errorf("subnet boot fields %+v", p.Boot)
 	}
 	if !slices.Equal(p.Allow, []string{"phones"}) || !slices.Equal(p.Sections[0].Allow, []string{"known"}) || p.Sections[1].Allow != nil {

@@ -283,6 +283,7 @@ func (x *keaCtx) dhcp4(n *yaml.Node) *out4 {
 	if c := get(n, "client-classes"); c != nil {
 		o.ClientClasses = x.keaClasses4(c)
 	}
+	var globalBoot *boot4
 	for _, p := range pairs(n) {
 		switch p.key {
 		case "option-data":
@@ -306,8 +307,27 @@ func (x *keaCtx) dhcp4(n *yaml.Node) *out4 {
 				}
 			}
 		case "client-classes":
+		case "next-server", "server-hostname", "boot-file-name":
+			if globalBoot == nil {
+				globalBoot = &boot4{}
+			}
+			x.bootField(p, globalBoot, "Dhcp4")
 		default:
 			x.other(p, handled)
+		}
+	}
+	// Global boot fields are inherited field by field (Kea's scopes).
+	if !globalBoot.empty() {
+		for _, pl := range o.Pools {
+			b := *globalBoot
+			if pl.Boot != nil {
+				for _, f := range []struct{ own, g *string }{{&pl.Boot.NextServer, &b.NextServer}, {&pl.Boot.ServerName, &b.ServerName}, {&pl.Boot.File, &b.File}} {
+					if *f.own != "" {
+						*f.g = *f.own
+					}
+				}
+			}
+			pl.Boot = &b
 		}
 	}
 	if len(o.Pools) == 0 {
