@@ -175,7 +175,8 @@ func TestDhcpd6ExamplesConf(t *testing.T) {
 	if len(l.Pools) != 3 || len(l.DNS) != 1 || len(l.DomainSearch) != 2 {
 		t.Fatalf("config %+v", l)
 	}
-	if r := l.Pools[0].Reservations; len(r) != 1 || r[0].Addr.String() != "3ffe:501:ffff:100::1234" {
+	if r := l.Pools[0].Reservations; len(r) != 1 || r[0].Addr.String() != "3ffe:501:ffff:100::1234" ||
+		len(r[0].DNS) != 1 || r[0].DNS[0].String() != "3ffe:501:ffff:100:200:ff:fe00:4f4e" {
 		t.Fatalf("host myclient: %+v", r)
 	}
 	if !has(items, "temporary addresses") || !has(items, "hardware ethernet matches DUIDs") {

@@ -656,6 +656,7 @@ func (x *dhcpdCtx) host(s *dstmt) {
 	var hw, cid, duid, circuit, remote, hostname string
 	var opts []rawOpt
 	var boot *boot4
+	var hs dscope // a DHCPv6 host's own options
 	var addrs []netip.Addr
 	var pfx netip.Prefix
 	name := s.word(1)
@@ -706,8 +707,12 @@ func (x *dhcpdCtx) host(s *dstmt) {
 				hostname = st.word(2)
 				continue
 			}
+			if x.v6 && (st.word(1) == "dhcp6.name-servers" || st.word(1) == "dhcp6.domain-search") {
+				x.option(st, &hs)
+				continue
+			}
 			if x.v6 {
-				x.rep.add(st.line, "host %s: %s: per-host DHCPv6 options from dhcpd are not carried over", name, st.text())
+				x.rep.add(st.line, "host %s: %s: per-host DHCPv6 options other than dhcp6.name-servers and dhcp6.domain-search are not carried over", name, st.text())
 				continue
 			}
 			if o, ok := x.namedOption(st, "host "+name); ok {
@@ -724,7 +729,7 @@ func (x *dhcpdCtx) host(s *dstmt) {
 		}
 	}
 	if x.v6 {
-		x.host6(s, name, duid, hw, addrs, pfx)
+		x.host6(s, name, duid, hw, addrs, pfx, hs.o6)
 		return
 	}
 	if len(addrs) == 0 {
@@ -760,7 +765,7 @@ func (x *dhcpdCtx) host(s *dstmt) {
 	x.rep.add(s.line, "host %s: %s is in no declared subnet; not carried over", name, addrs[0])
 }
 
-func (x *dhcpdCtx) host6(s *dstmt, name, duid, hw string, addrs []netip.Addr, pfx netip.Prefix) {
+func (x *dhcpdCtx) host6(s *dstmt, name, duid, hw string, addrs []netip.Addr, pfx netip.Prefix, o opts6) {
 	if duid == "" {
 		why := "no host-identifier option dhcp6.client-id"
 		if hw != "" {
@@ -771,7 +776,7 @@ func (x *dhcpdCtx) host6(s *dstmt, name, duid, hw string, addrs []netip.Addr, pf
 	}
 	for _, p := range x.out6.Pools {
 		sub := netip.MustParsePrefix(p.Subnet)
-		r := res6{DUID: duid, Hostname: hostLabel(name)}
+		r := res6{DUID: duid, Hostname: hostLabel(name), opts6: o}
 		if len(addrs) > 0 && sub.Contains(addrs[0]) {
 			r.Address = addrs[0].String()
 		}
