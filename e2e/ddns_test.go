@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,9 @@ import (
 // address its PTR. A second client announcing "alpha" and a third
 // announcing "printer" bind too, but the names stay with their owners
 // (RFC 4703) and their addresses get no PTR. The first client releases:
-// its name and PTR disappear.
+// its name and PTR disappear. Client FQDN option 81: a dhcpcd with "fqdn
+// ptr" gets only its PTR, one with "fqdn none" nothing, and each ACK
+// carries option 81.
 func TestDDNS(t *testing.T) {
 	e := newEnv(t, "dhcpcd", "ss", "nsenter")
 	namedtest.Require(t)
@@ -64,7 +67,7 @@ func TestDDNS(t *testing.T) {
 		"  tsig: {name: %s, secret: %q}\n  retry_interval: 200ms\n", dnsAddr, named.KeyName, named.Secret))
 	defer srv.Stop()
 
-	a := e.startDhcpcdInConf("alpha", e.clientNS(0), "hostname alpha\n")
+	a := e.startDhcpcdInConf("alpha", e.clientNS(0), "hostname alpha\nfqdn both\n")
 	ev, _ := a.waitEvent(15*time.Second, 0, "BOUND")
 	addrA := ev.addr()
 	if !addrA.IsValid() {
@@ -90,6 +93,35 @@ func TestDDNS(t *testing.T) {
 	waitDNS(rev(evB.addr().String()), dns.TypePTR)
 	waitDNS(rev(evC.addr().String()), dns.TypePTR)
 
+	// Client FQDN option 81 (RFC 4702): alpha's dhcpcd (fqdn both) sent
+	// S=1; leased's ACK carries option 81 back with S=1,
+	// E=1 and the name it used.
+	// dhcpcd prints the flags as letters of 0000NEOS.
+	if f, fl := ev.Vars["new_fqdn"], ev.Vars["new_fqdn_flags"]; f != "alpha.lan.test" || fl != "ES" {
+		e.fatalf("alpha: option 81 in the ACK: %q flags %q, want alpha.lan.test ES (vars %v)", f, fl, ev.Vars)
+	}
+	// delta says fqdn ptr (S=0: it updates its A record itself): leased
+	// adds only the PTR and answers S=0 in option 81.
+	dl := e.startDhcpcdInConf("delta", e.clientNS(3), "hostname delta\nfqdn ptr\n")
+	evD, _ := dl.waitEvent(15*time.Second, 0, "BOUND")
+	if f, fl := evD.Vars["new_fqdn"], evD.Vars["new_fqdn_flags"]; f != "delta.lan.test" || fl != "E" {
+		e.fatalf("delta: option 81 in the ACK: %q flags %q, want delta.lan.test E (vars %v)", f, fl, evD.Vars)
+	}
+	waitDNS(rev(evD.addr().String()), dns.TypePTR, rev(evD.addr().String())+" 0 IN PTR delta.lan.test.")
+	// eps says fqdn none (N=1): leased updates nothing.
+	ep := e.startDhcpcdInConf("eps", e.clientNS(4), "hostname eps\nfqdn none\n")
+	evE, _ := ep.waitEvent(15*time.Second, 0, "BOUND")
+	if f, fl := evE.Vars["new_fqdn"], evE.Vars["new_fqdn_flags"]; f != "eps.lan.test" || fl != "NE" {
+		e.fatalf("eps: option 81 in the ACK: %q flags %q, want eps.lan.test NE (vars %v)", f, fl, evE.Vars)
+	}
+	srv.waitState(evE.addr(), "bound", 5*time.Second)
+	time.Sleep(time.Second) // the updates, if any, have run
+	waitDNS("delta.lan.test.", dns.TypeA)
+	waitDNS("delta.lan.test.", dns.TypeDHCID)
+	waitDNS("eps.lan.test.", dns.TypeA)
+	waitDNS(rev(evE.addr().String()), dns.TypePTR)
+	t.Logf("option 81 in the ACKs: alpha %s, delta %s, eps %s", fqdnVars(ev), fqdnVars(evD), fqdnVars(evE))
+
 	// alpha releases: its records go.
 	// Release through dhcpcd's control socket in its mount namespace.
 	e.nsRun("", "nsenter", "-t", strconv.Itoa(a.cmd.Process.Pid), "-m", "-n", "dhcpcd", "-f", filepath.Join(a.dir, "dhcpcd.conf"), "-k", "-4", "vcli")
@@ -102,7 +134,9 @@ func TestDDNS(t *testing.T) {
 
 // TestDDNS6: dhcpcd -6 announcing "six" in its FQDN option (39) binds an
 // address: six.lan.test gets its AAAA and a DHCID, the address its
-// ip6.arpa PTR; when dhcpcd releases they disappear.
+// ip6.arpa PTR; when dhcpcd releases they disappear. Its Reply carries
+// option 39 back (S=1). A second dhcpcd with "fqdn ptr" (S=0) gets only
+// its PTR.
 func TestDDNS6(t *testing.T) {
 	e := newEnv(t, "dhcpcd", "ss", "nsenter")
 	namedtest.Require(t)
@@ -159,4 +193,35 @@ func TestDDNS6(t *testing.T) {
 	waitDNS("six.lan.test.", dns.TypeAAAA)
 	waitDNS("six.lan.test.", dns.TypeDHCID)
 	waitDNS(rev, dns.TypePTR)
+	t.Logf("six: option 39 in the Reply: %s", fqdnVars(ev))
+	if f, fl := ev.Vars["new_dhcp6_fqdn"], ev.Vars["new_dhcp6_fqdn_flags"]; f != "six.lan.test" || fl != "S" {
+		e.fatalf("six: option 39 in the Reply: %q flags %q, want six.lan.test S (vars %v)", f, fl, ev.Vars)
+	}
+
+	// seven says fqdn ptr (option 39 S=0, RFC 4704 §4.1): it updates its
+	// AAAA itself; leased adds only the PTR and answers S=0.
+	c.stop()
+	c7 := e.startDhcpcd6("dhcpcd6-seven", dhcpcd6Opts{Extra: "hostname seven\nfqdn ptr\n"})
+	ev7, _ := c7.waitEvent(15*time.Second, 0, "BOUND6")
+	addr7, _ := checkBound6(e, ev7, true, false, dns6)
+	srv.waitState6(netip.PrefixFrom(addr7, 128), "bound", 5*time.Second)
+	rev7, _ := dns.ReverseAddr(addr7.String())
+	waitDNS(rev7, dns.TypePTR, rev7+" 0 IN PTR seven.lan.test.")
+	waitDNS("seven.lan.test.", dns.TypeAAAA)
+	waitDNS("seven.lan.test.", dns.TypeDHCID)
+	if f, fl := ev7.Vars["new_dhcp6_fqdn"], ev7.Vars["new_dhcp6_fqdn_flags"]; f != "seven.lan.test" || fl != "" {
+		e.fatalf("seven: option 39 in the Reply: %q flags %q, want seven.lan.test with no flag (vars %v)", f, fl, ev7.Vars)
+	}
+}
+
+// fqdnVars are a hook event's option 81/39 variables.
+func fqdnVars(ev hookEvent) string {
+	var out []string
+	for k, v := range ev.Vars {
+		if strings.HasPrefix(k, "new_fqdn") || strings.HasPrefix(k, "new_dhcp6_fqdn") || strings.HasPrefix(k, "new_dhcp6_client_fqdn") {
+			out = append(out, k+"="+v)
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, " ")
 }

@@ -202,6 +202,11 @@ func encodeReply(w *dhcpv4.Writer, dst []byte, req *dhcpv4.Header, r *lease.Repl
 			// Option 12 (RFC 2132 §3.14): the reservation's host name.
 			w.OptionString(dhcpv4.OptHostname, r.Hostname)
 		}
+		if len(r.FQDN) > 0 {
+			// RFC 4702 §4: the server MUST include option 81 in its
+			// DHCPOFFER and DHCPACK when the client sent one.
+			w.Option(dhcpv4.OptClientFQDN, r.FQDN)
+		}
 	}
 	if r.Message != "" {
 		w.OptionString(dhcpv4.OptMessage, r.Message)

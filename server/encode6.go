@@ -122,6 +122,11 @@ func encodeReply6(w *dhcpv6.Writer, dst []byte, in *reply6, r *lease6.Reply, po 
 	if r.ReconfAccept {
 		w.OptionEmpty(dhcpv6.OptReconfAccept)
 	}
+	if len(r.FQDN) > 0 && (r.Type == dhcpv6.Advertise || r.Type == dhcpv6.Reply) {
+		// RFC 4704 §5: the server MUST include option 39 in its Advertise
+		// and Reply when the client sent one.
+		w.Option(dhcpv6.OptClientFQDN, r.FQDN)
+	}
 	if len(r.ReconfKey) == reconfKeyLen && r.Type == dhcpv6.Reply {
 		// RFC 8415 §20.4.1: the key goes in a Reply, protocol 3,
 		// algorithm 1, RDM 0, type 1.

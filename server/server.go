@@ -201,9 +201,10 @@ type Server struct {
 	v6         *v6state // nil without DHCPv6
 	loadedDUID []byte   // the server DUID blob recovered from the store
 
-	lq4       atomic.Pointer[LeaseQuery4Func] // DHCPv4 leasequery hook (leasequery4.go)
-	lq6       atomic.Pointer[LeaseQuery6Func] // DHCPv6 leasequery hook (leasequery6.go)
-	leaseHook atomic.Pointer[LeaseHook]       // after-commit lease events (leaseevents.go)
+	lq4        atomic.Pointer[LeaseQuery4Func] // DHCPv4 leasequery hook (leasequery4.go)
+	lq6        atomic.Pointer[LeaseQuery6Func] // DHCPv6 leasequery hook (leasequery6.go)
+	leaseHook  atomic.Pointer[LeaseHook]       // after-commit lease events (leaseevents.go)
+	fqdnPolicy atomic.Pointer[FQDNPolicy]      // client FQDN options (fqdn.go)
 }
 
 // inPacket is a received packet and everything derived from it. Slices in
@@ -217,6 +218,7 @@ type inPacket struct {
 	req lease.Request
 	ifc *iface
 	key [auth.KeyLen]byte // req.ReconfKey points here when set
+	fq  fqdnState         // option 81 (fqdn.go)
 }
 
 // maxPacket is the largest DHCP message read; larger datagrams are
@@ -637,10 +639,12 @@ func (s *Server) handle(sd *sender, p *inPacket, oob []byte) bool {
 	if t == dhcpv4.Request && s.campaignsActive() {
 		s.forceNAK(&p.req)
 	}
+	s.fqdnRequest4(p) // option 81 (fqdn.go)
 	// The decision lives in the sender so that it does not escape to the
 	// heap per packet.
 	d := &sd.d
 	*d = s.eng.Handle(s.now(), &p.req)
+	fqdnReply4(p, d)
 	defer func() { *d = lease.Decision{} }()
 	return s.l4.dispatch(sd, p, d, &sd.wait)
 }

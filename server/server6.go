@@ -132,6 +132,7 @@ type inPacket6 struct {
 	rpath [512]byte
 	host  [256]byte
 	key   [reconfKeyLen]byte
+	fq    fqdnState // option 39 (fqdn.go)
 }
 
 // sender6 holds one goroutine's encoding buffers.
@@ -348,8 +349,10 @@ func (s *Server) handle6(sd *sender6, p *inPacket6, oob []byte) bool {
 	if s.campaignsActive() && (m.Type == dhcpv6.Renew || m.Type == dhcpv6.Rebind) {
 		s.forceRebind(&p.req)
 	}
+	s.fqdnRequest6(p) // option 39 (fqdn.go)
 	d := &sd.d
 	*d = v.eng.Handle(s.now(), &p.req)
+	fqdnReply6(p, d)
 	defer func() { *d = lease6.Decision{} }()
 	return v.l6.dispatch(sd, p, d, &sd.wait)
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -22,7 +23,7 @@ func ddnsEvent(l *lease.Lease) (ddns.Event, bool) {
 	if l.PrefixLen > 0 {
 		return ddns.Event{}, false
 	}
-	ev := ddns.Event{Addr: l.Addr, Hostname: l.Hostname,
+	ev := ddns.Event{Addr: l.Addr, Hostname: l.Hostname, PTROnly: l.DDNS == lease.DDNSPTROnly,
 		Client: ddns.Client{V6: l.IsV6(), HType: l.HType, HWAddr: bytes.Clone(l.HWAddr)}}
 	// lease.Lease.ClientID is option 61 when sent, else htype+chaddr: only
 	// the former identifies the client as RFC 4701 identifier type 1.
@@ -31,6 +32,9 @@ func ddnsEvent(l *lease.Lease) (ddns.Event, bool) {
 	}
 	switch l.State {
 	case lease.StateBound:
+		if l.DDNS == lease.DDNSNone {
+			return ddns.Event{}, false // the client's N bit (RFC 4702 §3.1, RFC 4704 §4.1)
+		}
 		ev.Bound = true
 	case lease.StateReleased, lease.StateExpired, lease.StateDeleted, lease.StateQuarantined, lease.StateDeclined:
 	default:
@@ -52,6 +56,7 @@ func startDDNS(ctx context.Context, dc *config.DDNS, srv *server.Server, log *sl
 		return err
 	}
 	go u.Run(ctx)
+	srv.SetFQDNPolicy(&server.FQDNPolicy{Zone: strings.TrimSuffix(dc.ForwardZone, "."), OverrideClientUpdate: dc.OverrideClientUpdate})
 	srv.SetLeaseHook(func(recs []lease.Lease) {
 		for i := range recs {
 			if ev, ok := ddnsEvent(&recs[i]); ok {
