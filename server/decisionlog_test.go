@@ -122,6 +122,12 @@ func TestDecisionLog(t *testing.T) {
 	if got := counter(t, reg, "leased_packets_dropped_total", "engine_pool_exhausted"); got != 3 {
 		t.Errorf("engine_pool_exhausted drops %v, want 3", got)
 	}
+	if got := counter(t, reg, "leased_pool_drops_total", lease.DropPoolExhausted); got != 3 {
+		t.Errorf("leased_pool_drops_total{pool=loop,reason=pool_exhausted} = %v, want 3", got)
+	}
+	if text := gatherText(t, reg); !strings.Contains(text, `leased_pool_drops_total{family="dhcpv4",pool="loop",reason="class_denied"} 0`) {
+		t.Errorf("leased_pool_drops_total{pool=loop,reason=class_denied} not at 0:\n%s", text)
+	}
 }
 
 // TestDecisionLog6: with one address in the pool, a second client's

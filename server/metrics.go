@@ -60,6 +60,7 @@ type metrics struct {
 	forceRenewSent   prometheus.Counter
 	forceRenewFailed *prometheus.CounterVec
 	naks             map[string]prometheus.Counter // by lease.NakReasons
+	poolDrops        *poolDrops
 }
 
 func newMetrics(reg *prometheus.Registry, pools func() []lease.PoolStats) *metrics {
@@ -100,6 +101,7 @@ func newMetrics(reg *prometheus.Registry, pools func() []lease.PoolStats) *metri
 			Help: "Store compactions, by result.",
 		}, []string{"result"}),
 		dropFixed: map[string]prometheus.Counter{},
+		poolDrops: &poolDrops{pools: pools},
 		forceRenewSent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name:        "leased_reconfigure_sent_total",
 			Help:        helpReconfSent,
@@ -161,7 +163,7 @@ func newMetrics(reg *prometheus.Registry, pools func() []lease.PoolStats) *metri
 	m.compactions.WithLabelValues("ok")
 	m.compactions.WithLabelValues("error")
 	reg.MustRegister(recv, sent, naks, m.sentVia, m.dropped, m.commitFail, m.commitLatency,
-		m.committed, m.inflight, m.expired, m.compactions, m.forceRenewSent, m.forceRenewFailed, &poolCollector{pools: pools})
+		m.committed, m.inflight, m.expired, m.compactions, m.forceRenewSent, m.forceRenewFailed, &poolCollector{pools: pools}, m.poolDrops)
 	return m
 }
 

@@ -728,6 +728,7 @@ func (s *Server) finish(sd *sender, p *inPacket, d *lease.Decision) {
 	if !d.HasReply {
 		if d.Drop != "" {
 			s.m.drop("engine_" + d.Drop)
+			s.m.poolDrops.inc(d.DropPool, d.Drop)
 			switch {
 			case d.Drop == lease.DropPoolExhausted:
 				// Rate-limited per pool by cmd/leased's log handler.
