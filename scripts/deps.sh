@@ -17,6 +17,9 @@ have radclient || need+=(freeradius-utils) # RADIUS DAS e2e (das/, issue #16)
 [ -x /usr/sbin/named ] || need+=(bind9)     # dynamic DNS e2e: the tests run their own named
 have nsupdate || need+=(bind9-dnsutils)
 have chromium || need+=(chromium)          # status page browser tests (api/status, e2e TestStatusPage; chromedp)
+have man || need+=(man-db)                # packaging TestDeb renders the generated man pages
+have systemd-analyze || need+=(systemd)   # examples TestUnitVerify/TestUnitSecurity (verify and security --offline only; nothing is started)
+have dpkg-deb || need+=(dpkg)
 # store/postgres and internal/pgtest: the tests run their own server from
 # these binaries in a temporary directory, never the system's cluster.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
