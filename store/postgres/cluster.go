@@ -125,29 +125,10 @@ func (s *Store) writeOwned(batch []*request) error {
 			return err
 		})
 	}
-	for _, bl := range blobs {
-		key := bl.Key
-		if key == nil {
-			key = []byte{}
-		}
-		if len(bl.Value) == 0 {
-			b.Queue(deleteBlob, int16(bl.Kind), key)
-		} else {
-			b.Queue(upsertBlob, int16(bl.Kind), key, bl.Value)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.CommitTimeout)
-	defer cancel()
-	err := s.pool.SendBatch(ctx, b).Close()
+	queueBlobs(b, blobs)
 	n := len(items) + len(blobs)
-	if err != nil {
-		s.failed.Add(1)
-		if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == fencedCode {
-			s.fenced.Store(true)
-			err = fmt.Errorf("%w (%s)", ErrFenced, pe.Message)
-		}
-		s.log.Error("postgres: commit failed; no record of the batch is acknowledged", "records", n, "err", err)
-		return fmt.Errorf("postgres: commit %d records: %w", n, err)
+	if err := s.sendBatch(b, n); err != nil {
+		return err
 	}
 	for _, r := range batch {
 		for i := range r.leases {

@@ -653,29 +653,10 @@ func (s *Store) write(batch []*request) error {
 		}
 		b.Queue(upsertLeases, cols.args(s.opts.ServerName)...)
 	}
-	for _, bl := range blobs {
-		key := bl.Key
-		if key == nil {
-			key = []byte{}
-		}
-		if len(bl.Value) == 0 {
-			b.Queue(deleteBlob, int16(bl.Kind), key)
-		} else {
-			b.Queue(upsertBlob, int16(bl.Kind), key, bl.Value)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.CommitTimeout)
-	defer cancel()
-	err := s.pool.SendBatch(ctx, b).Close()
+	queueBlobs(b, blobs)
 	n := len(leases) + len(blobs)
-	if err != nil {
-		s.failed.Add(1)
-		if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == fencedCode {
-			s.fenced.Store(true)
-			err = fmt.Errorf("%w (%s)", ErrFenced, pe.Message)
-		}
-		s.log.Error("postgres: commit failed; no record of the batch is acknowledged", "records", n, "err", err)
-		return fmt.Errorf("postgres: commit %d records: %w", n, err)
+	if err := s.sendBatch(b, n); err != nil {
+		return err
 	}
 	s.txs.Add(1)
 	s.records.Add(uint64(n))
@@ -829,4 +810,39 @@ func (s *Store) Close() error {
 	}
 	s.pool.Close()
 	return nil
+}
+
+// queueBlobs adds the blob writes of a batch: an empty value deletes the
+// key (store.Blob's tombstone).
+func queueBlobs(b *pgx.Batch, blobs []*store.Blob) {
+	for _, bl := range blobs {
+		key := bl.Key
+		if key == nil {
+			key = []byte{}
+		}
+		if len(bl.Value) == 0 {
+			b.Queue(deleteBlob, int16(bl.Kind), key)
+		} else {
+			b.Queue(upsertBlob, int16(bl.Kind), key, bl.Value)
+		}
+	}
+}
+
+// sendBatch runs one batch as one transaction within the commit timeout.
+// On failure it counts it, notes fencing (ErrFenced) and returns the error
+// for every caller of the batch: none of its n records is acknowledged.
+func (s *Store) sendBatch(b *pgx.Batch, n int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.CommitTimeout)
+	defer cancel()
+	err := s.pool.SendBatch(ctx, b).Close()
+	if err == nil {
+		return nil
+	}
+	s.failed.Add(1)
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == fencedCode {
+		s.fenced.Store(true)
+		err = fmt.Errorf("%w (%s)", ErrFenced, pe.Message)
+	}
+	s.log.Error("postgres: commit failed; no record of the batch is acknowledged", "records", n, "err", err)
+	return fmt.Errorf("postgres: commit %d records: %w", n, err)
 }
