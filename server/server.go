@@ -122,6 +122,9 @@ type Options struct {
 	Campaigns CampaignConfig
 	// V6 enables the DHCPv6 service (nil: DHCPv4 only).
 	V6 *V6Options
+	// Cluster turns on the cluster control plane (cluster.go): block
+	// claims, heartbeat, take-over. nil: a single server.
+	Cluster *ClusterOptions
 	// replies, when set (tests only), receives the DHCPv4 replies instead
 	// of a socket: New then opens no DHCPv4 socket, Run starts no DHCPv4
 	// readers, and a test feeds packets to the pipeline and reads the
@@ -205,6 +208,8 @@ type Server struct {
 	lq6        atomic.Pointer[LeaseQuery6Func] // DHCPv6 leasequery hook (leasequery6.go)
 	leaseHook  atomic.Pointer[LeaseHook]       // after-commit lease events (leaseevents.go)
 	fqdnPolicy atomic.Pointer[FQDNPolicy]      // client FQDN options (fqdn.go)
+
+	cluster *clusterState // cluster control plane (cluster.go); nil for a single server
 }
 
 // inPacket is a received packet and everything derived from it. Slices in
@@ -314,6 +319,13 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.opts.ExpireInterval <= 0 {
 		s.opts.ExpireInterval = time.Second
+	}
+	if opts.Cluster != nil {
+		cs, err := newClusterState(*opts.Cluster)
+		if err != nil {
+			return nil, err
+		}
+		s.cluster = cs
 	}
 	s.poolOpts = newOptionCache(buildPoolOptions, func(po *poolOptions) *lease.Pool { return po.pool },
 		func(p *lease.Pool) string { return p.Name },
