@@ -83,8 +83,12 @@ func (e *env) startIn(c *campaignClient, args ...string) {
 	e.t.Cleanup(c.stop)
 }
 
-// stop sends SIGTERM to the client's PID and waits up to 5 s, then kills.
+// stop sends SIGTERM to the client's PID and waits up to 5 s, then kills
+// its process group (Setpgid: the group is what it forked, e.g. dhcpcd's
+// privsep children, which outlive a SIGKILL of their parent alone).
+// Whatever is left of the group after the exit is killed too.
 func (c *campaignClient) stop() {
+	defer syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
 	select {
 	case <-c.end:
 		return
@@ -95,6 +99,7 @@ func (c *campaignClient) stop() {
 	case <-c.end:
 	case <-time.After(5 * time.Second):
 		c.cmd.Process.Kill()
+		syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
 		<-c.end
 	}
 }

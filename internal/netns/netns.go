@@ -421,30 +421,46 @@ func (p *Proc) Signal(sig syscall.Signal) error {
 	return p.cmd.Process.Signal(sig)
 }
 
-// Stop sends SIGTERM, waits up to grace for the exit, then SIGKILL and
-// waits again (bounded). It returns the wait error of a graceful exit.
+// Stop sends SIGTERM, waits up to grace for the exit, then SIGKILL to
+// the process group and waits again (bounded). It returns the wait error
+// of a graceful exit. Whatever is left of the process group once the
+// process exited (children it did not stop) is killed too.
 func (p *Proc) Stop(grace time.Duration) error {
 	if ok, err := p.Exited(); ok {
+		p.killGroup()
 		return err
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
+		p.killGroup()
 		_, err := p.Exited()
 		return err
 	case <-time.After(grace):
 	}
 	p.Kill()
-	return fmt.Errorf("%s (pid %d) did not stop within %v after SIGTERM; killed", p.Name, p.PID(), grace)
+	return fmt.Errorf("%s (pid %d) did not stop within %v after SIGTERM; killed with its process group", p.Name, p.PID(), grace)
 }
 
-// Kill sends SIGKILL and waits (bounded) for the exit.
+// Kill sends SIGKILL to the process and to its process group, and waits
+// (bounded) for the process to exit. The process was started as the
+// leader of its own group (Setpgid), so the group is everything it forked
+// and did not move elsewhere: dhcpcd's privilege-separation children
+// outlive a SIGKILL of their parent otherwise (a timed-out stop left them
+// running).
 func (p *Proc) Kill() {
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	p.killGroup()
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
 	}
+}
+
+// killGroup sends SIGKILL to the process group this Proc leads (its
+// PGID is its PID); ESRCH (nothing left) is the usual answer.
+func (p *Proc) killGroup() {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 }
 
 // Wait waits up to d for the process to exit on its own.

@@ -5,7 +5,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -96,6 +98,65 @@ func TestProcStop(t *testing.T) {
 	if ok, _ := q.Exited(); !ok {
 		t.Fatal("sleep still running")
 	}
+}
+
+// TestProcStopGroup: children of a started process (dhcpcd's privsep
+// processes) do not outlive it. A child that ignores SIGTERM survives a
+// SIGKILL of its parent alone; Stop kills the whole process group, both
+// when the parent must be killed and when it exits by itself on SIGTERM.
+func TestProcStopGroup(t *testing.T) {
+	Require(t)
+	top := New(t)
+	for _, tc := range []struct {
+		name, parentTrap string
+		graceful         bool
+	}{
+		{"parent killed", "trap '' TERM;", false},
+		{"parent exits", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := filepath.Join(top.Dir, strings.ReplaceAll(tc.name, " ", "-")+".log")
+			// The child ignores TERM and runs on after its parent; its PID is logged.
+			p, err := top.Client.Start(log, "sh", "-c", tc.parentTrap+" sh -c \"trap '' TERM; while :; do sleep 0.1; done\" & echo child=$!; wait")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var child int
+			deadline := time.Now().Add(5 * time.Second)
+			for child == 0 && time.Now().Before(deadline) {
+				if _, v, ok := strings.Cut(p.Tail(1), "child="); ok {
+					child, _ = strconv.Atoi(strings.TrimSpace(v))
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if child == 0 {
+				t.Fatalf("child PID not logged: %q", p.Tail(5))
+			}
+			err = p.Stop(300 * time.Millisecond)
+			if tc.graceful != (err == nil || KilledBy(err, syscall.SIGTERM)) {
+				t.Fatalf("Stop: %v (graceful exit expected: %v)", err, tc.graceful)
+			}
+			// Gone or a zombie waiting for init: no longer running.
+			deadline = time.Now().Add(5 * time.Second)
+			for running(child) {
+				if time.Now().After(deadline) {
+					syscall.Kill(child, syscall.SIGKILL)
+					t.Fatalf("child %d of a stopped process still running", child)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// running reports whether pid exists and is not a zombie.
+func running(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z")
 }
 
 // TestIPv6 checks what DHCPv6 tests rely on: link-local addresses usable
