@@ -72,6 +72,9 @@ type Config struct {
 	// DDNS configures dynamic DNS updates (RFC 2136, RFC 4703).
 	// Optional: off without this section.
 	DDNS *DDNS `yaml:"ddns"`
+	// Cluster configures several servers sharing one PostgreSQL database
+	// (issue #12). Optional: a single server without this section.
+	Cluster *Cluster `yaml:"cluster"`
 
 	file  string         // name given to Parse, for messages
 	lines map[string]int // field path -> line, for every key present
@@ -135,6 +138,16 @@ type StorePostgres struct {
 	// target_session_attrs=read-write". Set: leases are stored in
 	// PostgreSQL; empty (default): in the embedded log.
 	DSN string `yaml:"dsn"`
+	// ConnectTimeout bounds one connection attempt to one host of the
+	// DSN (a connect_timeout in the DSN wins), 1s to 5m. Default 5s: a
+	// host that does not answer (down, unreachable, behind a firewall
+	// dropping packets) costs a few seconds per attempt, not the
+	// operating system's TCP timeout.
+	ConnectTimeout Duration `yaml:"connect_timeout"`
+	// CommitTimeout bounds one batch transaction; past it the batch fails
+	// and no reply goes to its clients (they retransmit), 1s to 5m.
+	// Default 10s.
+	CommitTimeout Duration `yaml:"commit_timeout"`
 }
 
 // UsesPostgres reports whether store.postgres.dsn selects PostgreSQL.
@@ -565,6 +578,7 @@ func (c *Config) applyDefaults() {
 	c.applyRadiusDefaults()
 	c.applyLeaseQueryDefaults()
 	c.applyDDNSDefaults()
+	c.applyClusterDefaults()
 }
 
 // Warnings lists settings that are valid but risky, for the daemon to log

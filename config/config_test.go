@@ -262,7 +262,7 @@ func TestInvalid(t *testing.T) {
 			`t.yaml:6: dhcpv4.pools[0].gatway: unknown key "gatway" (did you mean "gateway"?); valid keys here: name, subnet, gateway, routers, dns, domain_name, domain_search, ntp, mtu, routes, tftp_server, boot_file, options, lease_time, t1, t2, authoritative, relays, sections, exclude, reservations, forcerenew, allow, deny, boot, bootp, bootp_lease_time, shared_network`,
 		}},
 		{"unknown top-level key", lines("dhcp4: {}"), []string{
-			`t.yaml:1: dhcp4: unknown key "dhcp4" (did you mean "dhcpv4"?); valid keys here: data_dir, log_level, server_name, control, store, dhcpv4, dhcpv6, campaigns, radius, leasequery, ddns`,
+			`t.yaml:1: dhcp4: unknown key "dhcp4" (did you mean "dhcpv4"?); valid keys here: data_dir, log_level, server_name, control, store, dhcpv4, dhcpv6, campaigns, radius, leasequery, ddns, cluster`,
 			`t.yaml:1: dhcpv4: required: a dhcpv4 section, a dhcpv6 section or both, each with at least interfaces and pools`,
 		}},
 		{"duplicate key", doc("      subnet: 10.0.1.0/24"), []string{
@@ -519,7 +519,7 @@ func TestInvalid(t *testing.T) {
 			`t.yaml:4: dhcpv4.pools[0].exclude: excludes 65537 addresses; at most 65536 per pool (shrink the sections instead)`,
 		}},
 		{"not a mapping", lines("- a", "- b"), []string{
-			`t.yaml:1: expected a mapping with keys data_dir, log_level, server_name, control, store, dhcpv4, dhcpv6, campaigns, radius, leasequery, ddns, got a list`,
+			`t.yaml:1: expected a mapping with keys data_dir, log_level, server_name, control, store, dhcpv4, dhcpv6, campaigns, radius, leasequery, ddns, cluster, got a list`,
 		}},
 		{"syntax error", lines("dhcpv4:", "  interfaces: [eth0", "  pools: []"), []string{
 			`t.yaml:3: YAML syntax: did not find expected ',' or ']'`,
@@ -531,7 +531,7 @@ func TestInvalid(t *testing.T) {
 			`t.yaml: the file is empty; it needs a dhcpv4 section (interfaces and pools), a dhcpv6 section, or both`,
 		}},
 		{"merge key", lines("x: &x {interfaces: [eth0]}", "dhcpv4:", "  <<: *x"), []string{
-			`t.yaml:1: x: unknown key "x"; valid keys here: data_dir, log_level, server_name, control, store, dhcpv4, dhcpv6, campaigns, radius, leasequery, ddns`,
+			`t.yaml:1: x: unknown key "x"; valid keys here: data_dir, log_level, server_name, control, store, dhcpv4, dhcpv6, campaigns, radius, leasequery, ddns, cluster`,
 			`t.yaml:2: dhcpv4.interfaces: required: list the interfaces to serve on, e.g. [eth0]`,
 			`t.yaml:2: dhcpv4.pools: required: at least one pool with a name and a subnet`,
 			`t.yaml:3: dhcpv4.<<: merge keys (<<) are not supported; write the keys out`,

@@ -45,6 +45,7 @@ func (c *Config) validate(d *decoder) {
 	}
 	v.control(&c.Control)
 	v.storeBackend(c)
+	v.cluster(c)
 	if c.Store.CompactEvery <= 0 {
 		v.errorf("store.compact_every", "%d: must be a positive number of records, e.g. %d", c.Store.CompactEvery, DefaultCompactEvery)
 	}
