@@ -10,7 +10,10 @@
 //
 // One server per test package is usual: call [Main] from TestMain, then
 // [DB] in each test for a fresh database. [New] starts a private server a
-// test may stop and restart (database outages).
+// test may stop and restart (database outages). [Server.NewStandby] adds a
+// streaming (optionally synchronous) standby for fail-over tests:
+// [Server.Kill] is a SIGKILL of the primary, [Server.Promote] promotes the
+// standby, [MultiDSN] lists both with target_session_attrs=read-write.
 //
 // Without the binaries a test is skipped with the reason, or fails when the
 // environment variable CI is set (the project's rule for e2e tools).
