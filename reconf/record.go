@@ -146,12 +146,60 @@ func (m *Manager) Snapshot() []Record {
 // for that). Inconsistent records are skipped and reported in the error;
 // the rest is restored.
 func (m *Manager) Restore(recs []Record, now time.Time, resume bool) error {
-	n := now.UnixNano()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.camps) > 0 {
 		return errors.New("reconf: Restore on a manager that already has campaigns")
 	}
+	return m.restore(recs, now.UnixNano(), resume)
+}
+
+// Adopt restores the campaigns described by recs (records of one or more
+// campaigns, as Restore takes them) into a manager that may already run
+// others, resuming the running ones: a cluster server that became the
+// leader of a campaign another server was running (docs/cluster.md). A
+// campaign whose ID the manager already has is refused with an error,
+// and then nothing changes.
+func (m *Manager) Adopt(recs []Record, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range recs {
+		if _, ok := m.camps[recs[i].camp]; ok {
+			return fmt.Errorf("reconf: adopt: campaign %d is already here", recs[i].camp)
+		}
+	}
+	return m.restore(recs, now.UnixNano(), true)
+}
+
+// Drop removes a campaign from memory without a record: its state stays
+// what the store holds (a cluster server that lost the campaign's
+// leadership hands it over that way). Its queued actions and the records
+// not yet drained are discarded. ErrNotFound when unknown.
+func (m *Manager) Drop(id uint32) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.camps[id]
+	if !ok {
+		return fmt.Errorf("%w: %d", ErrNotFound, id)
+	}
+	for j := range c.clients {
+		if c.clients[j].outcome == Pending {
+			m.unindex(c, int32(j))
+		}
+	}
+	for _, p := range c.hdr.pools {
+		if m.byPool[p] == c {
+			delete(m.byPool, p)
+		}
+	}
+	delete(m.camps, id)
+	m.actions = slices.DeleteFunc(m.actions, func(a Action) bool { return a.Campaign == id })
+	m.recs = slices.DeleteFunc(m.recs, func(r Record) bool { return r.camp == id })
+	return nil
+}
+
+// restore is Restore and Adopt with m.mu held.
+func (m *Manager) restore(recs []Record, n int64, resume bool) error {
 	type restored struct {
 		cl   client
 		more [][16]byte
