@@ -491,6 +491,7 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 	if bytes.IndexByte(req.ForceRenewNonce, 1) >= 0 {
 		nr.flags |= flagNonceCapable
 	}
+	nr.flags |= uint8(req.DDNS) << flagDDNSShift & flagDDNSMask
 	var oldExt *recExt
 	var clientReplay uint64
 	if hasOld && old.ext != nil {

@@ -117,10 +117,11 @@ type Lease struct {
 	PrefixLen uint8
 	Preferred time.Time
 
-	// DDNS says which DNS records the server updates for this binding. It
-	// lives in memory only (not stored): the server sets it on the records
-	// of a request from the client's FQDN option (RFC 4702 §4, RFC 4704
-	// §5) before the commit, for the lease event hook.
+	// DDNS says which DNS records the server updates for this binding:
+	// the server reads the client's FQDN option (RFC 4702 §4, RFC 4704 §5)
+	// into Request.DDNS, the engine keeps it with the binding, and the
+	// stores persist it, so the end of a binding after a restart removes
+	// what was added (a PTR-only binding: only the PTR).
 	DDNS DDNSMode
 }
 

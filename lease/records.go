@@ -44,6 +44,10 @@ const (
 	// flagAltXID (memory only): the next FORCERENEW to this binding uses
 	// prevXid; ForceRenew toggles it so retries alternate between the two.
 	flagAltXID
+	// flagDDNS0, flagDDNS0<<1: the binding's DDNSMode (Lease.DDNS).
+	flagDDNS0
+	flagDDNSMask  = flagDDNS0 | flagDDNS0<<1
+	flagDDNSShift = 3
 )
 
 // recExt is immutable once attached to a rec (replaced, never mutated), so
@@ -106,6 +110,7 @@ func (r *rec) lease() Lease {
 		PrevXID:  r.prevXid,
 
 		ForceRenewNonceCapable: r.flags&flagNonceCapable != 0,
+		DDNS:                   DDNSMode(r.flags&flagDDNSMask) >> flagDDNSShift,
 	}
 	if r.key != "" {
 		l.ClientID = []byte(r.key)
@@ -146,6 +151,7 @@ func recFrom(l *Lease) rec {
 	if l.ForceRenewNonceCapable {
 		r.flags |= flagNonceCapable
 	}
+	r.flags |= uint8(l.DDNS) << flagDDNSShift & flagDDNSMask
 	if isSet(l.GIAddr) {
 		r.flags |= flagGIAddr
 		r.giaddr = u32(l.GIAddr)

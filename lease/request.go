@@ -24,6 +24,10 @@ type Request struct {
 	ServerID    netip.Addr // option 54, invalid when absent
 	Hostname    []byte     // option 12
 	RelayInfo   []byte     // option 82, raw, echoed in the reply
+	// DDNS is who updates the binding's DNS records, from the client's
+	// FQDN option (option 81, RFC 4702 §3.1; the server fills it); the
+	// engine keeps it with the binding (Lease.DDNS).
+	DDNS DDNSMode
 	// Class inputs (nil when absent): option 60 vendor class, option 77
 	// user class (raw), option 93 client system architectures (RFC 4578).
 	VendorClass []byte

@@ -268,7 +268,7 @@ func (x *txn) newRec(a netip.Addr, plen uint8, iaid uint32) rec {
 	r := rec{
 		addr: a, plen: plen, iaid: iaid, seq: x.e.nextSeq(), state: lease.StateBound,
 		duid: x.duid, hw: x.hw, host: x.host, relay: x.relay, key: x.key, replay: x.replay,
-		pool: p.cfg.Name, peer: x.req.Peer, xid: x.req.XID, accept: x.req.ReconfAccept,
+		pool: p.cfg.Name, peer: x.req.Peer, xid: x.req.XID, accept: x.req.ReconfAccept, ddns: x.req.DDNS,
 		start: x.n, t1: x.n + int64(p.t1), t2: x.n + int64(p.t2),
 		pref: x.n + int64(p.preferred), expiry: x.n + int64(p.valid),
 	}

@@ -35,6 +35,7 @@ type rec struct {
 	plen   uint8
 	htype  uint8
 	accept bool // the client sent Reconfigure Accept (option 20)
+	ddns   lease.DDNSMode
 }
 
 func (r *rec) kind() IAKind {
@@ -96,6 +97,7 @@ func (r *rec) lease() lease.Lease {
 		IAID:                   r.iaid,
 		PrefixLen:              r.plen,
 		Preferred:              fromNanos(r.pref),
+		DDNS:                   r.ddns,
 	}
 	return l
 }
@@ -108,7 +110,7 @@ func recFrom(l *lease.Lease) rec {
 		replay: l.ReplayCounter, duid: string(l.ClientID), hw: string(l.HWAddr), host: l.Hostname,
 		pool: l.Pool, relay: string(l.RelayInfo), key: string(l.ReconfKey),
 		iaid: l.IAID, xid: l.XID, state: l.State, plen: l.PrefixLen, htype: l.HType,
-		accept: l.ForceRenewNonceCapable,
+		accept: l.ForceRenewNonceCapable, ddns: l.DDNS,
 	}
 }
 

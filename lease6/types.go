@@ -239,6 +239,10 @@ type Request struct {
 	ReconfKey []byte
 	// Hostname is the FQDN option's (39) name, when sent.
 	Hostname []byte
+	// DDNS is who updates the bindings' DNS records, from the FQDN option
+	// (RFC 4704 §4.1; the server fills it); kept with each binding
+	// (lease.Lease.DDNS).
+	DDNS lease.DDNSMode
 	// HType/HWAddr: client link-layer address (option 79 from the relay)
 	// or, for a direct client, taken from a DUID-LL/LLT.
 	HType  uint16

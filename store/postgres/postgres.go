@@ -421,6 +421,8 @@ func checkLease(l *lease.Lease) error {
 		return fmt.Errorf("record %s: prefix length %d", l.Addr, l.PrefixLen)
 	case l.Section < math.MinInt32 || l.Section > math.MaxInt32:
 		return fmt.Errorf("record %s: section %d", l.Addr, l.Section)
+	case l.DDNS > lease.DDNSNone:
+		return fmt.Errorf("record %s: DDNS mode %d", l.Addr, l.DDNS)
 	case strings.IndexByte(l.Hostname, 0) >= 0 || strings.IndexByte(l.Pool, 0) >= 0:
 		return fmt.Errorf("record %s: NUL byte in hostname or pool (PostgreSQL text cannot hold it)", l.Addr)
 	}
@@ -474,7 +476,7 @@ func (c *leaseCols) add(l *lease.Lease) {
 	c.fam = append(c.fam, family(l.Addr))
 	c.plen = append(c.plen, int16(l.PrefixLen))
 	c.state = append(c.state, int16(l.State))
-	c.htype = append(c.htype, int16(l.HType))
+	c.htype = append(c.htype, htypeColumn(l))
 	c.seq = append(c.seq, int64(l.Seq))
 	c.xid = append(c.xid, int64(l.XID))
 	c.prevXID = append(c.prevXID, int64(l.PrevXID))
@@ -700,7 +702,7 @@ func (s *Store) query(ctx context.Context, sql string, fn func(lease.Lease) erro
 			return fmt.Errorf("postgres: load leases: row %d: %w", n, err)
 		}
 		l := lease.Lease{
-			Seq: uint64(seq), Addr: addr.Addr(), ClientID: nilIfEmpty(clientID), HType: uint8(htype),
+			Seq: uint64(seq), Addr: addr.Addr(), ClientID: nilIfEmpty(clientID), HType: uint8(htype), DDNS: ddnsOf(htype),
 			HWAddr: nilIfEmpty(hw), Hostname: host, Pool: pool, Section: int(section), State: lease.State(state),
 			Start: fromNS(start), T1: fromNS(t1), T2: fromNS(t2), Expiry: fromNS(expiry),
 			XID: uint32(xid), PrevXID: uint32(prevXID), RelayInfo: nilIfEmpty(relay),
@@ -719,6 +721,22 @@ func (s *Store) query(ctx context.Context, sql string, fn func(lease.Lease) erro
 		return fmt.Errorf("postgres: load leases after %d rows: %w", n, err)
 	}
 	return nil
+}
+
+// The htype column (smallint) holds the hardware type in its low 8 bits
+// and lease.Lease.DDNS (who updates the binding's DNS records) in bits
+// 8..9, so the mode needs no new column (and no change to the cluster
+// commit function, whose parameters mirror the columns). Rows written
+// before hold mode 0, DDNSBoth; an older binary reading a newer row takes
+// the low 8 bits and loses only the mode.
+const htypeDDNSShift = 8
+
+func htypeColumn(l *lease.Lease) int16 {
+	return int16(l.HType) | int16(l.DDNS&3)<<htypeDDNSShift
+}
+
+func ddnsOf(htype int16) lease.DDNSMode {
+	return lease.DDNSMode(htype>>htypeDDNSShift) & 3
 }
 
 func nilIfEmpty(b []byte) []byte {

@@ -50,8 +50,15 @@ const (
 func (k Kind) known() bool { return k == KindLease || k == kindSnapEnd || k == KindBlob }
 
 // leaseVersion is the first payload byte of a lease record. Decoders
-// reject versions they do not know.
-const leaseVersion = 1
+// reject versions they do not know. Version 2 is version 1 with a second
+// flags byte (flags2) after flags; it is written only for a record that
+// sets a flags2 bit, so every other record stays the version 1 encoding
+// that older binaries read (and they refuse, not misread, a version 2
+// record: "unknown lease record version").
+const (
+	leaseVersion  = 1
+	leaseVersion2 = 2
+)
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -121,7 +128,7 @@ func parseFrame(b []byte) (Kind, []byte, int, frameStatus) {
 	return k, b[frameHeaderSize:end], end, frameOK
 }
 
-// Lease payload, version 1. Variable-length integers are encoding/binary
+// Lease payload, version 1 (and 2). Variable-length integers are encoding/binary
 // varints; byte slices and strings are a uvarint length followed by the
 // bytes; an address is a length byte (0, 4 or 16) and the bytes.
 //
@@ -130,6 +137,9 @@ func parseFrame(b []byte) (Kind, []byte, int, frameStatus) {
 //	seq       uvarint
 //	addr      address
 //	flags     byte: bit 0 ForceRenewNonceCapable, bits 1..4 Start/T1/T2/Expiry present
+//	flags2    byte, version 2 only: bits 0..1 lease.Lease.DDNS (who updates
+//	          the binding's DNS records; 0 DDNSBoth is written as version 1),
+//	          bits 2..7 zero (reserved; a decoder refuses them)
 //	times     varint unix nanoseconds, for each time present, in that order
 //	clientID  bytes
 //	htype     byte
@@ -172,6 +182,11 @@ const (
 	flagPrevXID = 1 << 7
 )
 
+// flags2 bits (version 2 records).
+const (
+	flag2DDNSMask = 0x03 // lease.DDNSMode
+)
+
 // Times outside this range do not fit in int64 unix nanoseconds.
 var (
 	minTime = time.Unix(0, math.MinInt64)
@@ -181,7 +196,8 @@ var (
 // errRecord is wrapped by every record decoding error.
 var errRecord = errors.New("malformed record")
 
-// appendLease appends the version-1 payload of l to dst.
+// appendLease appends the payload of l to dst: version 1, or version 2
+// when a flags2 bit is set.
 func appendLease(dst []byte, l *lease.Lease) ([]byte, error) {
 	if !l.Addr.IsValid() {
 		return dst, fmt.Errorf("wal: record seq %d has no address", l.Seq)
@@ -215,10 +231,21 @@ func appendLease(dst []byte, l *lease.Lease) ([]byte, error) {
 	if l.PrevXID != 0 {
 		flags |= flagPrevXID
 	}
-	dst = append(dst, leaseVersion, byte(l.State))
+	if l.DDNS > lease.DDNSNone {
+		return dst, fmt.Errorf("wal: record %s: DDNS mode %d", l.Addr, l.DDNS)
+	}
+	flags2 := byte(l.DDNS) & flag2DDNSMask
+	version := byte(leaseVersion)
+	if flags2 != 0 {
+		version = leaseVersion2
+	}
+	dst = append(dst, version, byte(l.State))
 	dst = binary.AppendUvarint(dst, l.Seq)
 	dst = appendAddr(dst, l.Addr)
 	dst = append(dst, flags)
+	if version == leaseVersion2 {
+		dst = append(dst, flags2)
+	}
 	for _, t := range times {
 		if !t.IsZero() {
 			dst = binary.AppendVarint(dst, t.UnixNano())
@@ -417,7 +444,7 @@ func (d *decoder) addr(what string) netip.Addr {
 // leaseKey decodes the indexed prefix of a lease payload: state, seq, addr.
 func leaseKey(p []byte) (lease.State, uint64, netip.Addr, error) {
 	d := decoder{b: p}
-	if v := d.byte1("version"); d.err == nil && v != leaseVersion {
+	if v := d.byte1("version"); d.err == nil && v != leaseVersion && v != leaseVersion2 {
 		return 0, 0, netip.Addr{}, fmt.Errorf("%w: unknown lease record version %d", errRecord, v)
 	}
 	st := lease.State(d.byte1("state"))
@@ -435,13 +462,21 @@ func leaseKey(p []byte) (lease.State, uint64, netip.Addr, error) {
 func decodeLease(p []byte, intern map[string]string) (lease.Lease, error) {
 	var l lease.Lease
 	d := decoder{b: p}
-	if v := d.byte1("version"); d.err == nil && v != leaseVersion {
-		return l, fmt.Errorf("%w: unknown lease record version %d", errRecord, v)
+	version := d.byte1("version")
+	if d.err == nil && version != leaseVersion && version != leaseVersion2 {
+		return l, fmt.Errorf("%w: unknown lease record version %d", errRecord, version)
 	}
 	l.State = lease.State(d.byte1("state"))
 	l.Seq = d.uvarint("seq")
 	l.Addr = d.addr("addr")
 	flags := d.byte1("flags")
+	if version == leaseVersion2 {
+		f2 := d.byte1("flags2")
+		if f2&^flag2DDNSMask != 0 || f2&flag2DDNSMask > byte(lease.DDNSNone) {
+			d.fail("unknown flags2")
+		}
+		l.DDNS = lease.DDNSMode(f2 & flag2DDNSMask)
+	}
 	l.ForceRenewNonceCapable = flags&flagFRNonce != 0
 	if flags&^(flagFRNonce|flagTime0<<0|flagTime0<<1|flagTime0<<2|flagTime0<<3|flagV6|flagPreferred|flagPrevXID) != 0 {
 		d.fail("unknown flags")
