@@ -49,6 +49,29 @@ type DDNS struct {
 	// is qualified, a name in another zone is replaced), told to the
 	// client in the reply's FQDN option.
 	OverrideClientUpdate bool `yaml:"override_client_update"`
+	// QualifySuffix is the domain the clients' names end in: a client's
+	// label (the first label of its name, or a generated one) becomes
+	// <label>.<qualify_suffix>. Default: forward_zone; it must be
+	// forward_zone or a domain under it (the updates go to forward_zone).
+	// Kea calls it ddns-qualifying-suffix.
+	QualifySuffix string `yaml:"qualify_suffix"`
+	// ReplaceClientName is when leased ignores the name a client sent and
+	// generates one from the address (as Kea's ddns-replace-client-name):
+	// never (default: the client's name; a client without one gets no
+	// DNS names), always (every client gets a generated name),
+	// when-present (a client that sent a name gets a generated one
+	// instead; one without gets none), when-not-present (also spelt
+	// when-absent: the client's name, a generated one for a client that
+	// sent none). Unlike Kea, a client that sent no FQDN option nor
+	// option 12 is a client without a name (Kea names only clients that
+	// sent one of the options).
+	ReplaceClientName string `yaml:"replace_client_name"`
+	// GeneratedPrefix starts generated names: <prefix>-<address with '.'
+	// and ':' written '-'>, e.g. myhost-192-0-2-10, myhost-2001-db8--5.
+	// A DNS label of letters, digits and '-', at most 23 octets (so the
+	// longest IPv6 name fits a label). Default myhost (as Kea's
+	// ddns-generated-prefix).
+	GeneratedPrefix string `yaml:"generated_prefix"`
 }
 
 // DDNSKey is a TSIG key.
@@ -82,6 +105,15 @@ func (c *Config) applyDDNSDefaults() {
 	}
 	if d.TSIG.Algorithm == "" {
 		d.TSIG.Algorithm = "hmac-sha256"
+	}
+	if !c.has("ddns.qualify_suffix") {
+		d.QualifySuffix = d.ForwardZone
+	}
+	if !c.has("ddns.replace_client_name") {
+		d.ReplaceClientName = "never"
+	}
+	if !c.has("ddns.generated_prefix") {
+		d.GeneratedPrefix = "myhost"
 	}
 	if !c.has("ddns.ttl") {
 		d.TTL = Duration(300 * time.Second)
@@ -119,6 +151,21 @@ func (v *validator) ddns(d *DDNS) {
 			v.errorf(z.key, "%q: want a zone under %s", z.name, strings.TrimSuffix(z.suffix[1:], "."))
 		}
 	}
+	switch {
+	case !v.c.has("ddns.qualify_suffix"):
+	case !isDomain(d.QualifySuffix):
+		v.errorf("ddns.qualify_suffix", "%q is not a domain name", d.QualifySuffix)
+	case isDomain(d.ForwardZone) && !dns.IsSubDomain(dns.Fqdn(strings.ToLower(d.ForwardZone)), dns.Fqdn(strings.ToLower(d.QualifySuffix))):
+		v.errorf("ddns.qualify_suffix", "%q is not in forward_zone %q: leased updates only that zone", d.QualifySuffix, d.ForwardZone)
+	}
+	switch d.ReplaceClientName {
+	case "never", "always", "when-present", "when-not-present", "when-absent":
+	default:
+		v.errorf("ddns.replace_client_name", "%q: want never, always, when-present or when-not-present", d.ReplaceClientName)
+	}
+	if p := d.GeneratedPrefix; len(p) > 23 || !isLabel(p) {
+		v.errorf("ddns.generated_prefix", "%q: want a DNS label of letters, digits and '-' (not first or last), at most 23 octets", p)
+	}
 	k := &d.TSIG
 	switch k.Algorithm {
 	case "hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha1":
@@ -153,6 +200,20 @@ func (v *validator) ddns(d *DDNS) {
 	if r := d.RetryInterval.D(); r < 100*time.Millisecond || r > time.Hour {
 		v.errorf("ddns.retry_interval", "%v: want 100ms to 1h (default 2s)", r)
 	}
+}
+
+// isLabel reports whether s is a host name label (RFC 952, RFC 1123 §2.1):
+// letters, digits and '-', not starting or ending with '-'.
+func isLabel(s string) bool {
+	if s == "" || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func isDomain(s string) bool {

@@ -77,6 +77,42 @@ func Label(host string) string {
 	return s
 }
 
+// ClientLabel is the label of a client whose host name is host, bound to
+// a, when a generated label replaces the client's (Kea's
+// ddns-replace-client-name): "never" or "" — Label(host) ("" without a
+// name: no DNS names); "always" — generated; "when-present" — generated
+// when the client has a name, none otherwise; "when-not-present" (or
+// "when-absent") — Label(host), generated when the client has none. A
+// generated label is prefix ("myhost" when empty), '-' and the address
+// with '.' and ':' as '-' (myhost-192-0-2-10, myhost-2001-db8--5), cut
+// to 63 octets. server/fqdn.go tells the client the same label.
+func ClientLabel(host string, a netip.Addr, replace, prefix string) string {
+	l := Label(host)
+	var gen bool
+	switch replace {
+	case "always":
+		gen = true
+	case "when-present":
+		gen = l != ""
+	case "when-not-present", "when-absent":
+		gen = l == ""
+	}
+	if !gen {
+		return l
+	}
+	if !a.IsValid() {
+		return ""
+	}
+	if prefix == "" {
+		prefix = "myhost"
+	}
+	g := prefix + "-" + strings.NewReplacer(".", "-", ":", "-").Replace(a.Unmap().WithZone("").String())
+	if len(g) > 63 {
+		g = g[:63]
+	}
+	return g
+}
+
 // The RFC 4703 §5 procedure, as messages. Each returns one UPDATE to the
 // zone; the caller sends them in order and reads the rcode.
 

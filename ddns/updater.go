@@ -17,8 +17,19 @@ import (
 type Config struct {
 	// Server is the primary authoritative server, host:port.
 	Server string
-	// Forward is the zone of the clients' names (e.g. "lan.example.").
+	// Forward is the zone of the clients' names (e.g. "lan.example."),
+	// the zone the forward updates go to.
 	Forward string
+	// QualifySuffix is the domain every name ends in: Forward (when
+	// empty) or a domain under it (e.g. "dyn.lan.example."). A client's
+	// name becomes <label>.<QualifySuffix>.
+	QualifySuffix string
+	// ReplaceClientName is when a generated label replaces the client's
+	// (see ClientLabel): "never" (or ""), "always", "when-present",
+	// "when-not-present".
+	ReplaceClientName string
+	// GeneratedPrefix starts generated labels; "myhost" when empty.
+	GeneratedPrefix string
 	// Reverse4 and Reverse6 are the reverse zones for PTR records (e.g.
 	// "77.10.in-addr.arpa."); "" leaves PTR records of that family alone.
 	Reverse4, Reverse6 string
@@ -84,6 +95,18 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Updater, err
 		return nil, errors.New("ddns: server and forward zone are required")
 	}
 	cfg.Forward = dns.Fqdn(cfg.Forward)
+	if cfg.QualifySuffix == "" {
+		cfg.QualifySuffix = cfg.Forward
+	}
+	cfg.QualifySuffix = dns.Fqdn(cfg.QualifySuffix)
+	if !dns.IsSubDomain(cfg.Forward, cfg.QualifySuffix) {
+		return nil, fmt.Errorf("ddns: qualify suffix %s is not in the forward zone %s", cfg.QualifySuffix, cfg.Forward)
+	}
+	switch cfg.ReplaceClientName {
+	case "", "never", "always", "when-present", "when-not-present", "when-absent":
+	default:
+		return nil, fmt.Errorf("ddns: replace client name %q: want never, always, when-present or when-not-present", cfg.ReplaceClientName)
+	}
 	if cfg.Reverse4 != "" {
 		cfg.Reverse4 = dns.Fqdn(cfg.Reverse4)
 	}
@@ -242,8 +265,8 @@ func (u *Updater) try(ctx context.Context, r retry) {
 
 func (u *Updater) binding(ev *Event) Binding {
 	b := Binding{Addr: ev.Addr, Client: ev.Client, PTROnly: ev.PTROnly}
-	if l := Label(ev.Hostname); l != "" {
-		b.FQDN = l + "." + u.cfg.Forward
+	if l := ClientLabel(ev.Hostname, ev.Addr, u.cfg.ReplaceClientName, u.cfg.GeneratedPrefix); l != "" {
+		b.FQDN = l + "." + u.cfg.QualifySuffix
 	}
 	return b
 }

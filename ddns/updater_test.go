@@ -65,3 +65,34 @@ func TestLabel(t *testing.T) {
 		t.Errorf("long label %d octets", len(long))
 	}
 }
+
+// TestClientLabel: the replace_client_name modes (Kea's
+// ddns-replace-client-name) and generated labels from either family.
+func TestClientLabel(t *testing.T) {
+	v4, v6 := netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("2001:db8::5")
+	for _, tt := range []struct {
+		host    string
+		a       netip.Addr
+		replace string
+		prefix  string
+		want    string
+	}{
+		{"Laptop", v4, "", "", "laptop"},
+		{"Laptop", v4, "never", "", "laptop"},
+		{"", v4, "never", "", ""},
+		{"Laptop", v4, "always", "", "myhost-192-0-2-10"},
+		{"", v4, "always", "dhcp", "dhcp-192-0-2-10"},
+		{"Laptop", v6, "when-present", "", "myhost-2001-db8--5"},
+		{"", v6, "when-present", "", ""},
+		{"Laptop", v6, "when-not-present", "", "laptop"},
+		{"", v6, "when-not-present", "", "myhost-2001-db8--5"},
+		{"__", v4, "when-absent", "", "myhost-192-0-2-10"}, // no usable label: no name
+		{"", netip.Addr{}, "always", "", ""},
+		{"", netip.MustParseAddr("::ffff:10.0.0.1"), "always", "", "myhost-10-0-0-1"},
+		{"", netip.MustParseAddr("2001:db8:1:2:3:4:5:6"), "always", "abcdefghijklmnopqrstuvw", "abcdefghijklmnopqrstuvw-2001-db8-1-2-3-4-5-6"},
+	} {
+		if got := ClientLabel(tt.host, tt.a, tt.replace, tt.prefix); got != tt.want {
+			t.Errorf("ClientLabel(%q, %v, %q, %q) = %q, want %q", tt.host, tt.a, tt.replace, tt.prefix, got, tt.want)
+		}
+	}
+}
