@@ -1,0 +1,179 @@
+package postgres
+
+// Campaigns across the cluster (issue #12, docs/cluster.md "Campaigns"):
+// campaign IDs unique across the servers, the leader's advisory lock with
+// a liveness check, and the outcome rows every server reports for the
+// leader (migration 0003).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// NextCampaignID returns a campaign ID no server sharing the database has
+// taken, at least atLeast (the highest ID this server knows + 1, so IDs of
+// campaigns started before the cluster are never reused).
+func (s *Store) NextCampaignID(ctx context.Context, atLeast uint32) (uint32, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `UPDATE campaign_ids SET next = greatest(next, $1::int8) + 1 RETURNING next - 1`,
+		max(int64(atLeast), 1)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: next campaign id: %w", err)
+	}
+	if id < 1 || id > 1<<32-1 {
+		return 0, fmt.Errorf("postgres: next campaign id: %d is out of range", id)
+	}
+	return uint32(id), nil
+}
+
+// CampaignLock is the leadership of one campaign: the session advisory
+// lock (0x6c6c, hashtext(id)) held on a connection of its own, as
+// LeadCampaign takes it, with a liveness check.
+type CampaignLock struct {
+	conn *pgx.Conn
+	id   string
+}
+
+// LockCampaign tries to take the leadership of campaign id (the same lock
+// and campaign_leaders row as LeadCampaign). ok is false when another
+// session holds it.
+func (s *Store) LockCampaign(ctx context.Context, id string) (l *CampaignLock, ok bool, err error) {
+	pc, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("postgres: lock campaign %q: %w", id, err)
+	}
+	conn := pc.Hijack() // never back in the pool: the lock lives with this session
+	var got bool
+	var pid int32
+	err = conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, hashtext($2)), pg_backend_pid()", campaignLockClass, id).Scan(&got, &pid)
+	if err == nil && got {
+		_, err = conn.Exec(ctx, `INSERT INTO campaign_leaders (campaign, leader, pid, since) VALUES ($1, $2, $3, now())
+			ON CONFLICT (campaign) DO UPDATE SET leader = excluded.leader, pid = excluded.pid, since = excluded.since`,
+			id, s.opts.ServerName, pid)
+	}
+	if err != nil || !got {
+		conn.Close(context.Background())
+		if err != nil {
+			return nil, false, fmt.Errorf("postgres: lock campaign %q: %w", id, err)
+		}
+		return nil, false, nil
+	}
+	return &CampaignLock{conn: conn, id: id}, true, nil
+}
+
+// Alive checks that the lock's session is still there (a round trip on
+// its connection). An error means the leadership is lost: the session
+// ended (backend terminated, network, database restart) and with it the
+// lock, which another server may hold now. Not safe for concurrent use
+// with itself or Release.
+func (l *CampaignLock) Alive(ctx context.Context) error {
+	if l.conn.IsClosed() {
+		return fmt.Errorf("postgres: campaign %q: lock connection closed", l.id)
+	}
+	if _, err := l.conn.Exec(ctx, "SELECT 1"); err != nil {
+		return fmt.Errorf("postgres: campaign %q: lock connection: %w", l.id, err)
+	}
+	return nil
+}
+
+// Release gives the leadership up (ends the session).
+func (l *CampaignLock) Release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	l.conn.Close(ctx)
+}
+
+// Outcome is one client event a server observed for a campaign
+// (campaign_outcomes).
+type Outcome struct {
+	ID       int64 // set when read
+	Campaign uint32
+	Event    uint8      // reconf.EventKind
+	Addr     netip.Addr // invalid: none
+	Client   []byte     // client key (reconf.Event.Key)
+	V6       bool
+	At       time.Time
+	Server   string // the server that observed it (set by ReportOutcomes)
+}
+
+// ReportOutcomes stores observed events for the campaigns' leaders, in one
+// statement.
+func (s *Store) ReportOutcomes(ctx context.Context, os []Outcome) error {
+	if len(os) == 0 {
+		return nil
+	}
+	camp := make([]int64, len(os))
+	addr := make([]*netip.Addr, len(os))
+	client := make([][]byte, len(os))
+	v6 := make([]bool, len(os))
+	ev := make([]int16, len(os))
+	at := make([]int64, len(os))
+	for i := range os {
+		o := &os[i]
+		if o.Campaign == 0 {
+			return errors.New("postgres: report outcomes: campaign 0")
+		}
+		camp[i], client[i], v6[i], ev[i], at[i] = int64(o.Campaign), o.Client, o.V6, int16(o.Event), o.At.UnixNano()
+		if o.Addr.IsValid() {
+			a := o.Addr
+			addr[i] = &a
+		}
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO campaign_outcomes (campaign, addr, client, v6, event, at_ns, server_name)
+		SELECT c, a, k, v, e, t, $7 FROM unnest($1::int8[], $2::inet[], $3::bytea[], $4::bool[], $5::int2[], $6::int8[]) AS u(c, a, k, v, e, t)`,
+		camp, addr, client, v6, ev, at, s.opts.ServerName)
+	if err != nil {
+		return fmt.Errorf("postgres: report outcomes: %w", err)
+	}
+	return nil
+}
+
+// Outcomes returns up to limit reported events of the campaigns, in the
+// order they were reported (id).
+func (s *Store) Outcomes(ctx context.Context, campaigns []uint32, limit int) ([]Outcome, error) {
+	ids := make([]int64, len(campaigns))
+	for i, c := range campaigns {
+		ids[i] = int64(c)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, campaign, addr, client, v6, event, at_ns, server_name FROM campaign_outcomes
+		WHERE campaign = ANY($1) ORDER BY id LIMIT $2`, ids, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: outcomes: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Outcome, error) {
+		var o Outcome
+		var camp, at int64
+		var ev int16
+		var addr *netip.Prefix
+		if err := r.Scan(&o.ID, &camp, &addr, &o.Client, &o.V6, &ev, &at, &o.Server); err != nil {
+			return o, err
+		}
+		o.Campaign, o.Event, o.At = uint32(camp), uint8(ev), time.Unix(0, at)
+		if addr != nil {
+			o.Addr = addr.Addr()
+		}
+		return o, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: outcomes: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteOutcomes removes the campaigns' reported events up to id upTo
+// (the leader applied them and stored the campaign state they led to).
+func (s *Store) DeleteOutcomes(ctx context.Context, campaigns []uint32, upTo int64) error {
+	ids := make([]int64, len(campaigns))
+	for i, c := range campaigns {
+		ids[i] = int64(c)
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM campaign_outcomes WHERE campaign = ANY($1) AND id <= $2`, ids, upTo); err != nil {
+		return fmt.Errorf("postgres: delete outcomes: %w", err)
+	}
+	return nil
+}
