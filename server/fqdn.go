@@ -8,6 +8,8 @@ package server
 // will use. All of it runs in per-packet buffers: no allocation.
 
 import (
+	"net/netip"
+
 	"github.com/leased/leased/dhcpv4"
 	"github.com/leased/leased/dhcpv6"
 	"github.com/leased/leased/lease"
@@ -18,9 +20,10 @@ import (
 // (SetFQDNPolicy(nil), dynamic DNS off) the options are ignored and not
 // echoed.
 type FQDNPolicy struct {
-	// Zone is the forward zone (no trailing dot). The server always names
-	// a client <first label of its name>.<Zone>: a partial name is
-	// qualified with Zone, and a fully qualified name in another zone is
+	// Zone is the suffix of every name (no trailing dot): the forward zone
+	// or a domain under it. The server names a client <label>.<Zone>,
+	// label being the first label of its name: a partial name is
+	// qualified with Zone, and a fully qualified name elsewhere is
 	// replaced by its first label in Zone (RFC 4702 §4 lets the server
 	// choose the name; the reply tells the client which one it uses).
 	Zone string
@@ -28,6 +31,15 @@ type FQDNPolicy struct {
 	// itself (S=0) is overridden; the server updates both and replies
 	// S=1, O=1 (RFC 4702 §4, RFC 4704 §5).
 	OverrideClientUpdate bool
+	// Replace is when the server replaces the client's label by a
+	// generated one, <Prefix>-<address with '.' and ':' as '-'> (as
+	// ddns.Config.ReplaceClientName): "never" or "" (a client without a
+	// name gets none), "always", "when-present" (only a client that sent
+	// a name; one without gets none), "when-not-present" (only a client
+	// without a name gets one generated).
+	Replace string
+	// Prefix of generated labels (a DNS label; "myhost" when empty).
+	Prefix string
 }
 
 // SetFQDNPolicy installs p (nil: ignore the client FQDN options).
@@ -35,11 +47,13 @@ func (s *Server) SetFQDNPolicy(p *FQDNPolicy) { s.fqdnPolicy.Store(p) }
 
 // fqdnState is the per-packet FQDN state (in inPacket / inPacket6).
 type fqdnState struct {
+	pol  *FQDNPolicy    // the policy the option was read with
 	sent bool           // the client sent a well-formed FQDN option and a policy is set
+	wire bool           // reply in wire format (RFC 4702 §2.3: as the client did)
 	mode lease.DDNSMode // what the server updates
 	host [255]byte      // the client's name as dotted text (req.Hostname points here)
 	opt  [1 + 2 + 255]byte
-	n    int // length of the reply option value in opt
+	n    int // length of the reply option's flags (and RCODEs) in opt
 }
 
 // fqdnFlags are the positions of S, O and N in a family's flags byte
@@ -100,6 +114,49 @@ func hostLabel(dst, host []byte) []byte {
 	}
 	n := copy(dst[start:], l)
 	return dst[:start+n]
+}
+
+// clientLabel appends to dst the label the server uses for a client whose
+// name is host, bound to a (invalid: not known), under pol: its own
+// label, a generated one, or nothing (ddns.Updater names DNS records
+// with the same rule).
+func clientLabel(dst, host []byte, a netip.Addr, pol *FQDNPolicy) []byte {
+	start := len(dst)
+	dst = hostLabel(dst, host)
+	has := len(dst) > start
+	var gen bool
+	switch pol.Replace {
+	case "always":
+		gen = true
+	case "when-present":
+		gen = has
+	case "when-not-present", "when-absent":
+		gen = !has
+	}
+	if !gen {
+		return dst
+	}
+	dst = dst[:start]
+	if !a.IsValid() {
+		return dst
+	}
+	prefix := pol.Prefix
+	if prefix == "" {
+		prefix = "myhost"
+	}
+	dst = append(dst, prefix...)
+	dst = append(dst, '-')
+	s := len(dst)
+	dst = a.Unmap().WithZone("").AppendTo(dst)
+	for i := s; i < len(dst); i++ {
+		if dst[i] == '.' || dst[i] == ':' {
+			dst[i] = '-'
+		}
+	}
+	if len(dst)-start > 63 {
+		dst = dst[:start+63] // config keeps the prefix short enough
+	}
+	return dst
 }
 
 // appendFQDNName appends label.zone to dst: as RFC 1035 wire labels with
@@ -173,24 +230,22 @@ func (s *Server) fqdnRequest4(p *inPacket) {
 	}
 	// RFC 4702 §2.2: a server MUST set RCODE1 and RCODE2 to 255.
 	o := append(p.fq.opt[:0], flags, 255, 255)
-	var lab [63]byte
-	o = appendFQDNName(o, hostLabel(lab[:0], p.req.Hostname), pol.Zone, wire)
-	p.fq.n, p.fq.mode, p.fq.sent = len(o), mode, true
+	p.fq.n, p.fq.mode, p.fq.wire, p.fq.sent, p.fq.pol = len(o), mode, wire, true, pol
+	p.req.DDNS = mode // kept with the binding (lease.Lease.DDNS)
 }
 
-// fqdnReply4 puts the prepared option 81 into d's OFFER or ACK and marks
-// the bound records with who updates DNS.
+// fqdnReply4 completes the prepared option 81 with the name the server
+// uses for the offered or bound address and puts it into d's OFFER or
+// ACK. (The engine keeps who updates DNS with the binding: req.DDNS.)
 func fqdnReply4(p *inPacket, d *lease.Decision) {
-	if !p.fq.sent {
+	pol := p.fq.pol
+	if !p.fq.sent || pol == nil {
 		return
 	}
 	if d.HasReply && !d.Reply.BOOTP && (d.Reply.Type == dhcpv4.Offer || d.Reply.Type == dhcpv4.Ack) {
-		d.Reply.FQDN = p.fq.opt[:p.fq.n]
-	}
-	for i := range d.Persist {
-		if d.Persist[i].State == lease.StateBound {
-			d.Persist[i].DDNS = p.fq.mode
-		}
+		var lab [63]byte
+		o := appendFQDNName(p.fq.opt[:p.fq.n], clientLabel(lab[:0], p.req.Hostname, d.Reply.YIAddr, pol), pol.Zone, p.fq.wire)
+		d.Reply.FQDN = o
 	}
 }
 
@@ -209,23 +264,30 @@ func (s *Server) fqdnRequest6(p *inPacket6) {
 	flags, mode := fqdnDecide(fqdnFlags6, f.Flags, pol.OverrideClientUpdate)
 	// RFC 4704 §4: the name is always in wire format.
 	o := append(p.fq.opt[:0], flags)
-	var lab [63]byte
-	o = appendFQDNName(o, hostLabel(lab[:0], p.req.Hostname), pol.Zone, true)
-	p.fq.n, p.fq.mode, p.fq.sent = len(o), mode, true
+	p.fq.n, p.fq.mode, p.fq.wire, p.fq.sent, p.fq.pol = len(o), mode, true, true, pol
+	p.req.DDNS = mode // kept with the bindings (lease.Lease.DDNS)
 }
 
-// fqdnReply6 puts the prepared option 39 into d's Advertise or Reply and
-// marks the bound records with who updates DNS.
+// fqdnReply6 completes the prepared option 39 with the name the server
+// uses (a generated one from the first IA_NA address of the reply) and
+// puts it into d's Advertise or Reply.
 func fqdnReply6(p *inPacket6, d *lease6.Decision) {
-	if !p.fq.sent {
+	pol := p.fq.pol
+	if !p.fq.sent || pol == nil {
 		return
 	}
 	if d.HasReply && (d.Reply.Type == dhcpv6.Advertise || d.Reply.Type == dhcpv6.Reply) {
-		d.Reply.FQDN = p.fq.opt[:p.fq.n]
-	}
-	for i := range d.Persist {
-		if d.Persist[i].State == lease.StateBound {
-			d.Persist[i].DDNS = p.fq.mode
+		var a netip.Addr
+		for i := range d.Reply.IAs {
+			if ia := &d.Reply.IAs[i]; ia.Kind == lease6.IANA && len(ia.Bindings) > 0 && !a.IsValid() {
+				a = ia.Bindings[0].Addr
+			}
 		}
+		var lab [63]byte
+		d.Reply.FQDN = appendFQDNName(p.fq.opt[:p.fq.n], clientLabel(lab[:0], p.req.Hostname, a, pol), pol.Zone, true)
 	}
 }
+
+// fqdnReply4 and fqdnReply6 as methods: the read paths call either form.
+func (s *Server) fqdnReply4(p *inPacket, d *lease.Decision)   { fqdnReply4(p, d) }
+func (s *Server) fqdnReply6(p *inPacket6, d *lease6.Decision) { fqdnReply6(p, d) }

@@ -63,8 +63,8 @@ func TestFQDN6Flags(t *testing.T) {
 			if want := append([]byte{tt.want}, lanName...); !bytes.Equal(got, want) {
 				t.Errorf("client flags %#x override %v: %v option 39 = % x, want % x", tt.client, tt.override, typ, got, want)
 			}
-			if d.Persist[0].DDNS != tt.mode || d.Persist[1].DDNS != lease.DDNSBoth {
-				t.Errorf("client flags %#x: modes %d %d, want %d on the bound record only", tt.client, d.Persist[0].DDNS, d.Persist[1].DDNS, tt.mode)
+			if p.req.DDNS != tt.mode {
+				t.Errorf("client flags %#x: request mode %d, want %d (the engine keeps it with the bindings)", tt.client, p.req.DDNS, tt.mode)
 			}
 		}
 	}

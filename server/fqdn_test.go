@@ -177,6 +177,41 @@ func TestFQDNAllocs(t *testing.T) {
 	}
 }
 
+// TestClientLabel: with a naming policy (replace_client_name,
+// generated_prefix) the label the server tells the client is the one
+// ddns puts in DNS, and preparing a generated one allocates nothing.
+func TestClientLabel(t *testing.T) {
+	addrs := []netip.Addr{netip.MustParseAddr("10.0.0.7"), netip.MustParseAddr("2001:db8::5"), netip.MustParseAddr("::ffff:10.1.2.3"), {}}
+	for _, replace := range []string{"", "never", "always", "when-present", "when-not-present", "when-absent"} {
+		for _, prefix := range []string{"", "dhcp", "abcdefghijklmnopqrstuvw"} {
+			for _, h := range []string{"Laptop", "", "__", "x.y"} {
+				for _, a := range addrs {
+					pol := &FQDNPolicy{Replace: replace, Prefix: prefix}
+					if got, want := string(clientLabel(nil, []byte(h), a, pol)), ddns.ClientLabel(h, a, replace, prefix); got != want {
+						t.Errorf("clientLabel(%q, %v, %q, %q) = %q, ddns.ClientLabel %q", h, a, replace, prefix, got, want)
+					}
+				}
+			}
+		}
+	}
+	// In the reply: a client that sent "laptop" gets the generated name.
+	s := &Server{}
+	s.SetFQDNPolicy(&FQDNPolicy{Zone: "dyn.lan.test", Replace: "always", Prefix: "dhcp"})
+	p := new(inPacket)
+	if err := p.msg.Decode(fqdnMsg(t, dhcpv4.Discover, 1, netip.Addr{}, netip.Addr{}, []byte{5, 0, 0, 6, 'l', 'a', 'p', 't', 'o', 'p'})); err != nil {
+		t.Fatal(err)
+	}
+	p.req.Hostname = p.msg.Hostname()
+	d := lease.Decision{HasReply: true, Reply: lease.Reply{Type: dhcpv4.Ack, YIAddr: netip.MustParseAddr("10.0.0.7")}}
+	n := testing.AllocsPerRun(200, func() {
+		s.fqdnRequest4(p)
+		fqdnReply4(p, &d)
+	})
+	if want := []byte("\x05\xff\xff\x0ddhcp-10-0-0-7\x03dyn\x03lan\x04test\x00"); n != 0 || !bytes.Equal(d.Reply.FQDN, want) {
+		t.Fatalf("%v allocations, option % x, want % x", n, d.Reply.FQDN, want)
+	}
+}
+
 // TestHostLabel: the label the server tells the client is the one ddns
 // uses for the name.
 func TestHostLabel(t *testing.T) {

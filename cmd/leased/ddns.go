@@ -51,12 +51,17 @@ func startDDNS(ctx context.Context, dc *config.DDNS, srv *server.Server, log *sl
 	}
 	u, err := ddns.New(ddns.Config{Server: dc.Server, Forward: dc.ForwardZone, Reverse4: dc.ReverseZoneV4, Reverse6: dc.ReverseZoneV6,
 		KeyName: dc.TSIG.Name, Algorithm: dc.TSIG.Algorithm, Secret: secret, TTL: uint32(dc.TTL.D().Seconds()),
-		QueueSize: dc.Queue, Attempts: dc.Attempts, Retry: dc.RetryInterval.D()}, log.With("component", "ddns"), reg)
+		QueueSize: dc.Queue, Attempts: dc.Attempts, Retry: dc.RetryInterval.D(),
+		QualifySuffix: dc.QualifySuffix, ReplaceClientName: dc.ReplaceClientName, GeneratedPrefix: dc.GeneratedPrefix},
+		log.With("component", "ddns"), reg)
 	if err != nil {
 		return err
 	}
 	go u.Run(ctx)
-	srv.SetFQDNPolicy(&server.FQDNPolicy{Zone: strings.TrimSuffix(dc.ForwardZone, "."), OverrideClientUpdate: dc.OverrideClientUpdate})
+	// The name told to the client (option 81/39) is the one the updater
+	// puts in DNS: the same suffix, replacement rule and prefix.
+	srv.SetFQDNPolicy(&server.FQDNPolicy{Zone: strings.TrimSuffix(dc.QualifySuffix, "."), OverrideClientUpdate: dc.OverrideClientUpdate,
+		Replace: dc.ReplaceClientName, Prefix: dc.GeneratedPrefix})
 	srv.SetLeaseHook(func(recs []lease.Lease) {
 		for i := range recs {
 			if ev, ok := ddnsEvent(&recs[i]); ok {
