@@ -88,6 +88,9 @@ var routes = []route{
 	{"POST", "/v1/campaigns/{id}/stop", "stop_campaign", (*handler).stopCampaign},
 	{"GET", "/v1/campaigns/{id}/clients", "campaign_clients", (*handler).campaignClients},
 	{"GET", "/v1/pools", "pools", (*handler).pools},
+	{"GET", "/v1/reservations", "reservations", (*handler).listReservations},
+	{"POST", "/v1/reservations", "add_reservation", (*handler).addReservation},
+	{"DELETE", "/v1/reservations/{address}", "delete_reservation", (*handler).deleteReservation},
 	{"GET", "/v1/cluster", "cluster", (*handler).cluster},
 	{"GET", "/v1/openapi.yaml", "openapi", (*handler).openapi},
 	{"GET", "/metrics", "metrics", nil}, // promhttp, see NewHandler

@@ -576,8 +576,11 @@ func TestOpenAPIJSONFields(t *testing.T) {
 		"Health":       Health{Store: "x", Revision: "r", Message: "y", ServerDUID: "0004", Reasons: []HealthReason{{Since: t0}}},
 		"HealthReason": HealthReason{Since: t0},
 		"Pool":         Pool{},
-		"Section":      Section{},
-		"Error":        Error{},
+		"Reservation": Reservation{Family: 6, Source: "runtime", Pool: "p", Address: netip.MustParseAddr("fd77::9"), Prefix: "fd77:100::/56",
+			HWAddr: "a", ClientID: "b", CircuitID: "c", RemoteID: "d", DUID: "e", Hostname: "h", DNS: []netip.Addr{netip.MustParseAddr("fd77::1")},
+			Added: t0, Problem: "x"},
+		"Section": Section{},
+		"Error":   Error{},
 	}
 	for name, v := range full {
 		b, _ := json.Marshal(v)

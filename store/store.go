@@ -19,6 +19,11 @@ const (
 	// BlobServerDUID holds the server's DHCPv6 DUID (RFC 8415 §11): made
 	// once, at the first start with DHCPv6, and never changed. Key empty.
 	BlobServerDUID uint8 = 2
+	// BlobReservation holds a runtime reservation added through the
+	// control API (package server: key = the family byte 4 or 6 and the
+	// reserved address or prefix in text, value = its JSON form, an
+	// api.Reservation). A tombstone is a deleted one.
+	BlobReservation uint8 = 3
 )
 
 // Blob is a keyed opaque record persisted next to the leases: state that

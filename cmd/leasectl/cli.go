@@ -107,7 +107,8 @@ listener with --url and --token-file.`,
 	pf.DurationVar(&a.timeout, "timeout", 5*time.Second, "give up on a request after this long")
 
 	root.AddCommand(a.leasesCommand(), a.leaseCommand(), a.deleteCommand(), a.poolsCommand(), a.healthCommand(),
-		a.forceRenewCommand(), a.reconfigureCommand(), a.disconnectCommand(), a.clusterCommand())
+		a.forceRenewCommand(), a.reconfigureCommand(), a.disconnectCommand(), a.clusterCommand(),
+		a.reservationCommand())
 	root.AddCommand(a.importCommand(), a.versionCommand())
 	return root
 }
