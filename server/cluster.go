@@ -2,15 +2,29 @@ package server
 
 // The cluster control plane (issue #12, docs/cluster.md): several leased
 // servers on one PostgreSQL database. This file holds the per-server
-// state: the block claims of each pool (allocation only from its own
-// claims), the heartbeat that extends them and keeps the live set of
-// servers for the RFC 3074 load-balancing filter (balance.go), and the
-// take-over of a dead server's claims.
+// state: the block claims of each pool (new clients only get addresses
+// of this server's own claims), the heartbeat that extends them and reads
+// the live set of servers for the RFC 3074 load-balancing filter
+// (balance.go), and the take-over of a dead server's claims.
+//
+// Everything here runs on one goroutine (clusterLoop), off the packet
+// path: the engines are told the claimed ranges with SetClaims, which
+// takes the engine's own lock like every other engine call.
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/leased/leased/lease"
+	"github.com/leased/leased/lease6"
 	"github.com/leased/leased/store/postgres"
 )
 
@@ -29,7 +43,8 @@ type ClusterOptions struct {
 	Store *postgres.Store
 	// Heartbeat is how often the server extends its claims, refreshes
 	// the live set and looks for dead servers; 0 means
-	// DefaultClusterHeartbeat (5 s).
+	// DefaultClusterHeartbeat (5 s). The store's own heartbeat row
+	// (postgres.Options.Heartbeat) should use the same period.
 	Heartbeat time.Duration
 	// TakeOverAfter is how long a server's heartbeat may be silent before
 	// the others take over its claims, and the lifetime of a claim from
@@ -46,6 +61,10 @@ type ClusterOptions struct {
 	// DHCPv4 client whose hash belongs to another server once the
 	// client's secs field reaches it (0: never answer for others).
 	AnswerAfterSecs uint16
+	// Check is how often the free addresses in the claims are checked
+	// against LowWater between heartbeats; 0 means the smaller of
+	// Heartbeat/4 and 250 ms.
+	Check time.Duration
 }
 
 // withDefaults fills the zero fields of o.
@@ -65,7 +84,78 @@ func (o ClusterOptions) withDefaults() ClusterOptions {
 	if o.LowWater <= 0 {
 		o.LowWater = max(1, o.BlockSize/4)
 	}
+	if o.Check <= 0 {
+		o.Check = min(o.Heartbeat/4, 250*time.Millisecond)
+	}
 	return o
+}
+
+// maxClaimsPerRound bounds the blocks one pool claims in one check (a
+// pool whose new blocks are full of other servers' leases).
+const maxClaimsPerRound = 4
+
+// claimEngine4 is the DHCPv4 engine's cluster hook (lease/claims.go).
+type claimEngine4 interface {
+	SetClaims(pool string, rs []lease.Range)
+	FreeInClaims(pool string) (free int, restricted bool)
+	Adopt(l lease.Lease)
+}
+
+// claimEngine6 is the DHCPv6 engine's cluster hook (lease6/claims.go).
+type claimEngine6 interface {
+	SetClaims(pool string, kind lease6.IAKind, rs []lease.Range)
+	FreeInClaims(pool string, kind lease6.IAKind, limit int) (free int, restricted bool)
+	Restore(l lease.Lease)
+	Lookup(addr netip.Addr) (lease.Lease, bool)
+}
+
+// poolKey names what claims are made for: a DHCPv4 pool, or a DHCPv6
+// pool's IA_NA ranges or its IA_PD prefixes.
+type poolKey struct {
+	v6   bool
+	kind lease6.IAKind // v6 only
+	name string
+}
+
+func (k poolKey) family() string {
+	if k.v6 {
+		return "dhcpv6"
+	}
+	return "dhcpv4"
+}
+
+// kindLabel is the kind label of the pool gauges (metrics.go).
+func (k poolKey) kindLabel() string {
+	if k.v6 && k.kind == lease6.IAPD {
+		return "prefixes"
+	}
+	return "addresses"
+}
+
+// claimTarget is one poolKey of the running configuration with what
+// ClaimBlock claims from.
+type claimTarget struct {
+	key  poolKey
+	pool postgres.ClaimPool
+}
+
+// heldClaim is a claim of this server and when it stops allocating from
+// it (by its own clock) unless it is extended before.
+type heldClaim struct {
+	c        postgres.Claim
+	key      poolKey
+	deadline time.Time
+}
+
+// poolClaimState is the claim manager's view of one poolKey.
+type poolClaimState struct {
+	free      int       // free in claims at the last check
+	checked   time.Time // when free was read
+	rate      float64   // allocations per second, moving average of the checks
+	exhausted time.Time // last ErrNoFreeBlock: no new claim before a heartbeat passed
+	logged    time.Time // last exhaustion warning (rate limit)
+	exhaustN  uint64    // ErrNoFreeBlock results
+	errN      uint64    // other claim failures
 }
 
 // clusterState is the running control plane of a Server with
@@ -73,12 +163,708 @@ func (o ClusterOptions) withDefaults() ClusterOptions {
 type clusterState struct {
 	opts ClusterOptions
 	st   *postgres.Store
+	eng4 claimEngine4 // nil without DHCPv4 pools
+	eng6 claimEngine6 // nil without DHCPv6
+	wake chan struct{}
+
+	mu    sync.Mutex
+	held  map[int64]*heldClaim
+	pools map[poolKey]*poolClaimState // every key SetClaims was called for
+	live  []string                    // sorted names of the live servers, this one included
+	// hbFail is the current run of failed heartbeats (extend, live set,
+	// take-over); zero once one succeeds.
+	hbFail fault
+	fenced bool // the store's epoch was superseded: another process took over this name
+
+	takeOvers  atomic.Uint64
+	hbFailures atomic.Uint64
+	claimed    atomic.Uint64
 }
 
+// newCluster sets up the control plane of s (at the end of New, once the
+// engines and the configuration are known): every configured pool gets an
+// empty claim set, so nothing is allocated before a block is claimed.
+func (s *Server) newCluster(o ClusterOptions) (*clusterState, error) {
+	cs, err := newClusterState(o)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.opts.Interfaces) > 0 {
+		e, ok := s.eng.(claimEngine4)
+		if !ok {
+			return nil, fmt.Errorf("server: cluster mode: the DHCPv4 engine %T has no claim hooks (SetClaims, FreeInClaims, Adopt)", s.eng)
+		}
+		if s.opts.Config == nil {
+			return nil, errors.New("server: cluster mode needs Options.Config (the pools to claim blocks of)")
+		}
+		cs.eng4 = e
+	}
+	if s.v6 != nil {
+		e, ok := s.v6.eng.(claimEngine6)
+		if !ok {
+			return nil, fmt.Errorf("server: cluster mode: the DHCPv6 engine %T has no claim hooks (SetClaims, FreeInClaims)", s.v6.eng)
+		}
+		if s.v6.cfg == nil {
+			return nil, errors.New("server: cluster mode needs V6Options.Config (the pools to claim blocks of)")
+		}
+		cs.eng6 = e
+	}
+	s.cluster = cs
+	s.clusterSync()
+	s.reg.MustRegister(&clusterCollector{s: s})
+	return cs, nil
+}
+
+// newClusterState checks o and fills its defaults.
 func newClusterState(o ClusterOptions) (*clusterState, error) {
 	if o.Store == nil {
 		return nil, errors.New("server: ClusterOptions.Store is required")
 	}
 	o = o.withDefaults()
-	return &clusterState{opts: o, st: o.Store}, nil
+	return &clusterState{opts: o, st: o.Store, wake: make(chan struct{}, 1),
+		held: map[int64]*heldClaim{}, pools: map[poolKey]*poolClaimState{}, live: []string{o.Store.ServerName()}}, nil
+}
+
+// targets lists what the running configuration claims blocks of.
+func (s *Server) clusterTargets() []claimTarget {
+	cs := s.cluster
+	var out []claimTarget
+	if cs.eng4 != nil {
+		s.camp.cfgM.Lock()
+		if c := s.camp.leaseCfg; c != nil {
+			for _, p := range c.Pools {
+				t := claimTarget{key: poolKey{name: p.Name}, pool: postgres.ClaimPool{Name: p.Name}}
+				for _, sec := range p.Sections {
+					t.pool.Ranges = append(t.pool.Ranges, postgres.Range{First: sec.Start, Last: sec.End})
+				}
+				slices.SortFunc(t.pool.Ranges, func(a, b postgres.Range) int { return a.First.Compare(b.First) })
+				if len(t.pool.Ranges) > 0 {
+					out = append(out, t)
+				}
+			}
+		}
+		s.camp.cfgM.Unlock()
+	}
+	if cs.eng6 != nil {
+		v := s.v6
+		v.cfgMu.Lock()
+		if c := v.cfg; c != nil {
+			for _, p := range c.Pools {
+				if len(p.Ranges) > 0 {
+					t := claimTarget{key: poolKey{v6: true, kind: lease6.IANA, name: p.Name}, pool: postgres.ClaimPool{Name: p.Name}}
+					for _, r := range p.Ranges {
+						t.pool.Ranges = append(t.pool.Ranges, postgres.Range{First: r.Start, Last: r.End})
+					}
+					slices.SortFunc(t.pool.Ranges, func(a, b postgres.Range) int { return a.First.Compare(b.First) })
+					out = append(out, t)
+				}
+				if p.PD != nil {
+					pre := p.PD.Prefix.Masked()
+					out = append(out, claimTarget{key: poolKey{v6: true, kind: lease6.IAPD, name: p.Name},
+						pool: postgres.ClaimPool{Name: p.Name, PrefixLen: uint8(p.PD.Length),
+							Ranges: []postgres.Range{{First: pre.Addr(), Last: lastAddr(pre)}}}})
+				}
+			}
+		}
+		v.cfgMu.Unlock()
+	}
+	return out
+}
+
+// lastAddr is the last address of p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+// targetOf finds the target whose ranges hold a.
+func targetOf(ts []claimTarget, a netip.Addr) (claimTarget, bool) {
+	for _, t := range ts {
+		for _, r := range t.pool.Ranges {
+			if r.First.BitLen() == a.BitLen() && r.First.Compare(a) <= 0 && a.Compare(r.Last) <= 0 {
+				return t, true
+			}
+		}
+	}
+	return claimTarget{}, false
+}
+
+// clusterSync gives every configured pool that has no claim set yet an
+// empty one (no allocation before a block is claimed) and wakes the claim
+// manager. Called by New and before a reload applies a configuration
+// (Reload, Reload6), so a pool a reload adds never allocates outside
+// claims.
+func (s *Server) clusterSync() {
+	s.clusterSyncTargets(s.clusterTargets())
+}
+
+func (s *Server) clusterSyncTargets(ts []claimTarget) {
+	cs := s.cluster
+	if cs == nil {
+		return
+	}
+	cs.mu.Lock()
+	for _, t := range ts {
+		if _, ok := cs.pools[t.key]; !ok {
+			cs.pools[t.key] = &poolClaimState{}
+			s.applyClaimsLocked(t.key, time.Now())
+		}
+	}
+	cs.mu.Unlock()
+	cs.poke()
+}
+
+// clusterReload4 and clusterReload6 run before a reload hands the engine
+// a configuration: its new pools get an empty claim set first.
+func (s *Server) clusterReload4(cfg lease.Config) {
+	if s.cluster == nil || s.cluster.eng4 == nil {
+		return
+	}
+	var ts []claimTarget
+	for _, p := range cfg.Pools {
+		ts = append(ts, claimTarget{key: poolKey{name: p.Name}})
+	}
+	s.clusterSyncTargets(ts)
+}
+
+func (s *Server) clusterReload6(cfg lease6.Config) {
+	if s.cluster == nil || s.cluster.eng6 == nil {
+		return
+	}
+	var ts []claimTarget
+	for _, p := range cfg.Pools {
+		ts = append(ts, claimTarget{key: poolKey{v6: true, kind: lease6.IANA, name: p.Name}},
+			claimTarget{key: poolKey{v6: true, kind: lease6.IAPD, name: p.Name}})
+	}
+	s.clusterSyncTargets(ts)
+}
+
+// poke wakes the claim manager (non-blocking).
+func (cs *clusterState) poke() {
+	select {
+	case cs.wake <- struct{}{}:
+	default:
+	}
+}
+
+// applyClaimsLocked tells the engine the ranges of key's claims that are
+// still before their deadline. cs.mu held.
+func (s *Server) applyClaimsLocked(key poolKey, now time.Time) {
+	cs := s.cluster
+	var rs []lease.Range
+	for _, h := range cs.held {
+		if h.key == key && now.Before(h.deadline) {
+			rs = append(rs, lease.Range{First: h.c.First, Last: h.c.Last})
+		}
+	}
+	if key.v6 {
+		if cs.eng6 != nil {
+			cs.eng6.SetClaims(key.name, key.kind, rs)
+		}
+		return
+	}
+	if cs.eng4 != nil {
+		cs.eng4.SetClaims(key.name, rs)
+	}
+}
+
+// adopt makes l (a database row) the engine's record.
+func (cs *clusterState) adopt(l lease.Lease) {
+	if l.IsV6() {
+		if cs.eng6 == nil {
+			return
+		}
+		// Adopt as lease.Engine.Adopt does: the row replaces the cached
+		// record whatever the seqs (they are not comparable across
+		// servers), through Restore with a seq past the cached one.
+		if cur, ok := cs.eng6.Lookup(l.Addr); ok && cur.Seq >= l.Seq {
+			l.Seq = cur.Seq + 1
+		}
+		cs.eng6.Restore(l)
+		return
+	}
+	if cs.eng4 != nil {
+		cs.eng4.Adopt(l)
+	}
+}
+
+// load reads the leases inside c and adopts them: before the engine may
+// allocate from a claim it must know every lease in it.
+func (cs *clusterState) load(ctx context.Context, c postgres.Claim) error {
+	return cs.st.LeasesIn(ctx, c.First, c.Last, func(l lease.Lease) error {
+		cs.adopt(l)
+		return nil
+	})
+}
+
+// opTimeout bounds one control-plane database call.
+func (cs *clusterState) opTimeout() time.Duration {
+	return max(cs.opts.Heartbeat, 2*time.Second)
+}
+
+// startCluster runs the first heartbeat and claim round (so the server
+// has blocks before it answers) and then the loop, until stop is closed;
+// the returned channel is closed when the loop has returned.
+func (s *Server) startCluster(stop <-chan struct{}) <-chan struct{} {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-stop
+		cancel()
+	}()
+	s.clusterHeartbeat(ctx)
+	s.clusterTopUp(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer cancel()
+		s.clusterLoop(ctx)
+	}()
+	return done
+}
+
+// clusterLoop: a heartbeat every Heartbeat, a free-address check every
+// Check or when poked, until ctx ends.
+func (s *Server) clusterLoop(ctx context.Context) {
+	cs := s.cluster
+	hb := time.NewTicker(cs.opts.Heartbeat)
+	defer hb.Stop()
+	check := time.NewTicker(cs.opts.Check)
+	defer check.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hb.C:
+			s.clusterHeartbeat(ctx)
+		case <-check.C:
+		case <-cs.wake:
+		}
+		s.clusterTopUp(ctx)
+	}
+}
+
+// clusterHeartbeat extends this server's claims, drops those it could not
+// extend in time, reads the live servers and takes over dead ones. The
+// first failing step ends the round (the database is likely away); health
+// reports the failure until a round succeeds.
+func (s *Server) clusterHeartbeat(ctx context.Context) {
+	cs := s.cluster
+	err := s.clusterHeartbeatSteps(ctx)
+	now := time.Now()
+	cs.mu.Lock()
+	// A claim not extended before its deadline is no longer allocated
+	// from (docs/cluster.md, claim life cycle 3).
+	for id, h := range cs.held {
+		if !now.Before(h.deadline) {
+			delete(cs.held, id)
+			s.applyClaimsLocked(h.key, now)
+			s.log.Warn("cluster: claim not extended in time; no longer allocating from it",
+				"pool", h.key.name, "family", h.key.family(), "first", h.c.First, "last", h.c.Last)
+		}
+	}
+	if err == nil {
+		if !cs.hbFail.since.IsZero() {
+			s.log.Info("cluster: heartbeat succeeds again", "failed", cs.hbFail.count, "since", cs.hbFail.since)
+		}
+		cs.hbFail = fault{}
+		cs.mu.Unlock()
+		return
+	}
+	if ctx.Err() != nil { // stopping
+		cs.mu.Unlock()
+		return
+	}
+	first := cs.hbFail.since.IsZero()
+	cs.hbFail.note(now, err)
+	if errors.Is(err, postgres.ErrFenced) {
+		cs.fenced = true
+	}
+	cs.mu.Unlock()
+	cs.hbFailures.Add(1)
+	if first {
+		s.log.Error("cluster: heartbeat failed", "err", err)
+	} else {
+		s.log.Debug("cluster: heartbeat failed", "err", err)
+	}
+}
+
+func (s *Server) clusterHeartbeatSteps(ctx context.Context) error {
+	cs := s.cluster
+	ttl := cs.opts.TakeOverAfter
+	// The deadline counts from before the request: the database's expiry
+	// is at least that late.
+	start := time.Now()
+	deadline := start.Add(ttl - cs.opts.Heartbeat/2)
+	octx, cancel := context.WithTimeout(ctx, cs.opTimeout())
+	claims, err := cs.st.ExtendClaims(octx, ttl)
+	cancel()
+	if err != nil {
+		if errors.Is(err, postgres.ErrFenced) {
+			s.dropAllClaims("this server was fenced (its epoch superseded)")
+		}
+		return err
+	}
+	targets := s.clusterTargets()
+	var unknown []postgres.Claim
+	cs.mu.Lock()
+	got := map[int64]bool{}
+	for _, c := range claims {
+		got[c.ID] = true
+		if h, ok := cs.held[c.ID]; ok {
+			h.c, h.deadline = c, deadline
+			continue
+		}
+		unknown = append(unknown, c)
+	}
+	for id, h := range cs.held {
+		if !got[id] { // released, or taken by another server
+			delete(cs.held, id)
+			s.applyClaimsLocked(h.key, start)
+		}
+	}
+	cs.mu.Unlock()
+	// Claims this server holds but did not know (handed over to it, or
+	// claimed by a call whose answer was lost): load, then allocate.
+	for _, c := range unknown {
+		if err := s.addClaim(ctx, targets, c, deadline); err != nil {
+			return err
+		}
+	}
+
+	octx, cancel = context.WithTimeout(ctx, cs.opTimeout())
+	servers, err := cs.st.Servers(octx, ttl)
+	cancel()
+	if err != nil {
+		return err
+	}
+	live := []string{cs.st.ServerName()}
+	for _, si := range servers {
+		if si.State == postgres.ServerLive && si.Name != cs.st.ServerName() {
+			live = append(live, si.Name)
+		}
+	}
+	slices.Sort(live)
+	cs.mu.Lock()
+	changed := !slices.Equal(live, cs.live)
+	cs.live = live
+	cs.mu.Unlock()
+	if changed {
+		s.log.Info("cluster: live servers", "servers", live)
+		s.publishLive(live)
+	}
+
+	octx, cancel = context.WithTimeout(ctx, cs.opTimeout())
+	dead, err := cs.st.DeadServers(octx, ttl)
+	cancel()
+	if err != nil {
+		return err
+	}
+	blocks := map[string]int{}
+	for _, si := range servers {
+		blocks[si.Name] = si.Blocks
+	}
+	for _, d := range dead {
+		// A dead server without claims needs no take-over (its clients'
+		// renewals reach any server); taking it over at every heartbeat
+		// would only raise its epoch again and again.
+		if b, ok := blocks[d]; ok && b == 0 {
+			continue
+		}
+		if err := s.takeOver(ctx, targets, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// takeOver moves the claims of dead server d to this one (two survivors
+// racing: the store lets one win, the other gets ErrNotDead or nothing)
+// and loads their leases before allocating from them.
+func (s *Server) takeOver(ctx context.Context, targets []claimTarget, d string) error {
+	cs := s.cluster
+	ttl := cs.opts.TakeOverAfter
+	deadline := time.Now().Add(ttl - cs.opts.Heartbeat/2)
+	octx, cancel := context.WithTimeout(ctx, cs.opTimeout())
+	moved, err := cs.st.TakeOver(octx, d, ttl, ttl)
+	cancel()
+	if errors.Is(err, postgres.ErrNotDead) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(moved) == 0 {
+		return nil // another survivor was first
+	}
+	cs.takeOvers.Add(1)
+	s.log.Warn("cluster: took over a dead server", "server", d, "claims", len(moved))
+	for _, c := range moved {
+		if err := s.addClaim(ctx, targets, c, deadline); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addClaim loads the leases of c, then lets the engine allocate from it.
+// A claim of no configured pool is released.
+func (s *Server) addClaim(ctx context.Context, targets []claimTarget, c postgres.Claim, deadline time.Time) error {
+	cs := s.cluster
+	t, ok := targetOf(targets, c.First)
+	if !ok {
+		octx, cancel := context.WithTimeout(ctx, cs.opTimeout())
+		defer cancel()
+		s.log.Info("cluster: releasing a claim of no configured pool", "pool", c.Pool, "first", c.First, "last", c.Last)
+		if err := cs.st.ReleaseClaim(octx, c.ID); err != nil {
+			s.log.Warn("cluster: release claim", "err", err)
+		}
+		return nil
+	}
+	octx, cancel := context.WithTimeout(ctx, cs.opTimeout())
+	err := cs.load(octx, c)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("load the leases of claim %s-%s: %w", c.First, c.Last, err)
+	}
+	cs.mu.Lock()
+	cs.held[c.ID] = &heldClaim{c: c, key: t.key, deadline: deadline}
+	if _, ok := cs.pools[t.key]; !ok {
+		cs.pools[t.key] = &poolClaimState{}
+	}
+	s.applyClaimsLocked(t.key, time.Now())
+	cs.mu.Unlock()
+	return nil
+}
+
+// dropAllClaims stops allocating from every claim.
+func (s *Server) dropAllClaims(why string) {
+	cs := s.cluster
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if len(cs.held) == 0 {
+		return
+	}
+	keys := map[poolKey]bool{}
+	for id, h := range cs.held {
+		keys[h.key] = true
+		delete(cs.held, id)
+	}
+	for k := range keys {
+		s.applyClaimsLocked(k, time.Now())
+	}
+	s.log.Error("cluster: no longer allocating from any claim", "reason", why)
+}
+
+// freeIn asks the engine how many addresses of key's claims are free.
+func (cs *clusterState) freeIn(key poolKey) int {
+	if key.v6 {
+		if cs.eng6 == nil {
+			return 0
+		}
+		n, _ := cs.eng6.FreeInClaims(key.name, key.kind, 1<<20)
+		return n
+	}
+	if cs.eng4 == nil {
+		return 0
+	}
+	n, _ := cs.eng4.FreeInClaims(key.name)
+	return n
+}
+
+// rateWindow: a pool keeps at least the addresses its recent allocation
+// rate uses up in this long free in its claims (more than LowWater when
+// clients arrive faster than a check and a claim take).
+const rateWindow = time.Second
+
+// clusterTopUp claims blocks for every pool whose claims have fewer free
+// addresses than LowWater, or than its recent allocation rate uses in
+// rateWindow. A pool with nothing left to claim is retried after a
+// heartbeat; the warning is logged at most once a minute per pool.
+func (s *Server) clusterTopUp(ctx context.Context) {
+	cs := s.cluster
+	if cs.st.Fenced() {
+		return
+	}
+	targets := s.clusterTargets()
+	for _, t := range targets {
+		for range maxClaimsPerRound {
+			free := cs.freeIn(t.key)
+			now := time.Now()
+			cs.mu.Lock()
+			ps := cs.pools[t.key]
+			if ps == nil {
+				ps = &poolClaimState{}
+				cs.pools[t.key] = ps
+				s.applyClaimsLocked(t.key, now)
+			}
+			if dt := now.Sub(ps.checked).Seconds(); !ps.checked.IsZero() && dt > 0 {
+				used := float64(max(ps.free-free, 0))
+				ps.rate = 0.7*ps.rate + 0.3*used/dt
+			}
+			ps.free, ps.checked = free, now
+			low := max(cs.opts.LowWater, int(ps.rate*rateWindow.Seconds())+1)
+			wait := !ps.exhausted.IsZero() && now.Sub(ps.exhausted) < cs.opts.Heartbeat
+			cs.mu.Unlock()
+			if free >= low || wait || ctx.Err() != nil {
+				break
+			}
+			if !s.claimOne(ctx, t) {
+				break
+			}
+		}
+	}
+}
+
+// claimOne claims one block of t and allocates from it; false when none
+// could be claimed.
+func (s *Server) claimOne(ctx context.Context, t claimTarget) bool {
+	cs := s.cluster
+	ttl := cs.opts.TakeOverAfter
+	deadline := time.Now().Add(ttl - cs.opts.Heartbeat/2)
+	octx, cancel := context.WithTimeout(ctx, cs.opTimeout())
+	c, err := cs.st.ClaimBlock(octx, t.pool, cs.opts.BlockSize, ttl)
+	cancel()
+	if err == nil {
+		err = s.addClaim(ctx, []claimTarget{t}, c, deadline)
+	}
+	free := -1
+	if err == nil {
+		free = cs.freeIn(t.key)
+	}
+	now := time.Now()
+	cs.mu.Lock()
+	ps := cs.pools[t.key]
+	switch {
+	case err == nil:
+		ps.exhausted = time.Time{}
+		ps.free = free // the rate counts allocations, not this claim
+		cs.mu.Unlock()
+		cs.claimed.Add(1)
+		s.log.Info("cluster: claimed a block", "pool", t.key.name, "family", t.key.family(), "kind", t.key.kindLabel(),
+			"first", c.First, "last", c.Last)
+		return true
+	case errors.Is(err, postgres.ErrNoFreeBlock):
+		ps.exhausted = now
+		ps.exhaustN++
+		logIt := now.Sub(ps.logged) >= time.Minute
+		if logIt {
+			ps.logged = now
+		}
+		cs.mu.Unlock()
+		if logIt {
+			s.log.Warn("cluster: pool exhausted for this server: every block is claimed (new clients get no address from it here)",
+				"pool", t.key.name, "family", t.key.family(), "kind", t.key.kindLabel())
+		}
+	default:
+		ps.errN++
+		cs.mu.Unlock()
+		if ctx.Err() == nil {
+			s.log.Warn("cluster: claim a block", "pool", t.key.name, "family", t.key.family(), "err", err)
+		}
+	}
+	return false
+}
+
+// clusterHealth adds the control plane's reasons: heartbeats failing
+// (degraded: the database is unreachable or failing; nothing is ACKed
+// that was not committed, and claims stop being allocated from at their
+// expiry) and fencing (failing: another process holds this name).
+func (s *Server) clusterHealth(add func(code string, since time.Time, format string, a ...any)) {
+	cs := s.cluster
+	if cs == nil {
+		return
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.fenced || cs.st.Fenced() {
+		add(reasonClusterFenced, cs.hbFail.since, "another leased registered server_name %q with a newer epoch (or took this server over): this one commits nothing; stop it",
+			cs.st.ServerName())
+	}
+	if f := cs.hbFail; !f.since.IsZero() {
+		add(reasonClusterHeartbeat, f.since, "the last %d cluster heartbeats failed (the last at %s): %s; the database is unreachable or failing: no lease is acknowledged unless committed, claims not extended stop being allocated from",
+			f.count, stamp(f.last), f.err)
+	}
+}
+
+// ClusterLive returns the sorted names of the live servers of the
+// cluster as of the last heartbeat, this server included (nil without
+// cluster mode).
+func (s *Server) ClusterLive() []string {
+	cs := s.cluster
+	if cs == nil {
+		return nil
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return slices.Clone(cs.live)
+}
+
+// clusterCollector reports the control plane at scrape time: claims held
+// and free addresses in them per pool (every configured pool from 0),
+// blocks claimed, take-overs and heartbeat failures.
+type clusterCollector struct{ s *Server }
+
+var (
+	descClusterClaims = prometheus.NewDesc("leased_cluster_claims",
+		"Address blocks (claims) this server holds in a pool and allocates new clients from.", poolLabels, nil)
+	descClusterFree = prometheus.NewDesc("leased_cluster_claim_free",
+		"Free addresses (kind=prefixes: delegable prefixes) in this server's claims of a pool at the last check; a new block is claimed below cluster.block_size/4.", poolLabels, nil)
+	descClusterClaimFailures = prometheus.NewDesc("leased_cluster_claim_failures_total",
+		"Blocks this server could not claim, by pool and reason (exhausted: every block of the pool is claimed; error: the database failed).",
+		append(slices.Clone(poolLabels), "reason"), nil)
+	descClusterClaimed = prometheus.NewDesc("leased_cluster_blocks_claimed_total",
+		"Address blocks this server claimed.", nil, nil)
+	descClusterTakeOvers = prometheus.NewDesc("leased_cluster_takeovers_total",
+		"Dead servers whose claims this server took over.", nil, nil)
+	descClusterHBFailures = prometheus.NewDesc("leased_cluster_heartbeat_failures_total",
+		"Cluster heartbeats (claim extension, live set, dead servers) that failed.", nil, nil)
+)
+
+func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descClusterClaims, descClusterFree, descClusterClaimFailures,
+		descClusterClaimed, descClusterTakeOvers, descClusterHBFailures} {
+		ch <- d
+	}
+}
+
+func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.s
+	cs := s.cluster
+	targets := s.clusterTargets()
+	cs.mu.Lock()
+	for _, t := range targets {
+		k := t.key
+		n := 0
+		for _, h := range cs.held {
+			if h.key == k {
+				n++
+			}
+		}
+		var ps poolClaimState
+		if p := cs.pools[k]; p != nil {
+			ps = *p
+		}
+		labels := []string{k.family(), k.name, k.kindLabel()}
+		ch <- prometheus.MustNewConstMetric(descClusterClaims, prometheus.GaugeValue, float64(n), labels...)
+		ch <- prometheus.MustNewConstMetric(descClusterFree, prometheus.GaugeValue, float64(ps.free), labels...)
+		ch <- prometheus.MustNewConstMetric(descClusterClaimFailures, prometheus.CounterValue, float64(ps.exhaustN), append(labels, "exhausted")...)
+		ch <- prometheus.MustNewConstMetric(descClusterClaimFailures, prometheus.CounterValue, float64(ps.errN), append(labels, "error")...)
+	}
+	cs.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(descClusterClaimed, prometheus.CounterValue, float64(cs.claimed.Load()))
+	ch <- prometheus.MustNewConstMetric(descClusterTakeOvers, prometheus.CounterValue, float64(cs.takeOvers.Load()))
+	ch <- prometheus.MustNewConstMetric(descClusterHBFailures, prometheus.CounterValue, float64(cs.hbFailures.Load()))
+}
+
+// publishLive hands the live set to the RFC 3074 filter (balance.go's
+// setLiveServers, written beside this file: called through an interface
+// until it is committed).
+func (s *Server) publishLive(names []string) {
+	if b, ok := any(s).(interface{ setLiveServers([]string) }); ok {
+		b.setLiveServers(names)
+	}
 }

@@ -30,16 +30,18 @@ const (
 // Health reason codes (api.HealthReason.Code, label values of
 // leased_health_reason). Each has one severity.
 const (
-	reasonStarting         = "starting"                // failing: Run has not started serving yet
-	reasonDraining         = "draining"                // failing: shutting down
-	reasonCommitFailing    = "store_commit_failing"    // failing: the most recent store commit failed
-	reasonCommitErrors     = "store_commit_errors"     // degraded: commits failed and recovered within the window
-	reasonCompactionFailed = "store_compaction_failed" // degraded: the most recent compaction failed
-	reasonListenerDown     = "listener_down"           // failing: a socket reader stopped with an error
-	reasonListenerErrors   = "listener_errors"         // degraded: a socket read failed within the window
-	reasonReloadFailed     = "reload_failed"           // degraded: the last reload failed; the running config is not the file
-	reasonRestartNeeded    = "restart_needed"          // degraded: the file changes settings that only a restart applies
-	reasonInterfaceDown    = "interface_down"          // degraded: a served interface is gone, down or without carrier
+	reasonStarting         = "starting"                  // failing: Run has not started serving yet
+	reasonDraining         = "draining"                  // failing: shutting down
+	reasonCommitFailing    = "store_commit_failing"      // failing: the most recent store commit failed
+	reasonCommitErrors     = "store_commit_errors"       // degraded: commits failed and recovered within the window
+	reasonCompactionFailed = "store_compaction_failed"   // degraded: the most recent compaction failed
+	reasonListenerDown     = "listener_down"             // failing: a socket reader stopped with an error
+	reasonListenerErrors   = "listener_errors"           // degraded: a socket read failed within the window
+	reasonReloadFailed     = "reload_failed"             // degraded: the last reload failed; the running config is not the file
+	reasonRestartNeeded    = "restart_needed"            // degraded: the file changes settings that only a restart applies
+	reasonInterfaceDown    = "interface_down"            // degraded: a served interface is gone, down or without carrier
+	reasonClusterFenced    = "cluster_fenced"            // failing: another process holds this server's name (or took it over)
+	reasonClusterHeartbeat = "cluster_heartbeat_failing" // degraded: the cluster heartbeat (claims, live set) fails: the database is unreachable
 )
 
 // healthReasons lists every reason code with its severity, in the order
@@ -49,12 +51,14 @@ var healthReasons = []struct{ code, severity string }{
 	{reasonDraining, healthFailing},
 	{reasonCommitFailing, healthFailing},
 	{reasonListenerDown, healthFailing},
+	{reasonClusterFenced, healthFailing},
 	{reasonCommitErrors, healthDegraded},
 	{reasonCompactionFailed, healthDegraded},
 	{reasonListenerErrors, healthDegraded},
 	{reasonReloadFailed, healthDegraded},
 	{reasonRestartNeeded, healthDegraded},
 	{reasonInterfaceDown, healthDegraded},
+	{reasonClusterHeartbeat, healthDegraded},
 }
 
 // fault is one observed problem: when it began, when it was last seen
@@ -259,6 +263,7 @@ func (s *Server) healthStatus() (string, []api.HealthReason) {
 	for _, msg := range s.interfacesDown() {
 		add(reasonInterfaceDown, time.Time{}, "%s", msg)
 	}
+	s.clusterHealth(add) // cluster.go
 
 	sev := map[string]string{}
 	for _, r := range healthReasons {
