@@ -76,7 +76,15 @@ func FuzzQuery6(f *testing.F) {
 	f.Add(seed(QueryByAddress, Opt6(dhcpv6.OptIAAddr, append(v[:], make([]byte, 8)...))))
 	f.Add(seed(QueryByClientID, Opt6(dhcpv6.OptClientID, duidA)))
 	f.Add(seed(QueryByLinkAddress, nil))
-	s := &Server6{Source: source6(), ServerID: srvDUID}
+	// RFC 5460 by relay id and remote id, asking for relay data.
+	oro := Opt6(dhcpv6.OptORO, []byte{0, byte(OptLQRelayData)})
+	f.Add(seed(QueryByRelayID, append(Opt6(OptRelayID, []byte("relay1")), oro...)))
+	f.Add(seed(QueryByRemoteID, append(Opt6(dhcpv6.OptRemoteID, []byte("\x00\x00\x00\x09port1")), oro...)))
+	src := source6()
+	for i := range src {
+		src[i].RelayInfo = []byte("relay1|\x00\x00\x00\x09port1|2001:db8::1|msg")
+	}
+	s := &Server6{Source: src, ServerID: srvDUID, Relays: fakeRelays}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		check := func(out []byte) error {
 			var r dhcpv6.Message

@@ -55,7 +55,9 @@ type Source6 interface {
 	Links6() []netip.Prefix
 }
 
-// Binding6 is a DHCPv6 binding with its link.
+// Binding6 is a DHCPv6 binding with its link. Binding.RelayInfo is the
+// server's record of the relays of the client's last message, read by
+// Server6.Relays.
 type Binding6 struct {
 	Binding
 	Link netip.Prefix
@@ -65,6 +67,22 @@ type Binding6 struct {
 type Server6 struct {
 	Source   Source6
 	ServerID []byte // the server DUID (OPTION_SERVERID of every answer)
+	// Relays reads a binding's Binding.RelayInfo: the Relay-ID
+	// (OPTION_RELAY_ID, a DUID, RFC 5460 §5.4.1) and the Remote-ID option
+	// value (enterprise number and remote-id, RFC 4649 §3) of the relay
+	// closest to the client that included one (nil: none), and, when
+	// withData, OPTION_LQ_RELAY_DATA's content (RFC 5007 §4.1.2.4: the
+	// address of the relay the message came from and its Relay-forward
+	// without the client's message; msg nil: not relayed). nil: queries
+	// by relay id and remote id find nothing, no relay data is sent.
+	Relays func(relayInfo []byte, withData bool) (relayID, remoteID []byte, peer netip.Addr, msg []byte)
+}
+
+func (s *Server6) relays(b *Binding6, withData bool) (relayID, remoteID []byte, peer netip.Addr, msg []byte) {
+	if s.Relays == nil || len(b.RelayInfo) == 0 {
+		return nil, nil, netip.Addr{}, nil
+	}
+	return s.Relays(b.RelayInfo, withData)
 }
 
 // query6 is a decoded OPTION_LQ_QUERY.
@@ -73,6 +91,11 @@ type query6 struct {
 	link     netip.Addr
 	addr     netip.Addr
 	clientID []byte
+	relayID  []byte // QUERY_BY_RELAY_ID
+	remoteID []byte // QUERY_BY_REMOTE_ID: enterprise number and remote-id
+	// relayData: the query's OPTION_ORO asks for OPTION_LQ_RELAY_DATA
+	// (RFC 5007 §4.1.2.1).
+	relayData bool
 }
 
 func parseLQ(m *dhcpv6.Message) (q query6, status uint16, msg string) {
@@ -107,10 +130,28 @@ func parseLQ(m *dhcpv6.Message) (q query6, status uint16, msg string) {
 		}
 		q.clientID = id
 	case QueryByLinkAddress:
+	case QueryByRelayID:
+		// RFC 5460 §5.3: the query-options MUST contain OPTION_RELAY_ID.
+		id, ok := opts.Get(OptRelayID)
+		if !ok || len(id) == 0 {
+			return q, Status6MalformedQuery, "query by relay id without OPTION_RELAY_ID"
+		}
+		q.relayID = id
+	case QueryByRemoteID:
+		// RFC 5460 §5.3: the query-options MUST contain a Remote-ID option
+		// (RFC 4649: a 4-octet enterprise number, then the remote-id).
+		id, ok := opts.Get(dhcpv6.OptRemoteID)
+		if !ok || len(id) < 5 {
+			return q, Status6MalformedQuery, "query by remote id without a Remote-ID option (enterprise number and remote-id)"
+		}
+		q.remoteID = id
 	default:
-		// Relay id and remote id (RFC 5460) need the relay options of
-		// each binding, which leased does not keep in readable form.
-		return q, Status6UnknownQueryType, fmt.Sprintf("query type %d is not supported (1 address, 2 client id, 4 link address)", q.typ)
+		return q, Status6UnknownQueryType, fmt.Sprintf("query type %d is not supported (1 address, 2 client id, 3 relay id, 4 link address, 5 remote id)", q.typ)
+	}
+	if oro, ok := opts.Get(dhcpv6.OptORO); ok {
+		for i := 0; i+1 < len(oro); i += 2 {
+			q.relayData = q.relayData || dhcpv6.OptionCode(binary.BigEndian.Uint16(oro[i:])) == OptLQRelayData
+		}
 	}
 	return q, 0, ""
 }
@@ -205,11 +246,28 @@ func (s *Server6) answer(now time.Time, m *dhcpv6.Message, bulk bool, emit func(
 		keep = func(b *Binding6) bool { return bytes.Equal(b.ClientID, owner) && q.onLink(b) }
 	case QueryByClientID:
 		keep = func(b *Binding6) bool { return bytes.Equal(b.ClientID, q.clientID) && q.onLink(b) }
-	case QueryByLinkAddress:
+	case QueryByLinkAddress, QueryByRelayID, QueryByRemoteID:
 		if !bulk {
-			return "malformed", emit(s.reply(m, TypeLeaseQueryReply6, Status6UnknownQueryType, "query by link address is for bulk leasequery over TCP (RFC 5460)", nil, now))
+			return "malformed", emit(s.reply(m, TypeLeaseQueryReply6, Status6UnknownQueryType, fmt.Sprintf("query type %d is for bulk leasequery over TCP (RFC 5460)", q.typ), nil, now))
 		}
-		keep = q.onLink
+		switch q.typ {
+		case QueryByLinkAddress:
+			keep = q.onLink
+		case QueryByRelayID:
+			// The bindings whose client's last message came through the
+			// relay with this Relay-ID (the relay closest to the client
+			// that sent one), on the query's link if it names one.
+			keep = func(b *Binding6) bool {
+				id, _, _, _ := s.relays(b, false)
+				return id != nil && bytes.Equal(id, q.relayID) && q.onLink(b)
+			}
+		case QueryByRemoteID:
+			// Enterprise number and remote-id both match (RFC 4649 §3).
+			keep = func(b *Binding6) bool {
+				_, id, _, _ := s.relays(b, false)
+				return id != nil && bytes.Equal(id, q.remoteID) && q.onLink(b)
+			}
+		}
 	}
 	order, by := s.clients(now, keep)
 	if len(order) == 0 {
@@ -225,14 +283,14 @@ func (s *Server6) answer(now time.Time, m *dhcpv6.Message, bulk bool, emit func(
 		if len(links) > 1 && (!q.link.IsValid() || q.link.IsUnspecified()) {
 			return "client_link", emit(s.replyLinks(m, links))
 		}
-		return "active", emit(s.reply(m, TypeLeaseQueryReply6, 0, "", by[string(order[0])], now))
+		return "active", emit(s.replyClient(m, TypeLeaseQueryReply6, by[string(order[0])], q.relayData, now))
 	}
 	for i, id := range order {
 		t := TypeLeaseQueryData6
 		if i == 0 {
 			t = TypeLeaseQueryReply6
 		}
-		if err := emit(s.reply(m, t, 0, "", by[string(id)], now)); err != nil {
+		if err := emit(s.replyClient(m, t, by[string(id)], q.relayData, now)); err != nil {
 			return "bulk", err
 		}
 	}
@@ -252,6 +310,17 @@ func (s *Server6) header(w *dhcpv6.Writer, m *dhcpv6.Message, t dhcpv6.MessageTy
 // bindings (OPTION_CLIENT_DATA, RFC 5007 §4.1.2.2), status != 0 adds a
 // Status Code.
 func (s *Server6) reply(m *dhcpv6.Message, t dhcpv6.MessageType, status uint16, msg string, bs []Binding6, now time.Time) []byte {
+	return s.encode(m, t, status, msg, bs, false, now)
+}
+
+// replyClient encodes one client's data; relayData adds
+// OPTION_LQ_RELAY_DATA when the requestor asked for it (RFC 5007
+// §4.1.2.2, §4.3.3) and the client's last message was relayed.
+func (s *Server6) replyClient(m *dhcpv6.Message, t dhcpv6.MessageType, bs []Binding6, relayData bool, now time.Time) []byte {
+	return s.encode(m, t, 0, "", bs, relayData, now)
+}
+
+func (s *Server6) encode(m *dhcpv6.Message, t dhcpv6.MessageType, status uint16, msg string, bs []Binding6, relayData bool, now time.Time) []byte {
 	var w dhcpv6.Writer
 	s.header(&w, m, t)
 	if status != 0 {
@@ -261,7 +330,8 @@ func (s *Server6) reply(m *dhcpv6.Message, t dhcpv6.MessageType, status uint16, 
 		w.BeginOption(OptClientData)
 		w.Option(dhcpv6.OptClientID, bs[0].ClientID)
 		last := bs[0].Start
-		for _, b := range bs {
+		latest := 0
+		for i, b := range bs {
 			pref, valid := secs(b.Preferred.Sub(now)), secs(b.Expiry.Sub(now))
 			if b.PrefixLen > 0 {
 				w.BeginIAPrefix(netip.PrefixFrom(b.Addr, int(b.PrefixLen)), pref, valid)
@@ -270,11 +340,19 @@ func (s *Server6) reply(m *dhcpv6.Message, t dhcpv6.MessageType, status uint16, 
 			}
 			w.EndOption()
 			if b.Start.After(last) {
-				last = b.Start
+				last, latest = b.Start, i
 			}
 		}
 		// RFC 5007 §4.1.2.3: seconds since the client's last transaction.
 		w.OptionUint32(OptCLTTime, secs(now.Sub(last)))
+		if relayData {
+			// RFC 5007 §4.1.2.4: peer-address, then the relayed message
+			// of the client's last transaction without its own message.
+			if _, _, peer, msg := s.relays(&bs[latest], true); msg != nil {
+				a := peer.As16()
+				w.Option(OptLQRelayData, append(a[:], msg...))
+			}
+		}
 		w.EndOption()
 	}
 	out, err := w.End()

@@ -126,7 +126,10 @@ func TestQuery6(t *testing.T) {
 		{"released address", lq6(t, QueryByAddress, any6, iaaddr("2001:db8:1::12")), "15"},
 		{"foreign address", lq6(t, QueryByAddress, any6, iaaddr("2001:db8:9::1")), "15 status 9"},
 		{"unknown query type", lq6(t, 9, any6, nil), "15 status 7"},
-		{"relay id", lq6(t, QueryByRelayID, any6, nil), "15 status 7"},
+		{"relay id over UDP (bulk only)", lq6(t, QueryByRelayID, any6, Opt6(OptRelayID, duidB)), "15 status 7"},
+		{"remote id over UDP (bulk only)", lq6(t, QueryByRemoteID, any6, Opt6(dhcpv6.OptRemoteID, []byte{0, 0, 0, 9, 'r'})), "15 status 7"},
+		{"relay id without OPTION_RELAY_ID", lq6(t, QueryByRelayID, any6, nil), "15 status 8"},
+		{"remote id without enterprise number", lq6(t, QueryByRemoteID, any6, Opt6(dhcpv6.OptRemoteID, []byte{0, 0, 9})), "15 status 8"},
 		{"address without iaaddr", lq6(t, QueryByAddress, any6, nil), "15 status 8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

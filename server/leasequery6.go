@@ -8,6 +8,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/leased/leased/dhcpv6"
@@ -51,4 +52,64 @@ func (s *Server) leaseQuery6(p *inPacket6, ifc *iface6) bool {
 		}
 	})
 	return true
+}
+
+// optRelayID is OPTION_RELAY_ID (RFC 5460 §5.4.1): the DUID of the relay
+// agent, in its Relay-forward.
+const optRelayID dhcpv6.OptionCode = 53
+
+// RelayData6 reads what the return path of a DHCPv6 binding
+// (lease.Lease.RelayInfo) tells bulk leasequery (RFC 5460) about the
+// relays of the client's last message (it is leasequery.Server6.Relays):
+// the Relay-ID option (a DUID) and the Remote-ID option (RFC 4649 §3:
+// enterprise number, then the remote-id) of the relay closest to the
+// client that included one (nil: none did; the slices alias relayInfo),
+// and, when withData, OPTION_LQ_RELAY_DATA's content (RFC 5007
+// §4.1.2.4): the address of the relay the message came from (the
+// outermost) and that Relay-forward, its layers as received without the
+// client's message. A binding whose client talked to the server
+// directly, or a path that does not parse, has none of them.
+func RelayData6(relayInfo []byte, withData bool) (relayID, remoteID []byte, peer netip.Addr, msg []byte) {
+	var p path6
+	if err := parsePath(relayInfo, &p); err != nil || !p.relayed() {
+		return nil, nil, netip.Addr{}, nil
+	}
+	for i := p.n - 1; i >= 0; i-- { // innermost (closest to the client) first
+		o := p.hops[i].opts
+		if v, ok := o.Get(optRelayID); ok && relayID == nil && len(v) > 0 {
+			relayID = v
+		}
+		if v, ok := o.Get(dhcpv6.OptRemoteID); ok && remoteID == nil && len(v) > 4 {
+			remoteID = v
+		}
+	}
+	if withData {
+		peer, msg = p.to.Addr(), relayForward(&p, 0)
+	}
+	return relayID, remoteID, peer, msg
+}
+
+// relayForward encodes layer i of p and the layers inside it as a
+// Relay-forward (RFC 8415 §9): header, the stored options, and the next
+// layer in a Relay Message option; the innermost layer ends without one
+// (the client's message is not kept).
+func relayForward(p *path6, i int) []byte {
+	h := &p.hops[i]
+	b := []byte{byte(dhcpv6.RelayForward), h.hopCount}
+	l, q := h.link.As16(), h.peer.As16()
+	b = append(b, l[:]...)
+	b = append(b, q[:]...)
+	if h.opts == nil && h.ifaceID != nil { // version 1 path
+		b = binary.BigEndian.AppendUint16(b, uint16(dhcpv6.OptInterfaceID))
+		b = binary.BigEndian.AppendUint16(b, uint16(len(h.ifaceID)))
+		b = append(b, h.ifaceID...)
+	}
+	b = append(b, h.opts...)
+	if i+1 < p.n {
+		inner := relayForward(p, i+1)
+		b = binary.BigEndian.AppendUint16(b, uint16(dhcpv6.OptRelayMsg))
+		b = binary.BigEndian.AppendUint16(b, uint16(min(len(inner), 0xffff)))
+		b = append(b, inner...)
+	}
+	return b
 }

@@ -18,6 +18,12 @@ type hop6 struct {
 	hopCount   uint8
 	link, peer netip.Addr
 	ifaceID    []byte // option 18, echoed in the Relay-reply (RFC 8415 §19.3)
+	// opts are the layer's options (from a message: all of them, the
+	// Relay Message option included, which appendPath leaves out; from a
+	// stored path: without it). Bulk leasequery (RFC 5460) matches their
+	// Relay-ID and Remote-ID and returns them as relay data (RFC 5007
+	// §4.1.2.4). nil: only ifaceID is known (a version 1 path).
+	opts dhcpv6.Options
 }
 
 // path6 is how a message reaches a client: directly on a served interface
@@ -50,21 +56,32 @@ func (p *path6) fromMessage(m *dhcpv6.Message, ifc string, src netip.AddrPort) {
 	}
 	p.to = netip.AddrPortFrom(src.Addr(), port)
 	for i := range rs {
-		p.hops[i] = hop6{hopCount: rs[i].HopCount, link: rs[i].LinkAddr, peer: rs[i].PeerAddr, ifaceID: rs[i].InterfaceID()}
+		p.hops[i] = hop6{hopCount: rs[i].HopCount, link: rs[i].LinkAddr, peer: rs[i].PeerAddr, ifaceID: rs[i].InterfaceID(),
+			opts: rs[i].Options}
 	}
 	p.n = len(rs)
 }
 
 // Return path wire form (lease.Lease.RelayInfo of a DHCPv6 binding),
-// version 1:
+// version 2:
 //
-//	byte    version (1)
+//	byte    version (2)
 //	byte    interface name length, name
 //	16+2    destination address and port (client or outermost relay)
 //	byte    relay layers n (0: direct)
 //	n times byte hop-count, 16 link-address, 16 peer-address,
-//	        2-byte interface-id length, interface-id
-const pathVersion = 1
+//	        2-byte options length, the layer's options without the
+//	        Relay Message option (Interface-Id, Remote-Id, Relay-ID, ...)
+//
+// Version 1 (written before bulk leasequery by relay id and remote id)
+// has, per layer, the 2-byte interface-id length and the interface-id in
+// place of the options; parsePath reads both, so bindings stored by an
+// older binary keep their return path (their relays' other options are
+// unknown until the client's next message).
+const (
+	pathVersion1 = 1
+	pathVersion  = 2
+)
 
 var errBadPath = errors.New("server: bad DHCPv6 return path")
 
@@ -82,9 +99,21 @@ func appendPath(b []byte, p *path6) []byte {
 		l, q := h.link.As16(), h.peer.As16()
 		b = append(b, l[:]...)
 		b = append(b, q[:]...)
-		n := min(len(h.ifaceID), 0xffff)
-		b = binary.BigEndian.AppendUint16(b, uint16(n))
-		b = append(b, h.ifaceID[:n]...)
+		at := len(b)
+		b = append(b, 0, 0)
+		if h.opts == nil && h.ifaceID != nil {
+			b = binary.BigEndian.AppendUint16(b, uint16(dhcpv6.OptInterfaceID))
+			b = binary.BigEndian.AppendUint16(b, uint16(len(h.ifaceID)))
+			b = append(b, h.ifaceID...)
+		}
+		for it := h.opts.Iter(); it.Next(); {
+			if it.Code() == dhcpv6.OptRelayMsg {
+				continue // the client's message (or the next layer) is not kept
+			}
+			b = append(b, h.opts[it.Offset():it.Offset()+4+len(it.Data())]...)
+		}
+		// A decoded layer's options fit a message: less than 64 KiB.
+		binary.BigEndian.PutUint16(b[at:], uint16(min(len(b)-at-2, 0xffff)))
 	}
 	return b
 }
@@ -101,9 +130,10 @@ func parsePath(b []byte, p *path6) error {
 		return v
 	}
 	v := take(2)
-	if v == nil || v[0] != pathVersion {
+	if v == nil || (v[0] != pathVersion && v[0] != pathVersion1) {
 		return errBadPath
 	}
+	version := v[0]
 	name := take(int(v[1]))
 	if name == nil && v[1] != 0 {
 		return errBadPath
@@ -128,11 +158,24 @@ func parsePath(b []byte, p *path6) error {
 		h.link = netip.AddrFrom16([16]byte(v[1:17]))
 		h.peer = netip.AddrFrom16([16]byte(v[17:33]))
 		n := int(binary.BigEndian.Uint16(v[33:35]))
+		var f []byte
 		if n > 0 {
-			if h.ifaceID = take(n); h.ifaceID == nil {
+			if f = take(n); f == nil {
 				return errBadPath
 			}
 		}
+		if version == pathVersion1 {
+			h.ifaceID = f
+			continue
+		}
+		h.opts = dhcpv6.Options(f)
+		if f == nil {
+			h.opts = dhcpv6.Options{}
+		}
+		if err := h.opts.Validate(); err != nil {
+			return errBadPath
+		}
+		h.ifaceID, _ = h.opts.Get(dhcpv6.OptInterfaceID)
 	}
 	if len(b) != 0 {
 		return errBadPath

@@ -189,7 +189,8 @@ func startLeaseQuery(ctx context.Context, lc *config.LeaseQuery, srv *server.Ser
 	})
 	var s6 *leasequery.Server6
 	if duid := srv.ServerDUID(); len(duid) > 0 {
-		s6 = &leasequery.Server6{Source: src, ServerID: duid}
+		// Relay-ID, Remote-ID and relay data from the bindings' return paths.
+		s6 = &leasequery.Server6{Source: src, ServerID: duid, Relays: server.RelayData6}
 		srv.SetLeaseQuery6(func(pkt []byte, from netip.Addr, reply func([]byte)) {
 			queue("6", func() {
 				if !allowed.Allowed(from) {

@@ -151,7 +151,9 @@ func TestDecodeDamagedPayloadV6(t *testing.T) {
 // FuzzDecodeLease: any payload decodes or fails with errRecord, never
 // panics; what decodes re-encodes to a payload that decodes the same.
 func FuzzDecodeLease(f *testing.F) {
-	for _, l := range []lease.Lease{sample(1), sampleV6(2), sampleV6(3), {Seq: 1, Addr: netip.MustParseAddr("fd77::1"), IAID: 1}} {
+	ptrOnly := sampleV6(4)
+	ptrOnly.DDNS = lease.DDNSPTROnly // a version 2 record
+	for _, l := range []lease.Lease{sample(1), sampleV6(2), sampleV6(3), {Seq: 1, Addr: netip.MustParseAddr("fd77::1"), IAID: 1}, ptrOnly} {
 		p, err := appendLease(nil, &l)
 		if err != nil {
 			f.Fatal(err)

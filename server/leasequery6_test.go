@@ -1,0 +1,101 @@
+package server
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net/netip"
+	"testing"
+
+	"github.com/leased/leased/dhcpv6"
+)
+
+func opt6(code dhcpv6.OptionCode, v []byte) []byte {
+	b := binary.BigEndian.AppendUint16(nil, uint16(code))
+	b = binary.BigEndian.AppendUint16(b, uint16(len(v)))
+	return append(b, v...)
+}
+
+// TestRelayData6: a binding's return path (version 2) keeps every relay
+// layer's options but the Relay Message option; RelayData6 finds
+// the Relay-ID and Remote-ID of the relay closest to the client that sent
+// one and rebuilds the Relay-forward without the client's message
+// (OPTION_LQ_RELAY_DATA, RFC 5007 §4.1.2.4). A version 1 path (written
+// before) still parses, with only its interface-ids.
+func TestRelayData6(t *testing.T) {
+	client := []byte{byte(dhcpv6.Request), 1, 2, 3}
+	relayIDIn := []byte{0, 3, 0, 1, 2, 0, 0, 0, 0, 0x10}
+	relayIDOut := []byte{0, 3, 0, 1, 2, 0, 0, 0, 0, 0x20}
+	remoteID := []byte{0, 0, 0x0d, 0xe9, 'p', 'o', 'r', 't', '7'}
+	// Inner relay: interface-id, remote-id, relay-id, then the client's
+	// message; outer relay: its relay-id and the inner Relay-forward.
+	innerOpts := append(append(append(opt6(dhcpv6.OptInterfaceID, []byte("ge-0/0/1")), opt6(dhcpv6.OptRemoteID, remoteID)...),
+		opt6(optRelayID, relayIDIn)...), opt6(dhcpv6.OptRelayMsg, client)...)
+	inner := append([]byte{byte(dhcpv6.RelayForward), 0}, relayLink.AsSlice()...)
+	inner = append(append(inner, clientLL.AsSlice()...), innerOpts...)
+	outerOpts := append(opt6(optRelayID, relayIDOut), opt6(dhcpv6.OptRelayMsg, inner)...)
+	outer := append([]byte{byte(dhcpv6.RelayForward), 1}, outerLink.AsSlice()...)
+	outer = append(append(outer, innerRelay.AsSlice()...), outerOpts...)
+	var m dhcpv6.Message
+	if err := m.Decode(outer); err != nil {
+		t.Fatal(err)
+	}
+	var p path6
+	p.fromMessage(&m, "vsrv", netip.MustParseAddrPort("[2001:db8::2]:547"))
+	b := appendPath(nil, &p)
+	if bytes.Contains(b, client) {
+		t.Fatal("the client's message is in the stored path")
+	}
+	var q path6
+	if err := parsePath(b, &q); err != nil || q.n != 2 || !bytes.Equal(q.hops[1].ifaceID, []byte("ge-0/0/1")) || q.hops[0].ifaceID != nil {
+		t.Fatalf("parse: %v %+v", err, q)
+	}
+	rid, rem, peer, msg := RelayData6(b, true)
+	if !bytes.Equal(rid, relayIDIn) || !bytes.Equal(rem, remoteID) || peer != innerRelay {
+		t.Fatalf("relay data %x %x %v", rid, rem, peer)
+	}
+	// The relay message: the outer Relay-forward with the inner one in
+	// its Relay Message option, the inner one without the client's.
+	wantInner := append([]byte{byte(dhcpv6.RelayForward), 0}, relayLink.AsSlice()...)
+	wantInner = append(append(wantInner, clientLL.AsSlice()...), innerOpts[:len(innerOpts)-4-len(client)]...)
+	want := append([]byte{byte(dhcpv6.RelayForward), 1}, outerLink.AsSlice()...)
+	want = append(append(append(want, innerRelay.AsSlice()...), opt6(optRelayID, relayIDOut)...), opt6(dhcpv6.OptRelayMsg, wantInner)...)
+	if !bytes.Equal(msg, want) {
+		t.Fatalf("relay message\n got % x\nwant % x", msg, want)
+	}
+	if _, _, _, m := RelayData6(b, false); m != nil {
+		t.Error("relay message built without withData")
+	}
+	// Stored again from the parsed path: the same bytes.
+	if b2 := appendPath(nil, &q); !bytes.Equal(b2, b) {
+		t.Fatalf("re-encoded path differs:\n% x\n% x", b2, b)
+	}
+	// Only the outer relay has a Relay-ID: it is the one found.
+	p.hops[1].opts = dhcpv6.Options(opt6(dhcpv6.OptInterfaceID, []byte("x")))
+	if rid, rem, _, _ := RelayData6(appendPath(nil, &p), false); !bytes.Equal(rid, relayIDOut) || rem != nil {
+		t.Fatalf("outer relay-id: %x %x", rid, rem)
+	}
+	// A version 1 path: interface-ids only.
+	v1 := []byte{pathVersion1, 4, 'v', 's', 'r', 'v'}
+	v1 = append(append(v1, innerRelay.AsSlice()...), 2, 0x23, 1)
+	v1 = append(append(append(v1, 0), relayLink.AsSlice()...), clientLL.AsSlice()...)
+	v1 = append(v1, 0, 3, 'e', 't', 'h')
+	if err := parsePath(v1, &q); err != nil || q.n != 1 || string(q.hops[0].ifaceID) != "eth" || q.to.Port() != 547 {
+		t.Fatalf("version 1: %v %+v", err, q)
+	}
+	rid, rem, _, msg = RelayData6(v1, true)
+	wantV1 := append([]byte{byte(dhcpv6.RelayForward), 0}, relayLink.AsSlice()...)
+	wantV1 = append(append(wantV1, clientLL.AsSlice()...), opt6(dhcpv6.OptInterfaceID, []byte("eth"))...)
+	if rid != nil || rem != nil || !bytes.Equal(msg, wantV1) {
+		t.Fatalf("version 1 relay data %x %x % x", rid, rem, msg)
+	}
+	// Direct clients have none; damaged paths neither.
+	if _, _, _, m := RelayData6(appendPath(nil, &path6{iface: "eth0", to: netip.MustParseAddrPort("[fe80::1]:546")}), true); m != nil {
+		t.Error("relay data for a direct client")
+	}
+	bad := append([]byte(nil), b...)
+	bad[len(bad)-1] ^= 0xff // last option's data: still framed; its length
+	bad = bad[:len(bad)-1]
+	if rid, _, _, m := RelayData6(bad, true); rid != nil || m != nil {
+		t.Error("truncated path parsed")
+	}
+}
