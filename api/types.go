@@ -111,8 +111,11 @@ type Pool struct {
 	Bound    int          `json:"bound"`
 	Declined int          `json:"declined"`
 	Offered  int          `json:"offered"`
-	// UsedPercent is (bound + declined + offered) / size × 100: the share
-	// of the pool a new client cannot get.
+	// Reserved counts reserved addresses (prefixes) inside the pool's
+	// ranges that their client does not hold now: not free for others.
+	Reserved int `json:"reserved"`
+	// UsedPercent is (bound + declined + offered + reserved) / size ×
+	// 100: the share of the pool a new client cannot get.
 	UsedPercent float64   `json:"used_percent"`
 	Sections    []Section `json:"sections"`
 }
@@ -197,7 +200,8 @@ func PoolFromStats(p *lease.PoolStats) Pool {
 		Bound:       p.Bound,
 		Declined:    p.Declined,
 		Offered:     p.Offered,
-		UsedPercent: percent(p.Bound+p.Declined+p.Offered, p.Size),
+		Reserved:    p.Reserved,
+		UsedPercent: percent(p.Bound+p.Declined+p.Offered+p.Reserved, p.Size),
 		Sections:    make([]Section, 0, len(p.Sections)),
 	}
 	if a := p.Subnet.Addr(); a.Is6() && !a.Is4In6() {

@@ -24,6 +24,13 @@ type PoolStats struct {
 	Bound    int
 	Declined int // declined and quarantined (deleted while valid) addresses
 	Offered  int
+	// Reserved counts the reserved addresses (prefixes for a DHCPv6
+	// "<pool>/pd" entry) inside the pool's sections or ranges that no
+	// client holds now (not bound, offered or declined): set aside for
+	// their client, not free for others. Size includes every reserved
+	// address inside the sections, so Size - Bound - Declined - Offered -
+	// Reserved is what is free.
+	Reserved int
 	Sections []SectionStats
 }
 

@@ -94,7 +94,8 @@ func (m *matcher) match(r *rec) bool {
 // Bound counts bindings not yet past their expiry at now, Declined the
 // addresses held out of use (declined, and quarantined after a delete), Offered the pending offers; pool counts cover the
 // whole subnet (reservations outside sections too), section counts their
-// range. Cost: one pass over all records.
+// range; Reserved the idle reservations inside sections (see PoolStats).
+// Cost: one pass over all records and reservations.
 func (e *Engine) Pools(now time.Time) []PoolStats {
 	n := now.UnixNano()
 	e.mu.Lock()
@@ -155,5 +156,39 @@ func (e *Engine) Pools(now time.Time) []PoolStats {
 			count(a, StateOffered)
 		}
 	}
+	// Reserved addresses inside a section are statically blocked (the
+	// allocator never hands them to others) but are part of the pool:
+	// counted in Size, and as Reserved while their client holds none.
+	for i, p := range e.ps.list {
+		st := &out[i]
+		for a := range p.resAddr {
+			s := e.ps.sectionOf(a)
+			if s == nil || s.pool != p {
+				continue
+			}
+			st.Size++
+			for j := range st.Sections {
+				if st.Sections[j].Index == s.index {
+					st.Sections[j].Size++
+				}
+			}
+			if !e.holds(a, n) {
+				st.Reserved++
+			}
+		}
+	}
 	return out
+}
+
+// holds reports whether address a is held by a client at n: a binding not
+// past its expiry, a declined or quarantined address, or a pending offer.
+func (e *Engine) holds(a uint32, n int64) bool {
+	if r := e.rs.get(a); r != nil {
+		switch {
+		case r.state == StateBound && r.expiry > n, r.state == StateDeclined, r.state == StateQuarantined:
+			return true
+		}
+	}
+	o, ok := e.offers[a]
+	return ok && o.exp > n
 }

@@ -144,5 +144,47 @@ func (e *Engine) Pools(now time.Time) []lease.PoolStats {
 			st.Offered++
 		}
 	}
+	// Reserved addresses and prefixes inside the pool's ranges (they are
+	// part of Size) that no client holds now. A reserved prefix shorter
+	// than the delegated length counts its slots.
+	for _, p := range e.ps.list {
+		if st := stat(p.cfg.Name, 0); st != nil {
+			for a := range p.resAddr {
+				if slices.ContainsFunc(p.na, func(s *space) bool { return s.contains(a) }) && !e.holds(a, n) {
+					st.Reserved++
+				}
+			}
+		}
+		if p.pd == nil {
+			continue
+		}
+		if st := stat(p.cfg.Name, 1); st != nil {
+			for a := range p.resSlot {
+				if p.pd.contains(a) && !e.holds(a, n) {
+					st.Reserved++
+				}
+			}
+			for _, ri := range p.resWide {
+				rp := p.cfg.Reservations[ri].Prefix.Masked()
+				if !e.holds(rp.Addr(), n) {
+					st.Reserved += satInt(pow2(p.cfg.PD.Length - max(rp.Bits(), p.cfg.PD.Prefix.Bits())))
+				}
+			}
+		}
+	}
 	return out
+}
+
+// holds reports whether a (an address, or a prefix's first address) is
+// held at n: a binding not past its valid lifetime, a declined or
+// quarantined one, or a pending offer.
+func (e *Engine) holds(a netip.Addr, n int64) bool {
+	if r := e.rs.get(a); r != nil {
+		switch {
+		case r.state == lease.StateBound && r.expiry > n, r.state == lease.StateDeclined, r.state == lease.StateQuarantined:
+			return true
+		}
+	}
+	o, ok := e.offers[a]
+	return ok && o.exp > n
 }

@@ -194,7 +194,9 @@ type poolCollector struct {
 
 // Pool gauges: leased_pool_size{family,pool,kind} is what the pool can
 // hand out and leased_pool_leases{family,pool,kind,state} splits it by
-// state (free, offered, bound, declined: declined or quarantined), so
+// state (free, offered, bound, declined: declined or quarantined,
+// reserved: reserved for a client that holds none now; reserved addresses
+// inside the ranges are part of the size and not free for others), so
 // "pool 95 % full" is
 //
 //	sum without (state) (leased_pool_leases{state!="free"}) / leased_pool_size > 0.95
@@ -204,7 +206,7 @@ type poolCollector struct {
 var (
 	poolLabels    = []string{"family", "pool", "kind"}
 	descPoolSize  = prometheus.NewDesc("leased_pool_size", "Assignable addresses (kind=addresses) or delegable prefixes (kind=prefixes) of a pool.", poolLabels, nil)
-	descPoolState = prometheus.NewDesc("leased_pool_leases", "Addresses or prefixes of a pool by state: free, offered (not yet requested), bound, declined (declined or quarantined).",
+	descPoolState = prometheus.NewDesc("leased_pool_leases", "Addresses or prefixes of a pool by state: free, offered (not yet requested), bound, declined (declined or quarantined), reserved (set aside for a client that holds none now).",
 		append(slices.Clone(poolLabels), "state"), nil)
 )
 
@@ -222,12 +224,12 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 				kind, name = "prefixes", n
 			}
 		}
-		free := max(p.Size-p.Bound-p.Declined-p.Offered, 0)
+		free := max(p.Size-p.Bound-p.Declined-p.Offered-p.Reserved, 0)
 		ch <- prometheus.MustNewConstMetric(descPoolSize, prometheus.GaugeValue, float64(p.Size), family, name, kind)
 		for _, st := range [...]struct {
 			state string
 			n     int
-		}{{"free", free}, {"offered", p.Offered}, {"bound", p.Bound}, {"declined", p.Declined}} {
+		}{{"free", free}, {"offered", p.Offered}, {"bound", p.Bound}, {"declined", p.Declined}, {"reserved", p.Reserved}} {
 			ch <- prometheus.MustNewConstMetric(descPoolState, prometheus.GaugeValue, float64(st.n), family, name, kind, st.state)
 		}
 	}

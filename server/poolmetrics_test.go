@@ -18,27 +18,30 @@ import (
 // pool="lan6",kind="prefixes".
 func TestPoolCollector(t *testing.T) {
 	pools := []lease.PoolStats{
-		{Name: "lan", Subnet: netip.MustParsePrefix("10.0.0.0/24"), Size: 100, Bound: 90, Declined: 2, Offered: 3},
+		{Name: "lan", Subnet: netip.MustParsePrefix("10.0.0.0/24"), Size: 100, Bound: 90, Declined: 2, Offered: 3, Reserved: 4},
 		{Name: "lan6", Subnet: netip.MustParsePrefix("fd00::/64"), Size: 1000, Bound: 10},
-		{Name: "lan6/pd", Subnet: netip.MustParsePrefix("fd01::/48"), Size: 256, Bound: 250, Offered: 10},
+		{Name: "lan6/pd", Subnet: netip.MustParsePrefix("fd01::/48"), Size: 256, Bound: 240, Offered: 10, Reserved: 1},
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(&poolCollector{pools: func() []lease.PoolStats { return pools }})
 	want := `
-# HELP leased_pool_leases Addresses or prefixes of a pool by state: free, offered (not yet requested), bound, declined (declined or quarantined).
+# HELP leased_pool_leases Addresses or prefixes of a pool by state: free, offered (not yet requested), bound, declined (declined or quarantined), reserved (set aside for a client that holds none now).
 # TYPE leased_pool_leases gauge
 leased_pool_leases{family="dhcpv4",kind="addresses",pool="lan",state="bound"} 90
 leased_pool_leases{family="dhcpv4",kind="addresses",pool="lan",state="declined"} 2
-leased_pool_leases{family="dhcpv4",kind="addresses",pool="lan",state="free"} 5
+leased_pool_leases{family="dhcpv4",kind="addresses",pool="lan",state="free"} 1
 leased_pool_leases{family="dhcpv4",kind="addresses",pool="lan",state="offered"} 3
+leased_pool_leases{family="dhcpv4",kind="addresses",pool="lan",state="reserved"} 4
 leased_pool_leases{family="dhcpv6",kind="addresses",pool="lan6",state="bound"} 10
 leased_pool_leases{family="dhcpv6",kind="addresses",pool="lan6",state="declined"} 0
 leased_pool_leases{family="dhcpv6",kind="addresses",pool="lan6",state="free"} 990
 leased_pool_leases{family="dhcpv6",kind="addresses",pool="lan6",state="offered"} 0
-leased_pool_leases{family="dhcpv6",kind="prefixes",pool="lan6",state="bound"} 250
+leased_pool_leases{family="dhcpv6",kind="addresses",pool="lan6",state="reserved"} 0
+leased_pool_leases{family="dhcpv6",kind="prefixes",pool="lan6",state="bound"} 240
 leased_pool_leases{family="dhcpv6",kind="prefixes",pool="lan6",state="declined"} 0
-leased_pool_leases{family="dhcpv6",kind="prefixes",pool="lan6",state="free"} 0
+leased_pool_leases{family="dhcpv6",kind="prefixes",pool="lan6",state="free"} 5
 leased_pool_leases{family="dhcpv6",kind="prefixes",pool="lan6",state="offered"} 10
+leased_pool_leases{family="dhcpv6",kind="prefixes",pool="lan6",state="reserved"} 1
 # HELP leased_pool_size Assignable addresses (kind=addresses) or delegable prefixes (kind=prefixes) of a pool.
 # TYPE leased_pool_size gauge
 leased_pool_size{family="dhcpv4",kind="addresses",pool="lan"} 100
