@@ -20,9 +20,11 @@ const dumpUsage = `usage: leased store dump (--data-dir DIR | --dsn DSN) [--json
 Prints every lease record of a store without the daemon (backups,
 forensics, migration): the embedded log in DIR (the data_dir) or a
 PostgreSQL database. Text: one row per lease in address order, then the
-blobs (campaigns, the DHCPv6 server DUID) summarised. --json: one JSON
-object per line, the control API's Lease form ({"lease": …}; reconfigure
-keys are never printed), then {"blob": {"kind", "key", "bytes"}}.
+blobs (campaigns, the DHCPv6 server DUID, runtime reservations)
+summarised. --json: one JSON object per line, the control API's Lease
+form ({"lease": …}; reconfigure keys are never printed), then
+{"blob": {"kind", "key", "bytes"}}; a runtime reservation's blob also
+carries "reservation", the control API's Reservation form.
 
 The log directory is locked while leased runs: dump refuses it then (stop
 leased, or read the live state with leasectl leases). Opening the log
@@ -37,9 +39,12 @@ type dumpLine struct {
 }
 
 type dumpBlob struct {
-	Kind  string `json:"kind"` // campaign, server_duid, or the number
+	Kind  string `json:"kind"` // campaign, server_duid, reservation, or the number
 	Key   string `json:"key"`  // hex
 	Bytes int    `json:"bytes"`
+	// Reservation is a runtime reservation's stored JSON (the control
+	// API's Reservation form), for kind reservation.
+	Reservation json.RawMessage `json:"reservation,omitempty"`
 }
 
 func blobKind(k uint8) string {
@@ -48,6 +53,8 @@ func blobKind(k uint8) string {
 		return "campaign"
 	case store.BlobServerDUID:
 		return "server_duid"
+	case store.BlobReservation:
+		return "reservation"
 	}
 	return fmt.Sprint(k)
 }
@@ -83,7 +90,11 @@ func storeDump(args []string, stdout, stderr io.Writer) int {
 	}
 	var bs []dumpBlob
 	if err := st.LoadBlobs(func(b store.Blob) error {
-		bs = append(bs, dumpBlob{Kind: blobKind(b.Kind), Key: hex.EncodeToString(b.Key), Bytes: len(b.Value)})
+		d := dumpBlob{Kind: blobKind(b.Kind), Key: hex.EncodeToString(b.Key), Bytes: len(b.Value)}
+		if b.Kind == store.BlobReservation && json.Valid(b.Value) {
+			d.Reservation = append(json.RawMessage(nil), b.Value...)
+		}
+		bs = append(bs, d)
 		return nil
 	}); err != nil {
 		fmt.Fprintf(stderr, "leased store dump: load blobs: %v\n", err)
@@ -125,7 +136,14 @@ func storeDump(args []string, stdout, stderr io.Writer) int {
 		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "BLOB\tKEY\tBYTES")
 		for _, b := range bs {
-			fmt.Fprintf(tw, "%s\t%s\t%d\n", b.Kind, b.Key, b.Bytes)
+			key := b.Key
+			if b.Reservation != nil {
+				// Family byte + the reserved address or prefix.
+				if k, err := hex.DecodeString(b.Key); err == nil && len(k) > 1 {
+					key = fmt.Sprintf("v%d %s", k[0], k[1:])
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\n", b.Kind, key, b.Bytes)
 		}
 		tw.Flush()
 	}
