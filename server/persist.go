@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/leased/leased/lease"
 	"github.com/leased/leased/store"
+	"github.com/leased/leased/store/postgres"
 )
 
 // The one persist path. Every durable write of lease records — client
@@ -49,6 +51,12 @@ func (s *Server) persistBlobs(ctx context.Context, blobs []store.Blob, what stri
 // start and returned err.
 func (s *Server) stored(start time.Time, n int, what string, err error) error {
 	s.m.observeCommit(time.Since(start))
+	if err != nil && s.cpath != nil && errors.Is(err, postgres.ErrRejected) {
+		// Cluster arbitration (readthrough.go): the database worked and
+		// refused a write of a stale cache. Not a store failure.
+		s.commitResult(nil)
+		return fmt.Errorf("server: %s: store commit: %w", what, err)
+	}
 	s.commitResult(err)
 	if err != nil {
 		s.m.commitFail.Inc()
@@ -65,6 +73,9 @@ func (s *Server) stored(start time.Time, n int, what string, err error) error {
 func (s *Server) commit(ctx context.Context, d *lease.Decision, what string) error {
 	if err := s.persist(ctx, d.Persist, what); err != nil {
 		s.eng.Revert(d)
+		if s.cpath != nil {
+			s.adoptRejected(err) // readthrough.go
+		}
 		return err
 	}
 	return nil

@@ -68,6 +68,10 @@ type familyPart[P any, S any, D any] struct {
 	// drop counts a dropped packet; the lane's reasons (dropOverload,
 	// dropShuttingDwn, dropCommit) are the same labels in both families.
 	drop func(reason string)
+	// rejected, in cluster mode (readthrough.go), answers a request whose
+	// commit the database refused and reports whether err was such a
+	// refusal; nil for a single server.
+	rejected func(sd S, p P, d *D, err error) bool
 }
 
 // lane runs the pipeline for one family.
@@ -77,6 +81,7 @@ type lane[P any, S any, D any] struct {
 	fam  familyPart[P, S, D]
 	pkts sync.Pool
 	jobs chan job[P, D]
+	rt   *readThrough[P, S] // cluster read-through workers (readthrough.go); nil for a single server
 
 	readersN         int
 	readers, workers sync.WaitGroup
@@ -118,6 +123,9 @@ func (l *lane[P, S, D]) startWorkers() {
 			l.commitWorker()
 		}()
 	}
+	if l.rt != nil {
+		l.rt.start()
+	}
 }
 
 // stopReading unblocks and waits for the readers (Server.stopped is set);
@@ -129,6 +137,9 @@ func (l *lane[P, S, D]) stopReading() {
 
 // drain lets the commit workers finish what is queued, then stops them.
 func (l *lane[P, S, D]) drain() {
+	if l.rt != nil {
+		l.rt.stop() // its workers queue decisions for the commit workers
+	}
 	close(l.jobs)
 	l.workers.Wait()
 }
@@ -196,9 +207,9 @@ func (l *lane[P, S, D]) commitWorker() {
 	var zero D
 	for j := range l.jobs {
 		*d = j.d
-		if l.fam.commit(ctx, d, l.fam.what) == nil {
+		if err := l.fam.commit(ctx, d, l.fam.what); err == nil {
 			l.fam.finish(sd, j.p, d)
-		} else {
+		} else if l.fam.rejected == nil || !l.fam.rejected(sd, j.p, d, err) {
 			l.fam.drop(dropCommit)
 		}
 		*d = zero

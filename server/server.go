@@ -210,6 +210,7 @@ type Server struct {
 	fqdnPolicy atomic.Pointer[FQDNPolicy]      // client FQDN options (fqdn.go)
 
 	cluster *clusterState // cluster control plane (cluster.go); nil for a single server
+	cpath   *clusterPath  // cluster packet path: RFC 3074 filter, read-through (balance.go, readthrough.go); nil for a single server
 }
 
 // inPacket is a received packet and everything derived from it. Slices in
@@ -320,13 +321,6 @@ func New(opts Options) (*Server, error) {
 	if s.opts.ExpireInterval <= 0 {
 		s.opts.ExpireInterval = time.Second
 	}
-	if opts.Cluster != nil {
-		cs, err := newClusterState(*opts.Cluster)
-		if err != nil {
-			return nil, err
-		}
-		s.cluster = cs
-	}
 	s.poolOpts = newOptionCache(buildPoolOptions, func(po *poolOptions) *lease.Pool { return po.pool },
 		func(p *lease.Pool) string { return p.Name },
 		func(pool string, err error) { s.log.Warn("pool option left out of replies", "pool", pool, "err", err) })
@@ -423,6 +417,19 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.conn != nil || opts.replies != nil {
 		s.l4 = s.newLane4()
+	}
+	if opts.Cluster != nil { // cluster.go: no allocation before a block is claimed
+		if _, err := s.newCluster(*opts.Cluster); err != nil {
+			closeAll()
+			return nil, err
+		}
+	}
+	if s.cluster != nil {
+		// RFC 3074 filter, read-through, rejected writes (readthrough.go).
+		if err := s.initClusterPath(); err != nil {
+			closeAll()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -553,13 +560,18 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	defer s.inRun.Store(false)
 	var bg sync.WaitGroup
+	stopExpire := make(chan struct{})
+	var clusterDone <-chan struct{}
+	if s.cluster != nil {
+		// The first claims before the first packet (cluster.go).
+		clusterDone = s.startCluster(stopExpire)
+	}
 	if s.l4 != nil && s.conn != nil {
 		s.l4.start()
 	}
 	if s.v6 != nil && s.v6.conn != nil {
 		s.v6.l6.start()
 	}
-	stopExpire := make(chan struct{})
 	bg.Add(1)
 	go func() {
 		defer bg.Done()
@@ -590,6 +602,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	close(stopExpire)
 	bg.Wait()
+	if clusterDone != nil {
+		<-clusterDone
+	}
 	s.compactWG.Wait()
 	err := s.closeSockets()
 	s.log.Info("server stopped", "port", s.port)
@@ -651,12 +666,25 @@ func (s *Server) handle(sd *sender, p *inPacket, oob []byte) bool {
 	if t == dhcpv4.Request && s.campaignsActive() {
 		s.forceNAK(&p.req)
 	}
+	if s.cluster != nil {
+		// RFC 3074 filter and read-through (balance.go, readthrough.go).
+		if queued, done := s.cluster4(p); done {
+			return queued
+		}
+	}
+	return s.decide4(sd, p)
+}
+
+// decide4 asks the engine about p (its request filled) and answers or
+// queues the decision; it returns true when p was handed to a commit
+// worker.
+func (s *Server) decide4(sd *sender, p *inPacket) bool {
 	s.fqdnRequest4(p) // option 81 (fqdn.go)
 	// The decision lives in the sender so that it does not escape to the
 	// heap per packet.
 	d := &sd.d
 	*d = s.eng.Handle(s.now(), &p.req)
-	fqdnReply4(p, d)
+	s.fqdnReply4(p, d)
 	defer func() { *d = lease.Decision{} }()
 	return s.l4.dispatch(sd, p, d, &sd.wait)
 }
@@ -875,6 +903,7 @@ func (s *Server) poolOptions(p *lease.Pool) *poolOptions {
 // whose options or sections changed gets a campaign for the affected
 // leases.
 func (s *Server) Reload(cfg lease.Config) error {
+	s.clusterReload4(cfg) // new pools: no allocation outside claims (cluster.go)
 	if err := s.eng.ApplyConfig(cfg); err != nil {
 		return err
 	}

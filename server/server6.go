@@ -349,6 +349,20 @@ func (s *Server) handle6(sd *sender6, p *inPacket6, oob []byte) bool {
 	if s.campaignsActive() && (m.Type == dhcpv6.Renew || m.Type == dhcpv6.Rebind) {
 		s.forceRebind(&p.req)
 	}
+	if s.cluster != nil {
+		// RFC 3074 filter and read-through (balance.go, readthrough.go).
+		if queued, done := s.cluster6(p); done {
+			return queued
+		}
+	}
+	return s.decide6(sd, p)
+}
+
+// decide6 asks the engine about p (its request filled) and answers or
+// queues the decision; it returns true when p was handed to a commit
+// worker.
+func (s *Server) decide6(sd *sender6, p *inPacket6) bool {
+	v := s.v6
 	s.fqdnRequest6(p) // option 39 (fqdn.go)
 	d := &sd.d
 	*d = v.eng.Handle(s.now(), &p.req)
@@ -534,6 +548,9 @@ func fqdnText(dst, wire []byte) []byte {
 func (s *Server) commit6(ctx context.Context, d *lease6.Decision, what string) error {
 	if err := s.persist(ctx, d.Persist, what); err != nil {
 		s.v6.eng.Revert(d)
+		if s.cpath != nil {
+			s.adoptRejected(err) // readthrough.go
+		}
 		return err
 	}
 	return nil
@@ -678,6 +695,7 @@ func (s *Server) Reload6(cfg lease6.Config, msgs map[string]dhcpv6.MessageType) 
 	if v == nil {
 		return errors.New("server: DHCPv6 is not enabled (it needs a restart)")
 	}
+	s.clusterReload6(cfg) // new pools: no allocation outside claims (cluster.go)
 	if err := v.eng.ApplyConfig(cfg); err != nil {
 		return err
 	}
