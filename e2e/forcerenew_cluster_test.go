@@ -388,11 +388,14 @@ func TestForceRenewOtherServer(t *testing.T) {
 //     server of its lease — a server with another DUID must ignore it
 //     (RFC 8415 §16.6), so cluster servers must share one DUID;
 //   - Server ID = D from fe80::2: accepted, same;
-//   - from a global address (fd77::2): dropped ("not LL").
+//   - from a global address (fd77::2): dropped ("not LL");
+//   - the lease's server dead (SIGSTOP), a Reconfigure from fe80::2: the
+//     Renew names D and is retransmitted until T2, then a Rebind without
+//     Server ID goes out, which any server may answer.
 func TestReconfigureOtherServer6(t *testing.T) {
 	e := newEnv(t, "dhcpcd", "ss")
 	cfg := defaultConfig6()
-	cfg.T1, cfg.T2 = "50s", "55s"
+	cfg.T1, cfg.T2 = "25s", "30s" // valid lifetime 120 s
 	srv := e.startLeased6(cfg)
 	otherLL := netip.MustParseAddr("fe80::2")
 	otherGlobal := netip.MustParseAddr("fd77::2")
@@ -476,6 +479,67 @@ func TestReconfigureOtherServer6(t *testing.T) {
 		}
 		t.Logf("%s: accepted; Renew %v", tc.name, rs[0])
 	}
+	// The lease's server is dead (stopped): the Renew still names it and
+	// is retransmitted until T2, then dhcpcd sends a Rebind (no Server
+	// ID), which any server may answer.
+	lastReply := time.Now()
+	if x, ok := srv.Lease6(netip.PrefixFrom(addr, 128)); ok {
+		lastReply = x.Expires.Add(-120 * time.Second) // valid lifetime 120 s
+	}
+	key, _, err = c.reconfigureKey()
+	if err != nil {
+		e.fatalf("dhcpcd's Reply: %v", err)
+	}
+	if err := srv.proc.Signal(syscall.SIGSTOP); err != nil {
+		e.fatalf("SIGSTOP leased: %v", err)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			if err := srv.proc.Signal(syscall.SIGCONT); err != nil {
+				t.Errorf("SIGCONT leased: %v", err)
+			}
+		}
+	}
+	defer resume()
+	start = time.Now()
+	if _, err := connLL.WriteToUDPAddrPort(reconfigurePacket(t, otherDUID, clientID, dhcpv6.Renew, auth.TimeFloor(time.Now()), key), to); err != nil {
+		e.fatalf("send: %v", err)
+	}
+	t2 := lastReply.Add(30 * time.Second)
+	var rebind capPkt
+	e.waitFor(time.Until(t2)+10*time.Second, "dhcpcd to send a Rebind", func() bool {
+		for _, p := range wire.since(start, func(p capPkt) bool { return p.Type == dhcpv6.Rebind.String() && p.DstPort == 547 }) {
+			rebind = p
+			return true
+		}
+		return false
+	})
+	var before []capPkt
+	for _, r := range renews(start) {
+		if r.At.Before(rebind.At) {
+			if r.ServerID != fmt.Sprintf("%x", serverDUID) {
+				e.fatalf("dead server: Renew %v names %s, want the lease's server %x", r, r.ServerID, serverDUID)
+			}
+			before = append(before, r)
+		}
+	}
+	if len(before) < 2 {
+		e.fatalf("dead server: %d Renews before the Rebind, want the Renew and retransmissions: %v", len(before), before)
+	}
+	if rebind.ServerID != "" {
+		e.fatalf("the Rebind names server %s; RFC 8415 §18.2.5: no Server ID", rebind.ServerID)
+	}
+	if early := t2.Sub(rebind.At); early > 3*time.Second {
+		e.fatalf("dhcpcd sent its Rebind %v before T2", early)
+	}
+	t.Logf("dead server: %d Renews naming %x (first %v after the Reconfigure), Rebind %v after it (T2 at %v)",
+		len(before), serverDUID, before[0].At.Sub(start).Round(time.Millisecond), rebind.At.Sub(start).Round(time.Millisecond),
+		t2.Sub(start).Round(time.Second))
+	resume()
+	c.waitEvent(10*time.Second, n, "RENEW6", "REBIND6")
+
 	for _, sub := range []string{"RECONFIGURE6", "authentication"} {
 		for _, line := range logLines(c.log, sub) {
 			t.Logf("dhcpcd: %s", line)
