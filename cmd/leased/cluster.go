@@ -5,14 +5,33 @@ import (
 	"time"
 
 	"github.com/leased/leased/api"
+	"github.com/leased/leased/config"
 	"github.com/leased/leased/server"
 	"github.com/leased/leased/store"
 	"github.com/leased/leased/store/postgres"
 )
 
 // clusterDeadAfter is how old a heartbeat makes a server dead in the
-// listing: 3 heartbeats, the delay Options.Exclusive uses.
+// listing without a cluster section: 3 heartbeats, the delay
+// Options.Exclusive uses. With one it is cluster.take_over_after.
 const clusterDeadAfter = 15 * time.Second
+
+// clusterOptions turns the cluster section into the server's control
+// plane options (nil without cluster mode).
+func clusterOptions(cfg *config.Config, st store.Store) *server.ClusterOptions {
+	pg, ok := st.(*postgres.Store)
+	if !cfg.ClusterEnabled() || !ok {
+		return nil
+	}
+	c := cfg.Cluster
+	return &server.ClusterOptions{
+		Store:           pg,
+		Heartbeat:       c.Heartbeat.D(),
+		TakeOverAfter:   c.TakeOverAfter.D(),
+		BlockSize:       c.BlockSize,
+		AnswerAfterSecs: uint16(c.AnswerAfterSecs),
+	}
+}
 
 // clusterBackend adds GET /v1/cluster (api.Cluster) to the server's API
 // backend when the store is PostgreSQL, read straight from the store
@@ -20,27 +39,32 @@ const clusterDeadAfter = 15 * time.Second
 // *server.Server keeps every other interface the API looks for.
 type clusterBackend struct {
 	*server.Server
-	st *postgres.Store
+	st        *postgres.Store
+	deadAfter time.Duration
 }
 
 var _ api.Cluster = clusterBackend{}
 
 // withCluster returns srv as the API backend, with the cluster listing
 // when st is PostgreSQL.
-func withCluster(srv *server.Server, st store.Store) api.Backend {
+func withCluster(srv *server.Server, st store.Store, cfg *config.Config) api.Backend {
 	if pg, ok := st.(*postgres.Store); ok {
-		return clusterBackend{Server: srv, st: pg}
+		dead := clusterDeadAfter
+		if cfg.ClusterEnabled() {
+			dead = cfg.Cluster.TakeOverAfter.D()
+		}
+		return clusterBackend{Server: srv, st: pg, deadAfter: dead}
 	}
 	return srv
 }
 
 func (b clusterBackend) ClusterStatus(ctx context.Context) (api.ClusterStatus, error) {
-	return clusterStatus(ctx, b.st)
+	return clusterStatus(ctx, b.st, b.deadAfter)
 }
 
-func clusterStatus(ctx context.Context, st *postgres.Store) (api.ClusterStatus, error) {
+func clusterStatus(ctx context.Context, st *postgres.Store, deadAfter time.Duration) (api.ClusterStatus, error) {
 	out := api.ClusterStatus{Server: st.ServerName()}
-	servers, err := st.Servers(ctx, clusterDeadAfter)
+	servers, err := st.Servers(ctx, deadAfter)
 	if err != nil {
 		return out, err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leased/leased/api"
+	"github.com/leased/leased/config"
 	"github.com/leased/leased/internal/pgtest"
 	"github.com/leased/leased/store/postgres"
 	"github.com/leased/leased/store/wal"
@@ -46,7 +47,7 @@ func TestClusterStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	be := withCluster(nil, a)
+	be := withCluster(nil, a, &config.Config{})
 	if _, ok := be.(api.Cluster); !ok {
 		t.Fatal("withCluster(postgres) does not implement api.Cluster")
 	}
@@ -72,7 +73,7 @@ func TestClusterStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	if _, ok := withCluster(nil, w).(api.Cluster); ok {
+	if _, ok := withCluster(nil, w, &config.Config{}).(api.Cluster); ok {
 		t.Error("withCluster(wal) implements api.Cluster")
 	}
 }

@@ -294,13 +294,14 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 		Version:      version,
 		StoreName:    storeName,
 		V6:           v6Options(cfg, eng6),
+		Cluster:      clusterOptions(cfg, st),
 	})
 	if err != nil {
 		return err
 	}
 
-	handler := api.NewHandler(withCluster(srv, st), reg, log)
-	sp := newStatusPage(withCluster(srv, st)) // statuspage.go: /status/ beside the API
+	handler := api.NewHandler(withCluster(srv, st, cfg), reg, log)
+	sp := newStatusPage(withCluster(srv, st, cfg)) // statuspage.go: /status/ beside the API
 	var https []*http.Server
 	ln, err := api.ListenUnix(cfg.Control.Socket, cfg.Control.SocketMode.Perm())
 	if err != nil {

@@ -4,8 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/leased/leased/config"
 	"github.com/leased/leased/store"
@@ -17,6 +22,32 @@ import (
 // schema at start.
 const storeOpenTimeout = 60 * time.Second
 
+// withConnectTimeout adds connect_timeout (whole seconds, at least 1) to
+// dsn unless it sets one (or PGCONNECT_TIMEOUT does): one connection
+// attempt to a host that does not answer then fails in seconds instead of
+// the system's TCP timeout, and with several hosts the next is tried.
+func withConnectTimeout(dsn string, d time.Duration) string {
+	if d <= 0 {
+		return dsn
+	}
+	pc, err := pgconn.ParseConfig(dsn)
+	if err != nil || pc.ConnectTimeout != 0 {
+		return dsn // an error is Open's to report
+	}
+	secs := strconv.Itoa(max(1, int(d.Round(time.Second)/time.Second)))
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return dsn
+		}
+		q := u.Query()
+		q.Set("connect_timeout", secs)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return strings.TrimSpace(dsn) + " connect_timeout=" + secs
+}
+
 // openStore opens the configured lease store: PostgreSQL when
 // store.postgres.dsn is set, else the embedded log in data_dir. It returns
 // the store and its name for Health (never the DSN: it may hold a
@@ -25,19 +56,28 @@ func openStore(cfg *config.Config, path string, log *slog.Logger) (store.Store, 
 	if cfg.Store.UsesPostgres() {
 		ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
 		defer cancel()
-		st, err := postgres.Open(ctx, cfg.Store.Postgres.DSN, postgres.Options{
-			ServerName: cfg.ServerName,
-			Version:    version,
-			Logger:     log,
-			// One server per database until the cluster work lets
-			// several share it (issue #12).
+		opts := postgres.Options{
+			ServerName:    cfg.ServerName,
+			Version:       version,
+			Logger:        log,
+			CommitTimeout: cfg.Store.Postgres.CommitTimeout.D(),
+			// Without a cluster section one server per database: a
+			// second name with a live heartbeat is refused (two servers
+			// pointed at one database by mistake).
 			Exclusive: true,
-		})
+		}
+		if cfg.ClusterEnabled() {
+			// Several servers share the database: safety comes from block
+			// claims and conditional writes (docs/cluster.md).
+			opts.Exclusive, opts.Cluster = false, true
+			opts.Heartbeat = cfg.Cluster.Heartbeat.D()
+		}
+		st, err := postgres.Open(ctx, withConnectTimeout(cfg.Store.Postgres.DSN, cfg.Store.Postgres.ConnectTimeout.D()), opts)
 		if err != nil {
 			return nil, "", err
 		}
 		log.Info("lease store: postgresql", "server_name", cfg.ServerName, "epoch", st.Epoch(),
-			"schema_version", postgres.SchemaVersion())
+			"schema_version", postgres.SchemaVersion(), "cluster", cfg.ClusterEnabled())
 		return st, "postgres (server " + cfg.ServerName + ")", nil
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
