@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -246,5 +249,44 @@ func TestMine6(t *testing.T) {
 	p := &inPacket6{req: lease6.Request{Type: dhcpv6.RelayForward, ClientID: []byte{1}}}
 	if !a.mine6(p) || !b.mine6(p) {
 		t.Error("a message the filter does not concern was filtered")
+	}
+}
+
+// TestReadThroughStop: stopping the read-through pool with a full queue
+// and every worker stuck in a read (a database that stopped answering)
+// returns at once — the reads are cancelled, the queued packets dropped
+// and returned to the pool — instead of waiting out readThroughTimeout
+// per packet.
+func TestReadThroughStop(t *testing.T) {
+	var mu sync.Mutex
+	var puts int
+	drops := map[string]int{}
+	inRead := make(chan struct{}, readThroughWorkers)
+	r := &readThrough[*int, struct{}]{jobs: make(chan *int, readThroughQueue),
+		fetch: func(ctx context.Context, _ *int) error {
+			inRead <- struct{}{}
+			<-ctx.Done() // the database does not answer
+			return ctx.Err()
+		},
+		decide:    func(struct{}, *int) bool { t.Error("decided without a read"); return false },
+		newSender: func() struct{} { return struct{}{} },
+		put:       func(*int) { mu.Lock(); puts++; mu.Unlock() },
+		drop:      func(reason string) { mu.Lock(); drops[reason]++; mu.Unlock() },
+	}
+	r.start()
+	n := 0
+	for r.submit(new(int)) {
+		n++
+	}
+	for range readThroughWorkers {
+		<-inRead
+	}
+	start := time.Now()
+	r.stop()
+	if d := time.Since(start); d > readThroughTimeout/2 {
+		t.Errorf("stop took %v", d)
+	}
+	if puts != n || drops[dropReadError]+drops[dropShuttingDwn] != n || drops[dropShuttingDwn] == 0 {
+		t.Errorf("%d packets queued: %d returned, drops %v", n, puts, drops)
 	}
 }

@@ -174,6 +174,8 @@ type readThrough[P any, S any] struct {
 	put       func(p P)
 	drop      func(reason string)
 	started   bool
+	ctx       context.Context // cancelled by stop: queued packets are dropped, not read
+	cancel    context.CancelFunc
 }
 
 func newReadThrough[P any, S any, D any](l *lane[P, S, D], fetch func(context.Context, P) error, decide func(S, P) bool) *readThrough[P, S] {
@@ -194,19 +196,23 @@ func (r *readThrough[P, S]) submit(p P) bool {
 // start starts the workers (with the lane's commit workers).
 func (r *readThrough[P, S]) start() {
 	r.started = true
+	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for range readThroughWorkers {
 		r.wg.Go(r.work)
 	}
 }
 
-// stop lets the workers finish what is queued and waits for them; the
-// readers must have stopped (they submit) and the commit workers must
-// still run (the workers queue decisions for them).
+// stop drops what is queued (a read started is cut short: with the
+// database gone, each queued packet would otherwise wait out its
+// timeout) and waits for the workers; the readers must have stopped (they
+// submit) and the commit workers must still run (a worker may be queueing
+// a decision for them).
 func (r *readThrough[P, S]) stop() {
 	if !r.started {
 		return
 	}
 	r.started = false
+	r.cancel()
 	close(r.jobs)
 	r.wg.Wait()
 }
@@ -214,7 +220,12 @@ func (r *readThrough[P, S]) stop() {
 func (r *readThrough[P, S]) work() {
 	sd := r.newSender()
 	for p := range r.jobs {
-		ctx, cancel := context.WithTimeout(context.Background(), readThroughTimeout)
+		if r.ctx.Err() != nil {
+			r.drop(dropShuttingDwn)
+			r.put(p)
+			continue
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, readThroughTimeout)
 		err := r.fetch(ctx, p)
 		cancel()
 		if err != nil {
