@@ -66,3 +66,15 @@ func TestCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterExample: examples/leased-cluster.yaml is valid and in
+// cluster mode.
+func TestClusterExample(t *testing.T) {
+	c, err := Load("../examples/leased-cluster.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.ClusterEnabled() || c.ServerName != "dhcp-a" || !c.Store.UsesPostgres() || c.Cluster.TakeOverAfter.D() != 15*time.Second {
+		t.Errorf("cluster %v server_name %q postgres %v %+v", c.ClusterEnabled(), c.ServerName, c.Store.UsesPostgres(), c.Cluster)
+	}
+}
