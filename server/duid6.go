@@ -29,8 +29,12 @@ func newServerDUID() []byte {
 }
 
 // noteBlob6 takes the server DUID from a recovered blob (called for
-// every blob by initCampaigns). It reports whether b was one.
+// every blob by initCampaigns), and the runtime reservations
+// (reservations.go). It reports whether b was one of them.
 func (s *Server) noteBlob6(b store.Blob) bool {
+	if s.noteReservationBlob(b) {
+		return true
+	}
 	if b.Kind != store.BlobServerDUID {
 		return false
 	}
@@ -61,7 +65,7 @@ func (s *Server) ensureDUID(ctx context.Context) error {
 }
 
 // allBlobs yields every blob a compaction must keep: the server DUID and
-// the campaign state.
+// the campaign state and the runtime reservations.
 func (s *Server) allBlobs() iter.Seq[store.Blob] {
 	return func(yield func(store.Blob) bool) {
 		if s.loadedDUID != nil {
@@ -70,6 +74,11 @@ func (s *Server) allBlobs() iter.Seq[store.Blob] {
 			}
 		}
 		for b := range s.campaignBlobs() {
+			if !yield(b) {
+				return
+			}
+		}
+		for b := range s.reservationBlobs() {
 			if !yield(b) {
 				return
 			}

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"strconv"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/leased/leased/dhcpv6"
@@ -26,6 +28,51 @@ type metrics6 struct {
 
 	reconfSent   prometheus.Counter
 	reconfFailed *prometheus.CounterVec
+
+	// status counts Status Code options sent (RFC 8415 §21.13) by code:
+	// leased_status_codes_total{family="dhcpv6",status}.
+	status      [numStatus6]prometheus.Counter
+	statusOther *prometheus.CounterVec // a code the engine never sends today
+}
+
+// statusNames6 are the status codes of RFC 8415 §21.13 by value; the
+// engine (lease6) sends all of them but UnspecFail, which is therefore
+// not initialised (an exported series that cannot move would mislead).
+var statusNames6 = [...]string{
+	dhcpv6.StatusSuccess:       "Success",
+	dhcpv6.StatusUnspecFail:    "UnspecFail",
+	dhcpv6.StatusNoAddrsAvail:  "NoAddrsAvail",
+	dhcpv6.StatusNoBinding:     "NoBinding",
+	dhcpv6.StatusNotOnLink:     "NotOnLink",
+	dhcpv6.StatusUseMulticast:  "UseMulticast",
+	dhcpv6.StatusNoPrefixAvail: "NoPrefixAvail",
+}
+
+const numStatus6 = len(statusNames6)
+
+// statusSent counts the Status Code options of a sent reply: the
+// message-level one and each IA's.
+func (m *metrics6) statusSent(r *lease6.Reply) {
+	if r.HasStatus {
+		m.countStatus(r.Status)
+	}
+	for i := range r.IAs {
+		if r.IAs[i].HasStatus {
+			m.countStatus(r.IAs[i].Status)
+		}
+	}
+}
+
+func (m *metrics6) countStatus(code uint16) {
+	if int(code) < numStatus6 && m.status[code] != nil {
+		m.status[code].Inc()
+		return
+	}
+	name := strconv.Itoa(int(code))
+	if int(code) < numStatus6 {
+		name = statusNames6[code]
+	}
+	m.statusOther.WithLabelValues(name).Inc()
 }
 
 func newMetrics6(reg prometheus.Registerer) *metrics6 {
@@ -84,7 +131,18 @@ func newMetrics6(reg prometheus.Registerer) *metrics6 {
 		lease6.DropNoReconfigureAccept, lease6.DropClassDenied} {
 		m.dropFixed["engine_"+r] = m.dropped.WithLabelValues("engine_" + r)
 	}
-	reg.MustRegister(recv, sent, via, m.dropped, m.reconfSent, m.reconfFailed)
+	statusVec := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "leased_status_codes_total",
+		Help: "DHCPv6 Status Code options sent (RFC 8415 §21.13), message-level and per IA, by status " +
+			"(the DHCPv6 counterpart of leased_naks_total).",
+		ConstLabels: family6,
+	}, []string{"status"})
+	m.statusOther = statusVec
+	for _, c := range []uint16{dhcpv6.StatusSuccess, dhcpv6.StatusNoAddrsAvail, dhcpv6.StatusNoBinding,
+		dhcpv6.StatusNotOnLink, dhcpv6.StatusUseMulticast, dhcpv6.StatusNoPrefixAvail} {
+		m.status[c] = statusVec.WithLabelValues(statusNames6[c])
+	}
+	reg.MustRegister(recv, sent, via, m.dropped, m.reconfSent, m.reconfFailed, statusVec)
 	return m
 }
 

@@ -193,6 +193,7 @@ type Server struct {
 	poolOpts *optionCache[lease.Pool, poolOptions] // pre-encoded option blocks
 
 	camp campaignState
+	res  reservationState // runtime reservations (reservations.go)
 
 	batch replySink // DHCPv4 replies: the batcher on conn (sendmmsg), or a test's recorder
 
@@ -405,6 +406,10 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	if err := s.initCampaigns(&opts); err != nil {
+		closeAll()
+		return nil, err
+	}
+	if err := s.initReservations(); err != nil { // runtime reservations (reservations.go)
 		closeAll()
 		return nil, err
 	}
@@ -904,9 +909,14 @@ func (s *Server) poolOptions(p *lease.Pool) *poolOptions {
 // leases.
 func (s *Server) Reload(cfg lease.Config) error {
 	s.clusterReload4(cfg) // new pools: no allocation outside claims (cluster.go)
+	// Runtime reservations are merged in (reservations.go).
+	s.res.mu.Lock()
+	defer s.res.mu.Unlock()
+	cfg, keep := s.mergeReservations4(cfg)
 	if err := s.eng.ApplyConfig(cfg); err != nil {
 		return err
 	}
+	keep()
 	s.camp.cfgM.Lock()
 	old := s.camp.leaseCfg
 	nc := cfg

@@ -593,6 +593,7 @@ func (s *Server) finish6(sd *sender6, p *inPacket6, d *lease6.Decision) {
 		return
 	}
 	s.send6(&p.path, p.ifc.index, out, typeIndex6(r.Type))
+	v.m.statusSent(r) // leased_status_codes_total (metrics6.go)
 	for i := range r.IAs {
 		ia := &r.IAs[i]
 		if ia.HasStatus && (ia.Status == dhcpv6.StatusNoAddrsAvail || ia.Status == dhcpv6.StatusNoPrefixAvail) {
@@ -696,9 +697,14 @@ func (s *Server) Reload6(cfg lease6.Config, msgs map[string]dhcpv6.MessageType) 
 		return errors.New("server: DHCPv6 is not enabled (it needs a restart)")
 	}
 	s.clusterReload6(cfg) // new pools: no allocation outside claims (cluster.go)
+	// Runtime reservations are merged in (reservations.go).
+	s.res.mu.Lock()
+	defer s.res.mu.Unlock()
+	cfg, keep := s.mergeReservations6(cfg)
 	if err := v.eng.ApplyConfig(cfg); err != nil {
 		return err
 	}
+	keep()
 	v.cfgMu.Lock()
 	old := v.cfg
 	nc := cfg
