@@ -91,7 +91,9 @@ func (s *Store) writeOwned(batch []*request) error {
 		}
 	}
 	b := &pgx.Batch{}
-	b.Queue("SELECT leased_fence($1, $2)", s.opts.ServerName, s.epoch)
+	if len(items) == 0 { // leased_commit_owned fences itself
+		b.Queue("SELECT leased_fence($1, $2)", s.opts.ServerName, s.epoch)
+	}
 	if len(blobs) > 0 {
 		b.Queue("SELECT pg_advisory_xact_lock($1)", blobLock)
 	}
@@ -112,7 +114,11 @@ func (s *Store) writeOwned(batch []*request) error {
 		}
 		args := append([]any{s.opts.ServerName, s.epoch, grp}, cols.args(s.opts.ServerName)...)
 		args = args[:len(args)-1] // the function takes the server name once
-		b.Queue(commitOwned, args...).Query(func(rows pgx.Rows) error {
+		q := commitOwned
+		if s.ownedSQL != "" {
+			q = s.ownedSQL
+		}
+		b.Queue(q, args...).Query(func(rows pgx.Rows) error {
 			rejected = map[netip.Addr]string{}
 			var a netip.Prefix
 			var why string

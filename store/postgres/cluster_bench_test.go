@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,11 +49,20 @@ func (a *allocator) next(ctx context.Context, blockSize int) (netip.Addr, error)
 // (conditional commit), claiming blocks of 256 as it goes. Run:
 //
 //	go test -run '^$' -bench Cluster -benchtime 5s ./store/postgres/
-func benchCluster(b *testing.B, servers, writers int) {
+//
+// With old, the members commit through migration 0002's version of
+// leased_commit_owned (installOld), for a comparison in the same run.
+func benchCluster(b *testing.B, servers, writers int, old bool) {
 	dsn := pgtest.DB(b)
 	ms := make([]*allocator, servers)
 	for i := range ms {
 		ms[i] = &allocator{st: open(b, dsn, Options{ServerName: fmt.Sprintf("s%d", i), Cluster: true, Writers: writers})}
+		if old {
+			if i == 0 {
+				installOld(b, ms[i].st)
+			}
+			ms[i].st.ownedSQL = strings.Replace(commitOwned, "leased_commit_owned(", "leased_commit_owned_0002(", 1)
+		}
 	}
 	var next atomic.Int64
 	ctx := context.Background()
@@ -97,9 +107,34 @@ func benchCluster(b *testing.B, servers, writers int) {
 	b.ReportMetric(float64(claims), "claims")
 }
 
-func BenchmarkClusterCommit1(b *testing.B) { benchCluster(b, 1, 0) }
-func BenchmarkClusterCommit3(b *testing.B) { benchCluster(b, 3, 0) }
+func BenchmarkClusterCommit1(b *testing.B) { benchCluster(b, 1, 0, false) }
+func BenchmarkClusterCommit3(b *testing.B) { benchCluster(b, 3, 0, false) }
 
 // Three servers with one transaction in flight each: the same number of
 // transactions in flight as one server with two, and larger batches.
-func BenchmarkClusterCommit3Writers1(b *testing.B) { benchCluster(b, 3, 1) }
+func BenchmarkClusterCommit3Writers1(b *testing.B) { benchCluster(b, 3, 1, false) }
+
+// The same through migration 0002's function (before issue #12's rework).
+func BenchmarkClusterCommit1Fn0002(b *testing.B) { benchCluster(b, 1, 0, true) }
+func BenchmarkClusterCommit3Fn0002(b *testing.B) { benchCluster(b, 3, 0, true) }
+
+// installOld creates migration 0002's leased_commit_owned as
+// leased_commit_owned_0002, for benchmarks comparing it with the current
+// one in the same run.
+func installOld(tb testing.TB, s *Store) {
+	tb.Helper()
+	b, err := migrationFS.ReadFile("migrations/0002_cluster.sql")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	src := string(b)
+	i := strings.Index(src, "CREATE FUNCTION leased_commit_owned(")
+	j := strings.Index(src[i:], "\n$$;\n")
+	if i < 0 || j < 0 {
+		tb.Fatal("leased_commit_owned not found in 0002_cluster.sql")
+	}
+	fn := strings.Replace(src[i:i+j+5], "leased_commit_owned(", "leased_commit_owned_0002(", 1)
+	if _, err := s.pool.Exec(context.Background(), fn); err != nil {
+		tb.Fatal(err)
+	}
+}

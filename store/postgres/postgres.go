@@ -124,6 +124,10 @@ type Store struct {
 	wg     sync.WaitGroup
 
 	commits, txs, records, failed atomic.Uint64
+
+	// ownedSQL replaces commitOwned when set (benchmarks comparing
+	// versions of leased_commit_owned in one run).
+	ownedSQL string
 }
 
 // request is one Commit or CommitBlobs call waiting for its batch.
