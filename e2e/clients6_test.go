@@ -371,8 +371,10 @@ func (e *env) startDhcrelay6At(i int) *netns.Proc {
 // /var/lib/dibbler and /var/log/dibbler are the test's directories (it
 // reads and writes only those compiled-in paths). Clients on RelayDownIf
 // (multicast), the server by unicast at ServerPrefix6 through RelayUpIf,
-// with an Interface-ID option.
-func (e *env) startDibblerRelay6() *netns.Proc {
+// with an Interface-ID option. globals are extra relay.conf lines before
+// the interfaces (e.g. "option relay-id 00:03:...", "option remote-id
+// 9-0x...").
+func (e *env) startDibblerRelay6(globals ...string) *netns.Proc {
 	e.t.Helper()
 	if e.top.Relay == nil {
 		e.t.Fatal("startDibblerRelay6 needs a relayed topology")
@@ -383,8 +385,8 @@ func (e *env) startDibblerRelay6() *netns.Proc {
 			e.t.Fatal(err)
 		}
 	}
-	conf := fmt.Sprintf("log-level 8\nlog-mode short\niface %q {\n  client multicast yes\n  interface-id 5555\n}\niface %q {\n  server unicast %s\n}\n",
-		netns.RelayDownIf, netns.RelayUpIf, netns.ServerPrefix6.Addr())
+	conf := fmt.Sprintf("log-level 8\nlog-mode short\n%siface %q {\n  client multicast yes\n  interface-id 5555\n}\niface %q {\n  server unicast %s\n}\n",
+		strings.Join(append(globals, ""), "\n"), netns.RelayDownIf, netns.RelayUpIf, netns.ServerPrefix6.Addr())
 	if err := os.WriteFile(filepath.Join(dir, "etc", "relay.conf"), []byte(conf), 0o644); err != nil {
 		e.t.Fatal(err)
 	}

@@ -225,3 +225,113 @@ func fqdnVars(ev hookEvent) string {
 	slices.Sort(out)
 	return strings.Join(out, " ")
 }
+
+// TestDDNSRestart: who updates DNS (the client FQDN option's S/N flags)
+// is stored with the lease, so it survives a restart. dhcpcd with "fqdn
+// ptr" (S=0: it updates its A record itself) binds and leased adds only
+// the PTR; leased is stopped and started again (the updater remembers
+// nothing); dhcpcd releases and leased removes the PTR, still leaving the
+// forward name alone. Before the mode was stored, the restarted leased
+// took the binding for one whose A record it owned, its forward removal
+// found no DHCID of the client and it gave up, leaving the PTR behind.
+// A client without a name gets one generated from its address
+// (replace_client_name: when-not-present, generated_prefix dyn, names
+// under qualify_suffix dhcp.lan.test) that also goes at its release after
+// the restart.
+func TestDDNSRestart(t *testing.T) {
+	e := newEnv(t, "dhcpcd", "ss", "nsenter")
+	namedtest.Require(t)
+	dnsAddr := netns.ServerPrefix.Addr().String()
+	named := namedtest.Start(t, []string{"ip", "netns", "exec", e.top.Server.Name}, dnsAddr, 53, map[string]string{
+		"lan.test.":           namedtest.Zone("lan.test."),
+		"77.10.in-addr.arpa.": namedtest.Zone("77.10.in-addr.arpa."),
+	})
+	lookup := func(name string, qtype uint16) []string {
+		var out []string
+		if err := e.top.Server.Do(func() error {
+			var err error
+			out, err = namedtest.Lookup(named.Addr, name, qtype)
+			return err
+		}); err != nil {
+			return []string{"error: " + err.Error()}
+		}
+		return out
+	}
+	named.Ready(t, func() error {
+		if r := lookup("lan.test.", dns.TypeSOA); len(r) != 1 {
+			return fmt.Errorf("SOA: %v", r)
+		}
+		return nil
+	})
+	waitDNS := func(name string, qtype uint16, want ...string) {
+		t.Helper()
+		var got []string
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+			if got = lookup(name, qtype); slices.Equal(got, want) {
+				return
+			}
+		}
+		e.fatalf("%s %s: %q, want %q", name, dns.TypeToString[qtype], got, want)
+	}
+	rev := func(a netip.Addr) string { r, _ := dns.ReverseAddr(a.String()); return r }
+
+	srv := e.newLeasedTop(fmt.Sprintf("ddns:\n  server: %s:53\n  forward_zone: lan.test\n  qualify_suffix: dhcp.lan.test\n"+
+		"  replace_client_name: when-not-present\n  generated_prefix: dyn\n  reverse_zone_v4: 77.10.in-addr.arpa\n"+
+		"  tsig: {name: %s, secret: %q}\n  retry_interval: 200ms\n", dnsAddr, named.KeyName, named.Secret))
+	defer srv.Stop()
+
+	d := e.startDhcpcdInConf("delta", e.clientNS(0), "hostname delta\nfqdn ptr\n")
+	evD, _ := d.waitEvent(15*time.Second, 0, "BOUND")
+	addrD := evD.addr()
+	if f, fl := evD.Vars["new_fqdn"], evD.Vars["new_fqdn_flags"]; f != "delta.dhcp.lan.test" || fl != "E" {
+		e.fatalf("delta: option 81 in the ACK: %q flags %q, want delta.dhcp.lan.test E (vars %v)", f, fl, evD.Vars)
+	}
+	waitDNS(rev(addrD), dns.TypePTR, rev(addrD)+" 0 IN PTR delta.dhcp.lan.test.")
+	// A client without a host name: a generated name.
+	n := e.startDhcpcdInConf("noname", e.clientNS(1), "")
+	evN, _ := n.waitEvent(15*time.Second, 0, "BOUND")
+	addrN := evN.addr()
+	gen := "dyn-" + strings.ReplaceAll(addrN.String(), ".", "-") + ".dhcp.lan.test."
+	waitDNS(gen, dns.TypeA, gen+" 0 IN A "+addrN.String())
+	waitDNS(rev(addrN), dns.TypePTR, rev(addrN)+" 0 IN PTR "+gen)
+	waitDNS("delta.dhcp.lan.test.", dns.TypeA)
+	waitDNS("delta.dhcp.lan.test.", dns.TypeDHCID)
+
+	// The client updates its own A record (as S=0 says it does), here
+	// with a TSIG-signed update from the test; leased must leave it.
+	up := new(dns.Msg)
+	up.SetUpdate("lan.test.")
+	aRR := "delta.dhcp.lan.test. 0 IN A " + addrD.String()
+	rr, err := dns.NewRR(aRR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up.Insert([]dns.RR{rr})
+	key := dns.Fqdn(named.KeyName)
+	up.SetTsig(key, dns.HmacSHA256, 300, time.Now().Unix())
+	if err := e.top.Server.Do(func() error {
+		c := dns.Client{TsigSecret: map[string]string{key: named.Secret}, Timeout: 3 * time.Second}
+		r, _, err := c.Exchange(up, named.Addr)
+		if err == nil && r.Rcode != dns.RcodeSuccess {
+			err = fmt.Errorf("rcode %s", dns.RcodeToString[r.Rcode])
+		}
+		return err
+	}); err != nil {
+		e.fatalf("the client's own A record: %v", err)
+	}
+	waitDNS("delta.dhcp.lan.test.", dns.TypeA, aRR)
+
+	// Restart: the updater's memory is gone; the stored mode is not.
+	srv.Stop()
+	srv.Start()
+
+	e.nsRun("", "nsenter", "-t", strconv.Itoa(d.cmd.Process.Pid), "-m", "-n", "dhcpcd", "-f", filepath.Join(d.dir, "dhcpcd.conf"), "-k", "-4", "vcli")
+	srv.waitState(addrD, "released", 5*time.Second)
+	waitDNS(rev(addrD), dns.TypePTR)
+	waitDNS("delta.dhcp.lan.test.", dns.TypeA, aRR) // the client's, untouched
+	e.nsRun("", "nsenter", "-t", strconv.Itoa(n.cmd.Process.Pid), "-m", "-n", "dhcpcd", "-f", filepath.Join(n.dir, "dhcpcd.conf"), "-k", "-4", "vcli")
+	srv.waitState(addrN, "released", 5*time.Second)
+	waitDNS(gen, dns.TypeA)
+	waitDNS(gen, dns.TypeDHCID)
+	waitDNS(rev(addrN), dns.TypePTR)
+}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -152,5 +153,138 @@ func TestLeaseQuery6(t *testing.T) {
 	}
 	if want := fmt.Sprintf("15[%v %v],16[]", addr, pd); strings.Join(types, ",") != want {
 		e.fatalf("bulk by link: %v, want %s", types, want)
+	}
+}
+
+// bulk6 sends one bulk leasequery (RFC 5460 §5.1: 2-octet length, then
+// the message) on conn and reads the answers up to LEASEQUERY-DONE or a
+// LEASEQUERY-REPLY without client data (nothing found).
+func bulk6(e *env, conn net.Conn, q []byte) []*dhcpv6.Message {
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(q))), q...)); err != nil {
+		e.fatalf("bulk leasequery: %v", err)
+	}
+	var out []*dhcpv6.Message
+	for len(out) < 10 {
+		var l [2]byte
+		if _, err := io.ReadFull(conn, l[:]); err != nil {
+			e.fatalf("bulk answer after %d messages: %v", len(out), err)
+		}
+		b := make([]byte, binary.BigEndian.Uint16(l[:]))
+		if _, err := io.ReadFull(conn, b); err != nil {
+			e.fatalf("bulk answer: %v", err)
+		}
+		m := new(dhcpv6.Message)
+		if err := m.Decode(b); err != nil {
+			e.fatalf("bulk answer: %v", err)
+		}
+		out = append(out, m)
+		if _, data := m.Option(leasequery.OptClientData); m.Type == leasequery.TypeLeaseQueryDone6 || (len(out) == 1 && !data) {
+			break
+		}
+	}
+	return out
+}
+
+// TestLeaseQuery6Relay: dhcpcd -6 binds an address and a prefix through
+// dibbler-relay (Debian dibbler-relay), configured to add a Relay-ID
+// (OPTION_RELAY_ID, RFC 5460) and a Remote-ID (RFC 4649, enterprise 9) to
+// its Relay-forward. A requestor built with leased's codec, in the relay's
+// namespace, asks over TCP (RFC 5460) by relay id and by remote id, asking
+// for OPTION_LQ_RELAY_DATA: LEASEQUERY-REPLY carries dhcpcd's DUID, its
+// address and prefix, and the relay data (the relay's address and its
+// Relay-forward without dhcpcd's message, with the relay's options), then
+// LEASEQUERY-DONE; another relay id, or the same remote-id under another
+// enterprise number, finds nothing. leased restarts and answers the same
+// (the relay options are stored with the bindings).
+func TestLeaseQuery6Relay(t *testing.T) {
+	e := newEnvRelayed(t, "dhcpcd", "dibbler-relay", "ss")
+	cfg := defaultConfig6()
+	branch := netip.MustParsePrefix("fd78::/64")
+	branchPD := netip.MustParsePrefix("fd78:100::/40")
+	requestor := netns.RelayUpPrefix6.Addr()
+	cfg.Pools = append(cfg.Pools, Pool6{Name: "branch6", Subnet: branch.String(), DNS: []string{"fd78::53"},
+		Ranges: [][2]string{{"fd78::1:0", "fd78::1:ffff"}}, PD: branchPD.String(), PDLen: 56,
+		Extra: fmt.Sprintf("leasequery:\n  requestors: [%s]\n  bulk_listen: \"off\"\n  bulk_listen6: \"[%s]:547\"\n",
+			requestor, netns.ServerPrefix6.Addr())})
+	srv := e.startLeased6(cfg)
+	relayID := []byte{0, 3, 0, 1, 0x02, 0, 0, 0, 0, 0x77}
+	remoteID := []byte{0, 0, 0, 9, 'p', 'o', 'r', 't', '7'}
+	e.startDibblerRelay6("option relay-id 00:03:00:01:02:00:00:00:00:77", "option remote-id 9-0x706f727437")
+
+	c := e.startDhcpcd6("dhcpcd6", dhcpcd6Opts{PD: true})
+	ev, _ := c.waitEvent(20*time.Second, 0, "BOUND6")
+	addr, pd, _ := ev.v6()
+	if !branch.Contains(addr) || !branchPD.Contains(pd.Addr()) {
+		e.fatalf("BOUND6 through the relay: %v %v, want branch6's", addr, pd)
+	}
+	srv.waitState6(netip.PrefixFrom(addr, 128), "bound", 5*time.Second)
+	srv.waitState6(pd, "bound", 5*time.Second)
+	duid := strings.ReplaceAll(strings.ToLower(ev.Vars["new_dhcp6_client_id"]), ":", "")
+
+	server := netip.AddrPortFrom(netns.ServerPrefix6.Addr(), 547)
+	dial := func() net.Conn {
+		var conn net.Conn
+		if err := e.top.Relay.Do(func() error {
+			d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(requestor, 0)), Timeout: 3 * time.Second}
+			var err error
+			conn, err = d.Dial("tcp", server.String())
+			return err
+		}); err != nil {
+			e.fatalf("dial bulk leasequery: %v", err)
+		}
+		return conn
+	}
+	oro := leasequery.Opt6(dhcpv6.OptORO, []byte{0, byte(leasequery.OptLQRelayData)})
+	byRelay := leasequery.Opt6(leasequery.OptRelayID, relayID)
+	byRemote := leasequery.Opt6(dhcpv6.OptRemoteID, remoteID)
+	check := func(what string, ms []*dhcpv6.Message) {
+		t.Helper()
+		if len(ms) != 2 || ms[0].Type != leasequery.TypeLeaseQueryReply6 || ms[1].Type != leasequery.TypeLeaseQueryDone6 {
+			e.fatalf("%s: %d messages, want LEASEQUERY-REPLY and LEASEQUERY-DONE", what, len(ms))
+		}
+		id, got := clientData(ms[0])
+		if fmt.Sprintf("%x", id) != duid || strings.Join(got, " ") != addr.String()+" "+pd.String() {
+			e.fatalf("%s: client data %x %v, want %s %v %v", what, id, got, duid, addr, pd)
+		}
+		cd, _ := ms[0].Option(leasequery.OptClientData)
+		rd, ok := dhcpv6.Options(cd).Get(leasequery.OptLQRelayData)
+		if !ok || len(rd) < 16+34 {
+			e.fatalf("%s: no relay data in %x", what, cd)
+		}
+		// peer-address, then the Relay-forward: msg-type, hop-count,
+		// link-address, peer-address, options (RFC 8415 §9) — without a
+		// Relay Message option, the client's message being left out.
+		peer := netip.AddrFrom16([16]byte(rd[:16]))
+		opts := dhcpv6.Options(rd[16+34:])
+		rid, _ := opts.Get(leasequery.OptRelayID)
+		rem, _ := opts.Get(dhcpv6.OptRemoteID)
+		iid, _ := opts.Get(dhcpv6.OptInterfaceID)
+		link := netip.AddrFrom16([16]byte(rd[16+2 : 16+18]))
+		if peer != requestor || dhcpv6.MessageType(rd[16]) != dhcpv6.RelayForward || link != netip.MustParseAddr("fd78::1") ||
+			!bytes.Equal(rid, relayID) || !bytes.Equal(rem, remoteID) || !bytes.Equal(iid, []byte{0, 0, 0x15, 0xb3}) || // dibbler: 5555 as 4 octets
+			opts.Has(dhcpv6.OptRelayMsg) || opts.Validate() != nil {
+			e.fatalf("%s: relay data peer %v link %v relay-id %x remote-id %x interface-id %x, options %x", what, peer, link, rid, rem, iid, []byte(opts))
+		}
+	}
+	for round := range 2 {
+		conn := dial()
+		check("by relay id", bulk6(e, conn, lq6Query(t, 0x50, leasequery.QueryByRelayID, netip.IPv6Unspecified(), append(byRelay, oro...))))
+		check("by remote id", bulk6(e, conn, lq6Query(t, 0x51, leasequery.QueryByRemoteID, netip.IPv6Unspecified(), append(byRemote, oro...))))
+		check("by relay id on the branch link", bulk6(e, conn, lq6Query(t, 0x52, leasequery.QueryByRelayID, netip.MustParseAddr("fd78::1"), append(byRelay, oro...))))
+		for _, q := range [][]byte{
+			lq6Query(t, 0x53, leasequery.QueryByRelayID, netip.IPv6Unspecified(), leasequery.Opt6(leasequery.OptRelayID, []byte{0, 3, 0, 1, 2, 0, 0, 0, 0, 0x78})),
+			lq6Query(t, 0x54, leasequery.QueryByRemoteID, netip.IPv6Unspecified(), leasequery.Opt6(dhcpv6.OptRemoteID, append([]byte{0, 0, 0, 10}, remoteID[4:]...))),
+			lq6Query(t, 0x55, leasequery.QueryByRelayID, netns.ServerPrefix6.Addr(), byRelay), // another link
+		} {
+			if ms := bulk6(e, conn, q); len(ms) != 1 || ms[0].Type != leasequery.TypeLeaseQueryReply6 || ms[0].Options().Has(leasequery.OptClientData) {
+				e.fatalf("query %x: %d messages, want one LEASEQUERY-REPLY without client data", ms[0].TransactionID, len(ms))
+			}
+		}
+		conn.Close()
+		if round == 0 {
+			srv.Stop()
+			srv.Start6()
+		}
 	}
 }
