@@ -860,11 +860,7 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descClusterHBFailures, prometheus.CounterValue, float64(cs.hbFailures.Load()))
 }
 
-// publishLive hands the live set to the RFC 3074 filter (balance.go's
-// setLiveServers, written beside this file: called through an interface
-// until it is committed).
+// publishLive hands the live set to the RFC 3074 filter (balance.go).
 func (s *Server) publishLive(names []string) {
-	if b, ok := any(s).(interface{ setLiveServers([]string) }); ok {
-		b.setLiveServers(names)
-	}
+	s.setLiveServers(names)
 }

@@ -1,0 +1,447 @@
+package server
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/internal/pgtest"
+	"github.com/leased/leased/lease"
+	"github.com/leased/leased/store/postgres"
+)
+
+// Cluster tests: several Servers (real engines, real PostgreSQL through
+// internal/pgtest) on one database, fed packets without sockets through
+// the reply recorder. Short heartbeats: 100 ms, take-over after 1 s.
+
+const (
+	testHeartbeat = 100 * time.Millisecond
+	testTakeOver  = time.Second
+)
+
+// clusterMember is one server of a test cluster.
+type clusterMember struct {
+	name   string
+	s      *Server
+	st     *postgres.Store
+	eng    *lease.Engine
+	rec    *recorder
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+}
+
+// stop ends Run (a clean stop; the store stays open until cleanup).
+func (m *clusterMember) stop(t *testing.T) {
+	t.Helper()
+	m.once.Do(func() {
+		m.cancel()
+		select {
+		case err := <-m.done:
+			if err != nil {
+				t.Errorf("%s: Run: %v", m.name, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("%s: Run did not return", m.name)
+		}
+	})
+}
+
+// crash makes m look dead to the others: its loops stop and its database
+// connections close without marking it stopped (as kill -9 would leave
+// it).
+func (m *clusterMember) crash(t *testing.T) {
+	t.Helper()
+	m.st.Pool().Close()
+	m.stop(t)
+}
+
+// startMember opens a cluster store named name on dsn, loads it into a
+// real DHCPv4 engine and runs a Server in cluster mode whose replies go to
+// a recorder.
+func startMember(t *testing.T, dsn, name string, cfg lease.Config) *clusterMember {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st, err := postgres.Open(ctx, dsn, postgres.Options{ServerName: name, Cluster: true, Heartbeat: testHeartbeat,
+		CommitTimeout: 3 * time.Second, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	eng, err := lease.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Load(func(l lease.Lease) error { eng.Restore(l); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{got: make(chan recorded, 1024)}
+	s, err := New(Options{Interfaces: []string{"lo"}, Engine: eng, Store: st, Config: &cfg, Logger: testLogger(t).With("server", name),
+		Registry: prometheus.NewRegistry(), MaxInFlight: 64, replies: rec,
+		Cluster: &ClusterOptions{Store: st, Heartbeat: testHeartbeat, TakeOverAfter: testTakeOver, BlockSize: 16, AnswerAfterSecs: 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.done = s.sendDone
+	s.l4.startWorkers()
+	m := &clusterMember{name: name, s: s, st: st, eng: eng, rec: rec, done: make(chan error, 1)}
+	rctx, rcancel := context.WithCancel(context.Background())
+	m.cancel = rcancel
+	go func() { m.done <- s.Run(rctx) }()
+	t.Cleanup(func() { m.stop(t); s.l4.drain() })
+	waitUntil(t, 10*time.Second, name+" serving", func() bool { return s.running.Load() })
+	return m
+}
+
+// waitUntil polls cond every 20 ms for at most d.
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// clusterPool is 127.0.0.100–127.0.0.250 (151 addresses, blocks of 16).
+func clusterConfig() lease.Config {
+	cfg := loopConfig()
+	cfg.OfferHold = 2 * time.Second
+	return cfg
+}
+
+var clusterRelay = netip.MustParseAddr("127.0.0.2")
+
+// withSecs sets the secs field (RFC 2131 §2) of a built message: past
+// AnswerAfterSecs every member answers whatever the RFC 3074 hash says,
+// so a test chooses which server answers by which one it feeds.
+func withSecs(pkt []byte, secs uint16) []byte {
+	pkt[8], pkt[9] = byte(secs>>8), byte(secs)
+	return pkt
+}
+
+// clusterDORA runs DISCOVER/OFFER/REQUEST/ACK for mac through m; it returns the
+// ACKed address, or an invalid one when m offered nothing or did not ACK.
+func clusterDORA(t *testing.T, m *clusterMember, mac [6]byte, xid uint32) netip.Addr {
+	t.Helper()
+	server := netip.MustParseAddr("127.0.0.1")
+	// One retransmission, as a client would, 300 ms later (a burst may
+	// use up the claims before the next block is claimed).
+	var offer *dhcpv4.Message
+	for try := range 2 {
+		feed(t, m.s, withSecs(buildMsg(t, clientMsg{typ: dhcpv4.Discover, xid: xid, mac: mac, giaddr: clusterRelay}), 60), server)
+		o, ok := m.rec.wait(t, time.Duration(try+1)*300*time.Millisecond)
+		if ok && o.Type() == dhcpv4.Offer {
+			offer = o
+			break
+		}
+	}
+	if offer == nil {
+		return netip.Addr{}
+	}
+	feed(t, m.s, withSecs(buildMsg(t, clientMsg{typ: dhcpv4.Request, xid: xid + 1, mac: mac, giaddr: clusterRelay,
+		reqIP: offer.YIAddr, serverID: server}), 60), server)
+	ack, ok := m.rec.wait(t, 5*time.Second)
+	if !ok || ack.Type() != dhcpv4.Ack {
+		return netip.Addr{}
+	}
+	return ack.YIAddr
+}
+
+// wait returns the next recorded reply within d, decoded.
+func (r *recorder) wait(t *testing.T, d time.Duration) (*dhcpv4.Message, bool) {
+	t.Helper()
+	select {
+	case x := <-r.got:
+		m := new(dhcpv4.Message)
+		if err := m.Decode(x.pkt); err != nil {
+			t.Fatalf("recorded reply does not decode: %v", err)
+		}
+		return m, true
+	case <-time.After(d):
+		return nil, false
+	}
+}
+
+// claimsOf lists the claims in the database by owner.
+func claimsOf(t *testing.T, st *postgres.Store) map[string][]postgres.Claim {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cs, err := st.Claims(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]postgres.Claim{}
+	for _, c := range cs {
+		out[c.Owner] = append(out[c.Owner], c)
+	}
+	return out
+}
+
+func inClaims(a netip.Addr, cs []postgres.Claim) bool {
+	for _, c := range cs {
+		if c.First.Compare(a) <= 0 && a.Compare(c.Last) <= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func testMAC(server, i int) [6]byte { return [6]byte{2, 0, byte(server), 0, byte(i >> 8), byte(i)} }
+
+// checkDatabase: every ACKed address's row is bound to the client it was
+// ACKed to, and no address was ACKed to two clients.
+func checkDatabase(t *testing.T, st *postgres.Store, acked map[netip.Addr][6]byte) {
+	t.Helper()
+	rows := map[netip.Addr]lease.Lease{}
+	if err := st.Load(func(l lease.Lease) error { rows[l.Addr] = l; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for a, mac := range acked {
+		l, ok := rows[a]
+		if !ok || l.State != lease.StateBound || !slices.Equal(l.HWAddr, mac[:]) {
+			t.Errorf("%v ACKed to %x, database row %+v", a, mac, l)
+		}
+	}
+}
+
+// TestClusterClaims: two servers on one database each claim blocks of
+// the pool at start and give new clients addresses only from their own
+// claims; when a server's free addresses in its claims drop below a
+// quarter of a block it claims another; no address is ACKed twice and
+// every ACK is the database's row.
+func TestClusterClaims(t *testing.T) {
+	dsn := pgtest.New(t).CreateDB(t)
+	cfg := clusterConfig()
+	a := startMember(t, dsn, "a", cfg)
+	b := startMember(t, dsn, "b", cfg)
+	waitUntil(t, 5*time.Second, "both servers hold claims", func() bool {
+		by := claimsOf(t, a.st)
+		return len(by["a"]) > 0 && len(by["b"]) > 0
+	})
+	if got := a.s.ClusterLive(); !slices.Equal(got, []string{"a"}) && !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("a's live set %v", got)
+	}
+	waitUntil(t, 5*time.Second, "a sees b live", func() bool { return slices.Equal(a.s.ClusterLive(), []string{"a", "b"}) })
+
+	// Allocate until fewer than LowWater addresses of a's first block are
+	// free: a second block is claimed before the first runs out.
+	acked := map[netip.Addr][6]byte{}
+	low := 16 - a.s.cluster.opts.LowWater + 1
+	for i := range low {
+		mac := testMAC(0, i)
+		addr := clusterDORA(t, a, mac, uint32(i*2))
+		if !addr.IsValid() {
+			t.Fatalf("a: client %d got no address", i)
+		}
+		acked[addr] = mac
+	}
+	waitUntil(t, 2*time.Second, "a claims a second block below the low-water mark", func() bool { return len(claimsOf(t, a.st)["a"]) >= 2 })
+	if f, _ := a.eng.FreeInClaims("loop"); f < 16 {
+		t.Errorf("a has %d free in its claims after claiming a second block", f)
+	}
+
+	for i := low; i < 30; i++ {
+		for si, m := range []*clusterMember{a, b} {
+			mac := testMAC(si, i)
+			addr := clusterDORA(t, m, mac, uint32(si<<16|i*2))
+			if !addr.IsValid() {
+				t.Fatalf("%s: client %d got no address", m.name, i)
+			}
+			if prev, dup := acked[addr]; dup {
+				t.Fatalf("%v ACKed to %x and to %x", addr, prev, mac)
+			}
+			acked[addr] = mac
+			by := claimsOf(t, a.st)
+			if !inClaims(addr, by[m.name]) {
+				t.Fatalf("%s ACKed %v outside its claims %+v", m.name, addr, by[m.name])
+			}
+		}
+	}
+	by := claimsOf(t, a.st)
+	// 30 clients each with blocks of 16: at least two blocks per server.
+	for _, n := range []string{"a", "b"} {
+		if len(by[n]) < 2 {
+			t.Errorf("%s holds %d claims after 30 clients, want a second block claimed", n, len(by[n]))
+		}
+	}
+	checkDatabase(t, a.st, acked)
+}
+
+// TestClusterTakeOver: three servers; one crashes (no heartbeat, no clean
+// stop). After the take-over delay exactly one survivor holds all its
+// claims (the two race for them), knows its clients' leases (loaded from
+// the database), renews them, and gives new clients addresses from the
+// taken-over blocks. No address is ACKed to two clients.
+func TestClusterTakeOver(t *testing.T) {
+	dsn := pgtest.New(t).CreateDB(t)
+	cfg := clusterConfig()
+	a := startMember(t, dsn, "a", cfg)
+	b := startMember(t, dsn, "b", cfg)
+	c := startMember(t, dsn, "c", cfg)
+	waitUntil(t, 5*time.Second, "every server holds a claim", func() bool {
+		by := claimsOf(t, b.st)
+		return len(by["a"]) > 0 && len(by["b"]) > 0 && len(by["c"]) > 0
+	})
+	acked := map[netip.Addr][6]byte{}
+	var aClients []netip.Addr
+	for i := range 6 {
+		mac := testMAC(0, i)
+		addr := clusterDORA(t, a, mac, uint32(i*2+1))
+		if !addr.IsValid() {
+			t.Fatalf("a: client %d got no address", i)
+		}
+		acked[addr] = mac
+		aClients = append(aClients, addr)
+	}
+	aClaims := claimsOf(t, b.st)["a"]
+	for _, addr := range aClients {
+		if _, ok := b.eng.Lookup(addr); ok {
+			t.Fatalf("b knows %v before the take-over: the test would not show the load", addr)
+		}
+	}
+
+	crashed := time.Now()
+	a.crash(t)
+	var winner, loser *clusterMember
+	waitUntil(t, 10*time.Second, "a's claims taken over", func() bool {
+		by := claimsOf(t, b.st)
+		if len(by["a"]) > 0 {
+			return false
+		}
+		for _, ac := range aClaims {
+			switch {
+			case inClaims(ac.First, by["b"]):
+				winner, loser = b, c
+			case inClaims(ac.First, by["c"]):
+				winner, loser = c, b
+			default:
+				return false
+			}
+		}
+		return true
+	})
+	// The delay counts from a's last heartbeat, at most one heartbeat
+	// before the crash.
+	if took := time.Since(crashed); took < testTakeOver-2*testHeartbeat {
+		t.Errorf("taken over after %v, before the delay %v", took, testTakeOver)
+	}
+	by := claimsOf(t, b.st)
+	for _, ac := range aClaims {
+		if !inClaims(ac.First, by[winner.name]) || inClaims(ac.First, by[loser.name]) {
+			t.Fatalf("claim %v-%v of a: not wholly with one survivor (b %+v, c %+v)", ac.First, ac.Last, by["b"], by["c"])
+		}
+	}
+	if n := winner.s.cluster.takeOvers.Load(); n != 1 {
+		t.Errorf("%s counted %d take-overs", winner.name, n)
+	}
+	if n := loser.s.cluster.takeOvers.Load(); n != 0 {
+		t.Errorf("%s counted %d take-overs of nothing", loser.name, n)
+	}
+	// The winner loaded a's leases before allocating from its blocks.
+	waitUntil(t, 2*time.Second, "leases of a loaded", func() bool {
+		for _, addr := range aClients {
+			if l, ok := winner.eng.Lookup(addr); !ok || l.State != lease.StateBound {
+				return false
+			}
+		}
+		return true
+	})
+	// a's client renews through the winner (unicast RENEWING).
+	mac := acked[aClients[0]]
+	feed(t, winner.s, withSecs(buildMsg(t, clientMsg{typ: dhcpv4.Request, xid: 900, mac: mac, ciaddr: aClients[0]}), 60), netip.MustParseAddr("127.0.0.1"))
+	if ack, ok := winner.rec.wait(t, 5*time.Second); !ok || ack.Type() != dhcpv4.Ack || ack.YIAddr != aClients[0] {
+		t.Fatalf("renewal of %v through %s: %v", aClients[0], winner.name, ack)
+	}
+	// New clients of the winner get the free addresses of a's blocks (the
+	// lowest claims are used first).
+	fromA := false
+	for i := range 40 {
+		mac := testMAC(9, i)
+		addr := clusterDORA(t, winner, mac, uint32(1000+i*2))
+		if !addr.IsValid() {
+			t.Fatalf("%s: new client %d got no address", winner.name, i)
+		}
+		if prev, dup := acked[addr]; dup {
+			t.Fatalf("%v ACKed to %x and to %x", addr, prev, mac)
+		}
+		acked[addr] = mac
+		if inClaims(addr, aClaims) {
+			fromA = true
+			break
+		}
+	}
+	if !fromA {
+		t.Errorf("%s never allocated from the claims it took over", winner.name)
+	}
+	checkDatabase(t, b.st, acked)
+}
+
+// TestClusterDatabaseDown: while the database is stopped the cluster
+// heartbeat fails and health is degraded with cluster_heartbeat_failing
+// (within a few heartbeats, not a commit timeout), no lease is ACKed, the
+// claims stop being allocated from at their deadline; after the database
+// returns, health recovers and the server allocates again, by itself.
+func TestClusterDatabaseDown(t *testing.T) {
+	pg := pgtest.New(t)
+	dsn := pg.CreateDB(t)
+	a := startMember(t, dsn, "a", clusterConfig())
+	waitUntil(t, 5*time.Second, "a holds a claim", func() bool { return len(claimsOf(t, a.st)["a"]) > 0 })
+	if addr := clusterDORA(t, a, testMAC(0, 1), 1); !addr.IsValid() {
+		t.Fatal("no address before the outage")
+	}
+	hasReason := func(code string) bool {
+		for _, r := range a.s.Health().Reasons {
+			if r.Code == code {
+				return true
+			}
+		}
+		return false
+	}
+	if hasReason(reasonClusterHeartbeat) {
+		t.Fatalf("degraded before the outage: %+v", a.s.Health())
+	}
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	waitUntil(t, 5*time.Second, "health degraded", func() bool { return hasReason(reasonClusterHeartbeat) })
+	t.Logf("degraded %v after the database stopped: %+v", time.Since(stopped).Round(time.Millisecond), a.s.Health())
+	if h := a.s.Health(); h.Status == healthOK {
+		t.Errorf("status %s", h.Status)
+	}
+	// Nothing is ACKed that is not committed.
+	if addr := clusterDORA(t, a, testMAC(0, 2), 3); addr.IsValid() {
+		t.Fatalf("ACKed %v while the database is down", addr)
+	}
+	// Claims not extended stop being allocated from.
+	waitUntil(t, 3*testTakeOver, "claims dropped", func() bool {
+		f, restricted := a.eng.FreeInClaims("loop")
+		return restricted && f == 0
+	})
+	if err := pg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 20*time.Second, "health recovered", func() bool { return !hasReason(reasonClusterHeartbeat) })
+	var addr netip.Addr
+	waitUntil(t, 20*time.Second, "allocating again", func() bool {
+		addr = clusterDORA(t, a, testMAC(0, 3), uint32(time.Now().UnixNano()))
+		return addr.IsValid()
+	})
+	if !inClaims(addr, claimsOf(t, a.st)["a"]) {
+		t.Errorf("ACKed %v outside a's claims after recovery", addr)
+	}
+	if n := a.s.cluster.hbFailures.Load(); n == 0 {
+		t.Error("no heartbeat failure counted")
+	}
+}
