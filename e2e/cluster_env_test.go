@@ -67,6 +67,19 @@ func newClusterEnv(t *testing.T, servers, clients int, tools ...string) *cluster
 		}
 	})
 	c.tap = c.startTap()
+	if keep := os.Getenv("LEASED_E2E_KEEP"); keep != "" {
+		// Debugging aid: the logs of the servers and clients outlive the
+		// test in $LEASED_E2E_KEEP/<test>/.
+		t.Cleanup(func() {
+			dst := filepath.Join(keep, strings.ReplaceAll(t.Name(), "/", "_"))
+			os.MkdirAll(dst, 0o755)
+			for _, l := range c.logs {
+				if b, err := os.ReadFile(l); err == nil {
+					os.WriteFile(filepath.Join(dst, filepath.Base(filepath.Dir(l))+"-"+filepath.Base(l)), b, 0o644)
+				}
+			}
+		})
+	}
 	return c
 }
 
