@@ -237,7 +237,7 @@ func (s *Server) fqdnRequest4(p *inPacket) {
 // fqdnReply4 completes the prepared option 81 with the name the server
 // uses for the offered or bound address and puts it into d's OFFER or
 // ACK. (The engine keeps who updates DNS with the binding: req.DDNS.)
-func fqdnReply4(p *inPacket, d *lease.Decision) {
+func (*Server) fqdnReply4(p *inPacket, d *lease.Decision) {
 	pol := p.fq.pol
 	if !p.fq.sent || pol == nil {
 		return
@@ -287,7 +287,3 @@ func fqdnReply6(p *inPacket6, d *lease6.Decision) {
 		d.Reply.FQDN = appendFQDNName(p.fq.opt[:p.fq.n], clientLabel(lab[:0], p.req.Hostname, a, pol), pol.Zone, true)
 	}
 }
-
-// fqdnReply4 and fqdnReply6 as methods: the read paths call either form.
-func (s *Server) fqdnReply4(p *inPacket, d *lease.Decision)   { fqdnReply4(p, d) }
-func (s *Server) fqdnReply6(p *inPacket6, d *lease6.Decision) { fqdnReply6(p, d) }

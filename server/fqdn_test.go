@@ -48,7 +48,7 @@ func fqdnExchange4(t *testing.T, s *Server, eng *lease.Engine, p *inPacket, pkt 
 	fillRequest(&p.req, &p.msg, ifc, pktInfo{Dst: netip.MustParseAddr("127.0.0.1"), Local: netip.MustParseAddr("127.0.0.1")}, s.isOurs)
 	s.fqdnRequest4(p)
 	d := eng.Handle(time.Unix(1e9, 0), &p.req)
-	fqdnReply4(p, &d)
+	s.fqdnReply4(p, &d)
 	if !d.HasReply {
 		t.Fatalf("no reply: %q", d.Drop)
 	}
@@ -170,7 +170,7 @@ func TestFQDNAllocs(t *testing.T) {
 	d := lease.Decision{HasReply: true, Reply: lease.Reply{Type: dhcpv4.Ack}, Persist: []lease.Lease{{State: lease.StateBound}}}
 	n := testing.AllocsPerRun(200, func() {
 		s.fqdnRequest4(p)
-		fqdnReply4(p, &d)
+		s.fqdnReply4(p, &d)
 	})
 	if n != 0 || len(d.Reply.FQDN) == 0 {
 		t.Fatalf("%v allocations, option % x", n, d.Reply.FQDN)
@@ -205,7 +205,7 @@ func TestClientLabel(t *testing.T) {
 	d := lease.Decision{HasReply: true, Reply: lease.Reply{Type: dhcpv4.Ack, YIAddr: netip.MustParseAddr("10.0.0.7")}}
 	n := testing.AllocsPerRun(200, func() {
 		s.fqdnRequest4(p)
-		fqdnReply4(p, &d)
+		s.fqdnReply4(p, &d)
 	})
 	if want := []byte("\x05\xff\xff\x0ddhcp-10-0-0-7\x03dyn\x03lan\x04test\x00"); n != 0 || !bytes.Equal(d.Reply.FQDN, want) {
 		t.Fatalf("%v allocations, option % x, want % x", n, d.Reply.FQDN, want)
