@@ -93,6 +93,10 @@ type campaignState struct {
 	activeMu sync.Mutex  // serialises writers of active
 	active   atomic.Bool // a campaign is running: observe client messages
 	kick     chan struct{}
+
+	// cl is the cluster part (campaign_cluster.go); nil for a single
+	// server.
+	cl *campaignCluster
 }
 
 // initCampaigns creates the manager and restores persisted campaigns.
@@ -145,7 +149,10 @@ func (s *Server) initCampaigns(opts *Options) error {
 	// Client records of a deleted campaign stay in the store until the
 	// next compaction: a new campaign must not take its ID.
 	c.mgr.ReserveIDs(maxID)
-	if len(recs) > 0 {
+	// In a cluster a campaign is restored by the server that takes its
+	// leadership (campaign_cluster.go), whatever Resume says.
+	cluster := s.initCampaignCluster(opts, recs, maxID)
+	if len(recs) > 0 && !cluster {
 		if err := c.mgr.Restore(recs, s.now(), c.cfg.Resume); err != nil {
 			s.log.Warn("campaign restore", "err", err)
 		}
@@ -326,7 +333,12 @@ func (s *Server) updateActive() {
 	c := &s.camp
 	c.activeMu.Lock()
 	defer c.activeMu.Unlock()
-	c.active.Store(slices.ContainsFunc(c.mgr.List(), func(st reconf.CampaignStatus) bool { return st.State == reconf.Running }))
+	running := func(st reconf.CampaignStatus) bool { return st.State == reconf.Running }
+	active := slices.ContainsFunc(c.mgr.List(), running)
+	if !active && c.cl != nil {
+		active = slices.ContainsFunc(c.cl.mirrorMgr().List(), running) // others' clients: report what they do
+	}
+	c.active.Store(active)
 }
 
 func (s *Server) campaignsActive() bool { return s.camp.active.Load() }
@@ -334,6 +346,14 @@ func (s *Server) campaignsActive() bool { return s.camp.active.Load() }
 // campaignLoop runs due campaign actions until stop is closed, sleeping
 // until the manager's next wake-up (at most campaignIdle) or a kick.
 func (s *Server) campaignLoop(stop <-chan struct{}) {
+	if s.camp.cl != nil {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.campaignClusterLoop(stop)
+		}()
+		defer func() { <-done }()
+	}
 	for {
 		now := s.now()
 		s.campaignTick(now)
@@ -393,6 +413,9 @@ func (s *Server) campaignTick(now time.Time) {
 // runAction executes one campaign action after checking that the lease at
 // its address still belongs to the action's client.
 func (s *Server) runAction(ctx context.Context, now time.Time, a *reconf.Action) {
+	if s.refreshLease(ctx, now, a) { // cluster: the row, as the server that served the client last wrote it
+		return // it renewed through another server
+	}
 	if a.V6() && s.v6 != nil {
 		s.runAction6(ctx, now, a)
 		return
@@ -478,7 +501,7 @@ func (s *Server) forceNAK(req *lease.Request) {
 	if !isSet(a) {
 		a = req.RequestedIP
 	}
-	if isSet(a) && s.camp.mgr.ShouldNAK(a) {
+	if isSet(a) && (s.camp.mgr.ShouldNAK(a) || s.camp.cl != nil && s.camp.cl.mirrorMgr().ShouldNAK(a)) {
 		req.ForceNAK = true
 	}
 }
@@ -491,7 +514,7 @@ func (s *Server) observe(req *lease.Request, d *lease.Decision) {
 	now := s.now()
 	changed := false
 	obs := func(k reconf.EventKind, a netip.Addr) {
-		if _, ok := s.camp.mgr.Observe(now, reconf.Event{Kind: k, Addr: a, Key: key}); ok {
+		if s.observeEvent(now, reconf.Event{Kind: k, Addr: a, Key: key}) {
 			changed = true
 		}
 	}
@@ -534,6 +557,18 @@ func (s *Server) observe(req *lease.Request, d *lease.Decision) {
 	}
 }
 
+// observeEvent gives ev to the campaign of this server that has the
+// client pending, else (cluster) reports it to the leader of the campaign
+// led elsewhere that has it. It reports whether this server's campaigns
+// changed.
+func (s *Server) observeEvent(now time.Time, ev reconf.Event) bool {
+	if _, ok := s.camp.mgr.Observe(now, ev); ok {
+		return true
+	}
+	s.observeCluster(now, ev)
+	return false
+}
+
 // observeRecords reports expired and deleted leases among committed
 // records (expiry loop, operator delete).
 func (s *Server) observeRecords(recs []lease.Lease) {
@@ -550,7 +585,7 @@ func (s *Server) observeRecords(recs []lease.Lease) {
 		default:
 			continue
 		}
-		if _, ok := s.camp.mgr.Observe(now, reconf.Event{Kind: k, Addr: r.Addr, Key: r.ClientID}); ok {
+		if s.observeEvent(now, reconf.Event{Kind: k, Addr: r.Addr, Key: r.ClientID}) {
 			changed = true
 		}
 	}
@@ -604,12 +639,27 @@ func (s *Server) withPoolDefaults(opts reconf.Options) reconf.Options {
 // start begins a campaign over leases (nil: every lease) and persists its
 // start before returning.
 func (s *Server) start(ctx context.Context, sel reconf.Selector, opts reconf.Options, leases []lease.Lease, why string) (reconf.CampaignStatus, error) {
+	if s.camp.cl != nil {
+		return s.startCampaignCluster(ctx, sel, opts, leases, why)
+	}
+	return s.startLocal(ctx, sel, opts, leases, why, nil)
+}
+
+// startLocal starts the campaign in this server's manager; accept (when
+// set) may refuse a started campaign, which is then dropped unstored.
+func (s *Server) startLocal(ctx context.Context, sel reconf.Selector, opts reconf.Options, leases []lease.Lease, why string,
+	accept func(*reconf.CampaignStatus) error) (reconf.CampaignStatus, error) {
 	if leases == nil {
 		leases = s.Leases(lease.Filter{})
 	}
 	c := &s.camp
 	c.activeMu.Lock()
 	st, err := c.mgr.Start(s.now(), sel, opts, leases)
+	if err == nil && accept != nil {
+		if err = accept(st); err != nil && !st.Existing {
+			_ = c.mgr.Drop(st.ID)
+		}
+	}
 	if err == nil {
 		c.active.Store(true)
 	}
@@ -647,11 +697,19 @@ func (s *Server) StartCampaign(ctx context.Context, sel reconf.Selector, opts re
 	return s.start(ctx, sel, s.withPoolDefaults(opts), nil, "operator")
 }
 
-// Campaign returns one campaign (reconf.ErrNotFound when unknown).
-func (s *Server) Campaign(id uint32) (reconf.CampaignStatus, error) { return s.camp.mgr.Status(id) }
+// Campaign returns one campaign (reconf.ErrNotFound when unknown). In a
+// cluster a campaign led elsewhere is as of the last heartbeat.
+func (s *Server) Campaign(id uint32) (reconf.CampaignStatus, error) {
+	st, err := s.camp.mgr.Status(id)
+	if err != nil && s.camp.cl != nil {
+		return s.camp.cl.mirrorMgr().Status(id)
+	}
+	return st, err
+}
 
-// Campaigns lists every campaign by ID.
-func (s *Server) Campaigns() []reconf.CampaignStatus { return s.camp.mgr.List() }
+// Campaigns lists every campaign by ID (in a cluster, those led elsewhere
+// too).
+func (s *Server) Campaigns() []reconf.CampaignStatus { return s.clusterCampaigns(s.camp.mgr.List()) }
 
 // StopCampaign stops a running campaign: pending clients become aborted,
 // leases stay as they are.
@@ -680,7 +738,11 @@ func (s *Server) DeleteCampaign(ctx context.Context, id uint32) error {
 
 // CampaignClients returns the clients of a campaign matching f.
 func (s *Server) CampaignClients(id uint32, f reconf.ClientFilter) ([]reconf.ClientProgress, error) {
-	return s.camp.mgr.Clients(id, f)
+	cs, err := s.camp.mgr.Clients(id, f)
+	if err != nil && s.camp.cl != nil {
+		return s.camp.cl.mirrorMgr().Clients(id, f)
+	}
+	return cs, err
 }
 
 // Disconnect reconfigures the client bound to addr with a forced NAK (it

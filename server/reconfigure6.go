@@ -178,7 +178,8 @@ func (v *v6state) ifaceByName(name string) *iface6 {
 // forceRebind sets req.ForceRebind when a client that a running force
 // campaign is reconfiguring renews or rebinds (the v4 forced NAK).
 func (s *Server) forceRebind(req *lease6.Request) {
-	if req.Type != dhcpv6.Request && s.camp.mgr.ShouldForceRebind(req.ClientID) {
+	if req.Type != dhcpv6.Request && (s.camp.mgr.ShouldForceRebind(req.ClientID) ||
+		s.camp.cl != nil && s.camp.cl.mirrorMgr().ShouldForceRebind(req.ClientID)) {
 		req.ForceRebind = true
 	}
 }
@@ -256,7 +257,7 @@ func (s *Server) observe6(req *lease6.Request, d *lease6.Decision) {
 	key := req.ClientID
 	changed := false
 	obs := func(k reconf.EventKind, a netip.Addr) {
-		if _, ok := s.camp.mgr.Observe(now, reconf.Event{Kind: k, Addr: a, Key: key, V6: true}); ok {
+		if s.observeEvent(now, reconf.Event{Kind: k, Addr: a, Key: key, V6: true}) { // cluster: reported to the leader
 			changed = true
 		}
 	}

@@ -31,6 +31,17 @@ func (s *Store) NextCampaignID(ctx context.Context, atLeast uint32) (uint32, err
 	return uint32(id), nil
 }
 
+// CampaignGeneration changes whenever a server takes a campaign ID (a
+// campaign is starting somewhere): one row read, cheap enough for every
+// tick of every server.
+func (s *Store) CampaignGeneration(ctx context.Context) (int64, error) {
+	var next int64
+	if err := s.pool.QueryRow(ctx, `SELECT next FROM campaign_ids`).Scan(&next); err != nil {
+		return 0, fmt.Errorf("postgres: campaign generation: %w", err)
+	}
+	return next, nil
+}
+
 // CampaignLock is the leadership of one campaign: the session advisory
 // lock (0x6c6c, hashtext(id)) held on a connection of its own, as
 // LeadCampaign takes it, with a liveness check.

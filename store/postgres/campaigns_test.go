@@ -18,9 +18,16 @@ func TestNextCampaignID(t *testing.T) {
 	dsn := pgtest.DB(t)
 	a, b := clusterOpen(t, dsn, "a"), clusterOpen(t, dsn, "b")
 	ctx := context.Background()
+	g0, err := b.CampaignGeneration(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	id, err := a.NextCampaignID(ctx, 41)
 	if err != nil || id != 41 {
 		t.Fatalf("first id with atLeast 41: %d, %v", id, err)
+	}
+	if g, err := b.CampaignGeneration(ctx); err != nil || g == g0 {
+		t.Fatalf("generation %d before, %d (%v) after a new id: want a change", g0, g, err)
 	}
 	var mu sync.Mutex
 	seen := map[uint32]string{41: "a"}
