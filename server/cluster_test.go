@@ -2,9 +2,15 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"net/netip"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,10 +73,16 @@ func (m *clusterMember) crash(t *testing.T) {
 // a recorder.
 func startMember(t *testing.T, dsn, name string, cfg lease.Config) *clusterMember {
 	t.Helper()
+	return startMemberTimeout(t, dsn, name, cfg, 3*time.Second)
+}
+
+// startMemberTimeout is startMember with the store's commit timeout.
+func startMemberTimeout(t *testing.T, dsn, name string, cfg lease.Config, commitTimeout time.Duration) *clusterMember {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	st, err := postgres.Open(ctx, dsn, postgres.Options{ServerName: name, Cluster: true, Heartbeat: testHeartbeat,
-		CommitTimeout: 3 * time.Second, Logger: testLogger(t)})
+		CommitTimeout: commitTimeout, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,4 +456,155 @@ func TestClusterDatabaseDown(t *testing.T) {
 	if n := a.s.cluster.hbFailures.Load(); n == 0 {
 		t.Error("no heartbeat failure counted")
 	}
+}
+
+// blackhole is a TCP proxy on loopback to a pgtest server's unix socket
+// that can stop forwarding without closing anything: the database host as
+// seen through a dead link or a firewall dropping packets (connections
+// stay open, nothing comes back, new ones are accepted and never answered).
+type blackhole struct {
+	ln     net.Listener
+	sock   string
+	frozen atomic.Bool
+	closed chan struct{}
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func newBlackhole(t *testing.T, pg *pgtest.Server) *blackhole {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &blackhole{ln: ln, sock: filepath.Join(pg.Dir(), fmt.Sprintf(".s.PGSQL.%d", pgtest.Port)), closed: make(chan struct{})}
+	b.wg.Add(1)
+	go b.accept()
+	t.Cleanup(b.close)
+	return b
+}
+
+func (b *blackhole) port() int { return b.ln.Addr().(*net.TCPAddr).Port }
+
+func (b *blackhole) accept() {
+	defer b.wg.Done()
+	for {
+		c, err := b.ln.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("unix", b.sock)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		b.mu.Lock()
+		b.conns = append(b.conns, c, up)
+		b.mu.Unlock()
+		b.wg.Add(2)
+		go b.pipe(up, c)
+		go b.pipe(c, up)
+	}
+}
+
+// pipe copies src to dst while not frozen; frozen, it holds what it read
+// (bounded: it ends when the proxy closes).
+func (b *blackhole) pipe(dst, src net.Conn) {
+	defer b.wg.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		for b.frozen.Load() {
+			select {
+			case <-b.closed:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		n, err := src.Read(buf)
+		for b.frozen.Load() {
+			select {
+			case <-b.closed:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			if err != io.EOF {
+				dst.Close()
+			}
+			return
+		}
+	}
+}
+
+func (b *blackhole) close() {
+	select {
+	case <-b.closed:
+		return
+	default:
+	}
+	close(b.closed)
+	b.ln.Close()
+	b.mu.Lock()
+	for _, c := range b.conns {
+		c.Close()
+	}
+	b.mu.Unlock()
+	b.wg.Wait()
+}
+
+var dbNameRE = regexp.MustCompile(`dbname=(\S+)`)
+
+// TestClusterDatabaseBlackhole: the database host stops answering on TCP
+// (no reset, no close: a dead link). The server's health says degraded
+// (cluster_heartbeat_failing) within a few seconds — before the commit
+// timeout — while a REQUEST waiting for its commit gets no ACK;
+// once packets flow again the server recovers by itself.
+func TestClusterDatabaseBlackhole(t *testing.T) {
+	pg := pgtest.New(t)
+	db := dbNameRE.FindStringSubmatch(pg.CreateDB(t))[1]
+	bh := newBlackhole(t, pg)
+	dsn := fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=%s sslmode=disable connect_timeout=2", bh.port(), db)
+	// A commit stuck on the dead link waits for the commit timeout (10 s,
+	// the store.postgres.commit_timeout default); health must not.
+	a := startMemberTimeout(t, dsn, "a", clusterConfig(), 10*time.Second)
+	t.Cleanup(bh.close) // before the store's Close: its connections end at once
+	waitUntil(t, 5*time.Second, "a holds a claim", func() bool { return len(claimsOf(t, a.st)["a"]) > 0 })
+	hasReason := func(code string) bool {
+		for _, r := range a.s.Health().Reasons {
+			if r.Code == code {
+				return true
+			}
+		}
+		return false
+	}
+	waitUntil(t, 2*time.Second, "healthy", func() bool { return !hasReason(reasonClusterHeartbeat) })
+
+	bh.frozen.Store(true)
+	frozen := time.Now()
+	mac := testMAC(0, 7)
+	server := netip.MustParseAddr("127.0.0.1")
+	feed(t, a.s, withSecs(buildMsg(t, clientMsg{typ: dhcpv4.Discover, xid: 70, mac: mac, giaddr: clusterRelay}), 60), server)
+	if offer, ok := a.rec.wait(t, 2*time.Second); ok && offer.Type() == dhcpv4.Offer {
+		feed(t, a.s, withSecs(buildMsg(t, clientMsg{typ: dhcpv4.Request, xid: 71, mac: mac, giaddr: clusterRelay,
+			reqIP: offer.YIAddr, serverID: server}), 60), server)
+	}
+	waitUntil(t, 5*time.Second, "health degraded", func() bool { return hasReason(reasonClusterHeartbeat) })
+	took := time.Since(frozen)
+	t.Logf("degraded %v after the database host stopped answering", took.Round(time.Millisecond))
+	if r, ok := a.rec.wait(t, 100*time.Millisecond); ok && r.Type() == dhcpv4.Ack {
+		t.Fatalf("ACK for %v while the database does not answer", r.YIAddr)
+	}
+
+	bh.frozen.Store(false)
+	waitUntil(t, 20*time.Second, "health recovered", func() bool { return !hasReason(reasonClusterHeartbeat) })
+	waitUntil(t, 20*time.Second, "allocating again", func() bool {
+		return clusterDORA(t, a, testMAC(0, 8), uint32(time.Now().UnixNano())).IsValid()
+	})
 }
