@@ -4,7 +4,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 BIN := bin
 
-.PHONY: all build demo test test-unit deps fuzz bench vet lint clean deb
+.PHONY: all build demo demo-cluster test test-unit deps fuzz bench vet lint clean deb
 
 all: build
 
@@ -28,6 +28,11 @@ deb:
 # The main job: leased and real DHCP clients in network namespaces.
 demo: deps build
 	./scripts/demo.sh
+
+# Two leased servers on one private PostgreSQL with three dhcpcd: one is
+# killed, the clients keep their addresses and its campaign finishes.
+demo-cluster: deps build
+	./scripts/demo-cluster.sh
 
 # Every test, including the network-namespace and crash tests, with -race.
 test: deps lint
