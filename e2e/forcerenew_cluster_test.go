@@ -10,10 +10,13 @@ package e2e
 // behaviour differs from the table in docs/cluster.md.
 
 import (
+	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -546,4 +549,108 @@ func TestReconfigureOtherServer6(t *testing.T) {
 		}
 	}
 	srv.Stop()
+}
+
+// TestClusterCampaignKill (issue #12): two leased in cluster mode on one
+// link and one PostgreSQL, four dhcpcd bound through either. A campaign
+// started on srv0 is led by srv0 (campaign_leaders); srv0 is killed
+// (SIGKILL) while it paces its FORCERENEWs (1/s), after the first; srv1
+// takes the lead and finishes the campaign: its FORCERENEWs (from
+// 10.77.0.2, option 54 its own) are accepted by dhcpcd; the clients whose
+// last ACK came from srv1 renew through it at once, a client of the dead
+// srv0 renews to srv0 until T2 and then rebinds through srv1; every
+// client ends renewed with its address.
+func TestClusterCampaignKill(t *testing.T) {
+	const clients = 4
+	c := newClusterEnv(t, 2, clients, "dhcpcd")
+	sc := clusterPool("60s", "30s", "38s")
+	for i := range 2 {
+		c.startServer(i, clusterOn(sc, "debug"))
+	}
+	c.settle()
+	cs := make([]*dhcpcd, clients)
+	for j := range cs {
+		cs[j] = c.startLinkDhcpcd(j, false)
+	}
+	addrs := c.allBound(cs, 30*time.Second)
+	acks := c.tap.lastACKs()
+	served := make([]string, clients)
+	for j := range cs {
+		served[j] = acks[macHex(netns.LinkClientMAC(j))].Server
+	}
+	t.Logf("clients' last ACK from: %v", served)
+	seen := make([]int, clients)
+	for j, d := range cs {
+		seen[j] = len(d.events())
+	}
+	a, b := c.servers[0], c.servers[1]
+
+	start := time.Now()
+	code, out, errs := a.leasectl("--json", "forcerenew", "start", "--pool", "office", "--attempts", "8", "--interval", "2s", "--pace", "1")
+	var st campaignJSON
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.ID == 0 {
+		c.fatalf("leasectl forcerenew start on srv0: exit %d\n%s\n%s", code, out, errs)
+	}
+	leader := func() string {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn := c.dbConn(ctx)
+		defer conn.Close(ctx)
+		var name string
+		// campaign_leaders keeps the last leader's row; the lock says
+		// whether its session still lives.
+		err := conn.QueryRow(ctx, `SELECT c.leader FROM campaign_leaders c WHERE c.campaign = $1 AND EXISTS (
+			SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.pid = c.pid)`, strconv.Itoa(int(st.ID))).Scan(&name)
+		if err != nil {
+			return ""
+		}
+		return name
+	}
+	if got := leader(); got != serverName(0) {
+		c.fatalf("campaign %d led by %q, want %s", st.ID, got, serverName(0))
+	}
+	// Clients are sent to in address order, srv0's block first: srv0 has
+	// sent its first FORCERENEW (to one of its own clients) and dies
+	// before the second, so srv1 sends to a client of the dead srv0.
+	time.Sleep(500 * time.Millisecond)
+	a.Kill9()
+	killed := time.Now()
+	c.waitFor(10*time.Second, "srv1 to lead the campaign", func() bool { return leader() == serverName(1) })
+	t.Logf("srv1 leads campaign %d %v after srv0 was killed", st.ID, time.Since(killed).Round(100*time.Millisecond))
+
+	c.waitFor(60*time.Second, "the campaign to finish on srv1", func() bool { return b.campaign(st.ID).State == "done" })
+	fin := b.campaign(st.ID)
+	if fin.Counts["renewed"]+fin.Counts["rebound"] != clients {
+		c.fatalf("campaign %d on srv1: %v, want %d renewed", st.ID, fin.Counts, clients)
+	}
+	for addr, cl := range b.campaignClients(st.ID) {
+		if cl.Outcome != "renewed" && cl.Outcome != "rebound" {
+			c.fatalf("client %v: %s", addr, cl.Outcome)
+		}
+	}
+	forced, orphans := 0, 0
+	for j, d := range cs {
+		ev, _ := d.waitEvent(5*time.Second, seen[j], "RENEW", "REBIND")
+		if ev.addr() != addrs[j] {
+			c.fatalf("dhcpcd%d: %s %v, want %v; hook %s", j, ev.Reason, ev.addr(), addrs[j], d.reasons())
+		}
+		if n := len(logLines(d.log, "Force Renew from from 10.77.0.2")); n > 0 {
+			forced++
+			if served[j] == serverName(0) {
+				// A client of the dead server: its renewal went to
+				// 10.77.0.1 until T2, then it rebound through srv1.
+				orphans++
+				if a := c.tap.lastACKs()[macHex(netns.LinkClientMAC(j))]; a.Server != serverName(1) || a.YIAddr != addrs[j] {
+					c.fatalf("dhcpcd%d (srv0's) after srv1's FORCERENEW: last ACK %v from %s, want %v from srv1", j, a.YIAddr, a.Server, addrs[j])
+				}
+			}
+		}
+		t.Logf("dhcpcd%d (last ACK from %s): %s of %v; FORCERENEWs accepted from srv0 %d, from srv1 %d", j, served[j], ev.Reason, addrs[j],
+			len(logLines(d.log, "Force Renew from from 10.77.0.1")), len(logLines(d.log, "Force Renew from from 10.77.0.2")))
+	}
+	if forced == 0 || orphans == 0 {
+		c.fatalf("dhcpcd took %d FORCERENEWs from srv1 (10.77.0.2) after the take-over, %d of them clients of the dead srv0; want both > 0", forced, orphans)
+	}
+	t.Logf("campaign %d done on srv1 %v after its start: %v", st.ID, time.Since(start).Round(100*time.Millisecond), fin.Counts)
+	b.Stop()
 }
