@@ -17,8 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/dhcpv6"
 	"github.com/leased/leased/internal/pgtest"
 	"github.com/leased/leased/lease"
+	"github.com/leased/leased/lease6"
 	"github.com/leased/leased/store/postgres"
 )
 
@@ -607,4 +609,222 @@ func TestClusterDatabaseBlackhole(t *testing.T) {
 	waitUntil(t, 20*time.Second, "allocating again", func() bool {
 		return clusterDORA(t, a, testMAC(0, 8), uint32(time.Now().UnixNano())).IsValid()
 	})
+}
+
+// member6 is a DHCPv6-only cluster member (real lease6 engine).
+type member6 struct {
+	*clusterMember
+	eng6 *lease6.Engine
+	rec6 *recorder
+}
+
+func startMember6(t *testing.T, dsn, name string) *member6 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st, err := postgres.Open(ctx, dsn, postgres.Options{ServerName: name, Cluster: true, Heartbeat: testHeartbeat,
+		CommitTimeout: 3 * time.Second, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := v6Config()
+	eng6, err := lease6.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Load(func(l lease.Lease) error { eng6.Restore(l); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{got: make(chan recorded, 1024)}
+	s, err := New(Options{Store: st, Logger: testLogger(t).With("server", name), Registry: prometheus.NewRegistry(), MaxInFlight: 64,
+		V6: &V6Options{Interfaces: []string{"lo"}, Engine: eng6, Config: &cfg}, replies6: rec,
+		Cluster: &ClusterOptions{Store: st, Heartbeat: testHeartbeat, TakeOverAfter: testTakeOver, BlockSize: 16, AnswerAfterSecs: 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.done = s.sendDone6
+	s.v6.l6.startWorkers()
+	m := &clusterMember{name: name, s: s, st: st, done: make(chan error, 1)}
+	rctx, rcancel := context.WithCancel(context.Background())
+	m.cancel = rcancel
+	go func() { m.done <- s.Run(rctx) }()
+	t.Cleanup(func() { m.stop(t); s.v6.l6.drain() })
+	waitUntil(t, 10*time.Second, name+" serving", func() bool { return s.running.Load() })
+	return &member6{clusterMember: m, eng6: eng6, rec6: rec}
+}
+
+// msg6 is client6.msg with an Elapsed Time of 60 s (past
+// AnswerAfterSecs: whichever member is fed answers).
+func msg6(t *testing.T, c *client6, typ dhcpv6.MessageType, xid uint32) []byte {
+	t.Helper()
+	b := c.msg(t, typ, xid, false)
+	m := new(dhcpv6.Message)
+	if err := m.Decode(b); err != nil {
+		t.Fatal(err)
+	}
+	// Elapsed Time (option 8, RFC 8415 §21.9): rewrite its value in place.
+	for i := 4; i+4 <= len(b); {
+		code, n := int(b[i])<<8|int(b[i+1]), int(b[i+2])<<8|int(b[i+3])
+		if code == int(dhcpv6.OptElapsedTime) && n == 2 {
+			b[i+4], b[i+5] = 6000>>8, 6000&0xff
+			return b
+		}
+		i += 4 + n
+	}
+	t.Fatal("no Elapsed Time option")
+	return nil
+}
+
+// bind6 runs Solicit/Advertise/Request/Reply through m; invalid results
+// when m does not bind.
+func bind6(t *testing.T, m *member6, duid []byte, xid uint32) (netip.Addr, netip.Prefix) {
+	t.Helper()
+	relay := &relay6{t: t}
+	from := netip.MustParseAddrPort("[::1]:5470")
+	c := &client6{duid: duid}
+	feed6(t, m.s, relay.wrap(msg6(t, c, dhcpv6.Solicit, xid)), from)
+	x, ok := m.rec6.wait6(t, 2*time.Second)
+	if !ok || x.Type != dhcpv6.Advertise {
+		return netip.Addr{}, netip.Prefix{}
+	}
+	a, _, p, _ := bindings(t, x)
+	c.serverID, c.addr, c.prefix = m.s.ServerDUID(), a, p
+	feed6(t, m.s, relay.wrap(msg6(t, c, dhcpv6.Request, xid+1)), from)
+	x, ok = m.rec6.wait6(t, 5*time.Second)
+	if !ok || x.Type != dhcpv6.Reply {
+		return netip.Addr{}, netip.Prefix{}
+	}
+	a, av, p, pv := bindings(t, x)
+	if av == 0 || pv == 0 {
+		return netip.Addr{}, netip.Prefix{}
+	}
+	return a, p
+}
+
+// wait6 returns the next recorded DHCPv6 reply within d, decoded.
+func (r *recorder) wait6(t *testing.T, d time.Duration) (*dhcpv6.Message, bool) {
+	t.Helper()
+	select {
+	case x := <-r.got:
+		m := new(dhcpv6.Message)
+		if err := m.Decode(x.pkt); err != nil {
+			t.Fatalf("recorded reply does not decode: %v", err)
+		}
+		return m, true
+	case <-time.After(d):
+		return nil, false
+	}
+}
+
+// clusterGauge returns the value of the cluster metric name with the
+// labels family, pool, kind (and reason when not empty) of s.
+func clusterGauge(t *testing.T, s *Server, name string, labels ...string) (float64, bool) {
+	t.Helper()
+	mfs, err := s.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metric:
+		for _, m := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				got[lp.GetName()] = lp.GetValue()
+			}
+			for i, k := range []string{"family", "pool", "kind", "reason"} {
+				if i < len(labels) && got[k] != labels[i] {
+					continue metric
+				}
+			}
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue(), true
+			}
+			return m.GetGauge().GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+// TestClusterDHCPv6: two DHCPv6 servers claim blocks of IA_NA addresses
+// and of IA_PD prefixes; every Reply's address and prefix lie in the
+// replying server's claims; the metrics report claims per pool and kind
+// (failures from 0). When one crashes, the other takes its claims over,
+// has its bindings (read from the database, not seen before) and gives a
+// new client an address and a prefix of the taken-over blocks.
+func TestClusterDHCPv6(t *testing.T) {
+	dsn := pgtest.New(t).CreateDB(t)
+	a, b := startMember6(t, dsn, "a"), startMember6(t, dsn, "b")
+	waitUntil(t, 5*time.Second, "IA_NA and IA_PD claims of both", func() bool {
+		by := claimsOf(t, a.st)
+		return len(by["a"]) >= 2 && len(by["b"]) >= 2
+	})
+	for _, m := range []*member6{a, b} {
+		for _, kind := range []string{"addresses", "prefixes"} {
+			if v, ok := clusterGauge(t, m.s, "leased_cluster_claims", "dhcpv6", "office6", kind); !ok || v < 1 {
+				t.Errorf("%s: leased_cluster_claims{dhcpv6,office6,%s} = %v, %v", m.name, kind, v, ok)
+			}
+			if v, ok := clusterGauge(t, m.s, "leased_cluster_claim_failures_total", "dhcpv6", "office6", kind, "exhausted"); !ok || v != 0 {
+				t.Errorf("%s: claim failures %s = %v, %v (want 0, reported)", m.name, kind, v, ok)
+			}
+		}
+	}
+	type binding struct {
+		a netip.Addr
+		p netip.Prefix
+	}
+	got := map[string][]binding{}
+	for i := range 5 {
+		for si, m := range []*member6{a, b} {
+			duid := []byte{0, 3, 0, 1, 2, 0, 0, byte(si), 0, byte(i)}
+			addr, pre := bind6(t, m, duid, uint32(si<<16|i<<4))
+			if !addr.IsValid() || !pre.IsValid() {
+				t.Fatalf("%s: client %d not bound", m.name, i)
+			}
+			by := claimsOf(t, a.st)
+			if !inClaims(addr, by[m.name]) || !inClaims(pre.Addr(), by[m.name]) {
+				t.Fatalf("%s gave %v and %v outside its claims %+v", m.name, addr, pre, by[m.name])
+			}
+			got[m.name] = append(got[m.name], binding{addr, pre})
+		}
+	}
+
+	aClaims := claimsOf(t, b.st)["a"]
+	a.crash(t)
+	waitUntil(t, 10*time.Second, "b took a's claims over", func() bool {
+		by := claimsOf(t, b.st)
+		for _, c := range aClaims {
+			if !inClaims(c.First, by["b"]) {
+				return false
+			}
+		}
+		return len(by["a"]) == 0
+	})
+	waitUntil(t, 2*time.Second, "a's bindings loaded", func() bool {
+		for _, x := range got["a"] {
+			la, ok1 := b.eng6.Lookup(x.a)
+			lp, ok2 := b.eng6.Lookup(x.p.Addr())
+			if !ok1 || !ok2 || la.State != lease.StateBound || lp.State != lease.StateBound {
+				return false
+			}
+		}
+		return true
+	})
+	if v, _ := clusterGauge(t, b.s, "leased_cluster_takeovers_total"); v != 1 {
+		t.Errorf("b: leased_cluster_takeovers_total %v", v)
+	}
+	// b's claims are used lowest first: a's blocks (claimed first, at
+	// the start of the ranges) come before b's own.
+	addr, pre := bind6(t, b, []byte{0, 3, 0, 1, 2, 0, 0, 9, 9, 9}, 0x900)
+	if !inClaims(addr, aClaims) || !inClaims(pre.Addr(), aClaims) {
+		t.Errorf("new client of b got %v %v, not from a's former blocks %+v", addr, pre, aClaims)
+	}
+	for _, x := range got["a"] {
+		if addr == x.a || pre == x.p {
+			t.Fatalf("new client given a's client's %v / %v", x.a, x.p)
+		}
+	}
 }
