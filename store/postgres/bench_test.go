@@ -58,6 +58,10 @@ func BenchmarkCommitParallel(b *testing.B)   { benchCommit(b, 64, Options{}) }
 // the default two.
 func BenchmarkCommitParallel1Writer(b *testing.B) { benchCommit(b, 64, Options{Writers: 1}) }
 
+// Without Options.Linger (a batch is sent at once even while another is in
+// flight), as before the linger existed.
+func BenchmarkCommitParallelNoLinger(b *testing.B) { benchCommit(b, 64, Options{Linger: -1}) }
+
 // TestLoadMany measures committing and loading many leases. It takes
 // tens of seconds: LEASED_PG_MANY=200000 go test -run TestLoadMany -v ./store/postgres/
 func TestLoadMany(t *testing.T) {

@@ -52,11 +52,13 @@ func (a *allocator) next(ctx context.Context, blockSize int) (netip.Addr, error)
 //
 // With old, the members commit through migration 0002's version of
 // leased_commit_owned (installOld), for a comparison in the same run.
-func benchCluster(b *testing.B, servers, writers int, old bool) {
+func benchCluster(b *testing.B, servers int, opts Options, old bool) {
 	dsn := pgtest.DB(b)
 	ms := make([]*allocator, servers)
 	for i := range ms {
-		ms[i] = &allocator{st: open(b, dsn, Options{ServerName: fmt.Sprintf("s%d", i), Cluster: true, Writers: writers})}
+		o := opts
+		o.ServerName, o.Cluster = fmt.Sprintf("s%d", i), true
+		ms[i] = &allocator{st: open(b, dsn, o)}
 		if old {
 			if i == 0 {
 				installOld(b, ms[i].st)
@@ -107,16 +109,23 @@ func benchCluster(b *testing.B, servers, writers int, old bool) {
 	b.ReportMetric(float64(claims), "claims")
 }
 
-func BenchmarkClusterCommit1(b *testing.B) { benchCluster(b, 1, 0, false) }
-func BenchmarkClusterCommit3(b *testing.B) { benchCluster(b, 3, 0, false) }
+func BenchmarkClusterCommit1(b *testing.B) { benchCluster(b, 1, Options{}, false) }
+func BenchmarkClusterCommit2(b *testing.B) { benchCluster(b, 2, Options{}, false) }
+func BenchmarkClusterCommit3(b *testing.B) { benchCluster(b, 3, Options{}, false) }
 
 // Three servers with one transaction in flight each: the same number of
 // transactions in flight as one server with two, and larger batches.
-func BenchmarkClusterCommit3Writers1(b *testing.B) { benchCluster(b, 3, 1, false) }
+func BenchmarkClusterCommit3Writers1(b *testing.B) { benchCluster(b, 3, Options{Writers: 1}, false) }
 
-// The same through migration 0002's function (before issue #12's rework).
-func BenchmarkClusterCommit1Fn0002(b *testing.B) { benchCluster(b, 1, 0, true) }
-func BenchmarkClusterCommit3Fn0002(b *testing.B) { benchCluster(b, 3, 0, true) }
+// Without Options.Linger (send a batch at once even while another is in
+// flight).
+func BenchmarkClusterCommit1NoLinger(b *testing.B) { benchCluster(b, 1, Options{Linger: -1}, false) }
+func BenchmarkClusterCommit3NoLinger(b *testing.B) { benchCluster(b, 3, Options{Linger: -1}, false) }
+
+// As before issue #12's rework: migration 0002's function, no linger.
+func BenchmarkClusterCommit1Fn0002(b *testing.B) { benchCluster(b, 1, Options{Linger: -1}, true) }
+func BenchmarkClusterCommit2Fn0002(b *testing.B) { benchCluster(b, 2, Options{Linger: -1}, true) }
+func BenchmarkClusterCommit3Fn0002(b *testing.B) { benchCluster(b, 3, Options{Linger: -1}, true) }
 
 // installOld creates migration 0002's leased_commit_owned as
 // leased_commit_owned_0002, for benchmarks comparing it with the current
