@@ -22,6 +22,10 @@ import (
 // schema at start.
 const storeOpenTimeout = 60 * time.Second
 
+// clusterMaxConns bounds the PostgreSQL connections of a server in
+// cluster mode (postgres.Options.MaxConns).
+const clusterMaxConns = 12
+
 // withConnectTimeout adds connect_timeout (whole seconds, at least 1) to
 // dsn unless it sets one (or PGCONNECT_TIMEOUT does): one connection
 // attempt to a host that does not answer then fails in seconds instead of
@@ -71,6 +75,11 @@ func openStore(cfg *config.Config, path string, log *slog.Logger) (store.Store, 
 			// claims and conditional writes (docs/cluster.md).
 			opts.Exclusive, opts.Cluster = false, true
 			opts.Heartbeat = cfg.Cluster.Heartbeat.D()
+			// Connections: the 2 batch writers, the read-through workers
+			// (4 per family, server/readthrough.go), the control plane
+			// and the heartbeat, so that neither the heartbeat nor a
+			// claim waits behind read-throughs under load.
+			opts.MaxConns = clusterMaxConns
 		}
 		st, err := postgres.Open(ctx, withConnectTimeout(cfg.Store.Postgres.DSN, cfg.Store.Postgres.ConnectTimeout.D()), opts)
 		if err != nil {
