@@ -136,7 +136,7 @@ func TestDDNS(t *testing.T) {
 // address: six.lan.test gets its AAAA and a DHCID, the address its
 // ip6.arpa PTR; when dhcpcd releases they disappear. Its Reply carries
 // option 39 back (S=1). A second dhcpcd with "fqdn ptr" (S=0) gets only
-// its PTR.
+// its PTR, which its release removes after leased restarted.
 func TestDDNS6(t *testing.T) {
 	e := newEnv(t, "dhcpcd", "ss", "nsenter")
 	namedtest.Require(t)
@@ -212,6 +212,15 @@ func TestDDNS6(t *testing.T) {
 	if f, fl := ev7.Vars["new_dhcp6_fqdn"], ev7.Vars["new_dhcp6_fqdn_flags"]; f != "seven.lan.test" || fl != "" {
 		e.fatalf("seven: option 39 in the Reply: %q flags %q, want seven.lan.test with no flag (vars %v)", f, fl, ev7.Vars)
 	}
+	// leased restarts; seven releases: its PTR goes (the S=0 mode was
+	// stored with the binding), no AAAA or DHCID appears.
+	srv.Stop()
+	srv.Start6()
+	c7.ctl("-k")
+	srv.waitState6(netip.PrefixFrom(addr7, 128), "released", 5*time.Second)
+	waitDNS(rev7, dns.TypePTR)
+	waitDNS("seven.lan.test.", dns.TypeAAAA)
+	waitDNS("seven.lan.test.", dns.TypeDHCID)
 }
 
 // fqdnVars are a hook event's option 81/39 variables.
