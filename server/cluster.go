@@ -152,7 +152,7 @@ type poolClaimState struct {
 	free      int       // free in claims at the last check
 	checked   time.Time // when free was read
 	rate      float64   // allocations per second, moving average of the checks
-	exhausted time.Time // last ErrNoFreeBlock: no new claim before a heartbeat passed
+	exhausted time.Time // last ErrNoFreeBlock or failure: no new claim before a heartbeat passed
 	logged    time.Time // last exhaustion warning (rate limit)
 	exhaustN  uint64    // ErrNoFreeBlock results
 	errN      uint64    // other claim failures
@@ -761,9 +761,15 @@ func (s *Server) claimOne(ctx context.Context, t claimTarget) bool {
 		}
 	default:
 		ps.errN++
+		ps.exhausted = now // retried after a heartbeat, not at every check
+		logIt := now.Sub(ps.logged) >= time.Minute
+		if logIt {
+			ps.logged = now
+		}
 		cs.mu.Unlock()
-		if ctx.Err() == nil {
-			s.log.Warn("cluster: claim a block", "pool", t.key.name, "family", t.key.family(), "err", err)
+		if logIt && ctx.Err() == nil {
+			s.log.Warn("cluster: could not claim a block (retried every heartbeat, logged once a minute)",
+				"pool", t.key.name, "family", t.key.family(), "kind", t.key.kindLabel(), "err", err)
 		}
 	}
 	return false
