@@ -275,7 +275,8 @@ func TestReadThroughStop(t *testing.T) {
 	}
 	r.start()
 	n := 0
-	for r.submit(new(int)) {
+	var wait *time.Timer
+	for r.submit(new(int), &wait) {
 		n++
 	}
 	for range readThroughWorkers {

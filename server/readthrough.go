@@ -8,10 +8,11 @@ package server
 // elsewhere, the rows of the client (LookupClient: its key, DHCPv6 its
 // DUID) and of the address it asks for (LookupLease) are read from the
 // database and adopted (Engine.Adopt: the row replaces the cached record
-// whatever the Seqs). Broadcasts and multicasts are always read (another
-// server may have changed the row since this one cached it); a unicast
-// RENEWING only when the engine does not hold the client's lease on ciaddr;
-// a REQUEST in SELECTING never (this server answered its DISCOVER). The
+// whatever the Seqs). Broadcast and multicast renewals, rebinds and
+// INIT-REBOOTs are always read (another server may have changed the row
+// since this one cached it); a unicast RENEWING only when the engine does
+// not hold the client's lease on ciaddr; a DISCOVER or Solicit only when it
+// asks for an address (needsRead4); a REQUEST in SELECTING never. The
 // reads are database round trips, so they are neither done under the
 // engine's lock nor on the socket's reader goroutines: the reader hands the
 // packet to a small pool of read-through workers (readThroughWorkers per
@@ -63,7 +64,8 @@ const (
 	// on a reader, the same 0.31 ms would stall every packet behind it.
 	readThroughWorkers = 4
 	// readThroughQueue bounds the packets waiting for a worker; beyond it
-	// a packet is dropped (read_through_overload) and retransmitted.
+	// a reader waits up to overloadWait, then drops the packet
+	// (read_through_overload): the client retransmits.
 	readThroughQueue = 256
 	// readThroughTimeout bounds one read-through (all its lookups), and
 	// the lookup of a refused address: less than a client's first
@@ -76,7 +78,7 @@ const (
 // Drop reasons of the cluster path (leased_packets_dropped_total).
 const (
 	dropReadError    = "read_through_error"    // the read-through failed or timed out
-	dropReadOverload = "read_through_overload" // every read-through worker busy, queue full
+	dropReadOverload = "read_through_overload" // read-through queue full for overloadWait
 	dropRejected     = "rejected"              // the database refused the write; no answer is due
 )
 
@@ -183,12 +185,27 @@ func newReadThrough[P any, S any, D any](l *lane[P, S, D], fetch func(context.Co
 		newSender: l.fam.newSender, put: l.put, drop: l.fam.drop}
 }
 
-// submit hands p to a worker without waiting; false: the queue is full.
-func (r *readThrough[P, S]) submit(p P) bool {
+// submit hands p to a worker. When the queue is full (a burst: an
+// INIT-REBOOT storm after a power cut) it waits up to overloadWait, as
+// enqueue does for a commit slot, so that the kernel's receive buffer
+// holds the next packets meanwhile; false: still full, p is the caller's
+// to drop. wait is the reader's reusable timer.
+func (r *readThrough[P, S]) submit(p P, wait **time.Timer) bool {
 	select {
 	case r.jobs <- p:
 		return true
 	default:
+	}
+	if *wait == nil {
+		*wait = time.NewTimer(overloadWait)
+	} else {
+		(*wait).Reset(overloadWait)
+	}
+	select {
+	case r.jobs <- p:
+		(*wait).Stop()
+		return true
+	case <-(*wait).C:
 		return false
 	}
 }
@@ -243,14 +260,14 @@ func (r *readThrough[P, S]) work() {
 // request is filled: the RFC 3074 filter, then the read-through. done
 // reports that handle is finished with p (filtered, dropped, or handed to
 // a read-through worker: queued); otherwise handle decides at once.
-func (s *Server) cluster4(p *inPacket) (queued, done bool) {
+func (s *Server) cluster4(sd *sender, p *inPacket) (queued, done bool) {
 	if !s.mine4(p) {
 		return false, true
 	}
 	if !s.needsRead4(p) {
 		return false, false
 	}
-	if s.l4.rt.submit(p) {
+	if s.l4.rt.submit(p, &sd.wait) {
 		return true, true
 	}
 	s.cpath.reads.WithLabelValues("dhcpv4", "overload").Inc()
@@ -259,14 +276,20 @@ func (s *Server) cluster4(p *inPacket) (queued, done bool) {
 }
 
 // needsRead4 reports whether the client's rows must be read before the
-// engine decides: DISCOVER, BOOTREQUEST, and the REQUESTs of INIT-REBOOT
-// and REBINDING (broadcasts: always); RENEWING when the engine does not
-// hold the client's bound lease on ciaddr.
+// engine decides: the REQUESTs of INIT-REBOOT and REBINDING (broadcasts:
+// always); RENEWING when the engine does not hold the client's bound lease
+// on ciaddr; a DISCOVER (or BOOTREQUEST) that asks for an address (option
+// 50: a returning client, whose lease another server may hold). A
+// DISCOVER without option 50 is not read: reading every DISCOVER cost a
+// third of the DORA rate (docs/cluster.md, "Serving"); such a client known
+// elsewhere is offered a new address from this server's blocks, and its
+// old row stays bound to it until it expires — an address held a while
+// longer, never one held twice.
 func (s *Server) needsRead4(p *inPacket) bool {
 	req := &p.req
 	switch req.Type {
 	case dhcpv4.Discover, 0:
-		return true
+		return isSet(req.RequestedIP)
 	case dhcpv4.Request:
 	default:
 		return false
@@ -362,14 +385,14 @@ func (cp *clusterPath) readDone(family string, start time.Time, err error) {
 }
 
 // cluster6 is cluster4 for DHCPv6.
-func (s *Server) cluster6(p *inPacket6) (queued, done bool) {
+func (s *Server) cluster6(sd *sender6, p *inPacket6) (queued, done bool) {
 	if !s.mine6(p) {
 		return false, true
 	}
 	if !needsRead6(&p.req) {
 		return false, false
 	}
-	if s.v6.l6.rt.submit(p) {
+	if s.v6.l6.rt.submit(p, &sd.wait) {
 		return true, true
 	}
 	s.cpath.reads.WithLabelValues("dhcpv6", "overload").Inc()
@@ -377,16 +400,25 @@ func (s *Server) cluster6(p *inPacket6) (queued, done bool) {
 	return false, true
 }
 
-// needsRead6: every client message that concerns bindings (all are
-// multicast or relayed, or unicast to us after a Server Unicast option
-// another server of the cluster may have sent).
+// needsRead6: every client message that concerns existing bindings —
+// Request, Confirm, Renew, Rebind, Release, Decline (all are multicast or
+// relayed, or unicast to us after a Server Unicast option another server
+// of the cluster may have sent) — and a Solicit whose IAs name addresses
+// or prefixes (a returning client); a Solicit without is not read, as a
+// DHCPv4 DISCOVER without option 50 (needsRead4).
 func needsRead6(req *lease6.Request) bool {
 	if len(req.ClientID) == 0 {
 		return false // invalid (RFC 8415 §16): the engine drops it
 	}
 	switch req.Type {
-	case dhcpv6.Solicit, dhcpv6.Request, dhcpv6.Confirm, dhcpv6.Renew, dhcpv6.Rebind, dhcpv6.Release, dhcpv6.Decline:
+	case dhcpv6.Request, dhcpv6.Confirm, dhcpv6.Renew, dhcpv6.Rebind, dhcpv6.Release, dhcpv6.Decline:
 		return true
+	case dhcpv6.Solicit:
+		for _, ia := range req.IAs {
+			if len(ia.Addrs) > 0 || len(ia.Prefixes) > 0 {
+				return true
+			}
+		}
 	}
 	return false
 }

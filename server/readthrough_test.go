@@ -182,6 +182,16 @@ func TestClusterPath4(t *testing.T) {
 		if got := counterValue(b.s.cpath.reads.WithLabelValues("dhcpv4", "ok")); got != 2 {
 			t.Errorf("B read through %v times, want 2", got)
 		}
+		// A returning client of A DISCOVERs on B asking for its address
+		// (option 50): B reads it and gives it back, outside B's blocks.
+		mac5 := [6]byte{2, 0, 0, 0, 1, 5}
+		addr5 := a.dora(t, mac5, 0x500, netip.Addr{})
+		if got := b.dora(t, mac5, 0x510, addr5); got != addr5 {
+			t.Errorf("returning client got %v on B, want its %v", got, addr5)
+		}
+		if l := row(t, b.st, addr5); string(l.ClientID) != string(clientKey4(mac5)) || l.State != lease.StateBound {
+			t.Errorf("row of %v: %+v", addr5, l)
+		}
 		storeTrouble(t, b.s)
 	})
 

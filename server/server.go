@@ -673,7 +673,7 @@ func (s *Server) handle(sd *sender, p *inPacket, oob []byte) bool {
 	}
 	if s.cluster != nil {
 		// RFC 3074 filter and read-through (balance.go, readthrough.go).
-		if queued, done := s.cluster4(p); done {
+		if queued, done := s.cluster4(sd, p); done {
 			return queued
 		}
 	}

@@ -351,7 +351,7 @@ func (s *Server) handle6(sd *sender6, p *inPacket6, oob []byte) bool {
 	}
 	if s.cluster != nil {
 		// RFC 3074 filter and read-through (balance.go, readthrough.go).
-		if queued, done := s.cluster6(p); done {
+		if queued, done := s.cluster6(sd, p); done {
 			return queued
 		}
 	}
