@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/netip"
 	"slices"
 	"sync"
@@ -712,21 +713,66 @@ func (s *Server) clusterTopUp(ctx context.Context) {
 			if free >= low || wait || ctx.Err() != nil {
 				break
 			}
-			if !s.claimOne(ctx, t) {
+			if !s.claimOne(ctx, t, s.blockSize(t, ps.rate)) {
 				break
 			}
 		}
 	}
 }
 
+// Adaptive block size: a pool whose clients arrive faster than blocks of
+// BlockSize can be claimed gets blocks of what its allocation rate uses in
+// blockWindow, at most maxBlockFactor × BlockSize and at most a quarter
+// of the pool's share among the live servers (a burst on one server must
+// not claim the pool away from the others).
+const (
+	blockWindow    = 10 * time.Second
+	maxBlockFactor = 64
+)
+
+// blockSize is the size of the next block of t at allocation rate rate
+// (addresses per second).
+func (s *Server) blockSize(t claimTarget, rate float64) int {
+	cs := s.cluster
+	size := cs.opts.BlockSize
+	want := int(min(rate*blockWindow.Seconds(), float64(maxBlockFactor*size)))
+	if want <= size {
+		return size
+	}
+	cs.mu.Lock()
+	n := max(1, len(cs.live))
+	cs.mu.Unlock()
+	share := poolUnits(t.pool) / int64(4*n)
+	return int(max(int64(size), min(int64(want), share)))
+}
+
+// poolUnits is how many addresses (prefixes) p's ranges hold, saturated
+// at 2^40.
+func poolUnits(p postgres.ClaimPool) int64 {
+	const limit = int64(1) << 40
+	var n int64
+	for _, r := range p.Ranges {
+		lo, hi := new(big.Int).SetBytes(r.First.AsSlice()), new(big.Int).SetBytes(r.Last.AsSlice())
+		d := hi.Sub(hi, lo)
+		if p.PrefixLen > 0 {
+			d.Rsh(d, uint(r.First.BitLen()-int(p.PrefixLen)))
+		}
+		if !d.IsInt64() || d.Int64() >= limit-n {
+			return limit
+		}
+		n += d.Int64() + 1
+	}
+	return n
+}
+
 // claimOne claims one block of t and allocates from it; false when none
 // could be claimed.
-func (s *Server) claimOne(ctx context.Context, t claimTarget) bool {
+func (s *Server) claimOne(ctx context.Context, t claimTarget, size int) bool {
 	cs := s.cluster
 	ttl := cs.opts.TakeOverAfter
 	deadline := time.Now().Add(ttl - cs.opts.Heartbeat/2)
 	octx, cancel := context.WithTimeout(ctx, cs.opTimeout())
-	c, err := cs.st.ClaimBlock(octx, t.pool, cs.opts.BlockSize, ttl)
+	c, err := cs.st.ClaimBlock(octx, t.pool, size, ttl)
 	cancel()
 	if err == nil {
 		err = s.addClaim(ctx, []claimTarget{t}, c, deadline)

@@ -828,3 +828,42 @@ func TestClusterDHCPv6(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterBlockSize: the block size follows the allocation rate (10 s
+// of it) between BlockSize and 64 × BlockSize, never more than a quarter
+// of the pool's share among the live servers.
+func TestClusterBlockSize(t *testing.T) {
+	s := &Server{cluster: &clusterState{opts: ClusterOptions{BlockSize: 64}, live: []string{"a", "b"}}}
+	v4 := claimTarget{pool: postgres.ClaimPool{Ranges: []postgres.Range{
+		{First: netip.MustParseAddr("10.0.0.0"), Last: netip.MustParseAddr("10.0.255.255")}}}} // 65536
+	small := claimTarget{pool: postgres.ClaimPool{Ranges: []postgres.Range{
+		{First: netip.MustParseAddr("10.0.0.100"), Last: netip.MustParseAddr("10.0.0.250")}}}} // 151
+	pd := claimTarget{pool: postgres.ClaimPool{PrefixLen: 56, Ranges: []postgres.Range{
+		{First: netip.MustParseAddr("fd77:100::"), Last: netip.MustParseAddr("fd77:100:ff:ffff:ffff:ffff:ffff:ffff")}}}} // 2^16 /56
+	na := claimTarget{pool: postgres.ClaimPool{Ranges: []postgres.Range{
+		{First: netip.MustParseAddr("fd77::"), Last: netip.MustParseAddr("fd77::ffff:ffff:ffff:ffff")}}}}
+	for _, tc := range []struct {
+		name string
+		t    claimTarget
+		rate float64
+		want int
+	}{
+		{"idle", v4, 0, 64},
+		{"slow", v4, 5, 64},
+		{"fast", v4, 300, 3000},
+		{"very fast: 64 blocks", v4, 5000, 4096},
+		{"small pool: its share", small, 300, 64},
+		{"prefixes", pd, 1000, 4096},
+		{"a /64 of addresses", na, 1000, 4096},
+	} {
+		if got := s.blockSize(tc.t, tc.rate); got != tc.want {
+			t.Errorf("%s: block size %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	if n := poolUnits(pd.pool); n != 1<<16 {
+		t.Errorf("prefixes in fd77:100::/40 as /56: %d", n)
+	}
+	if n := poolUnits(na.pool); n != 1<<40 {
+		t.Errorf("a /64 saturates: %d", n)
+	}
+}
