@@ -92,10 +92,49 @@ func TestRelayData6(t *testing.T) {
 	if _, _, _, m := RelayData6(appendPath(nil, &path6{iface: "eth0", to: netip.MustParseAddrPort("[fe80::1]:546")}), true); m != nil {
 		t.Error("relay data for a direct client")
 	}
+	// A stored layer with a Relay Message option was not written by
+	// appendPath: refused.
+	var r path6
+	r.to, r.n = netip.MustParseAddrPort("[2001:db8::2]:547"), 1
+	r.hops[0] = hop6{link: relayLink, peer: clientLL, opts: dhcpv6.Options{}}
+	withMsg := appendPath(nil, &r)
+	withMsg = append(withMsg[:len(withMsg)-2], 0, 8)
+	withMsg = append(withMsg, opt6(dhcpv6.OptRelayMsg, client)...)
+	if err := parsePath(withMsg, &q); err == nil {
+		t.Error("stored Relay Message option accepted")
+	}
 	bad := append([]byte(nil), b...)
 	bad[len(bad)-1] ^= 0xff // last option's data: still framed; its length
 	bad = bad[:len(bad)-1]
 	if rid, _, _, m := RelayData6(bad, true); rid != nil || m != nil {
 		t.Error("truncated path parsed")
 	}
+}
+
+// FuzzReturnPath: any stored bytes parse or fail, never panic; a parsed
+// path re-encodes to the same bytes, and RelayData6 reads it without
+// panicking (relay_info comes from the store, possibly damaged).
+func FuzzReturnPath(f *testing.F) {
+	var p path6
+	p.iface, p.to, p.n = "vsrv", netip.MustParseAddrPort("[2001:db8::2]:547"), 2
+	p.hops[0] = hop6{hopCount: 1, link: outerLink, peer: innerRelay, opts: dhcpv6.Options(opt6(optRelayID, []byte{0, 3, 0, 1, 2, 0, 0, 0, 0, 1}))}
+	p.hops[1] = hop6{link: relayLink, peer: clientLL, opts: dhcpv6.Options(append(opt6(dhcpv6.OptInterfaceID, []byte("x")), opt6(dhcpv6.OptRemoteID, []byte{0, 0, 0, 9, 'r'})...))}
+	f.Add(appendPath(nil, &p))
+	f.Add(appendPath(nil, &path6{iface: "eth0", to: netip.MustParseAddrPort("[fe80::1]:546")}))
+	v1 := []byte{pathVersion1, 0}
+	v1 = append(append(v1, innerRelay.AsSlice()...), 2, 0x23, 1, 0)
+	v1 = append(append(append(v1, relayLink.AsSlice()...), clientLL.AsSlice()...), 0, 1, 'e')
+	f.Add(v1)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		RelayData6(b, true)
+		var q path6
+		if parsePath(b, &q) != nil {
+			return
+		}
+		if b[0] == pathVersion {
+			if e := appendPath(nil, &q); !bytes.Equal(e, b) {
+				t.Fatalf("re-encoded % x, stored % x", e, b)
+			}
+		}
+	})
 }

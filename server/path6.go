@@ -172,8 +172,8 @@ func parsePath(b []byte, p *path6) error {
 		if f == nil {
 			h.opts = dhcpv6.Options{}
 		}
-		if err := h.opts.Validate(); err != nil {
-			return errBadPath
+		if err := h.opts.Validate(); err != nil || h.opts.Has(dhcpv6.OptRelayMsg) {
+			return errBadPath // never written: the Relay Message option is left out
 		}
 		h.ifaceID, _ = h.opts.Get(dhcpv6.OptInterfaceID)
 	}
