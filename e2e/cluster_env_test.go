@@ -91,6 +91,7 @@ type clusterOpts struct {
 	BlockSize int    // cluster.block_size (0 default)
 	LogLevel  string // "" debug
 	Server    ServerConfig
+	V6        *Config6 // a dhcpv6 section too
 }
 
 // clusterYAML is leased's configuration for server i: the pools of
@@ -116,6 +117,9 @@ func clusterYAML(name, dsn, sock string, o clusterOpts) string {
 		if o.BlockSize != 0 {
 			fmt.Fprintf(&h, "  block_size: %d\n", o.BlockSize)
 		}
+	}
+	if o.V6 != nil {
+		y += o.V6.yaml()
 	}
 	return strings.Replace(y, "data_dir: DATADIR\n", h.String(), 1)
 }
@@ -227,7 +231,7 @@ func (c *clusterEnv) checkDBUnique(ls []dbLease) (inDoubt []string) {
 	c.t.Helper()
 	acked := map[string]map[netip.Addr]bool{}
 	for _, r := range c.tap.all() {
-		if r.Type == dhcpAck {
+		if !r.V6 && r.Type == dhcpAck {
 			if acked[r.CHAddr] == nil {
 				acked[r.CHAddr] = map[netip.Addr]bool{}
 			}
@@ -312,16 +316,22 @@ func (c *clusterEnv) checkACKsInDB(acks map[string]wireReply, ls []dbLease) int 
 
 // --- replies on the wire -----------------------------------------------------
 
-// wireReply is a DHCPv4 reply (UDP from port 67) a server put on the link.
+// wireReply is a DHCPv4 reply (UDP from port 67) or a DHCPv6 reply (UDP
+// from port 547) a server put on the link.
 type wireReply struct {
 	At     time.Time
 	Server string // server_name of the port it came from
-	Type   byte   // option 53
-	XID    uint32
-	CHAddr string // hex, no colons
+	Type   byte   // option 53; DHCPv6: the message type
+	XID    uint32 // DHCPv6: the 24-bit transaction id
+	CHAddr string // hex, no colons; DHCPv6: the Client Identifier (DUID) in hex
 	YIAddr netip.Addr
 	Lease  time.Duration // option 51
 	SrvID  netip.Addr    // option 54
+	V6     bool
+	Addr6  netip.Addr    // first IA_NA address
+	Valid6 time.Duration // its valid lifetime
+	PD6    netip.Prefix  // first IA_PD prefix
+	PDV6   time.Duration // its valid lifetime
 }
 
 // Expiry is when the lease the reply grants ends.
@@ -393,7 +403,11 @@ func (c *clusterEnv) startTap() *replyTap {
 				if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
 					continue
 				}
-				if r, ok := parseReply(buf[:n]); ok {
+				r, ok := parseReply(buf[:n])
+				if !ok {
+					r, ok = parseReply6(buf[:n])
+				}
+				if ok {
 					r.At, r.Server = time.Now(), server
 					tap.mu.Lock()
 					tap.replies = append(tap.replies, r)
@@ -469,9 +483,71 @@ func (t *replyTap) all() []wireReply {
 func (t *replyTap) lastACKs() map[string]wireReply {
 	m := map[string]wireReply{}
 	for _, r := range t.all() {
-		if r.Type == dhcpAck && r.YIAddr.IsValid() && !r.YIAddr.IsUnspecified() {
+		if !r.V6 && r.Type == dhcpAck && r.YIAddr.IsValid() && !r.YIAddr.IsUnspecified() {
 			m[r.CHAddr] = r
 		}
 	}
 	return m
+}
+
+// DHCPv6 message types (RFC 8415 §7.3).
+const (
+	dhcp6Advertise = 2
+	dhcp6Reply     = 7
+)
+
+// parseReply6 reads an Ethernet frame holding IPv6/UDP from port 547 (no
+// extension headers) with an Advertise or Reply: the client's DUID, the
+// first IA_NA address and the first IA_PD prefix with their valid
+// lifetimes.
+func parseReply6(f []byte) (wireReply, bool) {
+	var r wireReply
+	if len(f) < 14+40+8+4 || binary.BigEndian.Uint16(f[12:14]) != 0x86dd {
+		return r, false
+	}
+	ip := f[14:]
+	if ip[6] != syscall.IPPROTO_UDP {
+		return r, false
+	}
+	udp := ip[40:]
+	if binary.BigEndian.Uint16(udp[0:2]) != 547 {
+		return r, false
+	}
+	m := udp[8:]
+	if m[0] != dhcp6Advertise && m[0] != dhcp6Reply {
+		return r, false
+	}
+	r.V6, r.Type = true, m[0]
+	r.XID = uint32(m[1])<<16 | uint32(m[2])<<8 | uint32(m[3])
+	opts := func(b []byte, fn func(code uint16, v []byte)) {
+		for len(b) >= 4 {
+			code, n := binary.BigEndian.Uint16(b[0:2]), int(binary.BigEndian.Uint16(b[2:4]))
+			if len(b) < 4+n {
+				return
+			}
+			fn(code, b[4:4+n])
+			b = b[4+n:]
+		}
+	}
+	opts(m[4:], func(code uint16, v []byte) {
+		switch {
+		case code == 1:
+			r.CHAddr = hex.EncodeToString(v)
+		case code == 3 && len(v) >= 12: // IA_NA: IAID, T1, T2, options
+			opts(v[12:], func(c uint16, a []byte) {
+				if c == 5 && len(a) >= 24 && !r.Addr6.IsValid() { // IAADDR
+					r.Addr6 = netip.AddrFrom16([16]byte(a[0:16]))
+					r.Valid6 = time.Duration(binary.BigEndian.Uint32(a[20:24])) * time.Second
+				}
+			})
+		case code == 25 && len(v) >= 12: // IA_PD
+			opts(v[12:], func(c uint16, a []byte) {
+				if c == 26 && len(a) >= 25 && !r.PD6.IsValid() { // IAPREFIX
+					r.PDV6 = time.Duration(binary.BigEndian.Uint32(a[4:8])) * time.Second
+					r.PD6 = netip.PrefixFrom(netip.AddrFrom16([16]byte(a[9:25])), int(a[8]))
+				}
+			})
+		}
+	})
+	return r, r.CHAddr != ""
 }

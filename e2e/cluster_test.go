@@ -112,6 +112,9 @@ func (c *clusterEnv) oneAnswer(clients int) map[string]int {
 	}
 	by := map[key]map[string]bool{}
 	for _, r := range c.tap.all() {
+		if r.V6 {
+			continue
+		}
 		typ := r.Type
 		if typ == dhcpNak {
 			typ = dhcpAck
