@@ -217,6 +217,9 @@ func TestClusterDhcpcd6(t *testing.T) {
 		victim = 1
 	}
 	t.Logf("clients per server: %v; killing %s", servedBy, serverName(victim))
+	if len(servedBy[serverName(victim)]) == 0 {
+		c.fatalf("no client's Reply found on the wire: %v", servedBy)
+	}
 	start := make([]int, clients)
 	for j, d := range cs {
 		start[j] = len(d.events())
