@@ -138,3 +138,31 @@ func FuzzReturnPath(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRelayData6: the cost per binding of a bulk query by relay id
+// or remote id (ids only) and of relay data (the Relay-forward rebuilt),
+// for a one-relay path as dibbler-relay writes it.
+func BenchmarkRelayData6(b *testing.B) {
+	var p path6
+	p.iface, p.to, p.n = "vsrv", netip.MustParseAddrPort("[fd77::2]:547"), 1
+	p.hops[0] = hop6{link: relayLink, peer: clientLL, opts: dhcpv6.Options(append(append(opt6(dhcpv6.OptInterfaceID, []byte{0, 0, 0x15, 0xb3}),
+		opt6(dhcpv6.OptRemoteID, []byte{0, 0, 0, 9, 'p', 'o', 'r', 't', '7'})...), opt6(optRelayID, []byte{0, 3, 0, 1, 2, 0, 0, 0, 0, 0x77})...))}
+	path := appendPath(nil, &p)
+	b.Logf("stored path: %d bytes", len(path))
+	b.Run("ids", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if id, _, _, _ := RelayData6(path, false); id == nil {
+				b.Fatal("no relay id")
+			}
+		}
+	})
+	b.Run("data", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, _, m := RelayData6(path, true); m == nil {
+				b.Fatal("no relay data")
+			}
+		}
+	})
+}
