@@ -867,3 +867,32 @@ func TestClusterBlockSize(t *testing.T) {
 		t.Errorf("a /64 saturates: %d", n)
 	}
 }
+
+// TestClusterReloadNewPool: a pool a reload adds is restricted to claims
+// (empty) before the engine knows it, then gets a block of its own.
+func TestClusterReloadNewPool(t *testing.T) {
+	dsn := pgtest.New(t).CreateDB(t)
+	cfg := clusterConfig()
+	a := startMember(t, dsn, "a", cfg)
+	cfg2 := cfg
+	cfg2.Pools = append(slices.Clone(cfg.Pools), lease.Pool{Name: "loop2", Subnet: netip.MustParsePrefix("127.0.1.0/24"),
+		Sections: []lease.Section{{Index: 0, Start: netip.MustParseAddr("127.0.1.10"), End: netip.MustParseAddr("127.0.1.200")}}})
+	if err := a.s.Reload(cfg2); err != nil {
+		t.Fatal(err)
+	}
+	if _, restricted := a.eng.FreeInClaims("loop2"); !restricted {
+		t.Fatal("the new pool allocates outside claims after the reload")
+	}
+	waitUntil(t, 5*time.Second, "a block of loop2", func() bool {
+		for _, c := range claimsOf(t, a.st)["a"] {
+			if c.Pool == "loop2" && c.First == netip.MustParseAddr("127.0.1.10") {
+				return true
+			}
+		}
+		return false
+	})
+	waitUntil(t, 2*time.Second, "loop2 allocates from its block", func() bool {
+		f, _ := a.eng.FreeInClaims("loop2")
+		return f == 16
+	})
+}
