@@ -17,9 +17,8 @@ import (
 // demo-cluster`) with this test's binaries: two servers on one private
 // PostgreSQL, three dhcpcd, one server killed with SIGKILL, every client
 // keeps its address through the other, which takes over the dead
-// server's blocks. (The demo also shows whether the campaign the dead
-// server led finishes on the survivor; the cluster campaign tests prove
-// that, this test does not require it.) The script makes and removes its own
+// server's blocks, and the FORCERENEW campaign the dead server led
+// finishes on the survivor with every client renewed. The script makes and removes its own
 // namespaces and database and stops what it starts by PID.
 func TestDemoClusterScript(t *testing.T) {
 	requireEnv(t, "dhcpcd", "unshare", "setsid", "setpriv")
@@ -47,6 +46,8 @@ func TestDemoClusterScript(t *testing.T) {
 		`c\d: bound (10\.77\.1\.\d+) at first; now: \S+ (RENEW|REBIND) ip=10\.77\.1\.\d+ server=10\.77\.0\.[12]`,
 		`no client lost its address`,
 		`(?m)^[ab] +dead +\S+ ago +2 +0 +0 `, // the victim: dead, fenced (epoch 2), no blocks left
+		`progress: +3/3 done .*renewed 3 `,
+		`campaign \d+ survived the failover: finished on [ab]`,
 		`demo-cluster: done`,
 	} {
 		if !regexp.MustCompile(want).Match(out) {
