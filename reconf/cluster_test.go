@@ -95,3 +95,22 @@ func TestAdoptDrop(t *testing.T) {
 		t.Fatalf("Drop(unknown): %v", err)
 	}
 }
+
+// TestForgetRecord: ForgetRecord removes a campaign at Restore like the
+// tombstone Forget writes.
+func TestForgetRecord(t *testing.T) {
+	o := DefaultOptions()
+	a := NewManager()
+	st := start(t, a, at(0), Selector{Pool: "lab"}, o, fixture())
+	recs := append(a.Records(), ForgetRecord(st.ID))
+	if id, _, forget := recs[len(recs)-1].Key(); id != st.ID || !forget {
+		t.Fatalf("ForgetRecord key: %d %v", id, forget)
+	}
+	b := NewManager()
+	if err := b.Restore(recs, at(time.Second), true); err != nil {
+		t.Fatal(err)
+	}
+	if l := b.List(); len(l) != 0 {
+		t.Fatalf("after a ForgetRecord: %d campaigns restored", len(l))
+	}
+}

@@ -82,6 +82,12 @@ func (r *Record) Key() (campaign uint32, addr netip.Addr, forget bool) {
 	return r.camp, netip.Addr{}, false
 }
 
+// ForgetRecord is the record that removes campaign id from the store, as
+// Forget and Prune produce it: for a server that forgets a finished
+// campaign it does not hold in its manager (a cluster server deleting or
+// pruning a campaign another server ran).
+func ForgetRecord(id uint32) Record { return Record{kind: recForget, camp: id} }
+
 func (m *Manager) emitHeader(c *campaign) {
 	h := c.hdr
 	m.recs = append(m.recs, Record{kind: recCampaign, camp: c.id, hdr: &h})

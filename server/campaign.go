@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"iter"
 	"net/netip"
@@ -715,6 +716,9 @@ func (s *Server) Campaigns() []reconf.CampaignStatus { return s.clusterCampaigns
 // leases stay as they are.
 func (s *Server) StopCampaign(ctx context.Context, id uint32) (reconf.CampaignStatus, error) {
 	st, err := s.camp.mgr.Stop(s.now(), id)
+	if errors.Is(err, reconf.ErrNotFound) && s.camp.cl != nil {
+		return s.stopElsewhere(ctx, id) // cluster: led by another server
+	}
 	if err != nil {
 		return reconf.CampaignStatus{}, err
 	}
@@ -729,7 +733,11 @@ func (s *Server) StopCampaign(ctx context.Context, id uint32) (reconf.CampaignSt
 // (reconf.ErrNotFound; reconf.ErrRunning for a running one: stop it
 // first).
 func (s *Server) DeleteCampaign(ctx context.Context, id uint32) error {
-	if err := s.camp.mgr.Forget(id); err != nil {
+	err := s.camp.mgr.Forget(id)
+	if errors.Is(err, reconf.ErrNotFound) && s.camp.cl != nil {
+		return s.deleteElsewhere(ctx, id) // cluster: run by another server
+	}
+	if err != nil {
 		return err
 	}
 	s.log.Info("campaign deleted", "id", id)

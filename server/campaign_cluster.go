@@ -40,6 +40,11 @@ import (
 	"github.com/leased/leased/store/postgres"
 )
 
+// outcomeStop is the event of a campaign_outcomes row asking the leader to
+// stop the campaign (StopCampaign on another server); reconf.EventKind
+// values are small.
+const outcomeStop = 255
+
 const (
 	// campaignOutcomeTick bounds how long an observed event waits before
 	// it is reported, and how often a leader reads the reported events
@@ -50,6 +55,8 @@ const (
 	// database does not take them.
 	maxOutcomesRead   = 10000
 	maxOutcomesQueued = 1 << 16
+	// lostBackoff: see campaignCluster.lost.
+	lostBackoff = 3
 )
 
 // campaignCluster is the cluster part of campaignState (nil for a single
@@ -63,6 +70,11 @@ type campaignCluster struct {
 
 	mu      sync.Mutex
 	leading map[uint32]*postgres.CampaignLock // campaigns this server leads (in campaignState.mgr)
+	// lost holds when this server lost a campaign's lock: it leaves the
+	// campaign to the others for lostBackoff × heartbeat (a server whose
+	// database connection failed is the worse leader), then may take it
+	// again if nobody did.
+	lost    map[uint32]time.Time
 	mirror  *reconf.Manager                   // campaigns led elsewhere; never run, never stored
 	maxID   uint32                            // highest campaign ID seen in the store
 
@@ -92,7 +104,7 @@ func (s *Server) initCampaignCluster(opts *Options, recs []reconf.Record, maxID 
 	}
 	cc := &campaignCluster{
 		st: opts.Cluster.Store, heartbeat: hb, tick: min(hb, campaignOutcomeTick),
-		leading: map[uint32]*postgres.CampaignLock{}, maxID: maxID, kick: make(chan struct{}, 1),
+		leading: map[uint32]*postgres.CampaignLock{}, lost: map[uint32]time.Time{}, maxID: maxID, kick: make(chan struct{}, 1),
 	}
 	cc.mirror = newMirror(recs, s.now())
 	cc.events = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -215,6 +227,7 @@ func (s *Server) loseCampaign(id uint32, l *postgres.CampaignLock) {
 	c.recMu.Unlock()
 	cc.mu.Lock()
 	delete(cc.leading, id)
+	cc.lost[id] = time.Now()
 	cc.mu.Unlock()
 	l.Release()
 	s.updateActive()
@@ -274,6 +287,12 @@ func (s *Server) campaignHeartbeat(ctx context.Context) {
 		}
 		if _, err := c.mgr.Status(id); err == nil {
 			continue // finished here, rows not yet showing it
+		}
+		cc.mu.Lock()
+		lostAt, lost := cc.lost[id]
+		cc.mu.Unlock()
+		if lost && time.Since(lostAt) < lostBackoff*cc.heartbeat {
+			continue
 		}
 		lctx, cancel := context.WithTimeout(ctx, cc.heartbeat)
 		l, ok, err := cc.st.LockCampaign(lctx, campaignLockID(id))
@@ -342,6 +361,16 @@ func (s *Server) campaignHeartbeat(ctx context.Context) {
 		}
 	}
 
+	// Finished campaigns held here whose rows are gone were deleted or
+	// pruned by another server: forget them here too (no record).
+	for _, st := range c.mgr.List() {
+		if _, ok := byID[st.ID]; !ok && st.State != reconf.Running && !cc.led(st.ID) {
+			c.recMu.Lock()
+			_ = c.mgr.Drop(st.ID)
+			c.recMu.Unlock()
+		}
+	}
+
 	// The mirror: every campaign this server does not hold in its manager.
 	var others []reconf.Record
 	for id, rs := range byID {
@@ -350,6 +379,7 @@ func (s *Server) campaignHeartbeat(ctx context.Context) {
 		}
 	}
 	m := newMirror(others, now)
+	s.pruneMirror(ctx, m, now)
 	cc.mu.Lock()
 	cc.mirror = m
 	cc.mu.Unlock()
@@ -497,6 +527,13 @@ func (s *Server) applyOutcomes(ctx context.Context) {
 	}
 	applied := 0
 	for _, o := range os {
+		if o.Event == outcomeStop {
+			if st, err := c.mgr.Stop(s.now(), o.Campaign); err == nil {
+				s.log.Info("campaign stopped", "id", o.Campaign, "aborted", st.Counts.Aborted, "requested_through", o.Server)
+				applied++
+			}
+			continue
+		}
 		ev := reconf.Event{Kind: reconf.EventKind(o.Event), Addr: o.Addr, Key: o.Client, V6: o.V6}
 		if _, ok := c.mgr.Observe(o.At, ev); ok {
 			applied++
@@ -657,4 +694,101 @@ func (s *Server) clusterCampaigns(list []reconf.CampaignStatus) []reconf.Campaig
 	}
 	slices.SortFunc(list, func(a, b reconf.CampaignStatus) int { return cmp.Compare(a.ID, b.ID) })
 	return list
+}
+
+// stopElsewhere stops a campaign another server leads: the request is a
+// campaign_outcomes row its leader applies within a tick; it waits (5 s at
+// most) until the rows say the campaign ended and returns that state.
+func (s *Server) stopElsewhere(ctx context.Context, id uint32) (reconf.CampaignStatus, error) {
+	cc := s.camp.cl
+	st, err := cc.mirrorMgr().Status(id)
+	if err != nil {
+		return reconf.CampaignStatus{}, err
+	}
+	if st.State != reconf.Running {
+		return reconf.CampaignStatus{}, fmt.Errorf("%w: campaign %d is %s", reconf.ErrNotRunning, id, st.State)
+	}
+	if err := cc.st.ReportOutcomes(ctx, []postgres.Outcome{{Campaign: id, Event: outcomeStop, At: s.now()}}); err != nil {
+		return reconf.CampaignStatus{}, err
+	}
+	s.log.Info("campaign stop requested from its leader", "id", id)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		byID, _, err := loadCampaignRecords(cc.st)
+		if err == nil {
+			m := newMirror(byID[id], s.now())
+			if st, err := m.Status(id); err == nil && st.State != reconf.Running {
+				s.campaignHeartbeat(ctx) // the mirror shows it stopped from now on
+				return st, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return reconf.CampaignStatus{}, fmt.Errorf("server: campaign %d: stop requested, but its leader has not applied it within 5 s (no leader alive? the next one applies it)", id)
+		}
+		select {
+		case <-ctx.Done():
+			return reconf.CampaignStatus{}, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// deleteElsewhere forgets a finished campaign this server does not hold
+// (another server ran it): a tombstone row, as the leader's Forget would
+// write.
+func (s *Server) deleteElsewhere(ctx context.Context, id uint32) error {
+	cc := s.camp.cl
+	st, err := cc.mirrorMgr().Status(id)
+	if err != nil {
+		return err
+	}
+	if st.State == reconf.Running {
+		return fmt.Errorf("%w: campaign %d is running: stop it first", reconf.ErrRunning, id)
+	}
+	if err := s.forgetRows(ctx, []uint32{id}); err != nil {
+		return err
+	}
+	s.log.Info("campaign deleted", "id", id)
+	s.campaignHeartbeat(ctx)
+	return nil
+}
+
+// forgetRows writes the tombstones of campaigns (and raises the ID mark,
+// so that no ID is reused even with campaign_ids reset).
+func (s *Server) forgetRows(ctx context.Context, ids []uint32) error {
+	blobs := make([]store.Blob, 0, len(ids)+1)
+	for _, id := range ids {
+		r := reconf.ForgetRecord(id)
+		b, err := recordBlob(&r)
+		if err != nil {
+			return err
+		}
+		blobs = append(blobs, b)
+	}
+	c := &s.camp
+	c.recMu.Lock()
+	defer c.recMu.Unlock()
+	c.idMark = max(c.idMark, slices.Max(ids))
+	return s.persistBlobs(ctx, append(blobs, c.idMarkBlob()), "campaign state")
+}
+
+// pruneMirror forgets, in the rows, the finished campaigns of the mirror
+// past the retention (CampaignConfig.Retention, Keep): those this server
+// does not hold in its manager, which its own pruning does not see. Every
+// server may do it; the tombstones are the same.
+func (s *Server) pruneMirror(ctx context.Context, m *reconf.Manager, now time.Time) {
+	c := &s.camp
+	c.cfgM.Lock()
+	age, keep := cmp.Or(c.cfg.Retention, DefaultCampaignRetention), cmp.Or(c.cfg.Keep, DefaultCampaignKeep)
+	c.cfgM.Unlock()
+	ids := m.Prune(now, age, keep)
+	_ = m.Records()
+	if len(ids) == 0 {
+		return
+	}
+	if err := s.forgetRows(ctx, ids); err != nil {
+		s.log.Warn("finished campaigns not pruned", "ids", ids, "err", err)
+		return
+	}
+	s.log.Info("finished campaigns pruned", "ids", ids, "retention", age, "keep", keep)
 }

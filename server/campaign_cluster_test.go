@@ -122,6 +122,7 @@ type campClient struct {
 	addr netip.Addr
 	key  []byte
 	xid  uint32
+	prev uint32 // the xid before the last renewal
 }
 
 // forceRenews receives the FORCERENEWs to every client on UDP port 68 and
@@ -178,6 +179,12 @@ func (f *forceRenews) run() {
 		}
 		f.mu.Lock()
 		c := f.byAddr[m.CIAddr]
+		if c != nil && c.prev != 0 && m.XID == c.prev {
+			// Sent while the client renewed (the sender read the row
+			// before the renewal's commit): a client drops it (wrong xid).
+			f.mu.Unlock()
+			continue
+		}
 		ok := c != nil && bytes.Equal(m.HWAddr(), c.mac[:]) && m.XID == c.xid
 		var v uint64
 		if ok {
@@ -214,10 +221,10 @@ func (f *forceRenews) seen() []frSeen {
 // terminated: A stops sending, B takes the lock, resumes the campaign
 // from its rows (no client counted twice; its clock is behind, yet the
 // replay detection values go on above A's, from the lease rows) and
-// finishes it; a client renewing through A (now a
-// follower) reaches B's campaign the same way. At the end the rows say
-// done, every client renewed, no outcome row is left and the lock is
-// released.
+// finishes it; a client renewing through A (now a follower) reaches B's
+// campaign the same way. At the end the rows say done, every client
+// renewed, no outcome row is left and the lock is released. Then A stops
+// a second campaign, which B leads, and deletes both.
 func TestClusterCampaignTakeover(t *testing.T) {
 	fr, err := net.ListenUDP("udp4", &net.UDPAddr{Port: dhcpv4.ClientPort})
 	if err != nil {
@@ -286,7 +293,7 @@ func TestClusterCampaignTakeover(t *testing.T) {
 				return
 			}
 			frs.mu.Lock()
-			c.xid = xid
+			c.prev, c.xid = c.xid, xid
 			frs.mu.Unlock()
 			routeMu.Lock()
 			renewed[c.addr] = via
@@ -432,6 +439,37 @@ func TestClusterCampaignTakeover(t *testing.T) {
 	frs.mu.Unlock()
 	if bad > 0 {
 		t.Fatalf("%d FORCERENEWs did not verify", bad)
+	}
+
+	// Stop and delete through the server that does not lead: a second
+	// campaign, started on B, the clients silent; A stops it (a request
+	// row B applies), then A deletes both campaigns (tombstone rows),
+	// which B, holding them finished, forgets too.
+	st2, err := b.s.StartCampaign(ctx, reconf.Selector{Pool: "loop"}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitCamp(t, 5*time.Second, "a to see campaign 2", func() bool {
+		st, err := a.s.Campaign(st2.ID)
+		return err == nil && st.State == reconf.Running
+	})
+	stopped, err := a.s.StopCampaign(ctx, st2.ID)
+	if err != nil || stopped.State != reconf.Stopped || stopped.Counts.Aborted != 4 {
+		t.Fatalf("stop of b's campaign %d through a: %+v, %v; want stopped, 4 aborted", st2.ID, stopped, err)
+	}
+	if st, _ := b.s.Campaign(st2.ID); st.State != reconf.Stopped {
+		t.Fatalf("campaign %d on its leader b after the stop through a: %v", st2.ID, st.State)
+	}
+	for _, cid := range []uint32{id, st2.ID} {
+		if err := a.s.DeleteCampaign(ctx, cid); err != nil {
+			t.Fatalf("delete of campaign %d through a: %v", cid, err)
+		}
+	}
+	waitCamp(t, 5*time.Second, "both servers to forget the deleted campaigns", func() bool {
+		return len(a.s.Campaigns()) == 0 && len(b.s.Campaigns()) == 0
+	})
+	if byID, _, err := loadCampaignRecords(b.st); err != nil || len(byID) != 0 {
+		t.Fatalf("campaign rows after the deletes: %d campaigns, %v", len(byID), err)
 	}
 }
 
