@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/leased/leased/dhcpv6"
@@ -67,18 +68,18 @@ type Binding6 struct {
 type Server6 struct {
 	Source   Source6
 	ServerID []byte // the server DUID (OPTION_SERVERID of every answer)
-	// Relays reads a binding's Binding.RelayInfo: the Relay-ID
+	// Relays reads a binding's Binding.RelayInfo: the Relay-ID options
 	// (OPTION_RELAY_ID, a DUID, RFC 5460 §5.4.1) and the Remote-ID option
-	// value (enterprise number and remote-id, RFC 4649 §3) of the relay
-	// closest to the client that included one (nil: none), and, when
-	// withData, OPTION_LQ_RELAY_DATA's content (RFC 5007 §4.1.2.4: the
-	// address of the relay the message came from and its Relay-forward
-	// without the client's message; msg nil: not relayed). nil: queries
-	// by relay id and remote id find nothing, no relay data is sent.
-	Relays func(relayInfo []byte, withData bool) (relayID, remoteID []byte, peer netip.Addr, msg []byte)
+	// values (enterprise number and remote-id, RFC 4649 §3) of the relays
+	// of the client's last message, and, when withData,
+	// OPTION_LQ_RELAY_DATA's content (RFC 5007 §4.1.2.4: the address of
+	// the relay the message came from and its Relay-forward without the
+	// client's message; msg nil: not relayed). nil: queries by relay id
+	// and remote id find nothing, no relay data is sent.
+	Relays func(relayInfo []byte, withData bool) (relayIDs, remoteIDs [][]byte, peer netip.Addr, msg []byte)
 }
 
-func (s *Server6) relays(b *Binding6, withData bool) (relayID, remoteID []byte, peer netip.Addr, msg []byte) {
+func (s *Server6) relays(b *Binding6, withData bool) (relayIDs, remoteIDs [][]byte, peer netip.Addr, msg []byte) {
 	if s.Relays == nil || len(b.RelayInfo) == 0 {
 		return nil, nil, netip.Addr{}, nil
 	}
@@ -248,24 +249,27 @@ func (s *Server6) answer(now time.Time, m *dhcpv6.Message, bulk bool, emit func(
 		keep = func(b *Binding6) bool { return bytes.Equal(b.ClientID, q.clientID) && q.onLink(b) }
 	case QueryByLinkAddress, QueryByRelayID, QueryByRemoteID:
 		if !bulk {
-			return "malformed", emit(s.reply(m, TypeLeaseQueryReply6, Status6UnknownQueryType, fmt.Sprintf("query type %d is for bulk leasequery over TCP (RFC 5460)", q.typ), nil, now))
+			// RFC 5460 §3: a server that also answers UDP leasequery MUST
+			// NOT accept the bulk query types over UDP, and MUST answer
+			// them with NotAllowed.
+			return "not_allowed", emit(s.reply(m, TypeLeaseQueryReply6, Status6NotAllowed, fmt.Sprintf("query type %d is for bulk leasequery over TCP (RFC 5460)", q.typ), nil, now))
 		}
 		switch q.typ {
 		case QueryByLinkAddress:
 			keep = q.onLink
 		case QueryByRelayID:
-			// The bindings whose client's last message came through the
-			// relay with this Relay-ID (the relay closest to the client
-			// that sent one), on the query's link if it names one.
+			// The bindings whose client's last message came through a
+			// relay with this Relay-ID (any layer, RFC 5460 §5.4.1), on
+			// the query's link if it names one.
 			keep = func(b *Binding6) bool {
-				id, _, _, _ := s.relays(b, false)
-				return id != nil && bytes.Equal(id, q.relayID) && q.onLink(b)
+				ids, _, _, _ := s.relays(b, false)
+				return q.onLink(b) && slices.ContainsFunc(ids, func(id []byte) bool { return bytes.Equal(id, q.relayID) })
 			}
 		case QueryByRemoteID:
 			// Enterprise number and remote-id both match (RFC 4649 §3).
 			keep = func(b *Binding6) bool {
-				_, id, _, _ := s.relays(b, false)
-				return id != nil && bytes.Equal(id, q.remoteID) && q.onLink(b)
+				_, ids, _, _ := s.relays(b, false)
+				return q.onLink(b) && slices.ContainsFunc(ids, func(id []byte) bool { return bytes.Equal(id, q.remoteID) })
 			}
 		}
 	}

@@ -11,28 +11,33 @@ import (
 	"github.com/leased/leased/dhcpv6"
 )
 
-// fakeRelays reads the test's RelayInfo "relayID|remoteID|peer|msg".
-func fakeRelays(ri []byte, withData bool) (relayID, remoteID []byte, peer netip.Addr, msg []byte) {
+// fakeRelays reads the test's RelayInfo "relayIDs|remoteIDs|peer|msg",
+// the ids separated by commas.
+func fakeRelays(ri []byte, withData bool) (relayIDs, remoteIDs [][]byte, peer netip.Addr, msg []byte) {
 	f := strings.Split(string(ri), "|")
 	if len(f) != 4 {
 		return nil, nil, netip.Addr{}, nil
 	}
-	if f[0] != "" {
-		relayID = []byte(f[0])
+	for _, id := range strings.Split(f[0], ",") {
+		if id != "" {
+			relayIDs = append(relayIDs, []byte(id))
+		}
 	}
-	if f[1] != "" {
-		remoteID = []byte(f[1])
+	for _, id := range strings.Split(f[1], ",") {
+		if id != "" {
+			remoteIDs = append(remoteIDs, []byte(id))
+		}
 	}
 	if withData {
 		peer, msg = netip.MustParseAddr(f[2]), []byte(f[3])
 	}
-	return relayID, remoteID, peer, msg
+	return relayIDs, remoteIDs, peer, msg
 }
 
 // TestBulk6RelayRemote: RFC 5460 bulk queries by relay id (type 3) and by
 // remote id (type 5) return the clients whose last message came through
-// that relay (or carried that Remote-ID: enterprise number and remote-id
-// both), optionally on one link; OPTION_LQ_RELAY_DATA is added to the
+// that relay, in any layer (or carried that Remote-ID: enterprise number
+// and remote-id both), optionally on one link; OPTION_LQ_RELAY_DATA is added to the
 // client data when the query's OPTION_ORO asks for it (RFC 5007
 // §4.1.2.4), from the client's most recent binding.
 func TestBulk6RelayRemote(t *testing.T) {
@@ -40,7 +45,7 @@ func TestBulk6RelayRemote(t *testing.T) {
 	src[0].RelayInfo = []byte("relay1|\x00\x00\x00\x09port1|2001:db8::1|old")
 	src[1].RelayInfo = []byte("relay1|\x00\x00\x00\x09port1|2001:db8::1|new")
 	src[0].Start = src[0].Start.Add(-time.Second) // src[1] is the client's latest binding
-	src[2].RelayInfo = []byte("relay2|\x00\x00\x00\x09port1|2001:db8::2|l2")
+	src[2].RelayInfo = []byte("relay2,agg|\x00\x00\x00\x09port1|2001:db8::2|l2") // behind relay2, then agg
 	src[3].RelayInfo = []byte("relay1|\x00\x00\x00\x0aport1|2001:db8::1|b")
 	src[4].RelayInfo = []byte("relay1||2001:db8::1|released") // not active: never listed
 	s := &Server6{Source: src, ServerID: srvDUID, Relays: fakeRelays}
@@ -61,6 +66,7 @@ func TestBulk6RelayRemote(t *testing.T) {
 			[]string{"15 client a 2001:db8:1::10 2001:db8:1:100::/56 clt 20", "17 client b 2001:db8:1::11 clt 20", "16"}},
 		{"relay 1 on link 2", lq6(t, QueryByRelayID, link2.Addr(), Opt6(OptRelayID, []byte("relay1"))), []string{"15"}},
 		{"relay 2", lq6(t, QueryByRelayID, any6, Opt6(OptRelayID, []byte("relay2"))), []string{"15 client a 2001:db8:2::20 clt 20", "16"}},
+		{"an upstream relay (second layer)", lq6(t, QueryByRelayID, any6, Opt6(OptRelayID, []byte("agg"))), []string{"15 client a 2001:db8:2::20 clt 20", "16"}},
 		{"unknown relay", lq6(t, QueryByRelayID, any6, Opt6(OptRelayID, []byte("relay9"))), []string{"15"}},
 		{"remote id, enterprise 9", lq6(t, QueryByRemoteID, any6, Opt6(dhcpv6.OptRemoteID, []byte("\x00\x00\x00\x09port1"))),
 			[]string{"15 client a 2001:db8:1::10 2001:db8:1:100::/56 2001:db8:2::20 clt 20", "16"}},

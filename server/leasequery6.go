@@ -61,32 +61,35 @@ const optRelayID dhcpv6.OptionCode = 53
 // RelayData6 reads what the return path of a DHCPv6 binding
 // (lease.Lease.RelayInfo) tells bulk leasequery (RFC 5460) about the
 // relays of the client's last message (it is leasequery.Server6.Relays):
-// the Relay-ID option (a DUID) and the Remote-ID option (RFC 4649 §3:
-// enterprise number, then the remote-id) of the relay closest to the
-// client that included one (nil: none did; the slices alias relayInfo),
+// the Relay-ID options (DUIDs) and the Remote-ID options (RFC 4649 §3:
+// enterprise number, then the remote-id) of every relay layer that
+// included one, innermost (closest to the client) first — RFC 5460 §5.4.1
+// lets the server associate the Relay-ID options of the Relay-forward
+// messages with the bindings that result (the slices alias relayInfo);
 // and, when withData, OPTION_LQ_RELAY_DATA's content (RFC 5007
 // §4.1.2.4): the address of the relay the message came from (the
 // outermost) and that Relay-forward, its layers as received without the
 // client's message. A binding whose client talked to the server
 // directly, or a path that does not parse, has none of them.
-func RelayData6(relayInfo []byte, withData bool) (relayID, remoteID []byte, peer netip.Addr, msg []byte) {
+func RelayData6(relayInfo []byte, withData bool) (relayIDs, remoteIDs [][]byte, peer netip.Addr, msg []byte) {
 	var p path6
 	if err := parsePath(relayInfo, &p); err != nil || !p.relayed() {
 		return nil, nil, netip.Addr{}, nil
 	}
-	for i := p.n - 1; i >= 0; i-- { // innermost (closest to the client) first
-		o := p.hops[i].opts
-		if v, ok := o.Get(optRelayID); ok && relayID == nil && len(v) > 0 {
-			relayID = v
-		}
-		if v, ok := o.Get(dhcpv6.OptRemoteID); ok && remoteID == nil && len(v) > 4 {
-			remoteID = v
+	for i := p.n - 1; i >= 0; i-- {
+		for it := p.hops[i].opts.Iter(); it.Next(); {
+			switch v := it.Data(); {
+			case it.Code() == optRelayID && len(v) > 0:
+				relayIDs = append(relayIDs, v)
+			case it.Code() == dhcpv6.OptRemoteID && len(v) > 4:
+				remoteIDs = append(remoteIDs, v)
+			}
 		}
 	}
 	if withData {
 		peer, msg = p.to.Addr(), relayForward(&p, 0)
 	}
-	return relayID, remoteID, peer, msg
+	return relayIDs, remoteIDs, peer, msg
 }
 
 // relayForward encodes layer i of p and the layers inside it as a

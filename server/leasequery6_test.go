@@ -16,9 +16,8 @@ func opt6(code dhcpv6.OptionCode, v []byte) []byte {
 }
 
 // TestRelayData6: a binding's return path (version 2) keeps every relay
-// layer's options but the Relay Message option; RelayData6 finds
-// the Relay-ID and Remote-ID of the relay closest to the client that sent
-// one and rebuilds the Relay-forward without the client's message
+// layer's options but the Relay Message option; RelayData6 lists the
+// Relay-IDs and Remote-IDs of every layer, innermost first, and rebuilds the Relay-forward without the client's message
 // (OPTION_LQ_RELAY_DATA, RFC 5007 §4.1.2.4). A version 1 path (written
 // before) still parses, with only its interface-ids.
 func TestRelayData6(t *testing.T) {
@@ -50,7 +49,7 @@ func TestRelayData6(t *testing.T) {
 		t.Fatalf("parse: %v %+v", err, q)
 	}
 	rid, rem, peer, msg := RelayData6(b, true)
-	if !bytes.Equal(rid, relayIDIn) || !bytes.Equal(rem, remoteID) || peer != innerRelay {
+	if len(rid) != 2 || !bytes.Equal(rid[0], relayIDIn) || !bytes.Equal(rid[1], relayIDOut) || len(rem) != 1 || !bytes.Equal(rem[0], remoteID) || peer != innerRelay {
 		t.Fatalf("relay data %x %x %v", rid, rem, peer)
 	}
 	// The relay message: the outer Relay-forward with the inner one in
@@ -71,7 +70,7 @@ func TestRelayData6(t *testing.T) {
 	}
 	// Only the outer relay has a Relay-ID: it is the one found.
 	p.hops[1].opts = dhcpv6.Options(opt6(dhcpv6.OptInterfaceID, []byte("x")))
-	if rid, rem, _, _ := RelayData6(appendPath(nil, &p), false); !bytes.Equal(rid, relayIDOut) || rem != nil {
+	if rid, rem, _, _ := RelayData6(appendPath(nil, &p), false); len(rid) != 1 || !bytes.Equal(rid[0], relayIDOut) || rem != nil {
 		t.Fatalf("outer relay-id: %x %x", rid, rem)
 	}
 	// A version 1 path: interface-ids only.
@@ -152,7 +151,7 @@ func BenchmarkRelayData6(b *testing.B) {
 	b.Run("ids", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if id, _, _, _ := RelayData6(path, false); id == nil {
+			if ids, _, _, _ := RelayData6(path, false); len(ids) == 0 {
 				b.Fatal("no relay id")
 			}
 		}
