@@ -44,7 +44,7 @@ func TestBulk6RelayRemote(t *testing.T) {
 	src := source6()
 	src[0].RelayInfo = []byte("relay1|\x00\x00\x00\x09port1|2001:db8::1|old")
 	src[1].RelayInfo = []byte("relay1|\x00\x00\x00\x09port1|2001:db8::1|new")
-	src[0].Start = src[0].Start.Add(-time.Second) // src[1] is the client's latest binding
+	src[0].Start = src[0].Start.Add(-time.Second)                                // src[1] is the client's latest binding
 	src[2].RelayInfo = []byte("relay2,agg|\x00\x00\x00\x09port1|2001:db8::2|l2") // behind relay2, then agg
 	src[3].RelayInfo = []byte("relay1|\x00\x00\x00\x0aport1|2001:db8::1|b")
 	src[4].RelayInfo = []byte("relay1||2001:db8::1|released") // not active: never listed
