@@ -74,7 +74,7 @@ func (s *Server) commit(ctx context.Context, d *lease.Decision, what string) err
 	if err := s.persist(ctx, d.Persist, what); err != nil {
 		s.eng.Revert(d)
 		if s.cpath != nil {
-			s.adoptRejected(err) // readthrough.go
+			s.adoptRejected(err, d.Persist) // readthrough.go
 		}
 		return err
 	}

@@ -87,6 +87,7 @@ const (
 type leaseReader interface {
 	LookupLease(ctx context.Context, addr netip.Addr) (lease.Lease, bool, error)
 	LookupClient(ctx context.Context, clientID []byte) ([]lease.Lease, error)
+	LeasesIn(ctx context.Context, first, last netip.Addr, fn func(lease.Lease) error) error
 }
 
 // adopter is an engine's read-through hook (lease.Engine.Adopt,
@@ -450,36 +451,83 @@ func (s *Server) fetch6(ctx context.Context, p *inPacket6) error {
 	return err
 }
 
-// adoptRejected, after a commit failed and its decision was reverted:
-// when the database refused the write (the cache was stale), read the
-// refused address's row and adopt it, so that the next decision is made
-// from the database's state. It reports whether err was a rejection.
-func (s *Server) adoptRejected(err error) (*postgres.RejectedError, bool) {
+// adoptRejected, after a commit of recs failed and its decision was
+// reverted: when the database refused the write (the cache was stale),
+// read the rows of the refused call's addresses and adopt them, so that
+// the next decision is made from the database's state. All of them, not
+// only the one the error names: a call is written all or none, and an
+// expiry batch with several stale records would otherwise be refused
+// again at every tick until each was adopted in turn, the batch's other
+// leases never expiring meanwhile. It reports whether err was a rejection.
+func (s *Server) adoptRejected(err error, recs []lease.Lease) (*postgres.RejectedError, bool) {
 	re, ok := errors.AsType[*postgres.RejectedError](err)
 	if !ok {
 		return nil, false
 	}
 	cp := s.cpath
-	family, a := "dhcpv4", cp.adopt4
+	family, a, v6 := "dhcpv4", cp.adopt4, false
 	if re.Addr.Is6() && !re.Addr.Is4In6() {
-		family, a = "dhcpv6", cp.adopt6
+		family, a, v6 = "dhcpv6", cp.adopt6, true
 	}
 	cp.rejected.WithLabelValues(family, strings.ReplaceAll(re.Reason, " ", "_")).Inc()
 	if a == nil {
 		return re, true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), readThroughTimeout)
-	defer cancel()
-	l, found, lerr := cp.reader.LookupLease(ctx, re.Addr)
-	switch {
-	case lerr != nil:
-		s.log.Warn("cluster: the row of a refused write could not be read; the cache stays stale until the next read-through",
-			"addr", re.Addr, "reason", re.Reason, "err", lerr)
-	case found:
-		a.Adopt(l)
+	want := map[netip.Addr]bool{re.Addr: true}
+	for i := range recs {
+		if recs[i].IsV6() == v6 {
+			want[recs[i].Addr] = true
+		}
 	}
-	s.log.Debug("cluster: write refused by the database, row adopted", "addr", re.Addr, "reason", re.Reason, "row", found)
+	n, lerr := s.readRefused(want, a)
+	if lerr != nil {
+		s.log.Warn("cluster: the rows of a refused write could not be read; the cache stays stale until the next read-through",
+			"addr", re.Addr, "reason", re.Reason, "records", len(want), "err", lerr)
+	}
+	s.log.Debug("cluster: write refused by the database, rows adopted", "addr", re.Addr, "reason", re.Reason,
+		"records", len(want), "adopted", n)
 	return re, true
+}
+
+// readRefused reads the rows of the addresses in want and adopts them:
+// one lookup each when they are few (a client's request), else one range
+// read over them (an expiry batch) keeping the rows of want.
+func (s *Server) readRefused(want map[netip.Addr]bool, a adopter) (n int, err error) {
+	cp := s.cpath
+	if len(want) <= maxReadAddrs {
+		ctx, cancel := context.WithTimeout(context.Background(), readThroughTimeout)
+		defer cancel()
+		for addr := range want {
+			l, ok, err := cp.reader.LookupLease(ctx, addr)
+			if err != nil {
+				return n, err
+			}
+			if ok {
+				a.Adopt(l)
+				n++
+			}
+		}
+		return n, nil
+	}
+	var lo, hi netip.Addr
+	for addr := range want {
+		if !lo.IsValid() || addr.Less(lo) {
+			lo = addr
+		}
+		if !hi.IsValid() || hi.Less(addr) {
+			hi = addr
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*readThroughTimeout)
+	defer cancel()
+	err = cp.reader.LeasesIn(ctx, lo, hi, func(l lease.Lease) error {
+		if want[l.Addr] {
+			a.Adopt(l)
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
 
 // rejected4 answers a DHCPv4 request whose commit the database refused

@@ -256,6 +256,48 @@ func TestClusterPath4(t *testing.T) {
 		}
 	})
 
+	t.Run("stale_expiry", func(t *testing.T) {
+		// A's expiry batch holds leases B renewed since: the batch is
+		// refused as a whole; A adopts the rows of all of them, so the
+		// next tick expires A's own leases instead of being refused for
+		// the next stale one.
+		dsn := pg.CreateDB(t)
+		a, b := newPathMember4(t, dsn, "a", 0), newPathMember4(t, dsn, "b", 0)
+		var addrs []netip.Addr
+		for i := range 10 {
+			addrs = append(addrs, a.dora(t, [6]byte{2, 0, 0, 0, 8, byte(i)}, uint32(0x800+16*i), netip.Addr{}))
+		}
+		// A's clock, when it expires: past its own leases' expiry, before
+		// the expiry of B's renewals (which come 50 ms later).
+		at := time.Now().Add(time.Hour + 20*time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
+		for i := range 3 {
+			feedUnicast(t, b.s, buildMsg(t, clientMsg{typ: dhcpv4.Request, xid: uint32(0x801 + 16*i), mac: [6]byte{2, 0, 0, 0, 8, byte(i)},
+				ciaddr: addrs[i]}), pathServer)
+			if _, ack := b.rec.next(t); ack.Type() != dhcpv4.Ack {
+				t.Fatalf("renew on B: %v", ack.Type())
+			}
+		}
+		a.s.now = func() time.Time { return at }
+		a.s.expireOnce()
+		if got := counterValue(a.s.cpath.rejected.WithLabelValues("dhcpv4", "held_elsewhere")); got != 1 {
+			t.Fatalf("first expiry tick: %v rejections, want 1 (the batch holds B's renewals)", got)
+		}
+		a.s.expireOnce()
+		for i, addr := range addrs {
+			l := row(t, a.st, addr)
+			if i < 3 && l.State != lease.StateBound {
+				t.Errorf("B's renewal of %v expired by A: %v", addr, l.State)
+			}
+			if i >= 3 && l.State != lease.StateExpired {
+				t.Errorf("A's lease %v not expired at the second tick: %v", addr, l.State)
+			}
+		}
+		if got := counterValue(a.s.cpath.rejected.WithLabelValues("dhcpv4", "held_elsewhere")); got != 1 {
+			t.Errorf("%v rejections after the second tick, want still 1", got)
+		}
+	})
+
 	t.Run("one_answers", func(t *testing.T) {
 		dsn := pg.CreateDB(t)
 		a, b := newPathMember4(t, dsn, "a", 30), newPathMember4(t, dsn, "b", 30)

@@ -549,7 +549,7 @@ func (s *Server) commit6(ctx context.Context, d *lease6.Decision, what string) e
 	if err := s.persist(ctx, d.Persist, what); err != nil {
 		s.v6.eng.Revert(d)
 		if s.cpath != nil {
-			s.adoptRejected(err) // readthrough.go
+			s.adoptRejected(err, d.Persist) // readthrough.go
 		}
 		return err
 	}
