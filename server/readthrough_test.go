@@ -425,12 +425,26 @@ type racyReader struct {
 	leaseReader
 	once  sync.Once
 	after func()
+	// last, when set, is the address whose LookupLease is the last read of
+	// the read-through: the hook runs after it instead of after
+	// LookupClient.
+	last netip.Addr
 }
 
 func (r *racyReader) LookupClient(ctx context.Context, id []byte) ([]lease.Lease, error) {
 	ls, err := r.leaseReader.LookupClient(ctx, id)
-	r.once.Do(r.after)
+	if !r.last.IsValid() {
+		r.once.Do(r.after)
+	}
 	return ls, err
+}
+
+func (r *racyReader) LookupLease(ctx context.Context, addr netip.Addr) (lease.Lease, bool, error) {
+	l, ok, err := r.leaseReader.LookupLease(ctx, addr)
+	if r.last.IsValid() && addr == r.last {
+		r.once.Do(r.after)
+	}
+	return l, ok, err
 }
 
 // TestClusterPath6 is TestClusterPath4 for DHCPv6: a client bound on A
@@ -520,6 +534,50 @@ func TestClusterPath6(t *testing.T) {
 		}
 		if l := row(t, b.st, c3.addr); string(l.ClientID) != string(c4) {
 			t.Errorf("row of %v now %x", c3.addr, l.ClientID)
+		}
+	})
+
+	t.Run("request_refused", func(t *testing.T) {
+		// Between B's Advertise and its commit of the Request, another
+		// writer binds the advertised address to another client: B's
+		// write is refused and the client gets NoAddrsAvail /
+		// NoPrefixAvail (RFC 8415 §18.3.2), not silence.
+		dsn := pg.CreateDB(t)
+		b := newPathMember6(t, dsn, "b")
+		ctx := context.Background()
+		other, err := postgres.Open(ctx, dsn, postgres.Options{ServerName: "other", NoRegister: true, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		relay := &relay6{t: t}
+		c := &client6{duid: []byte{0, 3, 0, 1, 2, 0, 0, 0, 6, 5}}
+		feed6(t, b.s, relay.wrap(c.msg(t, dhcpv6.Solicit, 0x50, true)), pathRelay6)
+		_, adv := b.rec.next6(t)
+		c.serverID = b.s.ServerDUID()
+		c.addr, _, c.prefix, _ = bindings(t, adv)
+		b.s.cpath.reader = &racyReader{leaseReader: b.s.cpath.reader, last: c.prefix.Addr(), after: func() {
+			now := time.Now()
+			if err := other.Commit(ctx, []lease.Lease{{Addr: c.addr, State: lease.StateBound, ClientID: []byte{9, 9}, IAID: 1,
+				Pool: "office6", Start: now, Expiry: now.Add(time.Hour), Preferred: now.Add(time.Hour), Seq: 1}}); err != nil {
+				t.Errorf("other writer: %v", err)
+			}
+		}}
+		feed6(t, b.s, relay.wrap(c.msg(t, dhcpv6.Request, 0x51, true)), pathRelay6)
+		_, rep := b.rec.next6(t)
+		if rep.Type != dhcpv6.Reply || iaStatus(t, rep) != dhcpv6.StatusNoAddrsAvail {
+			t.Fatalf("refused Request: %v IA_NA status %d, want Reply NoAddrsAvail", rep.Type, iaStatus(t, rep))
+		}
+		if pd, ok := rep.IAPD(); !ok {
+			t.Error("no IA_PD in the reply")
+		} else if st, _ := pd.Options.StatusCode(); st.Code != dhcpv6.StatusNoPrefixAvail {
+			t.Errorf("IA_PD status %d, want NoPrefixAvail", st.Code)
+		}
+		if l := row(t, b.st, c.addr); string(l.ClientID) != "\x09\x09" {
+			t.Errorf("row of %v overwritten: %x", c.addr, l.ClientID)
+		}
+		if l, _ := b.eng6.Lookup(c.addr); string(l.ClientID) != "\x09\x09" {
+			t.Errorf("B's cache of %v: %x, want the other writer's row", c.addr, l.ClientID)
 		}
 	})
 
