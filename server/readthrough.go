@@ -532,10 +532,11 @@ func (s *Server) readRefused(want map[netip.Addr]bool, a adopter) (n int, err er
 
 // rejected4 answers a DHCPv4 request whose commit the database refused
 // (the lane's commit worker, after commit reverted the decision and
-// adopted the row): a DHCPREQUEST that was to be ACKed gets a DHCPNAK
-// (RFC 2131 §4.3.2: the server MUST NAK a request for an address it
-// cannot give; the client restarts in INIT), anything else nothing. It
-// reports false when err is not a rejection.
+// adopted the rows): a DHCPREQUEST that was to be ACKed gets a DHCPNAK
+// (RFC 2131 §4.3.2: a server unable to satisfy a REQUEST — "the requested
+// network address has been allocated" — SHOULD respond with a DHCPNAK; the
+// client restarts in INIT, §3.1), anything else nothing. It reports false
+// when err is not a rejection.
 func (s *Server) rejected4(sd *sender, p *inPacket, d *lease.Decision, err error) bool {
 	re, ok := errors.AsType[*postgres.RejectedError](err)
 	if !ok {
