@@ -26,6 +26,9 @@ $GO run ./packaging/genman -leased "$stage/usr/sbin/leased" -leasectl "$stage/us
 gzip -9n "$stage/usr/share/man/man8/leased.8" "$stage/usr/share/man/man1/leasectl.1"
 
 # The unit runs the packaged binary; DynamicUser: no system user to create.
+# Its ExecReload runs /bin/kill, which Debian ships in procps (not
+# essential: a minimal bookworm with systemd lacks it, and reload then
+# fails with 203/EXEC — scripts/deb-systemd-check.sh), hence Depends.
 sed 's|/usr/local/sbin/leased|/usr/sbin/leased|g' examples/leased.service >"$stage/lib/systemd/system/leased.service"
 install -m 0644 examples/leased.yaml "$stage/etc/leased/leased.yaml"
 install -m 0644 docs/operator-guide.md docs/config.md "$stage/usr/share/doc/leased/"
@@ -47,6 +50,7 @@ Maintainer: leased developers <leased@localhost>
 Installed-Size: $size
 Section: net
 Priority: optional
+Depends: procps
 Recommends: systemd
 Homepage: https://github.com/leased/leased
 Description: DHCPv4/DHCPv6 server with server-initiated reconfiguration
