@@ -74,9 +74,9 @@ type campaignCluster struct {
 	// campaign to the others for lostBackoff × heartbeat (a server whose
 	// database connection failed is the worse leader), then may take it
 	// again if nobody did.
-	lost    map[uint32]time.Time
-	mirror  *reconf.Manager                   // campaigns led elsewhere; never run, never stored
-	maxID   uint32                            // highest campaign ID seen in the store
+	lost   map[uint32]time.Time
+	mirror *reconf.Manager // campaigns led elsewhere; never run, never stored
+	maxID  uint32          // highest campaign ID seen in the store
 
 	// events counts campaign events by path: reported (observed here for
 	// a campaign led elsewhere, written), applied (written by another

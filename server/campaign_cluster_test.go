@@ -507,3 +507,33 @@ func waitCamp(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// sharedDUIDStore is a store where another server already created the
+// DUID blob when this one looks (EnsureBlob returns it).
+type sharedDUIDStore struct {
+	memStore
+	other []byte
+}
+
+func (s *sharedDUIDStore) EnsureBlob(ctx context.Context, kind uint8, key, value []byte) ([]byte, error) {
+	return s.other, nil
+}
+
+// TestSharedDUID: on a shared database the DHCPv6 server DUID is the one
+// stored first, not a new one (docs/cluster.md: a client's Renew names
+// its server's DUID; servers with different DUIDs would ignore each
+// other's clients).
+func TestSharedDUID(t *testing.T) {
+	other := []byte{0, 4, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	st := &sharedDUIDStore{other: other}
+	s := &Server{st: st, v6: &v6state{}, log: testLogger(t)}
+	if err := s.ensureDUID(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(s.v6.duid, other) || !bytes.Equal(s.loadedDUID, other) {
+		t.Fatalf("DUID %x, want the stored %x", s.v6.duid, other)
+	}
+	if len(st.blobs) != 0 {
+		t.Fatalf("a DUID blob was written over the stored one: %v", st.blobs)
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -55,7 +56,23 @@ func (s *Server) ensureDUID(ctx context.Context) error {
 		return nil
 	}
 	d := newServerDUID()
-	if err := s.st.CommitBlobs(ctx, []store.Blob{{Kind: store.BlobServerDUID, Key: duidBlobKey, Value: d}}); err != nil {
+	if e, ok := s.st.(interface {
+		EnsureBlob(ctx context.Context, kind uint8, key, value []byte) ([]byte, error)
+	}); ok {
+		// A shared database (PostgreSQL): the first server's DUID is
+		// every server's, even when several start at once. A client's
+		// Renew names its server's DUID, which a server with another must
+		// ignore (RFC 8415 §16.6; docs/cluster.md "Campaigns").
+		got, err := e.EnsureBlob(ctx, store.BlobServerDUID, duidBlobKey, d)
+		if err != nil {
+			return fmt.Errorf("server: persist the DHCPv6 server DUID: %w", err)
+		}
+		if !bytes.Equal(got, d) {
+			s.loadedDUID, s.v6.duid = got, got
+			s.log.Info("dhcpv6 server DUID loaded: another server sharing the database created it", "duid", dhcpv6.DUID(got).String())
+			return nil
+		}
+	} else if err := s.st.CommitBlobs(ctx, []store.Blob{{Kind: store.BlobServerDUID, Key: duidBlobKey, Value: d}}); err != nil {
 		return fmt.Errorf("server: persist the DHCPv6 server DUID: %w", err)
 	}
 	s.loadedDUID = d

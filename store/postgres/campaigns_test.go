@@ -154,3 +154,38 @@ func TestOutcomes(t *testing.T) {
 		t.Fatalf("after deleting campaign 3 up to %d: %+v, %v", only3[1].ID, left, err)
 	}
 }
+
+// TestEnsureBlob: servers creating the same blob at once all end up with
+// the first one's value.
+func TestEnsureBlob(t *testing.T) {
+	dsn := pgtest.DB(t)
+	a, b := clusterOpen(t, dsn, "a"), clusterOpen(t, dsn, "b")
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	got := make([][]byte, 8)
+	for i := range got {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := s.EnsureBlob(ctx, 2, []byte("duid"), []byte{byte(i + 1)})
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = v
+		}()
+	}
+	wg.Wait()
+	for i := range got {
+		if len(got[i]) != 1 || got[i][0] != got[0][0] {
+			t.Fatalf("values returned: %v; want one value for all", got)
+		}
+	}
+	var n int
+	if err := a.Pool().QueryRow(ctx, `SELECT count(*) FROM blobs WHERE kind = 2 AND key = 'duid' AND value = $1`, got[0]).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("stored: %d rows with the returned value, %v", n, err)
+	}
+}
