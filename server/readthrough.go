@@ -21,12 +21,12 @@ package server
 // pipeline as a reader would (engine, answer or queue for the commit). A
 // read that fails or times out drops the packet (counted; the client
 // retransmits) rather than answer from a possibly stale cache; so does a
-// full queue.
+// queue still full after overloadWait.
 //
 // Rejected writes. A conditional commit the database refuses
 // (*postgres.RejectedError: the cache was stale) is reverted as every
-// failed commit is; the server then reads the refused address's row and
-// adopts it, and answers a DHCPREQUEST with a DHCPNAK (the client restarts
+// failed commit is; the server then reads the rows of the refused call's
+// addresses and adopts them (adoptRejected), and answers a DHCPREQUEST with a DHCPNAK (the client restarts
 // and is served from the corrected cache), a DHCPv6 Request with
 // NoAddrsAvail / NoPrefixAvail per IA, a Renew or Rebind with NoBinding per
 // IA (the client then sends a Request, RFC 8415 §18.2.10.1), a Release or
