@@ -43,15 +43,22 @@ func (c *clusterEnv) startLinkDhcpcd(j int, noNonce bool) *dhcpcd {
 	}
 	c.addLog(d.log)
 	c.addLog(d.hookLog)
+	c.runLinkDhcpcd(j, d)
+	return d
+}
+
+// runLinkDhcpcd starts (or restarts) d in client namespace j (dhcpcd's
+// own start method would use the env's client namespace).
+func (c *clusterEnv) runLinkDhcpcd(j int, d *dhcpcd) {
+	c.t.Helper()
 	sh := fmt.Sprintf("mount -t tmpfs tmpfs /run && mkdir -p /run/dhcpcd && "+
 		"mount --bind %[1]s/run /run/dhcpcd && mount --bind %[1]s/lib /var/lib/dhcpcd && "+
-		"exec dhcpcd -f %[2]s -B -d -4 %[3]s", dir, d.conf, netns.ClientIf)
+		"exec dhcpcd -f %[2]s -B -d -4 %[3]s", d.dir, d.conf, netns.ClientIf)
 	var err error
 	d.proc, err = c.link.Clients[j].Start(d.log, "unshare", "-m", "--propagation", "private", "sh", "-c", sh)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	return d
 }
 
 // boundAddr waits until dhcpcd's hook reports BOUND and returns the address.
@@ -408,4 +415,67 @@ func parsePerfStats(r *perfResult) {
 			cur.NonUnique = n
 		}
 	}
+}
+
+// TestClusterInitReboot (issue #12, "any server serves any client"): two
+// dhcpcd (keeping their lease files: no RFC 6704 nonce) bind through two
+// servers; both clients stop, the server that served them stops cleanly,
+// the clients start again and INIT-REBOOT (broadcast REQUEST of their
+// address): the other server, which never served them, answers from the
+// shared database with the same addresses (dhcpcd hook REBOOT).
+func TestClusterInitReboot(t *testing.T) {
+	const clients = 4
+	c := newClusterEnv(t, 2, clients, "dhcpcd")
+	sc := clusterPool("10m", "", "")
+	for i := range 2 {
+		c.startServer(i, clusterOn(sc, "debug"))
+	}
+	c.settle()
+	cs := make([]*dhcpcd, clients)
+	for j := range cs {
+		cs[j] = c.startLinkDhcpcd(j, true)
+	}
+	addrs := c.allBound(cs, 30*time.Second)
+	acks := c.tap.lastACKs()
+	served := map[string][]int{}
+	for j := range cs {
+		a := acks[macHex(netns.LinkClientMAC(j))]
+		served[a.Server] = append(served[a.Server], j)
+	}
+	gone := 0
+	if len(served[serverName(1)]) > len(served[serverName(0)]) {
+		gone = 1
+	}
+	other := 1 - gone
+	t.Logf("clients per server: %v; stopping %s", served, serverName(gone))
+	for _, d := range cs {
+		d.stop()
+	}
+	c.servers[gone].Stop()
+	c.settle() // the other server's live set drops the stopped one
+	start := make([]int, clients)
+	for j, d := range cs {
+		start[j] = len(d.events())
+		c.runLinkDhcpcd(j, d)
+	}
+	for _, j := range served[serverName(gone)] {
+		ev, _ := cs[j].waitEvent(30*time.Second, start[j], "REBOOT", "BOUND", "NAK", "EXPIRE", "FAIL")
+		if ev.Reason != "REBOOT" || ev.addr() != addrs[j] {
+			c.fatalf("dhcpcd%d restarted: %s %v, want REBOOT of %v; hook %s", j, ev.Reason, ev.addr(), addrs[j], cs[j].reasons())
+		}
+		a := c.tap.lastACKs()[macHex(netns.LinkClientMAC(j))]
+		if a.Server != serverName(other) || a.YIAddr != addrs[j] {
+			c.fatalf("dhcpcd%d's INIT-REBOOT ACK: %v by %s, want %v by %s", j, a.YIAddr, a.Server, addrs[j], serverName(other))
+		}
+		t.Logf("dhcpcd%d: INIT-REBOOT of %v (served by %s) ACKed by %s", j, addrs[j], serverName(gone), a.Server)
+	}
+	if len(served[serverName(gone)]) == 0 {
+		c.fatalf("no client was served by %s", serverName(gone))
+	}
+	ls := c.dbLeases()
+	if inDoubt := c.checkDBUnique(ls); len(inDoubt) > 0 {
+		c.fatalf("bound rows never ACKed to their client: %v", inDoubt)
+	}
+	c.checkACKsInDB(c.tap.lastACKs(), ls)
+	c.servers[other].Stop()
 }
