@@ -349,7 +349,7 @@ func TestClusterPath4(t *testing.T) {
 
 // newPathMember6 is a DHCPv6-only server in cluster mode on dsn holding
 // one claimed block of 16 addresses and one of 4 delegated prefixes.
-func newPathMember6(t *testing.T, dsn, name string) *pathMember {
+func newPathMember6(t *testing.T, dsn, name string, answerAfter uint16) *pathMember {
 	t.Helper()
 	st := openCluster(t, dsn, name)
 	cfg := v6Config()
@@ -360,7 +360,7 @@ func newPathMember6(t *testing.T, dsn, name string) *pathMember {
 	rec := &recorder{got: make(chan recorded, 256)}
 	s, err := New(Options{Store: st, Logger: testLogger(t).With("server", name), Registry: prometheus.NewRegistry(),
 		MaxInFlight: 16, V6: &V6Options{Interfaces: []string{"lo"}, Engine: eng6, Config: &cfg}, replies6: rec,
-		Cluster: &ClusterOptions{Store: st}})
+		Cluster: &ClusterOptions{Store: st, AnswerAfterSecs: answerAfter}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,7 +456,7 @@ func TestClusterPath6(t *testing.T) {
 	pg := pgtest.New(t)
 	t.Run("renew_rebind_elsewhere", func(t *testing.T) {
 		dsn := pg.CreateDB(t)
-		a, b := newPathMember6(t, dsn, "a"), newPathMember6(t, dsn, "b")
+		a, b := newPathMember6(t, dsn, "a", 0), newPathMember6(t, dsn, "b", 0)
 		if string(a.s.ServerDUID()) != string(b.s.ServerDUID()) {
 			t.Fatalf("the servers of one database have different DUIDs")
 		}
@@ -483,7 +483,7 @@ func TestClusterPath6(t *testing.T) {
 
 	t.Run("stale_cache_nobinding", func(t *testing.T) {
 		dsn := pg.CreateDB(t)
-		a, b := newPathMember6(t, dsn, "a"), newPathMember6(t, dsn, "b")
+		a, b := newPathMember6(t, dsn, "a", 0), newPathMember6(t, dsn, "b", 0)
 		relay := &relay6{t: t}
 		c3 := &client6{duid: []byte{0, 3, 0, 1, 2, 0, 0, 0, 6, 3}}
 		c4 := []byte{0, 3, 0, 1, 2, 0, 0, 0, 6, 4}
@@ -543,7 +543,7 @@ func TestClusterPath6(t *testing.T) {
 		// write is refused and the client gets NoAddrsAvail /
 		// NoPrefixAvail (RFC 8415 §18.3.2), not silence.
 		dsn := pg.CreateDB(t)
-		b := newPathMember6(t, dsn, "b")
+		b := newPathMember6(t, dsn, "b", 0)
 		ctx := context.Background()
 		other, err := postgres.Open(ctx, dsn, postgres.Options{ServerName: "other", NoRegister: true, Logger: testLogger(t)})
 		if err != nil {
@@ -583,7 +583,7 @@ func TestClusterPath6(t *testing.T) {
 
 	t.Run("one_answers", func(t *testing.T) {
 		dsn := pg.CreateDB(t)
-		a, b := newPathMember6(t, dsn, "a"), newPathMember6(t, dsn, "b")
+		a, b := newPathMember6(t, dsn, "a", 0), newPathMember6(t, dsn, "b", 0)
 		a.s.setLiveServers([]string{"a", "b"})
 		b.s.setLiveServers([]string{"a", "b"})
 		relay := &relay6{t: t}
@@ -612,7 +612,54 @@ func TestClusterPath6(t *testing.T) {
 		if answered["a"] == 0 || answered["b"] == 0 {
 			t.Errorf("answers split %v", answered)
 		}
+		// Elapsed Time at the threshold (10 s = 1000 hundredths): both answer.
+		a.s.cpath.answerAfter, b.s.cpath.answerAfter = 10, 10
+		c := &client6{duid: []byte{0, 3, 0, 1, 2, 0, 0, 0, 7, 200}}
+		pkt := relay.wrap(withElapsed(t, c.msg(t, dhcpv6.Solicit, 0x7ff, true), 999))
+		feed6(t, a.s, pkt, pathRelay6)
+		feed6(t, b.s, pkt, pathRelay6)
+		owner, other := a, b
+		if loadbHash(c.duid)%2 == 1 {
+			owner, other = b, a
+		}
+		if _, adv := owner.rec.next6(t); adv.Type != dhcpv6.Advertise {
+			t.Fatalf("owner: %v", adv.Type)
+		}
+		other.rec.none(t)
+		pkt = relay.wrap(withElapsed(t, c.msg(t, dhcpv6.Solicit, 0x800, true), 1000))
+		feed6(t, a.s, pkt, pathRelay6)
+		feed6(t, b.s, pkt, pathRelay6)
+		for _, m := range []*pathMember{a, b} {
+			if _, adv := m.rec.next6(t); adv.Type != dhcpv6.Advertise {
+				t.Fatalf("%s at the Elapsed Time threshold: %v", m.name, adv.Type)
+			}
+		}
 	})
+}
+
+// withElapsed returns msg with its Elapsed Time option (RFC 8415 §21.9)
+// set to v hundredths of a second.
+func withElapsed(t *testing.T, msg []byte, v uint16) []byte {
+	t.Helper()
+	var m dhcpv6.Message
+	if err := m.Decode(msg); err != nil {
+		t.Fatal(err)
+	}
+	var w dhcpv6.Writer
+	w.Reset(make([]byte, 0, len(msg)+8))
+	w.Header(m.Type, m.TransactionID)
+	for it := m.Options().Iter(); it.Next(); {
+		if it.Code() == dhcpv6.OptElapsedTime {
+			w.OptionUint16(dhcpv6.OptElapsedTime, v)
+			continue
+		}
+		w.Option(it.Code(), it.Data())
+	}
+	out, err := w.End()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // TestClusterReadThroughCost measures what a read-through costs: the two
