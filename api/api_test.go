@@ -578,9 +578,10 @@ func TestOpenAPIJSONFields(t *testing.T) {
 		"Pool":         Pool{},
 		"Reservation": Reservation{Family: 6, Source: "runtime", Pool: "p", Address: netip.MustParseAddr("fd77::9"), Prefix: "fd77:100::/56",
 			HWAddr: "a", ClientID: "b", CircuitID: "c", RemoteID: "d", DUID: "e", Hostname: "h", DNS: []netip.Addr{netip.MustParseAddr("fd77::1")},
-			Added: t0, Problem: "x"},
-		"Section": Section{},
-		"Error":   Error{},
+			Added: t0, Problem: "x", Options: []ReservationOption{{Code: 252, Hex: "00"}}},
+		"ReservationOption": ReservationOption{},
+		"Section":           Section{},
+		"Error":             Error{},
 	}
 	for name, v := range full {
 		b, _ := json.Marshal(v)

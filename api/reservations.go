@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leased/leased/config"
 	"github.com/leased/leased/lease"
 )
 
@@ -87,6 +88,10 @@ type Reservation struct {
 	Hostname string `json:"hostname,omitempty"`
 	// DNS replaces the pool's DNS servers for a DHCPv6 client.
 	DNS []netip.Addr `json:"dns,omitempty"`
+	// Options are sent to this client verbatim, beating the pool's and
+	// its classes' options of the same code. Codes leased sets itself
+	// (config.ManagedOption) are refused.
+	Options []ReservationOption `json:"options,omitempty"`
 	// Added is when a runtime reservation was added. Output only.
 	Added time.Time `json:"added,omitzero"`
 	// Problem says why a runtime reservation is not in force (it no
@@ -94,6 +99,13 @@ type Reservation struct {
 	// the file now reserves the address or the client); it stays stored
 	// and comes back when the configuration allows it. Output only.
 	Problem string `json:"problem,omitempty"`
+}
+
+// ReservationOption is one raw option of a reservation.
+type ReservationOption struct {
+	Code int `json:"code"`
+	// Hex is the option's data in hex ("" for an empty option).
+	Hex string `json:"hex"`
 }
 
 // Target is the key of a reservation in DELETE /v1/reservations/{target}:
@@ -106,7 +118,7 @@ func (r *Reservation) Target() string {
 }
 
 // reservationFields are the fields POST /v1/reservations accepts.
-var reservationFields = []string{"family", "address", "prefix", "hwaddr", "client_id", "duid", "hostname", "dns"}
+var reservationFields = []string{"family", "address", "prefix", "hwaddr", "client_id", "duid", "hostname", "dns", "options"}
 
 // DecodeReservation decodes and checks the body of POST /v1/reservations
 // strictly: one JSON object of known fields, one family's identifiers,
@@ -211,6 +223,40 @@ func (r *Reservation) Check() error {
 	}
 	if r.Hostname != "" && !hostnameOK(r.Hostname) {
 		return fmt.Errorf("hostname: %q is not a host name; use letters, digits and '-', e.g. printer-1", r.Hostname)
+	}
+	return r.checkOptions()
+}
+
+// checkOptions validates the raw options for r.Family: a code that is an
+// option of that family and not one leased sets itself, once each, and
+// data in hex that fits the option's length field.
+func (r *Reservation) checkOptions() error {
+	maxCode, maxLen := 254, 255
+	if r.Family == 6 {
+		maxCode, maxLen = 65535, 65535
+	}
+	seen := map[int]bool{}
+	for i := range r.Options {
+		o := &r.Options[i]
+		f := fmt.Sprintf("options[%d]", i)
+		if o.Code < 1 || o.Code > maxCode {
+			return fmt.Errorf("%s.code: %d is not a DHCPv%d option code; use 1 to %d", f, o.Code, r.Family, maxCode)
+		}
+		if why, managed := config.ManagedOption(r.Family, o.Code); managed {
+			return fmt.Errorf("%s.code: %s; choose another code", f, why)
+		}
+		if seen[o.Code] {
+			return fmt.Errorf("%s.code: option %d is given twice", f, o.Code)
+		}
+		seen[o.Code] = true
+		b := ParseHex(o.Hex)
+		if o.Hex != "" && b == nil {
+			return fmt.Errorf("%s.hex: %q is not hex bytes (like 0a:4d:00:05 or 0a4d0005)", f, o.Hex)
+		}
+		if len(b) > maxLen {
+			return fmt.Errorf("%s.hex: %d bytes; an option holds at most %d", f, len(b), maxLen)
+		}
+		o.Hex = hexColon(b)
 	}
 	return nil
 }

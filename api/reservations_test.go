@@ -113,6 +113,11 @@ func TestReservationRoutes(t *testing.T) {
 		{`{"prefix":"fd77:100:ab::1/56","duid":"00:03:00:01:02:00:00:00:00:07"}`, "host bits set"},
 		{`[]`, "want a JSON object"},
 		{`{"hwaddr":"02:00:00:00:00:03"}`, "address: required"},
+		{`{"address":"10.0.0.30","hwaddr":"02:00:00:00:00:03","options":[{"code":51,"hex":"00000e10"}]}`, "options[0].code: option 51 (lease time) is set with lease_time"},
+		{`{"address":"10.0.0.30","hwaddr":"02:00:00:00:00:03","options":[{"code":300,"hex":"00"}]}`, "options[0].code: 300 is not a DHCPv4 option code"},
+		{`{"address":"10.0.0.30","hwaddr":"02:00:00:00:00:03","options":[{"code":252,"hex":"xyz"}]}`, "options[0].hex:"},
+		{`{"address":"10.0.0.30","hwaddr":"02:00:00:00:00:03","options":[{"code":252,"hex":"00"},{"code":252,"hex":"01"}]}`, "options[1].code: option 252 is given twice"},
+		{`{"address":"fd77::5","duid":"00:03:00:01:02:00:00:00:00:07","options":[{"code":23,"hex":"00"}]}`, "option 23 (DNS servers) is set with dns"},
 	} {
 		r := httptest.NewRequest("POST", "/v1/reservations", strings.NewReader(tc.body))
 		w := httptest.NewRecorder()

@@ -221,12 +221,16 @@ func (s *Server) apply6() error {
 }
 
 func toLease4(r *api.Reservation) lease.Reservation {
-	return lease.Reservation{
+	lr := lease.Reservation{
 		HWAddr:   api.ParseHex(r.HWAddr),
 		ClientID: api.ParseHex(r.ClientID),
 		Addr:     r.Address,
 		Hostname: r.Hostname,
 	}
+	for _, o := range r.Options { // checked by api.Reservation.Check
+		lr.Options = append(lr.Options, lease.RawOption{Code: uint8(o.Code), Data: api.ParseHex(o.Hex)})
+	}
+	return lr
 }
 
 func toLease6(r *api.Reservation) lease6.Reservation {
@@ -235,6 +239,9 @@ func toLease6(r *api.Reservation) lease6.Reservation {
 		Addr:     r.Address,
 		Hostname: r.Hostname,
 		DNS:      slices.Clone(r.DNS),
+	}
+	for _, o := range r.Options {
+		lr.RawOptions = append(lr.RawOptions, lease6.RawOption{Code: uint16(o.Code), Data: api.ParseHex(o.Hex)})
 	}
 	if r.Prefix != "" {
 		lr.Prefix, _ = netip.ParsePrefix(r.Prefix) // checked by api.Reservation.Check
@@ -331,6 +338,9 @@ func fromLease4(pool string, r *lease.Reservation) api.Reservation {
 	}
 	out.CircuitID = textOrHex(r.CircuitID)
 	out.RemoteID = textOrHex(r.RemoteID)
+	for _, o := range r.Options {
+		out.Options = append(out.Options, api.ReservationOption{Code: int(o.Code), Hex: hexColon(o.Data)})
+	}
 	return out
 }
 
@@ -339,6 +349,9 @@ func fromLease6(pool string, r *lease6.Reservation) api.Reservation {
 		DUID: hexColon(r.DUID), DNS: slices.Clone(r.DNS)}
 	if r.Prefix.IsValid() {
 		out.Prefix = r.Prefix.String()
+	}
+	for _, o := range r.RawOptions {
+		out.Options = append(out.Options, api.ReservationOption{Code: int(o.Code), Hex: hexColon(o.Data)})
 	}
 	return out
 }

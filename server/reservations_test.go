@@ -106,7 +106,8 @@ func TestRuntimeReservations4(t *testing.T) {
 	other := dora4(t, s, rec, [6]byte{2, 0, 0, 0, 0, 2}, 0x100)
 
 	add := func(r api.Reservation) (api.Reservation, error) { return s.AddReservation(ctx, r) }
-	got, err := add(api.Reservation{Address: reserved, HWAddr: "02:00:00:00:00:01", Hostname: "desk-1"})
+	got, err := add(api.Reservation{Address: reserved, HWAddr: "02:00:00:00:00:01", Hostname: "desk-1",
+		Options: []api.ReservationOption{{Code: 252, Hex: "68:74:74:70"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,15 @@ func TestRuntimeReservations4(t *testing.T) {
 	if _, err := add(api.Reservation{Address: reserved}); !errors.Is(err, api.ErrBadRequest) {
 		t.Errorf("no client: err %v, want api.ErrBadRequest", err)
 	}
-	// The reserving client gets its address without a restart.
+	// The reserving client gets its address, host name and option
+	// without a restart.
+	feed(t, s, buildMsg(t, clientMsg{typ: dhcpv4.Discover, xid: 0x1ff, mac: mac, giaddr: netip.MustParseAddr("127.0.0.2")}), netip.MustParseAddr("127.0.0.1"))
+	_, offer := rec.next(t)
+	h, _ := offer.Option(dhcpv4.OptionCode(12))
+	o252, _ := offer.Option(dhcpv4.OptionCode(252))
+	if offer.YIAddr != reserved || string(h) != "desk-1" || string(o252) != "http" {
+		t.Fatalf("OFFER %v host name %q option 252 %q, want %v desk-1 http", offer.YIAddr, h, o252, reserved)
+	}
 	if a := dora4(t, s, rec, mac, 0x200); a != reserved {
 		t.Fatalf("reserved client got %v, want %v", a, reserved)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -89,6 +90,7 @@ address outside every pool, one reserved for another client or in use by
 another client's lease, and a client that already has a reservation in
 that pool.`,
 		Example: `  leasectl reservation add 10.0.0.20 --hwaddr 52:54:00:12:34:56 --hostname printer-2
+  leasectl reservation add 10.0.0.21 --client-id 01:52:54:00:12:34:57 --option 252=68:74:74:70
   leasectl reservation add fd77::20 --prefix fd77:100:ab::/56 --duid 00:03:00:01:52:54:00:12:34:56`,
 		Args: targetArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -133,6 +135,15 @@ that pool.`,
 	f.StringVar(&r.DUID, "duid", "", "DHCPv6 client's DUID in hex")
 	f.StringVar(&prefix, "prefix", "", "DHCPv6: also reserve this delegated prefix")
 	f.StringVar(&r.Hostname, "hostname", "", "host name sent to the client (DHCPv4 option 12) and shown on its lease")
+	f.Func("option", "raw option for this client as CODE=HEX, e.g. 252=68:74:74:70 (repeat for several)", func(v string) error {
+		c, h, ok := strings.Cut(v, "=")
+		code, err := strconv.Atoi(c)
+		if !ok || err != nil {
+			return fmt.Errorf("%q: want CODE=HEX, e.g. 252=68:74:74:70", v)
+		}
+		r.Options = append(r.Options, api.ReservationOption{Code: code, Hex: h})
+		return nil
+	})
 	f.Func("dns", "DHCPv6: DNS server for this client instead of the pool's (repeat for several)", func(s string) error {
 		ad, err := netip.ParseAddr(s)
 		if err != nil {

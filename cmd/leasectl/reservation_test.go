@@ -66,7 +66,8 @@ func TestReservationCommands(t *testing.T) {
 			Problem: "10.9.0.7 is outside every pool's subnet"},
 	}}
 	sock := serve(t, b)
-	r := leasectl(t, nil, "--socket", sock, "reservation", "add", "10.0.0.20", "--hwaddr", "52-54-00-12-34-56", "--hostname", "desk-1")
+	r := leasectl(t, nil, "--socket", sock, "reservation", "add", "10.0.0.20", "--hwaddr", "52-54-00-12-34-56", "--hostname", "desk-1",
+		"--option", "252=68747470")
 	if r.code != 0 || r.stdout != "reserved 10.0.0.20 for hwaddr 52:54:00:12:34:56 in pool office\n" {
 		t.Fatalf("add: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
@@ -74,6 +75,9 @@ func TestReservationCommands(t *testing.T) {
 		"--duid", "00:03:00:01:52:54:00:12:34:56", "--dns", "fd77::53")
 	if r.code != 0 {
 		t.Fatalf("add v6: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if o := b.sent[0].Options; len(o) != 1 || o[0].Code != 252 || o[0].Hex != "68:74:74:70" {
+		t.Errorf("sent options %+v", o)
 	}
 	if got := b.sent[1]; got.Family != 6 || got.Prefix != "fd77:100:ab::/56" || got.DUID != "00:03:00:01:52:54:00:12:34:56" ||
 		len(got.DNS) != 1 || got.Address != netip.MustParseAddr("fd77::20") {
@@ -90,6 +94,8 @@ func TestReservationCommands(t *testing.T) {
 		{"10.0.0.21", "--duid", "00:03:00:01:52:54:00:12:34:56"},
 		{"fd77::21", "--hwaddr", "52:54:00:12:34:56"},
 		{"10.0.0.300", "--hwaddr", "52:54:00:12:34:56"},
+		{"10.0.0.21", "--hwaddr", "52:54:00:12:34:56", "--option", "53=01"},
+		{"10.0.0.21", "--hwaddr", "52:54:00:12:34:56", "--option", "nonsense"},
 		{"fd77:100:ab::/56", "--prefix", "fd77:100:ac::/56", "--duid", "00:03:00:01:52:54:00:12:34:56"},
 	} {
 		n := len(b.sent)
