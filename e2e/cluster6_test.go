@@ -95,6 +95,9 @@ func (c *clusterEnv) dbLeases6() map[netip.Prefix]dbLease6 {
 // Solicit/Request (DUID, transaction id) was answered by one server.
 func (c *clusterEnv) checkReplies6InDB() int {
 	c.t.Helper()
+	if d := c.tap.dropped(); d > 0 {
+		c.fatalf("the capture dropped %d frames: the record of Replies on the wire is incomplete", d)
+	}
 	last := map[string]wireReply{}
 	answered := map[string]map[string]bool{}
 	for _, r := range c.tap.all() {

@@ -282,6 +282,9 @@ func (c *clusterEnv) checkACKsInDB(acks map[string]wireReply, ls []dbLease) int 
 	for _, l := range ls {
 		byAddr[l.Addr] = l
 	}
+	if d := c.tap.dropped(); d > 0 {
+		c.fatalf("the capture dropped %d frames: the record of ACKs on the wire is incomplete", d)
+	}
 	holder := map[netip.Addr]wireReply{}
 	var errs []string
 	for hw, a := range acks {
@@ -349,6 +352,7 @@ const (
 type replyTap struct {
 	mu      sync.Mutex
 	replies []wireReply
+	drops   uint32 // frames the kernel dropped (PACKET_STATISTICS)
 }
 
 func (c *clusterEnv) startTap() *replyTap {
@@ -373,6 +377,12 @@ func (c *clusterEnv) startTap() *replyTap {
 				unix.Close(fd)
 				return err
 			}
+			// A large buffer, so a burst of replies is not dropped
+			// (checked: dropped frames fail the wire comparisons).
+			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20); err != nil {
+				unix.Close(fd)
+				return err
+			}
 			// Bounded reads, so the reader notices the end of the test.
 			tv := unix.NsecToTimeval((200 * time.Millisecond).Nanoseconds())
 			return unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
@@ -391,6 +401,11 @@ func (c *clusterEnv) startTap() *replyTap {
 				case <-stop:
 					return
 				default:
+				}
+				if st, err := unix.GetsockoptTpacketStats(fd, unix.SOL_PACKET, unix.PACKET_STATISTICS); err == nil && st.Drops > 0 {
+					tap.mu.Lock()
+					tap.drops += st.Drops // reading the statistics resets them
+					tap.mu.Unlock()
 				}
 				n, from, err := unix.Recvfrom(fd, buf, 0)
 				if err != nil {
@@ -477,6 +492,14 @@ func (t *replyTap) all() []wireReply {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append([]wireReply(nil), t.replies...)
+}
+
+// dropped is the number of frames the capture lost so far (the kernel's
+// count, read before each receive).
+func (t *replyTap) dropped() uint32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.drops
 }
 
 // lastACKs is the last DHCPACK each client (chaddr) got, from any server.

@@ -117,6 +117,9 @@ func (c *clusterEnv) oneAnswer(clients int) map[string]int {
 		xid uint32
 		typ byte
 	}
+	if d := c.tap.dropped(); d > 0 {
+		c.fatalf("the capture dropped %d frames: the record of replies on the wire is incomplete", d)
+	}
 	by := map[key]map[string]bool{}
 	for _, r := range c.tap.all() {
 		if r.V6 {
