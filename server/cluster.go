@@ -454,6 +454,15 @@ func (s *Server) clusterLoop(ctx context.Context) {
 // reports the failure until a round succeeds.
 func (s *Server) clusterHeartbeat(ctx context.Context) {
 	cs := s.cluster
+	if cs.st.Fenced() {
+		// Another process holds this name's epoch: nothing this one
+		// writes is accepted any more (health: cluster_fenced).
+		s.dropAllClaims("this server was fenced (its epoch superseded)")
+		cs.mu.Lock()
+		cs.fenced = true
+		cs.mu.Unlock()
+		return
+	}
 	err := s.clusterHeartbeatSteps(ctx)
 	now := time.Now()
 	cs.mu.Lock()
@@ -678,7 +687,8 @@ func (cs *clusterState) freeIn(key poolKey) int {
 
 // rateWindow: a pool keeps at least the addresses its recent allocation
 // rate uses up in this long free in its claims (more than LowWater when
-// clients arrive faster than a check and a claim take).
+// clients arrive faster than a check and a claim take), up to a quarter
+// of its share of the pool among the live servers.
 const rateWindow = time.Second
 
 // clusterTopUp claims blocks for every pool whose claims have fewer free
@@ -707,7 +717,11 @@ func (s *Server) clusterTopUp(ctx context.Context) {
 				ps.rate = 0.7*ps.rate + 0.3*used/dt
 			}
 			ps.free, ps.checked = free, now
-			low := max(cs.opts.LowWater, int(ps.rate*rateWindow.Seconds())+1)
+			// The rate's mark is capped at a quarter of the pool's share
+			// among the live servers: a burst on one server must not
+			// claim the pool away from the others.
+			share := poolUnits(t.pool) / int64(4*max(1, len(cs.live)))
+			low := max(cs.opts.LowWater, int(min(int64(ps.rate*rateWindow.Seconds())+1, share)))
 			wait := !ps.exhausted.IsZero() && now.Sub(ps.exhausted) < cs.opts.Heartbeat
 			cs.mu.Unlock()
 			if free >= low || wait || ctx.Err() != nil {

@@ -896,3 +896,55 @@ func TestClusterReloadNewPool(t *testing.T) {
 		return f == 16
 	})
 }
+
+// TestClusterPartitionFenced: a server cut off from the database (its
+// TCP link frozen) for longer than the take-over delay is taken over by
+// the other; when the link comes back it is fenced: health failing with
+// cluster_fenced, no claim left to allocate from, no ACK for a new
+// client — a partitioned server is harmless once taken over.
+func TestClusterPartitionFenced(t *testing.T) {
+	pg := pgtest.New(t)
+	direct := pg.CreateDB(t)
+	db := dbNameRE.FindStringSubmatch(direct)[1]
+	bh := newBlackhole(t, pg)
+	viaProxy := fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=%s sslmode=disable connect_timeout=2", bh.port(), db)
+	a := startMemberTimeout(t, viaProxy, "a", clusterConfig(), 5*time.Second)
+	t.Cleanup(bh.close)
+	b := startMember(t, direct, "b", clusterConfig())
+	waitUntil(t, 5*time.Second, "both hold claims", func() bool {
+		by := claimsOf(t, b.st)
+		return len(by["a"]) > 0 && len(by["b"]) > 0
+	})
+	aClaims := claimsOf(t, b.st)["a"]
+
+	bh.frozen.Store(true)
+	waitUntil(t, 10*time.Second, "b took a over", func() bool {
+		by := claimsOf(t, b.st)
+		return len(by["a"]) == 0 && inClaims(aClaims[0].First, by["b"])
+	})
+	bh.frozen.Store(false)
+	hasReason := func(code string) bool {
+		for _, r := range a.s.Health().Reasons {
+			if r.Code == code {
+				return true
+			}
+		}
+		return false
+	}
+	waitUntil(t, 15*time.Second, "a fenced", func() bool { return hasReason(reasonClusterFenced) })
+	if h := a.s.Health(); h.Status != healthFailing {
+		t.Errorf("a's health %s, want failing: %+v", h.Status, h.Reasons)
+	}
+	// The claims leave at a's next heartbeat (a fenced commit fails
+	// anyway: nothing is ACKed meanwhile).
+	waitUntil(t, 3*time.Second, "fenced a stops allocating", func() bool {
+		f, restricted := a.eng.FreeInClaims("loop")
+		return restricted && f == 0
+	})
+	if addr := clusterDORA(t, a, testMAC(5, 1), 500); addr.IsValid() {
+		t.Errorf("fenced a ACKed %v", addr)
+	}
+	if addr := clusterDORA(t, b, testMAC(5, 2), 600); !addr.IsValid() {
+		t.Error("b does not serve after the take-over")
+	}
+}
