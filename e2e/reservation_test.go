@@ -59,3 +59,31 @@ func TestDhcpcdRuntimeReservation(t *testing.T) {
 	c.stop()
 	srv.Stop()
 }
+
+// TestDhcpcd6RuntimeReservation (issue #14): the DHCPv6 side —
+// `leasectl reservation add ADDR --prefix P --duid DUID` for dhcpcd -6's
+// DUID on a running leased; dhcpcd restarts (with a reconfigure key it
+// has dropped its lease file and solicits) and binds the reserved address
+// and prefix.
+func TestDhcpcd6RuntimeReservation(t *testing.T) {
+	e := newEnv(t, "dhcpcd")
+	srv := e.startLeased6(defaultConfig6())
+	c := e.startDhcpcd6("dhcpcd6", dhcpcd6Opts{PD: true})
+	ev, n := c.waitEvent(15*time.Second, 0, "BOUND6")
+	addr, _ := checkBound6(e, ev, true, true, dns6)
+	l := srv.waitState6(netip.PrefixFrom(addr, 128), "bound", 5*time.Second)
+	ra, rp := netip.MustParseAddr("fd77::1:4242"), netip.MustParsePrefix("fd77:100:42::/56")
+	code, out, errs := srv.leasectl("reservation", "add", ra.String(), "--prefix", rp.String(), "--duid", l.DUID)
+	if code != 0 || !strings.Contains(out, "in pool office6") {
+		e.fatalf("reservation add: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	c.stop()
+	c.start()
+	ev, _ = c.waitEvent(15*time.Second, n, "BOUND6", "REBIND6", "REBOOT6")
+	if a, p := checkBound6(e, ev, true, true, dns6); a != ra || p != rp {
+		e.fatalf("after the reservation dhcpcd -6 bound %v %v (%s), want %v %v", a, p, ev.Reason, ra, rp)
+	}
+	srv.waitState6(netip.PrefixFrom(ra, 128), "bound", 5*time.Second)
+	c.stop()
+	srv.Stop()
+}
