@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"sync"
@@ -702,5 +703,139 @@ func TestClusterReadThroughCost(t *testing.T) {
 		per, float64(time.Second)/float64(per), readThroughWorkers, float64(readThroughWorkers)*float64(time.Second)/float64(per))
 	if per > 50*time.Millisecond {
 		t.Errorf("a read-through takes %v", per)
+	}
+}
+
+// TestClusterPathRandom4: two DHCPv4 servers on one PostgreSQL with the
+// RFC 3074 filter on, 24 clients doing random DORAs, renewals (unicast to
+// either server, as after the other moved them), INIT-REBOOTs and
+// REBINDINGs (relayed to both: the bucket's owner answers, reading the
+// client first) and releases, one at a time. Every broadcast is answered
+// by exactly one server; at the end no two clients hold one address by
+// their last ACK, and each ACKed address is bound to its client in the
+// database.
+func TestClusterPathRandom4(t *testing.T) {
+	dsn := pgtest.New(t).CreateDB(t)
+	a, b := newPathMember4(t, dsn, "a", 0), newPathMember4(t, dsn, "b", 0)
+	a.s.setLiveServers([]string{"a", "b"})
+	b.s.setLiveServers([]string{"a", "b"})
+	both := []*pathMember{a, b}
+	type client struct {
+		mac  [6]byte
+		addr netip.Addr
+		srv  *pathMember // the server of its last ACK
+	}
+	clients := make([]*client, 24)
+	for i := range clients {
+		clients[i] = &client{mac: [6]byte{2, 0, 0, 0, 0xc, byte(i)}}
+	}
+	owner := func(c *client) *pathMember { return both[loadbHash(clientKey4(c.mac))%2] }
+	// broadcast feeds msg to both servers and returns the owner's reply.
+	broadcast := func(c *client, msg clientMsg) *dhcpv4.Message {
+		t.Helper()
+		msg.mac, msg.giaddr = c.mac, pathRelay
+		pkt := buildMsg(t, msg)
+		for _, m := range both {
+			feed(t, m.s, pkt, pathServer)
+		}
+		o := owner(c)
+		_, r := o.rec.next(t)
+		for _, m := range both {
+			if m != o {
+				m.rec.none(t)
+			}
+		}
+		return r
+	}
+	// answer applies an ACK or NAK to the client's view.
+	answer := func(c *client, via *pathMember, r *dhcpv4.Message, acks, naks *int) {
+		t.Helper()
+		switch r.Type() {
+		case dhcpv4.Ack:
+			c.addr, c.srv = r.YIAddr, via
+			*acks++
+		case dhcpv4.Nak:
+			c.addr, c.srv = netip.Addr{}, nil
+			*naks++
+		default:
+			t.Fatalf("reply %v", r.Type())
+		}
+	}
+	rng := rand.New(rand.NewPCG(12, 2026))
+	var acks, naks, drops int
+	xid := uint32(0x10000)
+	for range 300 {
+		c := clients[rng.IntN(len(clients))]
+		xid += 2
+		if !c.addr.IsValid() {
+			o := owner(c)
+			offer := broadcast(c, clientMsg{typ: dhcpv4.Discover, xid: xid})
+			if offer.Type() != dhcpv4.Offer {
+				t.Fatalf("DISCOVER: %v", offer.Type())
+			}
+			feed(t, o.s, buildMsg(t, clientMsg{typ: dhcpv4.Request, xid: xid + 1, mac: c.mac, giaddr: pathRelay,
+				reqIP: offer.YIAddr, serverID: pathServer}), pathServer)
+			_, r := o.rec.next(t)
+			answer(c, o, r, &acks, &naks)
+			continue
+		}
+		switch rng.IntN(4) {
+		case 0: // RENEWING, unicast to either server
+			m := both[rng.IntN(2)]
+			feedUnicast(t, m.s, buildMsg(t, clientMsg{typ: dhcpv4.Request, xid: xid, mac: c.mac, ciaddr: c.addr}), pathServer)
+			_, r := m.rec.next(t)
+			if r.Type() == dhcpv4.Nak {
+				m.rec.take(t) // its unicast copy
+			}
+			answer(c, m, r, &acks, &naks)
+		case 1: // INIT-REBOOT
+			answer(c, owner(c), broadcast(c, clientMsg{typ: dhcpv4.Request, xid: xid, reqIP: c.addr}), &acks, &naks)
+		case 2: // REBINDING
+			answer(c, owner(c), broadcast(c, clientMsg{typ: dhcpv4.Request, xid: xid, ciaddr: c.addr}), &acks, &naks)
+		case 3: // RELEASE to the server of its last ACK
+			addr := c.addr
+			feedUnicast(t, c.srv.s, buildMsg(t, clientMsg{typ: dhcpv4.Release, xid: xid, mac: c.mac, ciaddr: addr,
+				serverID: pathServer}), pathServer)
+			c.addr, c.srv = netip.Addr{}, nil
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+				l, ok, err := a.st.LookupLease(context.Background(), addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !ok || l.State != lease.StateBound || string(l.ClientID) != string(clientKey4(c.mac)) {
+					break
+				}
+				if time.Now().After(deadline) {
+					drops++ // the release was not written (counted, not fatal: the lease just stays)
+					break
+				}
+			}
+		}
+	}
+	t.Logf("%d ACKs, %d NAKs, %d releases not written; reads a %v b %v, rejected a %v b %v", acks, naks, drops,
+		counterValue(a.s.cpath.reads.WithLabelValues("dhcpv4", "ok")), counterValue(b.s.cpath.reads.WithLabelValues("dhcpv4", "ok")),
+		counterValue(a.s.cpath.rejected.WithLabelValues("dhcpv4", "held_by_another_client")),
+		counterValue(b.s.cpath.rejected.WithLabelValues("dhcpv4", "held_by_another_client")))
+	if drops > 0 {
+		t.Errorf("%d releases to the server of the last ACK were not written", drops)
+	}
+	holder := map[netip.Addr]int{}
+	for i, c := range clients {
+		if !c.addr.IsValid() {
+			continue
+		}
+		if j, dup := holder[c.addr]; dup {
+			t.Errorf("clients %d and %d both hold %v by their last ACK", j, i, c.addr)
+		}
+		holder[c.addr] = i
+		if l := row(t, a.st, c.addr); l.State != lease.StateBound || string(l.ClientID) != string(clientKey4(c.mac)) {
+			t.Errorf("client %d holds %v by its last ACK; the row is %v %x", i, c.addr, l.State, l.ClientID)
+		}
+	}
+	for _, m := range both {
+		if got := counterValue(m.s.m.dropped.WithLabelValues(dropCommit)); got != 0 {
+			t.Errorf("%s: %v commit errors", m.name, got)
+		}
+		storeTrouble(t, m.s)
 	}
 }
