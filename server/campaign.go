@@ -274,7 +274,7 @@ func (s *Server) flushRecords(ctx context.Context) error {
 	if forgot {
 		blobs = append(blobs, c.idMarkBlob())
 	}
-	if err := s.persistBlobs(ctx, blobs, "campaign state"); err != nil {
+	if err := s.persistCampaignBlobs(ctx, blobs); err != nil {
 		if len(recs) <= maxRecordRetry {
 			c.recRetry = recs
 		}

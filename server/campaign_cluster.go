@@ -26,6 +26,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -315,6 +317,9 @@ func (s *Server) campaignHeartbeat(ctx context.Context) {
 			s.log.Warn("campaign rows not read after taking its leadership; released", "id", id, "err", err)
 			continue
 		}
+		cc.mu.Lock()
+		cc.leading[id] = l // before Adopt: its records are written on the lock's session
+		cc.mu.Unlock()
 		c.recMu.Lock()
 		err = c.mgr.Adopt(byID[id], now)
 		c.recMu.Unlock()
@@ -324,12 +329,12 @@ func (s *Server) campaignHeartbeat(ctx context.Context) {
 			s.log.Warn("campaign resumed with errors", "id", id, "err", err)
 		}
 		if _, err := c.mgr.Status(id); err != nil {
+			cc.mu.Lock()
+			delete(cc.leading, id)
+			cc.mu.Unlock()
 			l.Release()
 			continue
 		}
-		cc.mu.Lock()
-		cc.leading[id] = l
-		cc.mu.Unlock()
 		st, _ := c.mgr.Status(id)
 		s.log.Info("campaign leadership taken; resuming", "id", id, "state", st.State.String(), "clients", st.Clients,
 			"pending", st.Counts.Pending, "sent", st.Sent)
@@ -791,4 +796,41 @@ func (s *Server) pruneMirror(ctx context.Context, m *reconf.Manager, now time.Ti
 		return
 	}
 	s.log.Info("finished campaigns pruned", "ids", ids, "retention", age, "keep", keep)
+}
+
+// persistCampaignBlobs stores campaign rows. In a cluster the rows of a
+// campaign this server leads are written on its lock's session
+// (CampaignLock.CommitBlobs), fenced by the leadership: a leader that
+// lost its lock cannot overwrite its successor's rows. The rest (the ID
+// mark, tombstones of finished campaigns) goes the usual way.
+func (s *Server) persistCampaignBlobs(ctx context.Context, blobs []store.Blob) error {
+	cc := s.camp.cl
+	if cc == nil {
+		return s.persistBlobs(ctx, blobs, "campaign state")
+	}
+	var rest []store.Blob
+	led := map[*postgres.CampaignLock][]store.Blob{}
+	cc.mu.Lock()
+	for _, b := range blobs {
+		var l *postgres.CampaignLock
+		if len(b.Key) >= 4 {
+			l = cc.leading[binary.BigEndian.Uint32(b.Key)]
+		}
+		if l != nil {
+			led[l] = append(led[l], b)
+		} else {
+			rest = append(rest, b)
+		}
+	}
+	cc.mu.Unlock()
+	var errs []error
+	for l, bs := range led {
+		if err := l.CommitBlobs(ctx, bs); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := s.persistBlobs(ctx, rest, "campaign state"); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }

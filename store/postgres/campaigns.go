@@ -10,9 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/leased/leased/store"
 )
 
 // NextCampaignID returns a campaign ID no server sharing the database has
@@ -46,6 +49,7 @@ func (s *Store) CampaignGeneration(ctx context.Context) (int64, error) {
 // lock (0x6c6c, hashtext(id)) held on a connection of its own, as
 // LeadCampaign takes it, with a liveness check.
 type CampaignLock struct {
+	mu   sync.Mutex // a pgx.Conn serves one caller at a time
 	conn *pgx.Conn
 	id   string
 }
@@ -83,6 +87,8 @@ func (s *Store) LockCampaign(ctx context.Context, id string) (l *CampaignLock, o
 // lock, which another server may hold now. Not safe for concurrent use
 // with itself or Release.
 func (l *CampaignLock) Alive(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.conn.IsClosed() {
 		return fmt.Errorf("postgres: campaign %q: lock connection closed", l.id)
 	}
@@ -94,9 +100,35 @@ func (l *CampaignLock) Alive(ctx context.Context) error {
 
 // Release gives the leadership up (ends the session).
 func (l *CampaignLock) Release() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	l.conn.Close(ctx)
+}
+
+// CommitBlobs writes the campaign's rows (blobs; an empty value deletes)
+// in one transaction on the lock's own session: the write is fenced by the
+// leadership — once the session is gone (and the lock with it, perhaps
+// taken by another server) it fails and writes nothing, so a leader that
+// lost its lock can never overwrite what its successor stored.
+func (l *CampaignLock) CommitBlobs(ctx context.Context, blobs []store.Blob) error {
+	if len(blobs) == 0 {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// One batch: one implicit transaction (pgx), all or nothing.
+	var b pgx.Batch
+	ps := make([]*store.Blob, len(blobs))
+	for i := range blobs {
+		ps[i] = &blobs[i]
+	}
+	queueBlobs(&b, ps)
+	if err := l.conn.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("postgres: campaign %q: write its rows on the lock's session: %w", l.id, err)
+	}
+	return nil
 }
 
 // Outcome is one client event a server observed for a campaign

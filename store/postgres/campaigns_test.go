@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/leased/leased/internal/pgtest"
+	"github.com/leased/leased/store"
 )
 
 // TestNextCampaignID: two servers taking IDs at once never get the same
@@ -78,6 +79,10 @@ func TestCampaignLock(t *testing.T) {
 	if err := la.Alive(ctx); err != nil {
 		t.Fatalf("Alive while held: %v", err)
 	}
+	// The leader's rows go through the lock's session.
+	if err := la.CommitBlobs(ctx, []store.Blob{{Kind: 1, Key: []byte{0, 0, 0, 7}, Value: []byte("a's header")}}); err != nil {
+		t.Fatalf("CommitBlobs while held: %v", err)
+	}
 	if ls, err := b.CampaignLeaders(ctx); err != nil || fmt.Sprint(leaders(ls)) != "[7=a]" {
 		t.Fatalf("leaders %v, %v", leaders(ls), err)
 	}
@@ -87,6 +92,14 @@ func TestCampaignLock(t *testing.T) {
 	}
 	if err := la.Alive(ctx); err == nil {
 		t.Fatal("Alive after the lock's session was terminated: no error")
+	}
+	// Fenced: a's late write is refused and stores nothing.
+	if err := la.CommitBlobs(ctx, []store.Blob{{Kind: 1, Key: []byte{0, 0, 0, 7}, Value: []byte("a's late header")}}); err == nil {
+		t.Fatal("CommitBlobs after the lock's session was terminated: no error")
+	}
+	var v []byte
+	if err := b.Pool().QueryRow(ctx, `SELECT value FROM blobs WHERE kind = 1 AND key = '\x00000007'`).Scan(&v); err != nil || string(v) != "a's header" {
+		t.Fatalf("blob after a's refused write: %q, %v", v, err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
