@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
@@ -721,9 +722,10 @@ func TestClusterPathRandom4(t *testing.T) {
 	b.s.setLiveServers([]string{"a", "b"})
 	both := []*pathMember{a, b}
 	type client struct {
-		mac  [6]byte
-		addr netip.Addr
-		srv  *pathMember // the server of its last ACK
+		mac     [6]byte
+		addr    netip.Addr
+		srv     *pathMember // the server of its last ACK
+		deleted bool        // an operator deleted its lease since its last ACK
 	}
 	clients := make([]*client, 24)
 	for i := range clients {
@@ -752,17 +754,17 @@ func TestClusterPathRandom4(t *testing.T) {
 		t.Helper()
 		switch r.Type() {
 		case dhcpv4.Ack:
-			c.addr, c.srv = r.YIAddr, via
+			c.addr, c.srv, c.deleted = r.YIAddr, via, false
 			*acks++
 		case dhcpv4.Nak:
-			c.addr, c.srv = netip.Addr{}, nil
+			c.addr, c.srv, c.deleted = netip.Addr{}, nil, false
 			*naks++
 		default:
 			t.Fatalf("reply %v", r.Type())
 		}
 	}
 	rng := rand.New(rand.NewPCG(12, 2026))
-	var acks, naks, drops int
+	var acks, naks, drops, deletes, refusedDeletes int
 	xid := uint32(0x10000)
 	for range 300 {
 		c := clients[rng.IntN(len(clients))]
@@ -779,7 +781,7 @@ func TestClusterPathRandom4(t *testing.T) {
 			answer(c, o, r, &acks, &naks)
 			continue
 		}
-		switch rng.IntN(4) {
+		switch rng.IntN(5) {
 		case 0: // RENEWING, unicast to either server
 			m := both[rng.IntN(2)]
 			feedUnicast(t, m.s, buildMsg(t, clientMsg{typ: dhcpv4.Request, xid: xid, mac: c.mac, ciaddr: c.addr}), pathServer)
@@ -796,7 +798,11 @@ func TestClusterPathRandom4(t *testing.T) {
 			addr := c.addr
 			feedUnicast(t, c.srv.s, buildMsg(t, clientMsg{typ: dhcpv4.Release, xid: xid, mac: c.mac, ciaddr: addr,
 				serverID: pathServer}), pathServer)
-			c.addr, c.srv = netip.Addr{}, nil
+			wasDeleted := c.deleted
+			c.addr, c.srv, c.deleted = netip.Addr{}, nil, false
+			if wasDeleted {
+				continue // nothing to release any more
+			}
 			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 				l, ok, err := a.st.LookupLease(context.Background(), addr)
 				if err != nil {
@@ -810,9 +816,22 @@ func TestClusterPathRandom4(t *testing.T) {
 					break
 				}
 			}
+		case 4: // an operator deletes the lease through either server; the client is not told
+			m := both[rng.IntN(2)]
+			err := m.s.DeleteLease(context.Background(), c.addr)
+			switch {
+			case err == nil:
+				c.deleted = true
+				deletes++
+			case errors.Is(err, postgres.ErrRejected), errors.Is(err, lease.ErrNotFound):
+				refusedDeletes++ // another server's live lease, or one this server does not know
+			default:
+				t.Fatalf("delete %v on %s: %v", c.addr, m.name, err)
+			}
 		}
 	}
-	t.Logf("%d ACKs, %d NAKs, %d releases not written; reads a %v b %v, rejected a %v b %v", acks, naks, drops,
+	t.Logf("%d ACKs, %d NAKs, %d releases not written, %d deletes (%d refused); reads a %v b %v, rejected a %v b %v",
+		acks, naks, drops, deletes, refusedDeletes,
 		counterValue(a.s.cpath.reads.WithLabelValues("dhcpv4", "ok")), counterValue(b.s.cpath.reads.WithLabelValues("dhcpv4", "ok")),
 		counterValue(a.s.cpath.rejected.WithLabelValues("dhcpv4", "held_by_another_client")),
 		counterValue(b.s.cpath.rejected.WithLabelValues("dhcpv4", "held_by_another_client")))
@@ -821,7 +840,7 @@ func TestClusterPathRandom4(t *testing.T) {
 	}
 	holder := map[netip.Addr]int{}
 	for i, c := range clients {
-		if !c.addr.IsValid() {
+		if !c.addr.IsValid() || c.deleted {
 			continue
 		}
 		if j, dup := holder[c.addr]; dup {
