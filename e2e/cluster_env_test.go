@@ -278,21 +278,38 @@ func (c *clusterEnv) checkDBUnique(ls []dbLease) (inDoubt []string) {
 // returns the number of clients checked.
 func (c *clusterEnv) checkACKsInDB(acks map[string]wireReply, ls []dbLease) int {
 	c.t.Helper()
+	if d := c.tap.dropped(); d > 0 {
+		c.fatalf("the capture dropped %d frames: the record of ACKs on the wire is incomplete", d)
+	}
+	if errs := ackMismatches(acks, ls, time.Now()); len(errs) > 0 {
+		if len(errs) > 20 {
+			errs = append(errs[:20], fmt.Sprintf("... and %d more", len(errs)-20))
+		}
+		c.fatalf("ACKed leases wrong or missing in the database:\n%s", strings.Join(errs, "\n"))
+	}
+	return len(acks)
+}
+
+// ackMismatches is checkACKsInDB's comparison: acks is the last ACK per
+// client (chaddr hex), ls the table's rows; it lists every ACK whose row
+// is missing, another client's, not bound while the ACK runs, or expiring
+// before the ACK's lease (less 2 s), and every address in the last ACKs
+// of two clients whose leases overlap. Sorted.
+func ackMismatches(acks map[string]wireReply, ls []dbLease, now time.Time) []string {
 	byAddr := map[netip.Addr]dbLease{}
 	for _, l := range ls {
 		byAddr[l.Addr] = l
 	}
-	if d := c.tap.dropped(); d > 0 {
-		c.fatalf("the capture dropped %d frames: the record of ACKs on the wire is incomplete", d)
-	}
-	holder := map[netip.Addr]wireReply{}
+	holders := map[netip.Addr][]wireReply{}
 	var errs []string
 	for hw, a := range acks {
-		if prev, ok := holder[a.YIAddr]; ok && prev.Expiry().After(a.At) && a.Expiry().After(prev.At) {
-			errs = append(errs, fmt.Sprintf("address %v ACKed to %s (by %s at %s) and to %s (by %s at %s) with both leases running",
-				a.YIAddr, prev.CHAddr, prev.Server, prev.At.Format("15:04:05.000"), hw, a.Server, a.At.Format("15:04:05.000")))
+		for _, prev := range holders[a.YIAddr] {
+			if prev.Expiry().After(a.At) && a.Expiry().After(prev.At) {
+				errs = append(errs, fmt.Sprintf("address %v ACKed to %s (by %s at %s) and to %s (by %s at %s) with both leases running",
+					a.YIAddr, prev.CHAddr, prev.Server, prev.At.Format("15:04:05.000"), hw, a.Server, a.At.Format("15:04:05.000")))
+			}
 		}
-		holder[a.YIAddr] = a
+		holders[a.YIAddr] = append(holders[a.YIAddr], a)
 		row, ok := byAddr[a.YIAddr]
 		switch {
 		case !ok:
@@ -300,21 +317,15 @@ func (c *clusterEnv) checkACKsInDB(acks map[string]wireReply, ls []dbLease) int 
 		case row.HWAddr != hw:
 			errs = append(errs, fmt.Sprintf("ACK of %v to %s by %s at %s: the database row is %s's (state %d, written by %s)",
 				a.YIAddr, hw, a.Server, a.At.Format("15:04:05.000"), row.HWAddr, row.State, row.Server))
-		case row.State != stateBound && a.Expiry().After(time.Now()):
+		case row.State != stateBound && a.Expiry().After(now):
 			errs = append(errs, fmt.Sprintf("ACK of %v to %s by %s: the database row is in state %d before the ACK's expiry", a.YIAddr, hw, a.Server, row.State))
 		case row.Expiry.Before(a.Expiry().Add(-2 * time.Second)):
 			errs = append(errs, fmt.Sprintf("ACK of %v to %s by %s until %s: the database row expires at %s",
 				a.YIAddr, hw, a.Server, a.Expiry().Format("15:04:05.000"), row.Expiry.Format("15:04:05.000")))
 		}
 	}
-	if len(errs) > 0 {
-		sort.Strings(errs)
-		if len(errs) > 20 {
-			errs = append(errs[:20], fmt.Sprintf("... and %d more", len(errs)-20))
-		}
-		c.fatalf("%d ACKed leases wrong or missing in the database:\n%s", len(errs), strings.Join(errs, "\n"))
-	}
-	return len(acks)
+	sort.Strings(errs)
+	return errs
 }
 
 // --- replies on the wire -----------------------------------------------------
