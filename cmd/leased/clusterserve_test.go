@@ -129,6 +129,17 @@ func TestClusterServe(t *testing.T) {
 		t.Errorf("store not opened in cluster mode: %v", v)
 	}
 
+	// Each server's control plane has seen the other (its live set, which
+	// the RFC 3074 filter uses, is logged when it changes).
+	for _, d := range []*daemon{a, b} {
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(d.log.String(), `"msg":"cluster: live servers","servers":["dhcp-a","dhcp-b"]`) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never logged both servers live:\n%s", d.name, d.log)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	ca, cb := newV6Client(t, a.port6(t)), newV6Client(t, b.port6(t))
 	answered := map[string]int{}
 	seen := map[netip.Addr]bool{}
