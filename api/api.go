@@ -653,7 +653,8 @@ func errStatus(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrWrongFamily):
 		return http.StatusBadRequest
-	case errors.Is(err, lease.ErrNotBound), errors.Is(err, lease.ErrNotCapable):
+	case errors.Is(err, lease.ErrNotBound), errors.Is(err, lease.ErrNotCapable),
+		errors.Is(err, lease.ErrConflict): // e.g. a cluster's database refused the write
 		return http.StatusConflict
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable

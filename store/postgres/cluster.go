@@ -46,6 +46,11 @@ func (e *RejectedError) Error() string {
 
 func (e *RejectedError) Unwrap() error { return ErrRejected }
 
+// Is makes a refused write a lease.ErrConflict too, so that the API
+// answers an operator's delete of a lease another server holds with 409,
+// not 500, without knowing this package.
+func (e *RejectedError) Is(target error) bool { return target == lease.ErrConflict }
+
 // commitOwned calls leased_commit_owned (migration 0002): the records
 // after the server name, epoch and group array, in upsertLeases' order.
 const commitOwned = `SELECT addr, reason FROM leased_commit_owned($1, $2, $3, $4::inet[], $5::int2[], $6::int2[],
