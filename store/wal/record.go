@@ -461,10 +461,23 @@ func leaseKey(p []byte) (lease.State, uint64, netip.Addr, error) {
 // not nil, deduplicates pool names, which repeat across records.
 func decodeLease(p []byte, intern map[string]string) (lease.Lease, error) {
 	var l lease.Lease
+	if err := decodeLeaseInto(&l, p, intern, false); err != nil {
+		return lease.Lease{}, err
+	}
+	return l, nil
+}
+
+// decodeLeaseInto decodes a lease payload into *l, overwriting every
+// field. With borrow, the byte slices (ClientID, HWAddr, RelayInfo,
+// ReconfKey) alias p; otherwise they share one fresh allocation. Hostname
+// and Pool are always owned strings (Pool interned through intern when not
+// nil). On error *l is zero.
+func decodeLeaseInto(l *lease.Lease, p []byte, intern map[string]string, borrow bool) error {
+	*l = lease.Lease{}
 	d := decoder{b: p}
 	version := d.byte1("version")
 	if d.err == nil && version != leaseVersion && version != leaseVersion2 {
-		return l, fmt.Errorf("%w: unknown lease record version %d", errRecord, version)
+		return fmt.Errorf("%w: unknown lease record version %d", errRecord, version)
 	}
 	l.State = lease.State(d.byte1("state"))
 	l.Seq = d.uvarint("seq")
@@ -534,14 +547,34 @@ func decodeLease(p []byte, intern map[string]string) (lease.Lease, error) {
 			d.b = d.b[4:]
 		}
 	}
+	if d.err == nil && len(d.b) != 0 {
+		d.err = fmt.Errorf("%w: %d trailing bytes", errRecord, len(d.b))
+	}
+	if d.err == nil && !l.Addr.IsValid() {
+		d.err = fmt.Errorf("%w: no address", errRecord)
+	}
 	if d.err != nil {
-		return lease.Lease{}, d.err
+		*l = lease.Lease{}
+		return d.err
 	}
-	if len(d.b) != 0 {
-		return lease.Lease{}, fmt.Errorf("%w: %d trailing bytes", errRecord, len(d.b))
+	if len(host) > 0 {
+		l.Hostname = string(host)
 	}
-	if !l.Addr.IsValid() {
-		return lease.Lease{}, fmt.Errorf("%w: no address", errRecord)
+	if intern != nil {
+		if s, ok := intern[string(pool)]; ok {
+			l.Pool = s
+		} else {
+			l.Pool = string(pool)
+			if len(intern) < 4096 {
+				intern[l.Pool] = l.Pool
+			}
+		}
+	} else {
+		l.Pool = string(pool)
+	}
+	if borrow {
+		l.ClientID, l.HWAddr, l.RelayInfo, l.ReconfKey = nilIfEmpty(clientID), nilIfEmpty(hw), nilIfEmpty(relay), nilIfEmpty(key)
+		return nil
 	}
 	// One allocation for the four byte slices.
 	buf := make([]byte, 0, len(clientID)+len(hw)+len(relay)+len(key))
@@ -557,20 +590,14 @@ func decodeLease(p []byte, intern map[string]string) (lease.Lease, error) {
 	l.HWAddr = take(hw)
 	l.RelayInfo = take(relay)
 	l.ReconfKey = take(key)
-	l.Hostname = string(host)
-	if intern != nil {
-		if s, ok := intern[string(pool)]; ok {
-			l.Pool = s
-		} else {
-			l.Pool = string(pool)
-			if len(intern) < 4096 {
-				intern[l.Pool] = l.Pool
-			}
-		}
-	} else {
-		l.Pool = string(pool)
+	return nil
+}
+
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
 	}
-	return l, nil
+	return b
 }
 
 func putUvarint(b []byte, v uint64) int { return binary.PutUvarint(b, v) }

@@ -52,23 +52,58 @@ type recFile struct {
 	snap  bool
 	valid int64 // frames lie in [headerSize, valid)
 	skips []span
+	// leases counts the lease records read from the file (frames in
+	// skips excluded): a record's ordinal is its place among them.
+	leases uint32
+	// wins has bit i set when lease record i of the file is the winning
+	// record of its address (set by settle).
+	wins []uint64
 }
 
-// loc is where the winning record of an address lies.
+// loc is where the winning record of an address lies: the ordinal of the
+// record among the lease records of its file.
 type loc struct {
 	seq  uint64
-	off  int64
 	file int32
+	ord  uint32
 	dead bool
 }
 
 // recovered is the outcome of recovery, kept until Load: which record of
-// which file wins for every address. Records are read again by Load rather
-// than held decoded, so recovery costs ~50 bytes per address instead of a
-// full copy of every lease (the engine is the in-memory index).
+// which file wins for every address. During recovery an index maps each
+// address to its winning record (DHCPv4 addresses by their 4 bytes, a
+// fast map key, DHCPv6 ones by their 16); settle then turns it into one
+// bit per lease record of each file and drops it, so what is kept until
+// Load is ~1 bit per record, and Load reads the files again in order
+// without a lookup per record. Records are read again by Load rather than
+// held decoded (the engine is the in-memory index).
 type recovered struct {
-	files []recFile
-	index map[netip.Addr]loc
+	files  []recFile
+	index4 map[uint32]loc
+	index6 map[[16]byte]loc
+	live   int // live addresses (deleted ones excluded), after settle
+}
+
+// settle marks the winning record of every live address in its file's
+// bitmap and releases the index.
+func (rec *recovered) settle() {
+	for i := range rec.files {
+		f := &rec.files[i]
+		f.wins = make([]uint64, (f.leases+63)/64)
+	}
+	mark := func(l loc) {
+		if !l.dead {
+			rec.files[l.file].wins[l.ord/64] |= 1 << (l.ord % 64)
+			rec.live++
+		}
+	}
+	for _, l := range rec.index4 {
+		mark(l)
+	}
+	for _, l := range rec.index6 {
+		mark(l)
+	}
+	rec.index4, rec.index6 = nil, nil
 }
 
 // blobEnt is the last version of one blob key seen by recovery. Blobs are
@@ -135,12 +170,44 @@ func (r *recovery) addBlob(p []byte) error {
 	return nil
 }
 
-func (r *recovery) add(st lease.State, seq uint64, a netip.Addr, file int32, off int64) {
-	if cur, ok := r.rec.index[a]; ok && cur.seq > seq {
+// add records that lease record f.leases of file fi (the next one) holds
+// seq for address a.
+func (r *recovery) add(st lease.State, seq uint64, a netip.Addr, fi int32, f *recFile) {
+	l := loc{seq: seq, file: fi, ord: f.leases, dead: st == lease.StateDeleted}
+	f.leases++
+	// Equal Seq: the later position wins (the same record written twice).
+	if a.Is4() {
+		k := a.As4()
+		m := r.rec.index4
+		if cur, ok := m[binary.BigEndian.Uint32(k[:])]; ok && cur.seq > seq {
+			return
+		}
+		m[binary.BigEndian.Uint32(k[:])] = l
 		return
 	}
-	// Equal Seq: the later position wins (the same record written twice).
-	r.rec.index[a] = loc{seq: seq, off: off, file: file, dead: st == lease.StateDeleted}
+	k := a.As16()
+	if cur, ok := r.rec.index6[k]; ok && cur.seq > seq {
+		return
+	}
+	r.rec.index6[k] = l
+}
+
+// snapshotCount returns the record count of a snapshot's end marker, the
+// last frame of data, or 0 when there is none. It is only a size hint:
+// recovery checks the marker again when it reaches it.
+func snapshotCount(data []byte) int {
+	for n := 1; n <= binary.MaxVarintLen64; n++ {
+		off := len(data) - frameHeaderSize - n
+		if off < headerSize {
+			break
+		}
+		if k, p, size, st := parseFrame(data[off:]); st == frameOK && k == kindSnapEnd && size == frameHeaderSize+n {
+			if c, m := binary.Uvarint(p); m == n && c < uint64(len(data)) {
+				return int(c)
+			}
+		}
+	}
+	return 0
 }
 
 // findFrame returns the offset of the first intact frame at or after from,
@@ -246,7 +313,8 @@ func readSegInfo(path string, num uint64) (*segInfo, error) {
 // lists files a finished compaction left behind.
 func recoverDir(dir string, allow bool, hint string, log *slog.Logger) (*recovery, error) {
 	r := &recovery{dir: dir, allow: allow, hint: hint, log: log}
-	r.rec.index = make(map[netip.Addr]loc)
+	r.rec.index4 = make(map[uint32]loc)
+	r.rec.index6 = make(map[[16]byte]loc)
 	r.blobs = make(recoveredBlobs)
 	df, err := listDir(dir)
 	if err != nil {
@@ -367,11 +435,7 @@ func recoverDir(dir string, allow bool, hint string, log *slog.Logger) (*recover
 	if ok {
 		r.nextSeg = max(r.nextSeg, m.last+1)
 	}
-	for a, l := range r.rec.index {
-		if l.dead {
-			delete(r.rec.index, a)
-		}
-	}
+	r.rec.settle()
 	for k, b := range r.blobs {
 		if len(b.value) == 0 {
 			delete(r.blobs, k)
@@ -525,6 +589,11 @@ func (r *recovery) readSnapshot(path string) error {
 		}
 		return nil
 	}
+	if n := snapshotCount(data); n > 0 && len(r.rec.index4)+len(r.rec.index6) == 0 {
+		// Presize: growing the index to a million entries rehashes it
+		// about twenty times.
+		r.rec.index4 = make(map[uint32]loc, n)
+	}
 	fi := int32(len(r.rec.files))
 	f := recFile{path: path, num: r.snapNum, snap: true}
 	var count uint64
@@ -539,7 +608,7 @@ func (r *recovery) readSnapshot(path string) error {
 			if err != nil {
 				return err
 			}
-			r.add(st, seq, a, fi, off)
+			r.add(st, seq, a, fi, &f)
 			count++
 		case KindBlob:
 			if err := r.addBlob(p); err != nil {
@@ -641,7 +710,7 @@ func (r *recovery) readSegment(num uint64, last bool, limit int64) error {
 		if err != nil {
 			return err
 		}
-		r.add(st, seq, a, fi, off)
+		r.add(st, seq, a, fi, &f)
 		r.segRecords++
 		return nil
 	})
@@ -686,18 +755,20 @@ func truncate(path string, size int64) error {
 
 // load yields the winning record of every live address, reading the files
 // again in order. It trusts recovery's validation but still checks every
-// frame it reads.
-func (rec *recovered) load(fn func(lease.Lease) error) error {
+// frame it reads. With borrow, the yielded record's byte slices alias the
+// mapped file and are valid only until fn returns (Hostname and Pool are
+// always owned strings); otherwise they are fresh copies.
+func (rec *recovered) load(borrow bool, fn func(*lease.Lease) error) error {
 	intern := make(map[string]string)
 	for i := range rec.files {
-		if err := rec.loadFile(int32(i), intern, fn); err != nil {
+		if err := rec.loadFile(int32(i), intern, borrow, fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (rec *recovered) loadFile(fi int32, intern map[string]string, fn func(lease.Lease) error) error {
+func (rec *recovered) loadFile(fi int32, intern map[string]string, borrow bool, fn func(*lease.Lease) error) error {
 	f := &rec.files[fi]
 	data, release, err := mapFile(f.path)
 	if err != nil {
@@ -708,6 +779,8 @@ func (rec *recovered) loadFile(fi int32, intern map[string]string, fn func(lease
 		return fmt.Errorf("wal: %s shrank from %d to %d bytes since Open", f.path, f.valid, len(data))
 	}
 	skips := f.skips
+	var ord uint32 // ordinal of the next lease record
+	var l lease.Lease
 	for off := int64(headerSize); off < f.valid; {
 		if len(skips) > 0 && skips[0].from == off {
 			off = skips[0].to
@@ -719,19 +792,18 @@ func (rec *recovered) loadFile(fi int32, intern map[string]string, fn func(lease
 			return &CorruptError{Path: f.path, Offset: off, Reason: st.String() + " (changed since Open)"}
 		}
 		if k == KindLease {
-			_, seq, a, err := leaseKey(p)
-			if err != nil {
-				return &CorruptError{Path: f.path, Offset: off, Reason: err.Error()}
+			if ord >= f.leases {
+				return &CorruptError{Path: f.path, Offset: off, Reason: "more lease records than at Open (changed since Open)"}
 			}
-			if l, ok := rec.index[a]; ok && l.file == fi && l.off == off && l.seq == seq {
-				le, err := decodeLease(p, intern)
-				if err != nil {
+			if f.wins[ord/64]&(1<<(ord%64)) != 0 {
+				if err := decodeLeaseInto(&l, p, intern, borrow); err != nil {
 					return &CorruptError{Path: f.path, Offset: off, Reason: err.Error()}
 				}
-				if err := fn(le); err != nil {
+				if err := fn(&l); err != nil {
 					return err
 				}
 			}
+			ord++
 		}
 		off += int64(n)
 	}

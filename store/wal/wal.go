@@ -246,7 +246,7 @@ func (w *WAL) open() error {
 	w.rec = &r.rec
 	w.blobs = r.blobs
 	w.log.Info("wal: opened", "dir", w.dir, "snapshot", r.snapNum, "segment", w.segNum,
-		"addresses", len(r.rec.index), "blobs", len(r.blobs), "replayed_records", r.segRecords)
+		"addresses", r.rec.live, "blobs", len(r.blobs), "replayed_records", r.segRecords)
 	return nil
 }
 
@@ -259,7 +259,8 @@ func (w *WAL) open() error {
 func (w *WAL) rebase(r *recovery) error {
 	n := max(r.nextSeg, r.snapNum+1)
 	var all []lease.Lease
-	if err := r.rec.load(func(l lease.Lease) error { all = append(all, l); return nil }); err != nil {
+	all = make([]lease.Lease, 0, r.rec.live)
+	if err := r.rec.load(false, func(l *lease.Lease) error { all = append(all, *l); return nil }); err != nil {
 		return fmt.Errorf("wal: reading what recovery kept: %w", err)
 	}
 	ents := make([]blobEnt, 0, len(r.blobs))
@@ -375,14 +376,48 @@ func (w *WAL) createSegment(l link, from uint64, prev uint64) error {
 // ones excluded), then releases the recovered state. It may be called once,
 // before Compact.
 func (w *WAL) Load(fn func(lease.Lease) error) error {
+	rec, err := w.takeRecovered("Load")
+	if err != nil {
+		return err
+	}
+	return rec.load(false, func(l *lease.Lease) error { return fn(*l) })
+}
+
+// LoadBorrowed is Load without copying: the byte slices of the record fn
+// gets (ClientID, HWAddr, RelayInfo, ReconfKey) alias the store's mapped
+// files and are valid only until fn returns, and the record itself is
+// reused for the next call; Hostname and Pool are ordinary strings. It
+// saves an allocation per record for a caller that copies what it keeps
+// (lease.Engine.Restore, lease6.Engine.Restore). Load and LoadBorrowed
+// together may be called once.
+func (w *WAL) LoadBorrowed(fn func(*lease.Lease) error) error {
+	rec, err := w.takeRecovered("LoadBorrowed")
+	if err != nil {
+		return err
+	}
+	return rec.load(true, fn)
+}
+
+// Recovered is the number of records Load will yield (0 once it ran): a
+// size hint for the caller's indexes.
+func (w *WAL) Recovered() int {
+	w.loadMu.Lock()
+	defer w.loadMu.Unlock()
+	if w.rec == nil {
+		return 0
+	}
+	return w.rec.live
+}
+
+func (w *WAL) takeRecovered(op string) (*recovered, error) {
 	w.loadMu.Lock()
 	rec := w.rec
 	w.rec = nil
 	w.loadMu.Unlock()
 	if rec == nil {
-		return errors.New("wal: Load: recovered state already released (Load called twice, or after Compact)")
+		return nil, fmt.Errorf("wal: %s: recovered state already released (Load called twice, or after Compact)", op)
 	}
-	return rec.load(fn)
+	return rec, nil
 }
 
 // LoadBlobs calls fn with the recovered last version of every live blob
