@@ -20,15 +20,20 @@ import (
 // and serve again, and every lease whose DHCPACK was seen on the wire
 // must be in the promoted database, bound to that client. /one: a single
 // server; /cluster: two servers in cluster mode, perfdhcp relaying to both.
+//
+// /lossy is the negative control: an asynchronous standby cut off from
+// the primary 2 s before the kill (pgtest StopStreaming) must miss ACKed
+// leases, and the same wire-versus-database comparison must report them.
 func TestClusterStandbyFailover(t *testing.T) {
-	t.Run("one", func(t *testing.T) { standbyFailover(t, 1) })
-	t.Run("cluster", func(t *testing.T) { standbyFailover(t, 2) })
+	t.Run("one", func(t *testing.T) { standbyFailover(t, 1, false) })
+	t.Run("cluster", func(t *testing.T) { standbyFailover(t, 2, false) })
+	t.Run("lossy", func(t *testing.T) { standbyFailover(t, 1, true) })
 }
 
-func standbyFailover(t *testing.T, servers int) {
+func standbyFailover(t *testing.T, servers int, lossy bool) {
 	c := newClusterEnv(t, servers, 1, "perfdhcp")
 	primary := c.pg
-	standby := primary.NewStandby(t, true)
+	standby := primary.NewStandby(t, !lossy)
 	cfg, err := pgx.ParseConfig(c.dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +71,12 @@ func standbyFailover(t *testing.T, servers int) {
 	before := len(c.tap.lastACKs())
 	if before == 0 {
 		c.fatalf("no DHCPACK on the wire in the first 4 s of load (%d replies captured, leased shows %d leases)", len(c.tap.all()), len(c.servers[0].Leases()))
+	}
+	if lossy {
+		if err := standby.StopStreaming(); err != nil {
+			c.fatalf("cut the standby off: %v", err)
+		}
+		time.Sleep(2 * time.Second)
 	}
 	killed := time.Now()
 	if err := primary.Kill(); err != nil {
@@ -105,6 +116,15 @@ func standbyFailover(t *testing.T, servers int) {
 
 	acks := c.tap.lastACKs()
 	ls := c.dbLeases()
+	if lossy {
+		errs := ackMismatches(acks, ls, time.Now())
+		if len(errs) == 0 {
+			c.fatalf("negative control: the cut-off standby was promoted and the comparison found no ACKed lease missing")
+		}
+		t.Logf("negative control: %d ACKed leases missing or wrong in the promoted asynchronous standby, e.g. %s", len(errs), errs[0])
+		c.servers[0].Stop()
+		return
+	}
 	if inDoubt := c.checkDBUnique(ls); len(inDoubt) > 0 {
 		// Not a lost or doubled ACK: rows committed while the primary
 		// died, whose ACK was never sent; the server does not know them

@@ -215,3 +215,32 @@ func MultiDSN(db string, servers ...*Server) string {
 	return fmt.Sprintf("host=%s port=%s user=postgres dbname=%s sslmode=disable target_session_attrs=read-write",
 		strings.Join(hosts, ","), strings.Join(ports, ","), db)
 }
+
+// StopStreaming cuts a standby off its primary (primary_conninfo emptied
+// and reloaded: the WAL receiver stops): from then on it misses what the
+// primary commits, as an asynchronous standby that fell behind. For the
+// negative control of fail-over tests.
+func (s *Server) StopStreaming() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.execSQL(ctx, "ALTER SYSTEM SET primary_conninfo = ''", "SELECT pg_reload_conf()"); err != nil {
+		return err
+	}
+	// Bounded wait until the WAL receiver is gone.
+	for {
+		conn, err := pgx.Connect(ctx, s.DSN("postgres"))
+		if err == nil {
+			var n int
+			err = conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_wal_receiver").Scan(&n)
+			conn.Close(context.Background())
+			if err == nil && n == 0 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("WAL receiver still running: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

@@ -103,3 +103,60 @@ func dbName(t *testing.T, dsn string) string {
 	}
 	return cfg.Database
 }
+
+// TestStopStreaming: rows committed after StopStreaming are not on the
+// standby once it is promoted (what an asynchronous standby loses).
+func TestStopStreaming(t *testing.T) {
+	primary := New(t)
+	dsn := primary.CreateDB(t)
+	standby := primary.NewStandby(t, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE TABLE t (n int); INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	// The standby has the first row before it is cut off.
+	sdsn := standby.DSN(dbName(t, dsn))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		sc, err := pgx.Connect(ctx, sdsn)
+		var n int
+		if err == nil {
+			err = sc.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n)
+			sc.Close(ctx)
+		}
+		if err == nil && n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("standby never got the first row: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := standby.StopStreaming(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "INSERT INTO t VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := primary.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := standby.Promote(); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := pgx.Connect(ctx, sdsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close(ctx)
+	var n int
+	if err := sc.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("promoted standby has %d rows (%v), want 1: the row after StopStreaming must be missing", n, err)
+	}
+}
