@@ -5,8 +5,8 @@ package e2e
 // which share the filesystem), several leased processes (the binary
 // TestMain built), each in its own namespace with its own server_name,
 // all on one Ethernet link (netns.NewLink) with real clients in further
-// namespaces; an AF_PACKET capture of every DHCPv4 reply the servers put
-// on the wire; the leases table read directly.
+// namespaces; an AF_PACKET capture of every DHCPv4 and DHCPv6 reply the
+// servers put on the wire; the leases table read directly.
 
 import (
 	"context"
