@@ -219,6 +219,22 @@ func (e *Engine) Revert(d *Decision) {
 	d.undo = nil
 }
 
+// Reserve sizes the engine's indexes for n records about to be restored
+// (a hint, e.g. the store's count of recovered records): growing maps of a
+// million entries one record at a time rehashes them about twenty times,
+// a third of a restart's time at 1,000,000 leases. It does nothing once
+// the engine holds records.
+func (e *Engine) Reserve(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if n <= 0 || len(e.rs.byAddr) > 0 || len(e.rs.byKey) > 0 || len(e.expTim) > 0 {
+		return
+	}
+	e.rs.byAddr = make(map[uint32]int32, n)
+	e.rs.byKey = make(map[string]int32, n)
+	e.expTim = make(deadline.Heap[uint32], 0, n)
+}
+
 // Restore loads one stored record before serving. For each address the
 // record with the highest Seq wins; a tombstone or an anonymous free record
 // removes the address's binding. Records outside every pool are kept (the
@@ -234,7 +250,8 @@ func (e *Engine) Restore(l Lease) {
 		e.seq = l.Seq
 	}
 	a := u32(l.Addr)
-	if cur := e.rs.get(a); cur != nil && cur.seq > l.Seq {
+	cur := e.rs.get(a)
+	if cur != nil && cur.seq > l.Seq {
 		return
 	}
 	if l.State == StateDeleted || (l.State == StateFree && len(l.ClientID) == 0) {
@@ -250,7 +267,17 @@ func (e *Engine) Restore(l Lease) {
 	} else {
 		e.names[r.pool] = r.pool
 	}
-	e.restoreRec(r)
+	if cur != nil {
+		e.restoreRec(r)
+		return
+	}
+	// A new address (the usual case when loading a store): one index
+	// lookup fewer than put.
+	e.rs.insert(r)
+	if r.state == StateBound || r.state == StateDeclined || r.state == StateQuarantined {
+		e.expTim.Push(deadline.Entry[uint32]{Exp: r.expiry, Key: r.addr})
+	}
+	e.refresh(r.addr)
 }
 
 // Expire reclaims at most max bound leases whose Expiry has passed

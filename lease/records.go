@@ -157,7 +157,18 @@ func recFrom(l *Lease) rec {
 		r.giaddr = u32(l.GIAddr)
 	}
 	if len(l.RelayInfo) > 0 || len(l.ReconfKey) > 0 || l.ReplayCounter != 0 {
-		r.ext = &recExt{relay: cloneBytes(l.RelayInfo), reconfKey: cloneBytes(l.ReconfKey), replayCounter: l.ReplayCounter}
+		// One allocation for both byte slices.
+		b := make([]byte, 0, len(l.RelayInfo)+len(l.ReconfKey))
+		r.ext = &recExt{replayCounter: l.ReplayCounter}
+		if l.RelayInfo != nil { // as cloneBytes: nil stays nil, empty stays empty
+			b = append(b, l.RelayInfo...)
+			r.ext.relay = b[:len(b):len(b)]
+		}
+		if l.ReconfKey != nil {
+			s := len(b)
+			b = append(b, l.ReconfKey...)
+			r.ext.reconfKey = b[s:len(b):len(b)]
+		}
 	}
 	return r
 }
@@ -227,6 +238,11 @@ func (rs *records) put(r rec) *rec {
 		rs.indexKey(i)
 		return rs.arena.At(i)
 	}
+	return rs.insert(r)
+}
+
+// insert stores r as the record of r.addr, which has none.
+func (rs *records) insert(r rec) *rec {
 	var i int32
 	if n := len(rs.free); n > 0 {
 		i = rs.free[n-1]
