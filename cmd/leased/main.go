@@ -245,21 +245,8 @@ func serve(cfg *config.Config, path string, log *slog.Logger, level *slog.LevelV
 	// Records of a family the configuration does not serve are held as
 	// they are and written back by every compaction (server.Options.Held),
 	// so that removing a section for a while does not lose its leases.
-	restored, restored6 := 0, 0
-	var held []lease.Lease
-	if err := st.Load(func(l lease.Lease) error {
-		switch {
-		case !l.IsV6() && cfg.HasDHCPv4():
-			eng.Restore(l)
-			restored++
-		case l.IsV6() && eng6 != nil:
-			eng6.Restore(l)
-			restored6++
-		default:
-			held = append(held, l)
-		}
-		return nil
-	}); err != nil {
+	restored, restored6, held, err := restoreLeases(st, cfg, eng, eng6) // restore.go
+	if err != nil {
 		return fmt.Errorf("load leases: %w", err)
 	}
 	// Recovery's index, the mapped files and the per-record garbage of
