@@ -42,6 +42,7 @@ const (
 	reasonInterfaceDown    = "interface_down"            // degraded: a served interface is gone, down or without carrier
 	reasonClusterFenced    = "cluster_fenced"            // failing: another process holds this server's name (or took it over)
 	reasonClusterHeartbeat = "cluster_heartbeat_failing" // degraded: the cluster heartbeat (claims, live set) fails: the database is unreachable
+	reasonClusterReads     = "cluster_read_errors"       // degraded: a cluster read-through failed within the window (its packet was dropped)
 )
 
 // healthReasons lists every reason code with its severity, in the order
@@ -59,6 +60,7 @@ var healthReasons = []struct{ code, severity string }{
 	{reasonRestartNeeded, healthDegraded},
 	{reasonInterfaceDown, healthDegraded},
 	{reasonClusterHeartbeat, healthDegraded},
+	{reasonClusterReads, healthDegraded},
 }
 
 // fault is one observed problem: when it began, when it was last seen
@@ -94,6 +96,7 @@ type healthState struct {
 	compaction      fault            // zero once a compaction succeeds
 	listenerDown    map[string]fault // by family ("dhcpv4", "dhcpv6")
 	readErrors      map[string]fault // by family; reported while last is within the window
+	clusterReads    map[string]fault // failed cluster read-throughs by family; as readErrors
 	reload          fault            // zero once a reload succeeds
 	restart         fault            // settings a reload could not apply; zero when none
 }
@@ -155,19 +158,33 @@ func (s *Server) readerStopped(family string, err error) {
 
 // readFailed records a failed socket read that the reader retries.
 func (s *Server) readFailed(family string, err error) {
+	s.noteWindowed(&s.health.readErrors, family, err)
+}
+
+// readThroughFailed records a cluster read-through that failed or timed
+// out: its packet was dropped, so the database trouble shows in Health
+// even when no commit was attempted (a server that only dropped
+// DISCOVERs during an outage).
+func (s *Server) readThroughFailed(family string, err error) {
+	s.noteWindowed(&s.health.clusterReads, family, err)
+}
+
+// noteWindowed notes err in (*m)[family], starting a new episode when the
+// last one is older than the health window.
+func (s *Server) noteWindowed(m *map[string]fault, family string, err error) {
 	h := &s.health
 	now := s.now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.readErrors == nil {
-		h.readErrors = map[string]fault{}
+	if *m == nil {
+		*m = map[string]fault{}
 	}
-	f := h.readErrors[family]
+	f := (*m)[family]
 	if !f.last.IsZero() && now.Sub(f.last) > s.healthWindow() {
 		f = fault{} // a new episode
 	}
 	f.note(now, err)
-	h.readErrors[family] = f
+	(*m)[family] = f
 }
 
 // ReloadResult records the outcome of a configuration reload (SIGHUP) for
@@ -250,6 +267,13 @@ func (s *Server) healthStatus() (string, []api.HealthReason) {
 		f := h.readErrors[fam]
 		if now.Sub(f.last) <= window {
 			add(reasonListenerErrors, f.since, "%d %s socket reads failed (the last at %s, within the last %s): %s",
+				f.count, fam, stamp(f.last), window, f.err)
+		}
+	}
+	for _, fam := range sortedKeys(h.clusterReads) {
+		f := h.clusterReads[fam]
+		if now.Sub(f.last) <= window {
+			add(reasonClusterReads, f.since, "%d %s cluster read-throughs failed, their packets dropped (the last at %s, within the last %s): %s",
 				f.count, fam, stamp(f.last), window, f.err)
 		}
 	}

@@ -333,6 +333,7 @@ func (s *Server) fetch4(ctx context.Context, p *inPacket) error {
 	})
 	cp.readDone("dhcpv4", start, err)
 	if err != nil {
+		s.readThroughFailed("dhcpv4", err)
 		s.log.Debug("dhcpv4 read-through failed: packet dropped", "chaddr", net.HardwareAddr(req.HWAddr).String(), "xid", req.XID, "err", err)
 	}
 	return err
@@ -446,6 +447,7 @@ func (s *Server) fetch6(ctx context.Context, p *inPacket6) error {
 	})
 	cp.readDone("dhcpv6", start, err)
 	if err != nil {
+		s.readThroughFailed("dhcpv6", err)
 		s.log.Debug("dhcpv6 read-through failed: packet dropped", "type", req.Type, "xid", req.XID, "err", err)
 	}
 	return err
