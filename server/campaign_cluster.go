@@ -77,8 +77,17 @@ type campaignCluster struct {
 	// database connection failed is the worse leader), then may take it
 	// again if nobody did.
 	lost   map[uint32]time.Time
+	dirty  bool            // the mirror must be rebuilt (a campaign was dropped here)
 	mirror *reconf.Manager // campaigns led elsewhere; never run, never stored
 	maxID  uint32          // highest campaign ID seen in the store
+
+	// hbMu serialises heartbeats (the loop's, and those of a stop or
+	// delete through this server); rows, running and rowsVer are the
+	// campaign rows as last read (under hbMu).
+	hbMu    sync.Mutex
+	rows    map[uint32][]reconf.Record
+	running []uint32
+	rowsVer int64
 
 	// events counts campaign events by path: reported (observed here for
 	// a campaign led elsewhere, written), applied (written by another
@@ -230,6 +239,7 @@ func (s *Server) loseCampaign(id uint32, l *postgres.CampaignLock) {
 	cc.mu.Lock()
 	delete(cc.leading, id)
 	cc.lost[id] = time.Now()
+	cc.dirty = true
 	cc.mu.Unlock()
 	l.Release()
 	s.updateActive()
@@ -259,32 +269,58 @@ func (s *Server) releaseCampaigns(ctx context.Context) {
 func (s *Server) campaignHeartbeat(ctx context.Context) {
 	c := &s.camp
 	cc := c.cl
+	cc.hbMu.Lock()
+	defer cc.hbMu.Unlock()
 	now := s.now()
-	byID, maxID, err := loadCampaignRecords(cc.st)
-	if err != nil {
-		s.log.Warn("campaign rows not read", "err", err)
-		return
-	}
+	// The rows are read again only when one was written since (every
+	// write, tombstones included — they come with the ID mark — takes a
+	// new seq): a cluster keeps finished campaigns for days.
+	ver, verr := cc.st.BlobsVersion(ctx, store.BlobReconf)
 	cc.mu.Lock()
-	cc.maxID = max(cc.maxID, maxID)
+	dirty := cc.dirty // a campaign left this server's manager: it belongs in the mirror
+	cc.dirty = false
 	cc.mu.Unlock()
-	c.mgr.ReserveIDs(maxID)
-
-	// What the rows say is running (a throw-away manager decodes them).
-	var all []reconf.Record
-	for _, rs := range byID {
-		all = append(all, rs...)
+	fresh := verr != nil || cc.rows == nil || ver != cc.rowsVer || dirty
+	byID, running := cc.rows, cc.running
+	if fresh {
+		var maxID uint32
+		var err error
+		byID, maxID, err = loadCampaignRecords(cc.st)
+		if err != nil {
+			s.log.Warn("campaign rows not read", "err", err)
+			return
+		}
+		cc.mu.Lock()
+		cc.maxID = max(cc.maxID, maxID)
+		cc.mu.Unlock()
+		c.mgr.ReserveIDs(maxID)
+		// What the rows say is running (a throw-away manager decodes them).
+		var all []reconf.Record
+		for _, rs := range byID {
+			all = append(all, rs...)
+		}
+		running = nil
+		for _, st := range newMirror(all, now).List() {
+			if st.State == reconf.Running {
+				running = append(running, st.ID)
+			}
+		}
+		cc.rows, cc.running, cc.rowsVer = byID, running, ver
+		if verr != nil {
+			cc.rows = nil // read again next time
+		}
 	}
-	view := newMirror(all, now)
-	var running []uint32
-	for _, st := range view.List() {
-		if st.State == reconf.Running {
-			running = append(running, st.ID)
+	// Campaigns whose leader's session lives need no lock attempt (each
+	// attempt costs a connection of its own).
+	live := map[string]bool{}
+	if ls, err := cc.st.CampaignLeaders(ctx); err == nil {
+		for _, l := range ls {
+			live[l.Campaign] = true
 		}
 	}
 	changed := false
 	for _, id := range running {
-		if cc.led(id) {
+		if cc.led(id) || live[campaignLockID(id)] {
 			continue
 		}
 		if _, err := c.mgr.Status(id); err == nil {
@@ -335,6 +371,7 @@ func (s *Server) campaignHeartbeat(ctx context.Context) {
 			l.Release()
 			continue
 		}
+		cc.rows = nil // this server holds it now: the next heartbeat reads the rows again
 		st, _ := c.mgr.Status(id)
 		s.log.Info("campaign leadership taken; resuming", "id", id, "state", st.State.String(), "clients", st.Clients,
 			"pending", st.Counts.Pending, "sent", st.Sent)
@@ -377,17 +414,19 @@ func (s *Server) campaignHeartbeat(ctx context.Context) {
 	}
 
 	// The mirror: every campaign this server does not hold in its manager.
-	var others []reconf.Record
-	for id, rs := range byID {
-		if _, err := c.mgr.Status(id); err != nil {
-			others = append(others, rs...)
+	if fresh || changed {
+		var others []reconf.Record
+		for id, rs := range byID {
+			if _, err := c.mgr.Status(id); err != nil {
+				others = append(others, rs...)
+			}
 		}
+		m := newMirror(others, now)
+		cc.mu.Lock()
+		cc.mirror = m
+		cc.mu.Unlock()
 	}
-	m := newMirror(others, now)
-	s.pruneMirror(ctx, m, now)
-	cc.mu.Lock()
-	cc.mirror = m
-	cc.mu.Unlock()
+	s.pruneMirror(ctx, cc.mirrorMgr(), now)
 	s.updateActive()
 	if changed {
 		s.wakeCampaigns()

@@ -45,6 +45,19 @@ func (s *Store) CampaignGeneration(ctx context.Context) (int64, error) {
 	return next, nil
 }
 
+// BlobsVersion is the highest seq of the blobs of kind (0: none): it
+// changes whenever one of them is written (every write takes a new seq);
+// a delete alone does not change it unless it removes the highest. A
+// server reads the campaign rows again only when it moved or a campaign
+// ID was taken (CampaignGeneration).
+func (s *Store) BlobsVersion(ctx context.Context, kind uint8) (int64, error) {
+	var v int64
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM blobs WHERE kind = $1`, int16(kind)).Scan(&v); err != nil {
+		return 0, fmt.Errorf("postgres: blobs version: %w", err)
+	}
+	return v, nil
+}
+
 // CampaignLock is the leadership of one campaign: the session advisory
 // lock (0x6c6c, hashtext(id)) held on a connection of its own, as
 // LeadCampaign takes it, with a liveness check.
