@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"runtime/debug"
 
 	"github.com/leased/leased/config"
@@ -14,6 +15,7 @@ import (
 // indexes) and little of it is garbage, so collections at GOGC=100 mostly
 // rescan what is live; 400 runs about a third as many. The previous
 // setting returns right after (the memory limit starts after the load).
+// An explicit GOGC in the environment is left alone.
 const restoreGCPercent = 400
 
 // Optional store methods restoreLeases uses when present (store/wal).
@@ -31,7 +33,9 @@ type (
 // Records of a family the configuration does not serve are returned as
 // held (kept as they are and written back by every compaction).
 func restoreLeases(st store.Store, cfg *config.Config, eng *lease.Engine, eng6 *lease6.Engine) (restored, restored6 int, held []lease.Lease, err error) {
-	defer debug.SetGCPercent(debug.SetGCPercent(restoreGCPercent))
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(restoreGCPercent))
+	}
 	if rc, ok := st.(recoveredCounter); ok && cfg.HasDHCPv4() {
 		eng.Reserve(rc.Recovered())
 	}
