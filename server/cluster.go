@@ -146,6 +146,46 @@ type heldClaim struct {
 	c        postgres.Claim
 	key      poolKey
 	deadline time.Time
+	timer    *time.Timer // drops the claim at deadline (armDeadlineLocked)
+}
+
+// armDeadlineLocked sets h's deadline and the timer that stops the
+// allocation from it then, whatever the control loop is doing (a
+// heartbeat blocked on an unreachable database included). cs.mu held.
+func (s *Server) armDeadlineLocked(id int64, h *heldClaim, d time.Time) {
+	h.deadline = d
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+	h.timer = time.AfterFunc(time.Until(d), func() { s.claimDeadline(id, d) })
+}
+
+// claimDeadline drops claim id if its deadline d was not moved since.
+func (s *Server) claimDeadline(id int64, d time.Time) {
+	cs := s.cluster
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	h, ok := cs.held[id]
+	if !ok || !h.deadline.Equal(d) {
+		return
+	}
+	s.removeClaimLocked(id)
+	s.log.Warn("cluster: claim not extended in time; no longer allocating from it",
+		"pool", h.key.name, "family", h.key.family(), "first", h.c.First, "last", h.c.Last)
+}
+
+// removeClaimLocked forgets claim id and tells the engine. cs.mu held.
+func (s *Server) removeClaimLocked(id int64) {
+	cs := s.cluster
+	h, ok := cs.held[id]
+	if !ok {
+		return
+	}
+	if h.timer != nil {
+		h.timer.Stop()
+	}
+	delete(cs.held, id)
+	s.applyClaimsLocked(h.key, time.Now())
 }
 
 // poolClaimState is the claim manager's view of one poolKey.
@@ -423,6 +463,16 @@ func (s *Server) startCluster(stop <-chan struct{}) <-chan struct{} {
 		defer close(done)
 		defer cancel()
 		s.clusterLoop(ctx)
+		// Stopped: the deadline timers end with the loop (the claims stay
+		// in the database for a survivor to take over).
+		cs := s.cluster
+		cs.mu.Lock()
+		for _, h := range cs.held {
+			if h.timer != nil {
+				h.timer.Stop()
+			}
+		}
+		cs.mu.Unlock()
 	}()
 	return done
 }
@@ -466,16 +516,6 @@ func (s *Server) clusterHeartbeat(ctx context.Context) {
 	err := s.clusterHeartbeatSteps(ctx)
 	now := time.Now()
 	cs.mu.Lock()
-	// A claim not extended before its deadline is no longer allocated
-	// from (docs/cluster.md, claim life cycle 3).
-	for id, h := range cs.held {
-		if !now.Before(h.deadline) {
-			delete(cs.held, id)
-			s.applyClaimsLocked(h.key, now)
-			s.log.Warn("cluster: claim not extended in time; no longer allocating from it",
-				"pool", h.key.name, "family", h.key.family(), "first", h.c.First, "last", h.c.Last)
-		}
-	}
 	if err == nil {
 		if !cs.hbFail.since.IsZero() {
 			s.log.Info("cluster: heartbeat succeeds again", "failed", cs.hbFail.count, "since", cs.hbFail.since)
@@ -525,15 +565,15 @@ func (s *Server) clusterHeartbeatSteps(ctx context.Context) error {
 	for _, c := range claims {
 		got[c.ID] = true
 		if h, ok := cs.held[c.ID]; ok {
-			h.c, h.deadline = c, deadline
+			h.c = c
+			s.armDeadlineLocked(c.ID, h, deadline)
 			continue
 		}
 		unknown = append(unknown, c)
 	}
-	for id, h := range cs.held {
+	for id := range cs.held {
 		if !got[id] { // released, or taken by another server
-			delete(cs.held, id)
-			s.applyClaimsLocked(h.key, start)
+			s.removeClaimLocked(id)
 		}
 	}
 	cs.mu.Unlock()
@@ -641,7 +681,12 @@ func (s *Server) addClaim(ctx context.Context, targets []claimTarget, c postgres
 		return fmt.Errorf("load the leases of claim %s-%s: %w", c.First, c.Last, err)
 	}
 	cs.mu.Lock()
-	cs.held[c.ID] = &heldClaim{c: c, key: t.key, deadline: deadline}
+	if old, ok := cs.held[c.ID]; ok && old.timer != nil {
+		old.timer.Stop()
+	}
+	h := &heldClaim{c: c, key: t.key}
+	cs.held[c.ID] = h
+	s.armDeadlineLocked(c.ID, h, deadline)
 	if _, ok := cs.pools[t.key]; !ok {
 		cs.pools[t.key] = &poolClaimState{}
 	}
@@ -661,6 +706,9 @@ func (s *Server) dropAllClaims(why string) {
 	keys := map[poolKey]bool{}
 	for id, h := range cs.held {
 		keys[h.key] = true
+		if h.timer != nil {
+			h.timer.Stop()
+		}
 		delete(cs.held, id)
 	}
 	for k := range keys {

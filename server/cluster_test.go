@@ -597,6 +597,15 @@ func TestClusterDatabaseBlackhole(t *testing.T) {
 		feed(t, a.s, withSecs(buildMsg(t, clientMsg{typ: dhcpv4.Request, xid: 71, mac: mac, giaddr: clusterRelay,
 			reqIP: offer.YIAddr, serverID: server}), 60), server)
 	}
+	// The claims stop being allocated from at their deadline (take-over
+	// delay after the last extension, less half a heartbeat), though the
+	// heartbeat that could not extend them is still blocked (its call
+	// times out after 2 s).
+	waitUntil(t, testTakeOver+500*time.Millisecond, "claims dropped at their deadline", func() bool {
+		f, restricted := a.eng.FreeInClaims("loop")
+		return restricted && f == 0
+	})
+	t.Logf("claims dropped %v after the link froze", time.Since(frozen).Round(time.Millisecond))
 	waitUntil(t, 5*time.Second, "health degraded", func() bool { return hasReason(reasonClusterHeartbeat) })
 	took := time.Since(frozen)
 	t.Logf("degraded %v after the database host stopped answering", took.Round(time.Millisecond))
