@@ -654,3 +654,91 @@ func TestClusterCampaignKill(t *testing.T) {
 	t.Logf("campaign %d done on srv1 %v after its start: %v", st.ID, time.Since(start).Round(100*time.Millisecond), fin.Counts)
 	b.Stop()
 }
+
+// TestClusterCampaignKill6 (issue #12): as TestClusterCampaignKill for
+// DHCPv6. Two leased in cluster mode sharing one server DUID, four
+// dhcpcd -6 (IA_NA + IA_PD, Reconfigure Accept). A paced Reconfigure
+// campaign started on srv0 loses srv0 to SIGKILL after its first message;
+// srv1 leads and sends the rest from its own link-local address. Every
+// client renews (RENEW6, same bindings) well before T2, also those whose
+// last Reply came from srv0: their Renew names the shared DUID, which srv1
+// answers — unlike DHCPv4, no wait for T2 (TestReconfigureOtherServer6:
+// with a DUID of its own srv1 would have to ignore it).
+func TestClusterCampaignKill6(t *testing.T) {
+	const clients = 4
+	c := newClusterEnv(t, 2, clients, "dhcpcd")
+	v6 := defaultConfig6()
+	v6.Preferred, v6.Valid, v6.T1, v6.T2 = "60s", "90s", "40s", "60s"
+	sc := clusterPool("10m", "", "")
+	for i := range 2 {
+		o := clusterOn(sc, "debug")
+		o.V6 = &v6
+		c.startServer(i, o)
+	}
+	c.settle()
+	cs := make([]*dhcpcd6, clients)
+	for j := range cs {
+		cs[j] = c.startLinkDhcpcd6(j)
+	}
+	addrs := make([]netip.Addr, clients)
+	for j, d := range cs {
+		ev, _ := d.waitEvent(30*time.Second, 0, "BOUND6")
+		addrs[j], _, _ = ev.v6()
+	}
+	seen := make([]int, clients)
+	for j, d := range cs {
+		seen[j] = len(d.events())
+	}
+	duids := map[string]bool{}
+	for j, d := range cs {
+		r, err := d.reply()
+		if err != nil {
+			c.fatalf("dhcpcd6-%d: %v", j, err)
+		}
+		duids[fmt.Sprintf("%x", []byte(r.ServerID()))] = true
+	}
+	if len(duids) != 1 {
+		c.fatalf("the clients' Replies name %d server DUIDs, want the cluster's one: %v", len(duids), duids)
+	}
+	a, b := c.servers[0], c.servers[1]
+
+	start := time.Now()
+	code, out, errs := a.leasectl("--json", "reconfigure", "start", "--family", "6", "--pool", "office6", "--attempts", "8", "--interval", "2s", "--pace", "1")
+	var st campaignJSON
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.ID == 0 {
+		c.fatalf("leasectl reconfigure start on srv0: exit %d\n%s\n%s", code, out, errs)
+	}
+	time.Sleep(500 * time.Millisecond)
+	a.Kill9()
+	killed := time.Now()
+	c.waitFor(20*time.Second, "the campaign to finish on srv1", func() bool { return b.campaign(st.ID).State == "done" })
+	fin := b.campaign(st.ID)
+	if fin.Counts["renewed"] != clients {
+		c.fatalf("campaign %d on srv1: %v, want %d renewed", st.ID, fin.Counts, clients)
+	}
+	llB, err := c.link.Servers[1].LinkLocal(netns.ServerIf)
+	llB = llB.WithZone("")
+	if err != nil {
+		c.fatalf("%v", err)
+	}
+	fromB := 0
+	for j, d := range cs {
+		ev, _ := d.waitEvent(5*time.Second, seen[j], "RENEW6", "REBIND6")
+		if a, _, _ := ev.v6(); a != addrs[j] {
+			c.fatalf("dhcpcd6-%d: %s %v, want %v; hook %s", j, ev.Reason, a, addrs[j], d.reasons())
+		}
+		if ev.Reason != "RENEW6" {
+			c.fatalf("dhcpcd6-%d: %s, want RENEW6 (its Renew answered by srv1, not a Rebind at T2)", j, ev.Reason)
+		}
+		if len(logLines(d.log, "RECONFIGURE6 from "+llB.String())) > 0 {
+			fromB++
+		}
+	}
+	if fromB < clients-1 {
+		c.fatalf("%d clients acted on a Reconfigure from srv1 (%v), want at least %d (srv0 died after its first)", fromB, llB, clients-1)
+	}
+	t.Logf("%d clients renewed after a Reconfigure from srv1 (%v)", fromB, llB)
+	t.Logf("campaign %d done on srv1 %v after its start (%v after srv0 was killed): %v", st.ID,
+		time.Since(start).Round(100*time.Millisecond), time.Since(killed).Round(100*time.Millisecond), fin.Counts)
+	b.Stop()
+}
