@@ -37,8 +37,7 @@ type Engine struct {
 	forcedNAKs map[string]nakMemo
 	nakSweep   int // sweep expired forcedNAKs when the map reaches this size
 
-	seq   uint64
-	names map[string]string // interned pool names of restored records
+	seq uint64
 
 	// claims: pool name → the ranges new clients may get (SetClaims,
 	// claims.go); a pool not in the map is unrestricted.
@@ -70,7 +69,6 @@ func New(cfg Config) (*Engine, error) {
 		offers:     make(map[uint32]offer),
 		offerKey:   make(map[string]uint32),
 		forcedNAKs: make(map[string]nakMemo),
-		names:      make(map[string]string),
 		replay:     auth.NewCounter(0),
 	}
 	if err := e.setConfig(cfg); err != nil {
@@ -262,11 +260,6 @@ func (e *Engine) Restore(l Lease) {
 	// RFC 3118 §2: values must keep increasing across restarts.
 	e.replay.Observe(l.ReplayCounter)
 	r := recFrom(&l)
-	if n, ok := e.names[r.pool]; ok {
-		r.pool = n
-	} else {
-		e.names[r.pool] = r.pool
-	}
 	if cur != nil {
 		e.restoreRec(r)
 		return
@@ -375,7 +368,7 @@ func (e *Engine) Recycle(now time.Time, addr netip.Addr, key []byte) (Decision, 
 	}
 	a := u32(addr)
 	r := e.rs.get(a)
-	if r == nil || (len(key) > 0 && r.key != string(key)) {
+	if r == nil || (len(key) > 0 && r.key() != string(key)) {
 		return Decision{}, fmt.Errorf("lease: recycle %v: %w", addr, ErrNotFound)
 	}
 	if r.state != StateBound {

@@ -44,7 +44,7 @@ func (e *Engine) ForceRenew(now time.Time, addr netip.Addr) (Decision, error) {
 		return Decision{}, fmt.Errorf("lease: forcerenew %v (%s): %w", addr, r.state, ErrNotBound)
 	}
 	var pc *Pool
-	if p := e.ps.names[r.pool]; p != nil {
+	if p := e.ps.names[poolName(r.pool)]; p != nil {
 		pc = p.cfg
 	}
 	mode := AuthRFC6704

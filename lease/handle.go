@@ -90,7 +90,7 @@ func (e *Engine) check(p *pool, a uint32, req *Request, key []byte) (int32, verd
 	} else if s == nil || s.bit(s.static, a) {
 		return 0, vUnavailable
 	}
-	if r := e.rs.get(a); r != nil && r.state.Holds() && r.key != string(key) {
+	if r := e.rs.get(a); r != nil && r.state.Holds() && r.key() != string(key) {
 		return 0, vTaken
 	}
 	if o, ok := e.offers[a]; ok && o.key != string(key) {
@@ -378,7 +378,7 @@ func (e *Engine) renewing(n int64, req *Request, key []byte) Decision {
 	// recycled, or released) must stop using the address and restart in
 	// INIT (RFC 2131 §4.4.5), so its renew is treated as one from an
 	// unknown client; its DISCOVER gets the address back if still free.
-	mine := r != nil && r.key == string(key) && r.state == StateBound
+	mine := r != nil && r.key() == string(key) && r.state == StateBound
 	p := e.ps.poolOf(a)
 	if p == nil {
 		if mine || !rebinding {
@@ -454,7 +454,7 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 	}
 	lt, t1, t2 := e.times(p, m, req)
 	nr := rec{
-		seq: e.nextSeq(), addr: a, sect: sect, pool: p.cfg.Name, state: StateBound,
+		seq: e.nextSeq(), addr: a, sect: sect, pool: p.name, state: StateBound,
 		start: n, t1: n + int64(t1), t2: n + int64(t2), expiry: n + int64(lt),
 		xid: req.XID, htype: req.HType,
 	}
@@ -465,14 +465,14 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 		if old.xid != req.XID {
 			nr.prevXid = old.xid
 		}
-		nr.key = old.key
-		nr.hw = old.hw
-		if nr.hw != string(req.HWAddr) {
-			nr.hw = string(req.HWAddr)
+		nr.kh, nr.klen = old.kh, old.klen
+		nr.flags |= old.flags & flagHWInKey
+		if hw := old.hw(); hw != string(req.HWAddr) {
+			nr.setClient(old.key(), string(req.HWAddr))
 		}
 		nr.host = old.host
 	} else {
-		nr.key, nr.hw = keyStrings(key, req.HType, req.HWAddr)
+		nr.setClient(keyStrings(key, req.HType, req.HWAddr))
 	}
 	if nr.host != string(req.Hostname) {
 		nr.host = string(req.Hostname)
@@ -557,12 +557,12 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 		d.Persist = append(d.Persist, fr.lease())
 		e.refresh(old.addr)
 	}
-	if o, ok := e.offerKey[nr.key]; ok {
+	if o, ok := e.offerKey[nr.key()]; ok {
 		e.removeOffer(o)
 	}
 	e.removeOffer(a)
 	e.refresh(a)
-	delete(e.forcedNAKs, nr.key) // a new binding: the NAKed transaction is over
+	delete(e.forcedNAKs, nr.key()) // a new binding: the NAKed transaction is over
 
 	l := d.Persist[0] // shares its byte slices with Persist[0]; neither aliases the engine
 	d.Reply = Reply{
@@ -590,7 +590,7 @@ func (e *Engine) decline(n int64, req *Request, key []byte) Decision {
 	}
 	a := u32(req.RequestedIP)
 	r := e.rs.get(a)
-	if r == nil || r.key != string(key) || r.state != StateBound {
+	if r == nil || r.key() != string(key) || r.state != StateBound {
 		return Decision{Drop: DropDeclineUnknown}
 	}
 	var d Decision
@@ -613,7 +613,7 @@ func (e *Engine) release(n int64, req *Request, key []byte) Decision {
 	}
 	a := u32(req.CIAddr)
 	r := e.rs.get(a)
-	if !isSet(req.CIAddr) || r == nil || r.key != string(key) || r.state != StateBound {
+	if !isSet(req.CIAddr) || r == nil || r.key() != string(key) || r.state != StateBound {
 		return Decision{Drop: DropReleaseUnknown}
 	}
 	var d Decision

@@ -29,23 +29,23 @@ func checkInvariants(t *testing.T, e *Engine) {
 			continue
 		}
 		if r.state == StateBound {
-			if other, dup := boundKeys[r.key]; dup {
-				t.Fatalf("client %x bound on %v and %v", r.key, addr4(other), addr4(r.addr))
+			if other, dup := boundKeys[r.key()]; dup {
+				t.Fatalf("client %x bound on %v and %v", r.key(), addr4(other), addr4(r.addr))
 			}
-			boundKeys[r.key] = r.addr
-			if j, ok := e.rs.byKey[r.key]; !ok || e.rs.arena.At(j).addr != r.addr {
-				t.Fatalf("bound client %x on %v not indexed", r.key, addr4(r.addr))
+			boundKeys[r.key()] = r.addr
+			if j, ok := e.rs.byKey[r.key()]; !ok || e.rs.arena.At(j).addr != r.addr {
+				t.Fatalf("bound client %x on %v not indexed", r.key(), addr4(r.addr))
 			}
 		}
 	}
 	for k, i := range e.rs.byKey {
-		if e.rs.arena.At(i).key != k {
-			t.Fatalf("byKey[%x] → record of %x", k, e.rs.arena.At(i).key)
+		if e.rs.arena.At(i).key() != k {
+			t.Fatalf("byKey[%x] → record of %x", k, e.rs.arena.At(i).key())
 		}
 	}
 	for a, o := range e.offers {
-		if r := e.rs.get(a); r != nil && r.state.Holds() && r.key != o.key {
-			t.Fatalf("%v offered to %x but held by %x", addr4(a), o.key, r.key)
+		if r := e.rs.get(a); r != nil && r.state.Holds() && r.key() != o.key {
+			t.Fatalf("%v offered to %x but held by %x", addr4(a), o.key, r.key())
 		}
 		if e.offerKey[o.key] != a {
 			t.Fatalf("offer %v of %x not indexed", addr4(a), o.key)

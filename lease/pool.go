@@ -9,6 +9,7 @@ import (
 // pool is the engine's compiled form of a configured Pool.
 type pool struct {
 	cfg      *Pool
+	name     uint32     // poolIndex(cfg.Name), for records
 	lo, hi   uint32     // subnet range
 	sections []*section // in Index order
 	resAddr  map[uint32]int
@@ -163,7 +164,7 @@ func compile(cfg *Config) (pools, error) {
 		pfx := pc.Subnet.Masked()
 		lo := u32(pfx.Addr())
 		hi := lo | (1<<(32-pfx.Bits()) - 1)
-		p := &pool{cfg: pc, lo: lo, hi: hi,
+		p := &pool{cfg: pc, name: poolIndex(pc.Name), lo: lo, hi: hi,
 			resAddr: make(map[uint32]int), resHW: make(map[string]int), resCID: make(map[string]int)}
 		if len(pc.Sections) == 0 {
 			p.sections = []*section{newSection(p, -1, lo, hi)}

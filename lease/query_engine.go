@@ -23,8 +23,9 @@ func (e *Engine) Leases(f Filter) []Lease {
 	}
 	if slices.Contains(f.States, StateOffered) {
 		for a, o := range e.offers {
-			r := rec{addr: a, key: o.key, hw: o.hw, htype: o.htype, pool: o.pool, sect: o.sect,
+			r := rec{addr: a, htype: o.htype, pool: poolIndex(o.pool), sect: o.sect,
 				state: StateOffered, start: o.start, expiry: o.exp, xid: o.xid}
+			r.setClient(o.key, o.hw)
 			if m.match(&r) {
 				out = append(out, r.lease())
 			}
@@ -69,7 +70,7 @@ func (m *matcher) match(r *rec) bool {
 	} else if !slices.Contains(f.States, r.state) {
 		return false
 	}
-	if f.Pool != "" && r.pool != f.Pool {
+	if f.Pool != "" && poolName(r.pool) != f.Pool {
 		return false
 	}
 	if f.Section != nil && int(r.sect) != *f.Section {
@@ -81,8 +82,8 @@ func (m *matcher) match(r *rec) bool {
 	if f.Client != "" {
 		switch {
 		case m.hasIP && r.addr == m.clientIP:
-		case r.hw != "" && hex.EncodeToString([]byte(r.hw)) == m.clientHex:
-		case r.key != "" && hex.EncodeToString([]byte(r.key)) == m.clientHex:
+		case r.hw() != "" && hex.EncodeToString([]byte(r.hw())) == m.clientHex:
+		case r.key() != "" && hex.EncodeToString([]byte(r.key())) == m.clientHex:
 		default:
 			return false
 		}

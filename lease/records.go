@@ -3,27 +3,29 @@ package lease
 import (
 	"encoding/binary"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/leased/leased/internal/paged"
 )
 
-// rec is the compact in-memory form of a Lease. Addresses are uint32,
-// times are Unix nanoseconds (0 = zero time), byte slices are strings so
-// that the client key can be shared with the byKey index and the hardware
-// address can be a substring of it. Rarely used fields live behind ext.
-// Records sit in one arena slice (no per-record allocation, no pointers for
-// the GC to chase except the strings) indexed by byAddr and byKey.
+// rec is the compact in-memory form of a Lease (112 bytes). Addresses are
+// uint32, times are Unix nanoseconds (0 = zero time), the pool is an index
+// into poolNames, and the client key and hardware address share one string
+// (kh) that the byKey index shares too: the hardware address is the key's
+// tail when the key is htype+chaddr, else it follows the key. Rarely used
+// fields live behind ext. Records sit in pages of an arena (no per-record
+// allocation, no pointers for the GC to chase except the strings) indexed
+// by byAddr and byKey.
 type rec struct {
 	seq    uint64
 	start  int64
 	t1     int64
 	t2     int64
 	expiry int64
-	key    string // client key: option 61, else htype+chaddr; "" when none
-	hw     string
+	kh     string // client key (option 61, else htype+chaddr; "" when none), then the hardware address unless flagHWInKey
 	host   string
-	pool   string
 	ext    *recExt // nil when no relay info, reconfigure key or replay counter
 	addr   uint32
 	xid    uint32
@@ -33,10 +35,75 @@ type rec struct {
 	prevXid uint32
 	giaddr  uint32
 	sect    int32
+	pool    uint32 // poolName(pool); 0: ""
+	klen    uint16 // the client key is kh[:klen]
 	state   State
 	htype   uint8
 	flags   uint8
 }
+
+// key is the client key: option 61, else htype+chaddr; "" when none.
+func (r *rec) key() string { return r.kh[:r.klen] }
+
+// hw is the client's hardware address (chaddr).
+func (r *rec) hw() string {
+	if r.flags&flagHWInKey != 0 {
+		return r.kh[1:r.klen]
+	}
+	return r.kh[r.klen:]
+}
+
+// setClient sets the client key and hardware address, sharing one string
+// (and no allocation at all when hw is key's tail).
+func (r *rec) setClient(key, hw string) {
+	r.flags &^= flagHWInKey
+	switch {
+	case len(key) > 0 && len(key) == len(hw)+1 && key[1:] == hw:
+		r.kh, r.flags = key, r.flags|flagHWInKey
+	case hw == "":
+		r.kh = key
+	case key == "":
+		r.kh = hw
+	default:
+		r.kh = key + hw
+	}
+	r.klen = uint16(len(key))
+}
+
+// poolNames interns the pool names of records: a record holds a 4-byte
+// index instead of a 16-byte string header (issue #17: 1,000,000 records
+// each 16 bytes smaller with the folded hardware address). Names are few
+// (the configuration's pools, names found in the store) and never removed;
+// the table is shared by the engines of the process. Readers load the
+// slice without the lock: append never changes an element a reader can
+// see, and a grown array is published whole.
+var poolNames = struct {
+	mu    sync.Mutex
+	idx   map[string]uint32
+	names atomic.Pointer[[]string]
+}{idx: map[string]uint32{"": 0}}
+
+func init() { poolNames.names.Store(&[]string{""}) }
+
+// poolIndex returns the index of name, adding it when new.
+func poolIndex(name string) uint32 {
+	if name == "" {
+		return 0
+	}
+	poolNames.mu.Lock()
+	defer poolNames.mu.Unlock()
+	if i, ok := poolNames.idx[name]; ok {
+		return i
+	}
+	names := append(*poolNames.names.Load(), name)
+	i := uint32(len(names) - 1)
+	poolNames.idx[name] = i
+	poolNames.names.Store(&names)
+	return i
+}
+
+// poolName is the name of pool index i.
+func poolName(i uint32) string { return (*poolNames.names.Load())[i] }
 
 const (
 	flagNonceCapable = 1 << iota
@@ -48,6 +115,9 @@ const (
 	flagDDNS0
 	flagDDNSMask  = flagDDNS0 | flagDDNS0<<1
 	flagDDNSShift = 3
+	// flagHWInKey: the hardware address is the client key's tail (the key
+	// is htype+chaddr), see rec.hw.
+	flagHWInKey = 1 << 5
 )
 
 // recExt is immutable once attached to a rec (replaced, never mutated), so
@@ -99,7 +169,7 @@ func (r *rec) lease() Lease {
 		Addr:     addr4(r.addr),
 		HType:    r.htype,
 		Hostname: r.host,
-		Pool:     r.pool,
+		Pool:     poolName(r.pool),
 		Section:  int(r.sect),
 		State:    r.state,
 		Start:    fromNanos(r.start),
@@ -112,11 +182,11 @@ func (r *rec) lease() Lease {
 		ForceRenewNonceCapable: r.flags&flagNonceCapable != 0,
 		DDNS:                   DDNSMode(r.flags&flagDDNSMask) >> flagDDNSShift,
 	}
-	if r.key != "" {
-		l.ClientID = []byte(r.key)
+	if key := r.key(); key != "" {
+		l.ClientID = []byte(key)
 	}
-	if r.hw != "" {
-		l.HWAddr = []byte(r.hw)
+	if hw := r.hw(); hw != "" {
+		l.HWAddr = []byte(hw)
 	}
 	if r.flags&flagGIAddr != 0 {
 		l.GIAddr = addr4(r.giaddr)
@@ -129,14 +199,14 @@ func (r *rec) lease() Lease {
 	return l
 }
 
-// recFrom converts an exported Lease; pool names are interned by the caller.
+// recFrom converts an exported Lease.
 func recFrom(l *Lease) rec {
 	r := rec{
 		seq:    l.Seq,
 		addr:   u32(l.Addr),
 		htype:  l.HType,
 		host:   l.Hostname,
-		pool:   l.Pool,
+		pool:   poolIndex(l.Pool),
 		sect:   int32(l.Section),
 		state:  l.State,
 		start:  nanos(l.Start),
@@ -147,7 +217,7 @@ func recFrom(l *Lease) rec {
 
 		prevXid: l.PrevXID,
 	}
-	r.key, r.hw = keyStrings(l.ClientID, l.HType, l.HWAddr)
+	r.setClient(keyStrings(l.ClientID, l.HType, l.HWAddr))
 	if l.ForceRenewNonceCapable {
 		r.flags |= flagNonceCapable
 	}
@@ -269,22 +339,23 @@ func (rs *records) remove(addr uint32) {
 
 func (rs *records) indexKey(i int32) {
 	r := rs.arena.At(i)
-	if r.key == "" {
+	key := r.key()
+	if key == "" {
 		return
 	}
 	// One client, one index entry: the record with the highest Seq wins
 	// (several can exist after recovery from an old store).
-	if j, ok := rs.byKey[r.key]; ok && j != i && rs.arena.At(j).seq > r.seq {
+	if j, ok := rs.byKey[key]; ok && j != i && rs.arena.At(j).seq > r.seq {
 		return
 	}
-	rs.byKey[r.key] = i
+	rs.byKey[key] = i
 }
 
 func (rs *records) unindexKey(i int32) {
 	r := rs.arena.At(i)
-	if r.key != "" {
-		if j, ok := rs.byKey[r.key]; ok && j == i {
-			delete(rs.byKey, r.key)
+	if key := r.key(); key != "" {
+		if j, ok := rs.byKey[key]; ok && j == i {
+			delete(rs.byKey, key)
 		}
 	}
 }

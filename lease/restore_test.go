@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 
 	gocmp "github.com/google/go-cmp/cmp"
 )
@@ -136,5 +137,52 @@ func BenchmarkRestore(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
 		})
+	}
+}
+
+// TestRecClient: the client key and hardware address share one string in
+// a record (rec.kh); every combination reads back as it was stored, and so
+// does the pool name (an index into poolNames).
+func TestRecClient(t *testing.T) {
+	hw := []byte{2, 0, 0, 0, 0, 9}
+	long := bytes.Repeat([]byte{0xab}, 300)
+	tests := []struct {
+		name     string
+		clientID []byte
+		hw       []byte
+		inKey    bool
+	}{
+		{"htype+chaddr", append([]byte{1}, hw...), hw, true},
+		{"option 61", []byte{255, 1, 2, 3, 4, 0, 1, 0, 1, 5}, hw, false},
+		{"option 61 equal to chaddr without htype", hw, hw, false},
+		{"no key", nil, hw, false},
+		{"no chaddr", []byte{0, 'i', 'd'}, nil, false},
+		{"neither", nil, nil, false},
+		{"a 300-byte key", long, hw, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := Lease{Addr: ip("10.0.0.10"), ClientID: tt.clientID, HType: 1, HWAddr: tt.hw, Pool: "pool " + tt.name, State: StateBound}
+			r := recFrom(&l)
+			if got := r.flags&flagHWInKey != 0; got != tt.inKey {
+				t.Errorf("hardware address in key: %v, want %v", got, tt.inKey)
+			}
+			back := r.lease()
+			if !bytes.Equal(back.ClientID, tt.clientID) || !bytes.Equal(back.HWAddr, tt.hw) || back.Pool != l.Pool {
+				t.Errorf("read back client id %x hw %x pool %q, want %x %x %q", back.ClientID, back.HWAddr, back.Pool, tt.clientID, tt.hw, l.Pool)
+			}
+			// A new chaddr for the same key (handle.go keeps the key).
+			nr := r
+			nr.setClient(r.key(), "\x02\x00\x00\x00\x00\x07")
+			if nr.key() != string(tt.clientID) || nr.hw() != "\x02\x00\x00\x00\x00\x07" {
+				t.Errorf("after a chaddr change: key %x hw %x", nr.key(), nr.hw())
+			}
+		})
+	}
+	if poolIndex("") != 0 || poolName(0) != "" || poolName(poolIndex("x")) != "x" || poolIndex("x") != poolIndex("x") {
+		t.Error("poolNames does not intern")
+	}
+	if s := unsafe.Sizeof(rec{}); s > 112 {
+		t.Errorf("rec is %d bytes, was 112", s)
 	}
 }
