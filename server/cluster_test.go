@@ -957,3 +957,91 @@ func TestClusterPartitionFenced(t *testing.T) {
 		t.Error("b does not serve after the take-over")
 	}
 }
+
+// TestClusterConcurrent: three servers allocate at the same time (one
+// client after another on each, the three in parallel), then every
+// client renews through the next server (a server that has not served
+// it: unicast RENEWING). No address is ACKed to two clients, every first
+// ACK lies in the ACKing server's claims, every renewal is ACKed with the
+// client's address, and the database holds exactly the ACKed bindings.
+func TestClusterConcurrent(t *testing.T) {
+	dsn := pgtest.New(t).CreateDB(t)
+	cfg := clusterConfig()
+	cfg.Pools[0].Subnet = netip.MustParsePrefix("127.0.0.0/16")
+	cfg.Pools[0].Sections = []lease.Section{{Index: 0, Start: netip.MustParseAddr("127.0.1.0"), End: netip.MustParseAddr("127.0.2.255")}}
+	ms := []*clusterMember{startMember(t, dsn, "a", cfg), startMember(t, dsn, "b", cfg), startMember(t, dsn, "c", cfg)}
+	waitUntil(t, 5*time.Second, "live sets of three", func() bool {
+		for _, m := range ms {
+			if len(m.s.ClusterLive()) != 3 {
+				return false
+			}
+		}
+		return true
+	})
+	const perServer = 40
+	type ack struct {
+		mac  [6]byte
+		addr netip.Addr
+	}
+	acks := make([][]ack, len(ms))
+	var wg sync.WaitGroup
+	for si, m := range ms {
+		wg.Go(func() {
+			for i := range perServer {
+				mac := testMAC(si, i)
+				addr := clusterDORA(t, m, mac, uint32(si<<20|i<<2))
+				if !addr.IsValid() {
+					t.Errorf("%s: client %d got no address", m.name, i)
+					return
+				}
+				acks[si] = append(acks[si], ack{mac, addr})
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	by := claimsOf(t, ms[0].st)
+	acked := map[netip.Addr][6]byte{}
+	for si, as := range acks {
+		for _, x := range as {
+			if prev, dup := acked[x.addr]; dup {
+				t.Fatalf("%v ACKed to %x and to %x", x.addr, prev, x.mac)
+			}
+			acked[x.addr] = x.mac
+			if !inClaims(x.addr, by[ms[si].name]) {
+				t.Errorf("%s ACKed %v outside its claims", ms[si].name, x.addr)
+			}
+		}
+	}
+	// Renewals through the next server, in parallel again.
+	server := netip.MustParseAddr("127.0.0.1")
+	for si := range ms {
+		m := ms[(si+1)%len(ms)]
+		wg.Go(func() {
+			for i, x := range acks[si] {
+				feed(t, m.s, withSecs(buildMsg(t, clientMsg{typ: dhcpv4.Request, xid: uint32(0x7000000 | si<<16 | i), mac: x.mac, ciaddr: x.addr}), 60), server)
+				r, ok := m.rec.wait(t, 5*time.Second)
+				if !ok || r.Type() != dhcpv4.Ack || r.YIAddr != x.addr {
+					t.Errorf("renewal of %v (%x) through %s: %v", x.addr, x.mac, m.name, r)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	checkDatabase(t, ms[0].st, acked)
+	n := 0
+	if err := ms[0].st.Load(func(l lease.Lease) error {
+		if l.State == lease.StateBound {
+			n++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(acked) {
+		t.Errorf("%d bound rows, %d clients ACKed", n, len(acked))
+	}
+}
