@@ -760,6 +760,7 @@ func (s *Server) CampaignClients(id uint32, f reconf.ClientFilter) ([]reconf.Cli
 // that cannot be sent a FORCERENEW gets onFailure at once (restore: left
 // alone).
 func (s *Server) Disconnect(ctx context.Context, addr netip.Addr, onFailure reconf.OnFailure) (reconf.CampaignStatus, error) {
+	s.refreshAddr(ctx, addr) // cluster: another server may have served it
 	l, ok := s.lookup(addr)
 	if !ok || l.State != lease.StateBound {
 		return reconf.CampaignStatus{}, fmt.Errorf("%w (no bound lease at %s)", reconf.ErrNoClients, addr)
@@ -881,7 +882,10 @@ func (s *Server) reloadTrigger(old, cfg *lease.Config) {
 		if !optsChanged && !secChanged {
 			continue
 		}
-		all := s.eng.Leases(lease.Filter{Pool: np.Name, States: []lease.State{lease.StateBound}})
+		all := s.clusterLeases(np.Name) // cluster: the database's, not only those served here
+		if all == nil {
+			all = s.eng.Leases(lease.Filter{Pool: np.Name, States: []lease.State{lease.StateBound}})
+		}
 		why := "reload: pool options changed"
 		leases := all
 		if !optsChanged {

@@ -29,6 +29,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"sync"
@@ -671,6 +672,38 @@ func loadAllLeases(st *postgres.Store) ([]lease.Lease, error) {
 		return nil
 	})
 	return out, err
+}
+
+// clusterLeases returns the bound DHCPv4 leases of pool in the database
+// (a cluster server's memory holds only those it served or read); nil for
+// a single server or when the rows cannot be read.
+func (s *Server) clusterLeases(pool string) []lease.Lease {
+	cc := s.camp.cl
+	if cc == nil {
+		return nil
+	}
+	all, err := loadAllLeases(cc.st)
+	if err != nil {
+		s.log.Warn("campaign: lease rows not read; selecting from this server's leases", "pool", pool, "err", err)
+		return nil
+	}
+	out := []lease.Lease{}
+	for _, l := range all {
+		if l.Pool == pool && l.State == lease.StateBound && !l.IsV6() {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// refreshAddr makes the row of addr the engine's record (cluster), as
+// before a campaign action.
+func (s *Server) refreshAddr(ctx context.Context, addr netip.Addr) {
+	if s.camp.cl == nil {
+		return
+	}
+	a := reconf.Action{Kind: reconf.DeleteLease, Addr: addr} // no send: only the read
+	s.refreshLease(ctx, s.now(), &a)
 }
 
 // refreshLease reads the row of a's address before a campaign acts on it

@@ -537,3 +537,43 @@ func TestSharedDUID(t *testing.T) {
 		t.Fatalf("a DUID blob was written over the stored one: %v", st.blobs)
 	}
 }
+
+// TestClusterDisconnectElsewhere: a disconnect through a server that never
+// saw the client (another wrote its lease after this one started) reads
+// the row and starts the campaign, rather than "no bound lease".
+func TestClusterDisconnectElsewhere(t *testing.T) {
+	pg := pgtest.New(t)
+	dsn := pg.CreateDB(t)
+	ctx := context.Background()
+	b := newCampMember(t, dsn, "b", 0)
+	seed, err := postgres.Open(ctx, dsn, postgres.Options{ServerName: "seed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := [6]byte{2, 0, 0, 0, 8, 1}
+	addr := netip.MustParseAddr("127.0.1.200")
+	now := time.Now()
+	key := make([]byte, 16)
+	_, _ = rand.Read(key)
+	if err := seed.Commit(ctx, []lease.Lease{{Addr: addr, HType: 1, HWAddr: mac[:], ClientID: append([]byte{1}, mac[:]...),
+		Pool: "loop", State: lease.StateBound, Start: now, Expiry: now.Add(time.Hour), XID: 0x77,
+		ForceRenewNonceCapable: true, ReconfKey: key, Seq: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.s.Lookup(addr); ok {
+		t.Fatal("test setup: b already knows the lease")
+	}
+	st, err := b.s.Disconnect(ctx, addr, reconf.Restore)
+	if err != nil {
+		t.Fatalf("disconnect through b: %v", err)
+	}
+	if st.Clients != 1 || !st.Options.ForceNAK {
+		t.Fatalf("disconnect campaign: %+v", st)
+	}
+	if _, err := b.s.StopCampaign(ctx, st.ID); err != nil {
+		t.Fatal(err)
+	}
+}
