@@ -612,9 +612,28 @@ func (s *Server) startCampaignCluster(ctx context.Context, sel reconf.Selector, 
 		}
 		leases = all
 	}
+	// One start at a time across the cluster, checked against the rows as
+	// they are now and stored before the next: two servers (say, both
+	// reloading the same configuration change) cannot start overlapping
+	// campaigns.
+	unlock, err := cc.st.LockCampaignStarts(ctx)
+	if err != nil {
+		return reconf.CampaignStatus{}, err
+	}
+	defer unlock()
+	m := cc.mirrorMgr()
+	if byID, _, err := loadCampaignRecords(cc.st); err == nil {
+		var others []reconf.Record
+		for id, rs := range byID {
+			if _, err := c.mgr.Status(id); err != nil {
+				others = append(others, rs...)
+			}
+		}
+		m = newMirror(others, s.now())
+	}
 	// A campaign led elsewhere on one of the pools: the same refusal a
 	// single server gives (one running campaign per pool).
-	if m := cc.mirrorMgr(); m != nil {
+	if m != nil {
 		probe := reconf.NewManager()
 		if st, err := probe.Start(s.now(), sel, opts, leases); err == nil {
 			for _, p := range st.Pools {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -575,5 +576,67 @@ func TestClusterDisconnectElsewhere(t *testing.T) {
 	}
 	if _, err := b.s.StopCampaign(ctx, st.ID); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClusterStartOverlap: two servers starting a campaign on the same pool
+// at the same moment (both reloading one configuration change, say): one
+// starts it, the other is refused with the one-campaign-per-pool error —
+// starts are serialised across the cluster and checked against the rows.
+func TestClusterStartOverlap(t *testing.T) {
+	pg := pgtest.New(t)
+	dsn := pg.CreateDB(t)
+	ctx := context.Background()
+	seed, err := postgres.Open(ctx, dsn, postgres.Options{ServerName: "seed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	var recs []lease.Lease
+	for i := range 2 {
+		mac := [6]byte{2, 0, 0, 0, 9, byte(i)}
+		key := make([]byte, 16)
+		_, _ = rand.Read(key)
+		recs = append(recs, lease.Lease{Addr: netip.AddrFrom4([4]byte{127, 0, 1, byte(100 + i)}), HType: 1, HWAddr: mac[:],
+			ClientID: append([]byte{1}, mac[:]...), Pool: "loop", State: lease.StateBound, Start: now, Expiry: now.Add(time.Hour),
+			XID: 0x99, ForceRenewNonceCapable: true, ReconfKey: key, Seq: 1})
+	}
+	if err := seed.Commit(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a, b := newCampMember(t, dsn, "a", 0), newCampMember(t, dsn, "b", 0)
+	for round := range 3 {
+		var wg sync.WaitGroup
+		sts := make([]reconf.CampaignStatus, 2)
+		errs := make([]error, 2)
+		for i, m := range []*campMember{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				o := reconf.DefaultOptions()
+				o.Attempts, o.Interval = 8, time.Duration(i+1)*time.Second // not the same campaign
+				sts[i], errs[i] = m.s.StartCampaign(ctx, reconf.Selector{Pool: "loop"}, o)
+			}()
+		}
+		wg.Wait()
+		var won []int
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won = append(won, i)
+			case !errors.Is(err, reconf.ErrOverlap):
+				t.Fatalf("round %d: server %d: %v, want an overlap error or a start", round, i, err)
+			}
+		}
+		if len(won) != 1 {
+			t.Fatalf("round %d: %d servers started a campaign on pool loop (errors %v), want exactly one", round, len(won), errs)
+		}
+		w := []*campMember{a, b}[won[0]]
+		if _, err := w.s.StopCampaign(ctx, sts[won[0]].ID); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -34,6 +34,32 @@ func (s *Store) NextCampaignID(ctx context.Context, atLeast uint32) (uint32, err
 	return uint32(id), nil
 }
 
+// campaignStartClass is the first key of the advisory lock (second key 0)
+// that serialises campaign starts across servers ("ls"; campaigns' own
+// locks are campaignLockClass).
+const campaignStartClass = 0x6c73
+
+// LockCampaignStarts waits (bounded by ctx) until no other server is
+// starting a campaign, and holds that until unlock is called: a server
+// checks the running campaigns and stores its new one under it, so two
+// servers cannot start overlapping campaigns at the same moment.
+func (s *Store) LockCampaignStarts(ctx context.Context) (unlock func(), err error) {
+	pc, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: lock campaign starts: %w", err)
+	}
+	conn := pc.Hijack()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1, 0)", campaignStartClass); err != nil {
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("postgres: lock campaign starts: %w", err)
+	}
+	return func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn.Close(cctx) // the session ends: the lock goes with it
+	}, nil
+}
+
 // CampaignGeneration changes whenever a server takes a campaign ID (a
 // campaign is starting somewhere): one row read, cheap enough for every
 // tick of every server.
