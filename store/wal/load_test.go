@@ -124,3 +124,60 @@ func TestSnapshotCount(t *testing.T) {
 		t.Errorf("snapshotCount of a short file = %d, want 0", got)
 	}
 }
+
+// TestSnapshotRepeatsAddress: a snapshot leased did not write may repeat
+// an address; recovery then resolves it as any other records (highest Seq,
+// later position on a tie), and a segment record with the same Seq as the
+// snapshot's wins (later position).
+func TestSnapshotRepeatsAddress(t *testing.T) {
+	at := func(i int, seq uint64, host string) lease.Lease {
+		l := sample(i)
+		l.Seq, l.Hostname = seq, host
+		return l
+	}
+	tests := []struct {
+		name string
+		snap []lease.Lease
+		seg  []lease.Lease
+		want []lease.Lease
+	}{
+		{"older copy later", []lease.Lease{at(1, 5, "new"), at(2, 6, "b"), at(1, 3, "old")}, nil,
+			[]lease.Lease{at(1, 5, "new"), at(2, 6, "b")}},
+		{"newer copy later", []lease.Lease{at(1, 3, "old"), at(2, 6, "b"), at(1, 5, "new")}, nil,
+			[]lease.Lease{at(1, 5, "new"), at(2, 6, "b")}},
+		{"same seq twice", []lease.Lease{at(1, 5, "first"), at(1, 5, "second")}, nil,
+			[]lease.Lease{at(1, 5, "second")}},
+		{"segment ties the snapshot", []lease.Lease{at(1, 5, "snap"), at(2, 6, "b")}, []lease.Lease{at(1, 5, "seg"), at(2, 4, "older")},
+			[]lease.Lease{at(1, 5, "seg"), at(2, 6, "b")}},
+		{"repeat then segment", []lease.Lease{at(1, 5, "a"), at(1, 7, "b"), at(3, 1, "c")}, []lease.Lease{at(1, 6, "seg"), at(3, 2, "seg3")},
+			[]lease.Lease{at(1, 7, "b"), at(3, 2, "seg3")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			w := open(t, dir, Options{})
+			if err := w.Load(func(lease.Lease) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Compact(func(yield func(lease.Lease) bool) {
+				for _, l := range tt.snap {
+					if !yield(l) {
+						return
+					}
+				}
+			}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if len(tt.seg) > 0 {
+				commit(t, w, tt.seg...)
+			}
+			w.Close()
+			w = open(t, dir, Options{})
+			defer w.Close()
+			if n := w.Recovered(); n != len(tt.want) {
+				t.Errorf("Recovered() = %d, want %d", n, len(tt.want))
+			}
+			diff(t, byAddr(tt.want...), loadAll(t, w))
+		})
+	}
+}

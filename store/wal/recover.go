@@ -82,6 +82,51 @@ type recovered struct {
 	index4 map[uint32]loc
 	index6 map[[16]byte]loc
 	live   int // live addresses (deleted ones excluded), after settle
+	// snap4 holds the first record of each DHCPv4 address in the
+	// snapshot instead of index4: a list and a bitmap of the addresses
+	// seen cost a fraction of a map insert per record. Every later record
+	// of an address (a repeat in the snapshot, which leased never writes,
+	// or a segment's record) goes to index4, and settle compares the two.
+	snap4 []snapEnt
+	seen  seenSet
+}
+
+// snapEnt is a DHCPv4 record of the snapshot (file 0 of the recovery).
+type snapEnt struct {
+	seq  uint64
+	addr uint32
+	ord  uint32 // ordinal; the top bit: a tombstone
+}
+
+const snapDead = 1 << 31
+
+// seenSet is a set of IPv4 addresses in 256-address blocks. The block
+// last used is kept aside: a snapshot lists addresses in the order the
+// engine keeps them, mostly consecutive.
+type seenSet struct {
+	m     map[uint32]*[4]uint64
+	lastK uint32
+	last  *[4]uint64
+}
+
+// add adds a and reports whether it was already present.
+func (s *seenSet) add(a uint32) bool {
+	k := a >> 8
+	c := s.last
+	if c == nil || k != s.lastK {
+		if s.m == nil {
+			s.m = make(map[uint32]*[4]uint64)
+		}
+		if c = s.m[k]; c == nil {
+			c = new([4]uint64)
+			s.m[k] = c
+		}
+		s.last, s.lastK = c, k
+	}
+	w, bit := (a&255)>>6, uint64(1)<<(a&63)
+	had := c[w]&bit != 0
+	c[w] |= bit
+	return had
 }
 
 // settle marks the winning record of every live address in its file's
@@ -97,6 +142,20 @@ func (rec *recovered) settle() {
 			rec.live++
 		}
 	}
+	// The first snapshot record of an address loses to the winner of its
+	// later records (index4: repeats in the snapshot, then the segments)
+	// when that has the same or a higher Seq (a later position wins a
+	// tie), as if it had gone through index4 first.
+	for _, e := range rec.snap4 {
+		if l, ok := rec.index4[e.addr]; ok {
+			if l.seq >= e.seq {
+				continue
+			}
+			delete(rec.index4, e.addr)
+		}
+		mark(loc{seq: e.seq, file: 0, ord: e.ord &^ snapDead, dead: e.ord&snapDead != 0})
+	}
+	rec.snap4, rec.seen = nil, seenSet{}
 	for _, l := range rec.index4 {
 		mark(l)
 	}
@@ -177,12 +236,21 @@ func (r *recovery) add(st lease.State, seq uint64, a netip.Addr, fi int32, f *re
 	f.leases++
 	// Equal Seq: the later position wins (the same record written twice).
 	if a.Is4() {
-		k := a.As4()
-		m := r.rec.index4
-		if cur, ok := m[binary.BigEndian.Uint32(k[:])]; ok && cur.seq > seq {
+		b := a.As4()
+		k := binary.BigEndian.Uint32(b[:])
+		if f.snap && l.ord < snapDead && !r.rec.seen.add(k) {
+			e := snapEnt{seq: seq, addr: k, ord: l.ord}
+			if l.dead {
+				e.ord |= snapDead
+			}
+			r.rec.snap4 = append(r.rec.snap4, e)
 			return
 		}
-		m[binary.BigEndian.Uint32(k[:])] = l
+		m := r.rec.index4
+		if cur, ok := m[k]; ok && cur.seq > seq {
+			return
+		}
+		m[k] = l
 		return
 	}
 	k := a.As16()
@@ -589,10 +657,13 @@ func (r *recovery) readSnapshot(path string) error {
 		}
 		return nil
 	}
-	if n := snapshotCount(data); n > 0 && len(r.rec.index4)+len(r.rec.index6) == 0 {
-		// Presize: growing the index to a million entries rehashes it
-		// about twenty times.
-		r.rec.index4 = make(map[uint32]loc, n)
+	if len(r.rec.files) != 0 {
+		return fmt.Errorf("wal: %s: snapshot read after other files", path) // recoverDir reads it first
+	}
+	if n := snapshotCount(data); n > 0 {
+		// Presize: growing a list of a million records copies it about
+		// thirty times.
+		r.rec.snap4 = make([]snapEnt, 0, n)
 	}
 	fi := int32(len(r.rec.files))
 	f := recFile{path: path, num: r.snapNum, snap: true}
