@@ -660,3 +660,36 @@ func (s *Store) CampaignLeaders(ctx context.Context) ([]CampaignLeader, error) {
 
 // ServerName is this server's name (Options.ServerName).
 func (s *Store) ServerName() string { return s.opts.ServerName }
+
+// BlobsSignature is a cheap fingerprint of the blobs of kind: how many
+// there are and the highest seq among them. Every upsert takes a new seq
+// (the highest) and every delete lowers the count, so any change between
+// two calls changes the pair — what a cluster server compares each
+// heartbeat before re-reading the runtime reservations (issue #12).
+func (s *Store) BlobsSignature(ctx context.Context, kind uint8) (n, maxSeq int64, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT count(*), coalesce(max(seq), 0) FROM blobs WHERE kind = $1`, int16(kind)).Scan(&n, &maxSeq)
+	if err != nil {
+		return 0, 0, fmt.Errorf("postgres: blobs signature: %w", err)
+	}
+	return n, maxSeq, nil
+}
+
+// BlobsOf returns the blobs of kind in the order they were last written,
+// with their BlobsSignature as of the same read.
+func (s *Store) BlobsOf(ctx context.Context, kind uint8) (blobs []store.Blob, n, maxSeq int64, err error) {
+	rows, err := s.pool.Query(ctx, `SELECT key, value, seq FROM blobs WHERE kind = $1 ORDER BY seq`, int16(kind))
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("postgres: blobs of kind %d: %w", kind, err)
+	}
+	var key, value []byte
+	var seq int64
+	_, err = pgx.ForEachRow(rows, []any{&key, &value, &seq}, func() error {
+		blobs = append(blobs, store.Blob{Kind: kind, Key: slices.Clone(key), Value: slices.Clone(value)})
+		maxSeq = max(maxSeq, seq)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("postgres: blobs of kind %d: %w", kind, err)
+	}
+	return blobs, int64(len(blobs)), maxSeq, nil
+}

@@ -121,6 +121,8 @@ type Store struct {
 	opts  Options
 	log   *slog.Logger
 	epoch int64
+	// inherited: claims of the previous incarnation kept at register.
+	inherited int
 
 	fenced atomic.Bool
 	stopHB chan struct{}
@@ -382,6 +384,20 @@ func (s *Store) register(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("postgres: register server %q: %w", s.opts.ServerName, err)
 	}
+	if s.opts.Cluster {
+		// A restart with the same server_name is the same server: it
+		// keeps the claims of its previous incarnation (issue #12,
+		// docs/cluster.md), moved to the new epoch in the transaction
+		// that raises it, so the old process is fenced (its epoch no
+		// longer matches any claim nor the servers row) and the ranges
+		// are not blocked until they expire. The server loads their
+		// leases at its first ExtendClaims, before allocating.
+		tag, err := tx.Exec(ctx, "UPDATE claims SET epoch = $2 WHERE owner = $1", s.opts.ServerName, s.epoch)
+		if err != nil {
+			return fmt.Errorf("postgres: register server %q: keep its claims: %w", s.opts.ServerName, err)
+		}
+		s.inherited = int(tag.RowsAffected())
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: register server %q: %w", s.opts.ServerName, err)
 	}
@@ -390,6 +406,10 @@ func (s *Store) register(ctx context.Context) error {
 
 // Epoch is this server's epoch, taken at Open.
 func (s *Store) Epoch() int64 { return s.epoch }
+
+// Inherited is how many claims of this server's previous incarnation
+// (same server_name) Open moved to the new epoch (cluster mode).
+func (s *Store) Inherited() int { return s.inherited }
 
 // Pool is the connection pool (for the cluster work and tools; leases go
 // through Commit).
