@@ -9,6 +9,7 @@ const (
 	MinClusterBlockSize           = 16
 	MaxClusterBlockSize           = 1 << 16
 	DefaultClusterAnswerAfterSecs = 10
+	DefaultClusterIdleRelease     = Duration(10 * time.Minute)
 	DefaultPostgresConnectTimeout = Duration(5 * time.Second)
 	DefaultPostgresCommitTimeout  = Duration(10 * time.Second)
 )
@@ -44,6 +45,11 @@ type Cluster struct {
 	// client's secs field reaches this many seconds (the other may be
 	// dying before take_over_after), 0 to 65535; 0 never. Default 10.
 	AnswerAfterSecs int `yaml:"answer_after_secs"`
+	// IdleRelease: a pool of this server that allocated nothing for this
+	// long gives back the blocks it does not need (keeping a quarter of a
+	// block free), so that a server short of addresses can claim them;
+	// 0 never, else 1s to 24h. Default 10m.
+	IdleRelease Duration `yaml:"idle_release"`
 }
 
 // ClusterEnabled reports whether the cluster section turns cluster mode
@@ -75,6 +81,9 @@ func (c *Config) applyClusterDefaults() {
 	if !c.has("cluster.answer_after_secs") {
 		cl.AnswerAfterSecs = DefaultClusterAnswerAfterSecs
 	}
+	if !c.has("cluster.idle_release") {
+		cl.IdleRelease = DefaultClusterIdleRelease
+	}
 }
 
 // cluster checks the cluster section and the PostgreSQL timeouts.
@@ -102,6 +111,9 @@ func (v *validator) cluster(c *Config) {
 	}
 	if cl.AnswerAfterSecs < 0 || cl.AnswerAfterSecs > 65535 {
 		v.errorf("cluster.answer_after_secs", "%d: use 0 (never) to 65535 seconds, e.g. %d", cl.AnswerAfterSecs, DefaultClusterAnswerAfterSecs)
+	}
+	if d := cl.IdleRelease.D(); d != 0 && (d < time.Second || d > 24*time.Hour) {
+		v.errorf("cluster.idle_release", "%s: use 0 (never) or 1s to 24h, e.g. 10m", cl.IdleRelease)
 	}
 	if !c.ClusterEnabled() {
 		return

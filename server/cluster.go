@@ -34,6 +34,8 @@ const (
 	DefaultClusterHeartbeat = 5 * time.Second
 	DefaultClusterBlockSize = 64
 	MinClusterBlockSize     = 16
+	// DefaultClusterIdleRelease is ClusterOptions.IdleRelease's default.
+	DefaultClusterIdleRelease = 10 * time.Minute
 )
 
 // ClusterOptions turn on the cluster control plane (Options.Cluster; nil:
@@ -66,6 +68,11 @@ type ClusterOptions struct {
 	// against LowWater between heartbeats; 0 means the smaller of
 	// Heartbeat/4 and 250 ms.
 	Check time.Duration
+	// IdleRelease: a pool that allocated nothing for this long gives
+	// back the claims it does not need (it keeps LowWater free), so that
+	// a server short of addresses can claim them; 0 means
+	// DefaultClusterIdleRelease (10 min), negative never.
+	IdleRelease time.Duration
 }
 
 // withDefaults fills the zero fields of o.
@@ -88,6 +95,9 @@ func (o ClusterOptions) withDefaults() ClusterOptions {
 	if o.Check <= 0 {
 		o.Check = min(o.Heartbeat/4, 250*time.Millisecond)
 	}
+	if o.IdleRelease == 0 {
+		o.IdleRelease = DefaultClusterIdleRelease
+	}
 	return o
 }
 
@@ -106,8 +116,7 @@ type claimEngine4 interface {
 type claimEngine6 interface {
 	SetClaims(pool string, kind lease6.IAKind, rs []lease.Range)
 	FreeInClaims(pool string, kind lease6.IAKind, limit int) (free int, restricted bool)
-	Restore(l lease.Lease)
-	Lookup(addr netip.Addr) (lease.Lease, bool)
+	Adopt(l lease.Lease)
 }
 
 // poolKey names what claims are made for: a DHCPv4 pool, or a DHCPv6
@@ -147,6 +156,11 @@ type heldClaim struct {
 	key      poolKey
 	deadline time.Time
 	timer    *time.Timer // drops the claim at deadline (armDeadlineLocked)
+	// draining: since when the engine no longer allocates from the claim
+	// (an idle release, clusterRelease); it stays in the database,
+	// extended, until releaseDrain passed, so that a commit of an
+	// allocation made just before still finds it owned.
+	draining time.Time
 }
 
 // armDeadlineLocked sets h's deadline and the timer that stops the
@@ -197,6 +211,9 @@ type poolClaimState struct {
 	logged    time.Time // last exhaustion warning (rate limit)
 	exhaustN  uint64    // ErrNoFreeBlock results
 	errN      uint64    // other claim failures
+	lastAlloc time.Time // last check that saw the free count drop (or a claim taken); idle since
+	low       float64   // the low-water mark of the last check
+	released  uint64    // claims given back idle
 }
 
 // clusterState is the running control plane of a Server with
@@ -216,6 +233,9 @@ type clusterState struct {
 	// take-over); zero once one succeeds.
 	hbFail fault
 	fenced bool // the store's epoch was superseded: another process took over this name
+	// resSig: the runtime reservation rows last applied
+	// (clusterReservations; under s.res.mu, not mu).
+	resSig resSig
 
 	takeOvers  atomic.Uint64
 	hbFailures atomic.Uint64
@@ -243,7 +263,7 @@ func (s *Server) newCluster(o ClusterOptions) (*clusterState, error) {
 	if s.v6 != nil {
 		e, ok := s.v6.eng.(claimEngine6)
 		if !ok {
-			return nil, fmt.Errorf("server: cluster mode: the DHCPv6 engine %T has no claim hooks (SetClaims, FreeInClaims)", s.v6.eng)
+			return nil, fmt.Errorf("server: cluster mode: the DHCPv6 engine %T has no claim hooks (SetClaims, FreeInClaims, Adopt)", s.v6.eng)
 		}
 		if s.v6.cfg == nil {
 			return nil, errors.New("server: cluster mode needs V6Options.Config (the pools to claim blocks of)")
@@ -398,7 +418,7 @@ func (s *Server) applyClaimsLocked(key poolKey, now time.Time) {
 	cs := s.cluster
 	var rs []lease.Range
 	for _, h := range cs.held {
-		if h.key == key && now.Before(h.deadline) {
+		if h.key == key && now.Before(h.deadline) && h.draining.IsZero() {
 			rs = append(rs, lease.Range{First: h.c.First, Last: h.c.Last})
 		}
 	}
@@ -416,16 +436,11 @@ func (s *Server) applyClaimsLocked(key poolKey, now time.Time) {
 // adopt makes l (a database row) the engine's record.
 func (cs *clusterState) adopt(l lease.Lease) {
 	if l.IsV6() {
-		if cs.eng6 == nil {
-			return
+		if cs.eng6 != nil {
+			// The row replaces the cached record whatever the seqs
+			// (they are not comparable across servers).
+			cs.eng6.Adopt(l)
 		}
-		// Adopt as lease.Engine.Adopt does: the row replaces the cached
-		// record whatever the seqs (they are not comparable across
-		// servers), through Restore with a seq past the cached one.
-		if cur, ok := cs.eng6.Lookup(l.Addr); ok && cur.Seq >= l.Seq {
-			l.Seq = cur.Seq + 1
-		}
-		cs.eng6.Restore(l)
 		return
 	}
 	if cs.eng4 != nil {
@@ -491,6 +506,8 @@ func (s *Server) clusterLoop(ctx context.Context) {
 			return
 		case <-hb.C:
 			s.clusterHeartbeat(ctx)
+			s.clusterRelease(ctx)
+			s.clusterReservations(ctx)
 		case <-check.C:
 		case <-cs.wake:
 		}
@@ -764,12 +781,16 @@ func (s *Server) clusterTopUp(ctx context.Context) {
 				used := float64(max(ps.free-free, 0))
 				ps.rate = 0.7*ps.rate + 0.3*used/dt
 			}
+			if ps.lastAlloc.IsZero() || (!ps.checked.IsZero() && free < ps.free) {
+				ps.lastAlloc = now // allocation (or an offer): not idle
+			}
 			ps.free, ps.checked = free, now
 			// The rate's mark is capped at a quarter of the pool's share
 			// among the live servers: a burst on one server must not
 			// claim the pool away from the others.
 			share := poolUnits(t.pool) / int64(4*max(1, len(cs.live)))
 			low := max(cs.opts.LowWater, int(min(int64(ps.rate*rateWindow.Seconds())+1, share)))
+			ps.low = float64(low)
 			wait := !ps.exhausted.IsZero() && now.Sub(ps.exhausted) < cs.opts.Heartbeat
 			cs.mu.Unlock()
 			if free >= low || wait || ctx.Err() != nil {
@@ -849,7 +870,8 @@ func (s *Server) claimOne(ctx context.Context, t claimTarget, size int) bool {
 	switch {
 	case err == nil:
 		ps.exhausted = time.Time{}
-		ps.free = free // the rate counts allocations, not this claim
+		ps.free = free     // the rate counts allocations, not this claim
+		ps.lastAlloc = now // a claim is demand: not idle
 		cs.mu.Unlock()
 		cs.claimed.Add(1)
 		s.log.Info("cluster: claimed a block", "pool", t.key.name, "family", t.key.family(), "kind", t.key.kindLabel(),
@@ -881,6 +903,109 @@ func (s *Server) claimOne(ctx context.Context, t claimTarget, size int) bool {
 		}
 	}
 	return false
+}
+
+// releaseDrain is how long a claim taken out of the engine stays in the
+// database (extended) before ReleaseClaim: a client offered an address of
+// it just before (DISCOVER) can still commit its REQUEST there. A later
+// REQUEST is refused by the conditional write (not owner) and NAKed —
+// a retry, never a duplicate.
+func (cs *clusterState) releaseDrain() time.Duration {
+	return max(cs.opts.Heartbeat, 2*time.Second)
+}
+
+// clusterRelease gives back what idle pools do not need (issue #12,
+// docs/cluster.md "Return"): each heartbeat it releases the claims whose
+// drain ended, then, for every pool that allocated nothing for
+// IdleRelease, takes out of the engine every claim (highest first) whose
+// removal leaves at least the pool's low-water mark free — SetClaims
+// without it first, so nothing new is allocated from it, ReleaseClaim
+// after releaseDrain. A claim whose removal would leave too little free
+// goes back at once. A pool is examined once per IdleRelease.
+func (s *Server) clusterRelease(ctx context.Context) {
+	cs := s.cluster
+	if cs.opts.IdleRelease < 0 || cs.st.Fenced() || ctx.Err() != nil {
+		return
+	}
+	now := time.Now()
+	cs.mu.Lock()
+	var due []int64
+	for id, h := range cs.held {
+		if !h.draining.IsZero() && now.Sub(h.draining) >= cs.releaseDrain() {
+			due = append(due, id)
+		}
+	}
+	cs.mu.Unlock()
+	slices.Sort(due)
+	for _, id := range due {
+		octx, cancel := context.WithTimeout(ctx, cs.opTimeout())
+		err := cs.st.ReleaseClaim(octx, id)
+		cancel()
+		if err != nil {
+			// Retried at the next heartbeat; a claim no longer ours
+			// leaves with the next ExtendClaims.
+			s.log.Warn("cluster: release an idle claim", "id", id, "err", err)
+			return
+		}
+		cs.mu.Lock()
+		if h, ok := cs.held[id]; ok {
+			if ps := cs.pools[h.key]; ps != nil {
+				ps.released++
+			}
+			s.removeClaimLocked(id)
+			s.log.Info("cluster: released an idle claim", "pool", h.key.name, "family", h.key.family(), "kind", h.key.kindLabel(),
+				"first", h.c.First, "last", h.c.Last)
+		}
+		cs.mu.Unlock()
+	}
+
+	type cand struct {
+		id    int64
+		first netip.Addr
+	}
+	cs.mu.Lock()
+	byKey := map[poolKey][]cand{}
+	for k, ps := range cs.pools {
+		if ps.lastAlloc.IsZero() || now.Sub(ps.lastAlloc) < cs.opts.IdleRelease {
+			continue
+		}
+		ps.lastAlloc = now // examined: again after another idle period
+		for id, h := range cs.held {
+			if h.key == k && h.draining.IsZero() && now.Before(h.deadline) {
+				byKey[k] = append(byKey[k], cand{id, h.c.First})
+			}
+		}
+	}
+	cs.mu.Unlock()
+	for k, cands := range byKey {
+		slices.SortFunc(cands, func(a, b cand) int { return b.first.Compare(a.first) })
+		for _, c := range cands {
+			cs.mu.Lock()
+			h, ok := cs.held[c.id]
+			ps := cs.pools[k]
+			if !ok || ps == nil {
+				cs.mu.Unlock()
+				continue
+			}
+			h.draining = now
+			s.applyClaimsLocked(k, now)
+			cs.mu.Unlock()
+			free := cs.freeIn(k)
+			cs.mu.Lock()
+			if float64(free) < max(ps.low, float64(cs.opts.LowWater)) {
+				h.draining = time.Time{} // needed: back at once
+				s.applyClaimsLocked(k, time.Now())
+				free = -1
+			} else {
+				ps.free = free // a release is not an allocation
+			}
+			cs.mu.Unlock()
+			if free >= 0 {
+				s.log.Info("cluster: pool idle; returning a claim it does not need", "pool", k.name, "family", k.family(),
+					"kind", k.kindLabel(), "first", h.c.First, "last", h.c.Last, "free_left", free)
+			}
+		}
+	}
 }
 
 // clusterHealth adds the control plane's reasons: heartbeats failing
@@ -930,6 +1055,8 @@ var (
 	descClusterClaimFailures = prometheus.NewDesc("leased_cluster_claim_failures_total",
 		"Blocks this server could not claim, by pool and reason (exhausted: every block of the pool is claimed; error: the database failed).",
 		append(slices.Clone(poolLabels), "reason"), nil)
+	descClusterReleased = prometheus.NewDesc("leased_cluster_claims_released_total",
+		"Claims of a pool this server gave back after the pool allocated nothing for cluster.idle_release.", poolLabels, nil)
 	descClusterClaimed = prometheus.NewDesc("leased_cluster_blocks_claimed_total",
 		"Address blocks this server claimed.", nil, nil)
 	descClusterTakeOvers = prometheus.NewDesc("leased_cluster_takeovers_total",
@@ -939,7 +1066,7 @@ var (
 )
 
 func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descClusterClaims, descClusterFree, descClusterClaimFailures,
+	for _, d := range []*prometheus.Desc{descClusterClaims, descClusterFree, descClusterClaimFailures, descClusterReleased,
 		descClusterClaimed, descClusterTakeOvers, descClusterHBFailures} {
 		ch <- d
 	}
@@ -967,6 +1094,7 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descClusterFree, prometheus.GaugeValue, float64(ps.free), labels...)
 		ch <- prometheus.MustNewConstMetric(descClusterClaimFailures, prometheus.CounterValue, float64(ps.exhaustN), append(labels, "exhausted")...)
 		ch <- prometheus.MustNewConstMetric(descClusterClaimFailures, prometheus.CounterValue, float64(ps.errN), append(labels, "error")...)
+		ch <- prometheus.MustNewConstMetric(descClusterReleased, prometheus.CounterValue, float64(ps.released), labels...)
 	}
 	cs.mu.Unlock()
 	ch <- prometheus.MustNewConstMetric(descClusterClaimed, prometheus.CounterValue, float64(cs.claimed.Load()))

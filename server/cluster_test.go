@@ -81,6 +81,13 @@ func startMember(t *testing.T, dsn, name string, cfg lease.Config) *clusterMembe
 // startMemberTimeout is startMember with the store's commit timeout.
 func startMemberTimeout(t *testing.T, dsn, name string, cfg lease.Config, commitTimeout time.Duration) *clusterMember {
 	t.Helper()
+	return startMemberWith(t, dsn, name, cfg, commitTimeout, nil)
+}
+
+// startMemberWith is startMemberTimeout with mod applied to the cluster
+// options (nil: none).
+func startMemberWith(t *testing.T, dsn, name string, cfg lease.Config, commitTimeout time.Duration, mod func(*ClusterOptions)) *clusterMember {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	st, err := postgres.Open(ctx, dsn, postgres.Options{ServerName: name, Cluster: true, Heartbeat: testHeartbeat,
@@ -97,9 +104,12 @@ func startMemberTimeout(t *testing.T, dsn, name string, cfg lease.Config, commit
 		t.Fatal(err)
 	}
 	rec := &recorder{got: make(chan recorded, 1024)}
+	co := &ClusterOptions{Store: st, Heartbeat: testHeartbeat, TakeOverAfter: testTakeOver, BlockSize: 16, AnswerAfterSecs: 30}
+	if mod != nil {
+		mod(co)
+	}
 	s, err := New(Options{Interfaces: []string{"lo"}, Engine: eng, Store: st, Config: &cfg, Logger: testLogger(t).With("server", name),
-		Registry: prometheus.NewRegistry(), MaxInFlight: 64, replies: rec,
-		Cluster: &ClusterOptions{Store: st, Heartbeat: testHeartbeat, TakeOverAfter: testTakeOver, BlockSize: 16, AnswerAfterSecs: 30}})
+		Registry: prometheus.NewRegistry(), MaxInFlight: 64, replies: rec, Cluster: co})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,18 +50,26 @@ func (s *Server) noteReservationBlob(b store.Blob) bool {
 	if b.Kind != store.BlobReservation {
 		return false
 	}
+	if r, ok := s.decodeReservationBlob(b); ok {
+		s.res.runtime = append(s.res.runtime, r)
+	}
+	return true
+}
+
+// decodeReservationBlob decodes and checks a stored runtime reservation;
+// one that does not decode or check is logged and left out.
+func (s *Server) decodeReservationBlob(b store.Blob) (api.Reservation, bool) {
 	var r api.Reservation
 	if err := json.Unmarshal(b.Value, &r); err != nil {
 		s.log.Error("stored runtime reservation does not decode; ignored", "key", string(b.Key), "err", err)
-		return true
+		return r, false
 	}
 	if err := r.Check(); err != nil {
 		s.log.Error("stored runtime reservation is invalid; ignored", "key", string(b.Key), "err", err)
-		return true
+		return r, false
 	}
 	r.Source, r.Pool, r.Problem = api.SourceRuntime, "", ""
-	s.res.runtime = append(s.res.runtime, r)
-	return true
+	return r, true
 }
 
 // initReservations applies the recovered runtime reservations to the

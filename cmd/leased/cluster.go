@@ -24,7 +24,12 @@ func clusterOptions(cfg *config.Config, st store.Store) *server.ClusterOptions {
 		return nil
 	}
 	c := cfg.Cluster
+	idle := c.IdleRelease.D()
+	if idle == 0 {
+		idle = -1 // cluster.idle_release: 0 never
+	}
 	return &server.ClusterOptions{
+		IdleRelease:     idle,
 		Store:           pg,
 		Heartbeat:       c.Heartbeat.D(),
 		TakeOverAfter:   c.TakeOverAfter.D(),
