@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/netip"
@@ -283,39 +282,7 @@ func (e *env) perfdhcp6(args ...string) (perfResult6, error) {
 	if err != nil && cmd.ProcessState != nil && cmd.ProcessState.ExitCode() != 3 || ctx.Err() != nil {
 		return res, fmt.Errorf("perfdhcp %s: %v\n%s", strings.Join(all, " "), err, out)
 	}
-	var cur *perfStats
-	sc := bufio.NewScanner(strings.NewReader(res.Output))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case strings.HasPrefix(line, "***Statistics for: SOLICIT-ADVERTISE"):
-			cur = &res.SA
-		case strings.HasPrefix(line, "***Statistics for: REQUEST-REPLY"):
-			cur = &res.RR
-		case strings.HasPrefix(line, "Rate:"):
-			res.Rate = line
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok || cur == nil {
-			continue
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil {
-			continue
-		}
-		switch k {
-		case "sent packets":
-			cur.Sent = n
-		case "received packets":
-			cur.Received = n
-		case "drops":
-			cur.Drops = n
-		case "rejected leases":
-			cur.Rejected = n
-		case "non unique addresses":
-			cur.NonUnique = n
-		}
-	}
+	res.Rate = parsePerfdhcp(res.Output, "SOLICIT-ADVERTISE", &res.SA, "REQUEST-REPLY", &res.RR)
 	if res.SA.Sent == 0 {
 		return res, fmt.Errorf("perfdhcp -6 output not understood:\n%s", out)
 	}

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -392,38 +391,7 @@ func TestClusterKill(t *testing.T) {
 // parsePerfStats fills r's DISCOVER-OFFER and REQUEST-ACK counters from
 // perfdhcp's output (as runPerfdhcp reads them).
 func parsePerfStats(r *perfResult) {
-	var cur *perfStats
-	for line := range strings.SplitSeq(r.Output, "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(line, "***Statistics for: DISCOVER-OFFER"):
-			cur = &r.DO
-		case strings.HasPrefix(line, "***Statistics for: REQUEST-ACK"):
-			cur = &r.RA
-		case strings.HasPrefix(line, "Rate:"):
-			r.Rate = line
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok || cur == nil {
-			continue
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil {
-			continue
-		}
-		switch k {
-		case "sent packets":
-			cur.Sent = n
-		case "received packets":
-			cur.Received = n
-		case "drops":
-			cur.Drops = n
-		case "rejected leases":
-			cur.Rejected = n
-		case "non unique addresses":
-			cur.NonUnique = n
-		}
-	}
+	r.Rate = parsePerfdhcp(r.Output, "DISCOVER-OFFER", &r.DO, "REQUEST-ACK", &r.RA)
 }
 
 // TestClusterInitReboot (issue #12, "any server serves any client"): two

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/netip"
@@ -44,39 +43,7 @@ func (e *env) runPerfdhcp(local netip.Addr, args ...string) perfResult {
 	if err != nil && cmd.ProcessState != nil && cmd.ProcessState.ExitCode() != 3 || ctx.Err() != nil {
 		e.fatalf("perfdhcp %s: %v\n%s", strings.Join(all, " "), err, out)
 	}
-	var cur *perfStats
-	sc := bufio.NewScanner(strings.NewReader(res.Output))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case strings.HasPrefix(line, "***Statistics for: DISCOVER-OFFER"):
-			cur = &res.DO
-		case strings.HasPrefix(line, "***Statistics for: REQUEST-ACK"):
-			cur = &res.RA
-		case strings.HasPrefix(line, "Rate:"):
-			res.Rate = line
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok || cur == nil {
-			continue
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil {
-			continue
-		}
-		switch k {
-		case "sent packets":
-			cur.Sent = n
-		case "received packets":
-			cur.Received = n
-		case "drops":
-			cur.Drops = n
-		case "rejected leases":
-			cur.Rejected = n
-		case "non unique addresses":
-			cur.NonUnique = n
-		}
-	}
+	res.Rate = parsePerfdhcp(res.Output, "DISCOVER-OFFER", &res.DO, "REQUEST-ACK", &res.RA)
 	if res.DO.Sent == 0 {
 		e.fatalf("perfdhcp output not understood:\n%s", out)
 	}
@@ -215,4 +182,43 @@ func TestRelayPools(t *testing.T) {
 		e.fatalf("leases per pool %v: want 300 in remote and in branch, none in office", per)
 	}
 	t.Logf("leases per pool: %v", per)
+}
+
+// parsePerfdhcp reads perfdhcp's counters for its two exchanges (named as
+// in its "***Statistics for: NAME" headings) into first and second, and
+// returns its "Rate:" line.
+func parsePerfdhcp(out, firstName string, first *perfStats, secondName string, second *perfStats) (rate string) {
+	var cur *perfStats
+	for line := range strings.SplitSeq(out, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "***Statistics for: "+firstName):
+			cur = first
+		case strings.HasPrefix(line, "***Statistics for: "+secondName):
+			cur = second
+		case strings.HasPrefix(line, "Rate:"):
+			rate = line
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || cur == nil {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "sent packets":
+			cur.Sent = n
+		case "received packets":
+			cur.Received = n
+		case "drops":
+			cur.Drops = n
+		case "rejected leases":
+			cur.Rejected = n
+		case "non unique addresses":
+			cur.NonUnique = n
+		}
+	}
+	return rate
 }
