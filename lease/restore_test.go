@@ -179,7 +179,8 @@ func TestRecClient(t *testing.T) {
 			}
 		})
 	}
-	if poolIndex("") != 0 || poolName(0) != "" || poolName(poolIndex("x")) != "x" || poolIndex("x") != poolIndex("x") {
+	x := poolIndex("x")
+	if poolIndex("") != 0 || poolName(0) != "" || poolName(x) != "x" || poolIndex(string([]byte("x"))) != x || poolIndex("y") == x {
 		t.Error("poolNames does not intern")
 	}
 	if s := unsafe.Sizeof(rec{}); s > 112 {
