@@ -225,11 +225,11 @@ func (e *Engine) Revert(d *Decision) {
 func (e *Engine) Reserve(n int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if n <= 0 || len(e.rs.byAddr) > 0 || len(e.rs.byKey) > 0 || len(e.expTim) > 0 {
+	if n <= 0 || len(e.rs.byAddr) > 0 || len(e.rs.byKey) > 0 || len(e.rs.byLong) > 0 || len(e.expTim) > 0 {
 		return
 	}
 	e.rs.byAddr = make(map[uint32]int32, n)
-	e.rs.byKey = make(map[string]int32, n)
+	e.rs.byKey = make(map[uint64]int32, n) // Ethernet keys; longer ones grow byLong
 	e.expTim = make(deadline.Heap[uint32], 0, n)
 }
 

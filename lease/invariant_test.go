@@ -33,12 +33,12 @@ func checkInvariants(t *testing.T, e *Engine) {
 				t.Fatalf("client %x bound on %v and %v", r.key(), addr4(other), addr4(r.addr))
 			}
 			boundKeys[r.key()] = r.addr
-			if j, ok := e.rs.byKey[r.key()]; !ok || e.rs.arena.At(j).addr != r.addr {
+			if j, ok := e.rs.keyIndex(r.key()); !ok || e.rs.arena.At(j).addr != r.addr {
 				t.Fatalf("bound client %x on %v not indexed", r.key(), addr4(r.addr))
 			}
 		}
 	}
-	for k, i := range e.rs.byKey {
+	for k, i := range e.rs.keys {
 		if e.rs.arena.At(i).key() != k {
 			t.Fatalf("byKey[%x] → record of %x", k, e.rs.arena.At(i).key())
 		}

@@ -276,11 +276,78 @@ type records struct {
 	arena  arena
 	free   []int32
 	byAddr map[uint32]int32
-	byKey  map[string]int32
+	// The client-key index: keys of up to 7 bytes (htype+chaddr of an
+	// Ethernet client, the usual key) in byKey as a uint64 (shortKey):
+	// 16-byte map slots instead of 24 and nothing for the collector to
+	// scan (issue #17: ~16 MB less at 1M leases); longer keys in byLong.
+	byKey  map[uint64]int32
+	byLong map[string]int32
 }
 
 func newRecords() records {
-	return records{byAddr: make(map[uint32]int32), byKey: make(map[string]int32)}
+	return records{byAddr: make(map[uint32]int32), byKey: make(map[uint64]int32), byLong: make(map[string]int32)}
+}
+
+// shortKey packs a key of 1 to 7 bytes into a uint64: the bytes, and the
+// length in the top byte (so keys differing only by trailing zeros
+// differ). ok is false for longer keys.
+func shortKey[T string | []byte](k T) (v uint64, ok bool) {
+	if len(k) == 0 || len(k) > 7 {
+		return 0, false
+	}
+	for i := 0; i < len(k); i++ {
+		v |= uint64(k[i]) << (8 * i)
+	}
+	return v | uint64(len(k))<<56, true
+}
+
+// unshortKey is the inverse of shortKey.
+func unshortKey(v uint64) string {
+	b := make([]byte, v>>56)
+	for i := range b {
+		b[i] = byte(v >> (8 * i))
+	}
+	return string(b)
+}
+
+// keyIndex returns the record index of a client key.
+func (rs *records) keyIndex(key string) (int32, bool) {
+	if v, ok := shortKey(key); ok {
+		i, ok := rs.byKey[v]
+		return i, ok
+	}
+	i, ok := rs.byLong[key]
+	return i, ok
+}
+
+func (rs *records) setKeyIndex(key string, i int32) {
+	if v, ok := shortKey(key); ok {
+		rs.byKey[v] = i
+		return
+	}
+	rs.byLong[key] = i
+}
+
+func (rs *records) deleteKeyIndex(key string) {
+	if v, ok := shortKey(key); ok {
+		delete(rs.byKey, v)
+		return
+	}
+	delete(rs.byLong, key)
+}
+
+// keys yields every indexed client key with its record index.
+func (rs *records) keys(yield func(string, int32) bool) {
+	for v, i := range rs.byKey {
+		if !yield(unshortKey(v), i) {
+			return
+		}
+	}
+	for k, i := range rs.byLong {
+		if !yield(k, i) {
+			return
+		}
+	}
 }
 
 func (rs *records) get(addr uint32) *rec {
@@ -292,7 +359,13 @@ func (rs *records) get(addr uint32) *rec {
 }
 
 func (rs *records) ofKey(key []byte) *rec {
-	i, ok := rs.byKey[string(key)]
+	var i int32
+	var ok bool
+	if v, short := shortKey(key); short {
+		i, ok = rs.byKey[v]
+	} else {
+		i, ok = rs.byLong[string(key)]
+	}
 	if !ok {
 		return nil
 	}
@@ -345,17 +418,17 @@ func (rs *records) indexKey(i int32) {
 	}
 	// One client, one index entry: the record with the highest Seq wins
 	// (several can exist after recovery from an old store).
-	if j, ok := rs.byKey[key]; ok && j != i && rs.arena.At(j).seq > r.seq {
+	if j, ok := rs.keyIndex(key); ok && j != i && rs.arena.At(j).seq > r.seq {
 		return
 	}
-	rs.byKey[key] = i
+	rs.setKeyIndex(key, i)
 }
 
 func (rs *records) unindexKey(i int32) {
 	r := rs.arena.At(i)
 	if key := r.key(); key != "" {
-		if j, ok := rs.byKey[key]; ok && j == i {
-			delete(rs.byKey, key)
+		if j, ok := rs.keyIndex(key); ok && j == i {
+			rs.deleteKeyIndex(key)
 		}
 	}
 }

@@ -187,3 +187,41 @@ func TestRecClient(t *testing.T) {
 		t.Errorf("rec is %d bytes, was 112", s)
 	}
 }
+
+// TestKeyIndex: client keys of up to 7 bytes are indexed as a uint64, longer
+// ones as strings; keys that differ only in trailing zero bytes or length
+// stay distinct, and every key is found, listed and removed.
+func TestKeyIndex(t *testing.T) {
+	keys := []string{"\x01", "\x01\x00", "\x01\x00\x00\x00\x00\x00\x00", "\x01\x02\x00\x00\x00\x00\x07",
+		"\x01\x02\x00\x00\x00\x00\x07\x00", "\xff\x00\x00\x00\x01\x00\x01\x00\x01\x02\x03", "\x00"}
+	rs := newRecords()
+	for i, k := range keys {
+		r := rec{addr: uint32(100 + i), seq: uint64(i + 1), state: StateBound}
+		r.setClient(k, "")
+		rs.put(r)
+	}
+	for i, k := range keys {
+		if r := rs.ofKey([]byte(k)); r == nil || r.addr != uint32(100+i) {
+			t.Errorf("key %x: %+v, want the record of address %d", k, r, 100+i)
+		}
+		if v, ok := shortKey(k); ok != (len(k) <= 7) || (ok && unshortKey(v) != k) {
+			t.Errorf("shortKey(%x) = %x, %v", k, v, ok)
+		}
+	}
+	listed := map[string]int32{}
+	for k, i := range rs.keys {
+		listed[k] = i
+	}
+	if len(listed) != len(keys) || len(rs.byLong) != 2 {
+		t.Errorf("keys() lists %d keys (want %d), %d long (want 2)", len(listed), len(keys), len(rs.byLong))
+	}
+	for i, k := range keys {
+		rs.remove(uint32(100 + i))
+		if rs.ofKey([]byte(k)) != nil {
+			t.Errorf("key %x still indexed after remove", k)
+		}
+	}
+	if len(rs.byKey)+len(rs.byLong) != 0 {
+		t.Errorf("%d keys left", len(rs.byKey)+len(rs.byLong))
+	}
+}
