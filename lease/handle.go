@@ -465,21 +465,20 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 		if old.xid != req.XID {
 			nr.prevXid = old.xid
 		}
-		nr.kh, nr.klen = old.kh, old.klen
+		nr.kh, nr.klen, nr.hend = old.kh, old.klen, old.hend // key, chaddr and host name
 		nr.flags |= old.flags & flagHWInKey
 		if hw := old.hw(); hw != string(req.HWAddr) {
 			nr.setClient(old.key(), string(req.HWAddr))
 		}
-		nr.host = old.host
 	} else {
 		nr.setClient(keyStrings(key, req.HType, req.HWAddr))
 	}
-	if nr.host != string(req.Hostname) {
-		nr.host = string(req.Hostname)
+	if nr.host() != string(req.Hostname) {
+		nr.setHost(string(req.Hostname))
 	}
-	if nr.host == "" {
+	if nr.host() == "" {
 		if ri := p.reservationFor(req); ri >= 0 {
-			nr.host = p.cfg.Reservations[ri].Hostname
+			nr.setHost(p.cfg.Reservations[ri].Hostname)
 		}
 	}
 	if isSet(req.GIAddr) {

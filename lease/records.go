@@ -10,11 +10,11 @@ import (
 	"github.com/leased/leased/internal/paged"
 )
 
-// rec is the compact in-memory form of a Lease (112 bytes). Addresses are
+// rec is the compact in-memory form of a Lease (96 bytes). Addresses are
 // uint32, times are Unix nanoseconds (0 = zero time), the pool is an index
-// into poolNames, and the client key and hardware address share one string
-// (kh) that the byKey index shares too: the hardware address is the key's
-// tail when the key is htype+chaddr, else it follows the key. Rarely used
+// into poolNames, and the client key, hardware address and host name share
+// one string (kh): the hardware address is the key's tail when the key is
+// htype+chaddr, else it follows the key; the host name comes last. Rarely used
 // fields live behind ext. Records sit in pages of an arena (no per-record
 // allocation, no pointers for the GC to chase except the strings) indexed
 // by byAddr and byKey.
@@ -24,8 +24,7 @@ type rec struct {
 	t1     int64
 	t2     int64
 	expiry int64
-	kh     string // client key (option 61, else htype+chaddr; "" when none), then the hardware address unless flagHWInKey
-	host   string
+	kh     string  // client key (option 61, else htype+chaddr; "" when none), the hardware address unless flagHWInKey, the host name
 	ext    *recExt // nil when no relay info, reconfigure key or replay counter
 	addr   uint32
 	xid    uint32
@@ -37,6 +36,7 @@ type rec struct {
 	sect    int32
 	pool    uint32 // poolName(pool); 0: ""
 	klen    uint16 // the client key is kh[:klen]
+	hend    uint16 // the host name is kh[hend:]
 	state   State
 	htype   uint8
 	flags   uint8
@@ -50,24 +50,42 @@ func (r *rec) hw() string {
 	if r.flags&flagHWInKey != 0 {
 		return r.kh[1:r.klen]
 	}
-	return r.kh[r.klen:]
+	return r.kh[r.klen:r.hend]
 }
 
-// setClient sets the client key and hardware address, sharing one string
-// (and no allocation at all when hw is key's tail).
+// host is the client's host name ("" when none).
+func (r *rec) host() string { return r.kh[r.hend:] }
+
+// setClient sets the client key and hardware address, keeping the host
+// name; one string holds all three (no allocation when hw is key's tail
+// and there is no host name).
 func (r *rec) setClient(key, hw string) {
+	host := r.host()
 	r.flags &^= flagHWInKey
+	if len(key) > 0 && len(key) == len(hw)+1 && key[1:] == hw {
+		r.flags |= flagHWInKey
+		hw = ""
+	}
+	r.klen, r.hend = uint16(len(key)), uint16(len(key)+len(hw))
 	switch {
-	case len(key) > 0 && len(key) == len(hw)+1 && key[1:] == hw:
-		r.kh, r.flags = key, r.flags|flagHWInKey
-	case hw == "":
+	case hw == "" && host == "":
 		r.kh = key
-	case key == "":
+	case key == "" && host == "":
 		r.kh = hw
 	default:
-		r.kh = key + hw
+		r.kh = key + hw + host
 	}
-	r.klen = uint16(len(key))
+}
+
+// setHost sets the host name, keeping key and hardware address.
+func (r *rec) setHost(h string) {
+	switch {
+	case r.host() == h:
+	case h == "":
+		r.kh = r.kh[:r.hend]
+	default:
+		r.kh = r.kh[:r.hend] + h
+	}
 }
 
 // poolNames interns the pool names of records: a record holds a 4-byte
@@ -168,7 +186,7 @@ func (r *rec) lease() Lease {
 		Seq:      r.seq,
 		Addr:     addr4(r.addr),
 		HType:    r.htype,
-		Hostname: r.host,
+		Hostname: r.host(),
 		Pool:     poolName(r.pool),
 		Section:  int(r.sect),
 		State:    r.state,
@@ -205,7 +223,6 @@ func recFrom(l *Lease) rec {
 		seq:    l.Seq,
 		addr:   u32(l.Addr),
 		htype:  l.HType,
-		host:   l.Hostname,
 		pool:   poolIndex(l.Pool),
 		sect:   int32(l.Section),
 		state:  l.State,
@@ -218,6 +235,7 @@ func recFrom(l *Lease) rec {
 		prevXid: l.PrevXID,
 	}
 	r.setClient(keyStrings(l.ClientID, l.HType, l.HWAddr))
+	r.setHost(l.Hostname)
 	if l.ForceRenewNonceCapable {
 		r.flags |= flagNonceCapable
 	}

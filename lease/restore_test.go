@@ -140,9 +140,10 @@ func BenchmarkRestore(b *testing.B) {
 	}
 }
 
-// TestRecClient: the client key and hardware address share one string in
-// a record (rec.kh); every combination reads back as it was stored, and so
-// does the pool name (an index into poolNames).
+// TestRecClient: the client key, hardware address and host name share one
+// string in a record (rec.kh); every combination reads back as it was
+// stored, changing one keeps the others, and the pool name (an index into
+// poolNames) reads back too.
 func TestRecClient(t *testing.T) {
 	hw := []byte{2, 0, 0, 0, 0, 9}
 	long := bytes.Repeat([]byte{0xab}, 300)
@@ -162,20 +163,30 @@ func TestRecClient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := Lease{Addr: ip("10.0.0.10"), ClientID: tt.clientID, HType: 1, HWAddr: tt.hw, Pool: "pool " + tt.name, State: StateBound}
+			l := Lease{Addr: ip("10.0.0.10"), ClientID: tt.clientID, HType: 1, HWAddr: tt.hw, Pool: "pool " + tt.name, State: StateBound, Hostname: "h-" + tt.name}
 			r := recFrom(&l)
 			if got := r.flags&flagHWInKey != 0; got != tt.inKey {
 				t.Errorf("hardware address in key: %v, want %v", got, tt.inKey)
 			}
 			back := r.lease()
-			if !bytes.Equal(back.ClientID, tt.clientID) || !bytes.Equal(back.HWAddr, tt.hw) || back.Pool != l.Pool {
-				t.Errorf("read back client id %x hw %x pool %q, want %x %x %q", back.ClientID, back.HWAddr, back.Pool, tt.clientID, tt.hw, l.Pool)
+			if !bytes.Equal(back.ClientID, tt.clientID) || !bytes.Equal(back.HWAddr, tt.hw) || back.Pool != l.Pool || back.Hostname != l.Hostname {
+				t.Errorf("read back client id %x hw %x pool %q host %q, want %x %x %q %q", back.ClientID, back.HWAddr, back.Pool, back.Hostname, tt.clientID, tt.hw, l.Pool, l.Hostname)
 			}
-			// A new chaddr for the same key (handle.go keeps the key).
+			// A new chaddr for the same key (handle.go keeps the key) keeps the host name.
 			nr := r
 			nr.setClient(r.key(), "\x02\x00\x00\x00\x00\x07")
-			if nr.key() != string(tt.clientID) || nr.hw() != "\x02\x00\x00\x00\x00\x07" {
-				t.Errorf("after a chaddr change: key %x hw %x", nr.key(), nr.hw())
+			if nr.key() != string(tt.clientID) || nr.hw() != "\x02\x00\x00\x00\x00\x07" || nr.host() != l.Hostname {
+				t.Errorf("after a chaddr change: key %x hw %x host %q", nr.key(), nr.hw(), nr.host())
+			}
+			// A host name change or removal keeps key and chaddr.
+			for _, h := range []string{"other", "", "x"} {
+				nr.setHost(h)
+				if nr.key() != string(tt.clientID) || nr.hw() != "\x02\x00\x00\x00\x00\x07" || nr.host() != h {
+					t.Errorf("after host name %q: key %x hw %x host %q", h, nr.key(), nr.hw(), nr.host())
+				}
+			}
+			if r.host() != l.Hostname || r.hw() != string(tt.hw) {
+				t.Errorf("the original record changed: hw %x host %q", r.hw(), r.host())
 			}
 		})
 	}
@@ -183,8 +194,8 @@ func TestRecClient(t *testing.T) {
 	if poolIndex("") != 0 || poolName(0) != "" || poolName(x) != "x" || poolIndex(string([]byte("x"))) != x || poolIndex("y") == x {
 		t.Error("poolNames does not intern")
 	}
-	if s := unsafe.Sizeof(rec{}); s > 112 {
-		t.Errorf("rec is %d bytes, was 112", s)
+	if s := unsafe.Sizeof(rec{}); s > 96 {
+		t.Errorf("rec is %d bytes, was 96", s)
 	}
 }
 
