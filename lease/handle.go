@@ -548,6 +548,13 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 	d.undo = append(d.undo, e.snapshot(a))
 	e.rs.put(nr)
 	d.Persist = append(d.Persist, nr.lease())
+	// The client's own reserved address: a cluster store may write it
+	// outside this server's claims (Lease.Reserved).
+	if len(p.cfg.Reservations) > 0 {
+		if ri := p.reservationFor(req); ri >= 0 && u32(p.cfg.Reservations[ri].Addr) == a {
+			d.Persist[0].Reserved = true
+		}
+	}
 	e.expTim.Push(deadline.Entry[uint32]{Exp: nr.expiry, Key: a})
 	if hasOld && old.addr != a {
 		d.undo = append(d.undo, old)

@@ -123,6 +123,15 @@ type Lease struct {
 	// stores persist it, so the end of a binding after a restart removes
 	// what was added (a PTR-only binding: only the PTR).
 	DDNS DDNSMode
+
+	// Reserved: the binding was made from the client's own reservation
+	// (its address, or in lease6 its address or prefix, is the one
+	// reserved for it). The engines set it on the records of a Decision
+	// (Persist) only; it is not kept in memory, and a record read back or
+	// written later for the same binding (FORCERENEW, expiry) need not
+	// carry it. The PostgreSQL cluster commit accepts such a record
+	// outside the writer's claims (docs/cluster.md).
+	Reserved bool
 }
 
 // DDNSMode is who updates a binding's DNS records (RFC 4702 §3.1).

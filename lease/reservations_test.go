@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/leased/leased/dhcpv4"
 )
 
 // TestWithReservations: runtime reservations are placed in the pool whose
@@ -69,5 +71,44 @@ func TestPoolsReserved(t *testing.T) {
 	st = e.Pools(now.Add(2 * time.Hour))[0]
 	if st.Reserved != 1 || st.Bound != 0 {
 		t.Errorf("after expiry: reserved %d bound %d, want 1, 0", st.Reserved, st.Bound)
+	}
+}
+
+// TestReservedFlag: the record of a binding made from the client's own
+// reservation carries Lease.Reserved (the cluster store accepts it
+// outside the server's claims); any other binding does not.
+func TestReservedFlag(t *testing.T) {
+	cfg := lanConfig()
+	cfg.Pools[0].Reservations = []Reservation{
+		{HWAddr: mac(7), Addr: ip("10.0.0.15")},
+		{HWAddr: mac(8), Addr: ip("10.0.0.200")}, // outside the sections
+	}
+	e := newEngine(t, cfg)
+	a := e.Handle(t0, selecting(mac(7), ip("10.0.0.15")))
+	wantReply(t, a, dhcpv4.Ack, ip("10.0.0.15"))
+	if len(a.Persist) != 1 || !a.Persist[0].Reserved || !a.Reply.Lease.Reserved {
+		t.Errorf("reserved binding: Persist %+v", a.Persist)
+	}
+	// Renewal of the reserved binding: still from the reservation.
+	a = e.Handle(t0.Add(time.Minute), renew(mac(7), ip("10.0.0.15"), true))
+	wantReply(t, a, dhcpv4.Ack, ip("10.0.0.15"))
+	if !a.Persist[0].Reserved {
+		t.Errorf("renewal of a reserved binding: Persist %+v", a.Persist)
+	}
+	// A client without a reservation.
+	other := dora(t, e, t0, discover(mac(9)))
+	if other == ip("10.0.0.15") || other == ip("10.0.0.200") {
+		t.Fatalf("client 9 got the reserved %v", other)
+	}
+	a = e.Handle(t0, renew(mac(9), other, true))
+	wantReply(t, a, dhcpv4.Ack, other)
+	if a.Persist[0].Reserved {
+		t.Errorf("binding without a reservation flagged: %+v", a.Persist[0])
+	}
+	// A reservation outside every section.
+	a = e.Handle(t0, selecting(mac(8), ip("10.0.0.200")))
+	wantReply(t, a, dhcpv4.Ack, ip("10.0.0.200"))
+	if !a.Persist[0].Reserved || a.Persist[0].Section != -1 {
+		t.Errorf("reservation outside the sections: %+v", a.Persist[0])
 	}
 }

@@ -306,6 +306,15 @@ func (x *txn) bind(ia *IA, a netip.Addr, plen uint8) Binding {
 		x.first = len(x.d.Persist)
 	}
 	x.persist(u, &nr)
+	// The client's own reserved address or prefix: a cluster store may
+	// write it outside this server's claims (lease.Lease.Reserved).
+	if ri := x.p.reservation(duid); ri >= 0 {
+		res := &x.p.cfg.Reservations[ri]
+		if (ia.Kind == IANA && plen == 0 && res.Addr == a) ||
+			(ia.Kind == IAPD && res.Prefix.IsValid() && res.Prefix.Masked().Addr() == a && int(plen) == res.Prefix.Bits()) {
+			x.d.Persist[len(x.d.Persist)-1].Reserved = true
+		}
+	}
 	if hasOld && old.addr != a {
 		fr := rec{seq: e.nextSeq(), addr: old.addr, plen: old.plen, state: lease.StateFree, pool: old.pool, start: x.n}
 		e.removeRec(old.addr)

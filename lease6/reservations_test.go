@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leased/leased/dhcpv6"
 	"github.com/leased/leased/lease"
 )
 
@@ -70,5 +71,40 @@ func TestPoolsReserved6(t *testing.T) {
 	na1, pd1 := stats()
 	if na1.Reserved != 0 || pd1.Reserved != 0 || na1.Bound != 1 || pd1.Bound != 1 {
 		t.Errorf("after binding: %+v %+v, want nothing reserved, both bound", na1, pd1)
+	}
+}
+
+// TestReservedFlag6: the records of bindings made from the client's own
+// reserved address and prefix carry lease.Lease.Reserved; another
+// client's do not.
+func TestReservedFlag6(t *testing.T) {
+	cfg := testConfig()
+	duid := []byte{0, 3, 0, 1, 1}
+	resNA, resPD := netip.MustParseAddr("fd77::1:5"), netip.MustParsePrefix("fd77:100:5::/56")
+	cfg.Pools[0].Reservations = []Reservation{{DUID: duid, Addr: resNA, Prefix: resPD}}
+	e := newEngine(t, cfg)
+	now := time.Unix(1_700_000_000, 0)
+	persist := func(duid []byte) []lease.Lease {
+		t.Helper()
+		d := e.Handle(now, msg(dhcpv6.Solicit, duid, na(1), pd(2)))
+		var req []IA
+		for _, r := range d.Reply.IAs {
+			req = append(req, asIA(r))
+		}
+		d = e.Handle(now, msg(dhcpv6.Request, duid, req...))
+		if !d.HasReply || d.Reply.Type != dhcpv6.Reply || len(d.Persist) != 2 {
+			t.Fatalf("Request: %+v", d)
+		}
+		return d.Persist
+	}
+	for _, l := range persist(duid) {
+		if !l.Reserved || (l.Addr != resNA && l.Addr != resPD.Addr()) {
+			t.Errorf("reserved client's record %v/%d: Reserved %v", l.Addr, l.PrefixLen, l.Reserved)
+		}
+	}
+	for _, l := range persist([]byte{0, 3, 0, 1, 2}) {
+		if l.Reserved {
+			t.Errorf("another client's record %v/%d flagged Reserved", l.Addr, l.PrefixLen)
+		}
 	}
 }
