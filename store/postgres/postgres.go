@@ -780,7 +780,7 @@ func (s *Store) query(ctx context.Context, sql string, fn func(lease.Lease) erro
 			Start: fromNS(start), T1: fromNS(t1), T2: fromNS(t2), Expiry: fromNS(expiry),
 			XID: uint32(xid), PrevXID: uint32(prevXID), RelayInfo: nilIfEmpty(relay),
 			ForceRenewNonceCapable: nonce, ReconfKey: nilIfEmpty(reconfK), ReplayCounter: uint64(rc),
-			IAID: uint32(iaid), PrefixLen: uint8(plen), Preferred: fromNS(pref),
+			IAID: uint32(iaid), PrefixLen: uint8(plen), Preferred: fromNS(pref), Reserved: htype&htypeReserved != 0,
 		}
 		if giaddr != nil {
 			l.GIAddr = giaddr.Addr()
@@ -801,11 +801,20 @@ func (s *Store) query(ctx context.Context, sql string, fn func(lease.Lease) erro
 // 8..9, so the mode needs no new column (and no change to the cluster
 // commit function, whose parameters mirror the columns). Rows written
 // before hold mode 0, DDNSBoth; an older binary reading a newer row takes
-// the low 8 bits and loses only the mode.
-const htypeDDNSShift = 8
+// the low 8 bits and loses only the mode. Bit 10 (htypeReserved) is
+// lease.Lease.Reserved: leased_commit_owned (migration 0006) accepts such a
+// record outside the writer's claims.
+const (
+	htypeDDNSShift = 8
+	htypeReserved  = 1 << 10
+)
 
 func htypeColumn(l *lease.Lease) int16 {
-	return int16(l.HType) | int16(l.DDNS&3)<<htypeDDNSShift
+	h := int16(l.HType) | int16(l.DDNS&3)<<htypeDDNSShift
+	if l.Reserved {
+		h |= htypeReserved
+	}
+	return h
 }
 
 func ddnsOf(htype int16) lease.DDNSMode {
