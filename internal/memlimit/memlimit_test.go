@@ -18,10 +18,10 @@ func TestLimit(t *testing.T) {
 	}{
 		{0, math.MaxInt64},
 		{-5, math.MaxInt64},
-		{100 * mib, math.MaxInt64},          // 2×live < floor: GOGC decides
-		{128 * mib, 256 * mib},              // 2×live = floor
-		{200 * mib, 256 * mib},              // live×1.1+24 < floor
-		{233 * mib, 233*mib*11/10 + 24*mib}, // 1M v4 leases
+		{50 * mib, math.MaxInt64},           // 2×live < floor: GOGC decides
+		{64 * mib, 128 * mib},               // 2×live = floor
+		{90 * mib, 128 * mib},               // live×1.1+24 < floor
+		{170 * mib, 170*mib*11/10 + 24*mib}, // 1M v4 leases
 		{1 << 40, (1<<40)*11/10 + 24*mib},
 	} {
 		got := Limit(c.live, p)
