@@ -7,6 +7,7 @@ import (
 
 	"github.com/leased/leased/internal/pgtest"
 	"github.com/leased/leased/lease"
+	"github.com/leased/leased/lease6"
 )
 
 // TestClusterReservedOutsideClaims (issue #12, migration 0006): clients
@@ -92,5 +93,47 @@ func TestClusterReservedOutsideClaims(t *testing.T) {
 	}
 	if len(holder) != len(acked) {
 		t.Errorf("%d bound rows, %d clients ACKed", len(holder), len(acked))
+	}
+}
+
+// TestClusterReservedOutsideClaims6: a DHCPv6 client whose reserved
+// address (outside the pool's ranges) and reserved prefix (in the
+// delegation prefix, beyond every claimed block) lie in no server's
+// claims gets both bound through either server.
+func TestClusterReservedOutsideClaims6(t *testing.T) {
+	dsn := pgtest.New(t).CreateDB(t)
+	cfg := v6Config()
+	duid := []byte{0, 3, 0, 1, 2, 0, 0, 0x0b, 0, 1}
+	resNA, resPD := netip.MustParseAddr("fd77::5"), netip.MustParsePrefix("fd77:1ff:ff00::/56")
+	cfg.Pools[0].Reservations = []lease6.Reservation{{DUID: duid, Addr: resNA, Prefix: resPD}}
+	a, b := startMember6Config(t, dsn, "a", cfg), startMember6Config(t, dsn, "b", cfg)
+	waitUntil(t, 5*time.Second, "IA_NA and IA_PD claims of both", func() bool {
+		by := claimsOf(t, a.st)
+		return len(by["a"]) >= 2 && len(by["b"]) >= 2
+	})
+	for i, m := range []*member6{a, b} {
+		by := claimsOf(t, a.st)
+		if inClaims(resNA, by["a"]) || inClaims(resNA, by["b"]) || inClaims(resPD.Addr(), by["a"]) || inClaims(resPD.Addr(), by["b"]) {
+			t.Fatalf("test setup: a reservation lies in a claim: %+v", by)
+		}
+		addr, pre := bind6(t, m, duid, uint32(0x700+i*16))
+		if addr != resNA || pre != resPD {
+			t.Fatalf("%s bound %v and %v, want the reserved %v and %v", m.name, addr, pre, resNA, resPD)
+		}
+	}
+	rows := 0
+	if err := a.st.Load(func(l lease.Lease) error {
+		if l.State == lease.StateBound {
+			rows++
+			if string(l.ClientID) != string(duid) || (l.Addr != resNA && l.Addr != resPD.Addr()) {
+				t.Errorf("bound row %v/%d of %x", l.Addr, l.PrefixLen, l.ClientID)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 2 {
+		t.Errorf("%d bound rows, want 2 (the reserved address and prefix)", rows)
 	}
 }

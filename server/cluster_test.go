@@ -639,6 +639,12 @@ type member6 struct {
 
 func startMember6(t *testing.T, dsn, name string) *member6 {
 	t.Helper()
+	return startMember6Config(t, dsn, name, v6Config())
+}
+
+// startMember6Config is startMember6 with the engine configuration cfg.
+func startMember6Config(t *testing.T, dsn, name string, cfg lease6.Config) *member6 {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	st, err := postgres.Open(ctx, dsn, postgres.Options{ServerName: name, Cluster: true, Heartbeat: testHeartbeat,
@@ -647,7 +653,6 @@ func startMember6(t *testing.T, dsn, name string) *member6 {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	cfg := v6Config()
 	eng6, err := lease6.New(cfg)
 	if err != nil {
 		t.Fatal(err)
