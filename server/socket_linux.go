@@ -30,8 +30,13 @@ import (
 // is charged its skb truesize (1–2 KiB), not its 300-odd bytes, so 32 MiB
 // holds roughly 20,000 requests. Measured with bench/storms (100,000
 // clients in INIT-REBOOT at once): 8 MiB completed 99.1 % in 30 s, 32 MiB
-// all of them in 6 s. The memory is used only while the queue is full.
-const recvBufferBytes = 32 << 20
+// all of them in 6 s but with 34,000–46,000 UdpRcvbufErrors on the way,
+// 128 MiB with 0–9,400 (issue #17, docs/BENCHMARKS.md: six runs each,
+// alternated). The kernel doubles the value asked for (socket(7)), so
+// this allows up to 256 MiB of queued datagrams per socket, bounded
+// machine-wide by net.ipv4.udp_mem; the memory is used only while the
+// queue is full, in a storm.
+const recvBufferBytes = 128 << 20
 
 // setRecvBuffer raises the receive buffer: SO_RCVBUFFORCE (root or
 // CAP_NET_ADMIN) goes past net.core.rmem_max; otherwise SO_RCVBUF gives
