@@ -20,6 +20,8 @@ have chromium || need+=(chromium)          # status page browser tests (api/stat
 have man || need+=(man-db)                # packaging TestDeb renders the generated man pages
 have systemd-analyze || need+=(systemd)   # examples TestUnitVerify/TestUnitSecurity (verify and security --offline only; nothing is started)
 have dpkg-deb || need+=(dpkg)
+have debootstrap || need+=(debootstrap)        # packaging TestDeb/systemd: a clean Debian 12 root for the package
+have systemd-nspawn || need+=(systemd-container) # ... booted with systemd as PID 1 (--private-network)
 # store/postgres and internal/pgtest: the tests run their own server from
 # these binaries in a temporary directory, never the system's cluster.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
