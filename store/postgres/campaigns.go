@@ -53,11 +53,7 @@ func (s *Store) LockCampaignStarts(ctx context.Context) (unlock func(), err erro
 		conn.Close(context.Background())
 		return nil, fmt.Errorf("postgres: lock campaign starts: %w", err)
 	}
-	return func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn.Close(cctx) // the session ends: the lock goes with it
-	}, nil
+	return func() { endLockSession(conn) }, nil
 }
 
 // CampaignGeneration changes whenever a server takes a campaign ID (a
@@ -141,9 +137,7 @@ func (l *CampaignLock) Alive(ctx context.Context) error {
 func (l *CampaignLock) Release() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	l.conn.Close(ctx)
+	endLockSession(l.conn)
 }
 
 // CommitBlobs writes the campaign's rows (blobs; an empty value deletes)

@@ -623,11 +623,19 @@ func (s *Store) LeadCampaign(ctx context.Context, id string) (release func(), ok
 		}
 		return nil, false, nil
 	}
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn.Close(ctx) // ends the session: the lock goes with it
-	}, true, nil
+	return func() { endLockSession(conn) }, true, nil
+}
+
+// endLockSession gives up the advisory locks of a hijacked lock
+// connection and closes it. The explicit unlock is synchronous: closing
+// alone ends the session only once the backend has exited, a moment
+// after Close returns, during which pg_locks (and so the listings, and
+// another server's pg_try_advisory_lock) still see the lock.
+func endLockSession(conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock_all()") // on error, Close ends the session anyway
+	conn.Close(ctx)
 }
 
 // CampaignLeader is one campaign and the server leading it.
