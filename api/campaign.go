@@ -630,17 +630,8 @@ func (h *handler) startCampaign(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if len(r.URL.Query()) > 0 {
-		h.fail(w, r, http.StatusBadRequest, "POST /v1/campaigns takes no query parameters (the selector and options go in the JSON body)")
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, "body: "+err.Error())
-		return
-	}
-	if len(body) > maxBody {
-		h.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", maxBody))
+	body, ok := h.jsonBody(w, r, "POST /v1/campaigns takes no query parameters (the selector and options go in the JSON body)")
+	if !ok {
 		return
 	}
 	req, err := decodeCampaignRequest(body)
@@ -881,4 +872,24 @@ func (h *handler) disconnect(w http.ResponseWriter, r *http.Request) {
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "disconnect by operator",
 		slog.String("address", a.String()), slog.String("on_failure", of.String()), slog.Uint64("campaign", uint64(st.ID)))
 	h.writeJSON(w, r, http.StatusOK, h.campaignJSON(&st))
+}
+
+// jsonBody reads the JSON body of a POST that takes no query parameters
+// (noQuery is the 400 message when it has some), at most maxBody bytes
+// (413 beyond). It has answered the request when ok is false.
+func (h *handler) jsonBody(w http.ResponseWriter, r *http.Request, noQuery string) (body []byte, ok bool) {
+	if len(r.URL.Query()) > 0 {
+		h.fail(w, r, http.StatusBadRequest, noQuery)
+		return nil, false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		h.fail(w, r, http.StatusBadRequest, "body: "+err.Error())
+		return nil, false
+	}
+	if len(body) > maxBody {
+		h.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", maxBody))
+		return nil, false
+	}
+	return body, true
 }

@@ -336,17 +336,8 @@ func (h *handler) addReservation(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if len(r.URL.Query()) > 0 {
-		h.fail(w, r, http.StatusBadRequest, "POST /v1/reservations takes no query parameters (the reservation goes in the JSON body)")
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, "body: "+err.Error())
-		return
-	}
-	if len(body) > maxBody {
-		h.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", maxBody))
+	body, ok := h.jsonBody(w, r, "POST /v1/reservations takes no query parameters (the reservation goes in the JSON body)")
+	if !ok {
 		return
 	}
 	res, err := DecodeReservation(body)
