@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -71,6 +72,9 @@ func section(meta map[string]string, rows []row, sums []summary, lb []lbResult, 
 	p("| server | load tool | max rate with < 1 %% lost | flat out, completed/s | p99 ACK latency at 50 %% of max | perfdhcp avg / max ACK delay there | server CPU per 1,000 leases at 50 %% | at max rate |\n")
 	p("|---|---|---|---|---|---|---|---|\n")
 	for _, s := range sums {
+		if s.Server == "null" {
+			continue // the floor runs the fixed rates only
+		}
 		mr := s.MaxRate.format(0) + "/s"
 		if s.AtCeiling {
 			mr = "≥ " + mr + " (passed the highest rate tried)"
@@ -90,8 +94,23 @@ func section(meta map[string]string, rows []row, sums []summary, lb []lbResult, 
 			kea = &sums[i]
 		}
 	}
+	if meta["fixed"] != "" {
+		servers := strings.Fields(meta["servers"])
+		if len(servers) == 0 {
+			servers = []string{"kea", "leased"}
+		}
+		p("Fixed offered rates (`--fixed %s`): at each, per server, completed exchanges per second, the share lost, the server's CPU (utime+stime) ÷ completed exchanges, the same ÷ Kea's (median of the medians, and the range of the per-repeat ratios: the servers run back to back within a repeat), CPU 0's busy share over the offered period (every process and softirq; the server's own share in brackets), the datagrams the kernel dropped for a full receive buffer in the server namespace (`UdpRcvbufErrors`: the server's socket) with leased's own drop counters, and in the client namespace (perfdhcp's socket) with the CPUs' input-backlog drops (`softnet_stat`): a loss the server's counters do not show is the load generator's.", meta["fixed"])
+		if slices.Contains(servers, "null") {
+			p(" `null` is the floor: `leasebench null-server`, a stateless responder (recvmmsg/sendmmsg, no lease state, no disk) pinned and driven the same way.")
+		}
+		if alt := meta["alt"]; alt != "" {
+			p(" `leased-alt` is another leased build (`%s`), same configuration, alternated with the others.", alt)
+		}
+		p("\n\n")
+		p("%s", fixedSection(fixedCells(rows, servers), sums))
+	}
 	for _, s := range sums {
-		if s.Server == "kea" {
+		if s.Server == "kea" || s.Server == "null" {
 			continue
 		}
 		if kea != nil && kea.MaxRate.Med > 0 {
@@ -105,7 +124,7 @@ func section(meta map[string]string, rows []row, sums []summary, lb []lbResult, 
 			}
 			p("Target \"≥ 2× Kea memfile with fsync on\", %s: max rate %s/Kea = %.2f× — %s.\n", label(s.Server), s.Server, ratio, verdict)
 		}
-		if !math.IsNaN(s.P99.Med) {
+		if !math.IsNaN(s.P99.Med) && meta["fixed"] == "" {
 			verdict := "met"
 			if s.P99.Med > 5 {
 				verdict = "not met"
@@ -118,14 +137,17 @@ func section(meta map[string]string, rows []row, sums []summary, lb []lbResult, 
 	if notes != "" {
 		p("%s\n\n", strings.TrimSpace(notes))
 	}
-	p("Reproduce: `sudo bench/compare` (full: 3 repeats, ladder 2k–24k/s, 2 bisection steps, 5 s per rate; `--quick`: 1 repeat, 3k–15k/s, 3 s). Raw results: `bench/results/results.tsv`, `bench/results/meta.env`.\n")
+	p("Reproduce: `sudo bench/compare` (full: 3 repeats, ladder 2k–24k/s, 2 bisection steps, 5 s per rate; `--quick`: 1 repeat, 3k–15k/s, 3 s; `--fixed 3000,8000,12000 --quick`: those rates, 3 repeats of 4 s, with the stateless floor, ~10 min). Raw results: `bench/results/results.tsv`, `bench/results/meta.env`.\n")
 	return b.String()
 }
 
 // label names a server column; leased-gmp4 is leased with GOMAXPROCS=4.
 func label(server string) string {
-	if server == "leased-gmp4" {
+	switch server {
+	case "leased-gmp4":
 		return "leased, GOMAXPROCS=4 (not default)"
+	case "null":
+		return "null (stateless floor)"
 	}
 	return server
 }

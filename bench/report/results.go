@@ -21,6 +21,13 @@ type row struct {
 	CPUSec              float64 // server utime+stime during the run
 	P99Ms               float64 // from the capture (half phase only), else NaN
 	OtherCPU0           float64 // CPU seconds other processes took on CPU 0 (NaN if not recorded)
+	// Over the offered period (NaN when not recorded, e.g. older runs):
+	CoreBusy   float64 // CPU 0's busy share, percent, every process and softirq
+	SrvBusy    float64 // the server's own share of CPU 0, percent
+	RcvbufErrs float64 // UdpRcvbufErrors in the server namespace during the run
+	SrvDrops   float64 // leased's own drop counters (leased_packets_dropped_total)
+	CliRcvbuf  float64 // UdpRcvbufErrors in the client namespace (perfdhcp's socket)
+	Softnet    float64 // packets dropped from the CPUs' input backlogs (softnet_stat)
 }
 
 // Loss is the share of exchanges (DISCOVERs sent) that did not end in a
@@ -89,10 +96,17 @@ func parseResults(rd io.Reader) ([]row, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.OtherCPU0 = math.NaN()
-		if _, ok := cols["other_cpu0_s"]; ok {
-			r.OtherCPU0 = atof("other_cpu0_s")
+		// Optional columns (added over time): NaN when absent.
+		opt := func(c string) float64 {
+			if _, ok := cols[c]; !ok {
+				return math.NaN()
+			}
+			return atof(c)
 		}
+		r.OtherCPU0 = opt("other_cpu0_s")
+		r.CoreBusy, r.SrvBusy = opt("core_busy_pct"), opt("srv_busy_pct")
+		r.RcvbufErrs, r.SrvDrops = opt("rcvbuf_errs"), opt("srv_drops")
+		r.CliRcvbuf, r.Softnet = opt("cli_rcvbuf_errs"), opt("softnet_drops")
 		if err != nil {
 			return nil, err
 		}
@@ -165,7 +179,7 @@ func summarize(rows []row, server string) summary {
 			continue
 		}
 		switch r.Phase {
-		case "ladder", "refine":
+		case "ladder", "fixed", "refine":
 			repeats[r.Repeat] = true
 			top = max(top, r.Offered)
 			if r.Loss() < 1 && r.Offered > best[r.Repeat].Offered {
@@ -207,7 +221,7 @@ type curvePoint struct {
 func curve(rows []row, server string) []curvePoint {
 	by := map[int][]float64{}
 	for _, r := range rows {
-		if r.Server == server && r.Tool == "perfdhcp" && (r.Phase == "ladder" || r.Phase == "refine") {
+		if r.Server == server && r.Tool == "perfdhcp" && (r.Phase == "ladder" || r.Phase == "fixed" || r.Phase == "refine") {
 			by[r.Offered] = append(by[r.Offered], r.Achieved())
 		}
 	}
