@@ -214,6 +214,15 @@ type poolClaimState struct {
 	lastAlloc time.Time // last check that saw the free count drop (or a claim taken); idle since
 	low       float64   // the low-water mark of the last check
 	released  uint64    // claims given back idle
+	// Cold claims (claimwait.go): dry is when a client message last
+	// found no free address in the pool's claims (it waits for a claim),
+	// demand how many did since the rate was last sampled (unmet demand
+	// the free count cannot show), grow the size of the block claimed
+	// last while the pool keeps running dry (doubled at each claim,
+	// claimAhead).
+	dry    time.Time
+	demand int
+	grow   int
 }
 
 // clusterState is the running control plane of a Server with
@@ -240,6 +249,48 @@ type clusterState struct {
 	takeOvers  atomic.Uint64
 	hbFailures atomic.Uint64
 	claimed    atomic.Uint64
+
+	// gen counts the changes of the claim sets told to the engines (and
+	// failed claims); each one wakes the claim waiters (claimwait.go),
+	// which re-decide the messages parked for a claim.
+	gen     atomic.Uint64
+	waiters []interface{ signal() }
+	// budget4: DHCPv4 offers left before a pool's free addresses drop
+	// below its low-water mark (clusterTopUp sets it, noteOffer4 counts
+	// it down).
+	budget4 atomic.Int64
+}
+
+// claimsChanged moves gen and wakes the claim waiters.
+func (cs *clusterState) claimsChanged() {
+	cs.gen.Add(1)
+	for _, w := range cs.waiters {
+		w.signal()
+	}
+}
+
+// claimable reports whether a message that found no free address in
+// key's claims may wait for a claim: the pool is one this server claims
+// blocks of, the server is not fenced, and its last claim did not fail
+// less than a heartbeat ago (every block claimed, or the database
+// failing: waiting would only delay the drop). park: a message is being
+// parked — the pool ran dry (claimAhead), and its demand counts in the
+// allocation rate.
+func (cs *clusterState) claimable(key poolKey, now time.Time, park bool) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	ps := cs.pools[key]
+	if ps == nil || cs.fenced || cs.st.Fenced() {
+		return false
+	}
+	if !ps.exhausted.IsZero() && now.Sub(ps.exhausted) < cs.opts.Heartbeat {
+		return false
+	}
+	if park {
+		ps.dry = now
+		ps.demand++
+	}
+	return true
 }
 
 // newCluster sets up the control plane of s (at the end of New, once the
@@ -426,11 +477,13 @@ func (s *Server) applyClaimsLocked(key poolKey, now time.Time) {
 		if cs.eng6 != nil {
 			cs.eng6.SetClaims(key.name, key.kind, rs)
 		}
+		cs.claimsChanged()
 		return
 	}
 	if cs.eng4 != nil {
 		cs.eng4.SetClaims(key.name, rs)
 	}
+	cs.claimsChanged()
 }
 
 // adopt makes l (a database row) the engine's record.
@@ -766,6 +819,7 @@ func (s *Server) clusterTopUp(ctx context.Context) {
 		return
 	}
 	targets := s.clusterTargets()
+	budget4 := int64(1) << 40
 	for _, t := range targets {
 		for range maxClaimsPerRound {
 			free := cs.freeIn(t.key)
@@ -777,30 +831,92 @@ func (s *Server) clusterTopUp(ctx context.Context) {
 				cs.pools[t.key] = ps
 				s.applyClaimsLocked(t.key, now)
 			}
-			if dt := now.Sub(ps.checked).Seconds(); !ps.checked.IsZero() && dt > 0 {
-				used := float64(max(ps.free-free, 0))
-				ps.rate = 0.7*ps.rate + 0.3*used/dt
-			}
 			if ps.lastAlloc.IsZero() || (!ps.checked.IsZero() && free < ps.free) {
 				ps.lastAlloc = now // allocation (or an offer): not idle
 			}
-			ps.free, ps.checked = free, now
+			// The rate is sampled at most every rateSample (a check woken
+			// by a waiting message or the low-water budget may come
+			// milliseconds after the last); messages that waited for a
+			// claim count as the demand the free count could not show.
+			if dt := now.Sub(ps.checked); ps.checked.IsZero() || dt >= rateSample {
+				if !ps.checked.IsZero() {
+					used := float64(max(ps.free-free, 0) + ps.demand)
+					ps.rate = 0.7*ps.rate + 0.3*used/dt.Seconds()
+				}
+				ps.free, ps.checked, ps.demand = free, now, 0
+			}
 			// The rate's mark is capped at a quarter of the pool's share
 			// among the live servers: a burst on one server must not
 			// claim the pool away from the others.
 			share := poolUnits(t.pool) / int64(4*max(1, len(cs.live)))
 			low := max(cs.opts.LowWater, int(min(int64(ps.rate*rateWindow.Seconds())+1, share)))
+			// Claim ahead while the pool keeps running dry (claimwait.go):
+			// keep half of the last grown block free.
+			dry := !ps.dry.IsZero() && now.Sub(ps.dry) < dryWindow
+			if dry {
+				low = max(low, int(min(int64(ps.grow/2), share)))
+			} else {
+				ps.grow = 0
+			}
 			ps.low = float64(low)
 			wait := !ps.exhausted.IsZero() && now.Sub(ps.exhausted) < cs.opts.Heartbeat
+			size := 0
+			if free < low && !wait {
+				size = cs.blockSizeLocked(t, ps.rate)
+				if dry {
+					ps.grow = cs.claimAheadLocked(t, ps.grow)
+					size = max(size, ps.grow)
+				}
+			}
 			cs.mu.Unlock()
-			if free >= low || wait || ctx.Err() != nil {
+			if !t.key.v6 {
+				// The low-water mark is crossed after free-low+1 more
+				// offers: decide4 counts them down and wakes the manager
+				// then (noteOffer), not at the next check.
+				budget4 = min(budget4, int64(max(free-low+1, 1)))
+			}
+			if size == 0 || ctx.Err() != nil {
 				break
 			}
-			if !s.claimOne(ctx, t, s.blockSize(t, ps.rate)) {
+			if !s.claimOne(ctx, t, size) {
 				break
 			}
 		}
 	}
+	cs.budget4.Store(budget4)
+}
+
+// noteOffer4 counts an OFFER down from the low-water budget (decide4, cluster
+// mode) and wakes the claim manager when a pool reaches its low-water
+// mark, so that the next block is claimed before the claims run dry.
+func (cs *clusterState) noteOffer4() {
+	if cs.budget4.Add(-1) == 0 {
+		cs.poke()
+	}
+}
+
+// rateSample is the shortest interval over which a pool's allocation
+// rate is sampled.
+const rateSample = 100 * time.Millisecond
+
+// Claim ahead (cold claims, claimwait.go): while a pool keeps running dry
+// — a client message found no free address in its claims less than
+// dryWindow ago — each block claimed is twice the one before (from
+// 2 × BlockSize), up to maxBlockFactor × BlockSize and a quarter of the
+// pool's share among the live servers (the fairness cap of blockSize: a
+// burst on one server must not claim the pool away from the others), and
+// the low-water mark is half the last block. A server started into a
+// full load (or every client back after a power cut) reaches blocks of
+// 64 × BlockSize after six claims instead of waiting for the allocation
+// rate's moving average.
+const dryWindow = 2 * time.Second
+
+// claimAheadLocked is the next block size of t while it runs dry, after a
+// block of last (0: none yet). cs.mu held.
+func (cs *clusterState) claimAheadLocked(t claimTarget, last int) int {
+	size := cs.opts.BlockSize
+	limit := min(int64(maxBlockFactor*size), poolUnits(t.pool)/int64(4*max(1, len(cs.live))))
+	return int(max(int64(size), min(int64(max(2*last, 2*size)), limit)))
 }
 
 // Adaptive block size: a pool whose clients arrive faster than blocks of
@@ -817,15 +933,19 @@ const (
 // (addresses per second).
 func (s *Server) blockSize(t claimTarget, rate float64) int {
 	cs := s.cluster
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.blockSizeLocked(t, rate)
+}
+
+// blockSizeLocked is blockSize with cs.mu held.
+func (cs *clusterState) blockSizeLocked(t claimTarget, rate float64) int {
 	size := cs.opts.BlockSize
 	want := int(min(rate*blockWindow.Seconds(), float64(maxBlockFactor*size)))
 	if want <= size {
 		return size
 	}
-	cs.mu.Lock()
-	n := max(1, len(cs.live))
-	cs.mu.Unlock()
-	share := poolUnits(t.pool) / int64(4*n)
+	share := poolUnits(t.pool) / int64(4*max(1, len(cs.live)))
 	return int(max(int64(size), min(int64(want), share)))
 }
 
@@ -867,16 +987,20 @@ func (s *Server) claimOne(ctx context.Context, t claimTarget, size int) bool {
 	now := time.Now()
 	cs.mu.Lock()
 	ps := cs.pools[t.key]
-	switch {
-	case err == nil:
+	if err == nil {
 		ps.exhausted = time.Time{}
 		ps.free = free     // the rate counts allocations, not this claim
 		ps.lastAlloc = now // a claim is demand: not idle
 		cs.mu.Unlock()
 		cs.claimed.Add(1)
 		s.log.Info("cluster: claimed a block", "pool", t.key.name, "family", t.key.family(), "kind", t.key.kindLabel(),
-			"first", c.First, "last", c.Last)
+			"first", c.First, "last", c.Last, "size", size)
 		return true
+	}
+	// Messages waiting for a claim of this pool are dropped now rather
+	// than at their deadline (claimable: not for a heartbeat).
+	defer cs.claimsChanged()
+	switch {
 	case errors.Is(err, postgres.ErrNoFreeBlock):
 		ps.exhausted = now
 		ps.exhaustN++

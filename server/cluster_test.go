@@ -160,10 +160,14 @@ func clusterDORA(t *testing.T, m *clusterMember, mac [6]byte, xid uint32) netip.
 	server := netip.MustParseAddr("127.0.0.1")
 	// One retransmission, as a client would, 300 ms later (a burst may
 	// use up the claims before the next block is claimed).
+	// Replies are matched by xid, as a client does: a late answer to an
+	// earlier exchange (a DISCOVER that waited for a claim, a NAK of a
+	// commit the database refused late) is skipped, not taken for this
+	// one's.
 	var offer *dhcpv4.Message
 	for try := range 2 {
 		feed(t, m.s, withSecs(buildMsg(t, clientMsg{typ: dhcpv4.Discover, xid: xid, mac: mac, giaddr: clusterRelay}), 60), server)
-		o, ok := m.rec.wait(t, time.Duration(try+1)*300*time.Millisecond)
+		o, ok := m.rec.waitXID(t, time.Duration(try+1)*300*time.Millisecond, xid)
 		if ok && o.Type() == dhcpv4.Offer {
 			offer = o
 			break
@@ -174,11 +178,24 @@ func clusterDORA(t *testing.T, m *clusterMember, mac [6]byte, xid uint32) netip.
 	}
 	feed(t, m.s, withSecs(buildMsg(t, clientMsg{typ: dhcpv4.Request, xid: xid + 1, mac: mac, giaddr: clusterRelay,
 		reqIP: offer.YIAddr, serverID: server}), 60), server)
-	ack, ok := m.rec.wait(t, 5*time.Second)
+	ack, ok := m.rec.waitXID(t, 5*time.Second, xid+1)
 	if !ok || ack.Type() != dhcpv4.Ack {
 		return netip.Addr{}
 	}
 	return ack.YIAddr
+}
+
+// waitXID returns the next recorded reply with transaction id xid within
+// d, skipping the others.
+func (r *recorder) waitXID(t *testing.T, d time.Duration, xid uint32) (*dhcpv4.Message, bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		m, ok := r.wait(t, time.Until(deadline))
+		if !ok || m.XID == xid {
+			return m, ok
+		}
+	}
 }
 
 // wait returns the next recorded reply within d, decoded.

@@ -109,6 +109,11 @@ type clusterPath struct {
 	reads              *prometheus.CounterVec // family, result
 	readTime           prometheus.Histogram
 	rejected           *prometheus.CounterVec // family, reason
+
+	// Claim waits (claimwait.go).
+	claimWaits    *prometheus.CounterVec // family, result
+	claimWaitTime prometheus.Histogram
+	claimWaiting  *prometheus.GaugeVec // family
 }
 
 // initClusterPath sets up the cluster packet path of s (New, after the
@@ -154,21 +159,26 @@ func (s *Server) initClusterPath() error {
 			cp.reads.WithLabelValues(f, r)
 		}
 	}
-	s.reg.MustRegister(notMine, cp.reads, cp.readTime, cp.rejected)
+	cp.claimWaits, cp.claimWaitTime, cp.claimWaiting = newClaimWaitMetrics()
+	s.reg.MustRegister(notMine, cp.reads, cp.readTime, cp.rejected, cp.claimWaits, cp.claimWaitTime, cp.claimWaiting)
 	s.cpath = cp
 	if s.l4 != nil {
 		s.l4.rt = newReadThrough(s.l4, s.fetch4, s.decide4)
 		s.l4.fam.rejected = s.rejected4
+		cs.waiters = append(cs.waiters, s.l4.rt.cw)
 	}
 	if s.v6 != nil && s.v6.l6 != nil {
 		s.v6.l6.rt = newReadThrough(s.v6.l6, s.fetch6, s.decide6)
 		s.v6.l6.fam.rejected = s.rejected6
+		cs.waiters = append(cs.waiters, s.v6.l6.rt.cw)
 	}
 	return nil
 }
 
-// readThrough is a lane's pool of read-through workers.
+// readThrough is a lane's pool of read-through workers, and its claim
+// waiter (claimwait.go).
 type readThrough[P any, S any] struct {
+	cw        *claimWaiter[P, S]
 	jobs      chan P
 	wg        sync.WaitGroup
 	fetch     func(ctx context.Context, p P) error
@@ -183,7 +193,8 @@ type readThrough[P any, S any] struct {
 
 func newReadThrough[P any, S any, D any](l *lane[P, S, D], fetch func(context.Context, P) error, decide func(S, P) bool) *readThrough[P, S] {
 	return &readThrough[P, S]{jobs: make(chan P, readThroughQueue), fetch: fetch, decide: decide,
-		newSender: l.fam.newSender, put: l.put, drop: l.fam.drop}
+		newSender: l.fam.newSender, put: l.put, drop: l.fam.drop,
+		cw: newClaimWaiter(l.s, l.fam.name, l.fam.newSender(), decide, l.put)}
 }
 
 // submit hands p to a worker. When the queue is full (a burst: an
@@ -218,6 +229,9 @@ func (r *readThrough[P, S]) start() {
 	for range readThroughWorkers {
 		r.wg.Go(r.work)
 	}
+	if r.cw != nil {
+		r.cw.start()
+	}
 }
 
 // stop drops what is queued (a read started is cut short: with the
@@ -233,6 +247,9 @@ func (r *readThrough[P, S]) stop() {
 	r.cancel()
 	close(r.jobs)
 	r.wg.Wait()
+	if r.cw != nil {
+		r.cw.halt() // after the workers: one may be parking a message
+	}
 }
 
 func (r *readThrough[P, S]) work() {

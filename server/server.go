@@ -691,6 +691,9 @@ func (s *Server) decide4(sd *sender, p *inPacket) bool {
 	*d = s.eng.Handle(s.now(), &p.req)
 	s.fqdnReply4(p, d)
 	defer func() { *d = lease.Decision{} }()
+	if s.cluster != nil && s.claimHook4(sd, p, d) {
+		return true // waits for a claim (claimwait.go)
+	}
 	return s.l4.dispatch(sd, p, d, &sd.wait)
 }
 

@@ -368,6 +368,9 @@ func (s *Server) decide6(sd *sender6, p *inPacket6) bool {
 	*d = v.eng.Handle(s.now(), &p.req)
 	fqdnReply6(p, d)
 	defer func() { *d = lease6.Decision{} }()
+	if s.cluster != nil && s.claimWait6(sd, p, d) {
+		return true // waits for a claim (claimwait.go)
+	}
 	return v.l6.dispatch(sd, p, d, &sd.wait)
 }
 
