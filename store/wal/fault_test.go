@@ -36,6 +36,7 @@ type faultFS struct {
 	// failSyncDir fails the next n directory syncs.
 	failCreateOf string
 	failSyncDir  int
+	failPrealloc int // fail the next n preallocations
 }
 
 func (fs *faultFS) hook(op, path string) {
@@ -96,8 +97,8 @@ func (fs *faultFS) create(path string) (writeFile, error) {
 	return &faultFile{f, fs}, nil
 }
 
-func (fs *faultFS) openAppend(path string) (writeFile, error) {
-	f, err := fs.osFS.openAppend(path)
+func (fs *faultFS) openWrite(path string) (writeFile, error) {
+	f, err := fs.osFS.openWrite(path)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +114,30 @@ func (e *pathErr) Error() string { return e.op + " " + e.path + ": " + e.err.Err
 func (e *pathErr) Unwrap() error { return e.err }
 
 func (f *faultFile) Write(p []byte) (int, error) {
+	return f.write(p, func(p []byte) (int, error) { return f.writeFile.Write(p) })
+}
+
+func (f *faultFile) WriteAt(p []byte, off int64) (int, error) {
+	return f.write(p, func(p []byte) (int, error) { return f.writeFile.WriteAt(p, off) })
+}
+
+// Prealloc is a kill point too; it does not fail (a failure only makes
+// commits grow the file, TestPreallocFailure).
+func (f *faultFile) Prealloc(off, n int64) error {
+	f.fs.hook("prealloc", "")
+	f.fs.mu.Lock()
+	fail := f.fs.failPrealloc > 0
+	if fail {
+		f.fs.failPrealloc--
+	}
+	f.fs.mu.Unlock()
+	if fail {
+		return syscall.ENOSPC
+	}
+	return f.writeFile.Prealloc(off, n)
+}
+
+func (f *faultFile) write(p []byte, write func([]byte) (int, error)) (int, error) {
 	f.fs.hook("write", "")
 	f.fs.mu.Lock()
 	fail, partial := f.fs.failWrite > 0, f.fs.partial
@@ -121,11 +146,11 @@ func (f *faultFile) Write(p []byte) (int, error) {
 	}
 	f.fs.mu.Unlock()
 	if !fail {
-		return f.writeFile.Write(p)
+		return write(p)
 	}
 	n := 0
 	if partial {
-		n, _ = f.writeFile.Write(p[:len(p)/2])
+		n, _ = write(p[:len(p)/2])
 	}
 	return n, syscall.EIO
 }

@@ -255,9 +255,22 @@ func writeManifest(fs fileSystem, dir string, m manifest) (renamed bool, err err
 // writeFile is what the writer needs from an open data file. It is an
 // interface so tests can make writes and syncs fail (see fsync error tests).
 type writeFile interface {
+	// Write writes at the file offset (snapshots, the manifest: files
+	// written once from the start).
 	io.Writer
+	// WriteAt writes at off (segments: records go in place, into the
+	// zero-filled space Prealloc made).
+	io.WriterAt
 	// Sync makes written data durable (fdatasync; nothing under NoSync).
 	Sync() error
+	// Prealloc makes [off, off+n) allocated, zero-filled and durable
+	// (fallocate, write zeros, fdatasync; the fdatasync is skipped under
+	// NoSync), so that records later written there in place change
+	// neither the file's size nor its block map: their fdatasync flushes
+	// data only, without an ext4 journal commit.
+	Prealloc(off, n int64) error
+	// Size is the file's current size.
+	Size() (int64, error)
 	Close() error
 }
 
@@ -265,10 +278,10 @@ type writeFile interface {
 // recovery goes straight to the os package: injection is only needed
 // where failures must be survived at run time.
 type fileSystem interface {
-	// create makes a new file (O_EXCL, mode 0600) for appending.
+	// create makes a new file (O_EXCL, mode 0600), written from its start.
 	create(path string) (writeFile, error)
-	// openAppend opens an existing file for appending.
-	openAppend(path string) (writeFile, error)
+	// openWrite opens an existing file for writing in place.
+	openWrite(path string) (writeFile, error)
 	// syncDir fsyncs a directory so created, renamed and removed entries
 	// are durable.
 	syncDir(dir string) error
@@ -286,8 +299,42 @@ type osFile struct {
 	noSync bool
 }
 
-func (f *osFile) Write(p []byte) (int, error) { return f.f.Write(p) }
-func (f *osFile) Close() error                { return f.f.Close() }
+func (f *osFile) Write(p []byte) (int, error)              { return f.f.Write(p) }
+func (f *osFile) WriteAt(p []byte, off int64) (int, error) { return f.f.WriteAt(p, off) }
+func (f *osFile) Close() error                             { return f.f.Close() }
+
+func (f *osFile) Size() (int64, error) {
+	st, err := f.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+// zeros is the source of Prealloc's zero fill.
+var zeros = make([]byte, 256<<10)
+
+func (f *osFile) Prealloc(off, n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	// Reserve the blocks first (contiguous, and ENOSPC before any byte is
+	// written). ext4 marks them unwritten: a later in-place write would
+	// still convert the extent at its fdatasync, a journal commit. So
+	// write real zeros over them, as PostgreSQL does for its WAL.
+	if err := unix.Fallocate(f.fd, 0, off, n); err != nil && err != unix.EOPNOTSUPP && err != unix.ENOSYS {
+		return &os.PathError{Op: "fallocate", Path: f.f.Name(), Err: err}
+	}
+	for done := int64(0); done < n; {
+		chunk := zeros[:min(int64(len(zeros)), n-done)]
+		w, err := f.f.WriteAt(chunk, off+done)
+		if err != nil {
+			return err
+		}
+		done += int64(w)
+	}
+	return f.Sync()
+}
 func (f *osFile) Sync() error {
 	if f.noSync {
 		return nil
@@ -305,7 +352,9 @@ func (f *osFile) Sync() error {
 }
 
 func (fs osFS) open(path string, flag int) (writeFile, error) {
-	f, err := os.OpenFile(path, flag|os.O_WRONLY|os.O_APPEND, 0o600)
+	// No O_APPEND: segments are written in place (WriteAt), which
+	// O_APPEND would turn into appends.
+	f, err := os.OpenFile(path, flag|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -316,9 +365,9 @@ func (fs osFS) create(path string) (writeFile, error) {
 	return fs.open(path, os.O_CREATE|os.O_EXCL)
 }
 
-func (fs osFS) openAppend(path string) (writeFile, error) { return fs.open(path, 0) }
-func (osFS) rename(from, to string) error                 { return os.Rename(from, to) }
-func (osFS) remove(path string) error                     { return os.Remove(path) }
+func (fs osFS) openWrite(path string) (writeFile, error) { return fs.open(path, 0) }
+func (osFS) rename(from, to string) error                { return os.Rename(from, to) }
+func (osFS) remove(path string) error                    { return os.Remove(path) }
 
 func (fs osFS) syncDir(dir string) error {
 	if fs.noSync {
@@ -395,4 +444,18 @@ func mapFile(path string) ([]byte, func(), error) {
 	}
 	_ = unix.Madvise(data, unix.MADV_SEQUENTIAL)
 	return data, func() { _ = unix.Munmap(data) }, nil
+}
+
+// zeroFrom returns the offset in b after which every byte is zero (len(b)
+// when the last byte is not): the end of what was ever written into a
+// preallocated segment.
+func zeroFrom(b []byte) int {
+	i := len(b)
+	for i >= 8 && binary.LittleEndian.Uint64(b[i-8:]) == 0 {
+		i -= 8
+	}
+	for i > 0 && b[i-1] == 0 {
+		i--
+	}
+	return i
 }

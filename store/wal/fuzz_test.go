@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/leased/leased/lease"
@@ -12,9 +13,13 @@ import (
 )
 
 // FuzzRecover damages the tail of a valid segment: it cuts the log at some
-// point and appends arbitrary bytes. Recovery must never panic and never
+// point, appends arbitrary bytes, then pad zeros (the preallocated space
+// of a segment written in place). Recovery must never panic and never
 // lose a record that lies entirely before the damage; when it refuses to
-// open, it must say where the corruption is.
+// open, it must say where the corruption is. When only zeros follow the
+// cut, the log ends there: Open must succeed without reporting damage,
+// and a record committed next must read back (written in place after the
+// old ones).
 func FuzzRecover(f *testing.F) {
 	const n = 8
 	base := appendHeader(nil, magicSegment, prevUnknown)
@@ -30,40 +35,54 @@ func FuzzRecover(f *testing.F) {
 	// Seeds: nothing damaged; a torn last frame; zero fill as left by a
 	// crash after the size was updated; garbage; a valid frame after
 	// garbage (middle corruption); a valid frame appended (more data).
-	f.Add(uint16(len(base)), []byte{})
-	f.Add(uint16(ends[n-1]-3), []byte{})
-	f.Add(uint16(len(base)), make([]byte, 4096))
-	f.Add(uint16(ends[3]+5), []byte("garbage in the log"))
-	f.Add(uint16(ends[2]), append([]byte{1, 2, 3}, validFrame...))
-	f.Add(uint16(len(base)), validFrame)
-	f.Add(uint16(ends[4]), validFrame[:len(validFrame)-1])
+	f.Add(uint16(len(base)), []byte{}, uint16(0))
+	f.Add(uint16(ends[n-1]-3), []byte{}, uint16(0))
+	f.Add(uint16(len(base)), make([]byte, 4096), uint16(0))
+	f.Add(uint16(ends[3]+5), []byte("garbage in the log"), uint16(0))
+	f.Add(uint16(ends[2]), append([]byte{1, 2, 3}, validFrame...), uint16(0))
+	f.Add(uint16(len(base)), validFrame, uint16(0))
+	f.Add(uint16(ends[4]), validFrame[:len(validFrame)-1], uint16(0))
+	// Preallocated: a zero tail after whole records; after a record cut
+	// short (a torn write in place); zeros, then a record (refused) or
+	// garbage (torn).
+	f.Add(uint16(len(base)), []byte{}, uint16(4096))
+	f.Add(uint16(ends[5]), []byte{}, uint16(300))
+	f.Add(uint16(ends[n-1]-3), []byte{}, uint16(4096))
+	f.Add(uint16(ends[3]), append(make([]byte, 40), validFrame...), uint16(512))
+	f.Add(uint16(ends[3]), append(make([]byte, 40), "garbage"...), uint16(512))
 	// A blob frame (campaign state) after the leases, whole and torn.
 	blobFrame, _ := appendBlobFrame(nil, &store.Blob{Kind: store.BlobReconf, Key: []byte{0, 0, 0, 1}, Value: []byte("state")})
-	f.Add(uint16(len(base)), blobFrame)
-	f.Add(uint16(len(base)), blobFrame[:len(blobFrame)-2])
+	f.Add(uint16(len(base)), blobFrame, uint16(0))
+	f.Add(uint16(len(base)), blobFrame[:len(blobFrame)-2], uint16(64))
 
 	v6Frame, _ := appendLeaseFrame(nil, new(sampleV6(101)))
-	f.Add(uint16(len(base)), v6Frame)
-	f.Add(uint16(len(base)), v6Frame[:len(v6Frame)-3])
+	f.Add(uint16(len(base)), v6Frame, uint16(0))
+	f.Add(uint16(len(base)), v6Frame[:len(v6Frame)-3], uint16(100))
 
-	f.Fuzz(func(t *testing.T, cut uint16, junk []byte) {
+	f.Fuzz(func(t *testing.T, cut uint16, junk []byte, pad uint16) {
 		c := headerSize + int(cut)%(len(base)-headerSize+1)
 		data := append(append([]byte(nil), base[:c]...), junk...)
+		data = append(data, make([]byte, pad)...)
+		zeroTail := zeroFrom(data[c:]) == 0
 		dir := t.TempDir()
 		seg := filepath.Join(dir, segName(1))
 		if err := os.WriteFile(seg, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		w, err := Open(dir, Options{SyncMode: NoSync})
+		var lb logBuf
+		w, err := Open(dir, Options{SyncMode: NoSync, Preallocate: 4096, Logger: lb.logger()})
 		if err != nil {
 			var ce *CorruptError
-			if !errors.As(err, &ce) || ce.Path != seg || ce.Offset < headerSize || ce.Offset > int64(len(data)) {
+			if zeroTail || !errors.As(err, &ce) || ce.Path != seg || ce.Offset < headerSize || ce.Offset > int64(len(data)) {
 				t.Fatalf("Open: %v", err)
 			}
 			return
 		}
 		defer w.Close()
 		got := loadAll(t, w)
+		if zeroTail && (c == headerSize || slices.Contains(ends, c)) && strings.Contains(lb.String(), "torn") {
+			t.Fatalf("a zero tail after whole records reported as torn:\n%s", lb.String())
+		}
 		for i := range n {
 			if ends[i] > c {
 				break
@@ -84,7 +103,38 @@ func FuzzRecover(f *testing.F) {
 		if st.Size() < int64(keep) {
 			t.Fatalf("recovery truncated to %d, below intact data at %d", st.Size(), keep)
 		}
+		if !zeroTail {
+			return
+		}
+		// Nothing but zeros after the cut: exactly the whole records
+		// before it are the log, and the next commit goes after them.
+		if len(got) != keepN(ends, c) {
+			t.Fatalf("zero tail after %d: %d records recovered, want %d", c, len(got), keepN(ends, c))
+		}
+		next := sample(200)
+		commit(t, w, next)
+		w.Close()
+		w2, err := Open(dir, Options{SyncMode: NoSync, Preallocate: 4096})
+		if err != nil {
+			t.Fatalf("reopen after a commit: %v", err)
+		}
+		defer w2.Close()
+		got = loadAll(t, w2)
+		if g, ok := got[next.Addr]; !ok || g.Seq != next.Seq || len(got) != keepN(ends, c)+1 {
+			t.Fatalf("reopen after a commit at the zero tail: %d records, new one found %v", len(got), ok)
+		}
 	})
+}
+
+// keepN is the number of records whose frames end at or before c.
+func keepN(ends []int, c int) int {
+	k := 0
+	for _, e := range ends {
+		if e <= c {
+			k++
+		}
+	}
+	return k
 }
 
 // fuzzSample mixes DHCPv4 records with DHCPv6 ones (IA_NA and IA_PD,
@@ -104,7 +154,8 @@ func fuzzSample(i int) lease.Lease {
 // silently lose a record of another file.
 func FuzzRecoverFiles(f *testing.F) {
 	tmpl := f.TempDir()
-	w, err := Open(tmpl, Options{SyncMode: NoSync})
+	// Small preallocation: damage lands in records and in zero tails.
+	w, err := Open(tmpl, Options{SyncMode: NoSync, Preallocate: 2048})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -173,7 +224,7 @@ func FuzzRecoverFiles(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, err := Open(dir, Options{SyncMode: NoSync})
+		w, err := Open(dir, Options{SyncMode: NoSync, Preallocate: 2048})
 		if err != nil {
 			var ce *CorruptError
 			if !errors.As(err, &ce) {

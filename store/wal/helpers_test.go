@@ -131,6 +131,32 @@ func byAddr(recs ...lease.Lease) map[netip.Addr]lease.Lease {
 
 func segPath(dir string, n uint64) string { return filepath.Join(dir, segName(n)) }
 
+// dataEnd returns where the zeros at the end of the file at path begin:
+// the end of the records in a preallocated segment.
+func dataEnd(t testing.TB, path string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(zeroFrom(b))
+}
+
+// writeAtEnd writes b where the records of the segment at path end (into
+// its preallocated zeros), as the writer would.
+func writeAtEnd(t testing.TB, path string, b []byte) {
+	t.Helper()
+	end := dataEnd(t, path)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(b, end); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // copyDir copies the data files of src into a new temporary directory.
 func copyDir(t testing.TB, src string) string {
 	t.Helper()

@@ -298,10 +298,18 @@ func findFrame(data []byte, from int64) int64 {
 // for a frame whose checksum is right but whose content is not (that is
 // corruption, never a torn write). tail says the file is the last segment,
 // whose damaged end (nothing intact after the damage) is torn, not corrupt:
-// scan then returns tornAt >= 0 and the caller truncates.
+// scan then returns tornAt >= 0 and the caller truncates. In the last
+// segment, where only zeros remain the log ends: the preallocated space
+// no record reached yet. Not in another segment: its successor's header
+// says how far it was durable (the limit), so zeros before that are
+// damage, and what lies after the limit is never scanned.
 func (r *recovery) scan(f *recFile, data []byte, limit int64, tail bool, visit func(Kind, []byte, int64) error) (tornAt int64, err error) {
 	off := int64(headerSize)
 	for off < limit {
+		if tail && data[off] == 0 && zeroFrom(data[off:limit]) == 0 {
+			f.valid = off
+			return -1, nil
+		}
 		k, p, n, st := parseFrame(data[off:limit])
 		if st == frameOK {
 			if verr := visit(k, p, off); verr != nil {
@@ -357,6 +365,19 @@ func (s *segInfo) pred() (n uint64, snap bool, err error) {
 		return s.num - uint64(s.hdr.dist), s.hdr.link == linkSnapshot, nil
 	}
 	return 0, false, nil
+}
+
+// empty reports whether the segment at path holds nothing after its
+// header but zeros (the preallocated space of a segment created and never
+// written to). It reads the whole file: only for the rare segments whose
+// use is in question.
+func (s *segInfo) empty(path string) bool {
+	data, release, err := mapFile(path)
+	if err != nil {
+		return false
+	}
+	defer release()
+	return len(data) >= headerSize && zeroFrom(data[headerSize:]) == 0
 }
 
 func readSegInfo(path string, num uint64) (*segInfo, error) {
@@ -459,7 +480,7 @@ func recoverDir(dir string, allow bool, hint string, log *slog.Logger) (*recover
 		case r.legacy:
 			neverUsed = top.size < headerSize // the rule before manifests
 		case ok:
-			neverUsed = top.num > m.last && top.size <= headerSize
+			neverUsed = top.num > m.last && (top.size <= headerSize || top.empty(path))
 		}
 		if !neverUsed {
 			break
@@ -622,7 +643,7 @@ func (r *recovery) offChain(segs map[uint64]*segInfo, nums, chain []uint64) erro
 			continue
 		}
 		path := filepath.Join(r.dir, segName(n))
-		if s.size > headerSize {
+		if s.size > headerSize && !s.empty(path) {
 			if err := r.corrupt(path, -1, "holds records but is not part of the log: no later segment continues from it"); err != nil {
 				return err
 			}
@@ -757,9 +778,9 @@ func (r *recovery) readSegment(num uint64, last bool, limit int64) error {
 				return err
 			}
 			limit = size
-		case limit < size:
+		case limit < size && zeroFrom(data[limit:]) > 0: // not only preallocated zeros
 			r.log.Warn("wal: ignoring the end of a segment written by a failed, unacknowledged batch",
-				"file", path, "offset", limit, "bytes_ignored", size-limit)
+				"file", path, "offset", limit, "bytes_ignored", int64(zeroFrom(data[limit:])))
 		}
 	} else {
 		limit = size
@@ -795,13 +816,17 @@ func (r *recovery) readSegment(num uint64, last bool, limit int64) error {
 		r.tailNum, r.tailValid = num, f.valid
 	}
 	if tornAt >= 0 {
+		// The torn bytes end where the zeros of the preallocated space
+		// begin (or at the end of the file). Cutting the file there drops
+		// the zeros too; the writer preallocates again.
+		dropped := int64(zeroFrom(data[tornAt:]))
 		release()
 		mapped = false
 		if err := truncate(path, tornAt); err != nil {
 			return err
 		}
 		r.log.Warn("wal: truncated torn tail of the last segment",
-			"file", path, "offset", tornAt, "bytes_dropped", size-tornAt)
+			"file", path, "offset", tornAt, "bytes_dropped", dropped)
 	}
 	return nil
 }

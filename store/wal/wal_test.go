@@ -132,8 +132,11 @@ func writeRecords(t *testing.T, dir string, n int) (offs []int64, path string) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := os.Stat(path); st.Size() != off {
-		t.Fatalf("segment is %d bytes, expected %d", st.Size(), off)
+	if end := dataEnd(t, path); end != off {
+		t.Fatalf("segment's records end at %d, expected %d", end, off)
+	}
+	if st, _ := os.Stat(path); st.Size() < off+1<<20 {
+		t.Fatalf("segment is %d bytes: not preallocated beyond its records (%d)", st.Size(), off)
 	}
 	return offs, path
 }
@@ -147,28 +150,47 @@ func TestTornTailEveryOffset(t *testing.T) {
 		want = append(want, sample(i))
 	}
 	last := offs[n-1]
-	for cut := last; cut < offs[n]; cut++ {
-		dir := copyDir(t, src)
-		seg := filepath.Join(dir, filepath.Base(path))
-		if err := os.Truncate(seg, cut); err != nil {
-			t.Fatal(err)
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A crash tears the last write: the file ends inside the frame (an
+	// append that grew the file), or the frame's tail is still the zeros
+	// of the preallocated space (a write in place).
+	for _, zeroed := range []bool{false, true} {
+		for cut := last; cut < offs[n]; cut++ {
+			dir := copyDir(t, src)
+			seg := filepath.Join(dir, filepath.Base(path))
+			if zeroed {
+				writeAtEnd(t, seg, nil)
+				b, _ := os.ReadFile(seg)
+				clear(b[cut:offs[n]])
+				if err := os.WriteFile(seg, b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := os.Truncate(seg, cut); err != nil {
+				t.Fatal(err)
+			}
+			var lb logBuf
+			w, err := Open(dir, Options{Logger: lb.logger()})
+			if err != nil {
+				t.Fatalf("zeroed %v, cut at %d: Open: %v", zeroed, cut, err)
+			}
+			got := loadAll(t, w)
+			if end := dataEnd(t, seg); end != last {
+				t.Errorf("zeroed %v, cut at %d: records end at %d after recovery, want %d", zeroed, cut, end, last)
+			}
+			// What is dropped: the torn frame's bytes up to the cut, but
+			// for zeros at their end (the start of the zero tail).
+			torn := int64(zeroFrom(orig[last:cut]))
+			if torn > 0 && !strings.Contains(lb.String(), fmt.Sprintf("bytes_dropped=%d", torn)) {
+				t.Errorf("zeroed %v, cut at %d: log does not report %d bytes dropped:\n%s", zeroed, cut, torn, lb.String())
+			}
+			diff(t, byAddr(want...), got)
+			// The store keeps working after the repair.
+			commit(t, w, sample(n-1))
+			diff(t, byAddr(append(want, sample(n-1))...), reopen(t, w, dir))
 		}
-		var lb logBuf
-		w, err := Open(dir, Options{Logger: lb.logger()})
-		if err != nil {
-			t.Fatalf("cut at %d: Open: %v", cut, err)
-		}
-		got := loadAll(t, w)
-		if st, _ := os.Stat(seg); st.Size() != last {
-			t.Errorf("cut at %d: segment is %d bytes after recovery, want %d", cut, st.Size(), last)
-		}
-		if cut > last && !strings.Contains(lb.String(), fmt.Sprintf("bytes_dropped=%d", cut-last)) {
-			t.Errorf("cut at %d: log does not report %d bytes dropped:\n%s", cut, cut-last, lb.String())
-		}
-		diff(t, byAddr(want...), got)
-		// The store keeps working after the repair.
-		commit(t, w, sample(n-1))
-		diff(t, byAddr(append(want, sample(n-1))...), reopen(t, w, dir))
 	}
 }
 
@@ -283,12 +305,9 @@ func TestCorruptEndOfEarlierSegment(t *testing.T) {
 func TestUnknownKindIsCorruption(t *testing.T) {
 	dir := t.TempDir()
 	_, path := writeRecords(t, dir, 2)
-	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	f.Write(appendFrame(nil, Kind(77), []byte("campaign")))
 	l := sample(5)
-	fr, _ := appendLeaseFrame(nil, &l)
-	f.Write(fr)
-	f.Close()
+	fr, _ := appendLeaseFrame(appendFrame(nil, Kind(77), []byte("campaign")), &l)
+	writeAtEnd(t, path, fr)
 	_, err := Open(dir, Options{})
 	var ce *CorruptError
 	if !errors.As(err, &ce) || !strings.Contains(ce.Reason, "unknown record kind") {

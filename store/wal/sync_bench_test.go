@@ -1,0 +1,153 @@
+package wal
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/leased/leased/lease"
+)
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchSyncLatency commits one record at a time from `writers`
+// goroutines, each waiting for its commit before the next: with one
+// writer every commit is one write and one fdatasync, the cost a lightly
+// loaded server pays per exchange. It reports the latency of a commit
+// (p50, p99), the process's CPU time per commit and commits per batch.
+// Run it on a file system where fsync is real (ext4 under /var/tmp:
+// TMPDIR=/var/tmp).
+func benchSyncLatency(b *testing.B, writers int, opts Options) {
+	w := open(b, b.TempDir(), opts)
+	defer w.Close()
+	lat := make([][]time.Duration, writers)
+	per := b.N/writers + 1
+	b.ReportAllocs()
+	cpu0, st0 := cpuTime(b), w.Stats()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for g := range writers {
+		wg.Go(func() {
+			recs := make([]lease.Lease, 1)
+			l := make([]time.Duration, 0, per)
+			for i := range per {
+				recs[0] = sample(g<<20 | i)
+				t := time.Now()
+				if err := w.Commit(context.Background(), recs); err != nil {
+					b.Error(err)
+					return
+				}
+				l = append(l, time.Since(t))
+			}
+			lat[g] = l
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	cpu, st := cpuTime(b)-cpu0, w.Stats()
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	if len(all) == 0 {
+		return
+	}
+	commits := float64(st.Commits - st0.Commits)
+	b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-us")
+	b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-us")
+	b.ReportMetric(float64(cpu.Microseconds())/commits, "cpu-us/commit")
+	if n := st.Batches - st0.Batches; n > 0 {
+		b.ReportMetric(commits/float64(n), "commits/batch")
+	}
+	b.ReportMetric(commits/b.Elapsed().Seconds(), "commits/s")
+}
+
+// One committer: every commit pays a whole write + fdatasync.
+func BenchmarkSyncLatency1(b *testing.B) { benchSyncLatency(b, 1, Options{}) }
+
+// Four committers in lock step: what a group commit of a few records costs.
+func BenchmarkSyncLatency4(b *testing.B) { benchSyncLatency(b, 4, Options{}) }
+
+// benchPaced offers commits of one record at a fixed rate (as requests
+// arrive at a server: independent of when earlier commits finish) from a
+// pool of committers, and reports commit latency (p50, p99), the
+// process's CPU time per commit (pacing included, the same for every
+// variant) and commits per batch. Run with -benchtime=Nx (N commits).
+func benchPaced(b *testing.B, rate int, opts Options) {
+	w := open(b, b.TempDir(), opts)
+	defer w.Close()
+	const pool = 256
+	type job struct {
+		i  int
+		at time.Time
+	}
+	jobs := make(chan job, pool)
+	lat := make([][]time.Duration, pool)
+	var wg sync.WaitGroup
+	for g := range pool {
+		wg.Go(func() {
+			recs := make([]lease.Lease, 1)
+			for j := range jobs {
+				recs[0] = sample(j.i)
+				if err := w.Commit(context.Background(), recs); err != nil {
+					b.Error(err)
+					return
+				}
+				lat[g] = append(lat[g], time.Since(j.at))
+			}
+		})
+	}
+	interval := time.Second / time.Duration(rate)
+	cpu0, st0 := cpuTime(b), w.Stats()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		at := start.Add(time.Duration(i) * interval)
+		if d := time.Until(at); d > 0 {
+			time.Sleep(d)
+		}
+		jobs <- job{i, at}
+	}
+	close(jobs)
+	wg.Wait()
+	b.StopTimer()
+	cpu, st := cpuTime(b)-cpu0, w.Stats()
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	if len(all) == 0 {
+		return
+	}
+	commits := float64(st.Commits - st0.Commits)
+	b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-us")
+	b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-us")
+	b.ReportMetric(float64(cpu.Microseconds())/commits, "cpu-us/commit")
+	if n := st.Batches - st0.Batches; n > 0 {
+		b.ReportMetric(commits/float64(n), "commits/batch")
+	}
+}
+
+func BenchmarkPaced3000(b *testing.B) { benchPaced(b, 3000, Options{}) }
+func BenchmarkPaced8000(b *testing.B) { benchPaced(b, 8000, Options{}) }
+
+// The same without preallocation and without waiting for company: the
+// store as it was before issue #15 (the file grows with every commit).
+var optsBefore15 = Options{Preallocate: -1, LatencyBudget: -1}
+
+// Preallocation only (no waiting for company).
+var optsPreallocOnly = Options{LatencyBudget: -1}
+
+func BenchmarkSyncLatency1Before15(b *testing.B)     { benchSyncLatency(b, 1, optsBefore15) }
+func BenchmarkSyncLatency1PreallocOnly(b *testing.B) { benchSyncLatency(b, 1, optsPreallocOnly) }
+func BenchmarkSyncLatency4Before15(b *testing.B)     { benchSyncLatency(b, 4, optsBefore15) }
+func BenchmarkPaced3000Before15(b *testing.B)        { benchPaced(b, 3000, optsBefore15) }
+func BenchmarkPaced3000PreallocOnly(b *testing.B)    { benchPaced(b, 3000, optsPreallocOnly) }
+func BenchmarkPaced8000Before15(b *testing.B)        { benchPaced(b, 8000, optsBefore15) }
+func BenchmarkPaced8000PreallocOnly(b *testing.B)    { benchPaced(b, 8000, optsPreallocOnly) }
