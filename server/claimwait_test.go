@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/dhcpv6"
 	"github.com/leased/leased/internal/pgtest"
 	"github.com/leased/leased/lease"
 )
@@ -184,4 +185,62 @@ func TestClusterColdBurst(t *testing.T) {
 func u32of(a netip.Addr) uint32 {
 	b := a.As4()
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// TestClusterColdBurst6: the same for DHCPv6. A fresh cluster server
+// (blocks of 16 addresses and 16 prefixes at start) gets 300 new clients'
+// Solicits (IA_NA and IA_PD) at once: every Advertise carries an address
+// and a prefix — a Solicit that found the claims empty waited for a claim
+// instead of being answered NoAddrsAvail / NoPrefixAvail, which RFC 8415
+// §18.2.9 makes the client ignore — and no address or prefix is
+// advertised twice. Without the claim wait most Advertises carry
+// NoAddrsAvail / NoPrefixAvail (274 of 300 in one run).
+func TestClusterColdBurst6(t *testing.T) {
+	dsn := pgtest.New(t).CreateDB(t)
+	m := startMember6(t, dsn, "a")
+	const n = 300
+	relay := &relay6{t: t}
+	from := netip.MustParseAddrPort("[::1]:5470")
+	solicits := make([][]byte, n)
+	for i := range n {
+		c := &client6{duid: []byte{0, 3, 0, 1, 2, 0, 7, 7, byte(i >> 8), byte(i)}}
+		solicits[i] = relay.wrap(msg6(t, c, dhcpv6.Solicit, uint32(i)))
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := g; i < n; i += 4 {
+				feed6(t, m.s, solicits[i], from)
+			}
+		})
+	}
+	addrs, prefixes := map[netip.Addr]bool{}, map[netip.Prefix]bool{}
+	empty := 0
+	for range n {
+		x, ok := m.rec6.wait6(t, 3*time.Second)
+		if !ok {
+			break
+		}
+		if x.Type != dhcpv6.Advertise {
+			t.Fatalf("%v, want Advertise", x.Type)
+		}
+		a, _, p, _ := bindings(t, x)
+		if !a.IsValid() || !p.IsValid() {
+			empty++
+			continue
+		}
+		if addrs[a] || prefixes[p] {
+			t.Fatalf("%v / %v advertised twice", a, p)
+		}
+		addrs[a], prefixes[p] = true, true
+	}
+	wg.Wait()
+	served := metricWith(t, m.s, "leased_cluster_claim_waits_total", map[string]string{"family": "dhcpv6", "result": "served"})
+	t.Logf("%d Advertises with an address and a prefix, %d without; claim waits served %v", len(addrs), empty, served)
+	if len(addrs) != n || empty != 0 {
+		t.Fatalf("%d of %d clients advertised an address and a prefix, %d Advertises without", len(addrs), n, empty)
+	}
+	if served == 0 {
+		t.Errorf("no Solicit waited for a claim: the burst did not outrun the first blocks")
+	}
 }
