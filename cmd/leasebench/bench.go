@@ -85,7 +85,12 @@ type pend struct {
 // stats of one phase, summed over workers.
 type stats struct {
 	started, completed, lost, naks, badSent, dropped, sendErrs int
-	lat                                                        hist
+	// retransmits: requests sent again after a timeout; duplicates:
+	// replies to a client with no exchange in flight (answers to a
+	// retransmission, or to a request answered already), a subset of
+	// dropped.
+	retransmits, duplicates int
+	lat                     hist
 }
 
 func (s *stats) add(o *stats) {
@@ -96,6 +101,8 @@ func (s *stats) add(o *stats) {
 	s.badSent += o.badSent
 	s.dropped += o.dropped
 	s.sendErrs += o.sendErrs
+	s.retransmits += o.retransmits
+	s.duplicates += o.duplicates
 	s.lat.merge(&o.lat)
 }
 
@@ -259,6 +266,7 @@ func (w *worker) expire(now time.Time) {
 			out := c.Timer(&w.env, now)
 			if out.Packet != nil {
 				w.queue(out.Packet)
+				w.st.retransmits++
 				w.pending = append(w.pending, pend{idx: p.idx, begin: p.begin, checkAt: c.Deadline(&w.env)})
 				continue
 			}
@@ -290,6 +298,9 @@ func (w *worker) handle(m *dhcpv4.Message, now time.Time) {
 	out, err := c.Handle(&w.env, now, m)
 	if err != nil {
 		w.st.dropped++
+		if w.kind[i]&active == 0 && m.Type() != dhcpv4.ForceRenew {
+			w.st.duplicates++
+		}
 		return
 	}
 	w.queue(out.Packet)
