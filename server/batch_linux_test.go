@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -188,5 +190,104 @@ func TestReplyBatcher6(t *testing.T) {
 	defer rec.mu.Unlock()
 	if rec.ok != 2 || len(rec.errs) != 0 {
 		t.Fatalf("reported %d sent, errors %v", rec.ok, rec.errs)
+	}
+}
+
+// recvBatchConn is a socket opened like leased's (IP_PKTINFO, large
+// receive buffer) on a free loopback port.
+func recvBatchConn(t *testing.T) *net.UDPConn {
+	t.Helper()
+	c, err := listenUDP(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// One recvmmsg takes every datagram already queued (up to readBatch), each
+// with its own length, source and IP_PKTINFO; it allocates nothing.
+func TestMmsgReaderBatch(t *testing.T) {
+	recv := recvBatchConn(t)
+	send, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer send.Close()
+	to := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(recv.LocalAddr().(*net.UDPAddr).Port))
+	from := send.LocalAddr().(*net.UDPAddr).AddrPort()
+	rc, err := recv.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Uint64
+	r := newMmsgReader(rc, &calls)
+	bufs := make([][]byte, readBatch)
+	oobs := make([][]byte, readBatch)
+	for i := range bufs {
+		bufs[i], oobs[i] = make([]byte, 1500), make([]byte, 128)
+	}
+	arm := func() {
+		for i := range bufs {
+			r.set(i, bufs[i], oobs[i])
+		}
+	}
+	const sent = readBatch + 5 // more than one batch
+	for i := range sent {
+		if _, err := send.WriteToUDPAddrPort(make([]byte, 10+i), to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := 0
+	for got < sent {
+		arm()
+		_ = recv.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := r.read(readBatch)
+		if err != nil {
+			t.Fatalf("after %d datagrams: %v", got, err)
+		}
+		if got == 0 && n != readBatch {
+			t.Errorf("first read took %d datagrams, want all %d queued up to the batch size", n, readBatch)
+		}
+		for i := range n {
+			size, oobn, src := r.datagram(i)
+			if size != 10+got {
+				t.Errorf("datagram %d: %d bytes, want %d (order or length lost)", got, size, 10+got)
+			}
+			if src != from {
+				t.Errorf("datagram %d from %v, want %v", got, src, from)
+			}
+			pi, ok := parsePktInfo(oobs[i][:oobn])
+			if !ok || pi.Dst != to.Addr() || pi.IfIndex == 0 {
+				t.Errorf("datagram %d: pktinfo %+v %v", got, pi, ok)
+			}
+			got++
+		}
+	}
+	if c := calls.Load(); c != 2 {
+		t.Errorf("%d recvmmsg calls for %d datagrams, want 2", c, sent)
+	}
+	// Nothing queued: the read waits through the poller until the deadline.
+	arm()
+	_ = recv.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if _, err := r.read(readBatch); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("empty socket: err = %v, want a deadline error", err)
+	}
+	// No allocation per read (one datagram per call, all queued before).
+	_ = recv.SetReadDeadline(time.Time{})
+	for range 110 {
+		if _, err := send.WriteToUDPAddrPort(bufs[0][:20], to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		arm()
+		if n, err := r.read(1); err != nil || n != 1 {
+			t.Fatalf("read: %d, %v", n, err)
+		}
+		_, _, _ = r.datagram(0)
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per batch read, want 0", allocs)
 	}
 }

@@ -47,7 +47,9 @@ type familyPart[P any, S any, D any] struct {
 
 	newPacket func() P
 	reset     func(p P) // before p returns to the pool
-	// read reads one datagram into p and returns its control messages.
+	// read reads one datagram into p and returns its control messages:
+	// the readers' fallback when P is not a batchPacket (batch_linux.go),
+	// which both families' packets are (they read with recvmmsg).
 	read      func(conn *net.UDPConn, p P) (oob []byte, err error)
 	newSender func() S // one goroutine's encoding buffers and decision slot
 	decision  func(sd S) *D
@@ -62,6 +64,7 @@ type familyPart[P any, S any, D any] struct {
 	revert  func(d *D)
 	// commit persists d (persist), reverting it on failure.
 	commit func(ctx context.Context, d *D, what string) error
+
 	// finish encodes and sends d's reply (or counts its drop).
 	finish func(sd S, p P, d *D)
 
@@ -85,6 +88,9 @@ type lane[P any, S any, D any] struct {
 
 	readersN         int
 	readers, workers sync.WaitGroup
+	// recvCalls counts recvmmsg calls that returned datagrams (datagrams
+	// read ÷ recvCalls is the mean read batch).
+	recvCalls atomic.Uint64
 }
 
 func newLane[P any, S any, D any](s *Server, conn *net.UDPConn, readers int, fam familyPart[P, S, D]) *lane[P, S, D] {
@@ -113,14 +119,42 @@ func (l *lane[P, S, D]) start() {
 	}
 }
 
+// commitWorkers is the most commit workers a lane runs. A worker takes
+// every decision queued when it wakes (up to MaxInFlight ÷ workers) into
+// one store commit and answers them together; the store group-commits the
+// workers' commits. It used to be one goroutine per in-flight decision
+// (512), each woken once to take its job and once by the group commit:
+// two wake-ups per acknowledged request instead of two per batch.
+const commitWorkers = 8
+
+// workerShape is how many commit workers a lane runs and how many queued
+// decisions each takes into one commit: at most MaxInFlight in commits,
+// as many again waiting in the queue.
+func workerShape(maxInFlight int) (workers, batch int) {
+	workers = max(1, min(commitWorkers, maxInFlight))
+	return workers, max(1, maxInFlight/workers)
+}
+
 // startWorkers starts the commit workers only (tests without a socket
 // feed the lane through its family part's handle).
 func (l *lane[P, S, D]) startWorkers() {
-	for range cap(l.jobs) {
+	workers, batch := workerShape(cap(l.jobs))
+	var zd D
+	if _, ok := persisted(&zd); !ok || l.fam.rejected != nil {
+		// One commit per decision: a cluster's conditional commit refuses
+		// a call by the addresses in it (familyPart.rejected answers each
+		// request on its own).
+		workers, batch = cap(l.jobs), 1
+	}
+	for range workers {
 		l.workers.Add(1)
 		go func() {
 			defer l.workers.Done()
-			l.commitWorker()
+			if batch == 1 {
+				l.commitWorker()
+			} else {
+				l.batchWorker(batch)
+			}
 		}()
 	}
 	if l.rt != nil {
@@ -144,28 +178,70 @@ func (l *lane[P, S, D]) drain() {
 	l.workers.Wait()
 }
 
+// readLoop reads batches of datagrams (recvmmsg, batch_linux.go) into a
+// window of readBatch packets and handles them in arrival order; a packet
+// handed to a commit worker is replaced in the window by a fresh one.
 func (l *lane[P, S, D]) readLoop() {
 	s := l.s
 	sd := l.fam.newSender()
+	rc, err := l.conn.SyscallConn()
+	var zero P
+	if _, ok := any(zero).(batchPacket); !ok || err != nil {
+		l.readLoop1(sd)
+		return
+	}
+	r := newMmsgReader(rc, &l.recvCalls)
+	var ps [readBatch]P
+	for i := range ps {
+		ps[i] = l.get()
+	}
+	defer func() {
+		for _, p := range ps {
+			l.put(p)
+		}
+	}()
+	for {
+		for i, p := range ps {
+			buf, oob := any(p).(batchPacket).readBufs()
+			r.set(i, buf, oob)
+		}
+		n, err := r.read(len(ps))
+		if err != nil {
+			if !l.readFailed(err) {
+				return
+			}
+			continue
+		}
+		for i := range n {
+			if s.stopped.Load() {
+				for range n - i {
+					l.fam.drop(dropShuttingDwn)
+				}
+				return
+			}
+			p := ps[i]
+			size, oobn, src := r.datagram(i)
+			bp := any(p).(batchPacket)
+			bp.setRead(size, src)
+			_, oob := bp.readBufs()
+			if l.fam.handle(sd, p, oob[:oobn]) {
+				ps[i] = l.get()
+			}
+		}
+	}
+}
+
+// readLoop1 reads one datagram per system call (familyPart.read).
+func (l *lane[P, S, D]) readLoop1(sd S) {
+	s := l.s
 	p := l.get()
 	defer func() { l.put(p) }()
 	for {
 		oob, err := l.fam.read(l.conn, p)
 		if err != nil {
-			if s.stopped.Load() {
+			if !l.readFailed(err) {
 				return
 			}
-			if errors.Is(err, net.ErrClosed) {
-				s.readerStopped(l.fam.name, err)
-				return
-			}
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				continue
-			}
-			s.readFailed(l.fam.name, err)
-			s.log.Warn("read", "family", l.fam.name, "err", err)
-			// Bound the rate of a persistent error.
-			time.Sleep(10 * time.Millisecond)
 			continue
 		}
 		if s.stopped.Load() {
@@ -176,6 +252,26 @@ func (l *lane[P, S, D]) readLoop() {
 			p = l.get()
 		}
 	}
+}
+
+// readFailed handles a read error and reports whether to read on.
+func (l *lane[P, S, D]) readFailed(err error) bool {
+	s := l.s
+	if s.stopped.Load() {
+		return false
+	}
+	if errors.Is(err, net.ErrClosed) {
+		s.readerStopped(l.fam.name, err)
+		return false
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	s.readFailed(l.fam.name, err)
+	s.log.Warn("read", "family", l.fam.name, "err", err)
+	// Bound the rate of a persistent error.
+	time.Sleep(10 * time.Millisecond)
+	return true
 }
 
 // dispatch answers d at once when it has nothing to persist, or queues it
@@ -216,6 +312,71 @@ func (l *lane[P, S, D]) commitWorker() {
 		l.put(j.p)
 		s.m.inflight.Set(float64(s.inflight.Add(-1)))
 	}
+}
+
+// batchWorker commits up to max queued decisions with one store commit,
+// then answers them (their replies share sendmmsg calls through the
+// batcher); a failed commit reverts every decision of the batch, last
+// first, and answers none (durable before reply).
+func (l *lane[P, S, D]) batchWorker(max int) {
+	s := l.s
+	sd := l.fam.newSender()
+	d := l.fam.decision(sd)
+	ctx := context.Background()
+	var zero D
+	var zj job[P, D]
+	batch := make([]job[P, D], 0, max)
+	var recs []lease.Lease
+	for j := range l.jobs {
+		batch = append(batch[:0], j)
+	fill:
+		for len(batch) < max {
+			select {
+			case j, ok := <-l.jobs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		recs = recs[:0]
+		for i := range batch {
+			r, _ := persisted(&batch[i].d)
+			recs = append(recs, r...)
+		}
+		if err := s.persist(ctx, recs, l.fam.what); err == nil {
+			for i := range batch {
+				*d = batch[i].d
+				l.fam.finish(sd, batch[i].p, d)
+				*d = zero
+			}
+		} else {
+			for i := len(batch) - 1; i >= 0; i-- {
+				l.fam.revert(&batch[i].d)
+				l.fam.drop(dropCommit)
+			}
+		}
+		clear(recs) // the records' slices belong to the decisions
+		for i := range batch {
+			l.put(batch[i].p)
+			batch[i] = zj
+		}
+		s.m.inflight.Set(float64(s.inflight.Add(-int64(len(batch)))))
+	}
+}
+
+// persisted returns the records a decision of either family needs
+// durable, and false for a decision type it does not know.
+func persisted[D any](d *D) ([]lease.Lease, bool) {
+	switch d := any(d).(type) {
+	case *lease.Decision:
+		return d.Persist, true
+	case *lease6.Decision:
+		return d.Persist, true
+	}
+	return nil, false
 }
 
 // overloadWait is how long a reader waits for a free commit slot before it
