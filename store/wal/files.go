@@ -318,23 +318,41 @@ func (f *osFile) Prealloc(off, n int64) error {
 	if n <= 0 {
 		return nil
 	}
+	// Its own open file description: Linux reports a writeback error to
+	// each file description once (errseq), so an error met by this
+	// fdatasync (possibly while flushing pages of a batch the writer wrote
+	// meanwhile) still reaches the writer's own fdatasync, which then
+	// fails that batch and poisons the segment (fsyncgate).
+	g, err := os.OpenFile(f.f.Name(), os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	fd := int(g.Fd())
 	// Reserve the blocks first (contiguous, and ENOSPC before any byte is
 	// written). ext4 marks them unwritten: a later in-place write would
 	// still convert the extent at its fdatasync, a journal commit. So
 	// write real zeros over them, as PostgreSQL does for its WAL.
-	if err := unix.Fallocate(f.fd, 0, off, n); err != nil && err != unix.EOPNOTSUPP && err != unix.ENOSYS {
-		return &os.PathError{Op: "fallocate", Path: f.f.Name(), Err: err}
+	if err := unix.Fallocate(fd, 0, off, n); err != nil && err != unix.EOPNOTSUPP && err != unix.ENOSYS {
+		return &os.PathError{Op: "fallocate", Path: g.Name(), Err: err}
 	}
 	for done := int64(0); done < n; {
 		chunk := zeros[:min(int64(len(zeros)), n-done)]
-		w, err := f.f.WriteAt(chunk, off+done)
+		w, err := g.WriteAt(chunk, off+done)
 		if err != nil {
 			return err
 		}
 		done += int64(w)
 	}
-	return f.Sync()
+	if f.noSync {
+		return nil
+	}
+	if err := unix.Fdatasync(fd); err != nil {
+		return &os.PathError{Op: "fdatasync", Path: g.Name(), Err: err}
+	}
+	return nil
 }
+
 func (f *osFile) Sync() error {
 	if f.noSync {
 		return nil
