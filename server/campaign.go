@@ -98,6 +98,11 @@ type campaignState struct {
 	// cl is the cluster part (campaign_cluster.go); nil for a single
 	// server.
 	cl *campaignCluster
+
+	// sender batches campaign FORCERENEWs (forcerenew.go: campaignSender).
+	senderOnce sync.Once
+	sender     *replyBatcher
+	senderErr  error
 }
 
 // initCampaigns creates the manager and restores persisted campaigns.
@@ -321,6 +326,27 @@ func (s *Server) pruneCampaigns(now time.Time) {
 	}
 }
 
+// campaignCompactFactor: while a campaign runs, a compaction waits until
+// this many times Options.CompactEvery records were committed since the
+// last one (instead of once), so that it does not fall into the middle of
+// the campaign: a 100,000-client campaign commits ~300,000 records (a
+// replay value and a renewal per client, campaign progress), i.e. three
+// compactions of the whole store with the default CompactEvery. The log
+// still cannot grow without bound: at the factor a compaction runs even
+// while the campaign does, and the first commit after the campaign ended
+// starts the one that waited.
+const campaignCompactFactor = 8
+
+// compactAfter returns how many committed records since the last
+// compaction start the next one (noteCommitted): every, or
+// campaignCompactFactor × every while a campaign runs.
+func (s *Server) compactAfter(every int) int64 {
+	if s.campaignsActive() {
+		return int64(every) * campaignCompactFactor
+	}
+	return int64(every)
+}
+
 // wakeCampaigns makes the campaign loop run now.
 func (s *Server) wakeCampaigns() {
 	select {
@@ -339,7 +365,9 @@ func (s *Server) updateActive() {
 	if !active && c.cl != nil {
 		active = slices.ContainsFunc(c.cl.mirrorMgr().List(), running) // others' clients: report what they do
 	}
-	c.active.Store(active)
+	if c.active.Swap(active) && !active {
+		s.noteCommitted(0) // the compaction deferred during the campaign (compactAfter)
+	}
 }
 
 func (s *Server) campaignsActive() bool { return s.camp.active.Load() }
@@ -392,23 +420,90 @@ func (s *Server) campaignTick(now time.Time) {
 		return
 	}
 	if len(acts) > 0 {
-		sem := make(chan struct{}, campaignWorkers)
-		var wg sync.WaitGroup
-		for _, a := range acts {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				s.runAction(ctx, now, &a)
-			}()
-		}
-		wg.Wait()
+		s.runActions(ctx, now, acts)
 		if err := s.flushRecords(ctx); err != nil {
 			s.log.Error("campaign records after actions not persisted", "err", err)
 		}
 	}
 	s.updateActive()
+}
+
+// runActions executes acts: the DHCPv4 FORCERENEWs of a single server in
+// batches of campaignBatch (one commit of their replay values, one
+// sendmmsg: forceRenewBatch), everything else one action at a time; at
+// most campaignWorkers batches or actions at once, so that group commit
+// shares fsyncs without a goroutine per client.
+func (s *Server) runActions(ctx context.Context, now time.Time, acts []reconf.Action) {
+	sem := make(chan struct{}, campaignWorkers)
+	var wg sync.WaitGroup
+	do := func(f func()) {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f()
+		}()
+	}
+	// A cluster server re-reads each client's row first (refreshLease);
+	// those go one at a time.
+	batched := s.camp.cl == nil && s.cpath == nil
+	var batch []*reconf.Action
+	for i := range acts {
+		a := &acts[i]
+		if !batched || a.Kind != reconf.SendForceRenew || a.V6() {
+			do(func() { s.runAction(ctx, now, a) })
+			continue
+		}
+		batch = append(batch, a)
+		if len(batch) == campaignBatch {
+			b := batch
+			s.waitBacklog()
+			do(func() { s.runForceRenews(ctx, now, b) })
+			batch = nil
+		}
+	}
+	if len(batch) > 0 {
+		do(func() { s.runForceRenews(ctx, now, batch) })
+	}
+	wg.Wait()
+}
+
+// runForceRenews sends the FORCERENEWs of acts (DHCPv4, one server)
+// together, to the clients whose lease is still theirs and bound.
+func (s *Server) runForceRenews(ctx context.Context, now time.Time, acts []*reconf.Action) {
+	addrs := make([]netip.Addr, 0, len(acts))
+	for _, a := range acts {
+		if s.leaseStillBound(now, a) {
+			addrs = append(addrs, a.Addr)
+		}
+	}
+	if len(addrs) > 0 {
+		s.forceRenewBatch(ctx, addrs)
+	}
+}
+
+// leaseStillBound reports whether the lease at a's address is still bound
+// to a's client; if not, it reports to the campaign what happened to it
+// instead (no FORCERENEW is sent then).
+func (s *Server) leaseStillBound(now time.Time, a *reconf.Action) bool {
+	l, ok := s.lookup(a.Addr)
+	ours := ok && bytes.Equal(l.ClientID, a.Key)
+	if ours && l.State == lease.StateBound {
+		return true
+	}
+	ev := reconf.EvDeleted
+	switch {
+	case ours && l.State == lease.StateExpired:
+		ev = reconf.EvExpired
+	case ours && l.State == lease.StateReleased:
+		ev = reconf.EvRelease
+	case ok && l.State == lease.StateDeclined: // the engine clears the client of a declined address
+		ev = reconf.EvDecline
+	}
+	s.camp.mgr.Observe(now, reconf.Event{Kind: ev, Addr: a.Addr, Key: a.Key})
+	s.log.Info("campaign: lease changed, no forcerenew", "campaign", a.Campaign, "addr", a.Addr, "event", ev.String())
+	return false
 }
 
 // runAction executes one campaign action after checking that the lease at
@@ -421,24 +516,9 @@ func (s *Server) runAction(ctx context.Context, now time.Time, a *reconf.Action)
 		s.runAction6(ctx, now, a)
 		return
 	}
-	l, ok := s.lookup(a.Addr)
-	ours := ok && bytes.Equal(l.ClientID, a.Key)
 	switch a.Kind {
 	case reconf.SendForceRenew:
-		if !ours || l.State != lease.StateBound {
-			// The lease changed since the campaign started: report what
-			// happened to it instead of sending.
-			ev := reconf.EvDeleted
-			switch {
-			case ours && l.State == lease.StateExpired:
-				ev = reconf.EvExpired
-			case ours && l.State == lease.StateReleased:
-				ev = reconf.EvRelease
-			case ok && l.State == lease.StateDeclined: // the engine clears the client of a declined address
-				ev = reconf.EvDecline
-			}
-			s.camp.mgr.Observe(now, reconf.Event{Kind: ev, Addr: a.Addr, Key: a.Key})
-			s.log.Info("campaign: lease changed, no forcerenew", "campaign", a.Campaign, "addr", a.Addr, "event", ev.String())
+		if !s.leaseStillBound(now, a) {
 			return
 		}
 		// One message per attempt; the engine alternates the xid between
@@ -449,7 +529,8 @@ func (s *Server) runAction(ctx context.Context, now time.Time, a *reconf.Action)
 			s.log.Debug("campaign forcerenew failed", "campaign", a.Campaign, "addr", a.Addr, "attempt", a.Attempt, "err", err)
 		}
 	case reconf.DeleteLease:
-		if !ours {
+		l, ok := s.lookup(a.Addr)
+		if !ok || !bytes.Equal(l.ClientID, a.Key) {
 			s.log.Info("campaign: on-failure delete skipped, lease no longer the client's", "campaign", a.Campaign, "addr", a.Addr)
 			return
 		}

@@ -6,6 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/leased/leased/api"
 	"github.com/leased/leased/auth"
@@ -120,11 +125,188 @@ func (s *Server) forceRenewOnce(ctx context.Context, addr netip.Addr) (lease.Lea
 	}
 	s.m.forceRenewSent.Inc()
 	s.m.sent[typeIndex(dhcpv4.ForceRenew)].Inc()
-	l := d.Reply.Lease
+	s.logForceRenewSent(ctx, addr, &d.Reply, src)
+	return *d.Reply.Lease, nil
+}
+
+// logForceRenewSent logs one FORCERENEW at Info; the attributes are built
+// only when that level is enabled (it is not at the default warn level,
+// where they cost ~1 µs per client of a campaign).
+func (s *Server) logForceRenewSent(ctx context.Context, addr netip.Addr, r *lease.Reply, src netip.Addr) {
+	if !s.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "forcerenew sent", slog.String("addr", addr.String()),
-		slog.String("xid", fmt.Sprintf("0x%08x", d.Reply.XID)), slog.String("auth", authName(&d.Reply)),
-		slog.Uint64("replay", d.Reply.Replay), slog.String("server_id", src.String()))
-	return *l, nil
+		slog.String("xid", fmt.Sprintf("0x%08x", r.XID)), slog.String("auth", authName(r)),
+		slog.Uint64("replay", r.Replay), slog.String("server_id", src.String()))
+}
+
+// campaignBatch is the most FORCERENEWs of a campaign handled together by
+// forceRenewBatch: their replay values go to the store in one commit and
+// the messages leave in one sendmmsg (maxBatch).
+const campaignBatch = maxBatch
+
+// forceRenewBatch is forceRenewOnce for up to campaignBatch clients at
+// once (a campaign's due sends): the engine's decisions for all of them,
+// one store commit of their replay values — durable before any message
+// leaves (RFC 3118 §2: a replay value is never reused, even after a
+// restart) —, then every message queued on the campaign's batcher and
+// sent together. When the commit fails every decision is reverted and
+// nothing is sent. Per-client failures are counted and logged as
+// forceRenewOnce does; send results are counted by forceRenewSendDone.
+func (s *Server) forceRenewBatch(ctx context.Context, addrs []netip.Addr) {
+	now := s.now()
+	ds := make([]lease.Decision, 0, len(addrs))
+	var recs []lease.Lease
+	for _, addr := range addrs {
+		d, err := s.eng.ForceRenew(now, addr)
+		if err != nil {
+			reason := frNotFound
+			switch {
+			case errors.Is(err, lease.ErrNotCapable):
+				reason = frNotCapable
+			case errors.Is(err, lease.ErrNotBound):
+				reason = frNotBound
+			}
+			s.m.forceRenewFailed.WithLabelValues(reason).Inc()
+			s.log.Info("forcerenew not sent", "addr", addr, "reason", reason, "err", err)
+			continue
+		}
+		ds = append(ds, d)
+		recs = append(recs, d.Persist...)
+	}
+	if len(ds) == 0 {
+		return
+	}
+	if err := s.persist(ctx, recs, "forcerenew batch"); err != nil {
+		for i := len(ds) - 1; i >= 0; i-- {
+			s.eng.Revert(&ds[i])
+		}
+		if s.cpath != nil {
+			s.adoptRejected(err, recs) // readthrough.go
+		}
+		s.m.forceRenewFailed.WithLabelValues(frCommit).Add(float64(len(ds)))
+		s.log.Info("forcerenew not sent", "clients", len(ds), "reason", frCommit, "err", err)
+		return
+	}
+	b, err := s.campaignSender()
+	if err != nil {
+		s.m.forceRenewFailed.WithLabelValues(frSend).Add(float64(len(ds)))
+		s.log.Error("forcerenew not sent", "clients", len(ds), "reason", frSend, "err", err)
+		return
+	}
+	var w dhcpv4.Writer
+	buf := make([]byte, 0, 576)
+	queued := 0
+	for i := range ds {
+		r := &ds[i].Reply
+		addr := r.Lease.Addr
+		ifindex, src := s.forceRenewSource(addr)
+		pkt, err := encodeForceRenew(&w, buf, r, src)
+		if err != nil {
+			s.log.Error("encode forcerenew", "addr", addr, "err", err)
+			s.m.forceRenewFailed.WithLabelValues(frEncode).Inc()
+			continue
+		}
+		queueNoFlush(b, pkt, outSpec{to: netip.AddrPortFrom(addr, dhcpv4.ClientPort), pktInfo: true,
+			ifindex: ifindex, src: src, typ: typeIndex(dhcpv4.ForceRenew)})
+		queued++
+		s.logForceRenewSent(ctx, addr, r, src)
+	}
+	if queued > 0 {
+		b.flush()
+	}
+}
+
+// campaignBacklog: a campaign sends its next batch of FORCERENEWs only
+// when the DHCPv4 socket's receive queue holds less than this (kernel
+// memory of the queued datagrams, ~1–2 KB each): the clients' renewals
+// queue there, and sending faster than leased answers them only makes them
+// wait, past their retransmission timers (answered twice) or into receive
+// buffer drops. campaignBacklogWait bounds the wait before one batch.
+const (
+	campaignBacklog     = 1 << 20
+	campaignBacklogWait = 100 * time.Millisecond
+)
+
+// waitBacklog waits (at most campaignBacklogWait) until the DHCPv4
+// socket's receive queue is below campaignBacklog.
+func (s *Server) waitBacklog() {
+	b, err := s.campaignSender()
+	if err != nil {
+		return
+	}
+	deadline := time.Now().Add(campaignBacklogWait)
+	for rcvQueued(b.rc) > campaignBacklog && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// rcvQueued returns the bytes of kernel memory held by the datagrams
+// queued on the socket (SO_MEMINFO's SK_MEMINFO_RMEM_ALLOC), 0 when it
+// cannot tell.
+func rcvQueued(rc syscall.RawConn) int {
+	var mi [unix.SK_MEMINFO_VARS]uint32
+	n := 0
+	_ = rc.Control(func(fd uintptr) {
+		l := uint32(unsafe.Sizeof(mi))
+		_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
+			uintptr(unsafe.Pointer(&mi[0])), uintptr(unsafe.Pointer(&l)), 0)
+		if e == 0 {
+			n = int(mi[unix.SK_MEMINFO_RMEM_ALLOC])
+		}
+	})
+	return n
+}
+
+// campaignSender returns the batcher of campaign FORCERENEWs on the
+// DHCPv4 socket, made at first use. It is not the replies' batcher, so
+// that its results count as FORCERENEWs (forceRenewSendDone).
+func (s *Server) campaignSender() (*replyBatcher, error) {
+	c := &s.camp
+	c.senderOnce.Do(func() {
+		if s.conn == nil {
+			c.senderErr = errors.New("no DHCPv4 socket")
+			return
+		}
+		rc, err := s.conn.SyscallConn()
+		if err != nil {
+			c.senderErr = fmt.Errorf("udp socket: %w", err)
+			return
+		}
+		c.sender = newReplyBatcher(rc, s.forceRenewSendDone)
+	})
+	return c.sender, c.senderErr
+}
+
+// forceRenewSendDone counts one FORCERENEW of forceRenewBatch as sent or
+// failed (the batcher reports it, possibly from another goroutine).
+func (s *Server) forceRenewSendDone(m *outMsg, err error) {
+	if err != nil {
+		s.m.forceRenewFailed.WithLabelValues(frSend).Inc()
+		s.log.Info("forcerenew not sent", "addr", m.to.Addr(), "reason", frSend, "err", err)
+		return
+	}
+	s.m.forceRenewSent.Inc()
+	s.m.sent[m.typ].Inc()
+}
+
+// queueNoFlush is replyBatcher.send without the flush: it queues a copy of pkt
+// to go as o says. A caller with several datagrams ready at once queues
+// them all, then calls flush, so that they leave in sendmmsg calls of up
+// to maxBatch even without concurrent senders (the batcher only combines
+// what concurrent senders queued meanwhile).
+func queueNoFlush(b *replyBatcher, pkt []byte, o outSpec) {
+	m := b.get()
+	m.n = copy(m.buf, pkt)
+	m.outSpec = o
+	if o.pktInfo {
+		b.putInfo(m.oob, o.ifindex, o.src)
+	}
+	m.namelen = b.sockaddr(m, o.ifindex)
+	b.qmu.Lock()
+	b.q = append(b.q, m)
+	b.qmu.Unlock()
 }
 
 func authName(r *lease.Reply) string {

@@ -139,9 +139,11 @@ func (s *Server) reconfigure6(ctx context.Context, addr netip.Addr, msg dhcpv6.M
 	}
 	v.m.reconfSent.Inc()
 	v.m.sent[typeIndex6(dhcpv6.Reconfigure)].Inc()
-	s.log.LogAttrs(ctx, slog.LevelInfo, "reconfigure sent", slog.String("addr", addr.String()),
-		slog.String("to", path.to.String()), slog.Int("relays", path.n),
-		slog.Uint64("replay", d.Reply.Replay), slog.String("reconfigure_msg", d.Reply.ReconfMsg.String()))
+	if s.log.Enabled(ctx, slog.LevelInfo) { // the attributes cost more than the rest of the log call
+		s.log.LogAttrs(ctx, slog.LevelInfo, "reconfigure sent", slog.String("addr", addr.String()),
+			slog.String("to", path.to.String()), slog.Int("relays", path.n),
+			slog.Uint64("replay", d.Reply.Replay), slog.String("reconfigure_msg", d.Reply.ReconfMsg.String()))
+	}
 	return nil
 }
 

@@ -969,7 +969,7 @@ func (s *Server) noteCommitted(n int) {
 	if every < 0 {
 		return
 	}
-	if s.sinceCompact.Add(int64(n)) < int64(every) || !s.compacting.CompareAndSwap(false, true) {
+	if s.sinceCompact.Add(int64(n)) < s.compactAfter(every) || !s.compacting.CompareAndSwap(false, true) {
 		return
 	}
 	s.sinceCompact.Store(0)
