@@ -119,42 +119,22 @@ func (l *lane[P, S, D]) start() {
 	}
 }
 
-// commitWorkers is the most commit workers a lane runs. A worker takes
-// every decision queued when it wakes (up to MaxInFlight ÷ workers) into
-// one store commit and answers them together; the store group-commits the
-// workers' commits. It used to be one goroutine per in-flight decision
-// (512), each woken once to take its job and once by the group commit:
-// two wake-ups per acknowledged request instead of two per batch.
-const commitWorkers = 8
-
-// workerShape is how many commit workers a lane runs and how many queued
-// decisions each takes into one commit: at most MaxInFlight in commits,
-// as many again waiting in the queue.
-func workerShape(maxInFlight int) (workers, batch int) {
-	workers = max(1, min(commitWorkers, maxInFlight))
-	return workers, max(1, maxInFlight/workers)
-}
-
 // startWorkers starts the commit workers only (tests without a socket
 // feed the lane through its family part's handle).
+//
+// One goroutine per in-flight decision, each committing its own records:
+// the WAL's group commit counts arrivals while it is busy to decide how
+// long to wait for company (store/wal groupPacer), which needs every
+// request to reach it at once. A version with 8 workers each committing
+// what was queued (issue #15, 8248d6b) held requests back in this queue
+// while the writer waited for them: p99 REQUEST→ACK at 6,000/s 3.50
+// (2.86–4.04) ms against 2.18 (1.82–2.33) ms (docs/BENCHMARKS.md).
 func (l *lane[P, S, D]) startWorkers() {
-	workers, batch := workerShape(cap(l.jobs))
-	var zd D
-	if _, ok := persisted(&zd); !ok || l.fam.rejected != nil {
-		// One commit per decision: a cluster's conditional commit refuses
-		// a call by the addresses in it (familyPart.rejected answers each
-		// request on its own).
-		workers, batch = cap(l.jobs), 1
-	}
-	for range workers {
+	for range cap(l.jobs) {
 		l.workers.Add(1)
 		go func() {
 			defer l.workers.Done()
-			if batch == 1 {
-				l.commitWorker()
-			} else {
-				l.batchWorker(batch)
-			}
+			l.commitWorker()
 		}()
 	}
 	if l.rt != nil {
@@ -312,71 +292,6 @@ func (l *lane[P, S, D]) commitWorker() {
 		l.put(j.p)
 		s.m.inflight.Set(float64(s.inflight.Add(-1)))
 	}
-}
-
-// batchWorker commits up to max queued decisions with one store commit,
-// then answers them (their replies share sendmmsg calls through the
-// batcher); a failed commit reverts every decision of the batch, last
-// first, and answers none (durable before reply).
-func (l *lane[P, S, D]) batchWorker(max int) {
-	s := l.s
-	sd := l.fam.newSender()
-	d := l.fam.decision(sd)
-	ctx := context.Background()
-	var zero D
-	var zj job[P, D]
-	batch := make([]job[P, D], 0, max)
-	var recs []lease.Lease
-	for j := range l.jobs {
-		batch = append(batch[:0], j)
-	fill:
-		for len(batch) < max {
-			select {
-			case j, ok := <-l.jobs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, j)
-			default:
-				break fill
-			}
-		}
-		recs = recs[:0]
-		for i := range batch {
-			r, _ := persisted(&batch[i].d)
-			recs = append(recs, r...)
-		}
-		if err := s.persist(ctx, recs, l.fam.what); err == nil {
-			for i := range batch {
-				*d = batch[i].d
-				l.fam.finish(sd, batch[i].p, d)
-				*d = zero
-			}
-		} else {
-			for i := len(batch) - 1; i >= 0; i-- {
-				l.fam.revert(&batch[i].d)
-				l.fam.drop(dropCommit)
-			}
-		}
-		clear(recs) // the records' slices belong to the decisions
-		for i := range batch {
-			l.put(batch[i].p)
-			batch[i] = zj
-		}
-		s.m.inflight.Set(float64(s.inflight.Add(-int64(len(batch)))))
-	}
-}
-
-// persisted returns the records a decision of either family needs
-// durable, and false for a decision type it does not know.
-func persisted[D any](d *D) ([]lease.Lease, bool) {
-	switch d := any(d).(type) {
-	case *lease.Decision:
-		return d.Persist, true
-	case *lease6.Decision:
-		return d.Persist, true
-	}
-	return nil, false
 }
 
 // overloadWait is how long a reader waits for a free commit slot before it
