@@ -137,6 +137,16 @@ func (b *replyBatcher) get() *outMsg {
 // unless another sender is doing so already. Results (success or error)
 // are reported through done, possibly by another goroutine.
 func (b *replyBatcher) send(pkt []byte, o outSpec) {
+	b.queue(pkt, o)
+	b.flush()
+}
+
+// queue is send without the flush: it queues a copy of pkt to go as o
+// says. A caller with several datagrams ready at once (a campaign's batch
+// of FORCERENEWs) queues them all, then calls flush, so that they leave in
+// sendmmsg calls of up to maxBatch even without concurrent senders (flush
+// only combines what concurrent senders queued meanwhile).
+func (b *replyBatcher) queue(pkt []byte, o outSpec) {
 	m := b.get()
 	m.n = copy(m.buf, pkt)
 	m.outSpec = o
@@ -147,7 +157,6 @@ func (b *replyBatcher) send(pkt []byte, o outSpec) {
 	b.qmu.Lock()
 	b.q = append(b.q, m)
 	b.qmu.Unlock()
-	b.flush()
 }
 
 // sockaddr writes m.to into m.name in the socket's family and returns its

@@ -208,7 +208,7 @@ func (s *Server) forceRenewBatch(ctx context.Context, addrs []netip.Addr) {
 			s.m.forceRenewFailed.WithLabelValues(frEncode).Inc()
 			continue
 		}
-		queueNoFlush(b, pkt, outSpec{to: netip.AddrPortFrom(addr, dhcpv4.ClientPort), pktInfo: true,
+		b.queue(pkt, outSpec{to: netip.AddrPortFrom(addr, dhcpv4.ClientPort), pktInfo: true,
 			ifindex: ifindex, src: src, typ: typeIndex(dhcpv4.ForceRenew)})
 		queued++
 		s.logForceRenewSent(ctx, addr, r, src)
@@ -289,24 +289,6 @@ func (s *Server) forceRenewSendDone(m *outMsg, err error) {
 	}
 	s.m.forceRenewSent.Inc()
 	s.m.sent[m.typ].Inc()
-}
-
-// queueNoFlush is replyBatcher.send without the flush: it queues a copy of pkt
-// to go as o says. A caller with several datagrams ready at once queues
-// them all, then calls flush, so that they leave in sendmmsg calls of up
-// to maxBatch even without concurrent senders (the batcher only combines
-// what concurrent senders queued meanwhile).
-func queueNoFlush(b *replyBatcher, pkt []byte, o outSpec) {
-	m := b.get()
-	m.n = copy(m.buf, pkt)
-	m.outSpec = o
-	if o.pktInfo {
-		b.putInfo(m.oob, o.ifindex, o.src)
-	}
-	m.namelen = b.sockaddr(m, o.ifindex)
-	b.qmu.Lock()
-	b.q = append(b.q, m)
-	b.qmu.Unlock()
 }
 
 func authName(r *lease.Reply) string {
