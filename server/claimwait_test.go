@@ -25,6 +25,13 @@ func coldConfig() lease.Config {
 // metricWith returns the value of metric name of s whose labels include
 // want (0 when there is none).
 func metricWith(t *testing.T, s *Server, name string, want map[string]string) float64 {
+	v, _ := metricLookup(t, s, name, want)
+	return v
+}
+
+// metricLookup returns the value of the first counter or gauge name of s
+// whose labels include want, and whether there was one.
+func metricLookup(t *testing.T, s *Server, name string, want map[string]string) (float64, bool) {
 	t.Helper()
 	mfs, err := s.reg.Gather()
 	if err != nil {
@@ -46,12 +53,12 @@ func metricWith(t *testing.T, s *Server, name string, want map[string]string) fl
 				}
 			}
 			if c := m.GetCounter(); c != nil {
-				return c.GetValue()
+				return c.GetValue(), true
 			}
-			return m.GetGauge().GetValue()
+			return m.GetGauge().GetValue(), true
 		}
 	}
-	return 0
+	return 0, false
 }
 
 // TestClusterColdBurst: every client at once after a power cut. A fresh

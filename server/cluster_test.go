@@ -762,32 +762,13 @@ func (r *recorder) wait6(t *testing.T, d time.Duration) (*dhcpv6.Message, bool) 
 // labels family, pool, kind (and reason when not empty) of s.
 func clusterGauge(t *testing.T, s *Server, name string, labels ...string) (float64, bool) {
 	t.Helper()
-	mfs, err := s.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metric:
-		for _, m := range mf.GetMetric() {
-			got := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				got[lp.GetName()] = lp.GetValue()
-			}
-			for i, k := range []string{"family", "pool", "kind", "reason"} {
-				if i < len(labels) && got[k] != labels[i] {
-					continue metric
-				}
-			}
-			if m.GetCounter() != nil {
-				return m.GetCounter().GetValue(), true
-			}
-			return m.GetGauge().GetValue(), true
+	want := map[string]string{}
+	for i, k := range []string{"family", "pool", "kind", "reason"} {
+		if i < len(labels) {
+			want[k] = labels[i]
 		}
 	}
-	return 0, false
+	return metricLookup(t, s, name, want)
 }
 
 // TestClusterDHCPv6: two DHCPv6 servers claim blocks of IA_NA addresses
