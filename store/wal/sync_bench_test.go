@@ -57,21 +57,9 @@ func benchSyncLatency(b *testing.B, writers int, opts Options) {
 	}
 	wg.Wait()
 	b.StopTimer()
-	cpu, st := cpuTime(b)-cpu0, w.Stats()
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	if len(all) == 0 {
-		return
+	if commits := reportCommits(b, cpuTime(b)-cpu0, st0, w.Stats(), lat); commits > 0 {
+		b.ReportMetric(commits/b.Elapsed().Seconds(), "commits/s")
 	}
-	commits := float64(st.Commits - st0.Commits)
-	b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-us")
-	b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-us")
-	b.ReportMetric(float64(cpu.Microseconds())/commits, "cpu-us/commit")
-	if n := st.Batches - st0.Batches; n > 0 {
-		b.ReportMetric(commits/float64(n), "commits/batch")
-		b.ReportMetric(float64((st.FlushTime-st0.FlushTime).Microseconds())/float64(n), "flush-us")
-	}
-	b.ReportMetric(commits/b.Elapsed().Seconds(), "commits/s")
 }
 
 // One committer: every commit pays a whole write + fdatasync.
@@ -123,11 +111,18 @@ func benchPaced(b *testing.B, rate int, opts Options) {
 	close(jobs)
 	wg.Wait()
 	b.StopTimer()
-	cpu, st := cpuTime(b)-cpu0, w.Stats()
+	reportCommits(b, cpuTime(b)-cpu0, st0, w.Stats(), lat)
+}
+
+// reportCommits reports the latency percentiles of lat and, per commit
+// between the stats st0 and st, the CPU time cpu, the batch size, the
+// flush and the wait for company; it returns the commits (0 when lat is
+// empty: nothing reported).
+func reportCommits(b *testing.B, cpu time.Duration, st0, st Stats, lat [][]time.Duration) float64 {
 	all := slices.Concat(lat...)
 	slices.Sort(all)
 	if len(all) == 0 {
-		return
+		return 0
 	}
 	commits := float64(st.Commits - st0.Commits)
 	b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-us")
@@ -140,6 +135,7 @@ func benchPaced(b *testing.B, rate int, opts Options) {
 	if n := st.WaitedBatches - st0.WaitedBatches; n > 0 {
 		b.ReportMetric(float64((st.Waited-st0.Waited).Microseconds())/float64(n), "wait-us")
 	}
+	return commits
 }
 
 func BenchmarkPaced3000(b *testing.B) { benchPaced(b, 3000, Options{}) }
