@@ -47,6 +47,6 @@ func (m *opsMetrics) reloaded(ok bool, now time.Time) {
 		m.reloads.WithLabelValues("failure").Inc()
 		return
 	}
+	m.lastSuccess.Set(float64(now.UnixNano()) / 1e9) // before the count, so a watcher of the count finds it set
 	m.reloads.WithLabelValues("success").Inc()
-	m.lastSuccess.Set(float64(now.UnixNano()) / 1e9)
 }
