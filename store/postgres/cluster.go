@@ -207,17 +207,6 @@ func addrNum(a netip.Addr) *big.Int {
 	return x
 }
 
-func numAddr(x *big.Int, v6 bool) netip.Addr {
-	if v6 {
-		var b [16]byte
-		x.FillBytes(b[:])
-		return netip.AddrFrom16(b)
-	}
-	var b [4]byte
-	x.FillBytes(b[:])
-	return netip.AddrFrom4(b)
-}
-
 // claimLockClass is the first key of the two-key advisory locks leased
 // takes per pool (ClaimBlock) and per campaign (LeadCampaign).
 const (
@@ -248,126 +237,82 @@ func scanClaims(rows pgx.Rows) ([]Claim, error) {
 // of failing. ErrNoFreeBlock when everything is claimed; ErrFenced when
 // this server's epoch was superseded.
 func (s *Store) ClaimBlock(ctx context.Context, p ClaimPool, size int, ttl time.Duration) (Claim, error) {
+	return s.ClaimBlockLoad(ctx, p, size, ttl, nil)
+}
+
+// claimBlockSQL is one claim (leased_claim_block, migration 0007): the
+// fence, the pool's advisory lock, the delete of its expired claims, the
+// search for a free run and the insert, in one statement.
+const claimBlockSQL = `SELECT ` + claimColumns + ` FROM leased_claim_block($1, $2, $3, $4::int2,
+	$5::text[]::numeric[], $6::text[]::numeric[], $7::text::numeric, $8::int4, $9::float8)`
+
+// claimLeasesSQL reads the leases of the block the statement before it in
+// the same transaction claimed (leased.claim_id; none: no row).
+const claimLeasesSQL = `SELECT ` + leaseColumns + ` FROM leases,
+	(SELECT first, last FROM claims WHERE id = nullif(current_setting('leased.claim_id', true), '')::int8) c
+	WHERE leases.addr >= c.first AND leases.addr <= c.last AND leases.state <> $1`
+
+// ClaimBlockLoad is ClaimBlock that also calls fn (unless nil) for every
+// lease row (tombstones excluded) inside the claimed block, as LeasesIn
+// would: the claim and the read are one pipelined batch, one round trip
+// and one transaction, on the store's claim connection (a cluster store
+// keeps one for claims alone, so that a claim never waits for a
+// connection behind commits). fn runs before the transaction has
+// committed; what it receives are rows of the database either way (a
+// failed claim adopted nothing that is not there).
+func (s *Store) ClaimBlockLoad(ctx context.Context, p ClaimPool, size int, ttl time.Duration, fn func(lease.Lease) error) (Claim, error) {
 	if size <= 0 || len(p.Ranges) == 0 {
 		return Claim{}, fmt.Errorf("postgres: claim block in pool %q: size %d, %d ranges", p.Name, size, len(p.Ranges))
 	}
-	v6 := p.Ranges[0].First.Is6()
+	if s.opts.NoRegister {
+		return Claim{}, errors.New("store opened with NoRegister: not a cluster member")
+	}
+	fam := int16(4)
+	if p.Ranges[0].First.Is6() {
+		fam = 6
+	}
 	unit := big.NewInt(1)
 	if p.PrefixLen > 0 {
 		unit.Lsh(unit, uint(128-int(p.PrefixLen)))
 	}
-	var c Claim
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, hashtext($2))", claimLockClass, p.Name); err != nil {
+	rs := slices.Clone(p.Ranges)
+	slices.SortFunc(rs, func(a, b Range) int { return a.First.Compare(b.First) })
+	lo, hi := make([]string, len(rs)), make([]string, len(rs))
+	for i, r := range rs {
+		if r.First.Is6() != (fam == 6) || r.Last.Is6() != (fam == 6) {
+			return Claim{}, fmt.Errorf("postgres: claim block in pool %q: ranges of both families", p.Name)
+		}
+		lo[i], hi[i] = span(r.First, r.Last)
+	}
+	var cs []Claim
+	b := &pgx.Batch{}
+	b.Queue(claimBlockSQL, s.opts.ServerName, s.epoch, p.Name, fam, lo, hi, unit.String(), int32(size), ttl.Seconds()).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			cs, err = scanClaims(rows)
 			return err
-		}
-		if _, err := tx.Exec(ctx, "DELETE FROM claims WHERE pool = $1 AND expires < now()", p.Name); err != nil {
-			return err
-		}
-		fam := 4
-		if v6 {
-			fam = 6
-		}
-		rows, err := tx.Query(ctx, `SELECT `+claimColumns+` FROM claims WHERE family = $1 ORDER BY first`, fam)
-		if err != nil {
-			return err
-		}
-		held, err := scanClaims(rows)
-		if err != nil {
-			return err
-		}
-		first, last, ok := findGap(p.Ranges, held, unit, size)
-		if !ok {
-			return fmt.Errorf("pool %q: %w", p.Name, ErrNoFreeBlock)
-		}
-		lo, hi := span(first, last)
-		rows, err = tx.Query(ctx, `INSERT INTO claims (pool, family, first, last, span, owner, epoch, expires)
-			VALUES ($1, $2, $3, $4, numrange($5::numeric, $6::numeric, '[]'), $7, $8, now() + make_interval(secs => $9))
-			RETURNING `+claimColumns, p.Name, fam, first, last, lo, hi, s.opts.ServerName, s.epoch, ttl.Seconds())
-		if err != nil {
-			return err
-		}
-		cs, err := scanClaims(rows)
-		if err != nil {
-			return err
-		}
-		c = cs[0]
-		return nil
-	})
+		})
+	if fn != nil {
+		b.Queue(claimLeasesSQL, int16(lease.StateDeleted)).Query(func(rows pgx.Rows) error {
+			return scanLeases(rows, fn)
+		})
+	}
+	cp := s.claimPool
+	if cp == nil {
+		cp = s.pool
+	}
+	err := cp.SendBatch(ctx, b).Close()
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == fencedCode {
+		s.fenced.Store(true)
+		err = fmt.Errorf("%w (%s)", ErrFenced, pe.Message)
+	}
+	if err == nil && len(cs) == 0 {
+		err = ErrNoFreeBlock
+	}
 	if err != nil {
 		return Claim{}, fmt.Errorf("postgres: claim block in pool %q: %w", p.Name, err)
 	}
-	return c, nil
-}
-
-// findGap returns the first run of size units not covered by held (sorted
-// by First) inside ranges, else the first shorter run of at least a unit.
-func findGap(ranges []Range, held []Claim, unit *big.Int, size int) (netip.Addr, netip.Addr, bool) {
-	want := new(big.Int).Mul(unit, big.NewInt(int64(size)))
-	one := big.NewInt(1)
-	var short [2]*big.Int
-	v6 := ranges[0].First.Is6()
-	for _, r := range ranges {
-		lo, hi := addrNum(r.First), addrNum(r.Last)
-		cur := new(big.Int).Set(lo)
-		try := func(end *big.Int) bool { // gap [cur, end]
-			n := new(big.Int).Sub(end, cur)
-			n.Add(n, one)
-			n.Div(n, unit) // whole units in the gap
-			if n.Sign() <= 0 {
-				return false
-			}
-			if n.Cmp(big.NewInt(int64(size))) >= 0 {
-				return true
-			}
-			if short[0] == nil {
-				e := new(big.Int).Mul(n, unit)
-				e.Add(e, cur).Sub(e, one)
-				short = [2]*big.Int{new(big.Int).Set(cur), e}
-			}
-			return false
-		}
-		for _, c := range held {
-			cf, cl := addrNum(c.First), addrNum(c.Last)
-			if cl.Cmp(cur) < 0 || cf.Cmp(hi) > 0 {
-				continue
-			}
-			if cf.Cmp(cur) > 0 {
-				end := new(big.Int).Sub(cf, one)
-				if try(end) {
-					e := new(big.Int).Add(cur, want)
-					return numAddr(cur.Sub(cur, v6OffsetIf(v6)), v6), numAddr(e.Sub(e, one).Sub(e, v6OffsetIf(v6)), v6), true
-				}
-			}
-			// continue after the claim, aligned to a unit from lo
-			next := new(big.Int).Sub(cl, lo)
-			next.Add(next, one)
-			rem := new(big.Int).Mod(next, unit)
-			if rem.Sign() != 0 {
-				next.Add(next, new(big.Int).Sub(unit, rem))
-			}
-			cur = next.Add(next, lo)
-			if cur.Cmp(hi) > 0 {
-				break
-			}
-		}
-		if cur.Cmp(hi) <= 0 && try(hi) {
-			e := new(big.Int).Add(cur, want)
-			return numAddr(cur.Sub(cur, v6OffsetIf(v6)), v6), numAddr(e.Sub(e, one).Sub(e, v6OffsetIf(v6)), v6), true
-		}
-	}
-	if short[0] != nil {
-		o := v6OffsetIf(v6)
-		return numAddr(short[0].Sub(short[0], o), v6), numAddr(short[1].Sub(short[1], o), v6), true
-	}
-	return netip.Addr{}, netip.Addr{}, false
-}
-
-func v6OffsetIf(v6 bool) *big.Int {
-	if v6 {
-		return v6Offset
-	}
-	return new(big.Int)
+	return cs[0], nil
 }
 
 // tx runs fn in a transaction that first checks this server's epoch

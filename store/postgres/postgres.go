@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"iter"
 	"log/slog"
+	"maps"
 	"math"
 	"net/netip"
 	"slices"
@@ -117,10 +118,14 @@ type Stats struct {
 
 // Store is a store.Store on PostgreSQL.
 type Store struct {
-	pool  *pgxpool.Pool
-	opts  Options
-	log   *slog.Logger
-	epoch int64
+	pool *pgxpool.Pool
+	// claimPool is one connection of its own for ClaimBlock (cluster
+	// mode): a claim never waits for a connection behind the commits,
+	// read-throughs and lock sessions of pool. nil: pool.
+	claimPool *pgxpool.Pool
+	opts      Options
+	log       *slog.Logger
+	epoch     int64
 	// inherited: claims of the previous incarnation kept at register.
 	inherited int
 
@@ -221,6 +226,19 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		if err := s.register(ctx); err != nil {
 			pool.Close()
 			return nil, err
+		}
+	}
+	if opts.Cluster && !opts.NoRegister {
+		// Claims get a connection of their own (docs/cluster.md "Claim
+		// life cycle"): parked DISCOVERs wait for them.
+		cc := pc.Copy()
+		cc.MaxConns, cc.MinConns = 1, 0
+		cc.ConnConfig.RuntimeParams = maps.Clone(pc.ConnConfig.RuntimeParams)
+		cc.ConnConfig.RuntimeParams["application_name"] = "leased " + opts.ServerName + " claims"
+		s.claimPool, err = pgxpool.NewWithConfig(ctx, cc)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("postgres: connect (claims): %w", err)
 		}
 	}
 	s.wg.Add(opts.Writers)
@@ -754,6 +772,11 @@ func (s *Store) query(ctx context.Context, sql string, fn func(lease.Lease) erro
 	if err != nil {
 		return fmt.Errorf("postgres: load leases: %w", err)
 	}
+	return scanLeases(rows, fn)
+}
+
+// scanLeases streams rows (selecting leaseColumns) to fn and closes them.
+func scanLeases(rows pgx.Rows, fn func(lease.Lease) error) error {
 	defer rows.Close()
 	var (
 		addr                         netip.Prefix
@@ -907,6 +930,9 @@ func (s *Store) Close() error {
 		_, _ = s.pool.Exec(ctx, "UPDATE servers SET stopped = now() WHERE server_name = $1 AND epoch = $2",
 			s.opts.ServerName, s.epoch)
 		cancel()
+	}
+	if s.claimPool != nil {
+		s.claimPool.Close()
 	}
 	s.pool.Close()
 	return nil
