@@ -136,9 +136,9 @@ func (e *Engine) discover(n int64, req *Request, key []byte) Decision {
 		return Decision{Drop: DropNotReconfigurable, DropPool: p.cfg.Name}
 	}
 	link := p.cfg.Name
-	p, m, a, sect, drop := e.place(p, e.ps.cls.static(req), req, key, false)
+	p, m, a, sect, drop, dry := e.place(p, e.ps.cls.static(req), req, key, false)
 	if p == nil {
-		return Decision{Drop: drop, DropPool: link}
+		return Decision{Drop: drop, DropPool: link, DryPools: dry}
 	}
 	// One offer per client: withdraw a pending one for another address.
 	if old, ok := e.offerKey[string(key)]; ok && old != a {

@@ -49,8 +49,10 @@ func (e *Engine) onLink(p *pool, a uint32) *pool {
 // offer, of its binding and of its requested address are tried first (a
 // client's lease in any subnet of the link is honoured), then the pools
 // in configuration order; a pool is skipped when its allow/deny refuses
-// the client's classes, or (bootp) when it does not serve BOOTP.
-func (e *Engine) place(p *pool, static uint64, req *Request, key []byte, bootp bool) (q *pool, m uint64, a uint32, sect int32, drop string) {
+// the client's classes, or (bootp) when it does not serve BOOTP. dry
+// names, on a shared network, the pools that admit the client but had no
+// free address, in the order tried (Decision.DryPools).
+func (e *Engine) place(p *pool, static uint64, req *Request, key []byte, bootp bool) (q *pool, m uint64, a uint32, sect int32, drop string, dry []string) {
 	denied, exhausted := false, false
 	var tried [3]*pool
 	nt := 0
@@ -78,6 +80,9 @@ func (e *Engine) place(p *pool, static uint64, req *Request, key []byte, bootp b
 		ca, cs, ok := e.choose(c, cm, req, key)
 		if !ok {
 			exhausted = true
+			if len(p.group) > 1 {
+				dry = append(dry, c.cfg.Name)
+			}
 			return false
 		}
 		q, m, a, sect = c, cm, ca, cs
@@ -110,7 +115,7 @@ func (e *Engine) place(p *pool, static uint64, req *Request, key []byte, bootp b
 	default:
 		drop = DropBOOTPNotAllowed
 	}
-	return nil, 0, 0, 0, drop
+	return nil, 0, 0, 0, drop, dry
 }
 
 // classTimes applies the lease time of the first member class that sets
@@ -148,9 +153,9 @@ func (e *Engine) bootp(n int64, req *Request, key []byte) Decision {
 		return Decision{Drop: DropNoPool}
 	}
 	static := e.ps.cls.static(req)
-	q, m, a, sect, drop := e.place(p, static, req, key, true)
+	q, m, a, sect, drop, dry := e.place(p, static, req, key, true)
 	if q == nil {
-		return Decision{Drop: drop, DropPool: p.cfg.Name}
+		return Decision{Drop: drop, DropPool: p.cfg.Name, DryPools: dry}
 	}
 	return e.bind(n, req, key, q, a, sect, m)
 }

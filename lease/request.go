@@ -145,6 +145,12 @@ type Decision struct {
 	// (pool_exhausted, class_denied, not_reconfigurable: the pool of the
 	// client's link); "" otherwise. For logs and metric labels.
 	DropPool string
+	// DryPools: with DropPoolExhausted on a shared network, the pools of
+	// the link that admit the client (classes, BOOTP) but had no free
+	// address, in the order the engine tried them; nil on a link of one
+	// pool (DropPool is that pool). A cluster server waits for a claim of
+	// one of them (server/claimwait.go).
+	DryPools []string
 
 	// undo[i] is the in-memory record of Persist[i].Addr before this
 	// decision (state StateDeleted: there was none); see Engine.Revert.
