@@ -21,6 +21,7 @@ package server
 // which address it carries.
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,8 +55,11 @@ const (
 
 // parked is a message waiting for a claim.
 type parked[P any] struct {
-	p        P
-	key      poolKey
+	p P
+	// keys: the pools a claim of any of which may serve it (DHCPv4 on a
+	// shared network: every pool of the link that admits the client and
+	// ran dry, Decision.DryPools; else the one pool).
+	keys     []poolKey
 	since    time.Time
 	deadline time.Time
 	tried    bool   // re-decided at least once since it was parked
@@ -195,16 +199,30 @@ func (w *claimWaiter[P, S]) pass() time.Time {
 	return next
 }
 
+// waiting counts the messages parked for a claim of key.
+func (w *claimWaiter[P, S]) waiting(key poolKey) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for i := range w.q {
+		if slices.Contains(w.q[i].keys, key) {
+			n++
+		}
+	}
+	return n
+}
+
 func (w *claimWaiter[P, S]) count(result string) {
 	w.s.cpath.claimWaits.WithLabelValues(w.family, result).Inc()
 }
 
 // hold is the decide hook's part once the engine found no free address in
-// key's claims for p: called by the waiter (redeciding), keep p parked
-// while its deadline has not passed and the pool may still be claimed
-// from; called by anyone else, park p. It reports whether p is held (the
-// waiter owns it); false: the caller answers the decision (a drop).
-func (w *claimWaiter[P, S]) hold(redeciding bool, p P, key poolKey) bool {
+// the claims of keys for p: called by the waiter (redeciding), keep p
+// parked while its deadline has not passed and one of the pools may still
+// be claimed from; called by anyone else, park p. It reports whether p is
+// held (the waiter owns it); false: the caller answers the decision (a
+// drop).
+func (w *claimWaiter[P, S]) hold(redeciding bool, p P, keys []poolKey) bool {
 	cs := w.s.cluster
 	now := time.Now()
 	if redeciding {
@@ -212,7 +230,7 @@ func (w *claimWaiter[P, S]) hold(redeciding bool, p P, key poolKey) bool {
 		switch {
 		case !now.Before(e.deadline):
 			w.outcome = claimWaitTimedOut
-		case !cs.claimable(e.key, now, false):
+		case !cs.claimable(e.keys, now, false):
 			w.outcome = claimWaitExhausted
 		default:
 			w.again = true
@@ -220,7 +238,7 @@ func (w *claimWaiter[P, S]) hold(redeciding bool, p P, key poolKey) bool {
 		}
 		return false
 	}
-	if !cs.claimable(key, now, true) {
+	if !cs.claimable(keys, now, true) {
 		return false // every block claimed, or claims failing: as before
 	}
 	w.mu.Lock()
@@ -229,7 +247,7 @@ func (w *claimWaiter[P, S]) hold(redeciding bool, p P, key poolKey) bool {
 		w.count(claimWaitFull)
 		return false
 	}
-	w.q = append(w.q, parked[P]{p: p, key: key, since: now, deadline: now.Add(claimWaitTimeout)})
+	w.q = append(w.q, parked[P]{p: p, keys: keys, since: now, deadline: now.Add(claimWaitTimeout)})
 	w.mu.Unlock()
 	cs.poke() // the claim manager: claim now, not at the next check
 	w.signal()
@@ -240,7 +258,10 @@ func (w *claimWaiter[P, S]) hold(redeciding bool, p P, key poolKey) bool {
 // low-water budget (the claim manager claims the next block when a pool
 // reaches its low-water mark, not at its next check); a DISCOVER (or
 // BOOTREQUEST) that found no free address in this server's claims waits
-// for a claim instead of being dropped. It reports whether p is held.
+// for a claim instead of being dropped — of the pools the engine found dry
+// for this client (on a shared network the link's pools that admit it,
+// Decision.DryPools, not just the link's first pool). It reports whether
+// p is held.
 func (s *Server) claimHook4(sd *sender, p *inPacket, d *lease.Decision) bool {
 	if d.HasReply {
 		if d.Reply.Type == dhcpv4.Offer {
@@ -252,7 +273,14 @@ func (s *Server) claimHook4(sd *sender, p *inPacket, d *lease.Decision) bool {
 		return false
 	}
 	w := s.l4.rt.cw
-	return w.hold(sd == w.sd, p, poolKey{name: d.DropPool})
+	var keys []poolKey
+	for _, n := range d.DryPools {
+		keys = append(keys, poolKey{name: n})
+	}
+	if len(keys) == 0 {
+		keys = []poolKey{{name: d.DropPool}}
+	}
+	return w.hold(sd == w.sd, p, keys)
 }
 
 // claimWait6 is decide6's cluster hook: an Advertise (or a Reply to a
@@ -286,7 +314,7 @@ func (s *Server) claimWait6(sd *sender6, p *inPacket6, d *lease6.Decision) bool 
 		key.name = key.name[:i]
 	}
 	w := s.v6.l6.rt.cw
-	return w.hold(sd == w.sd, p, key)
+	return w.hold(sd == w.sd, p, []poolKey{key})
 }
 
 // m4or6 is the drop counter of a family.

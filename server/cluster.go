@@ -254,11 +254,40 @@ type clusterState struct {
 	// failed claims); each one wakes the claim waiters (claimwait.go),
 	// which re-decide the messages parked for a claim.
 	gen     atomic.Uint64
-	waiters []interface{ signal() }
+	waiters []claimWaiters
+	// claimLat: how long a claim took (ClaimBlockLoad, seconds), moving
+	// average; the claim manager claims this much further ahead.
+	claimLat float64
 	// budget4: DHCPv4 offers left before a pool's free addresses drop
 	// below its low-water mark (clusterTopUp sets it, noteOffer4 counts
 	// it down).
 	budget4 atomic.Int64
+}
+
+// claimWaiters is what the claim manager sees of a lane's claimWaiter.
+type claimWaiters interface {
+	signal()
+	waiting(key poolKey) int
+}
+
+// noteClaimLatency adds a claim's duration to claimLat.
+func (cs *clusterState) noteClaimLatency(d time.Duration) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.claimLat == 0 {
+		cs.claimLat = d.Seconds()
+		return
+	}
+	cs.claimLat = 0.7*cs.claimLat + 0.3*d.Seconds()
+}
+
+// waitingFor counts the messages parked for a claim of key.
+func (cs *clusterState) waitingFor(key poolKey) int {
+	n := 0
+	for _, w := range cs.waiters {
+		n += w.waiting(key)
+	}
+	return n
 }
 
 // claimsChanged moves gen and wakes the claim waiters.
@@ -269,28 +298,35 @@ func (cs *clusterState) claimsChanged() {
 	}
 }
 
-// claimable reports whether a message that found no free address in
-// key's claims may wait for a claim: the pool is one this server claims
-// blocks of, the server is not fenced, and its last claim did not fail
-// less than a heartbeat ago (every block claimed, or the database
-// failing: waiting would only delay the drop). park: a message is being
-// parked — the pool ran dry (claimAhead), and its demand counts in the
-// allocation rate.
-func (cs *clusterState) claimable(key poolKey, now time.Time, park bool) bool {
+// claimable reports whether a message that found no free address in the
+// claims of keys may wait for a claim: one of the pools is one this
+// server claims blocks of, the server is not fenced, and that pool's last
+// claim did not fail less than a heartbeat ago (every block claimed, or
+// the database failing: waiting would only delay the drop). park: a
+// message is being parked — the first such pool (the engine's order: the
+// one its claim serves first) ran dry (claimAhead), and the message counts
+// as demand in its allocation rate.
+func (cs *clusterState) claimable(keys []poolKey, now time.Time, park bool) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	ps := cs.pools[key]
-	if ps == nil || cs.fenced || cs.st.Fenced() {
+	if cs.fenced || cs.st.Fenced() {
 		return false
 	}
-	if !ps.exhausted.IsZero() && now.Sub(ps.exhausted) < cs.opts.Heartbeat {
-		return false
+	for _, key := range keys {
+		ps := cs.pools[key]
+		if ps == nil {
+			continue
+		}
+		if !ps.exhausted.IsZero() && now.Sub(ps.exhausted) < cs.opts.Heartbeat {
+			continue
+		}
+		if park {
+			ps.dry = now
+			ps.demand++
+		}
+		return true
 	}
-	if park {
-		ps.dry = now
-		ps.demand++
-	}
-	return true
+	return false
 }
 
 // newCluster sets up the control plane of s (at the end of New, once the
@@ -650,7 +686,7 @@ func (s *Server) clusterHeartbeatSteps(ctx context.Context) error {
 	// Claims this server holds but did not know (handed over to it, or
 	// claimed by a call whose answer was lost): load, then allocate.
 	for _, c := range unknown {
-		if err := s.addClaim(ctx, targets, c, deadline); err != nil {
+		if err := s.addClaim(ctx, targets, c, deadline, false); err != nil {
 			return err
 		}
 	}
@@ -723,16 +759,17 @@ func (s *Server) takeOver(ctx context.Context, targets []claimTarget, d string) 
 	cs.takeOvers.Add(1)
 	s.log.Warn("cluster: took over a dead server", "server", d, "claims", len(moved))
 	for _, c := range moved {
-		if err := s.addClaim(ctx, targets, c, deadline); err != nil {
+		if err := s.addClaim(ctx, targets, c, deadline, false); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// addClaim loads the leases of c, then lets the engine allocate from it.
-// A claim of no configured pool is released.
-func (s *Server) addClaim(ctx context.Context, targets []claimTarget, c postgres.Claim, deadline time.Time) error {
+// addClaim loads the leases of c (unless loaded: the claim read them),
+// then lets the engine allocate from it. A claim of no configured pool is
+// released.
+func (s *Server) addClaim(ctx context.Context, targets []claimTarget, c postgres.Claim, deadline time.Time, loaded bool) error {
 	cs := s.cluster
 	t, ok := targetOf(targets, c.First)
 	if !ok {
@@ -744,11 +781,13 @@ func (s *Server) addClaim(ctx context.Context, targets []claimTarget, c postgres
 		}
 		return nil
 	}
-	octx, cancel := context.WithTimeout(ctx, cs.opTimeout())
-	err := cs.load(octx, c)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("load the leases of claim %s-%s: %w", c.First, c.Last, err)
+	if !loaded {
+		octx, cancel := context.WithTimeout(ctx, cs.opTimeout())
+		err := cs.load(octx, c)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("load the leases of claim %s-%s: %w", c.First, c.Last, err)
+		}
 	}
 	cs.mu.Lock()
 	if old, ok := cs.held[c.ID]; ok && old.timer != nil {
@@ -823,6 +862,7 @@ func (s *Server) clusterTopUp(ctx context.Context) {
 	for _, t := range targets {
 		for range maxClaimsPerRound {
 			free := cs.freeIn(t.key)
+			waiting := cs.waitingFor(t.key)
 			now := time.Now()
 			cs.mu.Lock()
 			ps := cs.pools[t.key]
@@ -850,6 +890,11 @@ func (s *Server) clusterTopUp(ctx context.Context) {
 			// claim the pool away from the others.
 			share := poolUnits(t.pool) / int64(4*max(1, len(cs.live)))
 			low := max(cs.opts.LowWater, int(min(int64(ps.rate*rateWindow.Seconds())+1, share)))
+			// Claim further ahead when claims are slow (a saturated core):
+			// what stays free must last until the next claim has returned
+			// — twice a claim's recent latency, plus a check.
+			lead := 2*cs.claimLat + cs.opts.Check.Seconds()
+			low = max(low, int(min(int64(ps.rate*lead)+1, share)))
 			// Claim ahead while the pool keeps running dry (claimwait.go):
 			// keep half of the last grown block free.
 			dry := !ps.dry.IsZero() && now.Sub(ps.dry) < dryWindow
@@ -866,6 +911,11 @@ func (s *Server) clusterTopUp(ctx context.Context) {
 				if dry {
 					ps.grow = cs.claimAheadLocked(t, ps.grow)
 					size = max(size, ps.grow)
+					// One claim for the messages waiting now and those
+					// arriving while it is under way (same caps).
+					need := int64(waiting) + int64(ps.rate*2*cs.claimLat) + 1
+					limit := min(int64(maxBlockFactor*cs.opts.BlockSize), share)
+					size = max(size, int(min(need, limit)))
 				}
 			}
 			cs.mu.Unlock()
@@ -975,10 +1025,18 @@ func (s *Server) claimOne(ctx context.Context, t claimTarget, size int) bool {
 	ttl := cs.opts.TakeOverAfter
 	deadline := time.Now().Add(ttl - cs.opts.Heartbeat/2)
 	octx, cancel := context.WithTimeout(ctx, cs.opTimeout())
-	c, err := cs.st.ClaimBlock(octx, t.pool, size, ttl)
+	// One round trip on the store's claim connection: the claim and the
+	// read of the block's leases (adopted before the engine may allocate
+	// from the block).
+	start := time.Now()
+	c, err := cs.st.ClaimBlockLoad(octx, t.pool, size, ttl, func(l lease.Lease) error {
+		cs.adopt(l)
+		return nil
+	})
 	cancel()
 	if err == nil {
-		err = s.addClaim(ctx, []claimTarget{t}, c, deadline)
+		cs.noteClaimLatency(time.Since(start))
+		err = s.addClaim(ctx, []claimTarget{t}, c, deadline, true)
 	}
 	free := -1
 	if err == nil {
