@@ -36,7 +36,7 @@ import (
 
 const (
 	// claimWaitTimeout bounds how long a message waits for a claim: the
-	// read-through bound (a claim is a transaction and a lease read, a
+	// read-through bound (a claim and its lease read are one round trip, a
 	// few ms), below a client's first retransmission.
 	claimWaitTimeout = readThroughTimeout
 	// claimWaitQueue bounds the messages parked per family (a few MB of

@@ -258,6 +258,9 @@ type clusterState struct {
 	// claimLat: how long a claim took (ClaimBlockLoad, seconds), moving
 	// average; the claim manager claims this much further ahead.
 	claimLat float64
+	// claimTime: the duration of every claim that succeeded
+	// (leased_cluster_claim_duration_seconds).
+	claimTime prometheus.Histogram
 	// budget4: DHCPv4 offers left before a pool's free addresses drop
 	// below its low-water mark (clusterTopUp sets it, noteOffer4 counts
 	// it down).
@@ -272,6 +275,7 @@ type claimWaiters interface {
 
 // noteClaimLatency adds a claim's duration to claimLat.
 func (cs *clusterState) noteClaimLatency(d time.Duration) {
+	cs.claimTime.Observe(d.Seconds())
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.claimLat == 0 {
@@ -359,7 +363,7 @@ func (s *Server) newCluster(o ClusterOptions) (*clusterState, error) {
 	}
 	s.cluster = cs
 	s.clusterSync()
-	s.reg.MustRegister(&clusterCollector{s: s})
+	s.reg.MustRegister(&clusterCollector{s: s}, cs.claimTime)
 	return cs, nil
 }
 
@@ -370,7 +374,12 @@ func newClusterState(o ClusterOptions) (*clusterState, error) {
 	}
 	o = o.withDefaults()
 	return &clusterState{opts: o, st: o.Store, wake: make(chan struct{}, 1),
-		held: map[int64]*heldClaim{}, pools: map[poolKey]*poolClaimState{}, live: []string{o.Store.ServerName()}}, nil
+		held: map[int64]*heldClaim{}, pools: map[poolKey]*poolClaimState{}, live: []string{o.Store.ServerName()},
+		claimTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "leased_cluster_claim_duration_seconds",
+			Help:    "How long a block claim took (the claim and the read of the block's leases, one round trip), claims that succeeded.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12),
+		})}, nil
 }
 
 // targets lists what the running configuration claims blocks of.
