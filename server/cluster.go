@@ -7,9 +7,13 @@ package server
 // the live set of servers for the RFC 3074 load-balancing filter
 // (balance.go), and the take-over of a dead server's claims.
 //
-// Everything here runs on one goroutine (clusterLoop), off the packet
-// path: the engines are told the claimed ranges with SetClaims, which
-// takes the engine's own lock like every other engine call.
+// Everything here runs off the packet path, on two goroutines: the
+// heartbeat (clusterLoop: extend, live set, take-over, idle release,
+// reservations) and the claims (claimLoop: free-address checks and block
+// claims), so that a claim never waits for a heartbeat's round trips; the
+// state they share is under clusterState.mu. The engines are told the
+// claimed ranges with SetClaims, which takes the engine's own lock like
+// every other engine call.
 
 import (
 	"context"
@@ -156,6 +160,8 @@ type heldClaim struct {
 	key      poolKey
 	deadline time.Time
 	timer    *time.Timer // drops the claim at deadline (armDeadlineLocked)
+	// added: when this server started allocating from it (addClaim).
+	added time.Time
 	// draining: since when the engine no longer allocates from the claim
 	// (an idle release, clusterRelease); it stays in the database,
 	// extended, until releaseDrain passed, so that a commit of an
@@ -575,7 +581,10 @@ func (s *Server) startCluster(stop <-chan struct{}) <-chan struct{} {
 	go func() {
 		defer close(done)
 		defer cancel()
+		var wg sync.WaitGroup
+		wg.Go(func() { s.claimLoop(ctx) })
 		s.clusterLoop(ctx)
+		wg.Wait()
 		// Stopped: the deadline timers end with the loop (the claims stay
 		// in the database for a survivor to take over).
 		cs := s.cluster
@@ -590,14 +599,12 @@ func (s *Server) startCluster(stop <-chan struct{}) <-chan struct{} {
 	return done
 }
 
-// clusterLoop: a heartbeat every Heartbeat, a free-address check every
-// Check or when poked, until ctx ends.
+// clusterLoop: a heartbeat every Heartbeat (then a poke of the claim
+// loop), until ctx ends.
 func (s *Server) clusterLoop(ctx context.Context) {
 	cs := s.cluster
 	hb := time.NewTicker(cs.opts.Heartbeat)
 	defer hb.Stop()
-	check := time.NewTicker(cs.opts.Check)
-	defer check.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -606,6 +613,24 @@ func (s *Server) clusterLoop(ctx context.Context) {
 			s.clusterHeartbeat(ctx)
 			s.clusterRelease(ctx)
 			s.clusterReservations(ctx)
+			cs.poke()
+		}
+	}
+}
+
+// claimLoop: a free-address check (and the claims it needs) every Check
+// or when poked, until ctx ends. It runs beside clusterLoop, so that a
+// claim a parked DISCOVER waits for never waits for a heartbeat's round
+// trips (extend, live set, dead servers, reservations) on a saturated
+// core.
+func (s *Server) claimLoop(ctx context.Context) {
+	cs := s.cluster
+	check := time.NewTicker(cs.opts.Check)
+	defer check.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
 		case <-check.C:
 		case <-cs.wake:
 		}
@@ -686,8 +711,11 @@ func (s *Server) clusterHeartbeatSteps(ctx context.Context) error {
 		}
 		unknown = append(unknown, c)
 	}
-	for id := range cs.held {
-		if !got[id] { // released, or taken by another server
+	for id, h := range cs.held {
+		// Released, or taken by another server — unless claimed after
+		// the extension started (claimLoop runs beside the heartbeat: the
+		// UPDATE may not have seen it).
+		if !got[id] && h.added.Before(start) {
 			s.removeClaimLocked(id)
 		}
 	}
@@ -802,7 +830,7 @@ func (s *Server) addClaim(ctx context.Context, targets []claimTarget, c postgres
 	if old, ok := cs.held[c.ID]; ok && old.timer != nil {
 		old.timer.Stop()
 	}
-	h := &heldClaim{c: c, key: t.key}
+	h := &heldClaim{c: c, key: t.key, added: time.Now()}
 	cs.held[c.ID] = h
 	s.armDeadlineLocked(c.ID, h, deadline)
 	if _, ok := cs.pools[t.key]; !ok {
