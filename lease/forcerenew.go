@@ -75,7 +75,9 @@ func (e *Engine) ForceRenew(now time.Time, addr netip.Addr) (Decision, error) {
 	}
 	replay := e.replay.Next(now, clientReplay)
 	d := Decision{HasReply: true}
-	d.undo = []rec{*r}
+	one := new(oneLease)
+	one.undo[0] = *r
+	d.undo = one.undo[:1:1]
 	nr := *r
 	nr.seq = e.nextSeq()
 	x := recExt{replayCounter: replay}
@@ -95,10 +97,11 @@ func (e *Engine) ForceRenew(now time.Time, addr netip.Addr) (Decision, error) {
 		nr.flags ^= flagAltXID
 	}
 	e.rs.put(nr)
-	d.Persist = []Lease{nr.lease()}
-	l := d.Persist[0]
+	d.Persist = append(one.persist[:0:1], nr.lease())
+	one.reply = d.Persist[0]
+	l := &one.reply
 	d.Reply = Reply{
-		Type: dhcpv4.ForceRenew, YIAddr: l.Addr, Pool: pc, Lease: &l,
+		Type: dhcpv4.ForceRenew, YIAddr: l.Addr, Pool: pc, Lease: l,
 		Replay: replay, ReconfKey: cloneBytes(key), XID: xid,
 	}
 	return d, nil

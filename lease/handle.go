@@ -543,9 +543,18 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 	}
 
 	d := Decision{HasReply: true}
-	d.undo = make([]rec, 0, 2)
-	d.Persist = make([]Lease, 0, 2)
-	d.undo = append(d.undo, e.snapshot(a))
+	var l *Lease // the reply's copy of Persist[0]
+	if hasOld && old.addr != a {
+		d.undo = make([]rec, 0, 2)
+		d.Persist = make([]Lease, 0, 2)
+		d.undo = append(d.undo, e.snapshot(a))
+		l = new(Lease)
+	} else {
+		// A renewal, or a client's first binding: one allocation.
+		one := new(oneLease)
+		one.undo[0] = e.snapshot(a)
+		d.undo, d.Persist, l = one.undo[:1:1], one.persist[:0:1], &one.reply
+	}
 	e.rs.put(nr)
 	d.Persist = append(d.Persist, nr.lease())
 	// The client's own reserved address: a cluster store may write it
@@ -570,10 +579,10 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 	e.refresh(a)
 	delete(e.forcedNAKs, nr.key()) // a new binding: the NAKed transaction is over
 
-	l := d.Persist[0] // shares its byte slices with Persist[0]; neither aliases the engine
+	*l = d.Persist[0] // shares its byte slices with Persist[0]; neither aliases the engine
 	d.Reply = Reply{
 		Type: dhcpv4.Ack, YIAddr: l.Addr, ServerID: req.ServerAddr,
-		LeaseTime: lt, T1: t1, T2: t2, Pool: p.cfg, Lease: &l,
+		LeaseTime: lt, T1: t1, T2: t2, Pool: p.cfg, Lease: l,
 		Replay: sentReplay, Hostname: p.hostnameFor(req),
 	}
 	e.decorate(&d.Reply, p, m, req)

@@ -200,21 +200,46 @@ func (r *rec) lease() Lease {
 		ForceRenewNonceCapable: r.flags&flagNonceCapable != 0,
 		DDNS:                   DDNSMode(r.flags&flagDDNSMask) >> flagDDNSShift,
 	}
-	if key := r.key(); key != "" {
-		l.ClientID = []byte(key)
+	key, hw := r.key(), r.hw()
+	var relay, rkey []byte
+	if r.ext != nil {
+		relay, rkey = r.ext.relay, r.ext.reconfKey
+		l.ReplayCounter = r.ext.replayCounter
 	}
-	if hw := r.hw(); hw != "" {
-		l.HWAddr = []byte(hw)
+	// The four byte fields share one allocation, each capped at its
+	// length (appending to one never writes into another); empty ones
+	// stay nil, as before.
+	if n := len(key) + len(hw) + len(relay) + len(rkey); n > 0 {
+		b := make([]byte, n)
+		l.ClientID, b = carve(b, key)
+		l.HWAddr, b = carve(b, hw)
+		l.RelayInfo, b = carve(b, relay)
+		l.ReconfKey, _ = carve(b, rkey)
 	}
 	if r.flags&flagGIAddr != 0 {
 		l.GIAddr = addr4(r.giaddr)
 	}
-	if r.ext != nil {
-		l.RelayInfo = cloneBytes(r.ext.relay)
-		l.ReconfKey = cloneBytes(r.ext.reconfKey)
-		l.ReplayCounter = r.ext.replayCounter
-	}
 	return l
+}
+
+// carve copies src into the front of b and returns that part (nil when
+// src is empty), capped at its length, and the rest of b.
+func carve[S string | []byte](b []byte, src S) ([]byte, []byte) {
+	if len(src) == 0 {
+		return nil, b
+	}
+	n := copy(b, src)
+	return b[:n:n], b[n:]
+}
+
+// oneLease is what a decision about one address carries, in one
+// allocation instead of three: the record to persist (Decision.Persist,
+// capacity 1, so an append moves it elsewhere), the reply's copy of it
+// (Reply.Lease) and the engine's undo record.
+type oneLease struct {
+	persist [1]Lease
+	reply   Lease
+	undo    [1]rec
 }
 
 // recFrom converts an exported Lease.
