@@ -41,6 +41,46 @@ func BenchmarkDueSend(b *testing.B) {
 	}
 }
 
+// BenchmarkCampaignUnpaced is the manager's part of bench/storms'
+// FORCERENEW campaign, per client: an unpaced campaign over 10,000 clients
+// whose every FORCERENEW is answered at once by a renewal (REQUEST, then
+// ACK, as the server reports them), the records drained and encoded as the
+// server stores them (flushRecords). Start and the encoding included.
+func BenchmarkCampaignUnpaced(b *testing.B) {
+	const n = 10_000
+	ls := bigLeases(n)
+	var buf []byte
+	var recs []Record
+	b.ReportAllocs()
+	for b.Loop() {
+		m := NewManager()
+		if _, err := m.Start(t0, Selector{Pool: "big"}, Options{Attempts: 4, Interval: 4 * time.Second}, ls); err != nil {
+			b.Fatal(err)
+		}
+		acts := m.Due(at(time.Millisecond))
+		if len(acts) != n {
+			b.Fatalf("%d actions, want %d", len(acts), n)
+		}
+		drain := func() {
+			recs = m.AppendRecords(recs[:0])
+			for _, r := range recs {
+				buf, _ = r.AppendBinary(buf[:0])
+			}
+		}
+		drain()
+		for i := range acts {
+			a := &acts[i]
+			m.Note(at(2*time.Millisecond), Event{Kind: EvRequestRenew, Addr: a.Addr, Key: a.Key})
+			m.Note(at(2*time.Millisecond), Event{Kind: EvAck, Addr: a.Addr, Key: a.Key})
+			if i%64 == 63 {
+				drain() // the server drains at every campaign tick
+			}
+		}
+		drain()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/client")
+}
+
 // TestScale100k runs a whole campaign over 100,000 clients (half renew
 // after their first FORCERENEW, a quarter after the second, the rest never)
 // and reports time, record bytes per client and memory. Set RECONF_SCALE=1

@@ -395,11 +395,46 @@ func (m *Manager) unindexAddr(c *campaign, i int32, a [16]byte) {
 func (c *campaign) action(k ActionKind, i int32) Action {
 	cl := &c.clients[i]
 	a := Action{Kind: k, Campaign: c.id, Addr: addrOf(cl.addr), Key: []byte(cl.key)}
-	if k == SendForceRenew && is6(&cl.addr) {
+	c.fill(&a, i)
+	return a
+}
+
+// keyArena hands out the copies of client keys for the actions of one Due
+// call from shared chunks: one allocation per keyChunk bytes of keys
+// instead of one per action (an unpaced 100,000-client campaign returns
+// 100,000 actions at once).
+type keyArena []byte
+
+const keyChunk = 16 << 10
+
+// copy returns a copy of k that no other copy shares (capacity = length).
+func (ka *keyArena) copy(k string) []byte {
+	if len(k) > keyChunk/8 {
+		return []byte(k)
+	}
+	if cap(*ka)-len(*ka) < len(k) {
+		*ka = make([]byte, 0, keyChunk)
+	}
+	n := len(*ka)
+	*ka = append(*ka, k...)
+	return (*ka)[n : n+len(k) : n+len(k)]
+}
+
+// dueAction is action for Due: the key copied from ka.
+func (c *campaign) dueAction(k ActionKind, i int32, ka *keyArena) Action {
+	cl := &c.clients[i]
+	a := Action{Kind: k, Campaign: c.id, Addr: addrOf(cl.addr), Key: ka.copy(cl.key)}
+	c.fill(&a, i)
+	return a
+}
+
+// fill sets what an action about client i carries besides its key.
+func (c *campaign) fill(a *Action, i int32) {
+	cl := &c.clients[i]
+	if a.Kind == SendForceRenew && is6(&cl.addr) {
 		a.Kind, a.Msg = SendReconfigure, c.groups[cl.group].opts.ReconfMsg
 	}
 	a.More = c.moreAddrs(i)
-	return a
 }
 
 func (c *campaign) moreAddrs(i int32) []netip.Addr {
@@ -455,6 +490,15 @@ func (m *Manager) Due(now time.Time) []Action {
 	defer m.mu.Unlock()
 	out := m.actions
 	m.actions = nil
+	var ka keyArena
+	// add appends with doubling growth: append grows a large slice by only
+	// a quarter, i.e. allocates ~5 times the final 100,000 actions.
+	add := func(a Action) {
+		if len(out) == cap(out) {
+			out = slices.Grow(out, max(len(out), 64))
+		}
+		out = append(out, a)
+	}
 	for _, c := range m.running() {
 		for gi := range c.groups {
 			g := &c.groups[gi]
@@ -471,9 +515,9 @@ func (m *Manager) Due(now time.Time) []Action {
 				m.finish(c, e.i, NoResponse, EvTimeout, n)
 				switch g.opts.OnFailure {
 				case Delete:
-					out = append(out, c.action(DeleteLease, e.i))
+					add(c.dueAction(DeleteLease, e.i, &ka))
 				case Recycle:
-					out = append(out, c.action(RecycleLease, e.i))
+					add(c.dueAction(RecycleLease, e.i, &ka))
 				}
 			}
 			for {
@@ -501,9 +545,9 @@ func (m *Manager) Due(now time.Time) []Action {
 					g.waitQ.push(entry{cl.next, e.i})
 				}
 				m.emitClient(c, e.i)
-				a := c.action(SendForceRenew, e.i)
+				a := c.dueAction(SendForceRenew, e.i, &ka)
 				a.Attempt = int(cl.sent)
-				out = append(out, a)
+				add(a)
 			}
 		}
 	}
@@ -597,12 +641,30 @@ func (m *Manager) lookup(ev *Event) (ref, bool) {
 // and true, or false when the client is not pending in a running campaign
 // (then nothing changes).
 func (m *Manager) Observe(now time.Time, ev Event) (ClientProgress, bool) {
-	n := now.UnixNano()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, ok := m.lookup(&ev)
+	r, ok := m.observe(now.UnixNano(), &ev)
 	if !ok {
 		return ClientProgress{}, false
+	}
+	return r.c.progress(r.i), true
+}
+
+// Note is Observe without the client's progress, which the server's
+// per-message path does not need (and should not allocate): it reports
+// whether the event was about a pending client of a running campaign.
+func (m *Manager) Note(now time.Time, ev Event) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.observe(now.UnixNano(), &ev)
+	return ok
+}
+
+// observe applies ev at n (under mu) and returns the client it was about.
+func (m *Manager) observe(n int64, ev *Event) (ref, bool) {
+	r, ok := m.lookup(ev)
+	if !ok {
+		return ref{}, false
 	}
 	c, i := r.c, r.i
 	cl := &c.clients[i]
@@ -618,9 +680,12 @@ func (m *Manager) Observe(now time.Time, ev Event) (ClientProgress, bool) {
 		m.emitClient(c, i)
 	case EvRequestRenew, EvRequestRebind, EvRequestInitReboot:
 		// The outcome waits for the engine's answer (EvAck / EvNak); if
-		// none comes the schedule goes on.
+		// none comes the schedule goes on. Only in memory: a request
+		// changes neither the schedule nor the outcome, and its answer,
+		// which follows at once, is recorded (one record per client and
+		// outcome instead of two; after a restart the client's last event
+		// is the one before, and it asks again).
 		cl.last, cl.when = ev.Kind, n
-		m.emitClient(c, i)
 	case EvAck:
 		// Rebound: the ACK ends a new DORA (the client was NAKed or sent
 		// its own DISCOVER) or moved it to another address. An ACK to a
@@ -650,9 +715,9 @@ func (m *Manager) Observe(now time.Time, ev Event) (ClientProgress, bool) {
 	case EvDeleted:
 		m.finish(c, i, Deleted, EvDeleted, n)
 	default:
-		return ClientProgress{}, false
+		return ref{}, false
 	}
-	return c.progress(i), true
+	return r, true
 }
 
 // ShouldNAK reports whether the server must NAK a renew, rebind or

@@ -120,6 +120,26 @@ func (m *Manager) Records() []Record {
 	return r
 }
 
+// AppendRecords is Records appending to dst: a server that drains often
+// reuses its slice, and the manager keeps its own (up to
+// keepRecordsCap), instead of both allocating and growing a new one per
+// drain.
+func (m *Manager) AppendRecords(dst []Record) []Record {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	dst = append(dst, m.recs...)
+	if cap(m.recs) > keepRecordsCap {
+		m.recs = nil // a campaign's start: not kept for later drains
+	} else {
+		clear(m.recs) // no references to headers and keys kept
+		m.recs = m.recs[:0]
+	}
+	return dst
+}
+
+// keepRecordsCap bounds the record slice the manager keeps between drains.
+const keepRecordsCap = 4096
+
 // Snapshot returns records describing the whole current state (for store
 // compaction): each campaign's header followed by its clients.
 func (m *Manager) Snapshot() []Record {
