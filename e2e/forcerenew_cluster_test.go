@@ -712,8 +712,13 @@ func TestClusterCampaignKill6(t *testing.T) {
 	a.Kill9()
 	killed := time.Now()
 	// A Renew sent while srv1 still counted srv0 live (RFC 3074 hash: its
-	// bucket) is answered at the retransmission (REN_TIMEOUT 10 s).
-	c.waitFor(40*time.Second, "the campaign to finish on srv1", func() bool { return b.campaign(st.ID).State == "done" })
+	// bucket) is answered at the retransmission (REN_TIMEOUT 10 s). srv1
+	// may not know the campaign yet (it learns it at its next heartbeat
+	// or when it takes the lead): until it does, the campaign is not done.
+	c.waitFor(40*time.Second, "the campaign to finish on srv1", func() bool {
+		cur, ok := b.knownCampaign(st.ID)
+		return ok && cur.State == "done"
+	})
 	fin := b.campaign(st.ID)
 	if fin.Counts["renewed"] != clients {
 		c.fatalf("campaign %d on srv1: %v, want %d renewed", st.ID, fin.Counts, clients)
