@@ -17,12 +17,20 @@ import (
 
 func main() {
 	p99 := flag.String("p99", "", "print the p99 REQUEST→ACK latency in ms of this pcap capture and exit")
+	dist := flag.String("lat", "", "print the DISCOVER→OFFER and REQUEST→ACK latency distributions (ms) of this pcap capture and exit")
 	in := flag.String("in", "", "bench/compare output directory (results.tsv, meta.env, raw/)")
 	doc := flag.String("doc", "docs/BENCHMARKS.md", "Markdown file to update between the compare markers")
 	svg := flag.String("svg", "bench/results/compare.svg", "SVG chart to write")
 	cp := flag.String("copy", "", "directory to copy results.tsv and meta.env into")
 	notes := flag.String("notes", "", "Markdown file with hand-written notes on the run, included in the section if it exists")
 	flag.Parse()
+	if *dist != "" {
+		if err := printLatencies(*dist); err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*p99, *in, *doc, *svg, *cp, *notes); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
@@ -139,5 +147,22 @@ func run(p99, in, doc, svg, cp, notesPath string) error {
 		}
 	}
 	fmt.Print(text)
+	return nil
+}
+
+// printLatencies prints the DISCOVER→OFFER and REQUEST→ACK distributions
+// of a capture (report -lat): the OFFER needs no commit, so the two apart
+// say how much of the ACK's latency is the store's.
+func printLatencies(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	lat, err := latencies(f, msgDiscover, msgOffer, msgRequest, msgAck)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("DISCOVER->OFFER %s\nREQUEST->ACK %s\n", latencyLine(lat[0]), latencyLine(lat[1]))
 	return nil
 }

@@ -12,8 +12,10 @@ import (
 
 // DHCP message types (RFC 2132 §9.6) the latency pairing needs.
 const (
-	msgRequest = 3
-	msgAck     = 5
+	msgDiscover = 1
+	msgOffer    = 2
+	msgRequest  = 3
+	msgAck      = 5
 )
 
 // ackLatencies reads a classic pcap capture (tcpdump -w, Ethernet link
@@ -21,6 +23,22 @@ const (
 // returns, for every transaction id whose REQUEST was answered by an ACK,
 // the time from the first REQUEST to the first ACK seen on the wire.
 func ackLatencies(r io.Reader) ([]time.Duration, error) {
+	lat, err := latencies(r, msgRequest, msgAck)
+	if err != nil {
+		return nil, err
+	}
+	return lat[0], nil
+}
+
+// latencies is ackLatencies for any pairs of a client message type and
+// the server's answer (e.g. DISCOVER→OFFER and REQUEST→ACK in one pass):
+// lat[i] holds the latencies of pairs[i].
+func latencies(r io.Reader, pairs ...byte) (lat [][]time.Duration, err error) {
+	if len(pairs) == 0 || len(pairs)%2 != 0 {
+		return nil, errors.New("pcap: want message type pairs")
+	}
+	np := len(pairs) / 2
+	lat = make([][]time.Duration, np)
 	var gh [24]byte
 	if _, err := io.ReadFull(r, gh[:]); err != nil {
 		return nil, fmt.Errorf("pcap: global header: %w", err)
@@ -42,9 +60,12 @@ func ackLatencies(r io.Reader) ([]time.Duration, error) {
 	if lt := bo.Uint32(gh[20:24]); lt != 1 {
 		return nil, fmt.Errorf("pcap: link type %d, want 1 (Ethernet)", lt)
 	}
-	requests := map[uint32]time.Duration{}
-	var lat []time.Duration
-	acked := map[uint32]bool{}
+	type key struct {
+		pair int
+		xid  uint32
+	}
+	requests := map[key]time.Duration{}
+	acked := map[key]bool{}
 	var rh [16]byte
 	buf := make([]byte, 0, 2048)
 	for {
@@ -75,15 +96,18 @@ func ackLatencies(r io.Reader) ([]time.Duration, error) {
 		if !ok {
 			continue
 		}
-		switch typ {
-		case msgRequest:
-			if _, seen := requests[xid]; !seen {
-				requests[xid] = ts
-			}
-		case msgAck:
-			if t0, seen := requests[xid]; seen && !acked[xid] {
-				acked[xid] = true
-				lat = append(lat, ts-t0)
+		for i := range np {
+			k := key{i, xid}
+			switch typ {
+			case pairs[2*i]:
+				if _, seen := requests[k]; !seen {
+					requests[k] = ts
+				}
+			case pairs[2*i+1]:
+				if t0, seen := requests[k]; seen && !acked[k] {
+					acked[k] = true
+					lat[i] = append(lat[i], ts-t0)
+				}
 			}
 		}
 	}
@@ -145,4 +169,14 @@ func percentileMs(d []time.Duration, q float64) float64 {
 	i := int(math.Ceil(q*float64(len(d)))) - 1
 	i = max(0, min(i, len(d)-1))
 	return float64(d[i]) / float64(time.Millisecond)
+}
+
+// latencyLine describes a distribution of latencies: count and the p50,
+// p90, p99, p99.9 and maximum in ms.
+func latencyLine(d []time.Duration) string {
+	if len(d) == 0 {
+		return "n=0"
+	}
+	return fmt.Sprintf("n=%d p50=%.3f p90=%.3f p99=%.3f p99.9=%.3f max=%.3f", len(d),
+		percentileMs(d, 0.5), percentileMs(d, 0.9), percentileMs(d, 0.99), percentileMs(d, 0.999), percentileMs(d, 1))
 }

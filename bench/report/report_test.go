@@ -269,6 +269,36 @@ func TestAckLatencies(t *testing.T) {
 	}
 }
 
+// TestLatencyPairs: DISCOVER→OFFER and REQUEST→ACK are paired apart in
+// one pass (report -lat), a REQUEST's xid never answering a DISCOVER.
+func TestLatencyPairs(t *testing.T) {
+	type rec = struct {
+		us    int64
+		frame []byte
+	}
+	recs := []rec{
+		{1_000_000, dhcpFrame(1, 1)}, // DISCOVER xid 1
+		{1_000_100, dhcpFrame(1, 2)}, // OFFER xid 1: 0.1 ms
+		{1_000_200, dhcpFrame(1, 3)}, // REQUEST xid 1
+		{1_000_250, dhcpFrame(2, 2)}, // OFFER without DISCOVER: ignored
+		{1_001_200, dhcpFrame(1, 5)}, // ACK xid 1: 1 ms
+	}
+	lat, err := latencies(bytes.NewReader(writePcap(t, recs)), msgDiscover, msgOffer, msgRequest, msgAck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]time.Duration{{100 * time.Microsecond}, {time.Millisecond}}
+	if diff := cmp.Diff(want, lat); diff != "" {
+		t.Errorf("latencies (-want +got):\n%s", diff)
+	}
+	if got := latencyLine(lat[1]); got != "n=1 p50=1.000 p90=1.000 p99=1.000 p99.9=1.000 max=1.000" {
+		t.Errorf("latencyLine = %q", got)
+	}
+	if _, err := latencies(bytes.NewReader(writePcap(t, recs)), msgDiscover); err == nil {
+		t.Error("odd pair list accepted")
+	}
+}
+
 func TestLeasebenchFields(t *testing.T) {
 	dir := t.TempDir()
 	js := `{"scenario":"dora","achieved_per_s":20000,"completed":100000,"latency":{"p50_ms":0.4,"p99_us":1500,"p999_ms":9},"server":{"cpu_seconds":3}}`
