@@ -86,6 +86,8 @@ type campaignState struct {
 
 	recMu    sync.Mutex // serialises draining and committing records
 	recRetry []reconf.Record
+	recBuf   []reconf.Record // flushRecords' scratch (under recMu)
+	blobBuf  []store.Blob
 	// idMark is the highest ID of a campaign forgotten (deleted or
 	// pruned), persisted as the idMarkKey blob so that IDs are never
 	// reused, even after a compaction dropped every record of it.
@@ -224,24 +226,47 @@ func (cc *campaignCollector) Collect(ch chan<- prometheus.Metric) {
 // forget record deletes the header; its clients' records are dropped at
 // the next restore or compaction.
 func recordBlob(r *reconf.Record) (store.Blob, error) {
+	b, _, err := appendRecordBlob(nil, r)
+	return b, err
+}
+
+// blobChunk is the size of the byte chunks flushRecords encodes a batch of
+// campaign records into (their keys and values share them: one allocation
+// per ~200 records instead of two per record).
+const blobChunk = 16 << 10
+
+// appendRecordBlob is recordBlob encoding the key and value into arena
+// (a new chunk when it has little room left) and returning the arena
+// grown. The blob's slices are capped at their length and arena is never
+// written below its length again, so each blob owns its bytes (a store
+// may keep them).
+func appendRecordBlob(arena []byte, r *reconf.Record) (store.Blob, []byte, error) {
+	if cap(arena)-len(arena) < 128 {
+		arena = make([]byte, 0, blobChunk)
+	}
 	id, addr, forget := r.Key()
-	key := binary.BigEndian.AppendUint32(make([]byte, 0, 8), id)
+	k0 := len(arena)
+	arena = binary.BigEndian.AppendUint32(arena, id)
 	switch {
 	case addr.Is4():
 		a := addr.As4()
-		key = append(key, a[:]...)
+		arena = append(arena, a[:]...)
 	case addr.IsValid():
 		a := addr.As16() // a DHCPv6 client: a longer key, no clash
-		key = append(key, a[:]...)
+		arena = append(arena, a[:]...)
 	}
+	key := arena[k0:len(arena):len(arena)]
 	if forget {
-		return store.Blob{Kind: store.BlobReconf, Key: key}, nil
+		return store.Blob{Kind: store.BlobReconf, Key: key}, arena, nil
 	}
-	v, err := r.MarshalBinary()
+	v0 := len(arena)
+	// When the value outgrows the chunk, append moves on to a new array:
+	// key stays valid in the old one.
+	arena, err := r.AppendBinary(arena)
 	if err != nil {
-		return store.Blob{}, err
+		return store.Blob{}, arena[:v0], err
 	}
-	return store.Blob{Kind: store.BlobReconf, Key: key, Value: v}, nil
+	return store.Blob{Kind: store.BlobReconf, Key: key, Value: arena[v0:len(arena):len(arena)]}, arena, nil
 }
 
 // idMarkKey is the key of the campaign ID high-water mark blob (campaign
@@ -258,15 +283,33 @@ func (s *Server) flushRecords(ctx context.Context) error {
 	c := &s.camp
 	c.recMu.Lock()
 	defer c.recMu.Unlock()
-	recs := append(c.recRetry, c.mgr.Records()...)
+	// recBuf and blobBuf are reused from flush to flush (a campaign
+	// flushes at every tick); the blobs' bytes are not (appendRecordBlob).
+	recs := c.mgr.AppendRecords(append(c.recBuf[:0], c.recRetry...))
 	c.recRetry = nil
+	defer func() {
+		clear(recs) // no references to headers and keys kept
+		c.recBuf = recs[:0]
+		if cap(recs) > keepFlushCap {
+			c.recBuf = nil // a campaign's start: not kept
+		}
+	}()
 	if len(recs) == 0 {
 		return nil
 	}
-	blobs := make([]store.Blob, 0, len(recs))
+	blobs := slices.Grow(c.blobBuf[:0], len(recs)+1)
+	defer func() {
+		clear(blobs)
+		c.blobBuf = blobs[:0]
+		if cap(blobs) > keepFlushCap {
+			c.blobBuf = nil
+		}
+	}()
 	forgot := false
+	var arena []byte
 	for i := range recs {
-		b, err := recordBlob(&recs[i])
+		b, a, err := appendRecordBlob(arena, &recs[i])
+		arena = a
 		if err != nil {
 			s.log.Error("campaign record does not encode; dropped", "campaign", recs[i].Campaign(), "err", err)
 			continue
@@ -281,12 +324,15 @@ func (s *Server) flushRecords(ctx context.Context) error {
 	}
 	if err := s.persistCampaignBlobs(ctx, blobs); err != nil {
 		if len(recs) <= maxRecordRetry {
-			c.recRetry = recs
+			c.recRetry = slices.Clone(recs)
 		}
 		return err
 	}
 	return nil
 }
+
+// keepFlushCap bounds the slices flushRecords keeps for the next flush.
+const keepFlushCap = 1 << 14
 
 // campaignBlobs yields the whole campaign state for a compaction. Records
 // drained but not yet committed are covered by the snapshot taken here,
@@ -472,7 +518,8 @@ func (s *Server) runActions(ctx context.Context, now time.Time, acts []reconf.Ac
 // runForceRenews sends the FORCERENEWs of acts (DHCPv4, one server)
 // together, to the clients whose lease is still theirs and bound.
 func (s *Server) runForceRenews(ctx context.Context, now time.Time, acts []*reconf.Action) {
-	addrs := make([]netip.Addr, 0, len(acts))
+	sc := frScratchPool.Get().(*frScratch) // forcerenew.go
+	addrs := sc.addrs[:0]
 	for _, a := range acts {
 		if s.leaseStillBound(now, a) {
 			addrs = append(addrs, a.Addr)
@@ -481,6 +528,8 @@ func (s *Server) runForceRenews(ctx context.Context, now time.Time, acts []*reco
 	if len(addrs) > 0 {
 		s.forceRenewBatch(ctx, addrs)
 	}
+	sc.addrs = addrs[:0]
+	sc.put()
 }
 
 // leaseStillBound reports whether the lease at a's address is still bound
@@ -591,12 +640,12 @@ func (s *Server) forceNAK(req *lease.Request) {
 // observe reports a client message and the engine's answer (d, as sent)
 // to the campaign manager: see the events table in reconf/README.md.
 func (s *Server) observe(req *lease.Request, d *lease.Decision) {
-	var kb [64]byte
+	var kb [64]byte // stays on the stack: observeEvent copies what it keeps
 	key := requestKey(kb[:0], req)
 	now := s.now()
 	changed := false
 	obs := func(k reconf.EventKind, a netip.Addr) {
-		if s.observeEvent(now, reconf.Event{Kind: k, Addr: a, Key: key}) {
+		if s.observeEvent(now, k, a, key, false) {
 			changed = true
 		}
 	}
@@ -643,11 +692,17 @@ func (s *Server) observe(req *lease.Request, d *lease.Decision) {
 // client pending, else (cluster) reports it to the leader of the campaign
 // led elsewhere that has it. It reports whether this server's campaigns
 // changed.
-func (s *Server) observeEvent(now time.Time, ev reconf.Event) bool {
-	if _, ok := s.camp.mgr.Observe(now, ev); ok {
+//
+// It takes the event's fields rather than a reconf.Event so that key,
+// often a buffer on the caller's stack, does not escape: only the
+// cluster's copy (observeCluster) is kept.
+func (s *Server) observeEvent(now time.Time, kind reconf.EventKind, addr netip.Addr, key []byte, v6 bool) bool {
+	if s.camp.mgr.Note(now, reconf.Event{Kind: kind, Addr: addr, Key: key, V6: v6}) {
 		return true
 	}
-	s.observeCluster(now, ev)
+	if s.camp.cl != nil {
+		s.observeCluster(now, reconf.Event{Kind: kind, Addr: addr, Key: bytes.Clone(key), V6: v6})
+	}
 	return false
 }
 
@@ -667,7 +722,7 @@ func (s *Server) observeRecords(recs []lease.Lease) {
 		default:
 			continue
 		}
-		if s.observeEvent(now, reconf.Event{Kind: k, Addr: r.Addr, Key: r.ClientID}) {
+		if s.observeEvent(now, k, r.Addr, r.ClientID, false) {
 			changed = true
 		}
 	}

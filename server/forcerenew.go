@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -155,9 +156,12 @@ const campaignBatch = maxBatch
 // nothing is sent. Per-client failures are counted and logged as
 // forceRenewOnce does; send results are counted by forceRenewSendDone.
 func (s *Server) forceRenewBatch(ctx context.Context, addrs []netip.Addr) {
+	sc := frScratchPool.Get().(*frScratch)
+	defer sc.put()
 	now := s.now()
-	ds := make([]lease.Decision, 0, len(addrs))
-	var recs []lease.Lease
+	ds := sc.ds[:0]
+	recs := sc.recs[:0]
+	defer func() { sc.ds, sc.recs = ds, recs }()
 	for _, addr := range addrs {
 		d, err := s.eng.ForceRenew(now, addr)
 		if err != nil {
@@ -196,13 +200,12 @@ func (s *Server) forceRenewBatch(ctx context.Context, addrs []netip.Addr) {
 		return
 	}
 	var w dhcpv4.Writer
-	buf := make([]byte, 0, 576)
 	queued := 0
 	for i := range ds {
 		r := &ds[i].Reply
 		addr := r.Lease.Addr
 		ifindex, src := s.forceRenewSource(addr)
-		pkt, err := encodeForceRenew(&w, buf, r, src)
+		pkt, err := encodeForceRenewScratch(&w, sc.pkt[:0], r, src, sc.mac)
 		if err != nil {
 			s.log.Error("encode forcerenew", "addr", addr, "err", err)
 			s.m.forceRenewFailed.WithLabelValues(frEncode).Inc()
@@ -216,6 +219,29 @@ func (s *Server) forceRenewBatch(ctx context.Context, addrs []netip.Addr) {
 	if queued > 0 {
 		b.flush()
 	}
+}
+
+// frScratch is what one forceRenewBatch call works in, pooled: the
+// decisions, their records, the message being encoded (queue copies it)
+// and the HMAC-MD5 input.
+type frScratch struct {
+	ds    []lease.Decision
+	recs  []lease.Lease
+	addrs []netip.Addr // runForceRenews'
+	pkt   []byte
+	mac   []byte
+}
+
+var frScratchPool = sync.Pool{New: func() any {
+	return &frScratch{pkt: make([]byte, 0, 576), mac: make([]byte, 0, auth.ScratchLen(576))}
+}}
+
+// put returns sc to the pool without references to leases or decisions.
+func (sc *frScratch) put() {
+	clear(sc.ds)
+	clear(sc.recs)
+	sc.ds, sc.recs = sc.ds[:0], sc.recs[:0]
+	frScratchPool.Put(sc)
 }
 
 // campaignBacklog: a campaign sends its next batch of FORCERENEWs only
@@ -318,6 +344,12 @@ func (s *Server) forceRenewSource(addr netip.Addr) (int, netip.Addr) {
 // encodeForceRenew writes the FORCERENEW r (from lease.Engine.ForceRenew)
 // with server identifier sid into dst and signs it when it carries a key.
 func encodeForceRenew(w *dhcpv4.Writer, dst []byte, r *lease.Reply, sid netip.Addr) ([]byte, error) {
+	return encodeForceRenewScratch(w, dst, r, sid, nil)
+}
+
+// encodeForceRenewScratch is encodeForceRenew computing the HMAC-MD5 in
+// scratch (reused when large enough: auth.ScratchLen).
+func encodeForceRenewScratch(w *dhcpv4.Writer, dst []byte, r *lease.Reply, sid netip.Addr, scratch []byte) ([]byte, error) {
 	l := r.Lease
 	if l == nil {
 		return nil, errors.New("forcerenew without a lease")
@@ -347,7 +379,7 @@ func encodeForceRenew(w *dhcpv4.Writer, dst []byte, r *lease.Reply, sid netip.Ad
 		return nil, err
 	}
 	if len(r.ReconfKey) > 0 {
-		if err := auth.SignHMACMD5(pkt, infoOff, r.ReconfKey, nil); err != nil {
+		if err := auth.SignHMACMD5(pkt, infoOff, r.ReconfKey, scratch); err != nil {
 			return nil, err
 		}
 	}

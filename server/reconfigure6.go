@@ -259,7 +259,7 @@ func (s *Server) observe6(req *lease6.Request, d *lease6.Decision) {
 	key := req.ClientID
 	changed := false
 	obs := func(k reconf.EventKind, a netip.Addr) {
-		if s.observeEvent(now, reconf.Event{Kind: k, Addr: a, Key: key, V6: true}) { // cluster: reported to the leader
+		if s.observeEvent(now, k, a, key, true) { // cluster: reported to the leader
 			changed = true
 		}
 	}
