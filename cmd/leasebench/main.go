@@ -128,8 +128,14 @@ type Result struct {
 		Max  float64 `json:"max"`
 		Mean float64 `json:"mean"`
 	} `json:"latency_ms"`
-	ServerCPUSeconds     float64 `json:"server_cpu_seconds,omitempty"`
-	ServerCPUMsPer1000   float64 `json:"server_cpu_ms_per_1000,omitempty"`
+	ServerCPUSeconds   float64 `json:"server_cpu_seconds,omitempty"`
+	ServerCPUMsPer1000 float64 `json:"server_cpu_ms_per_1000,omitempty"`
+	// ServerMallocs, ServerAllocBytes and ServerGCCycles are what leased's
+	// Go runtime allocated and collected during the phase (its /metrics on
+	// --control, read before and after; storms only, absent when unread).
+	ServerMallocs        float64 `json:"server_mallocs,omitempty"`
+	ServerAllocBytes     float64 `json:"server_alloc_bytes,omitempty"`
+	ServerGCCycles       float64 `json:"server_gc_cycles,omitempty"`
 	BenchCPUSeconds      float64 `json:"bench_cpu_seconds"`
 	ForceRenewMethod     string  `json:"forcerenew_method,omitempty"`
 	ForceRenewAPISeconds float64 `json:"forcerenew_api_seconds,omitempty"`
@@ -422,6 +428,12 @@ func bench(ctx context.Context, scenario string, o options, stderr io.Writer) (*
 		p.waitOnly, p.count = true, -1
 	}
 	cpu0, bcpu0 := procCPU(o.serverPID), selfCPU()
+	// The storms also read leased's allocations over the phase (its Go
+	// runtime counters on the control socket).
+	gs0, gsErr := goStats{}, errors.New("not read")
+	if storm && o.serverPID > 0 && !o.null {
+		gs0, gsErr = scrapeGoStats(ctx, o.control)
+	}
 	var st stats
 	var el time.Duration
 	if scenario == "forcerenew" {
@@ -433,6 +445,12 @@ func bench(ctx context.Context, scenario string, o options, stderr io.Writer) (*
 		res.ServerCPUSeconds = procCPU(o.serverPID) - cpu0
 		if st.completed > 0 {
 			res.ServerCPUMsPer1000 = res.ServerCPUSeconds * 1e6 / float64(st.completed)
+		}
+	}
+	if gsErr == nil {
+		if gs1, err := scrapeGoStats(ctx, o.control); err == nil {
+			res.ServerMallocs, res.ServerAllocBytes = gs1.mallocs-gs0.mallocs, gs1.allocBytes-gs0.allocBytes
+			res.ServerGCCycles = gs1.gcCycles - gs0.gcCycles
 		}
 	}
 	res.BenchCPUSeconds = selfCPU() - bcpu0
@@ -619,6 +637,11 @@ func printResult(w io.Writer, r *Result) {
 		r.LatencyMs.P50, r.LatencyMs.P99, r.LatencyMs.P999, r.LatencyMs.Max, r.LatencyMs.Mean)
 	if r.ServerCPUSeconds > 0 {
 		fmt.Fprintf(w, "  server CPU %.2f s (%.1f ms per 1000 exchanges)\n", r.ServerCPUSeconds, r.ServerCPUMsPer1000)
+	}
+	if r.ServerMallocs > 0 && r.Completed > 0 {
+		n := float64(r.Completed)
+		fmt.Fprintf(w, "  server allocations %.0f (%.1f per exchange), %.1f MB (%.0f B per exchange), %.0f GC cycles\n",
+			r.ServerMallocs, r.ServerMallocs/n, r.ServerAllocBytes/1e6, r.ServerAllocBytes/n, r.ServerGCCycles)
 	}
 	fmt.Fprintf(w, "  leasebench CPU %.2f s\n", r.BenchCPUSeconds)
 	if r.ForceRenewMethod != "" {
