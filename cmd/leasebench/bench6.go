@@ -381,8 +381,11 @@ func reconfigurePhase(ctx context.Context, ws []*worker, p phase, o options, res
 		res.ForceRenewMethod = fmt.Sprintf("%d bound clients got no reconfigure key; ", keyless)
 	}
 	apiCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The API calls write res: they end before the caller reads it.
+	apiDone := make(chan struct{})
+	defer func() { cancel(); <-apiDone }()
 	go func() {
+		defer close(apiDone)
 		t := time.Now()
 		defer func() { res.ForceRenewAPISeconds = time.Since(t).Seconds() }()
 		cl := api.NewUnixClient(o.control, 30*time.Second)
@@ -397,7 +400,10 @@ func reconfigurePhase(ctx context.Context, ws []*worker, p phase, o options, res
 				go func() {
 					defer wg.Done()
 					for a := range ch {
-						if _, err := cl.Reconfigure(apiCtx, a); err != nil {
+						// A POST still unanswered when the run ends (its
+						// client may have renewed already) is cut short,
+						// not failed.
+						if _, err := cl.Reconfigure(apiCtx, a); err != nil && apiCtx.Err() == nil {
 							mu.Lock()
 							fails++
 							mu.Unlock()

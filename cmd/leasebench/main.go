@@ -549,8 +549,11 @@ func forceRenewPhase(ctx context.Context, ws []*worker, p phase, o options, res 
 	}
 	started := len(addrs)
 	apiCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The API calls write res: they end before the caller reads it.
+	apiDone := make(chan struct{})
+	defer func() { cancel(); <-apiDone }()
 	go func() {
+		defer close(apiDone)
 		t := time.Now()
 		cl := api.NewUnixClient(o.control, 30*time.Second)
 		zero := 0
