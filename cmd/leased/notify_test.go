@@ -136,6 +136,18 @@ func TestStatusPageServed(t *testing.T) {
 		t.Errorf("GET / on the socket: %v %v", err, r)
 	}
 
+	// leased serves the control socket before it listens on control.http
+	// (the token file is read in between): wait for the TCP listener too.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("control.http %s never accepted a connection: %v\n%s", addr, err, stderr.String())
+		}
+	}
 	tcp := &http.Client{Timeout: 2 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(p, auth string) int {
 		req, _ := http.NewRequest("GET", "http://"+addr+p, nil)
