@@ -71,19 +71,23 @@ func TestPacerLinger(t *testing.T) {
 		rate, flush float64
 		budget      time.Duration
 		queued      int
+		oldest      time.Duration // how long ago the oldest queued request arrived
 		wait        time.Duration
 		want        int
 	}{
-		{"3k/s, 0.25 ms flush", 3000, 250e-6, 2 * time.Millisecond, 1, 500 * time.Microsecond, 2},
-		{"8k/s, 0.25 ms flush, 3 queued", 8000, 250e-6, 2 * time.Millisecond, 3, 500 * time.Microsecond, 7},
-		{"batch would not double", 3000, 250e-6, 2 * time.Millisecond, 2, 0, 0},
-		{"slow disk: no room in the budget", 8000, 1e-3, 2 * time.Millisecond, 1, 0, 0},
-		{"0.8 ms flush: wait shrinks", 20000, 800e-6, 2 * time.Millisecond, 1, 400 * time.Microsecond, 9},
-		{"no rate", 0, 250e-6, 2 * time.Millisecond, 1, 0, 0},
-		{"no budget", 8000, 250e-6, -1, 1, 0, 0},
+		{"3k/s, 0.25 ms flush", 3000, 250e-6, 2 * time.Millisecond, 1, 0, 500 * time.Microsecond, 2},
+		{"8k/s, 0.25 ms flush, 3 queued", 8000, 250e-6, 2 * time.Millisecond, 3, 0, 500 * time.Microsecond, 7},
+		{"batch would not double", 3000, 250e-6, 2 * time.Millisecond, 2, 0, 0, 0},
+		{"slow disk: no room in the budget", 8000, 1e-3, 2 * time.Millisecond, 1, 0, 0, 0},
+		{"0.8 ms flush: wait shrinks", 20000, 800e-6, 2 * time.Millisecond, 1, 0, 400 * time.Microsecond, 9},
+		{"no rate", 0, 250e-6, 2 * time.Millisecond, 1, 0, 0, 0},
+		{"no budget", 8000, 250e-6, -1, 1, 0, 0, 0},
+		// Issue #15: the wait counts from the oldest request's arrival.
+		{"oldest waited 0.3 ms", 8000, 250e-6, 2 * time.Millisecond, 1, 300 * time.Microsecond, 200 * time.Microsecond, 2},
+		{"oldest waited through a slow flush", 8000, 250e-6, 2 * time.Millisecond, 1, 900 * time.Microsecond, 0, 0},
 	} {
 		g := groupPacer{rate: tt.rate, flush: tt.flush}
-		wait, want := g.linger(tt.budget, tt.queued)
+		wait, want := g.linger(tt.budget, tt.queued, tt.oldest)
 		if d := wait - tt.wait; d > time.Microsecond || d < -time.Microsecond || want != tt.want {
 			t.Errorf("%s: linger = %v, %d; want %v, %d", tt.name, wait, want, tt.wait, tt.want)
 		}
