@@ -226,7 +226,7 @@ func (cc *campaignCollector) Collect(ch chan<- prometheus.Metric) {
 // forget record deletes the header; its clients' records are dropped at
 // the next restore or compaction.
 func recordBlob(r *reconf.Record) (store.Blob, error) {
-	b, _, err := appendRecordBlob(nil, r)
+	b, _, err := encodeRecordBlob(make([]byte, 0, 64), r) // grown when it needs more
 	return b, err
 }
 
@@ -244,6 +244,12 @@ func appendRecordBlob(arena []byte, r *reconf.Record) (store.Blob, []byte, error
 	if cap(arena)-len(arena) < 128 {
 		arena = make([]byte, 0, blobChunk)
 	}
+	return encodeRecordBlob(arena, r)
+}
+
+// encodeRecordBlob appends r's key and value to buf and returns the blob
+// (its slices capped at their length) and buf grown.
+func encodeRecordBlob(arena []byte, r *reconf.Record) (store.Blob, []byte, error) {
 	id, addr, forget := r.Key()
 	k0 := len(arena)
 	arena = binary.BigEndian.AppendUint32(arena, id)

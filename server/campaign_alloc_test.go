@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 
@@ -55,6 +56,7 @@ func TestRecordBlobArena(t *testing.T) {
 		if !bytes.Equal(b.Key, want.Key) || !bytes.Equal(b.Value, want.Value) || b.Kind != want.Kind {
 			t.Fatalf("record %d: blob %x=%x, want %x=%x", i, b.Key, b.Value, want.Key, want.Value)
 		}
+
 		if cap(b.Key) != len(b.Key) || cap(b.Value) != len(b.Value) {
 			t.Fatalf("record %d: blob slices not capped at their length", i)
 		}
@@ -62,6 +64,19 @@ func TestRecordBlobArena(t *testing.T) {
 		if err := r.UnmarshalBinary(b.Value); err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
+	}
+	// recordBlob (compaction: one blob per record of every campaign)
+	// allocates about the record's size, not a chunk.
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	for i := range recs {
+		if _, err := recordBlob(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&ms1)
+	if per := (ms1.TotalAlloc - ms0.TotalAlloc) / uint64(len(recs)); per > 256 {
+		t.Errorf("recordBlob: %d bytes allocated per record", per)
 	}
 	if len(chunks) < 2 {
 		t.Errorf("%d records in %d chunk(s): the test does not cross a chunk boundary", len(recs), len(chunks))
