@@ -159,8 +159,10 @@ func (s *Server) forceRenewBatch(ctx context.Context, addrs []netip.Addr) {
 	sc := frScratchPool.Get().(*frScratch)
 	defer sc.put()
 	now := s.now()
-	ds := sc.ds[:0]
-	recs := sc.recs[:0]
+	ds, recs := sc.ds[:0], sc.recs[:0]
+	if cap(ds) < len(addrs) { // a fresh scratch (the pool is emptied by each GC): one allocation, no growth
+		ds, recs = make([]lease.Decision, 0, len(addrs)), make([]lease.Lease, 0, len(addrs))
+	}
 	defer func() { sc.ds, sc.recs = ds, recs }()
 	for _, addr := range addrs {
 		d, err := s.eng.ForceRenew(now, addr)
