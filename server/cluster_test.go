@@ -401,7 +401,7 @@ func TestClusterTakeOver(t *testing.T) {
 	// a's client renews through the winner (unicast RENEWING).
 	mac := acked[aClients[0]]
 	feed(t, winner.s, withSecs(buildMsg(t, clientMsg{typ: dhcpv4.Request, xid: 900, mac: mac, ciaddr: aClients[0]}), 60), netip.MustParseAddr("127.0.0.1"))
-	if ack, ok := winner.rec.wait(t, 5*time.Second); !ok || ack.Type() != dhcpv4.Ack || ack.YIAddr != aClients[0] {
+	if ack, ok := winner.rec.waitXID(t, 5*time.Second, 900); !ok || ack.Type() != dhcpv4.Ack || ack.YIAddr != aClients[0] {
 		t.Fatalf("renewal of %v through %s: %v", aClients[0], winner.name, ack)
 	}
 	// New clients of the winner get the free addresses of a's blocks (the
@@ -1034,8 +1034,11 @@ func TestClusterConcurrent(t *testing.T) {
 		m := ms[(si+1)%len(ms)]
 		wg.Go(func() {
 			for i, x := range acks[si] {
-				feed(t, m.s, withSecs(buildMsg(t, clientMsg{typ: dhcpv4.Request, xid: uint32(0x7000000 | si<<16 | i), mac: x.mac, ciaddr: x.addr}), 60), server)
-				r, ok := m.rec.wait(t, 5*time.Second)
+				xid := uint32(0x7000000 | si<<16 | i)
+				feed(t, m.s, withSecs(buildMsg(t, clientMsg{typ: dhcpv4.Request, xid: xid, mac: x.mac, ciaddr: x.addr}), 60), server)
+				// By xid: m's recorder may still hold a late OFFER of a
+				// retransmitted DISCOVER from the allocations above.
+				r, ok := m.rec.waitXID(t, 5*time.Second, xid)
 				if !ok || r.Type() != dhcpv4.Ack || r.YIAddr != x.addr {
 					t.Errorf("renewal of %v (%x) through %s: %v", x.addr, x.mac, m.name, r)
 					return
