@@ -89,6 +89,7 @@ func TestClassVendorDhcpcd(t *testing.T) {
 // drop is counted as engine_class_denied); reserving its MAC and reloading lets it
 // bind the reserved address.
 func TestDenyUnknownDhcpcd(t *testing.T) {
+	t.Parallel() // waits on client timers, little CPU: see README.md
 	e := newEnv(t, "dhcpcd", "ss")
 	srv := e.startLeasedClasses("", "      deny: [unknown]\n")
 	c := e.startDhcpcdConf("unknown", "")

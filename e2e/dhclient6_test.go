@@ -11,6 +11,7 @@ import (
 // (RFC 8415 §18.2.4; hook RENEW6, same binding, later expiry in
 // leasectl), release (`dhclient -6 -r`, §18.2.7) → leasectl released.
 func TestDhclient6(t *testing.T) {
+	t.Parallel() // waits on client timers, little CPU: see README.md
 	for _, pd := range []bool{false, true} {
 		name := "IA_NA"
 		if pd {

@@ -15,6 +15,7 @@ import (
 // address from the one-address pool. Before the fix the address was free
 // at once and dhcpcd bound it while udhcpc still used it.
 func TestDisconnectNotCapable(t *testing.T) {
+	t.Parallel() // waits on client timers, little CPU: see README.md
 	e := newEnv(t, "udhcpc", "dhcpcd", "ss")
 	cfg := defaultConfig()
 	cfg.LeaseTime, cfg.T1, cfg.T2 = "10m", "5m", "8m" // no renewal during the test

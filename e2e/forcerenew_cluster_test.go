@@ -211,6 +211,7 @@ func forceRenewFrom(t *testing.T, addr netip.Addr, xid uint32, hw []byte, sid ne
 // and server identifier; the client's renewal reaches the server that
 // ACKed it last, so that server must be alive or the outcome waits for T2.
 func TestForceRenewOtherServer(t *testing.T) {
+	t.Parallel() // waits on client timers, little CPU: see README.md
 	e := newEnv(t, "dhcpcd", "ss")
 	cfg := defaultConfig()
 	cfg.LeaseTime, cfg.T1, cfg.T2 = "60s", "25s", "32s"
@@ -396,6 +397,7 @@ func TestForceRenewOtherServer(t *testing.T) {
 //     Renew names D and is retransmitted until T2, then a Rebind without
 //     Server ID goes out, which any server may answer.
 func TestReconfigureOtherServer6(t *testing.T) {
+	t.Parallel() // waits on client timers, little CPU: see README.md
 	e := newEnv(t, "dhcpcd", "ss")
 	cfg := defaultConfig6()
 	cfg.T1, cfg.T2 = "25s", "30s" // valid lifetime 120 s

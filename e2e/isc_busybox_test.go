@@ -15,6 +15,7 @@ import (
 // TestDhclient: ISC dhclient obtains a lease, renews it at T1 (dhclient
 // has no renew command, so T1 is short: 8 s) and releases it (-r).
 func TestDhclient(t *testing.T) {
+	t.Parallel() // waits on client timers, little CPU: see README.md
 	e := newEnv(t, "dhclient", "ss")
 	cfg := defaultConfig()
 	cfg.LeaseTime, cfg.T1, cfg.T2 = "1m", "8s", "50s"
@@ -86,6 +87,7 @@ func TestUdhcpc(t *testing.T) {
 // (RFC 2131 §4.4.1) and binds another address. leasectl shows the first
 // address declined, and later clients never get it.
 func TestDecline(t *testing.T) {
+	t.Parallel() // waits on client timers, little CPU: see README.md
 	e := newEnv(t, "dhcpcd", "ss")
 	cfg := defaultConfig()
 	cfg.Pools[0].Sections = [][2]string{{"10.77.1.10", "10.77.1.12"}, {"10.77.2.0", "10.77.2.255"}}

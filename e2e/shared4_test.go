@@ -64,6 +64,7 @@ func sharedNetworkConfig(shared bool) string {
 // in the second subnet 10.78.0.10-11. Without shared_network the third
 // gets nothing (TestSharedNetworkDhcpcd/off checks that too).
 func TestSharedNetworkDhcpcd(t *testing.T) {
+	t.Parallel() // waits on client timers, little CPU: see README.md
 	for _, shared := range []bool{true, false} {
 		name := map[bool]string{true: "on", false: "off"}[shared]
 		t.Run(name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 // reconfigure_accept` gets no Advertise and binds nothing (leased logs the
 // refusal at debug); dhcpcd -6 with the option binds.
 func TestStrictReconfigure6(t *testing.T) {
+	t.Parallel() // waits on client timers, little CPU: see README.md
 	e := newEnv(t, "dhcpcd", "ss")
 	cfg := defaultConfig6()
 	cfg.Pools[0].Extra = "      reconfigure: {strict: true}\n"
@@ -42,6 +43,7 @@ func TestStrictReconfigure6(t *testing.T) {
 // option 145, like dhclient and udhcpc) gets no OFFER; dhcpcd with its
 // default RFC 6704 support binds and is capable.
 func TestStrictForceRenew4(t *testing.T) {
+	t.Parallel() // waits on client timers, little CPU: see README.md
 	e := newEnv(t, "dhcpcd", "ss")
 	srv := e.startLeasedWith(gateway, "      forcerenew: {strict: true}\n")
 

@@ -17,6 +17,7 @@ import (
 // exact cust-9), which also gives its own DNS server: with -s cust-9
 // dhcpcd binds and gets it; with -s cust-8 it gets nothing.
 func TestSubscriberID6Class(t *testing.T) {
+	t.Parallel() // waits on client timers, little CPU: see README.md
 	for _, id := range []string{"cust-9", "cust-8"} {
 		t.Run(id, func(t *testing.T) {
 			e := newEnvRelayed(t, "dhcpcd", "dhcrelay", "ss")
