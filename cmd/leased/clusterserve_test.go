@@ -132,7 +132,7 @@ func TestClusterServe(t *testing.T) {
 	// Each server's control plane has seen the other (its live set, which
 	// the RFC 3074 filter uses, is logged when it changes).
 	for _, d := range []*daemon{a, b} {
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(20 * time.Second)
 		for !strings.Contains(d.log.String(), `"msg":"cluster: live servers","servers":["dhcp-a","dhcp-b"]`) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s never logged both servers live:\n%s", d.name, d.log)

@@ -31,7 +31,7 @@ func TestReloadFailureHealth(t *testing.T) {
 	}()
 	waitHealth := func(what string, ok func(code int, h map[string]any) bool) (int, map[string]any) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(20 * time.Second)
 		for {
 			code, h := health(t, sock)
 			if ok(code, h) {

@@ -127,7 +127,7 @@ func TestServeReloadStop(t *testing.T) {
 		}
 	})
 
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		code, h := health(t, sock)
 		if code == 200 && h["status"] == "ok" {
@@ -150,7 +150,7 @@ func TestServeReloadStop(t *testing.T) {
 
 	waitLog := func(s string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(20 * time.Second)
 		for !strings.Contains(stderr.String(), s) {
 			if time.Now().After(deadline) {
 				t.Fatalf("log never showed %q:\n%s", s, stderr.String())

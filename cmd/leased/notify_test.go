@@ -110,7 +110,7 @@ func TestStatusPageServed(t *testing.T) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 		}}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	var body string
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		r, err := unixc.Get("http://leased/status/")
 		if err == nil {

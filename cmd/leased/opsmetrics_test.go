@@ -53,7 +53,7 @@ func TestOpsMetrics(t *testing.T) {
 	}
 	waitMetric := func(series string, want float64) string {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(20 * time.Second)
 		for {
 			b := scrape()
 			if metricValue(b, series) == want {
@@ -81,7 +81,7 @@ func TestOpsMetrics(t *testing.T) {
 	body = waitMetric(ok, 1)
 	// One scrape gathers the collectors concurrently, so it may see the
 	// counter moved before the timestamp: wait for the timestamp too.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for metricValue(body, last) <= start && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 		body = scrape()

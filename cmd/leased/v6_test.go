@@ -29,7 +29,7 @@ func serveOnce(t *testing.T, path, sock string, after func()) string {
 	var stderr lockedBuffer
 	done := make(chan int, 1)
 	go func() { done <- run([]string{"--config", path, "--log-format", "json"}, os.Stdout, &stderr, sigs) }()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		code, h := health(t, sock)
 		if code == 200 && h["status"] == "ok" {

@@ -138,7 +138,7 @@ func TestServeDHCPv6Only(t *testing.T) {
 		}
 	}
 	t.Cleanup(stopLeased)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if code, h := health(t, sock); code == 200 && h["status"] == "ok" {
 			// office6 and office6/pd; no DHCPv4 pool.
