@@ -82,8 +82,10 @@ func TestPacerLinger(t *testing.T) {
 		{"0.8 ms flush: wait shrinks", 20000, 800e-6, 2 * time.Millisecond, 1, 0, 400 * time.Microsecond, 9},
 		{"no rate", 0, 250e-6, 2 * time.Millisecond, 1, 0, 0, 0},
 		{"no budget", 8000, 250e-6, -1, 1, 0, 0, 0},
-		// Issue #15: the wait counts from the oldest request's arrival.
-		{"oldest waited 0.3 ms", 8000, 250e-6, 2 * time.Millisecond, 1, 300 * time.Microsecond, 200 * time.Microsecond, 2},
+		// Issue #15: the oldest request is written at most budget/2 after
+		// it arrived; an ordinary flush's wait (oldest < budget/4) is kept.
+		{"oldest waited an ordinary flush", 8000, 250e-6, 2 * time.Millisecond, 1, 300 * time.Microsecond, 500 * time.Microsecond, 5},
+		{"oldest waited 0.7 ms", 8000, 250e-6, 2 * time.Millisecond, 1, 700 * time.Microsecond, 300 * time.Microsecond, 3},
 		{"oldest waited through a slow flush", 8000, 250e-6, 2 * time.Millisecond, 1, 900 * time.Microsecond, 0, 0},
 	} {
 		g := groupPacer{rate: tt.rate, flush: tt.flush}
