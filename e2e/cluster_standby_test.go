@@ -76,7 +76,21 @@ func standbyFailover(t *testing.T, servers int, lossy bool) {
 		if err := standby.StopStreaming(); err != nil {
 			c.fatalf("cut the standby off: %v", err)
 		}
+		cut := time.Now()
+		// The negative control needs ACKs the cut-off standby never got:
+		// 2 s of load, and at least 100 ACKs on the wire since the cut (in
+		// one run under make test a single commit to the primary stalled
+		// for the whole 2 s, nothing was ACKed, so nothing could be lost).
 		time.Sleep(2 * time.Second)
+		c.waitFor(15*time.Second, "100 DHCPACKs after the standby was cut off", func() bool {
+			n := 0
+			for _, a := range c.tap.all() {
+				if a.Type == dhcpAck && a.At.After(cut) {
+					n++
+				}
+			}
+			return n >= 100
+		})
 	}
 	killed := time.Now()
 	if err := primary.Kill(); err != nil {
