@@ -77,8 +77,10 @@ func openStore(cfg *config.Config, path string, log *slog.Logger) (store.Store, 
 			opts.Heartbeat = cfg.Cluster.Heartbeat.D()
 			// Connections: the 2 batch writers, the read-through workers
 			// (4 per family, server/readthrough.go), the control plane
-			// and the heartbeat, so that neither the heartbeat nor a
-			// claim waits behind read-throughs under load.
+			// and the heartbeat, so that the heartbeat does not wait
+			// behind read-throughs under load. Block claims do not count
+			// here: a cluster store claims on a connection of its own
+			// (store/postgres, one more per server).
 			opts.MaxConns = clusterMaxConns
 		}
 		st, err := postgres.Open(ctx, withConnectTimeout(cfg.Store.Postgres.DSN, cfg.Store.Postgres.ConnectTimeout.D()), opts)
