@@ -58,6 +58,11 @@ func loadbHash(key []byte) uint8 {
 type liveSet struct {
 	names []string // sorted, unique, this server among them
 	self  int      // this server's index in names
+	// wide is names with the servers counted dead that still hold claims
+	// (not yet taken over: their leases are not loaded here), sorted;
+	// wideSelf is this server's index in it. Nil when there are none.
+	wide     []string
+	wideSelf int
 }
 
 // owner is the index in names of the server whose buckets hold hash h:
@@ -70,6 +75,15 @@ func (ls *liveSet) owner(h uint8) int { return int(h) % len(ls.names) }
 // old to itself. The set is swapped atomically; the packet path reads it
 // without a lock.
 func (s *Server) setLiveServers(names []string) {
+	s.setLiveServersOrphans(names, nil)
+}
+
+// setLiveServersOrphans is setLiveServers with the servers that are not
+// live but still hold claims (orphans: counted dead, or stalled, and not
+// yet taken over). Their buckets go to the live servers like any dead
+// server's, but a DISCOVER that was theirs is read through first
+// (servedElsewhere): this server has not loaded their leases.
+func (s *Server) setLiveServersOrphans(names, orphans []string) {
 	cp := s.cpath
 	if cp == nil {
 		return
@@ -80,7 +94,31 @@ func (s *Server) setLiveServers(names []string) {
 	}
 	slices.Sort(ns)
 	ns = slices.Compact(ns)
-	cp.live.Store(&liveSet{names: ns, self: slices.Index(ns, cp.self)})
+	ls := &liveSet{names: ns, self: slices.Index(ns, cp.self)}
+	if len(orphans) > 0 {
+		w := append(slices.Clone(ns), orphans...)
+		slices.Sort(w)
+		w = slices.Compact(w)
+		if len(w) > len(ns) {
+			ls.wide, ls.wideSelf = w, slices.Index(w, cp.self)
+		}
+	}
+	cp.live.Store(ls)
+}
+
+// servedElsewhere reports whether the client of hash h was, until its
+// server stopped answering, another server's: its bucket among the live
+// servers and the orphans (setLiveServersOrphans) is an orphan's or
+// another live server's. Such a client may hold a binding in the
+// database that this server has never seen (issue #12: after a PostgreSQL
+// fail-over both servers' heartbeats timed out, each answered every
+// broadcast, and a DISCOVER without option 50 was offered a new address
+// while its current one, ACKed by the other server seconds before, stayed
+// bound to it). False when no server is orphaned: the normal case costs
+// nothing.
+func (cp *clusterPath) servedElsewhere(h uint8) bool {
+	ls := cp.live.Load()
+	return ls != nil && len(ls.wide) > 1 && int(h)%len(ls.wide) != ls.wideSelf
 }
 
 // ownsHash reports whether this server's buckets hold hash h. Before the

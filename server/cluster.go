@@ -244,6 +244,8 @@ type clusterState struct {
 	held  map[int64]*heldClaim
 	pools map[poolKey]*poolClaimState // every key SetClaims was called for
 	live  []string                    // sorted names of the live servers, this one included
+	// orphans: sorted names of the servers not live that hold claims
+	orphans []string
 	// hbFail is the current run of failed heartbeats (extend, live set,
 	// take-over); zero once one succeeds.
 	hbFail fault
@@ -735,19 +737,34 @@ func (s *Server) clusterHeartbeatSteps(ctx context.Context) error {
 		return err
 	}
 	live := []string{cs.st.ServerName()}
+	// Orphans: not live, yet holding claims — counted dead but not taken
+	// over (the take-over below may block or fail: both servers stalled by
+	// a slow database count each other dead, and one of them wins). Their
+	// clients now hash to the live servers, which have not loaded their
+	// leases: a DISCOVER of theirs is read through (servedElsewhere), so
+	// the client is offered its current binding (RFC 2131 §4.3.1), not a
+	// second address.
+	var orphans []string
 	for _, si := range servers {
-		if si.State == postgres.ServerLive && si.Name != cs.st.ServerName() {
+		if si.Name == cs.st.ServerName() {
+			continue
+		}
+		switch {
+		case si.State == postgres.ServerLive:
 			live = append(live, si.Name)
+		case si.Blocks > 0:
+			orphans = append(orphans, si.Name)
 		}
 	}
 	slices.Sort(live)
+	slices.Sort(orphans)
 	cs.mu.Lock()
-	changed := !slices.Equal(live, cs.live)
-	cs.live = live
+	changed := !slices.Equal(live, cs.live) || !slices.Equal(orphans, cs.orphans)
+	cs.live, cs.orphans = live, orphans
 	cs.mu.Unlock()
 	if changed {
-		s.log.Info("cluster: live servers", "servers", live)
-		s.publishLive(live)
+		s.log.Info("cluster: live servers", "servers", live, "orphans", orphans)
+		s.publishLive(live, orphans)
 	}
 
 	octx, cancel = context.WithTimeout(ctx, cs.opTimeout())
@@ -1321,7 +1338,8 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descClusterHBFailures, prometheus.CounterValue, float64(cs.hbFailures.Load()))
 }
 
-// publishLive hands the live set to the RFC 3074 filter (balance.go).
-func (s *Server) publishLive(names []string) {
-	s.setLiveServers(names)
+// publishLive hands the live set and the orphans to the RFC 3074 filter
+// (balance.go).
+func (s *Server) publishLive(names, orphans []string) {
+	s.setLiveServersOrphans(names, orphans)
 }

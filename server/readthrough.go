@@ -307,7 +307,10 @@ func (s *Server) needsRead4(p *inPacket) bool {
 	req := &p.req
 	switch req.Type {
 	case dhcpv4.Discover, 0:
-		return isSet(req.RequestedIP)
+		// RFC 2131 §4.3.1: offer the client's current binding. A client
+		// of a server counted dead whose claims (and leases) were not
+		// taken over yet may hold one this server has not seen.
+		return isSet(req.RequestedIP) || s.cpath.servedElsewhere(loadbHash(clientHashKey4(req)))
 	case dhcpv4.Request:
 	default:
 		return false
@@ -320,6 +323,14 @@ func (s *Server) needsRead4(p *inPacket) bool {
 	}
 	l, ok := s.eng.Lookup(req.CIAddr)
 	return !ok || l.State != lease.StateBound || !sameKey4(l.ClientID, req)
+}
+
+// clientHashKey4 is the RFC 3074 hash key of req: option 61, else chaddr.
+func clientHashKey4(req *lease.Request) []byte {
+	if len(req.ClientID) > 0 {
+		return req.ClientID
+	}
+	return req.HWAddr
 }
 
 // sameKey4 reports whether key is the client key of req (option 61, else

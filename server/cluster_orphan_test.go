@@ -1,0 +1,103 @@
+package server
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/internal/pgtest"
+	"github.com/leased/leased/lease"
+)
+
+// TestClusterOrphanDiscover (issue #12): server a is stalled on the
+// database — its servers row locked by another session, as a slow
+// PostgreSQL after a fail-over stalled both servers of
+// TestClusterStandbyFailover run in parallel — so b counts it dead but
+// cannot take it over (the take-over waits for the same row). b then
+// answers every broadcast, also a's clients, whose leases it has not
+// loaded. A client bound through a DISCOVERs again without option 50
+// (perfdhcp, or a client that lost its state): b must offer it its
+// current binding (RFC 2131 §4.3.1), read from the database, not a second
+// address from b's blocks. Without the read of an orphan's client's
+// DISCOVER b offers a new address and ACKs it: one client, two bound
+// rows, both ACKed (what the parallel e2e run showed).
+func TestClusterOrphanDiscover(t *testing.T) {
+	pg := pgtest.New(t)
+	dsn := pg.CreateDB(t)
+	a := startMember(t, dsn, "a", clusterConfig())
+	b := startMember(t, dsn, "b", clusterConfig())
+	waitUntil(t, 10*time.Second, "both live", func() bool {
+		return len(a.s.ClusterLive()) == 2 && len(b.s.ClusterLive()) == 2
+	})
+	// A client in a's buckets: bucket h is the (h mod 2)-th of [a b];
+	// the hash key is option 61, which buildMsg sends (1 + chaddr).
+	var mac [6]byte
+	for i := range 256 {
+		mac = [6]byte{2, 0, 9, 0, 0, byte(i)}
+		if loadbHash(clientKey4(mac))%2 == 0 {
+			break
+		}
+	}
+	addr := clusterDORA(t, a, mac, 0x7100)
+	if !addr.IsValid() {
+		t.Fatal("no DORA through a")
+	}
+	if _, ok := b.eng.Lookup(addr); ok {
+		t.Fatal("b already knows a's lease")
+	}
+
+	// Stall a: its heartbeat (and b's take-over of it) wait for this lock.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tx, err := b.st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM servers WHERE server_name = 'a' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "b counts a dead with its claims not taken over", func() bool {
+		ls := b.s.cpath.live.Load()
+		return ls != nil && len(ls.names) == 1 && len(ls.wide) == 2
+	})
+	if _, ok := b.eng.Lookup(addr); ok {
+		t.Fatal("test setup: b loaded a's lease (taken over?)")
+	}
+
+	// The client DISCOVERs, relayed, no option 50, no secs: b answers it
+	// (a is not live for b).
+	feed(t, b.s, buildMsg(t, clientMsg{typ: dhcpv4.Discover, xid: 0x7200, mac: mac, giaddr: clusterRelay}), pathServer)
+	offer, ok := b.rec.waitXID(t, 3*time.Second, 0x7200)
+	if !ok || offer.Type() != dhcpv4.Offer {
+		t.Fatalf("b did not OFFER to a's client: %v", offer)
+	}
+	if offer.YIAddr != addr {
+		t.Errorf("b offered %v to a client whose current binding is %v (RFC 2131 §4.3.1)", offer.YIAddr, addr)
+	}
+	feed(t, b.s, buildMsg(t, clientMsg{typ: dhcpv4.Request, xid: 0x7201, mac: mac, giaddr: clusterRelay,
+		reqIP: offer.YIAddr, serverID: pathServer}), pathServer)
+	ack, ok := b.rec.waitXID(t, 5*time.Second, 0x7201)
+	if !ok || ack.Type() != dhcpv4.Ack {
+		t.Fatalf("b did not ACK: %v", ack)
+	}
+	// The database: one bound row for the client.
+	rows, err := b.st.LookupClient(ctx, clientKey4(mac))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bound []netip.Addr
+	for _, l := range rows {
+		if l.State == lease.StateBound && l.Expiry.After(time.Now()) {
+			bound = append(bound, l.Addr)
+		}
+	}
+	if len(bound) != 1 || bound[0] != ack.YIAddr {
+		t.Errorf("client %x bound in the database to %v, want only %v", mac, bound, ack.YIAddr)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
