@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/dhcpv6"
 	"github.com/leased/leased/internal/pgtest"
 	"github.com/leased/leased/lease"
 )
@@ -96,6 +98,82 @@ func TestClusterOrphanDiscover(t *testing.T) {
 	}
 	if len(bound) != 1 || bound[0] != ack.YIAddr {
 		t.Errorf("client %x bound in the database to %v, want only %v", mac, bound, ack.YIAddr)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestClusterOrphanSolicit is TestClusterOrphanDiscover for DHCPv6: a
+// client bound (IA_NA + IA_PD) through a Solicits on b without naming its
+// bindings while b counts a dead and a's claims are not taken over; b
+// must advertise and bind its current address and prefix (RFC 8415
+// §18.3.1), not new ones from its own blocks.
+func TestClusterOrphanSolicit(t *testing.T) {
+	pg := pgtest.New(t)
+	dsn := pg.CreateDB(t)
+	a := startMember6(t, dsn, "a")
+	b := startMember6(t, dsn, "b")
+	waitUntil(t, 10*time.Second, "both live", func() bool {
+		return len(a.s.ClusterLive()) == 2 && len(b.s.ClusterLive()) == 2
+	})
+	var duid []byte
+	for i := range 256 {
+		duid = []byte{0, 3, 0, 1, 2, 0, 9, 0, 0, byte(i)}
+		if loadbHash(duid)%2 == 0 { // a's bucket among [a b]
+			break
+		}
+	}
+	addr, prefix := bind6(t, a, duid, 0x7300)
+	if !addr.IsValid() || !prefix.IsValid() {
+		t.Fatal("no binding through a")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tx, err := b.st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM servers WHERE server_name = 'a' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "b counts a dead with its claims not taken over", func() bool {
+		ls := b.s.cpath.live.Load()
+		return ls != nil && len(ls.names) == 1 && len(ls.wide) == 2
+	})
+
+	relay := &relay6{t: t}
+	from := netip.MustParseAddrPort("[::1]:5470")
+	c := &client6{duid: duid} // names no binding; Elapsed Time 0
+	feed6(t, b.s, relay.wrap(c.msg(t, dhcpv6.Solicit, 0x7400, false)), from)
+	x, ok := b.rec6.wait6(t, 3*time.Second)
+	if !ok || x.Type != dhcpv6.Advertise {
+		t.Fatalf("b did not Advertise to a's client: %v", x)
+	}
+	ga, _, gp, _ := bindings(t, x)
+	if ga != addr || gp != prefix {
+		t.Errorf("b advertised %v %v to a client bound to %v %v (RFC 8415 §18.3.1)", ga, gp, addr, prefix)
+	}
+	c.serverID, c.addr, c.prefix = b.s.ServerDUID(), ga, gp
+	feed6(t, b.s, relay.wrap(c.msg(t, dhcpv6.Request, 0x7401, false)), from)
+	x, ok = b.rec6.wait6(t, 5*time.Second)
+	if !ok || x.Type != dhcpv6.Reply {
+		t.Fatalf("b did not Reply: %v", x)
+	}
+	rows, err := b.st.LookupClient(ctx, duid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bound []string
+	for _, l := range rows {
+		if l.State == lease.StateBound && l.Expiry.After(time.Now()) {
+			bound = append(bound, fmt.Sprintf("%v/%d", l.Addr, l.PrefixLen))
+		}
+	}
+	if len(bound) != 2 {
+		t.Errorf("client bound in the database to %v, want its one address and one prefix", bound)
 	}
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)

@@ -419,7 +419,7 @@ func (s *Server) cluster6(sd *sender6, p *inPacket6) (queued, done bool) {
 	if !s.mine6(p) {
 		return false, true
 	}
-	if !needsRead6(&p.req) {
+	if !needsRead6(&p.req) && !s.solicitElsewhere6(&p.req) {
 		return false, false
 	}
 	if s.v6.l6.rt.submit(p, &sd.wait) {
@@ -451,6 +451,14 @@ func needsRead6(req *lease6.Request) bool {
 		}
 	}
 	return false
+}
+
+// solicitElsewhere6 reports whether req is a Solicit of a client that an
+// orphaned server served (servedElsewhere): read through like a Solicit
+// naming its bindings, so the client is offered its current ones (RFC 8415
+// §18.3.1: the server uses the client's existing bindings), not new ones.
+func (s *Server) solicitElsewhere6(req *lease6.Request) bool {
+	return req.Type == dhcpv6.Solicit && len(req.ClientID) > 0 && s.cpath.servedElsewhere(loadbHash(req.ClientID))
 }
 
 // fetch6 reads and adopts the rows of p's client (DUID) and of the
