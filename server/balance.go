@@ -106,19 +106,20 @@ func (s *Server) setLiveServersOrphans(names, orphans []string) {
 	cp.live.Store(ls)
 }
 
-// servedElsewhere reports whether the client of hash h was, until its
-// server stopped answering, another server's: its bucket among the live
-// servers and the orphans (setLiveServersOrphans) is an orphan's or
-// another live server's. Such a client may hold a binding in the
+// servedElsewhere reports whether the client of RFC 3074 hash key key
+// (option 61, else chaddr; DHCPv6: the DUID) was, until its server
+// stopped answering, another server's: its bucket among the live servers
+// and the orphans (setLiveServersOrphans) is an orphan's or another live
+// server's. Such a client may hold a binding in the
 // database that this server has never seen (issue #12: after a PostgreSQL
 // fail-over both servers' heartbeats timed out, each answered every
 // broadcast, and a DISCOVER without option 50 was offered a new address
 // while its current one, ACKed by the other server seconds before, stayed
 // bound to it). False when no server is orphaned: the normal case costs
-// nothing.
-func (cp *clusterPath) servedElsewhere(h uint8) bool {
+// nothing (the key is hashed only when there are orphans).
+func (cp *clusterPath) servedElsewhere(key []byte) bool {
 	ls := cp.live.Load()
-	return ls != nil && len(ls.wide) > 1 && int(h)%len(ls.wide) != ls.wideSelf
+	return ls != nil && len(ls.wide) > 1 && int(loadbHash(key))%len(ls.wide) != ls.wideSelf
 }
 
 // ownsHash reports whether this server's buckets hold hash h. Before the

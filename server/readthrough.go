@@ -310,7 +310,7 @@ func (s *Server) needsRead4(p *inPacket) bool {
 		// RFC 2131 §4.3.1: offer the client's current binding. A client
 		// of a server counted dead whose claims (and leases) were not
 		// taken over yet may hold one this server has not seen.
-		return isSet(req.RequestedIP) || s.cpath.servedElsewhere(loadbHash(clientHashKey4(req)))
+		return isSet(req.RequestedIP) || s.cpath.servedElsewhere(clientHashKey4(req))
 	case dhcpv4.Request:
 	default:
 		return false
@@ -458,7 +458,7 @@ func needsRead6(req *lease6.Request) bool {
 // naming its bindings, so the client is offered its current ones (RFC 8415
 // §18.3.1: the server uses the client's existing bindings), not new ones.
 func (s *Server) solicitElsewhere6(req *lease6.Request) bool {
-	return req.Type == dhcpv6.Solicit && len(req.ClientID) > 0 && s.cpath.servedElsewhere(loadbHash(req.ClientID))
+	return req.Type == dhcpv6.Solicit && len(req.ClientID) > 0 && s.cpath.servedElsewhere(req.ClientID)
 }
 
 // fetch6 reads and adopts the rows of p's client (DUID) and of the
