@@ -21,6 +21,14 @@ import (
 // must be in the promoted database, bound to that client. /one: a single
 // server; /cluster: two servers in cluster mode, perfdhcp relaying to both.
 //
+// /cluster also checks that no client holds two ACKed bound rows
+// (checkDBUnique) and no address is ACKed to two clients (checkACKsInDB).
+// Its cases once ran in parallel on a loaded machine: after the promotion
+// both servers' heartbeats timed out, each counted the other dead, and a
+// client was given a second address by the server that had never seen it
+// (docs/cluster.md, "Both servers stalled"; fixed, server
+// TestClusterOrphanDiscover). They stay sequential for the CPU they use.
+//
 // /lossy is the negative control: an asynchronous standby cut off from
 // the primary 2 s before the kill (pgtest StopStreaming) must miss ACKed
 // leases, and the same wire-versus-database comparison must report them.
