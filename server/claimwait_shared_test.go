@@ -68,35 +68,11 @@ func TestClusterSharedNetworkDry(t *testing.T) {
 
 	const n = 300
 	server := netip.MustParseAddr("127.0.0.1")
-	offers := map[[6]byte]netip.Addr{}
-	var extra []string
-	collected := make(chan struct{})
-	go func() {
-		defer close(collected)
-		deadline := time.After(5 * time.Second)
-		for len(offers) < n {
-			select {
-			case x := <-m.rec.got:
-				var msg dhcpv4.Message
-				if err := msg.Decode(x.pkt); err != nil || msg.Type() != dhcpv4.Offer {
-					extra = append(extra, "not an OFFER")
-					continue
-				}
-				var mac [6]byte
-				copy(mac[:], msg.HWAddr())
-				if _, dup := offers[mac]; dup {
-					extra = append(extra, "second OFFER for one client")
-				}
-				offers[mac] = msg.YIAddr
-			case <-deadline:
-				return
-			}
-		}
-	}()
+	collect := collectOffers(m.rec, n, 5*time.Second)
 	for i := range n {
 		feed(t, m.s, withSecs(buildMsg(t, clientMsg{typ: dhcpv4.Discover, xid: uint32(i), mac: testMAC(9, i), giaddr: clusterRelay}), 60), server)
 	}
-	<-collected
+	offers, extra := collect()
 
 	dropped := metricWith(t, m.s, "leased_packets_dropped_total", map[string]string{"family": "dhcpv4", "reason": "engine_pool_exhausted"})
 	served := metricWith(t, m.s, "leased_cluster_claim_waits_total", map[string]string{"family": "dhcpv4", "result": "served"})

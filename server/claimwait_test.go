@@ -94,31 +94,7 @@ func TestClusterColdBurst(t *testing.T) {
 	}
 
 	// Collect the OFFERs while four "relays" feed the burst.
-	offers := map[[6]byte]netip.Addr{}
-	var extra []string
-	collected := make(chan struct{})
-	go func() {
-		defer close(collected)
-		deadline := time.After(5 * time.Second)
-		for len(offers) < n {
-			select {
-			case x := <-m.rec.got:
-				var msg dhcpv4.Message
-				if err := msg.Decode(x.pkt); err != nil || msg.Type() != dhcpv4.Offer {
-					extra = append(extra, "not an OFFER")
-					continue
-				}
-				var mac [6]byte
-				copy(mac[:], msg.HWAddr())
-				if _, dup := offers[mac]; dup {
-					extra = append(extra, "second OFFER for one client")
-				}
-				offers[mac] = msg.YIAddr
-			case <-deadline:
-				return
-			}
-		}
-	}()
+	collect := collectOffers(m.rec, n, 5*time.Second)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for g := range 4 {
@@ -130,7 +106,7 @@ func TestClusterColdBurst(t *testing.T) {
 	}
 	wg.Wait()
 	fed := time.Since(start)
-	<-collected
+	offers, extra := collect()
 	t.Logf("%d DISCOVERs fed in %v, %d OFFERs within %v", n, fed, len(offers), time.Since(start))
 
 	dropped := metricWith(t, m.s, "leased_packets_dropped_total", map[string]string{"family": "dhcpv4", "reason": "engine_pool_exhausted"})
@@ -249,5 +225,41 @@ func TestClusterColdBurst6(t *testing.T) {
 	}
 	if served == 0 {
 		t.Errorf("no Solicit waited for a claim: the burst did not outrun the first blocks")
+	}
+}
+
+// collectOffers gathers, on a goroutine of its own, the OFFERs rec gets
+// until n clients have one or timeout passes; result waits for it and
+// returns each client's offered address and anything unexpected (not an
+// OFFER, a second OFFER for one client).
+func collectOffers(rec *recorder, n int, timeout time.Duration) (result func() (map[[6]byte]netip.Addr, []string)) {
+	offers := map[[6]byte]netip.Addr{}
+	var extra []string
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		deadline := time.After(timeout)
+		for len(offers) < n {
+			select {
+			case x := <-rec.got:
+				var msg dhcpv4.Message
+				if err := msg.Decode(x.pkt); err != nil || msg.Type() != dhcpv4.Offer {
+					extra = append(extra, "not an OFFER")
+					continue
+				}
+				var mac [6]byte
+				copy(mac[:], msg.HWAddr())
+				if _, dup := offers[mac]; dup {
+					extra = append(extra, "second OFFER for one client")
+				}
+				offers[mac] = msg.YIAddr
+			case <-deadline:
+				return
+			}
+		}
+	}()
+	return func() (map[[6]byte]netip.Addr, []string) {
+		<-collected
+		return offers, extra
 	}
 }
