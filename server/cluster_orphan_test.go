@@ -50,21 +50,7 @@ func TestClusterOrphanDiscover(t *testing.T) {
 		t.Fatal("b already knows a's lease")
 	}
 
-	// Stall a: its heartbeat (and b's take-over of it) wait for this lock.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	tx, err := b.st.Pool().Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM servers WHERE server_name = 'a' FOR UPDATE`); err != nil {
-		t.Fatal(err)
-	}
-	waitUntil(t, 10*time.Second, "b counts a dead with its claims not taken over", func() bool {
-		ls := b.s.cpath.live.Load()
-		return ls != nil && len(ls.names) == 1 && len(ls.wide) == 2
-	})
+	ctx, release := stallServerA(t, b)
 	if _, ok := b.eng.Lookup(addr); ok {
 		t.Fatal("test setup: b loaded a's lease (taken over?)")
 	}
@@ -99,7 +85,7 @@ func TestClusterOrphanDiscover(t *testing.T) {
 	if len(bound) != 1 || bound[0] != ack.YIAddr {
 		t.Errorf("client %x bound in the database to %v, want only %v", mac, bound, ack.YIAddr)
 	}
-	if err := tx.Rollback(ctx); err != nil {
+	if err := release(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -129,20 +115,7 @@ func TestClusterOrphanSolicit(t *testing.T) {
 		t.Fatal("no binding through a")
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	tx, err := b.st.Pool().Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM servers WHERE server_name = 'a' FOR UPDATE`); err != nil {
-		t.Fatal(err)
-	}
-	waitUntil(t, 10*time.Second, "b counts a dead with its claims not taken over", func() bool {
-		ls := b.s.cpath.live.Load()
-		return ls != nil && len(ls.names) == 1 && len(ls.wide) == 2
-	})
+	ctx, release := stallServerA(t, b.clusterMember)
 
 	relay := &relay6{t: t}
 	from := netip.MustParseAddrPort("[::1]:5470")
@@ -175,7 +148,31 @@ func TestClusterOrphanSolicit(t *testing.T) {
 	if len(bound) != 2 {
 		t.Errorf("client bound in the database to %v, want its one address and one prefix", bound)
 	}
-	if err := tx.Rollback(ctx); err != nil {
+	if err := release(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// stallServerA locks server a's row from another session of b's pool
+// until the test ends: a's heartbeat (and b's take-over of a) wait for
+// the lock, so b counts a dead while a still holds its claims. It returns
+// once b's live set says so, with the context to use meanwhile and the
+// release of the lock (also done at the test's end).
+func stallServerA(t *testing.T, b *clusterMember) (ctx context.Context, release func() error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	tx, err := b.st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM servers WHERE server_name = 'a' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "b counts a dead with its claims not taken over", func() bool {
+		ls := b.s.cpath.live.Load()
+		return ls != nil && len(ls.names) == 1 && len(ls.wide) == 2
+	})
+	return ctx, func() error { return tx.Rollback(ctx) }
 }
