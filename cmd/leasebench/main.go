@@ -3,6 +3,7 @@
 //
 //	leasebench [flags] SCENARIO
 //	leasebench null-server [--listen 127.0.0.1:67]
+//	leasebench null-server -6 [--iface IFACE] [--listen [::1]:547]
 //
 // Scenarios: dora, renew, mixed, init-reboot, decline, bad, forcerenew.
 //
@@ -157,7 +158,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usage: leasebench [flags] dora|renew|mixed|init-reboot|decline|bad|forcerenew\n"+
 			"       leasebench --iface IFACE [flags] dora|init-reboot|decline|bad   (direct mode: broadcast from 0.0.0.0:68)\n"+
 			"       leasebench -6 [flags] solicit|renew|release|reconfigure          (DHCPv6 relay to --server6)\n"+
-			"       leasebench null-server [-6] [--listen ADDR:PORT]\n")
+			"       leasebench null-server [-6 [--iface IFACE]] [--listen ADDR:PORT]\n")
 		fs.PrintDefaults()
 	}
 	var o options

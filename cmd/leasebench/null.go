@@ -14,6 +14,7 @@ import (
 	"golang.org/x/net/ipv4"
 
 	"github.com/leased/leased/dhcpv4"
+	"github.com/leased/leased/dhcpv6"
 )
 
 // The null server answers every DISCOVER with an OFFER and every REQUEST
@@ -26,14 +27,23 @@ func runNullServer(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("leasebench null-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "", "`addr:port` to answer on (default 127.0.0.1:67, with -6 [::1]:547)")
-	v6 := fs.Bool("6", false, "DHCPv6: answer Relay-forward messages (Solicit, Request, Renew, Rebind, Release)")
+	v6 := fs.Bool("6", false, "DHCPv6: answer Solicit, Request, Renew, Rebind and Release, relayed (Relay-forward) or direct from a client")
+	iface := fs.String("iface", "", "with -6: join ff02::1:2 on this `interface` (default --listen [::]:547) and answer clients on it directly")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if *iface != "" && !*v6 {
+		fmt.Fprintln(stderr, "leasebench null-server: --iface is for -6 (DHCPv6 clients send to ff02::1:2)")
+		return 2
+	}
 	if *listen == "" {
-		*listen = "127.0.0.1:67"
-		if *v6 {
+		switch {
+		case *iface != "":
+			*listen = "[::]:547"
+		case *v6:
 			*listen = "[::1]:547"
+		default:
+			*listen = "127.0.0.1:67"
 		}
 	}
 	ap, err := netip.ParseAddrPort(*listen)
@@ -41,16 +51,26 @@ func runNullServer(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "leasebench null-server: --listen: %v\n", err)
 		return 2
 	}
+	if *v6 {
+		conn, s, err := listenNull6(ap, *iface)
+		if err != nil {
+			fmt.Fprintf(stderr, "leasebench null-server: %v\n", err)
+			return 1
+		}
+		joined := ""
+		if *iface != "" {
+			joined = " and " + dhcpv6.AllRelayAgentsAndServers.String() + "%" + *iface
+		}
+		fmt.Fprintf(stderr, "null server answering on %v%s\n", conn.LocalAddr(), joined)
+		s.serve(ctx, conn)
+		return 0
+	}
 	conn, err := listenReuse(ap)
 	if err != nil {
 		fmt.Fprintf(stderr, "leasebench null-server: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stderr, "null server answering on %v\n", conn.LocalAddr())
-	if *v6 {
-		nullServe6(ctx, conn)
-		return 0
-	}
 	nullServe(ctx, conn)
 	return 0
 }
