@@ -254,7 +254,10 @@ type clusterState struct {
 	// (clusterReservations; under s.res.mu, not mu).
 	resSig resSig
 
-	takeOvers  atomic.Uint64
+	takeOvers atomic.Uint64
+	// heldLogged: a held take-over was logged (takeOversHeld); reset
+	// when take-overs are allowed again.
+	heldLogged atomic.Bool
 	hbFailures atomic.Uint64
 	claimed    atomic.Uint64
 
@@ -777,6 +780,7 @@ func (s *Server) clusterHeartbeatSteps(ctx context.Context) error {
 	for _, si := range servers {
 		blocks[si.Name] = si.Blocks
 	}
+	held, why := s.takeOversHeld(time.Now())
 	for _, d := range dead {
 		// A dead server without claims needs no take-over (its clients'
 		// renewals reach any server); taking it over at every heartbeat
@@ -784,11 +788,44 @@ func (s *Server) clusterHeartbeatSteps(ctx context.Context) error {
 		if b, ok := blocks[d]; ok && b == 0 {
 			continue
 		}
+		if held {
+			// Its clients are served meanwhile: it is an orphan, whose
+			// clients' DISCOVERs and Solicits are read through.
+			if cs.heldLogged.CompareAndSwap(false, true) {
+				s.log.Warn("cluster: not taking over a server counted dead: "+why, "dead", d)
+			}
+			continue
+		}
 		if err := s.takeOver(ctx, targets, d); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// takeOversHeld reports whether this server must not take others over
+// now, and why. A slow database — a fail-over to a promoted standby, a
+// saturated machine — stalls every server's heartbeat at once; when it
+// recovers, the first server to run its heartbeat round sees the others
+// as late as it was itself and, taking one over, fences a healthy server
+// (docs/cluster.md "Both servers stalled"). So a server takes nobody over
+// while its own heartbeat is stalled (more than two periods since the
+// database last accepted it), nor until the others had a heartbeat
+// period and an operation's timeout to refresh theirs after its own
+// resumed. A server that really died stays silent past that and is taken
+// over then: the take-over comes at most Heartbeat + opTimeout later, and
+// only after this server's own stall.
+func (s *Server) takeOversHeld(now time.Time) (bool, string) {
+	cs := s.cluster
+	last, resumed := cs.st.HeartbeatStall()
+	switch {
+	case now.Sub(last) > 2*cs.opts.Heartbeat:
+		return true, "this server's own heartbeat is stalled (the database is slow or away: others may only look dead)"
+	case !resumed.IsZero() && now.Sub(resumed) < cs.opts.Heartbeat+cs.opTimeout():
+		return true, "this server's own heartbeat resumed only now after a stall: the others get a heartbeat period to refresh theirs"
+	}
+	cs.heldLogged.Store(false)
+	return false, ""
 }
 
 // takeOver moves the claims of dead server d to this one (two survivors

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/leased/leased/dhcpv4"
 	"github.com/leased/leased/dhcpv6"
 	"github.com/leased/leased/internal/pgtest"
@@ -175,4 +177,87 @@ func stallServerA(t *testing.T, b *clusterMember) (ctx context.Context, release 
 		return ls != nil && len(ls.names) == 1 && len(ls.wide) == 2
 	})
 	return ctx, func() error { return tx.Rollback(ctx) }
+}
+
+// TestClusterMutualStall: a slow database stalls both servers'
+// heartbeats past the take-over delay while their claims are still
+// extended (another session holds both servers rows FOR SHARE: the
+// heartbeat's UPDATE waits, a claim extension's leased_fence, FOR SHARE
+// itself, does not). Each then sees the other dead with claims and,
+// before this test, tried to take it over: the take-overs waited for the
+// rows and, when the database recovered, one won and fenced a healthy
+// server, which stayed fenced until restarted (docs/cluster.md "Both
+// servers stalled"). A server must not take others over while its own
+// heartbeat is stalled, nor for a heartbeat period after it resumed;
+// then both are live again, neither is fenced, and b still commits.
+func TestClusterMutualStall(t *testing.T) {
+	pg := pgtest.New(t)
+	dsn := pg.CreateDB(t)
+	a := startMember(t, dsn, "a", clusterConfig())
+	b := startMember(t, dsn, "b", clusterConfig())
+	waitUntil(t, 10*time.Second, "both live", func() bool {
+		return len(a.s.ClusterLive()) == 2 && len(b.s.ClusterLive()) == 2
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	lock := func(name string) func() {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close(context.Background()) })
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM servers WHERE server_name = $1 FOR SHARE`, name); err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			if err := tx.Rollback(ctx); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	releaseA, releaseB := lock("a"), lock("b")
+	waitUntil(t, 10*time.Second, "both heartbeats older than the take-over delay", func() bool {
+		la, _ := a.st.HeartbeatStall()
+		lb, _ := b.st.HeartbeatStall()
+		late := testTakeOver + 3*testHeartbeat
+		return time.Since(la) > late && time.Since(lb) > late
+	})
+	// Each counts the other dead now (a heartbeat older than the delay,
+	// claims held). a's row first: a take-over of a waiting for it would
+	// win before a's own heartbeat.
+	releaseA()
+	time.Sleep(300 * time.Millisecond)
+	releaseB()
+
+	waitUntil(t, 10*time.Second, "both live again", func() bool {
+		return len(a.s.ClusterLive()) == 2 && len(b.s.ClusterLive()) == 2
+	})
+	// One more round of both, past a's hold.
+	time.Sleep(testHeartbeat + a.s.cluster.opTimeout() + 3*testHeartbeat)
+	for _, m := range []*clusterMember{a, b} {
+		if m.st.Fenced() {
+			t.Errorf("%s was fenced after a stall both servers shared", m.name)
+		}
+		if n := m.s.cluster.takeOvers.Load(); n != 0 {
+			t.Errorf("%s took over %d servers that were stalled with it", m.name, n)
+		}
+	}
+	if len(a.s.ClusterLive()) != 2 || len(b.s.ClusterLive()) != 2 {
+		t.Errorf("live sets after the stall: a %v, b %v", a.s.ClusterLive(), b.s.ClusterLive())
+	}
+	// b still commits: a DORA through it.
+	var mac [6]byte
+	for i := range 256 {
+		mac = [6]byte{2, 0, 9, 1, 0, byte(i)}
+		if loadbHash(clientKey4(mac))%2 == 1 { // b's bucket among [a b]
+			break
+		}
+	}
+	if addr := clusterDORA(t, b, mac, 0x7500); !addr.IsValid() {
+		t.Error("b serves no DORA after the stall")
+	}
 }

@@ -132,6 +132,10 @@ type Store struct {
 	fenced atomic.Bool
 	stopHB chan struct{}
 	hbDone chan struct{}
+	// beat and resumed (Unix nanoseconds): the last heartbeat the
+	// database accepted, and the first one after a gap of more than two
+	// periods (HeartbeatStall).
+	beat, resumed atomic.Int64
 
 	mu     sync.Mutex
 	queue  []*request
@@ -271,6 +275,8 @@ func (s *Store) heartbeat() {
 			s.opts.ServerName, s.epoch)
 		cancel()
 		switch {
+		case err == nil && tag.RowsAffected() > 0:
+			s.beaten(time.Now())
 		case err != nil:
 			s.log.Warn("postgres: heartbeat failed", "server_name", s.opts.ServerName, "err", err)
 		case tag.RowsAffected() == 0:
@@ -280,6 +286,30 @@ func (s *Store) heartbeat() {
 			return
 		}
 	}
+}
+
+// beaten records a heartbeat the database accepted at now.
+func (s *Store) beaten(now time.Time) {
+	if prev := s.beat.Swap(now.UnixNano()); prev != 0 && now.Sub(time.Unix(0, prev)) > 2*s.opts.Heartbeat {
+		s.resumed.Store(now.UnixNano())
+	}
+}
+
+// HeartbeatStall reports when this server's heartbeat last reached the
+// database and when it last resumed after a gap of more than two
+// periods (zero: never). A server whose own heartbeat stalls is counted
+// dead by the others after their take-over delay — and a slow database
+// stalls every server's at once, so then each sees the others as late as
+// itself: a take-over decided on that view fences a healthy server
+// (server/cluster.go, takeOversHeld).
+func (s *Store) HeartbeatStall() (last, resumed time.Time) {
+	at := func(ns int64) time.Time {
+		if ns == 0 {
+			return time.Time{}
+		}
+		return time.Unix(0, ns)
+	}
+	return at(s.beat.Load()), at(s.resumed.Load())
 }
 
 // Fenced reports whether the heartbeat found this server's epoch
@@ -419,6 +449,7 @@ func (s *Store) register(ctx context.Context) error {
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: register server %q: %w", s.opts.ServerName, err)
 	}
+	s.beaten(time.Now()) // registering set the heartbeat
 	return nil
 }
 
