@@ -23,10 +23,16 @@ func bigMAC(i int) []byte {
 
 // BenchmarkDORA: DISCOVER + REQUEST (SELECTING) for distinct clients in
 // a /8 pool; allocations include the decision's Persist and Reply.Lease.
-func BenchmarkDORA(b *testing.B) {
+func BenchmarkDORA(b *testing.B) { benchDORA(b, nil) }
+
+// BenchmarkDORAScratch: the same with a Request.Scratch, as leased's
+// server calls the engine.
+func BenchmarkDORAScratch(b *testing.B) { benchDORA(b, new(Scratch)) }
+
+func benchDORA(b *testing.B, sc *Scratch) {
 	e := newEngine(b, bigConfig(8))
-	d := &Request{Type: dhcpv4.Discover, HType: 1, LinkAddr: srv, ServerAddr: srv}
-	r := &Request{Type: dhcpv4.Request, HType: 1, LinkAddr: srv, ServerAddr: srv, ServerID: srv, ServerIDOurs: true}
+	d := &Request{Type: dhcpv4.Discover, HType: 1, LinkAddr: srv, ServerAddr: srv, Scratch: sc}
+	r := &Request{Type: dhcpv4.Request, HType: 1, LinkAddr: srv, ServerAddr: srv, ServerID: srv, ServerIDOurs: true, Scratch: sc}
 	hw := make([]byte, 6)
 	b.ReportAllocs()
 	i := 0

@@ -158,11 +158,20 @@ func (e *Engine) discover(n int64, req *Request, key []byte) Decision {
 	e.refresh(a)
 
 	lt, t1, t2 := e.times(p, m, req)
-	l := &Lease{
-		Addr: addr4(a), ClientID: []byte(o.key), HType: o.htype, HWAddr: []byte(o.hw),
+	var l *Lease
+	var buf []byte
+	if sc := req.Scratch; sc != nil {
+		l, buf = &sc.reply, sc.bytes[:]
+	} else {
+		l = new(Lease)
+	}
+	*l = Lease{
+		HType: o.htype, Addr: addr4(a),
 		Pool: o.pool, Section: int(sect), State: StateOffered, XID: req.XID,
 		Start: fromNanos(n), Expiry: fromNanos(o.exp),
 	}
+	l.ClientID, buf = bytesIn(buf, o.key)
+	l.HWAddr, _ = bytesIn(buf, o.hw)
 	// RFC 6704 §3.3.1: the reconfigure key never goes in an OFFER (dhcpcd
 	// refuses such an offer); RFC 3118 §4: a token goes in every message.
 	var replay uint64
@@ -544,19 +553,24 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 
 	d := Decision{HasReply: true}
 	var l *Lease // the reply's copy of Persist[0]
-	if hasOld && old.addr != a {
+	var buf []byte
+	moved := hasOld && old.addr != a
+	switch sc := req.Scratch; {
+	case sc != nil:
+		d.undo, d.Persist, l, buf = sc.undo[:0], sc.persist[:0], &sc.reply, sc.bytes[:]
+	case moved:
 		d.undo = make([]rec, 0, 2)
 		d.Persist = make([]Lease, 0, 2)
-		d.undo = append(d.undo, e.snapshot(a))
 		l = new(Lease)
-	} else {
+	default:
 		// A renewal, or a client's first binding: one allocation.
 		one := new(oneLease)
-		one.undo[0] = e.snapshot(a)
-		d.undo, d.Persist, l = one.undo[:1:1], one.persist[:0:1], &one.reply
+		d.undo, d.Persist, l = one.undo[:0:1], one.persist[:0:1], &one.reply
 	}
+	d.undo = append(d.undo, e.snapshot(a))
 	e.rs.put(nr)
-	d.Persist = append(d.Persist, nr.lease())
+	pl, buf := nr.leaseIn(buf)
+	d.Persist = append(d.Persist, pl)
 	// The client's own reserved address: a cluster store may write it
 	// outside this server's claims (Lease.Reserved).
 	if len(p.cfg.Reservations) > 0 {
@@ -565,11 +579,12 @@ func (e *Engine) bind(n int64, req *Request, key []byte, p *pool, a uint32, sect
 		}
 	}
 	e.expTim.Push(deadline.Entry[uint32]{Exp: nr.expiry, Key: a})
-	if hasOld && old.addr != a {
+	if moved {
 		d.undo = append(d.undo, old)
 		fr := rec{seq: e.nextSeq(), addr: old.addr, state: StateFree, pool: old.pool, sect: old.sect, start: n}
 		e.rs.remove(old.addr)
-		d.Persist = append(d.Persist, fr.lease())
+		fl, _ := fr.leaseIn(buf)
+		d.Persist = append(d.Persist, fl)
 		e.refresh(old.addr)
 	}
 	if o, ok := e.offerKey[nr.key()]; ok {

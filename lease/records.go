@@ -182,6 +182,13 @@ func fromNanos(n int64) time.Time {
 
 // lease converts r to the exported form; byte slices are fresh copies.
 func (r *rec) lease() Lease {
+	l, _ := r.leaseIn(nil)
+	return l
+}
+
+// leaseIn is lease with the byte slices carved out of buf when they fit
+// (else allocated); it returns the rest of buf.
+func (r *rec) leaseIn(buf []byte) (Lease, []byte) {
 	l := Lease{
 		Seq:      r.seq,
 		Addr:     addr4(r.addr),
@@ -210,7 +217,12 @@ func (r *rec) lease() Lease {
 	// length (appending to one never writes into another); empty ones
 	// stay nil, as before.
 	if n := len(key) + len(hw) + len(relay) + len(rkey); n > 0 {
-		b := make([]byte, n)
+		var b []byte
+		if n <= len(buf) {
+			b, buf = buf[:n], buf[n:]
+		} else {
+			b = make([]byte, n)
+		}
 		l.ClientID, b = carve(b, key)
 		l.HWAddr, b = carve(b, hw)
 		l.RelayInfo, b = carve(b, relay)
@@ -219,7 +231,20 @@ func (r *rec) lease() Lease {
 	if r.flags&flagGIAddr != 0 {
 		l.GIAddr = addr4(r.giaddr)
 	}
-	return l
+	return l, buf
+}
+
+// bytesIn returns a copy of s carved out of the front of buf when it fits,
+// else a new one (empty, not nil, for an empty s, as []byte(s) is), and
+// the rest of buf.
+func bytesIn(buf []byte, s string) ([]byte, []byte) {
+	if len(s) == 0 {
+		return []byte{}, buf
+	}
+	if len(s) > len(buf) {
+		return []byte(s), buf
+	}
+	return carve(buf, s)
 }
 
 // carve copies src into the front of b and returns that part (nil when
