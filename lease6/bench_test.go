@@ -12,6 +12,8 @@ import (
 func benchConfig() Config {
 	cfg := testConfig()
 	cfg.Pools[0].Ranges = []Range{{Start: netip.MustParseAddr("fd77::"), End: netip.MustParseAddr("fd77::ffff:ffff:ffff:ffff")}}
+	// 2^24 /56s: testConfig's /40 (65,536) ran out at -benchtime 100000x.
+	cfg.Pools[0].PD = &PrefixPool{Prefix: netip.MustParsePrefix("fd77:100::/32"), Length: 56}
 	return cfg
 }
 
@@ -34,12 +36,18 @@ func BenchmarkSolicitRequest(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		ias  []IA
-	}{{"na", []IA{{Kind: IANA, IAID: 1}}}, {"na+pd", []IA{{Kind: IANA, IAID: 1}, {Kind: IAPD, IAID: 2}}}} {
+		sc   *Scratch // as leased's server calls the engine
+	}{
+		{"na", []IA{{Kind: IANA, IAID: 1}}, nil},
+		{"na+pd", []IA{{Kind: IANA, IAID: 1}, {Kind: IAPD, IAID: 2}}, nil},
+		{"na/scratch", []IA{{Kind: IANA, IAID: 1}}, new(Scratch)},
+		{"na+pd/scratch", []IA{{Kind: IANA, IAID: 1}, {Kind: IAPD, IAID: 2}}, new(Scratch)},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
 			e := newEngine(b, benchConfig())
 			duids := benchDUIDs(b.N)
-			sol := &Request{Type: dhcpv6.Solicit, LinkAddr: link, Peer: peerA, IAs: tc.ias}
-			req := &Request{Type: dhcpv6.Request, LinkAddr: link, Peer: peerA, ServerID: []byte{0, 1}, ServerIDOurs: true}
+			sol := &Request{Type: dhcpv6.Solicit, LinkAddr: link, Peer: peerA, IAs: tc.ias, Scratch: tc.sc}
+			req := &Request{Type: dhcpv6.Request, LinkAddr: link, Peer: peerA, ServerID: []byte{0, 1}, ServerIDOurs: true, Scratch: tc.sc}
 			reqIAs := make([]IA, len(tc.ias))
 			addrs := make([]netip.Addr, 1)
 			pfxs := make([]netip.Prefix, 1)

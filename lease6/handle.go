@@ -159,7 +159,8 @@ type txn struct {
 
 	res      []IAResult
 	bindings []Binding
-	first    int // index in d.Persist of the first bound record, -1 none
+	first    int    // index in d.Persist of the first bound record, -1 none
+	buf      []byte // the rest of the Scratch's bytes (nil without one)
 
 	prepared bool
 	duid     string
@@ -176,8 +177,15 @@ func (x *txn) init() {
 	for i := range x.req.IAs {
 		nb += 1 + len(x.req.IAs[i].Addrs) + len(x.req.IAs[i].Prefixes)
 	}
-	x.res = make([]IAResult, 0, len(x.req.IAs))
-	x.bindings = make([]Binding, 0, nb)
+	if sc := x.req.Scratch; sc != nil && len(x.req.IAs) <= len(sc.res) && nb <= len(sc.bindings) {
+		x.res, x.bindings = sc.res[:0], sc.bindings[:0]
+	} else {
+		x.res = make([]IAResult, 0, len(x.req.IAs))
+		x.bindings = make([]Binding, 0, nb)
+	}
+	if sc := x.req.Scratch; sc != nil {
+		x.buf = sc.bytes[:]
+	}
 	x.first = -1
 }
 
@@ -185,8 +193,21 @@ func (x *txn) init() {
 // records of IAs that move (rare; append grows then).
 func (x *txn) initPersist() {
 	x.init()
+	if sc := x.req.Scratch; sc != nil {
+		// append moves them to the heap if more records come
+		x.d.Persist, x.d.undo = sc.persist[:0], sc.undo[:0]
+		return
+	}
 	x.d.Persist = make([]lease.Lease, 0, len(x.req.IAs))
 	x.d.undo = make([]undoRec, 0, len(x.req.IAs))
+}
+
+// replyLease returns where Reply.Lease goes: the Scratch's, else new.
+func (x *txn) replyLease() *lease.Lease {
+	if sc := x.req.Scratch; sc != nil {
+		return &sc.reply
+	}
+	return new(lease.Lease)
 }
 
 // prepare computes the strings and the reconfigure key every record of
@@ -280,7 +301,7 @@ func (x *txn) newRec(a netip.Addr, plen uint8, iaid uint32) rec {
 
 func (x *txn) persist(u undoRec, r *rec) {
 	x.d.undo = append(x.d.undo, u)
-	x.d.Persist = append(x.d.Persist, r.lease())
+	x.d.Persist = append(x.d.Persist, r.leaseIn(&x.buf))
 }
 
 // bind makes (a, plen) the binding of the client's IA and returns the
@@ -552,7 +573,8 @@ func (x *txn) advertise() Decision {
 		x.bindings = append(x.bindings, x.binding(a, plen, true))
 		x.addIA(ia, from)
 		if first == nil {
-			first = &lease.Lease{Addr: a, PrefixLen: plen, IAID: ia.IAID, ClientID: []byte(o.duid),
+			first = x.replyLease()
+			*first = lease.Lease{Addr: a, PrefixLen: plen, IAID: ia.IAID, ClientID: bytesIn(&x.buf, o.duid),
 				Pool: o.pool, Section: -1, State: lease.StateOffered, XID: req.XID,
 				Start: x.now, Expiry: fromNanos(o.exp)}
 		}
@@ -610,8 +632,9 @@ func (x *txn) reply() Decision {
 	d.HasReply = true
 	d.Reply = Reply{Type: dhcpv6.Reply, IAs: x.res, Pool: x.e.optionsFor(x.p, x.req.ClientID, x.cls)}
 	if x.first >= 0 {
-		l := d.Persist[x.first]
-		d.Reply.Lease = &l
+		l := x.replyLease()
+		*l = d.Persist[x.first]
+		d.Reply.Lease = l
 		if x.issued {
 			// §18.3.x / §20.4.1: the key goes out with option 20.
 			d.Reply.ReconfKey = l.ReconfKey
@@ -619,8 +642,9 @@ func (x *txn) reply() Decision {
 			d.Reply.ReconfAccept = true
 		}
 	} else if len(d.Persist) > 0 {
-		l := d.Persist[0]
-		d.Reply.Lease = &l
+		l := x.replyLease()
+		*l = d.Persist[0]
+		d.Reply.Lease = l
 	}
 	return d
 }
@@ -830,8 +854,9 @@ func (x *txn) statusReply(msg string) Decision {
 	d.HasReply = true
 	d.Reply = Reply{Type: dhcpv6.Reply, HasStatus: true, Status: dhcpv6.StatusSuccess, Message: msg, IAs: x.res}
 	if len(d.Persist) > 0 {
-		l := d.Persist[0]
-		d.Reply.Lease = &l
+		l := x.replyLease()
+		*l = d.Persist[0]
+		d.Reply.Lease = l
 	}
 	return d
 }

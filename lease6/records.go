@@ -64,21 +64,37 @@ func fromNanos(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-func bytesOf(s string) []byte {
+// bytesIn returns a copy of s (nil when empty) carved out of the front of
+// *buf when it fits (capped at its length, so an append never writes into
+// the rest), else allocated.
+func bytesIn(buf *[]byte, s string) []byte {
 	if s == "" {
 		return nil
 	}
-	return []byte(s)
+	if len(s) > len(*buf) {
+		return []byte(s)
+	}
+	n := copy(*buf, s)
+	b := (*buf)[:n:n]
+	*buf = (*buf)[n:]
+	return b
 }
 
 // lease converts r to the exported form; byte slices are fresh copies.
-func (r *rec) lease() lease.Lease {
+func (r *rec) lease() lease.Lease { return r.leaseIn(nil) }
+
+// leaseIn is lease with the byte slices carved out of *buf when they fit
+// (else allocated); buf may be nil.
+func (r *rec) leaseIn(buf *[]byte) lease.Lease {
+	if buf == nil {
+		buf = new([]byte) // does not escape: nothing fits in it
+	}
 	l := lease.Lease{
 		Seq:       r.seq,
 		Addr:      r.addr,
-		ClientID:  bytesOf(r.duid),
+		ClientID:  bytesIn(buf, r.duid),
 		HType:     r.htype,
-		HWAddr:    bytesOf(r.hw),
+		HWAddr:    bytesIn(buf, r.hw),
 		Hostname:  r.host,
 		Pool:      r.pool,
 		Section:   -1,
@@ -89,8 +105,8 @@ func (r *rec) lease() lease.Lease {
 		Expiry:    fromNanos(r.expiry),
 		XID:       r.xid,
 		GIAddr:    r.peer,
-		RelayInfo: bytesOf(r.relay),
-		ReconfKey: bytesOf(r.key),
+		RelayInfo: bytesIn(buf, r.relay),
+		ReconfKey: bytesIn(buf, r.key),
 
 		ForceRenewNonceCapable: r.accept,
 		ReplayCounter:          r.replay,

@@ -289,7 +289,36 @@ type Request struct {
 	// (and gets the new configuration) — set by the server from
 	// reconf.Manager.ShouldNAK.
 	ForceRebind bool
+
+	// Scratch, when set, is where the Decision keeps Persist, its undo
+	// log, the reply's IAs and bindings, Reply.Lease and their byte
+	// slices, instead of new allocations (see Scratch); nil: allocated.
+	Scratch *Scratch
 }
+
+// Scratch is storage a caller lends the engine for the decision about one
+// request (Request.Scratch), so that an Advertise or a Reply allocates
+// nothing the server throws away once the reply is sent (issue #15). A
+// Decision made with a Scratch refers into it until the next Handle with
+// the same Scratch: the caller reuses a Scratch only when the decision is
+// finished — committed and answered, or reverted (Engine.Revert reads the
+// undo log from it). leased's server keeps one in each packet buffer,
+// which lives from the read to the reply anyway. A request with more IAs
+// or bindings than fit, and bytes that do not fit, get allocations as
+// without a Scratch.
+type Scratch struct {
+	persist  [scratchIAs * 2]lease.Lease // a binding per IA, and the freed records of IAs that move
+	undo     [scratchIAs * 2]undoRec
+	res      [scratchIAs]IAResult
+	bindings [scratchIAs * 2]Binding
+	reply    lease.Lease
+	bytes    [scratchBytes]byte
+}
+
+const (
+	scratchIAs   = 2   // an IA_NA and an IA_PD: the common request
+	scratchBytes = 512 // DUIDs, return paths and keys of the records and the reply
+)
 
 // Binding is one address or prefix in a reply IA.
 type Binding struct {
