@@ -155,11 +155,15 @@ func TestClusterOrphanSolicit(t *testing.T) {
 	}
 }
 
-// stallServerA locks server a's row from another session of b's pool
-// until the test ends: a's heartbeat (and b's take-over of a) wait for
-// the lock, so b counts a dead while a still holds its claims. It returns
-// once b's live set says so, with the context to use meanwhile and the
-// release of the lock (also done at the test's end).
+// stallServerA holds server a's row FOR SHARE from another session of
+// b's pool until the test ends: a's heartbeat (an UPDATE) and b's
+// take-over of a wait for the lock, while a's claim extensions (whose
+// leased_fence takes the row FOR SHARE too) go on — so b counts a dead
+// while a still holds its claims, and a's claims do not expire under b's
+// claim loop (with FOR UPDATE they did, and b could claim a's blocks
+// before its heartbeat saw a dead: the orphan state then never showed).
+// It returns once b's live set says so, with the context to use
+// meanwhile and the release of the lock (also done at the test's end).
 func stallServerA(t *testing.T, b *clusterMember) (ctx context.Context, release func() error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -169,7 +173,7 @@ func stallServerA(t *testing.T, b *clusterMember) (ctx context.Context, release 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tx.Rollback(context.Background()) })
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM servers WHERE server_name = 'a' FOR UPDATE`); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM servers WHERE server_name = 'a' FOR SHARE`); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, 10*time.Second, "b counts a dead with its claims not taken over", func() bool {
@@ -260,4 +264,83 @@ func TestClusterMutualStall(t *testing.T) {
 	if addr := clusterDORA(t, b, mac, 0x7500); !addr.IsValid() {
 		t.Error("b serves no DORA after the stall")
 	}
+}
+
+// TestClusterSecsFallback: both servers live; a client of a's bucket,
+// bound through a, DISCOVERs (Solicits) on b with secs (Elapsed Time)
+// past AnswerAfterSecs and without naming its binding — a slow or
+// failing a, a client retrying. b answers through the secs fallback, and
+// must offer the client's current binding from the database (RFC 2131
+// §4.3.1, RFC 8415 §18.3.1), not a second one from its own blocks:
+// without the read the client ends bound to two addresses (and two
+// prefixes).
+func TestClusterSecsFallback(t *testing.T) {
+	t.Run("dhcpv4", func(t *testing.T) {
+		t.Parallel()
+		pg := pgtest.New(t)
+		dsn := pg.CreateDB(t)
+		a := startMember(t, dsn, "a", clusterConfig())
+		b := startMember(t, dsn, "b", clusterConfig())
+		waitUntil(t, 10*time.Second, "both live", func() bool {
+			return len(a.s.ClusterLive()) == 2 && len(b.s.ClusterLive()) == 2
+		})
+		var mac [6]byte
+		for i := range 256 {
+			mac = [6]byte{2, 0, 9, 2, 0, byte(i)}
+			if loadbHash(clientKey4(mac))%2 == 0 { // a's bucket
+				break
+			}
+		}
+		addr := clusterDORA(t, a, mac, 0x7600)
+		if !addr.IsValid() {
+			t.Fatal("no DORA through a")
+		}
+		if _, ok := b.eng.Lookup(addr); ok {
+			t.Fatal("b already knows a's lease")
+		}
+		// clusterDORA's DISCOVER carries secs 60 and no option 50.
+		got := clusterDORA(t, b, mac, 0x7700)
+		if got != addr {
+			t.Errorf("b answered a's client (secs fallback) with %v, its current binding is %v (RFC 2131 §4.3.1)", got, addr)
+		}
+		rows, err := b.st.LookupClient(context.Background(), clientKey4(mac))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bound []netip.Addr
+		for _, l := range rows {
+			if l.State == lease.StateBound && l.Expiry.After(time.Now()) {
+				bound = append(bound, l.Addr)
+			}
+		}
+		if len(bound) != 1 {
+			t.Errorf("client %x bound in the database to %v, want one address", mac, bound)
+		}
+	})
+	t.Run("dhcpv6", func(t *testing.T) {
+		t.Parallel()
+		pg := pgtest.New(t)
+		dsn := pg.CreateDB(t)
+		a := startMember6(t, dsn, "a")
+		b := startMember6(t, dsn, "b")
+		waitUntil(t, 10*time.Second, "both live", func() bool {
+			return len(a.s.ClusterLive()) == 2 && len(b.s.ClusterLive()) == 2
+		})
+		var duid []byte
+		for i := range 256 {
+			duid = []byte{0, 3, 0, 1, 2, 0, 9, 2, 0, byte(i)}
+			if loadbHash(duid)%2 == 0 { // a's bucket
+				break
+			}
+		}
+		addr, prefix := bind6(t, a, duid, 0x7800)
+		if !addr.IsValid() || !prefix.IsValid() {
+			t.Fatal("no binding through a")
+		}
+		// bind6's Solicit carries Elapsed Time 60 s and names no binding.
+		ga, gp := bind6(t, b, duid, 0x7900)
+		if ga != addr || gp != prefix {
+			t.Errorf("b bound a's client (Elapsed Time fallback) to %v %v, its current bindings are %v %v (RFC 8415 §18.3.1)", ga, gp, addr, prefix)
+		}
+	})
 }

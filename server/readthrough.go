@@ -309,8 +309,12 @@ func (s *Server) needsRead4(p *inPacket) bool {
 	case dhcpv4.Discover, 0:
 		// RFC 2131 §4.3.1: offer the client's current binding. A client
 		// of a server counted dead whose claims (and leases) were not
-		// taken over yet may hold one this server has not seen.
-		return isSet(req.RequestedIP) || s.cpath.servedElsewhere(clientHashKey4(req))
+		// taken over yet may hold one this server has not seen; so may
+		// a client of another live server's bucket that this server
+		// answers through the secs fallback (mine4: its server is slow
+		// or failing to answer).
+		return isSet(req.RequestedIP) || s.cpath.servedElsewhere(clientHashKey4(req)) ||
+			!s.cpath.ownsHash(loadbHash(clientHashKey4(req)))
 	case dhcpv4.Request:
 	default:
 		return false
@@ -454,11 +458,13 @@ func needsRead6(req *lease6.Request) bool {
 }
 
 // solicitElsewhere6 reports whether req is a Solicit of a client that an
-// orphaned server served (servedElsewhere): read through like a Solicit
+// orphaned server served (servedElsewhere), or of another live server's
+// bucket answered through the Elapsed Time fallback (mine6): read through like a Solicit
 // naming its bindings, so the client is offered its current ones (RFC 8415
 // §18.3.1: the server uses the client's existing bindings), not new ones.
 func (s *Server) solicitElsewhere6(req *lease6.Request) bool {
-	return req.Type == dhcpv6.Solicit && len(req.ClientID) > 0 && s.cpath.servedElsewhere(req.ClientID)
+	return req.Type == dhcpv6.Solicit && len(req.ClientID) > 0 &&
+		(s.cpath.servedElsewhere(req.ClientID) || !s.cpath.ownsHash(loadbHash(req.ClientID)))
 }
 
 // fetch6 reads and adopts the rows of p's client (DUID) and of the
