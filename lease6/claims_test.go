@@ -84,3 +84,28 @@ func TestClaimsPD(t *testing.T) {
 		t.Fatal("no address")
 	}
 }
+
+// TestClaimsSharedNetwork: on a shared network a new client goes to the
+// first pool with room in this server's claims, not to the first with
+// room as a whole (cluster mode: the first pool's free space claimed by
+// other servers gave NoAddrsAvail while the next pool had room in ours).
+// Without room in any claims, the first pool with room as a whole is
+// chosen (its claim wait claims there).
+func TestClaimsSharedNetwork(t *testing.T) {
+	e := newEngine(t, sharedConfig())
+	onLab := func(r *Request) *Request { return relayed(r, "fd78::1", "", "") }
+	// lab6 (fd78::10-11) has room but none of it is ours; lab6b has a claim.
+	e.SetClaims("lab6", IANA, nil)
+	e.SetClaims("lab6b", IANA, []lease.Range{rng6("fd79::18", "fd79::1b")})
+	duid := []byte{0, 3, 0, 1, 2, 0, 0, 0, 3, 1}
+	d := e.Handle(t0, onLab(msg(dhcpv6.Solicit, duid, na(1))))
+	if a := offeredAddr(t, d); a != netip.MustParseAddr("fd79::18") {
+		t.Fatalf("offered %v (%+v), want fd79::18 from lab6b's claim", a, d.Reply.IAs)
+	}
+	// Both claim sets full or empty: lab6, the first pool with room.
+	e.SetClaims("lab6b", IANA, nil)
+	d = e.Handle(t0, onLab(msg(dhcpv6.Solicit, []byte{0, 3, 0, 1, 2, 0, 0, 0, 3, 2}, na(1))))
+	if !d.HasReply || d.Reply.Pool == nil || d.Reply.Pool.Name != "lab6" || d.Reply.IAs[0].Status != dhcpv6.StatusNoAddrsAvail {
+		t.Fatalf("no room in claims: pool %v, IAs %+v; want lab6 with NoAddrsAvail", d.Reply.Pool, d.Reply.IAs)
+	}
+}

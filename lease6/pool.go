@@ -352,12 +352,57 @@ func (e *Engine) inGroup(p *pool, req *Request, mask uint64) *pool {
 			return in(latest.pool)
 		}
 	}
+	// A new client: the first pool with room for it — in this server's
+	// claims when it has claims there (cluster mode: a pool whose free
+	// space other servers claimed would answer NoAddrsAvail while the
+	// next pool of the link has room in ours), else the first with room
+	// as a whole (its claim wait then claims there), else the first.
+	for _, q := range group {
+		if e.roomInClaims(q, req) {
+			return q
+		}
+	}
 	for _, q := range group {
 		if q.hasRoom(req) {
 			return q
 		}
 	}
 	return group[0]
+}
+
+// roomInClaims is hasRoom for a new IA: for each kind of IA req asks for
+// that q has claims for (SetClaims), a free slot inside them.
+func (e *Engine) roomInClaims(q *pool, req *Request) bool {
+	if !q.hasRoom(req) {
+		return false
+	}
+	for i := range req.IAs {
+		kind := req.IAs[i].Kind
+		cs, ok := e.claims[claimKey{q.cfg.Name, kind}]
+		if !ok {
+			continue
+		}
+		spaces := q.na
+		if kind == IAPD {
+			spaces = []*space{q.pd}
+		}
+		found := false
+		for _, s := range spaces {
+			for _, c := range cs {
+				e.eachFree(s, c, func(netip.Addr) bool { found = true; return false })
+				if found {
+					break
+				}
+			}
+			if found {
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // hasRoom reports whether q has a free slot for every kind of IA req asks
