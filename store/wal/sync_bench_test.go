@@ -203,3 +203,55 @@ func benchRawFlush(b *testing.B, dsync bool) {
 
 func BenchmarkRawFdatasync(b *testing.B) { benchRawFlush(b, false) }
 func BenchmarkRawODsync(b *testing.B)    { benchRawFlush(b, true) }
+
+// BenchmarkRawODirect is benchRawFlush the way the writer flushes since
+// issue #15 part 4: the aligned block holding the 150-byte record (the
+// committed records before it rewritten, zeros after it) written through
+// an O_DIRECT descriptor, then fdatasync.
+func BenchmarkRawODirect(b *testing.B) {
+	path := b.TempDir() + "/raw"
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pf := &osFile{f: f, fd: int(f.Fd())}
+	defer pf.Close()
+	d, err := pf.Direct()
+	if err != nil {
+		b.Skipf("O_DIRECT not usable in %s (%v): set TMPDIR to a disk file system", path, err)
+	}
+	blk := int64(d.block)
+	size := alignUp(int64(b.N+1)*150, blk) + blk
+	if err := pf.Prealloc(0, size); err != nil {
+		b.Fatal(err)
+	}
+	// img mirrors the file: each write takes the whole blocks from it.
+	img := alignedBuf(int(size), max(d.block, d.memAlign))
+	rec := make([]byte, 150)
+	for i := range rec {
+		rec[i] = byte(i) | 1
+	}
+	cpu0 := cpuTime(b)
+	b.ResetTimer()
+	for i := range b.N {
+		off := int64(i) * 150
+		copy(img[off:], rec)
+		base, end := alignDown(off, blk), alignUp(off+150, blk)
+		if _, err := pf.WriteBlocks(img[base:end], base); err != nil {
+			b.Fatal(err)
+		}
+		if err := unix.Fdatasync(pf.fd); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
+}
+
+// The same commit benchmarks with O_DIRECT turned off: the buffered
+// pwrite of issue #15 parts 1–3, for an A/B within one binary.
+var optsBuffered = Options{noDirect: true}
+
+func BenchmarkSyncLatency1Buffered(b *testing.B) { benchSyncLatency(b, 1, optsBuffered) }
+func BenchmarkPaced3000Buffered(b *testing.B)    { benchPaced(b, 3000, optsBuffered) }
+func BenchmarkPaced8000Buffered(b *testing.B)    { benchPaced(b, 8000, optsBuffered) }
