@@ -28,22 +28,10 @@ import (
 // DISCOVER b offers a new address and ACKs it: one client, two bound
 // rows, both ACKed (what the parallel e2e run showed).
 func TestClusterOrphanDiscover(t *testing.T) {
-	pg := pgtest.New(t)
-	dsn := pg.CreateDB(t)
-	a := startMember(t, dsn, "a", clusterConfig())
-	b := startMember(t, dsn, "b", clusterConfig())
-	waitUntil(t, 10*time.Second, "both live", func() bool {
-		return len(a.s.ClusterLive()) == 2 && len(b.s.ClusterLive()) == 2
-	})
+	a, b, _ := startPair(t)
 	// A client in a's buckets: bucket h is the (h mod 2)-th of [a b];
 	// the hash key is option 61, which buildMsg sends (1 + chaddr).
-	var mac [6]byte
-	for i := range 256 {
-		mac = [6]byte{2, 0, 9, 0, 0, byte(i)}
-		if loadbHash(clientKey4(mac))%2 == 0 {
-			break
-		}
-	}
+	mac := macInBucket(t, 0, 0)
 	addr := clusterDORA(t, a, mac, 0x7100)
 	if !addr.IsValid() {
 		t.Fatal("no DORA through a")
@@ -98,20 +86,8 @@ func TestClusterOrphanDiscover(t *testing.T) {
 // must advertise and bind its current address and prefix (RFC 8415
 // §18.3.1), not new ones from its own blocks.
 func TestClusterOrphanSolicit(t *testing.T) {
-	pg := pgtest.New(t)
-	dsn := pg.CreateDB(t)
-	a := startMember6(t, dsn, "a")
-	b := startMember6(t, dsn, "b")
-	waitUntil(t, 10*time.Second, "both live", func() bool {
-		return len(a.s.ClusterLive()) == 2 && len(b.s.ClusterLive()) == 2
-	})
-	var duid []byte
-	for i := range 256 {
-		duid = []byte{0, 3, 0, 1, 2, 0, 9, 0, 0, byte(i)}
-		if loadbHash(duid)%2 == 0 { // a's bucket among [a b]
-			break
-		}
-	}
+	a, b := startPair6(t)
+	duid := duidInBucket(t, 0, 0)
 	addr, prefix := bind6(t, a, duid, 0x7300)
 	if !addr.IsValid() || !prefix.IsValid() {
 		t.Fatal("no binding through a")
@@ -195,13 +171,7 @@ func stallServerA(t *testing.T, b *clusterMember) (ctx context.Context, release 
 // heartbeat is stalled, nor for a heartbeat period after it resumed;
 // then both are live again, neither is fenced, and b still commits.
 func TestClusterMutualStall(t *testing.T) {
-	pg := pgtest.New(t)
-	dsn := pg.CreateDB(t)
-	a := startMember(t, dsn, "a", clusterConfig())
-	b := startMember(t, dsn, "b", clusterConfig())
-	waitUntil(t, 10*time.Second, "both live", func() bool {
-		return len(a.s.ClusterLive()) == 2 && len(b.s.ClusterLive()) == 2
-	})
+	a, b, dsn := startPair(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	lock := func(name string) func() {
@@ -254,13 +224,7 @@ func TestClusterMutualStall(t *testing.T) {
 		t.Errorf("live sets after the stall: a %v, b %v", a.s.ClusterLive(), b.s.ClusterLive())
 	}
 	// b still commits: a DORA through it.
-	var mac [6]byte
-	for i := range 256 {
-		mac = [6]byte{2, 0, 9, 1, 0, byte(i)}
-		if loadbHash(clientKey4(mac))%2 == 1 { // b's bucket among [a b]
-			break
-		}
-	}
+	mac := macInBucket(t, 1, 1)
 	if addr := clusterDORA(t, b, mac, 0x7500); !addr.IsValid() {
 		t.Error("b serves no DORA after the stall")
 	}
@@ -277,20 +241,8 @@ func TestClusterMutualStall(t *testing.T) {
 func TestClusterSecsFallback(t *testing.T) {
 	t.Run("dhcpv4", func(t *testing.T) {
 		t.Parallel()
-		pg := pgtest.New(t)
-		dsn := pg.CreateDB(t)
-		a := startMember(t, dsn, "a", clusterConfig())
-		b := startMember(t, dsn, "b", clusterConfig())
-		waitUntil(t, 10*time.Second, "both live", func() bool {
-			return len(a.s.ClusterLive()) == 2 && len(b.s.ClusterLive()) == 2
-		})
-		var mac [6]byte
-		for i := range 256 {
-			mac = [6]byte{2, 0, 9, 2, 0, byte(i)}
-			if loadbHash(clientKey4(mac))%2 == 0 { // a's bucket
-				break
-			}
-		}
+		a, b, _ := startPair(t)
+		mac := macInBucket(t, 2, 0)
 		addr := clusterDORA(t, a, mac, 0x7600)
 		if !addr.IsValid() {
 			t.Fatal("no DORA through a")
@@ -319,20 +271,8 @@ func TestClusterSecsFallback(t *testing.T) {
 	})
 	t.Run("dhcpv6", func(t *testing.T) {
 		t.Parallel()
-		pg := pgtest.New(t)
-		dsn := pg.CreateDB(t)
-		a := startMember6(t, dsn, "a")
-		b := startMember6(t, dsn, "b")
-		waitUntil(t, 10*time.Second, "both live", func() bool {
-			return len(a.s.ClusterLive()) == 2 && len(b.s.ClusterLive()) == 2
-		})
-		var duid []byte
-		for i := range 256 {
-			duid = []byte{0, 3, 0, 1, 2, 0, 9, 2, 0, byte(i)}
-			if loadbHash(duid)%2 == 0 { // a's bucket
-				break
-			}
-		}
+		a, b := startPair6(t)
+		duid := duidInBucket(t, 2, 0)
 		addr, prefix := bind6(t, a, duid, 0x7800)
 		if !addr.IsValid() || !prefix.IsValid() {
 			t.Fatal("no binding through a")
@@ -343,4 +283,57 @@ func TestClusterSecsFallback(t *testing.T) {
 			t.Errorf("b bound a's client (Elapsed Time fallback) to %v %v, its current bindings are %v %v (RFC 8415 §18.3.1)", ga, gp, addr, prefix)
 		}
 	})
+}
+
+// startPair starts cluster members a and b on a fresh database and waits
+// until each counts both live.
+func startPair(t *testing.T) (a, b *clusterMember, dsn string) {
+	t.Helper()
+	dsn = pgtest.New(t).CreateDB(t)
+	a = startMember(t, dsn, "a", clusterConfig())
+	b = startMember(t, dsn, "b", clusterConfig())
+	waitUntil(t, 10*time.Second, "both live", func() bool {
+		return len(a.s.ClusterLive()) == 2 && len(b.s.ClusterLive()) == 2
+	})
+	return a, b, dsn
+}
+
+// startPair6 is startPair with DHCPv6 members.
+func startPair6(t *testing.T) (a, b *member6) {
+	t.Helper()
+	dsn := pgtest.New(t).CreateDB(t)
+	a = startMember6(t, dsn, "a")
+	b = startMember6(t, dsn, "b")
+	waitUntil(t, 10*time.Second, "both live", func() bool {
+		return len(a.s.ClusterLive()) == 2 && len(b.s.ClusterLive()) == 2
+	})
+	return a, b
+}
+
+// macInBucket returns a MAC 02:00:09:tag:00:xx whose RFC 3074 hash (of
+// option 61, which buildMsg sends: 1 + chaddr) falls in bucket of two
+// servers [a b]: 0 is a's, 1 is b's.
+func macInBucket(t *testing.T, tag byte, bucket uint8) [6]byte {
+	t.Helper()
+	for i := range 256 {
+		mac := [6]byte{2, 0, 9, tag, 0, byte(i)}
+		if loadbHash(clientKey4(mac))%2 == bucket {
+			return mac
+		}
+	}
+	t.Fatal("no MAC in the bucket")
+	return [6]byte{}
+}
+
+// duidInBucket is macInBucket for a DUID-LL 00:03:00:01:02:00:09:tag:00:xx.
+func duidInBucket(t *testing.T, tag byte, bucket uint8) []byte {
+	t.Helper()
+	for i := range 256 {
+		duid := []byte{0, 3, 0, 1, 2, 0, 9, tag, 0, byte(i)}
+		if loadbHash(duid)%2 == bucket {
+			return duid
+		}
+	}
+	t.Fatal("no DUID in the bucket")
+	return nil
 }
