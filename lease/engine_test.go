@@ -847,3 +847,27 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectingSharedServerID: a relay's RFC 5107 Server Identifier
+// Override names one address for every server of a cluster. A SELECTING
+// REQUEST naming it is this server's only when this server offered the
+// requested address to the client; otherwise it is dropped as another
+// server's (and an offer of ours at another address is released) — no
+// NAK, no ACK of an address another server offered.
+func TestSelectingSharedServerID(t *testing.T) {
+	e := newEngine(t, lanConfig())
+	shared := func(m []byte, a netip.Addr) *Request {
+		r := selecting(m, a)
+		r.ServerID, r.ServerIDOurs, r.ServerIDShared = ip("192.0.2.1"), true, true
+		return r
+	}
+	o := e.Handle(t0, discover(mac(1)))
+	// No offer to client 2: another server's offer, whatever the address.
+	wantDrop(t, e.Handle(t0, shared(mac(2), ip("10.0.0.17"))), DropOtherServer)
+	// Client 1 accepts another server's offer (another address): ours is released.
+	wantDrop(t, e.Handle(t0, shared(mac(1), ip("10.0.0.18"))), DropOtherServer)
+	wantReply(t, e.Handle(t0, selecting(mac(2), o.Reply.YIAddr)), dhcpv4.Ack, o.Reply.YIAddr)
+	// Client 3 accepts our offer: ACKed.
+	o = e.Handle(t0, discover(mac(3)))
+	wantReply(t, e.Handle(t0, shared(mac(3), o.Reply.YIAddr)), dhcpv4.Ack, o.Reply.YIAddr)
+}

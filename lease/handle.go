@@ -289,6 +289,16 @@ func (e *Engine) request(n int64, req *Request, key []byte) Decision {
 }
 
 func (e *Engine) selecting(n int64, req *Request, key []byte) Decision {
+	if req.ServerIDOurs && req.ServerIDShared {
+		// RFC 5107 §5 with several servers behind one override address:
+		// ours only when we made the offer being accepted.
+		if a, ok := e.offerKey[string(key)]; !ok || !isSet(req.RequestedIP) || a != u32(req.RequestedIP) {
+			if ok {
+				e.removeOffer(a) // it took another server's offer
+			}
+			return Decision{Drop: DropOtherServer}
+		}
+	}
 	if !req.ServerIDOurs {
 		// RFC 2131 §4.3.2: the client chose another server's offer; a
 		// DHCPREQUEST naming another server tells us to release our hold.

@@ -69,6 +69,13 @@ type Request struct {
 	// false and ServerID is valid, the client selected another server
 	// (RFC 2131 §4.3.2 SELECTING).
 	ServerIDOurs bool
+	// ServerIDShared: option 54 names an address that other servers
+	// answer to as well — a relay's RFC 5107 Server Identifier Override,
+	// which every server of a cluster puts in its OFFERs. A SELECTING
+	// REQUEST naming it is then this server's only when this server
+	// offered the client the requested address; otherwise the client
+	// took another server's offer.
+	ServerIDShared bool
 
 	// Scratch, when set, is where the Decision of a DISCOVER or a binding
 	// REQUEST keeps Persist, its undo log, Reply.Lease and their byte
