@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,4 +201,23 @@ func TestNullServer6Link(t *testing.T) {
 	c := &direct6{t: t, conn: cl, to: to,
 		duid: dhcpv6.AppendDUIDLL(nil, dhcpv6.HTypeEthernet, []byte{0x02, 0, 0, 0x12, 0x34, 0x56})}
 	c.exchange(netip.PrefixFrom(netns.ServerPrefix6.Masked().Addr(), 64))
+}
+
+// TestNullServerFlags6: --iface is refused without -6 (only DHCPv6
+// clients multicast to ff02::1:2), and a missing interface is named.
+func TestNullServerFlags6(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"null-server", "--iface", "lo"}, 2, "--iface is for -6"},
+		{[]string{"null-server", "-6", "--iface", "no-such-if0", "--listen", "[::1]:0"}, 1, "--iface no-such-if0"},
+	} {
+		var out, errb strings.Builder
+		code := run(t.Context(), tc.args, &out, &errb)
+		if code != tc.code || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %d and %q", tc.args, code, errb.String(), tc.code, tc.want)
+		}
+	}
 }
