@@ -25,8 +25,12 @@
 // keeps the runtime's minimum heap, 4 MB × GOGC/100, at GCHeadroom). From
 // GCHeadroom live upwards GOGC is 100 again and the memory limit above
 // decides, so large servers are unchanged. The cost is resident memory on
-// small servers: with the default 64 MiB a server with a few MB live sits
-// at roughly 70–90 MB resident instead of 15–25 MB (docs/operator-guide.md).
+// small servers under load: the heap now grows by up to 64 MiB of garbage
+// between collections instead of by the live heap. Measured with 2,000
+// clients at 6,000 exchanges/s (docs/BENCHMARKS.md, "#15 part 4"): 88–95 MB
+// resident instead of 54–73 MB for DHCPv4, 99–121 instead of 71–76 MB for
+// DHCPv6 (docs/operator-guide.md). An idle server allocates little and
+// stays smaller.
 // GOGC is raised only from a live heap measured by a collection that ended
 // after Run started (leased starts Run once its store is loaded), so a
 // reading from the small heap of before a restore never multiplies the
