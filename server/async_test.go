@@ -2,12 +2,15 @@ package server
 
 import (
 	"context"
+	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sys/unix"
 
 	"github.com/leased/leased/dhcpv4"
 	"github.com/leased/leased/lease"
@@ -162,5 +165,111 @@ func TestAsyncCommitPath(t *testing.T) {
 	}
 	if s.InFlight() != 0 {
 		t.Errorf("InFlight = %d after shutdown", s.InFlight())
+	}
+}
+
+// TestReadersFollowAffinity (issue #15 part 4): with Readers unset, a
+// server pinned to one CPU (taskset, a cpuset) runs one reader per
+// socket, not max(2, GOMAXPROCS): more readers than CPUs only pass the
+// socket's read lock to each other, a goroutine wake-up per datagram.
+func TestReadersFollowAffinity(t *testing.T) {
+	eng, err := lease.New(loopConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		cpus, readers, lane int
+		err                 error
+	}
+	res := make(chan result, 1)
+	go func() {
+		// The thread stays locked and pinned until this goroutine ends;
+		// Go then terminates it, so no other test runs pinned.
+		runtime.LockOSThread()
+		var set unix.CPUSet
+		if err := unix.SchedGetaffinity(0, &set); err != nil {
+			res <- result{err: err}
+			return
+		}
+		var one unix.CPUSet
+		for cpu := range 1024 {
+			if set.IsSet(cpu) {
+				one.Set(cpu)
+				break
+			}
+		}
+		if err := unix.SchedSetaffinity(0, &one); err != nil {
+			res <- result{err: err}
+			return
+		}
+		s, err := New(Options{Interfaces: []string{"lo"}, Port: freeUDPPort(t), Engine: eng,
+			Store: &memStore{}, Logger: testLogger(t), Registry: prometheus.NewRegistry()})
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		r := result{cpus: usableCPUs(), readers: s.opts.Readers, lane: s.l4.readersN}
+		s.Close()
+		res <- r
+	}()
+	r := <-res
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.cpus != 1 || r.readers != 1 || r.lane != 1 {
+		t.Fatalf("pinned to one CPU: usableCPUs %d, Options.Readers %d, lane readers %d; want 1, 1, 1", r.cpus, r.readers, r.lane)
+	}
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Logf("GOMAXPROCS %d: the old default (max(2, GOMAXPROCS)) was 2 here", runtime.GOMAXPROCS(0))
+	}
+}
+
+// TestBatchSyscallsRaw (issue #15 part 4): the reply batcher sends through
+// a socket from the net package (non-blocking) with raw system calls —
+// which do not wake the runtime's sysmon thread — and still delivers every
+// datagram of a batch larger than maxBatch; a blocking descriptor keeps
+// ordinary system calls (a raw call there could block holding its P).
+func TestBatchSyscallsRaw(t *testing.T) {
+	send, recv := loopbackPair(t)
+	rc, err := send.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec batchRecorder
+	b := newReplyBatcher(rc, rec.done)
+	if !b.raw {
+		t.Fatal("batcher on a net.UDPConn: raw = false, want true (the socket is non-blocking)")
+	}
+	to := recv.LocalAddr().(*net.UDPAddr).AddrPort()
+	const n = maxBatch + 7
+	for i := range n {
+		b.queue([]byte{byte(i), byte(i >> 8)}, outSpec{to: to})
+	}
+	b.flush()
+	_ = recv.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 16)
+	for i := range n {
+		m, err := recv.Read(buf)
+		if err != nil {
+			t.Fatalf("datagram %d of %d: %v", i, n, err)
+		}
+		if m != 2 || int(buf[0])|int(buf[1])<<8 != i {
+			t.Fatalf("datagram %d: got % x", i, buf[:m])
+		}
+	}
+	rec.mu.Lock()
+	if rec.ok != n || len(rec.errs) != 0 {
+		t.Errorf("reported %d sent, errors %v; want %d, none", rec.ok, rec.errs, n)
+	}
+	rec.mu.Unlock()
+
+	// The same socket switched to blocking mode: ordinary system calls.
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.SetNonblock(int(fd), false) }); err != nil || serr != nil {
+		t.Fatal(err, serr)
+	}
+	defer func() { _ = rc.Control(func(fd uintptr) { _ = unix.SetNonblock(int(fd), true) }) }()
+	if newReplyBatcher(rc, rec.done).raw {
+		t.Error("batcher on a blocking descriptor: raw = true, want false")
 	}
 }

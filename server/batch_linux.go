@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -77,6 +78,9 @@ type sendResult func(m *outMsg, err error)
 type replyBatcher struct {
 	rc   syscall.RawConn
 	done sendResult
+	// raw: the socket is non-blocking, so sendmmsg is made as a raw system
+	// call (see nonBlocking).
+	raw bool
 	// v6: the socket is AF_INET6; putInfo writes the family's packet
 	// info control message; bufSize and oobSize size the queue slots.
 	v6      bool
@@ -115,7 +119,7 @@ func newReplyBatcher6(rc syscall.RawConn, done sendResult) *replyBatcher {
 
 func newBatcher(rc syscall.RawConn, done sendResult, v6 bool, put func([]byte, int, netip.Addr) []byte, bufSize, oobSize int) *replyBatcher {
 	b := &replyBatcher{rc: rc, done: done, v6: v6, putInfo: put, bufSize: bufSize, oobSize: oobSize,
-		batch: make([]*outMsg, 0, maxBatch)}
+		batch: make([]*outMsg, 0, maxBatch), raw: nonBlocking(rc)}
 	b.writeFn = b.write
 	return b
 }
@@ -268,7 +272,14 @@ func (b *replyBatcher) sendmmsg(hdrs []mmsghdr) (int, error) {
 }
 
 func (b *replyBatcher) write(fd uintptr) bool {
-	r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.wHdrs[0])), uintptr(len(b.wHdrs)), 0, 0, 0)
+	call := unix.Syscall6
+	if b.raw {
+		call = unix.RawSyscall6
+	}
+	r, _, e := call(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.wHdrs[0])), uintptr(len(b.wHdrs)), 0, 0, 0)
+	for e == unix.EINTR {
+		r, _, e = call(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.wHdrs[0])), uintptr(len(b.wHdrs)), 0, 0, 0)
+	}
 	if e == unix.EAGAIN {
 		return false
 	}
@@ -342,9 +353,10 @@ func (r *mmsgReader) read(n int) (int, error) {
 }
 
 func (r *mmsgReader) recv(fd uintptr) bool {
-	n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.n), unix.MSG_DONTWAIT, 0, 0)
+	// MSG_DONTWAIT: the call never blocks, so it is made raw (see nonBlocking).
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.n), unix.MSG_DONTWAIT, 0, 0)
 	for e == unix.EINTR {
-		n, _, e = unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.n), unix.MSG_DONTWAIT, 0, 0)
+		n, _, e = unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.n), unix.MSG_DONTWAIT, 0, 0)
 	}
 	switch {
 	case e == unix.EAGAIN:
@@ -393,3 +405,41 @@ func (p *inPacket) setRead(n int, _ netip.AddrPort) { p.n = n }
 
 func (p *inPacket6) readBufs() ([]byte, []byte)        { return p.buf[:], p.oob }
 func (p *inPacket6) setRead(n int, src netip.AddrPort) { p.n, p.src = n, src }
+
+// Wake-ups (issue #15 part 4). A system call made through syscall.Syscall
+// tells the scheduler it may block (entersyscall/exitsyscall), and when
+// every P was idle that wakes the runtime's sysmon thread, which then
+// polls every 20 µs until the process is idle again: in the profile of
+// 3,000 DORA/s on one pinned core (docs/BENCHMARKS.md, "#15 part 4") sysmon
+// took 16 % of leased's CPU samples and 26 % of the stateless floor's. The
+// reads (MSG_DONTWAIT) and the sends (the socket is non-blocking: EAGAIN,
+// then the runtime poller) never block, so they are made as raw system
+// calls, which neither release the P nor wake sysmon. Blocking calls
+// (the WAL's write and fdatasync) stay ordinary system calls.
+//
+// nonBlocking reports whether rc's socket is in non-blocking mode (the
+// sockets the net package makes are).
+func nonBlocking(rc syscall.RawConn) bool {
+	nb := false
+	if err := rc.Control(func(fd uintptr) {
+		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+		nb = err == nil && fl&unix.O_NONBLOCK != 0
+	}); err != nil {
+		return false
+	}
+	return nb
+}
+
+// usableCPUs is the number of CPUs this process can run on at once: those
+// it may run on (sched_getaffinity: taskset, a cgroup cpuset), at most
+// GOMAXPROCS (which follows a cgroup CPU quota), at least 1. leased
+// raises GOMAXPROCS above the CPUs it is pinned to (cmd/leased), so
+// GOMAXPROCS alone overstates them.
+func usableCPUs() int {
+	n := runtime.GOMAXPROCS(0)
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err == nil {
+		n = min(n, set.Count())
+	}
+	return max(1, n)
+}

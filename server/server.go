@@ -23,7 +23,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -96,8 +95,11 @@ type Options struct {
 	// CompactEvery: compact the store after this many committed records;
 	// 0 means 100000, negative disables compaction.
 	CompactEvery int
-	// Readers is the number of goroutines reading the socket; 0 means
-	// GOMAXPROCS (at least 2).
+	// Readers is the number of goroutines reading the socket; 0 means one
+	// per CPU the process can run on (sched_getaffinity, at most
+	// GOMAXPROCS, at least 1): more readers than CPUs only pass the
+	// socket's read lock to each other, a goroutine wake-up per datagram
+	// (issue #15, docs/BENCHMARKS.md).
 	Readers int
 	// MaxInFlight bounds the requests waiting for a commit; beyond it new
 	// requests that need one are dropped ("overload"). 0 means 512.
@@ -226,6 +228,9 @@ type inPacket struct {
 	ifc *iface
 	key [auth.KeyLen]byte // req.ReconfKey points here when set
 	fq  fqdnState         // option 81 (fqdn.go)
+	// sc holds the engine's decision about req (req.Scratch): the packet
+	// lives until that decision is answered or reverted (issue #15).
+	sc lease.Scratch
 }
 
 // maxPacket is the largest DHCP message read; larger datagrams are
@@ -311,7 +316,7 @@ func New(opts Options) (*Server, error) {
 		s.opts.CompactEvery = 100000
 	}
 	if s.opts.Readers <= 0 {
-		s.opts.Readers = max(2, runtime.GOMAXPROCS(0))
+		s.opts.Readers = usableCPUs()
 	}
 	if s.opts.MaxInFlight <= 0 {
 		s.opts.MaxInFlight = 512
@@ -688,6 +693,7 @@ func (s *Server) decide4(sd *sender, p *inPacket) bool {
 	// The decision lives in the sender so that it does not escape to the
 	// heap per packet.
 	d := &sd.d
+	p.req.Scratch = &p.sc
 	*d = s.eng.Handle(s.now(), &p.req)
 	s.fqdnReply4(p, d)
 	defer func() { *d = lease.Decision{} }()

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -65,8 +64,11 @@ type V6Options struct {
 	// Config is the configuration Engine was created with (for Reload6
 	// and campaign defaults).
 	Config *lease6.Config
-	// Readers is the number of goroutines reading the socket; 0 means
-	// GOMAXPROCS (at least 2).
+	// Readers is the number of goroutines reading the socket; 0 means one
+	// per CPU the process can run on (sched_getaffinity, at most
+	// GOMAXPROCS, at least 1): more readers than CPUs only pass the
+	// socket's read lock to each other, a goroutine wake-up per datagram
+	// (issue #15, docs/BENCHMARKS.md).
 	Readers int
 	// ReconfigureMessage is the Reconfigure Message option (19) sent to
 	// each pool's clients, by pool name: dhcpv6.Renew, dhcpv6.Rebind or
@@ -133,6 +135,9 @@ type inPacket6 struct {
 	host  [256]byte
 	key   [reconfKeyLen]byte
 	fq    fqdnState // option 39 (fqdn.go)
+	// sc holds the engine's decision about req (req.Scratch): the packet
+	// lives until that decision is answered or reverted (issue #15).
+	sc lease6.Scratch
 }
 
 // sender6 holds one goroutine's encoding buffers.
@@ -159,7 +164,7 @@ func (s *Server) initV6(o *V6Options) error {
 	}
 	v := &v6state{opts: *o, eng: o.Engine, cfg: o.Config, msgs: o.ReconfigureMessage}
 	if v.opts.Readers <= 0 {
-		v.opts.Readers = max(2, runtime.GOMAXPROCS(0))
+		v.opts.Readers = usableCPUs()
 	}
 	v.poolOpts = newOptionCache(buildPoolOptions6, func(po *poolOptions6) *lease6.Pool { return po.pool },
 		func(p *lease6.Pool) string { return p.Name },
@@ -365,6 +370,7 @@ func (s *Server) decide6(sd *sender6, p *inPacket6) bool {
 	v := s.v6
 	s.fqdnRequest6(p) // option 39 (fqdn.go)
 	d := &sd.d
+	p.req.Scratch = &p.sc
 	*d = v.eng.Handle(s.now(), &p.req)
 	fqdnReply6(p, d)
 	defer func() { *d = lease6.Decision{} }()
