@@ -74,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	logTarget := fs.String("log-target", targetAuto, "where logs go: stderr; journald (stderr with <N> priority prefixes); syslog (datagrams to --syslog-socket); auto: journald when stderr is the journal (JOURNAL_STREAM), else stderr")
 	syslogSocket := fs.String("syslog-socket", defaultSyslogSocket, "with --log-target syslog: the local syslog `socket`")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to `file` until leased stops")
-	memLimit := fs.String("memory-limit", "auto", "`auto`: a soft memory limit that follows the live heap (max(128 MiB, 1.1×live + 24 MiB)) and a GC floor (a collection goal of at least live + 64 MiB: fewer collections, ~30 MB more resident for a small server under load); off: Go's default (GOGC=100, about 2× the live heap). GOMEMLIMIT, when set, wins over both; GOGC over the floor")
+	memLimit := fs.String("memory-limit", "auto", "`auto`: a soft memory limit that follows the live heap (max(128 MiB, 1.1×live + 24 MiB)) and a GC floor (a collection goal of at least live + 64 MiB: fewer collections, 15–50 MB more resident for a small server under load); off: Go's default (GOGC=100, about 2× the live heap). GOMEMLIMIT, when set, wins over both; GOGC over the floor")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
