@@ -667,6 +667,7 @@ func (s *Server) handle(sd *sender, p *inPacket, oob []byte) bool {
 	}
 	p.ifc = ifc
 	fillRequest(&p.req, &p.msg, ifc, pi, s.isOurs)
+	s.applyServerIDOverride(&p.req) // serverid.go
 	if t == dhcpv4.Request && dhcpv4.NonceCapable(p.req.ForceRenewNonce, dhcpv4.AuthAlgHMACMD5) {
 		// RFC 6704 §3: a fresh key the client cannot guess, in case the
 		// engine ACKs (crypto/rand.Read does not fail on Linux ≥ 3.17).
@@ -804,6 +805,7 @@ func (s *Server) finish(sd *sender, p *inPacket, d *lease.Decision) {
 	if !sid.IsValid() {
 		sid = p.req.ServerAddr
 	}
+	sid = replyServerID(&p.req, sid) // RFC 5107 (serverid.go)
 	out, err := encodeReply(&sd.w, sd.out[:0], &p.msg.Header, r, sid, p.req.RelayInfo, p.req.ClientID, s.poolOptions(r.Pool))
 	if err != nil {
 		s.m.drop(dropEncode)
