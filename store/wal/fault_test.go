@@ -37,9 +37,6 @@ type faultFS struct {
 	failCreateOf string
 	failSyncDir  int
 	failPrealloc int // fail the next n preallocations
-	// refuseDirect makes every file refuse O_DIRECT, as tmpfs's missing
-	// alignment does (the buffered path).
-	refuseDirect bool
 }
 
 func (fs *faultFS) hook(op, path string) {
@@ -78,8 +75,7 @@ func (fs *faultFS) remove(path string) error {
 
 type faultFile struct {
 	writeFile
-	fs    *faultFS
-	block int // Direct's block
+	fs *faultFS
 }
 
 func (fs *faultFS) create(path string) (writeFile, error) {
@@ -98,7 +94,7 @@ func (fs *faultFS) create(path string) (writeFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &faultFile{writeFile: f, fs: fs}, nil
+	return &faultFile{f, fs}, nil
 }
 
 func (fs *faultFS) openWrite(path string) (writeFile, error) {
@@ -106,7 +102,7 @@ func (fs *faultFS) openWrite(path string) (writeFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &faultFile{writeFile: f, fs: fs}, nil
+	return &faultFile{f, fs}, nil
 }
 
 type pathErr struct {
@@ -123,29 +119,6 @@ func (f *faultFile) Write(p []byte) (int, error) {
 
 func (f *faultFile) WriteAt(p []byte, off int64) (int, error) {
 	return f.write(p, func(p []byte) (int, error) { return f.writeFile.WriteAt(p, off) })
-}
-
-// WriteBlocks (direct writes) fails like WriteAt; a partial failure
-// writes the first half of the blocks.
-func (f *faultFile) WriteBlocks(p []byte, off int64) (int, error) {
-	return f.write(p, func(q []byte) (int, error) {
-		if len(q) < len(p) { // the partial write of a failure
-			q = p[:len(q)/f.block*f.block]
-		}
-		return f.writeFile.WriteBlocks(q, off)
-	})
-}
-
-func (f *faultFile) Direct() (directIO, error) {
-	f.fs.mu.Lock()
-	refuse := f.fs.refuseDirect
-	f.fs.mu.Unlock()
-	if refuse {
-		return directIO{}, syscall.EINVAL
-	}
-	d, err := f.writeFile.Direct()
-	f.block = d.block
-	return d, err
 }
 
 // Prealloc is a kill point too; it does not fail (a failure only makes

@@ -271,35 +271,8 @@ type writeFile interface {
 	Prealloc(off, n int64) error
 	// Size is the file's current size.
 	Size() (int64, error)
-	// Direct opens the file a second time with O_DIRECT (issue #15) and
-	// returns the unit of WriteBlocks and ReadBlocks; an error says why
-	// the file cannot be written that way (O_DIRECT refused, the
-	// alignment unknown), and the writer then uses WriteAt alone.
-	Direct() (directIO, error)
-	// WriteBlocks writes p at off through the O_DIRECT descriptor: off
-	// and len(p) are multiples of the block, p starts at an address
-	// aligned to memAlign. Only after Direct succeeded.
-	WriteBlocks(p []byte, off int64) (int, error)
-	// ReadBlocks reads whole blocks at off the same way.
-	ReadBlocks(p []byte, off int64) (int, error)
 	Close() error
 }
-
-// directIO describes how a file may be written with O_DIRECT: in whole
-// blocks (offset and length multiples of block) from memory aligned to
-// memAlign. The zero value means not at all.
-type directIO struct {
-	block    int
-	memAlign int
-}
-
-// maxDirectBlock bounds the block the direct path accepts (larger: the
-// buffered path); dbufSize, a multiple of it, is the writer's one aligned
-// buffer, and the most one direct write(2) carries.
-const (
-	maxDirectBlock = 64 << 10
-	dbufSize       = 256 << 10
-)
 
 // fileSystem creates the files the writer appends to. Reading during
 // recovery goes straight to the os package: injection is only needed
@@ -324,56 +297,11 @@ type osFile struct {
 	f      *os.File
 	fd     int
 	noSync bool
-	d      *os.File // the O_DIRECT descriptor, once Direct succeeded
 }
 
 func (f *osFile) Write(p []byte) (int, error)              { return f.f.Write(p) }
 func (f *osFile) WriteAt(p []byte, off int64) (int, error) { return f.f.WriteAt(p, off) }
-
-func (f *osFile) Close() error {
-	if f.d != nil {
-		f.d.Close()
-		f.d = nil
-	}
-	return f.f.Close()
-}
-
-// Direct learns the file's direct I/O alignment from statx(2)
-// (STATX_DIOALIGN, Linux 6.1+; 0 or absent: the file system cannot do
-// direct I/O on it, or will not say, e.g. tmpfs) and opens the file again
-// with O_DIRECT (EINVAL where it is refused). The block is the larger of
-// the direct I/O offset alignment and the file system's block size: the
-// writer then writes the same whole blocks the page cache's writeback of
-// a buffered write would, and ext4 takes its aligned-overwrite path
-// (shared inode lock, no journal handle: the blocks are allocated and
-// written already, see Prealloc).
-func (f *osFile) Direct() (directIO, error) {
-	var st unix.Statx_t
-	if err := unix.Statx(f.fd, "", unix.AT_EMPTY_PATH, unix.STATX_DIOALIGN, &st); err != nil {
-		return directIO{}, fmt.Errorf("statx: %w", err)
-	}
-	if st.Mask&unix.STATX_DIOALIGN == 0 || st.Dio_offset_align == 0 || st.Dio_mem_align == 0 {
-		return directIO{}, errors.New("the file system does not report a direct I/O alignment (statx STATX_DIOALIGN)")
-	}
-	d := directIO{block: int(max(st.Dio_offset_align, st.Blksize)), memAlign: int(st.Dio_mem_align)}
-	if !powerOfTwo(d.block) || !powerOfTwo(d.memAlign) || d.block > maxDirectBlock || d.memAlign > maxDirectBlock {
-		return directIO{}, fmt.Errorf("unusable direct I/O alignment: offset %d, memory %d, block size %d", st.Dio_offset_align, st.Dio_mem_align, st.Blksize)
-	}
-	g, err := os.OpenFile(f.f.Name(), os.O_RDWR|unix.O_DIRECT, 0)
-	if err != nil {
-		return directIO{}, err
-	}
-	if f.d != nil {
-		f.d.Close()
-	}
-	f.d = g
-	return d, nil
-}
-
-func powerOfTwo(n int) bool { return n > 0 && n&(n-1) == 0 }
-
-func (f *osFile) WriteBlocks(p []byte, off int64) (int, error) { return f.d.WriteAt(p, off) }
-func (f *osFile) ReadBlocks(p []byte, off int64) (int, error)  { return f.d.ReadAt(p, off) }
+func (f *osFile) Close() error                             { return f.f.Close() }
 
 func (f *osFile) Size() (int64, error) {
 	st, err := f.f.Stat()

@@ -15,25 +15,10 @@ import (
 // ahead of its records (issue #15), commits write into that space without
 // changing the file's size, the room grows in the background when less
 // than half a chunk is left, and everything reads back.
-// With direct writes (issue #15) the room ends on a block boundary.
 func TestPreallocatedInPlace(t *testing.T) {
-	for _, buffered := range []bool{false, true} {
-		t.Run(map[bool]string{false: "default", true: "buffered"}[buffered], func(t *testing.T) {
-			testPreallocatedInPlace(t, buffered)
-		})
-	}
-}
-
-func testPreallocatedInPlace(t *testing.T, buffered bool) {
 	const chunk = 16 << 10
 	dir := t.TempDir()
-	w := open(t, dir, Options{Preallocate: chunk, noDirect: buffered})
-	w.wmu.Lock()
-	blk := int64(max(1, w.dio.block))
-	w.wmu.Unlock()
-	if buffered && blk != 1 {
-		t.Fatalf("block %d with O_DIRECT turned off", blk)
-	}
+	w := open(t, dir, Options{Preallocate: chunk})
 	seg := segPath(dir, w.Stats().Segment)
 	size := func() int64 {
 		st, err := os.Stat(seg)
@@ -42,13 +27,12 @@ func testPreallocatedInPlace(t *testing.T, buffered bool) {
 		}
 		return st.Size()
 	}
-	first := alignUp(headerSize+chunk, blk)
-	if got := size(); got != first {
-		t.Fatalf("new segment is %d bytes, want header + %d preallocated to a %d-byte boundary: %d", got, chunk, blk, first)
+	if got := size(); got != headerSize+chunk {
+		t.Fatalf("new segment is %d bytes, want header + %d preallocated", got, chunk)
 	}
 	commit(t, w, sample(0))
-	if got := size(); got != first {
-		t.Errorf("after one commit the segment is %d bytes, want %d: written in place", got, first)
+	if got := size(); got != headerSize+chunk {
+		t.Errorf("after one commit the segment is %d bytes, want %d: written in place", got, headerSize+chunk)
 	}
 	var want []lease.Lease
 	want = append(want, sample(0))
@@ -65,16 +49,8 @@ func testPreallocatedInPlace(t *testing.T, buffered bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	grown := (sz-headerSize)%chunk == 0
-	if blk > 1 {
-		grown = sz%blk == 0 && sz-first >= chunk
-	}
-	if sz-end < chunk/2 || !grown {
-		t.Errorf("records end at %d, file is %d bytes: room not kept at >= half a chunk in whole chunks (block %d)", end, sz, blk)
-	}
-	direct := !buffered && directAvailable(t, t.TempDir())
-	if st := w.Stats(); st.DirectIO != direct || (st.DirectBatches == st.Batches) != direct {
-		t.Errorf("DirectIO %v, %d of %d batches direct (want direct: %v)", st.DirectIO, st.DirectBatches, st.Batches, direct)
+	if sz-end < chunk/2 || (sz-headerSize)%chunk != 0 {
+		t.Errorf("records end at %d, file is %d bytes: room not kept at >= half a chunk in whole chunks", end, sz)
 	}
 	diff(t, byAddr(want...), reopen(t, w, dir))
 }

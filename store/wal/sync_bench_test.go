@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -204,29 +205,54 @@ func benchRawFlush(b *testing.B, dsync bool) {
 func BenchmarkRawFdatasync(b *testing.B) { benchRawFlush(b, false) }
 func BenchmarkRawODsync(b *testing.B)    { benchRawFlush(b, true) }
 
-// BenchmarkRawODirect is benchRawFlush the way the writer flushes since
-// issue #15 part 4: the aligned block holding the 150-byte record (the
-// committed records before it rewritten, zeros after it) written through
-// an O_DIRECT descriptor, then fdatasync.
-func BenchmarkRawODirect(b *testing.B) {
+// BenchmarkRawODirect is benchRawFlush with the flush issue #15 part 4
+// tried and did not adopt (docs/BENCHMARKS.md, "#15 part 4"; the writer's
+// implementation is commit 6597fff): the aligned block holding the
+// 150-byte record (the records before it rewritten, zeros after it)
+// written through an O_DIRECT descriptor, then fdatasync.
+func BenchmarkRawODirect(b *testing.B) { benchRawODirect(b, false, false) }
+
+// BenchmarkRawODirectDsync: the flush in the write, pwritev2(RWF_DSYNC),
+// one syscall instead of two.
+func BenchmarkRawODirectDsync(b *testing.B) { benchRawODirect(b, true, false) }
+
+// BenchmarkRawODirectUncached: the zero fill's pages dropped from the
+// page cache first, so the direct write has none to invalidate.
+func BenchmarkRawODirectUncached(b *testing.B) { benchRawODirect(b, false, true) }
+
+func benchRawODirect(b *testing.B, dsync, uncached bool) {
 	path := b.TempDir() + "/raw"
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		b.Fatal(err)
 	}
-	pf := &osFile{f: f, fd: int(f.Fd())}
-	defer pf.Close()
-	d, err := pf.Direct()
-	if err != nil {
-		b.Skipf("O_DIRECT not usable in %s (%v): set TMPDIR to a disk file system", path, err)
+	defer f.Close()
+	var st unix.Statx_t
+	if err := unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH, unix.STATX_DIOALIGN, &st); err != nil ||
+		st.Mask&unix.STATX_DIOALIGN == 0 || st.Dio_offset_align == 0 {
+		b.Skipf("%s reports no direct I/O alignment (%v; tmpfs?): set TMPDIR to a disk file system", path, err)
 	}
-	blk := int64(d.block)
-	size := alignUp(int64(b.N+1)*150, blk) + blk
+	blk := int64(max(st.Dio_offset_align, st.Blksize))
+	align := max(blk, int64(st.Dio_mem_align))
+	size := (int64(b.N+1)*150+blk-1)/blk*blk + blk
+	pf := &osFile{f: f, fd: int(f.Fd())}
 	if err := pf.Prealloc(0, size); err != nil {
 		b.Fatal(err)
 	}
-	// img mirrors the file: each write takes the whole blocks from it.
-	img := alignedBuf(int(size), max(d.block, d.memAlign))
+	if uncached {
+		if err := unix.Fadvise(pf.fd, 0, size, unix.FADV_DONTNEED); err != nil {
+			b.Fatal(err)
+		}
+	}
+	d, err := os.OpenFile(path, os.O_RDWR|unix.O_DIRECT, 0)
+	if err != nil {
+		b.Skipf("O_DIRECT refused in %s: %v", path, err)
+	}
+	defer d.Close()
+	// img mirrors the file, aligned: each write takes whole blocks from it.
+	raw := make([]byte, size+align)
+	skip := int64(-uintptr(unsafe.Pointer(&raw[0])) & uintptr(align-1))
+	img := raw[skip : skip+size]
 	rec := make([]byte, 150)
 	for i := range rec {
 		rec[i] = byte(i) | 1
@@ -236,8 +262,14 @@ func BenchmarkRawODirect(b *testing.B) {
 	for i := range b.N {
 		off := int64(i) * 150
 		copy(img[off:], rec)
-		base, end := alignDown(off, blk), alignUp(off+150, blk)
-		if _, err := pf.WriteBlocks(img[base:end], base); err != nil {
+		base, end := off/blk*blk, (off+150+blk-1)/blk*blk
+		if dsync {
+			if _, err := unix.Pwritev2(int(d.Fd()), [][]byte{img[base:end]}, base, unix.RWF_DSYNC); err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
+		if _, err := d.WriteAt(img[base:end], base); err != nil {
 			b.Fatal(err)
 		}
 		if err := unix.Fdatasync(pf.fd); err != nil {
@@ -247,11 +279,3 @@ func BenchmarkRawODirect(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
 }
-
-// The same commit benchmarks with O_DIRECT turned off: the buffered
-// pwrite of issue #15 parts 1–3, for an A/B within one binary.
-var optsBuffered = Options{noDirect: true}
-
-func BenchmarkSyncLatency1Buffered(b *testing.B) { benchSyncLatency(b, 1, optsBuffered) }
-func BenchmarkPaced3000Buffered(b *testing.B)    { benchPaced(b, 3000, optsBuffered) }
-func BenchmarkPaced8000Buffered(b *testing.B)    { benchPaced(b, 8000, optsBuffered) }

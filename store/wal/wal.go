@@ -17,7 +17,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -81,8 +80,7 @@ type Options struct {
 	// (issue #15: p99 REQUEST→ACK ≤ 2 ms); negative: never wait.
 	LatencyBudget time.Duration
 
-	fs       fileSystem // tests inject failures here; nil means the OS
-	noDirect bool       // tests and benchmarks: never O_DIRECT (the buffered path)
+	fs fileSystem // tests inject failures here; nil means the OS
 }
 
 // Stats are counters for the server's compaction policy and metrics.
@@ -101,13 +99,6 @@ type Stats struct {
 	// (Options.LatencyBudget), WaitedBatches how many batches it waited for.
 	Waited        time.Duration
 	WaitedBatches uint64
-	// DirectIO says the segment being appended to is written in whole
-	// blocks through O_DIRECT (issue #15); false: buffered pwrite (O_DIRECT
-	// refused or its alignment unknown, NoSync, no preallocation). Open
-	// logs the path once. DirectBatches counts the batches written
-	// directly (the others, Batches − DirectBatches, went buffered).
-	DirectIO      bool
-	DirectBatches uint64
 }
 
 // WAL is a store.Store on local disk. All methods are safe for concurrent
@@ -145,18 +136,6 @@ type WAL struct {
 
 	nextSeg uint64 // number of the next segment created; guarded by wmu
 
-	// Direct writes (issue #15), guarded by wmu: dio is seg's O_DIRECT
-	// unit (zero: seg is written with WriteAt alone); dbuf the writer's
-	// one aligned buffer (allocated at the first direct write, dbufSize
-	// bytes); when tailOK its first tail bytes are the committed part of
-	// the block holding segOff, which the next direct write rewrites.
-	dio       directIO
-	dbuf      []byte
-	dbufAlign int
-	tail      int
-	tailOK    bool
-	dioLogged bool
-
 	// manMu serialises manifest updates; man is the manifest last
 	// renamed into place.
 	manMu sync.Mutex
@@ -182,8 +161,6 @@ type WAL struct {
 	reqPool    sync.Pool
 	maxBatch   int
 	segNumPub  atomic.Uint64
-	directNow  atomic.Bool
-	directN    atomic.Uint64
 	budget     time.Duration // Options.LatencyBudget; < 0: never wait
 }
 
@@ -201,7 +178,6 @@ type segSpace struct {
 	mu     sync.Mutex
 	f      writeFile
 	num    uint64
-	align  int64 // the room ends at a multiple of it (the direct block; 1 without)
 	size   atomic.Int64
 	used   atomic.Int64 // end of the records (the writer's offset)
 	closed bool         // guarded by mu
@@ -326,7 +302,6 @@ func (w *WAL) open() error {
 			return fmt.Errorf("wal: %w", err)
 		}
 		w.seg, w.segNum, w.segOff = f, r.tailNum, r.tailValid
-		w.useDirect(w.probeDirect(f, segName(r.tailNum)))
 		if w.chunk > 0 {
 			// Recovery left [tailValid, size) zero (a zero tail is the end
 			// of the log; a torn tail was cut off).
@@ -334,7 +309,7 @@ func (w *WAL) open() error {
 			if err != nil {
 				return fmt.Errorf("wal: %w", err)
 			}
-			w.space = &segSpace{f: f, num: r.tailNum, align: w.growAlign()}
+			w.space = &segSpace{f: f, num: r.tailNum}
 			w.space.size.Store(max(size, r.tailValid))
 			w.space.used.Store(r.tailValid)
 			if size-r.tailValid < w.chunk/2 {
@@ -443,18 +418,14 @@ func (w *WAL) createSegment(l link, from uint64, prev uint64) error {
 	if err != nil {
 		return fmt.Errorf("wal: create segment: %w", err)
 	}
-	dio := w.probeDirect(f, segName(n))
 	hdr := appendLinkedHeader(nil, magicSegment, prev, l, dist)
 	if _, err = f.WriteAt(hdr, 0); err == nil {
 		if w.chunk > 0 {
 			// Best effort: without it, commits grow the file. A first
 			// piece only (this may run under wmu, in a compaction's
 			// rotation): the grower adds whole chunks from the first
-			// commit on. It ends on a block boundary, as every extension
-			// does (growLocked), so that direct writes fill whole blocks
-			// of it.
-			end := alignUp(headerSize+min(w.chunk, firstPrealloc), roomAlign(dio))
-			if perr := f.Prealloc(headerSize, end-headerSize); perr != nil {
+			// commit on.
+			if perr := f.Prealloc(headerSize, min(w.chunk, firstPrealloc)); perr != nil {
 				w.log.Warn("wal: could not preallocate a new segment; commits will grow it (slower fdatasync)", "file", path, "err", perr)
 			}
 		}
@@ -489,9 +460,8 @@ func (w *WAL) createSegment(l link, from uint64, prev uint64) error {
 		}
 	}
 	w.seg, w.segNum, w.segOff, w.poisoned = f, n, headerSize, nil
-	w.useDirect(dio)
 	if w.chunk > 0 {
-		w.space = &segSpace{f: f, num: n, align: w.growAlign()}
+		w.space = &segSpace{f: f, num: n}
 		w.space.used.Store(headerSize)
 		if size, serr := f.Size(); serr == nil {
 			w.space.size.Store(max(size, headerSize))
@@ -881,9 +851,6 @@ func (w *WAL) growLocked(sp *segSpace, n int64) bool {
 		return false
 	}
 	size := sp.size.Load()
-	// The room ends on a block and page boundary: direct writes go only
-	// below it, in whole blocks, never into a page this zero fill writes.
-	n = alignUp(size+n, sp.align) - size
 	if err := sp.f.Prealloc(size, n); err != nil {
 		sp.failed = true
 		w.log.Warn("wal: could not preallocate segment space; commits will grow the file (slower fdatasync)",
@@ -932,62 +899,47 @@ func (w *WAL) writeBatch(batch []*request) error {
 		}
 		w.log.Info("wal: rotated away from failed segment", "segment", w.segNum)
 	}
-	records, size := 0, 0
+	var buf []byte
+	records := 0
+	if len(batch) == 1 {
+		buf = batch[0].buf
+	} else {
+		w.wbuf = w.wbuf[:0]
+		for _, r := range batch {
+			w.wbuf = append(w.wbuf, r.buf...)
+		}
+		buf = w.wbuf
+	}
 	for _, r := range batch {
 		records += r.n
-		size += len(r.buf)
 	}
-	end := w.segOff + int64(size)
+	end := w.segOff + int64(len(buf))
 	sp := w.space
-	// need: where this batch's writes end. A direct write covers whole
-	// blocks, so up to the block boundary after end.
-	need := end
-	if w.dio.block > 0 && sp != nil {
-		need = alignUp(end, int64(w.dio.block))
-	}
-	if sp != nil && need > sp.room() {
+	if sp != nil && end > sp.size.Load() {
 		// The room ran out (the grower fell behind, failed, or the batch
 		// is larger than half a chunk): grow it now, holding sp.mu until
 		// the batch is written so that no extension writes zeros where
 		// this batch goes.
 		sp.mu.Lock()
-		if size := sp.size.Load(); need > sp.room() {
-			w.growLocked(sp, max(1, (need-size+w.chunk-1)/w.chunk)*w.chunk)
+		if size := sp.size.Load(); end > size {
+			w.growLocked(sp, (end-size+w.chunk-1)/w.chunk*w.chunk)
 		}
 		defer sp.mu.Unlock()
 	}
-	var err error
-	if w.dio.block > 0 && sp != nil && need <= sp.room() {
-		// Direct: only inside the room, which is allocated, written
-		// (zeros) and durable, so the writes change neither the size nor
-		// the block map, and never into a page a zero fill writes (the
-		// grower writes only from size on, and the room ends on a page
-		// boundary below it).
-		err = w.writeDirect(batch)
-	} else {
-		// Buffered (no O_DIRECT, or growing failed and the file grows):
-		// the tail block kept for direct writes no longer matches.
-		w.tailOK = false
-		err = w.writeBuffered(batch, size)
+	n, err := w.seg.WriteAt(buf, w.segOff)
+	if err == nil && n != len(buf) {
+		err = io.ErrShortWrite
 	}
 	if err == nil {
 		// Durable before reply (DESIGN.md): nobody is acknowledged
-		// before the batch is on stable storage. After a direct write
-		// the data is out of the page cache but may sit in the device's
-		// volatile cache: fdatasync still flushes it. ext4_sync_file
-		// (fs/ext4/fsync.c) writes back dirty pages (none here), then
-		// either commits the inode's journal transaction, whose commit
-		// block is written with a cache flush, or — the transaction long
-		// committed, nothing of the inode to journal — sets needs_barrier
-		// (journal mounted with barriers, the default) and calls
-		// blkdev_issue_flush, which flushes every write the device has
-		// completed, our direct write included (its pwrite returned only
-		// once the device completed it).
+		// before the batch is on stable storage.
 		err = w.seg.Sync()
+	}
+	if cap(w.wbuf) > 4*w.maxBatch {
+		w.wbuf = nil
 	}
 	if err != nil {
 		w.poisoned = err
-		w.tailOK = false
 		w.failures.Add(1)
 		w.log.Error("wal: commit failed; segment poisoned, will rotate", "segment", w.segNum, "records", records, "err", err)
 		return fmt.Errorf("wal: commit %d records: %w", records, err)
@@ -1005,165 +957,10 @@ func (w *WAL) writeBatch(batch []*request) error {
 			}
 		}
 	}
-	w.bytesSince.Add(int64(size))
+	w.bytesSince.Add(int64(len(buf)))
 	w.recsSince.Add(int64(records))
 	w.batches.Add(1)
 	return nil
-}
-
-// writeBuffered writes the batch (size bytes) at segOff with one pwrite,
-// through the page cache.
-func (w *WAL) writeBuffered(batch []*request, size int) error {
-	var buf []byte
-	if len(batch) == 1 {
-		buf = batch[0].buf
-	} else {
-		w.wbuf = w.wbuf[:0]
-		for _, r := range batch {
-			w.wbuf = append(w.wbuf, r.buf...)
-		}
-		buf = w.wbuf
-	}
-	n, err := w.seg.WriteAt(buf, w.segOff)
-	if err == nil && n != size {
-		err = io.ErrShortWrite
-	}
-	if cap(w.wbuf) > 4*w.maxBatch {
-		w.wbuf = nil
-	}
-	return err
-}
-
-// writeDirect writes the batch at segOff through O_DIRECT (issue #15), in
-// whole blocks from the writer's aligned buffer: the block holding segOff
-// starts with what is committed there already, rewritten with the same
-// bytes (kept from the previous batch, or read back once after Open or a
-// rotation), then the batch's frames, then zeros to the end of the last
-// block — the zeros that were there. This is what PostgreSQL does with a
-// partial WAL page, and what the page cache's writeback of a buffered
-// write puts on the device too (it writes whole pages): a torn write
-// can damage only the new frames, never the committed prefix, since
-// every sector of it holds the same bytes before and after. A batch
-// larger than the buffer is written in several pieces before the one
-// fdatasync. The O_DIRECT write also drops the blocks' pages from the
-// page cache (the kernel invalidates them after the write), so later reads
-// (recovery's mmap, a copy) see the device's content.
-func (w *WAL) writeDirect(batch []*request) error {
-	blk := w.dio.block
-	if align := max(blk, w.dio.memAlign); w.dbuf == nil || w.dbufAlign != align {
-		w.dbuf, w.dbufAlign = alignedBuf(dbufSize, align), align
-	}
-	base := alignDown(w.segOff, int64(blk))
-	if !w.tailOK || w.tail != int(w.segOff-base) {
-		w.tail = int(w.segOff - base)
-		if w.tail > 0 {
-			n, err := w.seg.ReadBlocks(w.dbuf[:blk], base)
-			if err == nil && n != blk {
-				err = io.ErrUnexpectedEOF
-			}
-			if err != nil {
-				return fmt.Errorf("reading back the last block of segment %d at %d: %w", w.segNum, base, err)
-			}
-		}
-	}
-	w.tailOK = false // until this batch is written
-	pos, off := w.tail, base
-	for _, r := range batch {
-		for data := r.buf; len(data) > 0; {
-			n := copy(w.dbuf[pos:], data)
-			pos += n
-			data = data[n:]
-			if pos == len(w.dbuf) {
-				if err := w.writeBlocks(w.dbuf, off); err != nil {
-					return err
-				}
-				off += int64(pos)
-				pos = 0
-			}
-		}
-	}
-	if pos > 0 {
-		full := int(alignUp(int64(pos), int64(blk)))
-		clear(w.dbuf[pos:full])
-		if err := w.writeBlocks(w.dbuf[:full], off); err != nil {
-			return err
-		}
-	}
-	// The committed part of the new last block moves to the front.
-	w.tail = copy(w.dbuf, w.dbuf[pos/blk*blk:pos])
-	w.tailOK = true
-	w.directN.Add(1)
-	return nil
-}
-
-func (w *WAL) writeBlocks(p []byte, off int64) error {
-	n, err := w.seg.WriteBlocks(p, off)
-	if err == nil && n != len(p) {
-		err = io.ErrShortWrite
-	}
-	return err
-}
-
-// probeDirect says whether f (the segment named name) is written through
-// O_DIRECT, and logs the first answer (and any later change).
-func (w *WAL) probeDirect(f writeFile, name string) directIO {
-	var d directIO
-	var why error
-	switch {
-	case w.opts.SyncMode == NoSync:
-		why = errors.New("NoSync: nothing is flushed")
-	case w.chunk <= 0:
-		why = errors.New("no preallocation (Options.Preallocate < 0): direct writes would grow the file")
-	case w.opts.noDirect:
-		why = errors.New("turned off (test option)")
-	default:
-		d, why = f.Direct()
-	}
-	on := d.block > 0
-	switch {
-	case !w.dioLogged && on:
-		w.log.Info("wal: commits write whole blocks with O_DIRECT, then fdatasync", "segment", name, "block", d.block)
-	case !w.dioLogged:
-		w.log.Info("wal: commits write through the page cache, then fdatasync (no O_DIRECT)", "segment", name, "reason", why)
-	case on != w.directNow.Load():
-		w.log.Warn("wal: the write path changed for a new segment", "segment", name, "direct", on, "reason", why)
-	}
-	w.dioLogged = true
-	return d
-}
-
-// useDirect makes d the write path of the segment just made seg.
-func (w *WAL) useDirect(d directIO) {
-	w.dio, w.tailOK = d, false
-	w.directNow.Store(d.block > 0)
-}
-
-// growAlign is where the room of seg may end: for direct writes on a
-// block and page boundary, so that a direct write and a zero fill never
-// share a page (1: anywhere).
-func (w *WAL) growAlign() int64 { return roomAlign(w.dio) }
-
-func roomAlign(d directIO) int64 {
-	if d.block == 0 {
-		return 1
-	}
-	return int64(max(d.block, os.Getpagesize()))
-}
-
-// room is where direct writes must end: the preallocated size, down to
-// the room's alignment (a segment preallocated before issue #15 part 4,
-// reopened, may end elsewhere until it grows).
-func (sp *segSpace) room() int64 { return alignDown(sp.size.Load(), sp.align) }
-
-func alignUp(n, a int64) int64   { return (n + a - 1) / a * a }
-func alignDown(n, a int64) int64 { return n / a * a }
-
-// alignedBuf returns n bytes starting at an address that is a multiple of
-// align (a power of two), as O_DIRECT needs.
-func alignedBuf(n, align int) []byte {
-	b := make([]byte, n+align)
-	skip := int(-uintptr(unsafe.Pointer(&b[0])) & uintptr(align-1))
-	return b[skip : skip+n : skip+n]
 }
 
 // Compact writes a snapshot of all and removes the history it replaces.
@@ -1325,8 +1122,6 @@ func (w *WAL) Stats() Stats {
 		FlushTime:            time.Duration(w.flushNanos.Load()),
 		Waited:               time.Duration(w.waitNanos.Load()),
 		WaitedBatches:        w.waits.Load(),
-		DirectIO:             w.directNow.Load(),
-		DirectBatches:        w.directN.Load(),
 	}
 }
 
