@@ -79,8 +79,48 @@ var nullServerID = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 
 // nullServe runs until ctx ends, then closes conn.
 func nullServe(ctx context.Context, conn *net.UDPConn) {
+	var m dhcpv4.Message
+	var w dhcpv4.Writer
+	serveBatches(ctx, conn, ipv4.NewPacketConn(conn), func(req []byte, from net.Addr, buf []byte) ([]byte, net.Addr) {
+		if m.Decode(req) != nil || m.Op != dhcpv4.BootRequest {
+			return nil, nil
+		}
+		var t dhcpv4.MessageType
+		switch m.Type() {
+		case dhcpv4.Discover:
+			t = dhcpv4.Offer
+		case dhcpv4.Request, dhcpv4.Inform:
+			t = dhcpv4.Ack
+		default:
+			return nil, nil
+		}
+		h := m.Header
+		h.Op, h.Hops, h.SName, h.File = dhcpv4.BootReply, 0, nil, nil
+		if t == dhcpv4.Ack && m.CIAddr.IsValid() && !m.CIAddr.IsUnspecified() {
+			h.YIAddr = m.CIAddr
+		} else {
+			// 10.x.y.z from the last three chaddr bytes.
+			h.YIAddr = netip.AddrFrom4([4]byte{10, h.CHAddr[3], h.CHAddr[4], h.CHAddr[5]})
+		}
+		w.Reset(buf)
+		w.Header(&h)
+		w.OptionByte(dhcpv4.OptMessageType, byte(t))
+		w.OptionAddr(dhcpv4.OptServerID, nullServerID)
+		w.OptionUint32(dhcpv4.OptLeaseTime, 3600)
+		pkt, err := w.End()
+		if err != nil {
+			return nil, nil
+		}
+		return pkt, from
+	})
+}
+
+// serveBatches is the null servers' loop: one goroutine reads datagrams
+// in batches of batchLen (recvmmsg), asks answer for each one's reply
+// (written into buf; nil: none) and sends a batch's replies with one
+// sendmmsg; until ctx ends, then it closes conn. No state.
+func serveBatches(ctx context.Context, conn *net.UDPConn, pc batchConn, answer func(req []byte, from net.Addr, buf []byte) ([]byte, net.Addr)) {
 	defer conn.Close()
-	pc := ipv4.NewPacketConn(conn)
 	in := make([]ipv4.Message, batchLen)
 	for i := range in {
 		in[i].Buffers = [][]byte{make([]byte, 1500)}
@@ -90,8 +130,6 @@ func nullServe(ctx context.Context, conn *net.UDPConn) {
 	for i := range bufs {
 		bufs[i] = make([]byte, 0, 600)
 	}
-	var m dhcpv4.Message
-	var w dhcpv4.Writer
 	for ctx.Err() == nil {
 		_ = conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 		n, err := pc.ReadBatch(in, 0)
@@ -103,36 +141,10 @@ func nullServe(ctx context.Context, conn *net.UDPConn) {
 		}
 		out = out[:0]
 		for k := range n {
-			if m.Decode(in[k].Buffers[0][:in[k].N]) != nil || m.Op != dhcpv4.BootRequest {
-				continue
+			pkt, to := answer(in[k].Buffers[0][:in[k].N], in[k].Addr, bufs[len(out)][:0])
+			if pkt != nil {
+				out = append(out, ipv4.Message{Buffers: [][]byte{pkt}, Addr: to})
 			}
-			var t dhcpv4.MessageType
-			switch m.Type() {
-			case dhcpv4.Discover:
-				t = dhcpv4.Offer
-			case dhcpv4.Request, dhcpv4.Inform:
-				t = dhcpv4.Ack
-			default:
-				continue
-			}
-			h := m.Header
-			h.Op, h.Hops, h.SName, h.File = dhcpv4.BootReply, 0, nil, nil
-			if t == dhcpv4.Ack && m.CIAddr.IsValid() && !m.CIAddr.IsUnspecified() {
-				h.YIAddr = m.CIAddr
-			} else {
-				// 10.x.y.z from the last three chaddr bytes.
-				h.YIAddr = netip.AddrFrom4([4]byte{10, h.CHAddr[3], h.CHAddr[4], h.CHAddr[5]})
-			}
-			w.Reset(bufs[len(out)][:0])
-			w.Header(&h)
-			w.OptionByte(dhcpv4.OptMessageType, byte(t))
-			w.OptionAddr(dhcpv4.OptServerID, nullServerID)
-			w.OptionUint32(dhcpv4.OptLeaseTime, 3600)
-			pkt, err := w.End()
-			if err != nil {
-				continue
-			}
-			out = append(out, ipv4.Message{Buffers: [][]byte{pkt}, Addr: in[k].Addr})
 		}
 		for len(out) > 0 {
 			k, err := pc.WriteBatch(out, 0)

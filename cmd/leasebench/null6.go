@@ -3,13 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"time"
 
-	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 
 	"github.com/leased/leased/dhcpv6"
@@ -89,56 +86,26 @@ func listenNull6(ap netip.AddrPort, iface string) (*net.UDPConn, *null6, error) 
 // serve answers until ctx ends, then closes conn: one goroutine, recvmmsg
 // and sendmmsg in batches of batchLen, no state.
 func (s *null6) serve(ctx context.Context, conn *net.UDPConn) {
-	defer conn.Close()
-	pc := ipv6.NewPacketConn(conn)
-	in := make([]ipv4.Message, batchLen)
-	for i := range in {
-		in[i].Buffers = [][]byte{make([]byte, 1500)}
-	}
-	out := make([]ipv4.Message, 0, batchLen)
-	bufs := make([][]byte, batchLen)
-	for i := range bufs {
-		bufs[i] = make([]byte, 0, 600)
-	}
 	var m dhcpv6.Message
 	var w dhcpv6.Writer
-	for ctx.Err() == nil {
-		_ = conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-		n, err := pc.ReadBatch(in, 0)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue
+	serveBatches(ctx, conn, ipv6.NewPacketConn(conn), func(req []byte, from net.Addr, buf []byte) ([]byte, net.Addr) {
+		if m.Decode(req) != nil {
+			return nil, nil
 		}
-		out = out[:0]
-		for k := range n {
-			if m.Decode(in[k].Buffers[0][:in[k].N]) != nil {
-				continue
-			}
-			pkt, direct, ok := s.answer(&w, &m, bufs[len(out)][:0])
-			if !ok {
-				continue
-			}
-			to := in[k].Addr
-			if direct {
-				// A client's own message: the answer goes to its
-				// source address (link-local, with its zone) on
-				// the client port (RFC 8415 §7.2).
-				if ua, ok := to.(*net.UDPAddr); ok {
-					ua.Port = s.clientPort
-				}
-			}
-			out = append(out, ipv4.Message{Buffers: [][]byte{pkt}, Addr: to})
+		pkt, direct, ok := s.answer(&w, &m, buf)
+		if !ok {
+			return nil, nil
 		}
-		for len(out) > 0 {
-			k, err := pc.WriteBatch(out, 0)
-			if err != nil && k <= 0 {
-				k = 1
+		if direct {
+			// A client's own message: the answer goes to its source
+			// address (link-local, with its zone) on the client port
+			// (RFC 8415 §7.2).
+			if ua, ok := from.(*net.UDPAddr); ok {
+				ua.Port = s.clientPort
 			}
-			out = out[k:]
 		}
-	}
+		return pkt, from
+	})
 }
 
 // answer writes into dst the answer to m, if m is a client message a
