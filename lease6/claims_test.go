@@ -2,6 +2,7 @@ package lease6
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -107,5 +108,20 @@ func TestClaimsSharedNetwork(t *testing.T) {
 	d = e.Handle(t0, onLab(msg(dhcpv6.Solicit, []byte{0, 3, 0, 1, 2, 0, 0, 0, 3, 2}, na(1))))
 	if !d.HasReply || d.Reply.Pool == nil || d.Reply.Pool.Name != "lab6" || d.Reply.IAs[0].Status != dhcpv6.StatusNoAddrsAvail {
 		t.Fatalf("no room in claims: pool %v, IAs %+v; want lab6 with NoAddrsAvail", d.Reply.Pool, d.Reply.IAs)
+	}
+	// The pools a cluster server may claim in to answer it: both (a
+	// claim wait keyed on lab6 alone waits in vain when other servers
+	// hold all of lab6's free space).
+	if !slices.Equal(d.DryPools, []string{"lab6", "lab6b"}) {
+		t.Errorf("DryPools = %v, want [lab6 lab6b]", d.DryPools)
+	}
+	// Served: none; a pool outside a shared network: none.
+	e.SetClaims("lab6b", IANA, []lease.Range{rng6("fd79::1c", "fd79::1d")})
+	if d := e.Handle(t0, onLab(msg(dhcpv6.Request, []byte{0, 3, 0, 1, 2, 0, 0, 0, 3, 3}, na(1)))); d.DryPools != nil || len(d.Persist) != 1 {
+		t.Errorf("bound in lab6b: DryPools %v, persist %d", d.DryPools, len(d.Persist))
+	}
+	e.SetClaims("office6", IANA, nil)
+	if d := e.Handle(t0, msg(dhcpv6.Solicit, duid, na(1))); d.DryPools != nil || d.Reply.IAs[0].Status != dhcpv6.StatusNoAddrsAvail {
+		t.Errorf("office6 without claims: DryPools %v, IAs %+v", d.DryPools, d.Reply.IAs)
 	}
 }

@@ -170,6 +170,7 @@ type txn struct {
 	key      string
 	replay   uint64
 	issued   bool // a new reconfigure key goes out in this Reply
+	dry      bool // an IA got NoAddrsAvail / NoPrefixAvail (Decision.DryPools)
 }
 
 func (x *txn) init() {
@@ -556,6 +557,7 @@ func (x *txn) advertise() Decision {
 		if !ok {
 			code, msg := noneAvail(ia.Kind)
 			x.addStatus(ia, code, msg)
+			x.dry = true
 			continue
 		}
 		if old, ok := e.offerOf(req.ClientID, ia.IAID, ia.Kind); ok && old != a {
@@ -581,7 +583,22 @@ func (x *txn) advertise() Decision {
 	}
 	rc := x.p.cfg.Reconfigure
 	return Decision{HasReply: true, Reply: Reply{Type: dhcpv6.Advertise, IAs: x.res, Pool: e.optionsFor(x.p, req.ClientID, x.cls), Lease: first,
-		ReconfAccept: req.ReconfAccept && !rc.Disabled}}
+		ReconfAccept: req.ReconfAccept && !rc.Disabled}, DryPools: x.dryPools()}
+}
+
+// dryPools is Decision.DryPools: when an IA found nothing and x.p is on a
+// shared network, the network's pools that admit the client.
+func (x *txn) dryPools() []string {
+	if !x.dry || len(x.p.group) == 0 {
+		return nil
+	}
+	var names []string
+	for _, q := range x.p.group {
+		if q.permits(x.cls, x.req.ClientID) {
+			names = append(names, q.cfg.Name)
+		}
+	}
+	return names
 }
 
 // request answers a Request (RFC 8415 §18.3.2), or a Rapid Commit Solicit:
@@ -606,6 +623,7 @@ func (x *txn) request() Decision {
 		if !ok {
 			code, msg := noneAvail(ia.Kind)
 			x.addStatus(ia, code, msg)
+			x.dry = true
 			continue
 		}
 		from := len(x.bindings)
@@ -631,6 +649,7 @@ func (x *txn) reply() Decision {
 	d := x.d
 	d.HasReply = true
 	d.Reply = Reply{Type: dhcpv6.Reply, IAs: x.res, Pool: x.e.optionsFor(x.p, x.req.ClientID, x.cls)}
+	d.DryPools = x.dryPools()
 	if x.first >= 0 {
 		l := x.replyLease()
 		*l = d.Persist[x.first]

@@ -392,6 +392,11 @@ type Decision struct {
 	Persist  []lease.Lease
 	// Drop names why no reply is sent ("" when HasReply); a metric label.
 	Drop string
+	// DryPools: when an IA got NoAddrsAvail / NoPrefixAvail on a shared
+	// network, the link's pools that admit the client, in configuration
+	// order — the pools a cluster server may claim space in to answer it
+	// (DHCPv4's lease.Decision.DryPools); nil otherwise.
+	DryPools []string
 
 	// undo holds what Revert needs; the engine defines it.
 	undo []undoRec

@@ -286,7 +286,7 @@ func (s *Server) claimHook4(sd *sender, p *inPacket, d *lease.Decision) bool {
 // claimWait6 is decide6's cluster hook: an Advertise (or a Reply to a
 // Request or a rapid-commit Solicit) with nothing to persist in which an
 // IA got NoAddrsAvail / NoPrefixAvail waits for a claim of that pool and
-// kind (RFC 8415 §18.2.9: a client ignores an Advertise without
+// kind (on a shared network, of any of Decision.DryPools) (RFC 8415 §18.2.9: a client ignores an Advertise without
 // addresses or prefixes; §18.2.10.1: a Request's IA without them is
 // retried). It reports whether p is held.
 func (s *Server) claimWait6(sd *sender6, p *inPacket6, d *lease6.Decision) bool {
@@ -308,13 +308,25 @@ func (s *Server) claimWait6(sd *sender6, p *inPacket6, d *lease6.Decision) bool 
 	if !ok {
 		return false
 	}
+	// On a shared network: the link's pools that admit the client
+	// (Decision.DryPools), as for DHCPv4 — the engine's chosen pool may
+	// be one whose free space other servers hold.
+	keys := []poolKey{key}
+	if len(d.DryPools) > 0 {
+		keys = keys[:0]
+		for _, n := range d.DryPools {
+			keys = append(keys, poolKey{v6: true, kind: key.kind, name: n})
+		}
+	}
 	// A derived pool ("<pool>#host1", "<pool>#class3") allocates from
 	// its pool's claims.
-	if i := strings.IndexByte(key.name, '#'); i >= 0 {
-		key.name = key.name[:i]
+	for i := range keys {
+		if j := strings.IndexByte(keys[i].name, '#'); j >= 0 {
+			keys[i].name = keys[i].name[:j]
+		}
 	}
 	w := s.v6.l6.rt.cw
-	return w.hold(sd == w.sd, p, []poolKey{key})
+	return w.hold(sd == w.sd, p, keys)
 }
 
 // m4or6 is the drop counter of a family.
