@@ -286,9 +286,10 @@ func (s *Server) claimHook4(sd *sender, p *inPacket, d *lease.Decision) bool {
 // claimWait6 is decide6's cluster hook: an Advertise (or a Reply to a
 // Request or a rapid-commit Solicit) with nothing to persist in which an
 // IA got NoAddrsAvail / NoPrefixAvail waits for a claim of that pool and
-// kind (on a shared network, of any of Decision.DryPools) (RFC 8415 §18.2.9: a client ignores an Advertise without
-// addresses or prefixes; §18.2.10.1: a Request's IA without them is
-// retried). It reports whether p is held.
+// kind — on a shared network, of that kind in any of Decision.DryPools
+// (RFC 8415 §18.2.9: a client ignores an Advertise without addresses or
+// prefixes; §18.2.10.1: a Request's IA without them is retried). It
+// reports whether p is held.
 func (s *Server) claimWait6(sd *sender6, p *inPacket6, d *lease6.Decision) bool {
 	if !d.HasReply || len(d.Persist) > 0 || d.Reply.Pool == nil || s.v6 == nil || s.v6.l6 == nil || s.v6.l6.rt == nil {
 		return false
