@@ -801,6 +801,9 @@ func (s *Server) finish(sd *sender, p *inPacket, d *lease.Decision) {
 		return
 	}
 	r := &d.Reply
+	if len(d.Persist) > 0 {
+		trimLeaseTimes(r, d.Persist, time.Now()) // leasetime.go
+	}
 	sid := r.ServerID
 	if !sid.IsValid() {
 		sid = p.req.ServerAddr
