@@ -55,21 +55,7 @@ func TestRunFollowsLiveHeapAndResets(t *testing.T) {
 		close(done)
 	}()
 
-	wait := func(what string, ok func([]int64) bool) {
-		t.Helper()
-		for i := 0; i < 2000; i++ {
-			mu.Lock()
-			good := ok(sets)
-			mu.Unlock()
-			if good {
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		t.Fatalf("%s: sets %v", what, sets)
-	}
+	wait := func(what string, ok func([]int64) bool) { t.Helper(); waitRecorded(t, &mu, &sets, "sets", what, ok) }
 	// 10 MiB live: no limit is ever set.
 	time.Sleep(20 * time.Millisecond)
 	mu.Lock()
@@ -174,18 +160,7 @@ func TestRunGCFloor(t *testing.T) {
 	}()
 	wait := func(what string, ok func([]int) bool) {
 		t.Helper()
-		for i := 0; i < 2000; i++ {
-			mu.Lock()
-			good := ok(pcts)
-			mu.Unlock()
-			if good {
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		t.Fatalf("%s: GOGC set to %v", what, pcts)
+		waitRecorded(t, &mu, &pcts, "GOGC set to", what, ok)
 	}
 	time.Sleep(20 * time.Millisecond)
 	mu.Lock()
@@ -241,4 +216,22 @@ func TestGCFloorCollectsLess(t *testing.T) {
 	if pct <= 100 || floor*4 > base {
 		t.Errorf("GC floor: %d collections at GOGC=%d, want under a quarter of GOGC=100's %d", floor, pct, base)
 	}
+}
+
+// waitRecorded polls (up to ~2 s) until ok holds for the values a fake
+// runtime hook recorded in *got under mu, else fails naming them.
+func waitRecorded[T any](t *testing.T, mu *sync.Mutex, got *[]T, name, what string, ok func([]T) bool) {
+	t.Helper()
+	for range 2000 {
+		mu.Lock()
+		good := ok(*got)
+		mu.Unlock()
+		if good {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Fatalf("%s: %s %v", what, name, *got)
 }
